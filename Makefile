@@ -1,0 +1,48 @@
+# kubectl converge + helm giterm. `make help` lists the targets.
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
+COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+DATE    ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+PKG     := github.com/kubectl-converge/converge
+LDFLAGS := -s -w -X $(PKG)/shared/version.version=$(VERSION) -X $(PKG)/shared/version.commit=$(COMMIT) -X $(PKG)/shared/version.date=$(DATE)
+GO_TEST_FLAGS ?=
+E2E_TIMEOUT ?= 40m
+
+.PHONY: help build tools cluster-up cluster-down demo test unit e2e lint clean
+
+help: ## list the targets
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+build: ## build bin/kubectl-converge and bin/helm-giterm with the version stamped in
+	go build -trimpath -ldflags '$(LDFLAGS)' -o bin/kubectl-converge ./kubectl-converge
+	go build -trimpath -ldflags '$(LDFLAGS)' -o bin/helm-giterm ./helm-giterm
+
+tools: ## build the pinned test tools into the cache (once per set of versions)
+	tools/build-tools.sh >/dev/null
+
+cluster-up: tools ## start the local cluster (or reuse a running one)
+	tools/cluster.sh up
+
+cluster-down: ## stop the local cluster and everything it started
+	tools/cluster.sh down
+
+demo: build cluster-up ## build, start the local cluster and converge the example app
+	eval "$$(tools/cluster.sh env)"; \
+	bin/kubectl-converge examples/demo-app --namespace demo
+
+unit: ## unit tests (no cluster)
+	go test $(GO_TEST_FLAGS) ./shared/... ./kubectl-converge/... ./helm-giterm/...
+
+e2e: build tools ## end-to-end tests through the real binaries against the local cluster
+	go test $(GO_TEST_FLAGS) -count=1 -timeout $(E2E_TIMEOUT) ./e2e/...
+
+test: lint unit e2e ## everything: lint, unit and end-to-end tests
+
+lint: ## go vet and gofmt
+	go vet ./...
+	@test -z "$$(gofmt -l kubectl-converge helm-giterm shared e2e)" || { gofmt -l kubectl-converge helm-giterm shared e2e; exit 1; }
+
+clean: ## remove build output
+	rm -rf bin dist

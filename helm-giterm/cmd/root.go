@@ -1,0 +1,29 @@
+// Package cmd holds the commands of the Helm plugin "helm giterm". Helm strips its global
+// flags (-n, --kube-context, --kubeconfig, ...) before calling the plugin and passes them as
+// HELM_* environment variables, which helm's cli.New reads.
+package cmd
+
+import (
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-converge/converge/shared/cliutil"
+)
+
+// NewCmdGiterm builds the root command, "helm giterm", with its subcommands.
+func NewCmdGiterm(streams genericiooptions.IOStreams) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "giterm",
+		Short: "Deploy charts exactly as committed in git (giterminism) and ship them as OCI bundles",
+		Long: `helm giterm loads charts from a git commit instead of the working tree, so what is
+deployed is exactly what is committed, and publishes and applies charts as OCI bundles.
+
+Helm's global flags (-n/--namespace, --kube-context, --kubeconfig, ...) work as usual.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "helm giterm"},
+	}
+	root.AddCommand(cliutil.NewVersionCommand(streams, "helm giterm", "helm-giterm"))
+	cliutil.SetUsageErrors(root)
+	return root
+}

@@ -1,0 +1,53 @@
+// Package chart finds and loads the chart a command works on.
+package chart
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/go-git/go-git/v5"
+)
+
+// WerfChartDir is where werf projects keep their chart, relative to the git work tree root.
+const WerfChartDir = ".helm"
+
+// Locate returns the chart directory a command should use. An explicit path is used as it
+// is. Without one, the chart is ".helm" at the root of the git work tree holding dir (werf's
+// layout), else dir itself when it holds a Chart.yaml.
+func Locate(explicit, dir string) (string, error) {
+	if explicit != "" {
+		return explicit, nil
+	}
+	if root, err := workTreeRoot(dir); err == nil {
+		werf := filepath.Join(root, WerfChartDir)
+		if isChartDir(werf) {
+			return werf, nil
+		}
+	}
+	if isChartDir(dir) {
+		return dir, nil
+	}
+	return "", fmt.Errorf("no chart found: %q has no Chart.yaml and there is no %s/Chart.yaml at the git work tree root; pass the chart directory as an argument", dir, WerfChartDir)
+}
+
+func workTreeRoot(dir string) (string, error) {
+	repo, err := git.PlainOpenWithOptions(dir, &git.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
+	if err != nil {
+		return "", err
+	}
+	wt, err := repo.Worktree()
+	if err != nil {
+		return "", err
+	}
+	if wt.Filesystem == nil {
+		return "", errors.New("repository has no work tree")
+	}
+	return wt.Filesystem.Root(), nil
+}
+
+func isChartDir(dir string) bool {
+	info, err := os.Stat(filepath.Join(dir, "Chart.yaml"))
+	return err == nil && !info.IsDir()
+}

@@ -1,0 +1,61 @@
+// Package exitcode gives every failure of both plugins a documented process exit code.
+// Commands wrap errors with a Code; main turns the outermost one into the exit status.
+package exitcode
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code is a process exit status with a documented meaning.
+type Code int
+
+const (
+	// CodeOK is a successful run.
+	CodeOK Code = 0
+	// CodeError is a failure without a more specific code.
+	CodeError Code = 1
+	// CodeChangesPlanned is returned by plan commands with --exit-code when there are changes.
+	CodeChangesPlanned Code = 2
+	// CodeResourcesFailed is a deploy whose resources failed to become ready.
+	CodeResourcesFailed Code = 3
+	// CodeTimeout is a deploy whose resources were not ready within --timeout.
+	CodeTimeout Code = 4
+	// CodeUsage is a bad command line: unknown flag, wrong arguments, invalid flag value.
+	CodeUsage Code = 64
+)
+
+// Error carries an exit code along with the error it describes.
+type Error struct {
+	Code Code
+	Err  error
+}
+
+func (e *Error) Error() string { return e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+// Wrap attaches code to err; a nil err stays nil.
+func Wrap(code Code, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &Error{Code: code, Err: err}
+}
+
+// Usage returns a usage error built like fmt.Errorf.
+func Usage(format string, args ...any) error {
+	return &Error{Code: CodeUsage, Err: fmt.Errorf(format, args...)}
+}
+
+// Of returns the exit code for err: the code of the outermost Error in its chain,
+// CodeError for any other error and CodeOK for nil.
+func Of(err error) Code {
+	if err == nil {
+		return CodeOK
+	}
+	var coded *Error
+	if errors.As(err, &coded) {
+		return coded.Code
+	}
+	return CodeError
+}

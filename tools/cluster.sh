@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Starts and stops the local Kubernetes control plane used by the demo, the end-to-end tests
+# and the benchmarks: kube-apiserver, kube-controller-manager, kube-scheduler and etcd run as
+# real processes on 127.0.0.1, kwok simulates the nodes and the containers on them.
+#
+#   cluster.sh up       start the cluster, or reuse it when it already answers
+#   cluster.sh down     stop every process of the cluster and remove its state
+#   cluster.sh env      print shell exports for the cluster (KUBECONFIG, PATH to the tools)
+#   cluster.sh status   exit 0 when the cluster answers
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+name=${CONVERGE_CLUSTER_NAME:-converge-test}
+state=${CONVERGE_CLUSTER_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-converge/cluster/$name}
+nodes=${CONVERGE_CLUSTER_NODES:-4}
+pods_per_node=${CONVERGE_CLUSTER_PODS_PER_NODE:-250}
+kubeconfig="$state/kubeconfig"
+export KWOK_WORKDIR="$state/kwok"
+
+log() { printf '[cluster] %s\n' "$*" >&2; }
+
+tools_bin() { "$here/build-tools.sh"; }
+
+answers() {
+  [ -s "$kubeconfig" ] || return 1
+  "$1/kubectl" --kubeconfig "$kubeconfig" --request-timeout 5s get --raw /readyz >/dev/null 2>&1
+}
+
+pids_of_cluster() {
+  local dir="$KWOK_WORKDIR/clusters/$name/pids"
+  [ -d "$dir" ] || return 0
+  cat "$dir"/*.pid 2>/dev/null || true
+}
+
+up() {
+  local bin; bin=$(tools_bin)
+  if answers "$bin"; then
+    log "cluster $name already running (KUBECONFIG=$kubeconfig)"
+    return
+  fi
+  # Leftovers of a cluster that no longer answers would hold its ports.
+  down_quietly "$bin"
+  mkdir -p "$state/logs"
+  cp "$here/cluster/logs/"*.log "$state/logs/"
+  local config="$state/kwokctl.yaml"
+  {
+    cat <<CONF
+apiVersion: config.kwok.x-k8s.io/v1alpha1
+kind: KwokctlConfiguration
+options:
+  runtime: binary
+  bindAddress: 127.0.0.1
+  kubeVersion: $(source "$here/versions.env"; echo "$KUBERNETES_VERSION")
+  kubeApiserverBinary: $bin/kube-apiserver
+  kubeControllerManagerBinary: $bin/kube-controller-manager
+  kubeSchedulerBinary: $bin/kube-scheduler
+  kubectlBinary: $bin/kubectl
+  etcdBinary: $bin/etcd
+  kwokControllerBinary: $bin/kwok
+  disableQPSLimits: true
+---
+CONF
+    cat "$here/cluster/stages.yaml"
+    echo "---"
+    sed "s|@LOGS_DIR@|$state/logs|g" "$here/cluster/logs.yaml"
+  } > "$config"
+  log "starting cluster $name (state in $state)"
+  local start=$SECONDS
+  "$bin/kwokctl" --config "$config" create cluster --name "$name" --runtime binary \
+    --kubeconfig "$kubeconfig" --wait 120s --timeout 180s >&2
+  "$bin/kwokctl" --name "$name" scale node --replicas "$nodes" \
+    --param ".allocatable.pods=$pods_per_node" >&2
+  "$bin/kubectl" --kubeconfig "$kubeconfig" wait --for=condition=Ready node --all --timeout=60s >&2
+  # Pods need the namespace's default ServiceAccount, which the controller manager creates.
+  for _ in $(seq 1 60); do
+    "$bin/kubectl" --kubeconfig "$kubeconfig" -n default get serviceaccount default >/dev/null 2>&1 && break
+    sleep 0.5
+  done
+  log "cluster $name ready in $((SECONDS - start))s with $nodes nodes (KUBECONFIG=$kubeconfig)"
+}
+
+down_quietly() {
+  local bin=$1
+  if [ -d "$KWOK_WORKDIR/clusters/$name" ]; then
+    "$bin/kwokctl" --name "$name" delete cluster --kubeconfig "$kubeconfig" >/dev/null 2>&1 || true
+  fi
+  # kwokctl stops what it started; anything that survived is ended by its recorded PID.
+  local pid
+  for pid in $(pids_of_cluster); do
+    kill "$pid" 2>/dev/null || true
+  done
+  rm -rf "$KWOK_WORKDIR/clusters/$name" "$kubeconfig"
+}
+
+down() {
+  local bin; bin=$(tools_bin)
+  local pids; pids=$(pids_of_cluster | tr '\n' ' ')
+  down_quietly "$bin"
+  local pid
+  for pid in $pids; do
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+  done
+  rm -rf "$state"
+  log "cluster $name stopped"
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) down ;;
+  env)
+    bin=$(tools_bin)
+    printf 'export KUBECONFIG=%q\nexport PATH=%q:"$PATH"\n' "$kubeconfig" "$bin"
+    ;;
+  status) answers "$(tools_bin)" ;;
+  *) echo "usage: $0 up|down|env|status" >&2; exit 2 ;;
+esac
