@@ -47,7 +47,7 @@ func TestHelmRunsGitermPlugin(t *testing.T) {
 				t.Fatalf("helm plugin list does not show giterm:\n%s", list.Combined())
 			}
 			help := run("giterm", "--help")
-			if !strings.Contains(help.Stdout, "helm giterm") || !strings.Contains(help.Stdout, "giterminism") {
+			if !strings.Contains(help.Stdout, "helm giterm") || !strings.Contains(help.Stdout, "loads charts from a git commit") {
 				t.Fatalf("helm giterm --help printed:\n%s", help.Combined())
 			}
 			// Helm strips its own global flags, such as -n, before calling the plugin.

@@ -19,6 +19,15 @@ export KWOK_WORKDIR="$state/kwok"
 
 log() { printf '[cluster] %s\n' "$*" >&2; }
 
+# alive PID: the process exists and has not exited (an exited process waiting to be reaped
+# by its parent is a zombie, state Z, and holds no ports).
+alive() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [ "${stat%% *}" != Z ]
+}
+
 tools_bin() { "$here/build-tools.sh"; }
 
 answers() {
@@ -60,16 +69,23 @@ options:
   disableQPSLimits: true
 ---
 CONF
+    cat "$here/cluster/nodes.yaml"
+    echo "---"
     cat "$here/cluster/stages.yaml"
     echo "---"
     sed "s|@LOGS_DIR@|$state/logs|g" "$here/cluster/logs.yaml"
   } > "$config"
   log "starting cluster $name (state in $state)"
   local start=$SECONDS
-  "$bin/kwokctl" --config "$config" create cluster --name "$name" --runtime binary \
-    --kubeconfig "$kubeconfig" --wait 120s --timeout 180s >&2
-  "$bin/kwokctl" --name "$name" scale node --replicas "$nodes" \
-    --param ".allocatable.pods=$pods_per_node" >&2
+  local kwokctl_log="$state/logs/kwokctl.log"
+  if ! "$bin/kwokctl" --config "$config" create cluster --name "$name" --runtime binary \
+      --kubeconfig "$kubeconfig" --wait 120s --timeout 180s >"$kwokctl_log" 2>&1 ||
+    ! "$bin/kwokctl" --config "$config" --name "$name" scale node --replicas "$nodes" \
+      --param ".pods=$pods_per_node" >>"$kwokctl_log" 2>&1; then
+    cat "$kwokctl_log" >&2
+    log "starting cluster $name failed; component logs are in $KWOK_WORKDIR/clusters/$name/logs"
+    exit 1
+  fi
   "$bin/kubectl" --kubeconfig "$kubeconfig" wait --for=condition=Ready node --all --timeout=60s >&2
   # Pods need the namespace's default ServiceAccount, which the controller manager creates.
   for _ in $(seq 1 60); do
@@ -98,8 +114,8 @@ down() {
   down_quietly "$bin"
   local pid
   for pid in $pids; do
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then
+    for _ in $(seq 1 100); do alive "$pid" || break; sleep 0.1; done
+    if alive "$pid"; then
       kill -9 "$pid" 2>/dev/null || true
     fi
   done
