@@ -155,3 +155,27 @@ func processAlive(pid int) bool {
 	fields := strings.Fields(string(raw))
 	return len(fields) > 2 && fields[2] != "Z"
 }
+
+// TestToolsAreCachedOnSecondRun checks that the pinned tools, already built for this run,
+// are found in the cache instead of being built again.
+func TestToolsAreCachedOnSecondRun(t *testing.T) {
+	env := harness.Get(t)
+	cmd := exec.Command(filepath.Join(env.RepoRoot, "tools", "build-tools.sh"))
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("build-tools.sh: %v\n%s", err, stderr.String())
+	}
+	if got := strings.TrimSpace(string(out)); got != env.ToolsBin {
+		t.Fatalf("build-tools.sh printed %q, want the same cache directory %q", got, env.ToolsBin)
+	}
+	for _, tool := range []string{"etcd", "kwok", "helm v3", "helm v4", "kubernetes"} {
+		if !strings.Contains(stderr.String(), "[tools] "+tool) {
+			t.Errorf("build-tools.sh said nothing about %s:\n%s", tool, stderr.String())
+		}
+	}
+	if strings.Contains(stderr.String(), "building") || strings.Count(stderr.String(), ": cached") != 5 {
+		t.Fatalf("second build-tools.sh run rebuilt something:\n%s", stderr.String())
+	}
+}

@@ -15,6 +15,9 @@ mkdir -p "$bin"
 
 log() { printf '[tools] %s\n' "$*" >&2; }
 
+ticker=
+trap '[ -z "$ticker" ] || kill "$ticker" 2>/dev/null || true' EXIT
+
 # step NAME BINARY... -- COMMAND...: runs COMMAND unless every BINARY is already cached.
 step() {
   local name=$1; shift
@@ -29,7 +32,12 @@ step() {
   fi
   log "$name: building (first build takes several minutes)..."
   local start=$SECONDS
+  # A cold Kubernetes build runs for minutes without output; say that it is still going.
+  ( while sleep 30; do log "$name: still building ($((SECONDS - start))s)"; done ) &
+  ticker=$!
   "$@"
+  kill "$ticker" 2>/dev/null || true
+  ticker=
   for b in "${wanted[@]}"; do
     [ -x "$bin/$b" ] || { log "$name: $b was not produced"; exit 1; }
   done

@@ -38,7 +38,12 @@ answers() {
 pids_of_cluster() {
   local dir="$KWOK_WORKDIR/clusters/$name/pids"
   [ -d "$dir" ] || return 0
-  cat "$dir"/*.pid 2>/dev/null || true
+  local f
+  # kwokctl writes the PID files without a trailing newline.
+  for f in "$dir"/*.pid; do
+    [ -f "$f" ] && echo "$(<"$f")"
+  done
+  return 0
 }
 
 up() {
