@@ -3,6 +3,12 @@
 package cliutil
 
 import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
@@ -30,4 +36,18 @@ func NewVersionCommand(streams genericiooptions.IOStreams, displayName, program 
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	return cmd
+}
+
+// Main runs the root command built by newRoot with the process's standard streams, cancels
+// its context on SIGINT or SIGTERM, prints the error (if any) as one line on stderr and exits
+// with the error's exit code.
+func Main(newRoot func(genericiooptions.IOStreams) *cobra.Command) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	root := newRoot(genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr})
+	err := root.ExecuteContext(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "Error: %v\n", err)
+	}
+	os.Exit(int(exitcode.Of(err)))
 }
