@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"time"
@@ -11,56 +12,50 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubectl-converge/converge/shared/chart"
+	"github.com/kubectl-converge/converge/shared/cliutil"
+	"github.com/kubectl-converge/converge/shared/deploy"
 	"github.com/kubectl-converge/converge/shared/exitcode"
-	"github.com/kubectl-converge/converge/shared/helmsdk"
 )
 
 var convergeExample = templates.Examples(`
 	# Install or upgrade the chart in .helm/ of the current git repository
 	kubectl converge
 
-	# Install or upgrade a chart directory into a namespace, with values
-	kubectl converge ./chart -n shop -f values-prod.yaml --set replicas=3`)
+	# Install or upgrade a chart directory into a namespace, with values and a built image
+	kubectl converge ./chart -n shop -f values-prod.yaml --set replicas=3 --image backend=registry.example.com/shop/backend:1.4.2`)
 
 // ConvergeOptions are the flags and arguments of "kubectl converge [CHART]".
 type ConvergeOptions struct {
-	configFlags *genericclioptions.ConfigFlags
+	kube *genericclioptions.ConfigFlags
 	genericiooptions.IOStreams
+	cliutil.DeployFlags
 
-	// ChartArg is the chart directory or archive given on the command line; empty means locate it.
+	// ChartArg is the chart given on the command line; empty means locate it.
 	ChartArg string
-	// ReleaseName overrides the release name; empty means the chart's name.
-	ReleaseName string
-	Values      helmsdk.ValueSources
 	// Timeout bounds the whole deploy.
 	Timeout time.Duration
 	// HistoryMax is the number of revisions kept; zero keeps all of them.
 	HistoryMax int
+	// NoCreateNamespace leaves a missing release namespace missing (and the deploy failing).
+	NoCreateNamespace bool
+	// Output is "text" (progress and NOTES) or "json" (a result document on stdout).
+	Output string
 
-	chartPath string
-	namespace string
+	inputs deploy.Inputs
 }
 
-// NewConvergeOptions returns options with kubectl's connection flags and the documented defaults.
-func NewConvergeOptions(streams genericiooptions.IOStreams) *ConvergeOptions {
-	return &ConvergeOptions{
-		configFlags: genericclioptions.NewConfigFlags(true),
-		IOStreams:   streams,
-		Timeout:     5 * time.Minute,
-		HistoryMax:  10,
-	}
-}
-
-func newConvergeCommand(streams genericiooptions.IOStreams) *cobra.Command {
-	o := NewConvergeOptions(streams)
+func newConvergeCommand(streams genericiooptions.IOStreams, kube *genericclioptions.ConfigFlags) *cobra.Command {
+	o := &ConvergeOptions{kube: kube, IOStreams: streams, Timeout: 5 * time.Minute, HistoryMax: 10, Output: "text"}
 	cmd := &cobra.Command{
 		Use:   "converge [CHART]",
-		Short: "Install or upgrade a Helm chart as a release and track it until it is ready",
+		Short: "Install or upgrade a Helm chart as a release and wait until it is ready",
 		Long: `Install or upgrade a chart as a Helm-compatible release, the way "helm upgrade --install"
 does, using kubectl's own connection flags (--kubeconfig, --context, -n, ...).
 
 CHART defaults to .helm/ at the root of the git work tree (werf's layout), else the
-current directory when it holds a Chart.yaml.`,
+current directory when it holds a Chart.yaml.
+
+Exit codes: 0 deployed, 1 error, 3 deploy failed, 4 timed out, 64 bad command line or input.`,
 		Example:       convergeExample,
 		Args:          cobra.MaximumNArgs(1),
 		SilenceUsage:  true,
@@ -76,37 +71,49 @@ current directory when it holds a Chart.yaml.`,
 			return o.Run(cmd)
 		},
 	}
-	flags := cmd.Flags()
-	flags.StringVar(&o.ReleaseName, "release", o.ReleaseName, "release name (default: the chart's name)")
-	flags.StringSliceVarP(&o.Values.Files, "values", "f", nil, "values file (can be repeated)")
-	flags.StringArrayVar(&o.Values.Set, "set", nil, "set a value: key=value (can be repeated)")
-	flags.StringArrayVar(&o.Values.SetString, "set-string", nil, "set a string value: key=value (can be repeated)")
-	flags.StringArrayVar(&o.Values.SetFile, "set-file", nil, "set a value from a file: key=path (can be repeated)")
-	flags.StringArrayVar(&o.Values.SetJSON, "set-json", nil, "set a JSON value: key=json (can be repeated)")
-	flags.StringArrayVar(&o.Values.SetLiteral, "set-literal", nil, "set a literal string value: key=value (can be repeated)")
-	flags.DurationVar(&o.Timeout, "timeout", o.Timeout, "time to wait for the release to become ready")
-	flags.IntVar(&o.HistoryMax, "history-max", o.HistoryMax, "revisions kept in the release history (0: no limit)")
-	o.configFlags.AddFlags(flags)
+	o.DeployFlags.AddFlags(cmd.Flags())
+	cmd.Flags().DurationVar(&o.Timeout, "timeout", o.Timeout, "time to wait for the release to become ready")
+	cmd.Flags().IntVar(&o.HistoryMax, "history-max", o.HistoryMax, "revisions kept in the release history (0: no limit)")
+	cmd.Flags().BoolVar(&o.NoCreateNamespace, "no-create-namespace", false, "do not create the release namespace when it is missing")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: text or json")
 	return cmd
 }
 
-// Complete resolves the chart location and the namespace from the kubeconfig.
+// Complete resolves the chart, the namespace and the deploy inputs.
 func (o *ConvergeOptions) Complete(args []string) error {
-	if len(args) == 1 {
-		o.ChartArg = args[0]
-	}
-	cwd, err := os.Getwd()
+	chartPath, projectDir, err := locateChart(args)
 	if err != nil {
 		return err
 	}
-	if o.chartPath, err = chart.Locate(o.ChartArg, cwd); err != nil {
-		return exitcode.Wrap(exitcode.CodeUsage, err)
-	}
-	o.namespace, _, err = o.configFlags.ToRawKubeConfigLoader().Namespace()
+	ns, err := namespaceOf(o.kube)
 	if err != nil {
-		return fmt.Errorf("resolve namespace from kubeconfig: %w", err)
+		return err
 	}
+	o.inputs, err = o.DeployFlags.Inputs(chartPath, projectDir, ns)
+	if err != nil {
+		return err
+	}
+	o.inputs.DownloadDependencies = true
+	o.inputs.Progress = o.ErrOut
 	return nil
+}
+
+// locateChart returns the chart path from the optional CHART argument and the project
+// directory (git work tree root) for the secret key lookup.
+func locateChart(args []string) (chartPath, projectDir string, err error) {
+	cwd, err := os.Getwd()
+	if err != nil {
+		return "", "", err
+	}
+	explicit := ""
+	if len(args) == 1 {
+		explicit = args[0]
+	}
+	chartPath, err = chart.Locate(explicit, cwd)
+	if err != nil {
+		return "", "", exitcode.Wrap(exitcode.CodeUsage, err)
+	}
+	return chartPath, chart.ProjectDir(cwd), nil
 }
 
 // Validate checks the flag values without touching the cluster.
@@ -117,44 +124,40 @@ func (o *ConvergeOptions) Validate() error {
 	if o.HistoryMax < 0 {
 		return exitcode.Usage("--history-max must be 0 (no limit) or more, got %d", o.HistoryMax)
 	}
+	if o.Output != "text" && o.Output != "json" {
+		return exitcode.Usage("--output %q: use text or json", o.Output)
+	}
 	return nil
 }
 
 // Run installs or upgrades the release.
 func (o *ConvergeOptions) Run(cmd *cobra.Command) error {
-	ch, err := helmsdk.LoadChart(o.chartPath)
+	prepared, err := deploy.Prepare(o.inputs)
 	if err != nil {
 		return exitcode.Wrap(exitcode.CodeUsage, err)
 	}
-	vals, err := helmsdk.MergeValues(o.Values)
-	if err != nil {
-		return exitcode.Wrap(exitcode.CodeUsage, fmt.Errorf("read values: %w", err))
-	}
-	name := o.ReleaseName
-	if name == "" {
-		name = ch.Name()
-	}
-	client, err := helmsdk.NewClient(helmsdk.Config{Getter: o.configFlags, Namespace: o.namespace, Driver: os.Getenv("HELM_DRIVER")})
+	client, err := releaseClient(o.kube, prepared.Namespace, prepared.Transform)
 	if err != nil {
 		return err
 	}
-	start := time.Now()
-	fmt.Fprintf(o.ErrOut, "converge: release %q in namespace %q from chart %s %s, waiting up to %s\n", name, o.namespace, ch.Name(), ch.Version(), o.Timeout)
-	rel, err := client.UpgradeOrInstall(cmd.Context(), helmsdk.UpgradeRequest{
-		ReleaseName:     name,
-		Chart:           ch,
-		Values:          vals,
-		CreateNamespace: true,
-		Wait:            true,
+	fmt.Fprintf(o.ErrOut, "converge: release %q in namespace %q from chart %s %s, waiting up to %s\n",
+		prepared.ReleaseName, prepared.Namespace, prepared.Chart.Name(), prepared.Chart.Version(), o.Timeout)
+	res, err := deploy.Converge(cmd.Context(), client, prepared, deploy.ConvergeOptions{
 		Timeout:         o.Timeout,
 		HistoryMax:      o.HistoryMax,
+		CreateNamespace: !o.NoCreateNamespace,
 	})
 	if err != nil {
-		return fmt.Errorf("converge release %q in namespace %q: %w", name, o.namespace, err)
+		return fmt.Errorf("converge release %q in namespace %q: %w", prepared.ReleaseName, prepared.Namespace, err)
 	}
-	fmt.Fprintf(o.ErrOut, "converge: release %q revision %d %s in %s\n", rel.Name, rel.Revision, rel.Status, time.Since(start).Round(100*time.Millisecond))
-	if rel.Notes != "" {
-		fmt.Fprintln(o.Out, rel.Notes)
+	fmt.Fprintf(o.ErrOut, "converge: release %q revision %d %s in %s\n", res.Release.Name, res.Release.Revision, res.Release.Status, res.Duration.Round(100*time.Millisecond))
+	if o.Output == "json" {
+		enc := json.NewEncoder(o.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	if res.Release.Notes != "" {
+		fmt.Fprintln(o.Out, res.Release.Notes)
 	}
 	return nil
 }

@@ -3,16 +3,57 @@
 package cmd
 
 import (
+	"fmt"
+	"os"
+
 	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-converge/converge/shared/cliutil"
+	"github.com/kubectl-converge/converge/shared/helmsdk"
 )
 
 // NewCmdConverge builds the root command, "kubectl converge [CHART]", with its subcommands.
+// kubectl's connection flags (--kubeconfig, --context, -n, ...) are shared by all of them.
 func NewCmdConverge(streams genericiooptions.IOStreams) *cobra.Command {
-	root := newConvergeCommand(streams)
-	root.AddCommand(cliutil.NewVersionCommand(streams, "kubectl converge", "kubectl-converge"))
+	kube := genericclioptions.NewConfigFlags(true)
+	root := newConvergeCommand(streams, kube)
+	kube.AddFlags(root.PersistentFlags())
+	root.AddCommand(
+		newRenderCommand(streams, kube),
+		newDismissCommand(streams, kube),
+		newHistoryCommand(streams, kube),
+		newRollbackCommand(streams, kube),
+		newSecretCommand(streams),
+		cliutil.NewVersionCommand(streams, "kubectl converge", "kubectl-converge"),
+	)
 	cliutil.SetUsageErrors(root)
 	return root
+}
+
+// namespaceOf resolves the namespace exactly as kubectl does: -n, else the context's, else
+// "default".
+func namespaceOf(kube *genericclioptions.ConfigFlags) (string, error) {
+	ns, _, err := kube.ToRawKubeConfigLoader().Namespace()
+	if err != nil {
+		return "", fmt.Errorf("resolve the namespace from the kubeconfig: %w", err)
+	}
+	return ns, nil
+}
+
+// releaseClient connects the release layer to the cluster of kube in namespace ns.
+func releaseClient(kube *genericclioptions.ConfigFlags, ns string, transform helmsdk.Transform) (*helmsdk.Client, error) {
+	return helmsdk.NewClient(helmsdk.Config{Getter: kube, Namespace: ns, Driver: os.Getenv("HELM_DRIVER"), Transform: transform})
+}
+
+func subcommand(use, short string, args cobra.PositionalArgs, run func(cmd *cobra.Command, args []string) error) *cobra.Command {
+	return &cobra.Command{
+		Use:           use,
+		Short:         short,
+		Args:          args,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE:          run,
+	}
 }

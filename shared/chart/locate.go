@@ -51,3 +51,12 @@ func isChartDir(dir string) bool {
 	info, err := os.Stat(filepath.Join(dir, "Chart.yaml"))
 	return err == nil && !info.IsDir()
 }
+
+// ProjectDir is the directory that holds project-wide files such as .werf_secret_key: the
+// root of the git work tree holding dir, else dir itself.
+func ProjectDir(dir string) string {
+	if root, err := workTreeRoot(dir); err == nil {
+		return root
+	}
+	return dir
+}

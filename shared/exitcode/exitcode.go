@@ -17,8 +17,8 @@ const (
 	CodeError Code = 1
 	// CodeChangesPlanned is returned by plan commands with --exit-code when there are changes.
 	CodeChangesPlanned Code = 2
-	// CodeResourcesFailed is a deploy whose resources failed to become ready.
-	CodeResourcesFailed Code = 3
+	// CodeDeployFailed is a deploy that failed: an object was rejected, or a resource failed.
+	CodeDeployFailed Code = 3
 	// CodeTimeout is a deploy whose resources were not ready within --timeout.
 	CodeTimeout Code = 4
 	// CodeUsage is a bad command line: unknown flag, wrong arguments, invalid flag value.

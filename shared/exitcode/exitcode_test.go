@@ -16,7 +16,7 @@ func TestOf(t *testing.T) {
 		{name: "plain error", err: errors.New("boom"), want: CodeError},
 		{name: "usage", err: Usage("unknown flag %q", "--x"), want: CodeUsage},
 		{name: "wrapped timeout", err: fmt.Errorf("converge: %w", Wrap(CodeTimeout, errors.New("late"))), want: CodeTimeout},
-		{name: "outermost code wins", err: Wrap(CodeResourcesFailed, fmt.Errorf("x: %w", Wrap(CodeTimeout, errors.New("y")))), want: CodeResourcesFailed},
+		{name: "outermost code wins", err: Wrap(CodeDeployFailed, fmt.Errorf("x: %w", Wrap(CodeTimeout, errors.New("y")))), want: CodeDeployFailed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,236 @@
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-converge/converge/shared/deploy"
+	"github.com/kubectl-converge/converge/shared/exitcode"
+	"github.com/kubectl-converge/converge/shared/helmsdk"
+)
+
+// releaseTarget resolves which release a command acts on: the RELEASE argument, else the
+// name converge would give the release of the located chart with --env.
+type releaseTarget struct {
+	Env string
+}
+
+func (r *releaseTarget) name(args []string) (string, error) {
+	if len(args) > 0 && args[0] != "" {
+		if err := deploy.ValidateReleaseName(args[0]); err != nil {
+			return "", exitcode.Usage("release %q: %v", args[0], err)
+		}
+		return args[0], nil
+	}
+	chartPath, _, err := locateChart(nil)
+	if err != nil {
+		return "", exitcode.Usage("no RELEASE given and %v", err)
+	}
+	ch, err := helmsdk.LoadChart(chartPath)
+	if err != nil {
+		return "", exitcode.Wrap(exitcode.CodeUsage, err)
+	}
+	return deploy.ReleaseName("", ch.Name(), r.Env)
+}
+
+// DismissOptions are the flags and arguments of "kubectl converge dismiss [RELEASE]".
+type DismissOptions struct {
+	kube *genericclioptions.ConfigFlags
+	genericiooptions.IOStreams
+	releaseTarget
+	// WithNamespace deletes the release namespace after the release, and waits until it is gone.
+	WithNamespace bool
+	Timeout       time.Duration
+}
+
+func newDismissCommand(streams genericiooptions.IOStreams, kube *genericclioptions.ConfigFlags) *cobra.Command {
+	o := &DismissOptions{kube: kube, IOStreams: streams, Timeout: 5 * time.Minute}
+	cmd := subcommand("dismiss [RELEASE]", "Uninstall a release, run its delete hooks and wait until its objects are gone", cobra.MaximumNArgs(1),
+		func(cmd *cobra.Command, args []string) error { return o.Run(cmd, args) })
+	cmd.Flags().StringVar(&o.Env, "env", "", "environment, to derive the release name from the chart as converge does")
+	cmd.Flags().BoolVar(&o.WithNamespace, "with-namespace", false, "delete the release namespace too, and wait until it is gone")
+	cmd.Flags().DurationVar(&o.Timeout, "timeout", o.Timeout, "time to wait for the objects to be deleted")
+	return cmd
+}
+
+// Run uninstalls the release.
+func (o *DismissOptions) Run(cmd *cobra.Command, args []string) error {
+	name, err := o.name(args)
+	if err != nil {
+		return err
+	}
+	ns, err := namespaceOf(o.kube)
+	if err != nil {
+		return err
+	}
+	client, err := releaseClient(o.kube, ns, nil)
+	if err != nil {
+		return err
+	}
+	rel, err := client.Uninstall(helmsdk.UninstallRequest{ReleaseName: name, Wait: true, Timeout: o.Timeout})
+	switch {
+	case errors.Is(err, helmsdk.ErrReleaseNotFound):
+		fmt.Fprintf(o.ErrOut, "dismiss: release %q not found in namespace %q, nothing to uninstall\n", name, ns)
+	case err != nil:
+		return deploy.ClassifyDeployError(fmt.Errorf("dismiss release %q in namespace %q: %w", name, ns, err))
+	default:
+		fmt.Fprintf(o.ErrOut, "dismiss: release %q (revision %d) uninstalled from namespace %q\n", name, rel.Revision, ns)
+	}
+	if o.WithNamespace {
+		return o.deleteNamespace(cmd, ns)
+	}
+	return nil
+}
+
+func (o *DismissOptions) deleteNamespace(cmd *cobra.Command, ns string) error {
+	cfg, err := o.kube.ToRESTConfig()
+	if err != nil {
+		return err
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	err = cs.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("delete namespace %q: %w", ns, err)
+	}
+	fmt.Fprintf(o.ErrOut, "dismiss: deleting namespace %q\n", ns)
+	err = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, o.Timeout, true, func(ctx context.Context) (bool, error) {
+		_, err := cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return true, nil
+		}
+		return false, err
+	})
+	if err != nil {
+		return deploy.ClassifyDeployError(fmt.Errorf("wait for namespace %q to be deleted: %w", ns, err))
+	}
+	fmt.Fprintf(o.ErrOut, "dismiss: namespace %q deleted\n", ns)
+	return nil
+}
+
+// HistoryOptions are the flags and arguments of "kubectl converge history [RELEASE]".
+type HistoryOptions struct {
+	kube *genericclioptions.ConfigFlags
+	genericiooptions.IOStreams
+	releaseTarget
+	Output string
+}
+
+func newHistoryCommand(streams genericiooptions.IOStreams, kube *genericclioptions.ConfigFlags) *cobra.Command {
+	o := &HistoryOptions{kube: kube, IOStreams: streams, Output: "table"}
+	cmd := subcommand("history [RELEASE]", "List the revisions of a release", cobra.MaximumNArgs(1),
+		func(cmd *cobra.Command, args []string) error { return o.Run(args) })
+	cmd.Flags().StringVar(&o.Env, "env", "", "environment, to derive the release name from the chart as converge does")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table or json")
+	return cmd
+}
+
+// Run prints the history.
+func (o *HistoryOptions) Run(args []string) error {
+	if o.Output != "table" && o.Output != "json" {
+		return exitcode.Usage("--output %q: use table or json", o.Output)
+	}
+	name, err := o.name(args)
+	if err != nil {
+		return err
+	}
+	ns, err := namespaceOf(o.kube)
+	if err != nil {
+		return err
+	}
+	client, err := releaseClient(o.kube, ns, nil)
+	if err != nil {
+		return err
+	}
+	revs, err := client.History(name)
+	if err != nil {
+		return err
+	}
+	if o.Output == "json" {
+		enc := json.NewEncoder(o.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(revs)
+	}
+	return printHistory(o.Out, revs)
+}
+
+func printHistory(w io.Writer, revs []*helmsdk.Release) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "REVISION\tUPDATED\tSTATUS\tCHART\tAPP VERSION\tDESCRIPTION")
+	for _, r := range revs {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s-%s\t%s\t%s\n", r.Revision, r.Updated.UTC().Format(time.RFC3339), r.Status, r.ChartName, r.ChartVersion, r.AppVersion, r.Description)
+	}
+	return tw.Flush()
+}
+
+// RollbackOptions are the flags and arguments of "kubectl converge rollback [RELEASE] [REVISION]".
+type RollbackOptions struct {
+	kube *genericclioptions.ConfigFlags
+	genericiooptions.IOStreams
+	releaseTarget
+	Timeout    time.Duration
+	HistoryMax int
+}
+
+func newRollbackCommand(streams genericiooptions.IOStreams, kube *genericclioptions.ConfigFlags) *cobra.Command {
+	o := &RollbackOptions{kube: kube, IOStreams: streams, Timeout: 5 * time.Minute, HistoryMax: 10}
+	cmd := subcommand("rollback [RELEASE] [REVISION]", "Deploy an earlier revision again (default: the previous successfully deployed one)", cobra.MaximumNArgs(2),
+		func(cmd *cobra.Command, args []string) error { return o.Run(cmd, args) })
+	cmd.Flags().StringVar(&o.Env, "env", "", "environment, to derive the release name from the chart as converge does")
+	cmd.Flags().DurationVar(&o.Timeout, "timeout", o.Timeout, "time to wait for the release to become ready")
+	cmd.Flags().IntVar(&o.HistoryMax, "history-max", o.HistoryMax, "revisions kept in the release history (0: no limit)")
+	return cmd
+}
+
+// Run rolls the release back.
+func (o *RollbackOptions) Run(cmd *cobra.Command, args []string) error {
+	revision := 0
+	if len(args) == 2 {
+		n, err := strconv.Atoi(args[1])
+		if err != nil || n < 1 {
+			return exitcode.Usage("REVISION %q: want a revision number of 1 or more", args[1])
+		}
+		revision = n
+	}
+	name, err := o.name(args)
+	if err != nil {
+		return err
+	}
+	ns, err := namespaceOf(o.kube)
+	if err != nil {
+		return err
+	}
+	client, err := releaseClient(o.kube, ns, nil)
+	if err != nil {
+		return err
+	}
+	rel, err := client.Rollback(cmd.Context(), helmsdk.RollbackRequest{ReleaseName: name, Revision: revision, Wait: true, Timeout: o.Timeout, HistoryMax: o.HistoryMax})
+	if errors.Is(err, helmsdk.ErrReleaseNotFound) {
+		return err
+	}
+	if err != nil {
+		return deploy.ClassifyDeployError(fmt.Errorf("rollback release %q in namespace %q: %w", name, ns, err))
+	}
+	fmt.Fprintf(o.ErrOut, "rollback: release %q is at revision %d (%s): %s\n", rel.Name, rel.Revision, rel.Status, rel.Description)
+	return nil
+}

@@ -1,0 +1,90 @@
+package cmd
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-converge/converge/shared/cliutil"
+	"github.com/kubectl-converge/converge/shared/deploy"
+	"github.com/kubectl-converge/converge/shared/exitcode"
+	"github.com/kubectl-converge/converge/shared/helmsdk"
+)
+
+// RenderOptions are the flags and arguments of "kubectl converge render [CHART]".
+type RenderOptions struct {
+	kube *genericclioptions.ConfigFlags
+	genericiooptions.IOStreams
+	cliutil.DeployFlags
+
+	// KubeVersion is reported as .Capabilities.KubeVersion; empty means Helm's default.
+	KubeVersion string
+	// APIVersions are added to .Capabilities.APIVersions.
+	APIVersions []string
+	// ShowOnly keeps only the objects rendered from these templates.
+	ShowOnly []string
+
+	inputs deploy.Inputs
+}
+
+func newRenderCommand(streams genericiooptions.IOStreams, kube *genericclioptions.ConfigFlags) *cobra.Command {
+	o := &RenderOptions{kube: kube, IOStreams: streams}
+	cmd := subcommand("render [CHART]", "Print the manifests converge would apply, without a cluster", cobra.MaximumNArgs(1),
+		func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(args); err != nil {
+				return err
+			}
+			return o.Run(cmd)
+		})
+	cmd.Long = `Render the chart offline exactly as converge would apply it: values, secrets, injected
+images, rewritten images and global annotations and labels included, hooks and CRDs too.`
+	o.DeployFlags.AddFlags(cmd.Flags())
+	cmd.Flags().StringVar(&o.KubeVersion, "kube-version", "", "Kubernetes version for .Capabilities.KubeVersion (default: Helm's)")
+	cmd.Flags().StringSliceVarP(&o.APIVersions, "api-versions", "a", nil, "API versions for .Capabilities.APIVersions (can be repeated)")
+	cmd.Flags().StringArrayVar(&o.ShowOnly, "show-only", nil, "only show objects rendered from this template, e.g. templates/deployment.yaml (can be repeated)")
+	return cmd
+}
+
+// Complete resolves the chart, the namespace and the inputs.
+func (o *RenderOptions) Complete(args []string) error {
+	chartPath, projectDir, err := locateChart(args)
+	if err != nil {
+		return err
+	}
+	ns, err := namespaceOf(o.kube)
+	if err != nil {
+		return err
+	}
+	o.inputs, err = o.DeployFlags.Inputs(chartPath, projectDir, ns)
+	if err != nil {
+		return err
+	}
+	o.inputs.DownloadDependencies = true
+	o.inputs.Progress = o.ErrOut
+	return nil
+}
+
+// Run renders the chart to stdout.
+func (o *RenderOptions) Run(cmd *cobra.Command) error {
+	prepared, err := deploy.Prepare(o.inputs)
+	if err != nil {
+		return exitcode.Wrap(exitcode.CodeUsage, err)
+	}
+	out, err := helmsdk.Render(cmd.Context(), helmsdk.RenderRequest{
+		ReleaseName: prepared.ReleaseName,
+		Namespace:   prepared.Namespace,
+		Chart:       prepared.Chart,
+		Values:      prepared.Values,
+		KubeVersion: o.KubeVersion,
+		APIVersions: o.APIVersions,
+		ShowOnly:    o.ShowOnly,
+		Transform:   prepared.Transform,
+	})
+	if err != nil {
+		return exitcode.Wrap(exitcode.CodeUsage, fmt.Errorf("render chart %q: %w", prepared.Chart.Name(), err))
+	}
+	_, err = fmt.Fprint(o.Out, out)
+	return err
+}

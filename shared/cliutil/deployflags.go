@@ -1,0 +1,83 @@
+package cliutil
+
+import (
+	"os"
+
+	"github.com/spf13/pflag"
+
+	"github.com/kubectl-converge/converge/shared/deploy"
+	"github.com/kubectl-converge/converge/shared/exitcode"
+	"github.com/kubectl-converge/converge/shared/helmsdk"
+	"github.com/kubectl-converge/converge/shared/inject"
+)
+
+// DeployFlags are the flags shared by every command that renders or deploys a chart.
+type DeployFlags struct {
+	ReleaseName   string
+	Env           string
+	Values        helmsdk.ValueSources
+	SecretValues  []string
+	SecretKeyFile string
+	ImageFlags    []string
+	ImagesFile    string
+	RewriteImages []string
+	Annotations   []string
+	Labels        []string
+}
+
+// AddFlags registers the flags on fs.
+func (f *DeployFlags) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&f.ReleaseName, "release", "", "release name, used as given (default: the chart name, with -ENV appended when --env is set)")
+	fs.StringVar(&f.Env, "env", "", "environment: appended to the default release name, passed as .Values.werf.env and .Values.global.env")
+	fs.StringSliceVarP(&f.Values.Files, "values", "f", nil, "values file or URL (can be repeated)")
+	fs.StringArrayVar(&f.Values.Set, "set", nil, "set values: key1=val1,key2=val2 (can be repeated)")
+	fs.StringArrayVar(&f.Values.SetString, "set-string", nil, "set string values: key1=val1,key2=val2 (can be repeated)")
+	fs.StringArrayVar(&f.Values.SetFile, "set-file", nil, "set values from files: key1=path1 (can be repeated)")
+	fs.StringArrayVar(&f.Values.SetJSON, "set-json", nil, "set JSON values: key1=jsonval1 (can be repeated)")
+	fs.StringArrayVar(&f.Values.SetLiteral, "set-literal", nil, "set a literal string value: key=value (can be repeated)")
+	fs.StringArrayVar(&f.SecretValues, "secret-values", nil, "extra encrypted values file, merged after the chart's secret-values.yaml (can be repeated)")
+	fs.StringVar(&f.SecretKeyFile, "secret-key-file", "", "file holding the secret key (default: $WERF_SECRET_KEY, .werf_secret_key in the project, ~/.werf/global_secret_key)")
+	fs.StringArrayVar(&f.ImageFlags, "image", nil, "image reference for the chart: NAME=REF, as .Values.werf.image.NAME and .Values.global.werf.images.NAME (can be repeated)")
+	fs.StringVar(&f.ImagesFile, "images-file", "", "YAML or JSON file mapping image names to references; --image wins")
+	fs.StringArrayVar(&f.RewriteImages, "rewrite-image", nil, "replace container images named FROM in every pod template: FROM=TO[:TAG][@DIGEST] (can be repeated)")
+	fs.StringArrayVar(&f.Annotations, "add-annotation", nil, "annotation added to every object, hooks included: key=value (can be repeated; also WERF_ADD_ANNOTATION_<ANY>=key=value)")
+	fs.StringArrayVar(&f.Labels, "add-label", nil, "label added to every object's metadata: key=value (can be repeated; also WERF_ADD_LABEL_<ANY>=key=value)")
+}
+
+// Inputs turns the flags into the deploy inputs for chartPath in namespace. Bad flag values
+// are usage errors.
+func (f *DeployFlags) Inputs(chartPath, projectDir, namespace string) (deploy.Inputs, error) {
+	images := inject.Images{}
+	if f.ImagesFile != "" {
+		fromFile, err := inject.LoadImagesFile(f.ImagesFile)
+		if err != nil {
+			return deploy.Inputs{}, exitcode.Wrap(exitcode.CodeUsage, err)
+		}
+		images = fromFile
+	}
+	fromFlags, err := inject.ParseImageFlags(f.ImageFlags)
+	if err != nil {
+		return deploy.Inputs{}, exitcode.Wrap(exitcode.CodeUsage, err)
+	}
+	rewrites, err := inject.ParseRewrites(f.RewriteImages)
+	if err != nil {
+		return deploy.Inputs{}, exitcode.Wrap(exitcode.CodeUsage, err)
+	}
+	md, err := deploy.Metadata(deploy.MetadataRequest{AnnotationFlags: f.Annotations, LabelFlags: f.Labels, Environ: os.Environ(), Env: f.Env})
+	if err != nil {
+		return deploy.Inputs{}, exitcode.Wrap(exitcode.CodeUsage, err)
+	}
+	return deploy.Inputs{
+		ChartPath:         chartPath,
+		ProjectDir:        projectDir,
+		ReleaseName:       f.ReleaseName,
+		Env:               f.Env,
+		Namespace:         namespace,
+		Values:            f.Values,
+		SecretValuesFiles: f.SecretValues,
+		SecretKeyFile:     f.SecretKeyFile,
+		Images:            images.Merge(fromFlags),
+		Rewrites:          rewrites,
+		Metadata:          md,
+	}, nil
+}

@@ -1,0 +1,225 @@
+package deploy
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"strings"
+
+	"github.com/kubectl-converge/converge/shared/annotate"
+	"github.com/kubectl-converge/converge/shared/helmsdk"
+	"github.com/kubectl-converge/converge/shared/inject"
+	"github.com/kubectl-converge/converge/shared/manifest"
+	"github.com/kubectl-converge/converge/shared/secrets"
+	"github.com/kubectl-converge/converge/shared/version"
+)
+
+const (
+	// DefaultSecretValuesFile is the chart's own encrypted values file (werf's layout).
+	DefaultSecretValuesFile = "secret-values.yaml"
+	// SecretFilesDir holds encrypted files read by werf_secret_file in templates.
+	SecretFilesDir = "secret"
+	// AnnotationVersion records the version of the tool that deployed an object.
+	AnnotationVersion = "kubectl-converge.io/version"
+	// AnnotationEnv records --env on every object, when given.
+	AnnotationEnv = "kubectl-converge.io/env"
+)
+
+// Inputs is everything a user can ask of a render or a deploy.
+type Inputs struct {
+	// ChartPath is the chart directory or archive.
+	ChartPath string
+	// ProjectDir holds the project's .werf_secret_key.
+	ProjectDir string
+	// ReleaseName is --release; empty means derived from the chart name and Env.
+	ReleaseName string
+	// Env is --env: part of the default release name and of the werf service values.
+	Env       string
+	Namespace string
+	Values    helmsdk.ValueSources
+	// SecretValuesFiles are extra encrypted values files (--secret-values), merged after the
+	// chart's secret-values.yaml.
+	SecretValuesFiles []string
+	// SecretKeyFile is --secret-key-file; empty means werf's lookup.
+	SecretKeyFile string
+	// Getenv reads the environment (WERF_SECRET_KEY); nil means os.Getenv.
+	Getenv   func(string) string
+	Images   inject.Images
+	Rewrites []inject.Rewrite
+	Metadata annotate.Set
+	// DownloadDependencies fetches dependencies missing from charts/ (Chart.lock first).
+	DownloadDependencies bool
+	// Progress receives messages such as dependency downloads; nil discards them.
+	Progress io.Writer
+}
+
+// Prepared is a chart ready to be rendered or deployed as a release.
+type Prepared struct {
+	ReleaseName string
+	Namespace   string
+	Chart       *helmsdk.Chart
+	Values      map[string]any
+	Transform   helmsdk.Transform
+}
+
+// Prepare loads the chart, decrypts its secrets, merges the values and builds the transform
+// that stamps annotations and rewrites images.
+func Prepare(in Inputs) (*Prepared, error) {
+	progress := in.Progress
+	if progress == nil {
+		progress = io.Discard
+	}
+	var ch *helmsdk.Chart
+	var err error
+	if in.DownloadDependencies {
+		ch, err = helmsdk.LoadChartWithDependencies(in.ChartPath, progress)
+	} else {
+		ch, err = helmsdk.LoadChart(in.ChartPath)
+	}
+	if err != nil {
+		return nil, err
+	}
+	name, err := ReleaseName(in.ReleaseName, ch.Name(), in.Env)
+	if err != nil {
+		return nil, err
+	}
+	secretLayers, err := decryptSecrets(in, ch)
+	if err != nil {
+		return nil, err
+	}
+	vals, err := helmsdk.MergeValues(in.Values, secretLayers...)
+	if err != nil {
+		return nil, err
+	}
+	service := inject.ServiceValues{Env: in.Env, Namespace: in.Namespace, Images: in.Images}
+	vals = helmsdk.MergeMaps(vals, service.Values())
+	return &Prepared{
+		ReleaseName: name,
+		Namespace:   in.Namespace,
+		Chart:       ch,
+		Values:      vals,
+		Transform:   transform(in.Metadata, in.Rewrites),
+	}, nil
+}
+
+func decryptSecrets(in Inputs, ch *helmsdk.Chart) ([]map[string]any, error) {
+	type encrypted struct {
+		origin string
+		data   []byte
+	}
+	var valueFiles []encrypted
+	if data, ok := ch.File(DefaultSecretValuesFile); ok {
+		valueFiles = append(valueFiles, encrypted{path.Join(in.ChartPath, DefaultSecretValuesFile), data})
+	}
+	for _, f := range in.SecretValuesFiles {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("--secret-values: %w", err)
+		}
+		valueFiles = append(valueFiles, encrypted{f, data})
+	}
+	files := ch.FilesUnder(SecretFilesDir)
+	plainFiles := map[string][]byte{}
+	var layers []map[string]any
+	if len(valueFiles) > 0 || len(files) > 0 {
+		cipher, err := secrets.KeySource{File: in.SecretKeyFile, ProjectDir: in.ProjectDir, Getenv: in.Getenv}.Load()
+		if err != nil {
+			first := path.Join(in.ChartPath, SecretFilesDir)
+			if len(valueFiles) > 0 {
+				first = valueFiles[0].origin
+			}
+			return nil, fmt.Errorf("decrypt %s: %w", first, err)
+		}
+		for _, f := range valueFiles {
+			plain, err := cipher.DecryptValues(f.data)
+			if err != nil {
+				return nil, fmt.Errorf("decrypt %s: %w", f.origin, err)
+			}
+			m, err := helmsdk.ParseValuesYAML(plain)
+			if err != nil {
+				return nil, fmt.Errorf("decrypt %s: %w", f.origin, err)
+			}
+			layers = append(layers, m)
+		}
+		for name, data := range files {
+			plain, err := cipher.Decrypt(data)
+			if err != nil {
+				return nil, fmt.Errorf("decrypt %s: %w", path.Join(in.ChartPath, name), err)
+			}
+			plainFiles[strings.TrimPrefix(name, SecretFilesDir+"/")] = plain
+		}
+	}
+	// Encrypted data has no use in templates and must not travel in .Files.
+	ch.RemoveFiles(files)
+	if f, ok := ch.File(DefaultSecretValuesFile); ok {
+		ch.RemoveFiles(map[string][]byte{DefaultSecretValuesFile: f})
+	}
+	ch.ProvideSecretFiles(plainFiles)
+	return layers, nil
+}
+
+func transform(md annotate.Set, rewrites []inject.Rewrite) helmsdk.Transform {
+	return func(data []byte) ([]byte, error) {
+		return manifest.Edit(data, func(o *manifest.Object) error {
+			if err := inject.RewriteImages(o, rewrites); err != nil {
+				return err
+			}
+			return md.Apply(o)
+		})
+	}
+}
+
+// MetadataRequest is the global annotations and labels a user asked for.
+type MetadataRequest struct {
+	// AnnotationFlags and LabelFlags are key=value items of --add-annotation and --add-label.
+	AnnotationFlags, LabelFlags []string
+	// Environ is the process environment, read for WERF_ADD_ANNOTATION_* and WERF_ADD_LABEL_*
+	// and for CI variables.
+	Environ []string
+	Env     string
+}
+
+// Metadata combines the automatic annotations (tool version, env, CI origin) with those of
+// the environment and the flags; flags win.
+func Metadata(req MetadataRequest) (annotate.Set, error) {
+	env := map[string]string{}
+	for _, kv := range req.Environ {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	ann := map[string]string{AnnotationVersion: version.Get().Version}
+	if req.Env != "" {
+		ann[AnnotationEnv] = req.Env
+	}
+	for k, v := range annotate.CIAnnotations(func(k string) string { return env[k] }) {
+		ann[k] = v
+	}
+	labels := map[string]string{}
+	for _, src := range []struct {
+		flag  string
+		items []string
+		into  map[string]string
+	}{
+		{"WERF_ADD_ANNOTATION_*", annotate.FromEnv(req.Environ, "WERF_ADD_ANNOTATION_"), ann},
+		{"--add-annotation", req.AnnotationFlags, ann},
+		{"WERF_ADD_LABEL_*", annotate.FromEnv(req.Environ, "WERF_ADD_LABEL_"), labels},
+		{"--add-label", req.LabelFlags, labels},
+	} {
+		flag := src.flag
+		if strings.HasPrefix(flag, "WERF_ADD_LABEL") {
+			flag = "--add-label" // label rules apply to the environment form as well
+		}
+		parsed, err := annotate.ParsePairs(flag, src.items)
+		if err != nil {
+			if flag != src.flag {
+				return annotate.Set{}, fmt.Errorf("%s: %w", src.flag, err)
+			}
+			return annotate.Set{}, err
+		}
+		for k, v := range parsed {
+			src.into[k] = v
+		}
+	}
+	return annotate.Set{Annotations: ann, Labels: labels}, nil
+}

@@ -1,0 +1,152 @@
+package helmsdk
+
+import (
+	"encoding/base64"
+	"fmt"
+	"io"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+
+	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/cli"
+	"helm.sh/helm/v3/pkg/downloader"
+	"helm.sh/helm/v3/pkg/getter"
+	"helm.sh/helm/v3/pkg/registry"
+)
+
+// Chart is a loaded chart, ready to render or deploy.
+type Chart struct {
+	chart *chart.Chart
+}
+
+// LoadChart loads a chart from a directory or a packaged archive.
+func LoadChart(chartPath string) (*Chart, error) {
+	ch, err := loader.Load(chartPath)
+	if err != nil {
+		return nil, fmt.Errorf("load chart %q: %w", chartPath, err)
+	}
+	return &Chart{chart: ch}, nil
+}
+
+// LoadChartWithDependencies loads a chart directory and, when dependencies declared in
+// Chart.yaml are missing from charts/, downloads them as "helm dependency build" does (from
+// Chart.lock when present), then loads the chart again. Progress goes to out.
+func LoadChartWithDependencies(chartPath string, out io.Writer) (*Chart, error) {
+	ch, err := LoadChart(chartPath)
+	if err != nil {
+		return nil, err
+	}
+	deps := ch.chart.Metadata.Dependencies
+	if len(deps) == 0 || action.CheckDependencies(ch.chart, deps) == nil {
+		return ch, nil
+	}
+	settings := cli.New()
+	rc, err := registry.NewClient(registry.ClientOptWriter(out), registry.ClientOptCredentialsFile(settings.RegistryConfig))
+	if err != nil {
+		return nil, err
+	}
+	man := &downloader.Manager{
+		Out:              out,
+		ChartPath:        chartPath,
+		SkipUpdate:       false,
+		Getters:          getter.All(settings),
+		RegistryClient:   rc,
+		RepositoryConfig: settings.RepositoryConfig,
+		RepositoryCache:  settings.RepositoryCache,
+	}
+	if err := man.Build(); err != nil {
+		return nil, fmt.Errorf("download dependencies of chart %q: %w", chartPath, err)
+	}
+	return LoadChart(chartPath)
+}
+
+// Name is the chart's name from Chart.yaml.
+func (c *Chart) Name() string { return c.chart.Name() }
+
+// Version is the chart's version from Chart.yaml.
+func (c *Chart) Version() string { return c.chart.Metadata.Version }
+
+// File returns a file of the chart (not of its dependencies) by its path in the chart.
+func (c *Chart) File(name string) ([]byte, bool) {
+	for _, f := range c.chart.Files {
+		if f.Name == name {
+			return f.Data, true
+		}
+	}
+	return nil, false
+}
+
+// FilesUnder returns the chart's files below dir, by path in the chart.
+func (c *Chart) FilesUnder(dir string) map[string][]byte {
+	out := map[string][]byte{}
+	prefix := strings.TrimSuffix(dir, "/") + "/"
+	for _, f := range c.chart.Files {
+		if strings.HasPrefix(f.Name, prefix) {
+			out[f.Name] = f.Data
+		}
+	}
+	return out
+}
+
+// RemoveFiles drops the named files from the chart, so that they are neither packaged nor
+// reachable through .Files in templates.
+func (c *Chart) RemoveFiles(names map[string][]byte) {
+	kept := c.chart.Files[:0]
+	for _, f := range c.chart.Files {
+		if _, drop := names[f.Name]; !drop {
+			kept = append(kept, f)
+		}
+	}
+	c.chart.Files = kept
+}
+
+var secretFileCall = regexp.MustCompile(`\bwerf_secret_file\b`)
+
+// SecretFileHelper is the template that werf_secret_file calls are rewritten to include.
+const SecretFileHelper = "werf_secret_file"
+
+// ProvideSecretFiles makes the werf template function `werf_secret_file "NAME"` return the
+// plain content of secret/NAME in every template of the chart and its subcharts. Helm 3 takes
+// no custom template functions, so each call is rewritten into `include "werf_secret_file"
+// "NAME"` and a generated template holds the contents, base64-encoded.
+func (c *Chart) ProvideSecretFiles(files map[string][]byte) {
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	b.WriteString(`{{- define "` + SecretFileHelper + `" -}}` + "\n")
+	for i, n := range names {
+		keyword := "else if"
+		if i == 0 {
+			keyword = "if"
+		}
+		fmt.Fprintf(&b, "{{- %s eq . %q -}}{{ %q | b64dec }}\n", keyword, n, base64.StdEncoding.EncodeToString(files[n]))
+	}
+	missing := fmt.Sprintf(`{{- fail (printf "werf_secret_file: no file %%q under secret/; available: %s" .) -}}`, strings.Join(names, ", "))
+	if len(names) > 0 {
+		b.WriteString("{{- else -}}" + missing + "{{- end -}}\n")
+	} else {
+		b.WriteString(missing + "\n")
+	}
+	b.WriteString("{{- end -}}\n")
+	helper := &chart.File{Name: path.Join("templates", "_werf_secret_file.tpl"), Data: []byte(b.String())}
+	rewriteTemplates(c.chart, helper)
+}
+
+func rewriteTemplates(ch *chart.Chart, helper *chart.File) {
+	for _, t := range ch.Templates {
+		if secretFileCall.Match(t.Data) {
+			t.Data = secretFileCall.ReplaceAll(t.Data, []byte(`include "`+SecretFileHelper+`"`))
+		}
+	}
+	ch.Templates = append(ch.Templates, helper)
+	for _, dep := range ch.Dependencies() {
+		rewriteTemplates(dep, helper)
+	}
+}

@@ -1,0 +1,93 @@
+// Package helmsdk is the only place that calls the Helm SDK. Everything else works with the
+// types declared here, so moving from helm.sh/helm/v3 to helm.sh/helm/v4 changes this package
+// and nothing outside it.
+package helmsdk
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+
+	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/kube"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+)
+
+// Transform rewrites a stream of YAML documents; it must be idempotent, because Helm passes
+// some objects through it twice (as rendered, then when building them for the API server).
+type Transform func([]byte) ([]byte, error)
+
+// Config says which cluster, namespace and release storage a Client works with.
+type Config struct {
+	// Getter resolves the cluster connection, as kubectl's ConfigFlags or Helm's settings do.
+	Getter genericclioptions.RESTClientGetter
+	// Namespace holds the release records and every namespaced object without its own namespace.
+	Namespace string
+	// Driver is the release storage: "" or "secret" (the default), "configmap", "memory" or "sql".
+	Driver string
+	// Transform is applied to every object before it reaches the cluster: the rendered
+	// templates, hooks and CRDs alike (Helm 3's post-renderer skips hooks and CRDs). Nil
+	// leaves objects as rendered.
+	Transform Transform
+	// Debugf receives Helm's debug messages; nil discards them.
+	Debugf func(format string, args ...any)
+}
+
+// Client runs release actions in one namespace.
+type Client struct {
+	cfg       *action.Configuration
+	namespace string
+	transform Transform
+}
+
+// NewClient connects the Helm action configuration to the cluster described by c.
+func NewClient(c Config) (*Client, error) {
+	debugf := c.Debugf
+	if debugf == nil {
+		debugf = func(string, ...any) {}
+	}
+	cfg := new(action.Configuration)
+	if err := cfg.Init(c.Getter, c.Namespace, c.Driver, debugf); err != nil {
+		return nil, fmt.Errorf("initialize release storage %q in namespace %q: %w", c.Driver, c.Namespace, err)
+	}
+	if kc, ok := cfg.KubeClient.(*kube.Client); ok {
+		// Objects without metadata.namespace must land in the release namespace, not in the
+		// kubeconfig context's namespace.
+		kc.Namespace = c.Namespace
+		if c.Transform != nil {
+			cfg.KubeClient = &transformingKubeClient{Client: kc, transform: c.Transform}
+		}
+	}
+	return &Client{cfg: cfg, namespace: c.Namespace, transform: c.Transform}, nil
+}
+
+// transformingKubeClient applies the transform to everything Helm builds into API objects:
+// Helm builds hooks, CRDs and the release's manifests through Build.
+type transformingKubeClient struct {
+	*kube.Client
+	transform Transform
+}
+
+func (c *transformingKubeClient) Build(r io.Reader, validate bool) (kube.ResourceList, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	out, err := c.transform(data)
+	if err != nil {
+		return nil, err
+	}
+	return c.Client.Build(bytes.NewReader(out), validate)
+}
+
+// postRenderer adapts a Transform to Helm's PostRenderer, so that the manifest stored in the
+// release record is the one applied.
+type postRenderer struct{ transform Transform }
+
+func (p postRenderer) Run(in *bytes.Buffer) (*bytes.Buffer, error) {
+	out, err := p.transform(in.Bytes())
+	if err != nil {
+		return nil, err
+	}
+	return bytes.NewBuffer(out), nil
+}

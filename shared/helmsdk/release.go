@@ -1,0 +1,245 @@
+package helmsdk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"helm.sh/helm/v3/pkg/action"
+	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/storage/driver"
+)
+
+// ErrReleaseNotFound is returned for a release with no revision in the namespace.
+var ErrReleaseNotFound = errors.New("release not found")
+
+// Status values of a release revision, as Helm stores them.
+const (
+	StatusDeployed   = "deployed"
+	StatusSuperseded = "superseded"
+	StatusFailed     = "failed"
+)
+
+// Release is one revision of a release.
+type Release struct {
+	Name         string    `json:"name"`
+	Namespace    string    `json:"namespace"`
+	Revision     int       `json:"revision"`
+	Status       string    `json:"status"`
+	ChartName    string    `json:"chart"`
+	ChartVersion string    `json:"chartVersion"`
+	AppVersion   string    `json:"appVersion,omitempty"`
+	Updated      time.Time `json:"updated"`
+	Description  string    `json:"description,omitempty"`
+	Notes        string    `json:"-"`
+	// Manifest is the rendered manifest, hooks excluded.
+	Manifest string `json:"-"`
+	// Hooks are the rendered hook manifests.
+	Hooks []string `json:"-"`
+}
+
+func fromHelm(rel *helmrelease.Release) *Release {
+	out := &Release{
+		Name:      rel.Name,
+		Namespace: rel.Namespace,
+		Revision:  rel.Version,
+		Manifest:  rel.Manifest,
+	}
+	if rel.Info != nil {
+		out.Status = rel.Info.Status.String()
+		out.Notes = rel.Info.Notes
+		out.Updated = rel.Info.LastDeployed.Time
+		out.Description = rel.Info.Description
+	}
+	if rel.Chart != nil && rel.Chart.Metadata != nil {
+		out.ChartName = rel.Chart.Metadata.Name
+		out.ChartVersion = rel.Chart.Metadata.Version
+		out.AppVersion = rel.Chart.Metadata.AppVersion
+	}
+	for _, h := range rel.Hooks {
+		out.Hooks = append(out.Hooks, "# Source: "+h.Path+"\n"+h.Manifest)
+	}
+	return out
+}
+
+// UpgradeRequest describes one install-or-upgrade of a release.
+type UpgradeRequest struct {
+	ReleaseName string
+	Chart       *Chart
+	Values      map[string]any
+	// CreateNamespace creates the release namespace when the release is installed.
+	CreateNamespace bool
+	// Wait blocks until the release's resources are ready, as helm --wait does.
+	Wait bool
+	// Timeout bounds each Kubernetes operation and the wait; zero means 5 minutes.
+	Timeout time.Duration
+	// HistoryMax is the number of revisions kept; zero keeps all of them.
+	HistoryMax int
+}
+
+// UpgradeOrInstall installs the release when it does not exist (or was uninstalled with its
+// history kept) and upgrades it otherwise, as helm upgrade --install does.
+func (c *Client) UpgradeOrInstall(ctx context.Context, req UpgradeRequest) (*Release, error) {
+	timeout := req.Timeout
+	if timeout == 0 {
+		timeout = 5 * time.Minute
+	}
+	last, err := c.lastRevision(req.ReleaseName)
+	notFound := errors.Is(err, ErrReleaseNotFound)
+	if err != nil && !notFound {
+		return nil, err
+	}
+	uninstalled := last != nil && last.Info.Status == helmrelease.StatusUninstalled
+	c.cfg.Releases.MaxHistory = req.HistoryMax
+	var rel *helmrelease.Release
+	if notFound || uninstalled {
+		install := action.NewInstall(c.cfg)
+		install.ReleaseName = req.ReleaseName
+		install.Namespace = c.namespace
+		install.CreateNamespace = req.CreateNamespace
+		install.Wait = req.Wait
+		install.WaitForJobs = req.Wait
+		install.Timeout = timeout
+		install.Replace = uninstalled
+		install.PostRenderer = c.postRenderer()
+		rel, err = install.RunWithContext(ctx, req.Chart.chart, req.Values)
+	} else {
+		upgrade := action.NewUpgrade(c.cfg)
+		upgrade.Namespace = c.namespace
+		upgrade.Wait = req.Wait
+		upgrade.WaitForJobs = req.Wait
+		upgrade.Timeout = timeout
+		upgrade.MaxHistory = req.HistoryMax
+		upgrade.PostRenderer = c.postRenderer()
+		rel, err = upgrade.RunWithContext(ctx, req.ReleaseName, req.Chart.chart, req.Values)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return fromHelm(rel), nil
+}
+
+func (c *Client) postRenderer() postRenderer {
+	if c.transform == nil {
+		return postRenderer{transform: func(b []byte) ([]byte, error) { return b, nil }}
+	}
+	return postRenderer{transform: c.transform}
+}
+
+func (c *Client) lastRevision(name string) (*helmrelease.Release, error) {
+	history := action.NewHistory(c.cfg)
+	history.Max = 1
+	revs, err := history.Run(name)
+	if errors.Is(err, driver.ErrReleaseNotFound) {
+		return nil, fmt.Errorf("%w: %q in namespace %q", ErrReleaseNotFound, name, c.namespace)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read history of release %q: %w", name, err)
+	}
+	if len(revs) == 0 {
+		return nil, fmt.Errorf("%w: %q in namespace %q", ErrReleaseNotFound, name, c.namespace)
+	}
+	sort.Slice(revs, func(i, j int) bool { return revs[i].Version < revs[j].Version })
+	return revs[len(revs)-1], nil
+}
+
+// History returns the release's revisions, oldest first.
+func (c *Client) History(name string) ([]*Release, error) {
+	history := action.NewHistory(c.cfg)
+	revs, err := history.Run(name)
+	if errors.Is(err, driver.ErrReleaseNotFound) || (err == nil && len(revs) == 0) {
+		return nil, fmt.Errorf("%w: %q in namespace %q", ErrReleaseNotFound, name, c.namespace)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read history of release %q: %w", name, err)
+	}
+	sort.Slice(revs, func(i, j int) bool { return revs[i].Version < revs[j].Version })
+	out := make([]*Release, 0, len(revs))
+	for _, r := range revs {
+		out = append(out, fromHelm(r))
+	}
+	return out, nil
+}
+
+// RollbackRequest describes a rollback of a release to an earlier revision.
+type RollbackRequest struct {
+	ReleaseName string
+	// Revision to return to; zero means the newest revision before the current one that was
+	// deployed successfully.
+	Revision   int
+	Wait       bool
+	Timeout    time.Duration
+	HistoryMax int
+}
+
+// Rollback deploys the manifests of an earlier revision as a new revision.
+func (c *Client) Rollback(ctx context.Context, req RollbackRequest) (*Release, error) {
+	revs, err := c.History(req.ReleaseName)
+	if err != nil {
+		return nil, err
+	}
+	target := req.Revision
+	current := revs[len(revs)-1]
+	if target == 0 {
+		for i := len(revs) - 2; i >= 0; i-- {
+			if revs[i].Status == StatusSuperseded || revs[i].Status == StatusDeployed {
+				target = revs[i].Revision
+				break
+			}
+		}
+		if target == 0 {
+			return nil, fmt.Errorf("release %q has no successfully deployed revision before revision %d to roll back to", req.ReleaseName, current.Revision)
+		}
+	}
+	found := false
+	for _, r := range revs {
+		found = found || r.Revision == target
+	}
+	if !found {
+		return nil, fmt.Errorf("release %q has no revision %d (it has %d to %d)", req.ReleaseName, target, revs[0].Revision, current.Revision)
+	}
+	rb := action.NewRollback(c.cfg)
+	rb.Version = target
+	rb.Wait = req.Wait
+	rb.WaitForJobs = req.Wait
+	rb.Timeout = req.Timeout
+	rb.MaxHistory = req.HistoryMax
+	if err := rb.Run(req.ReleaseName); err != nil {
+		return nil, err
+	}
+	last, err := c.lastRevision(req.ReleaseName)
+	if err != nil {
+		return nil, err
+	}
+	return fromHelm(last), ctx.Err()
+}
+
+// UninstallRequest describes the removal of a release.
+type UninstallRequest struct {
+	ReleaseName string
+	// Wait blocks until every deleted object is gone.
+	Wait    bool
+	Timeout time.Duration
+}
+
+// Uninstall deletes the release's objects (keeping those annotated helm.sh/resource-policy:
+// keep), runs its delete hooks and removes its history. It returns the release as it was.
+func (c *Client) Uninstall(req UninstallRequest) (*Release, error) {
+	u := action.NewUninstall(c.cfg)
+	u.Wait = req.Wait
+	u.Timeout = req.Timeout
+	u.DeletionPropagation = "foreground"
+	res, err := u.Run(req.ReleaseName)
+	if errors.Is(err, driver.ErrReleaseNotFound) {
+		return nil, fmt.Errorf("%w: %q in namespace %q", ErrReleaseNotFound, req.ReleaseName, c.namespace)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if res == nil || res.Release == nil {
+		return nil, nil
+	}
+	return fromHelm(res.Release), nil
+}

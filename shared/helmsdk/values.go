@@ -1,0 +1,104 @@
+package helmsdk
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+
+	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/cli"
+	"helm.sh/helm/v3/pkg/cli/values"
+	"helm.sh/helm/v3/pkg/getter"
+	"helm.sh/helm/v3/pkg/strvals"
+)
+
+// ValueSources are the user's values as Helm's flags give them.
+type ValueSources struct {
+	Files      []string
+	Set        []string
+	SetString  []string
+	SetFile    []string
+	SetJSON    []string
+	SetLiteral []string
+}
+
+// MergeValues merges, lowest precedence first: the values files, then each of layers (for
+// example decrypted secret values), then the --set family in Helm's order (--set-json, --set,
+// --set-string, --set-file, --set-literal). Chart defaults are merged later, by the action.
+func MergeValues(src ValueSources, layers ...map[string]any) (map[string]any, error) {
+	providers := getter.All(cli.New())
+	base, err := (&values.Options{ValueFiles: src.Files}).MergeValues(providers)
+	if err != nil {
+		return nil, err
+	}
+	for _, layer := range layers {
+		base = MergeMaps(base, layer)
+	}
+	readFile := func(rs []rune) (any, error) {
+		raw, err := readFileOrURL(string(rs), providers)
+		return string(raw), err
+	}
+	steps := []struct {
+		flag  string
+		items []string
+		parse func(string) error
+	}{
+		{"--set-json", src.SetJSON, func(s string) error { return strvals.ParseJSON(s, base) }},
+		{"--set", src.Set, func(s string) error { return strvals.ParseInto(s, base) }},
+		{"--set-string", src.SetString, func(s string) error { return strvals.ParseIntoString(s, base) }},
+		{"--set-file", src.SetFile, func(s string) error { return strvals.ParseIntoFile(s, base, readFile) }},
+		{"--set-literal", src.SetLiteral, func(s string) error { return strvals.ParseLiteralInto(s, base) }},
+	}
+	for _, step := range steps {
+		for _, item := range step.items {
+			if err := step.parse(item); err != nil {
+				return nil, fmt.Errorf("%s %q: %w", step.flag, item, err)
+			}
+		}
+	}
+	return base, nil
+}
+
+// readFileOrURL reads a local file, or a URL of a scheme Helm has a getter for.
+func readFileOrURL(path string, providers getter.Providers) ([]byte, error) {
+	u, err := url.Parse(path)
+	if err == nil && u.Scheme != "" && len(u.Scheme) > 1 {
+		g, err := providers.ByScheme(u.Scheme)
+		if err != nil {
+			return nil, err
+		}
+		buf, err := g.Get(path)
+		if err != nil {
+			return nil, err
+		}
+		return buf.Bytes(), nil
+	}
+	return os.ReadFile(path)
+}
+
+// ParseValuesYAML parses a values document (as secret values are once decrypted).
+func ParseValuesYAML(data []byte) (map[string]any, error) {
+	out, err := chartutil.ReadValues(data)
+	if err != nil {
+		return nil, err
+	}
+	return out.AsMap(), nil
+}
+
+// MergeMaps deep-merges b into a copy of a: maps merge, everything else in b wins.
+func MergeMaps(a, b map[string]any) map[string]any {
+	out := make(map[string]any, len(a))
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		if bm, ok := v.(map[string]any); ok {
+			if am, ok := out[k].(map[string]any); ok {
+				out[k] = MergeMaps(am, bm)
+				continue
+			}
+		}
+		out[k] = v
+	}
+	return out
+}
