@@ -23,6 +23,7 @@ type DeployFlags struct {
 	RewriteImages []string
 	Annotations   []string
 	Labels        []string
+	PlainHTTP     bool
 }
 
 // AddFlags registers the flags on fs.
@@ -41,6 +42,7 @@ func (f *DeployFlags) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&f.ImagesFile, "images-file", "", "YAML or JSON file mapping image names to references; --image wins")
 	fs.StringArrayVar(&f.RewriteImages, "rewrite-image", nil, "replace container images named FROM in every pod template: FROM=TO[:TAG][@DIGEST] (can be repeated)")
 	fs.StringArrayVar(&f.Annotations, "add-annotation", nil, "annotation added to every object, hooks included: key=value (can be repeated; also WERF_ADD_ANNOTATION_<ANY>=key=value)")
+	fs.BoolVar(&f.PlainHTTP, "plain-http", false, "use HTTP, not HTTPS, for oci:// chart dependencies")
 	fs.StringArrayVar(&f.Labels, "add-label", nil, "label added to every object's metadata: key=value (can be repeated; also WERF_ADD_LABEL_<ANY>=key=value)")
 }
 
@@ -79,5 +81,6 @@ func (f *DeployFlags) Inputs(chartPath, projectDir, namespace string) (deploy.In
 		Images:            images.Merge(fromFlags),
 		Rewrites:          rewrites,
 		Metadata:          md,
+		PlainHTTP:         f.PlainHTTP,
 	}, nil
 }

@@ -50,6 +50,8 @@ type Inputs struct {
 	Metadata annotate.Set
 	// DownloadDependencies fetches dependencies missing from charts/ (Chart.lock first).
 	DownloadDependencies bool
+	// PlainHTTP reaches oci:// dependency registries over HTTP.
+	PlainHTTP bool
 	// Progress receives messages such as dependency downloads; nil discards them.
 	Progress io.Writer
 }
@@ -73,7 +75,7 @@ func Prepare(in Inputs) (*Prepared, error) {
 	var ch *helmsdk.Chart
 	var err error
 	if in.DownloadDependencies {
-		ch, err = helmsdk.LoadChartWithDependencies(in.ChartPath, progress)
+		ch, err = helmsdk.LoadChartWithDependencies(in.ChartPath, helmsdk.DependencyOptions{Out: progress, PlainHTTP: in.PlainHTTP})
 	} else {
 		ch, err = helmsdk.LoadChart(in.ChartPath)
 	}

@@ -1,10 +1,14 @@
 package helmsdk
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"io"
+	"os"
 	"path"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -16,6 +20,7 @@ import (
 	"helm.sh/helm/v3/pkg/downloader"
 	"helm.sh/helm/v3/pkg/getter"
 	"helm.sh/helm/v3/pkg/registry"
+	"helm.sh/helm/v3/pkg/repo"
 )
 
 // Chart is a loaded chart, ready to render or deploy.
@@ -32,10 +37,19 @@ func LoadChart(chartPath string) (*Chart, error) {
 	return &Chart{chart: ch}, nil
 }
 
+// DependencyOptions say how to download chart dependencies.
+type DependencyOptions struct {
+	// Out receives download progress.
+	Out io.Writer
+	// PlainHTTP talks to oci:// registries over HTTP instead of HTTPS.
+	PlainHTTP bool
+}
+
 // LoadChartWithDependencies loads a chart directory and, when dependencies declared in
 // Chart.yaml are missing from charts/, downloads them as "helm dependency build" does (from
-// Chart.lock when present), then loads the chart again. Progress goes to out.
-func LoadChartWithDependencies(chartPath string, out io.Writer) (*Chart, error) {
+// Chart.lock when present), then loads the chart again.
+func LoadChartWithDependencies(chartPath string, opts DependencyOptions) (*Chart, error) {
+	out := opts.Out
 	ch, err := LoadChart(chartPath)
 	if err != nil {
 		return nil, err
@@ -45,17 +59,26 @@ func LoadChartWithDependencies(chartPath string, out io.Writer) (*Chart, error) 
 		return ch, nil
 	}
 	settings := cli.New()
-	rc, err := registry.NewClient(registry.ClientOptWriter(out), registry.ClientOptCredentialsFile(settings.RegistryConfig))
+	clientOpts := []registry.ClientOption{registry.ClientOptWriter(out), registry.ClientOptCredentialsFile(settings.RegistryConfig)}
+	if opts.PlainHTTP {
+		clientOpts = append(clientOpts, registry.ClientOptPlainHTTP())
+	}
+	rc, err := registry.NewClient(clientOpts...)
 	if err != nil {
 		return nil, err
 	}
+	repoConfig, cleanup, err := repositoriesWithDependencyURLs(settings.RepositoryConfig, deps)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
 	man := &downloader.Manager{
 		Out:              out,
 		ChartPath:        chartPath,
 		SkipUpdate:       false,
 		Getters:          getter.All(settings),
 		RegistryClient:   rc,
-		RepositoryConfig: settings.RepositoryConfig,
+		RepositoryConfig: repoConfig,
 		RepositoryCache:  settings.RepositoryCache,
 	}
 	if err := man.Build(); err != nil {
@@ -149,4 +172,43 @@ func rewriteTemplates(ch *chart.Chart, helper *chart.File) {
 	for _, dep := range ch.Dependencies() {
 		rewriteTemplates(dep, helper)
 	}
+}
+
+// repositoriesWithDependencyURLs writes a temporary copy of Helm's repositories file with an
+// entry for every http(s) dependency repository that is not in it, so that charts whose
+// dependencies name repository URLs build without "helm repo add" first (as werf does).
+func repositoriesWithDependencyURLs(configured string, deps []*chart.Dependency) (string, func(), error) {
+	f, err := repo.LoadFile(configured)
+	if err != nil {
+		f = repo.NewFile()
+	}
+	added := false
+	for _, d := range deps {
+		u := strings.TrimSuffix(d.Repository, "/")
+		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+			continue
+		}
+		known := false
+		for _, e := range f.Repositories {
+			known = known || strings.TrimSuffix(e.URL, "/") == u
+		}
+		if !known {
+			sum := sha256.Sum256([]byte(u))
+			f.Add(&repo.Entry{Name: "converge-" + hex.EncodeToString(sum[:6]), URL: u})
+			added = true
+		}
+	}
+	if !added {
+		return configured, func() {}, nil
+	}
+	dir, err := os.MkdirTemp("", "converge-repositories-")
+	if err != nil {
+		return "", nil, err
+	}
+	path := filepath.Join(dir, "repositories.yaml")
+	if err := f.WriteFile(path, 0o600); err != nil {
+		os.RemoveAll(dir)
+		return "", nil, err
+	}
+	return path, func() { os.RemoveAll(dir) }, nil
 }
