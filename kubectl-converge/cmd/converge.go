@@ -3,6 +3,7 @@ package cmd
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -81,21 +82,29 @@ Exit codes: 0 deployed, 1 error, 3 deploy failed, 4 timed out, 64 bad command li
 
 // Complete resolves the chart, the namespace and the deploy inputs.
 func (o *ConvergeOptions) Complete(args []string) error {
+	var err error
+	o.inputs, err = deployInputs(o.kube, &o.DeployFlags, args, o.ErrOut)
+	return err
+}
+
+// deployInputs locates the chart from args, resolves the namespace from kube and turns the
+// deploy flags into inputs; dependency downloads report to progress.
+func deployInputs(kube *genericclioptions.ConfigFlags, flags *cliutil.DeployFlags, args []string, progress io.Writer) (deploy.Inputs, error) {
 	chartPath, projectDir, err := locateChart(args)
 	if err != nil {
-		return err
+		return deploy.Inputs{}, err
 	}
-	ns, err := namespaceOf(o.kube)
+	ns, err := namespaceOf(kube)
 	if err != nil {
-		return err
+		return deploy.Inputs{}, err
 	}
-	o.inputs, err = o.DeployFlags.Inputs(chartPath, projectDir, ns)
+	in, err := flags.Inputs(chartPath, projectDir, ns)
 	if err != nil {
-		return err
+		return deploy.Inputs{}, err
 	}
-	o.inputs.DownloadDependencies = true
-	o.inputs.Progress = o.ErrOut
-	return nil
+	in.DownloadDependencies = true
+	in.Progress = progress
+	return in, nil
 }
 
 // locateChart returns the chart path from the optional CHART argument and the project

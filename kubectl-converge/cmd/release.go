@@ -29,6 +29,20 @@ type releaseTarget struct {
 	Env string
 }
 
+// resolve returns the release name, the namespace and a release client for them.
+func (r *releaseTarget) resolve(kube *genericclioptions.ConfigFlags, args []string) (string, string, *helmsdk.Client, error) {
+	name, err := r.name(args)
+	if err != nil {
+		return "", "", nil, err
+	}
+	ns, err := namespaceOf(kube)
+	if err != nil {
+		return "", "", nil, err
+	}
+	client, err := releaseClient(kube, ns, nil)
+	return name, ns, client, err
+}
+
 func (r *releaseTarget) name(args []string) (string, error) {
 	if len(args) > 0 && args[0] != "" {
 		if err := deploy.ValidateReleaseName(args[0]); err != nil {
@@ -69,15 +83,7 @@ func newDismissCommand(streams genericiooptions.IOStreams, kube *genericclioptio
 
 // Run uninstalls the release.
 func (o *DismissOptions) Run(cmd *cobra.Command, args []string) error {
-	name, err := o.name(args)
-	if err != nil {
-		return err
-	}
-	ns, err := namespaceOf(o.kube)
-	if err != nil {
-		return err
-	}
-	client, err := releaseClient(o.kube, ns, nil)
+	name, ns, client, err := o.resolve(o.kube, args)
 	if err != nil {
 		return err
 	}
@@ -150,15 +156,7 @@ func (o *HistoryOptions) Run(args []string) error {
 	if o.Output != "table" && o.Output != "json" {
 		return exitcode.Usage("--output %q: use table or json", o.Output)
 	}
-	name, err := o.name(args)
-	if err != nil {
-		return err
-	}
-	ns, err := namespaceOf(o.kube)
-	if err != nil {
-		return err
-	}
-	client, err := releaseClient(o.kube, ns, nil)
+	name, _, client, err := o.resolve(o.kube, args)
 	if err != nil {
 		return err
 	}
@@ -212,15 +210,7 @@ func (o *RollbackOptions) Run(cmd *cobra.Command, args []string) error {
 		}
 		revision = n
 	}
-	name, err := o.name(args)
-	if err != nil {
-		return err
-	}
-	ns, err := namespaceOf(o.kube)
-	if err != nil {
-		return err
-	}
-	client, err := releaseClient(o.kube, ns, nil)
+	name, ns, client, err := o.resolve(o.kube, args)
 	if err != nil {
 		return err
 	}

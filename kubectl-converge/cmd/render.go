@@ -49,21 +49,9 @@ images, rewritten images and global annotations and labels included, hooks and C
 
 // Complete resolves the chart, the namespace and the inputs.
 func (o *RenderOptions) Complete(args []string) error {
-	chartPath, projectDir, err := locateChart(args)
-	if err != nil {
-		return err
-	}
-	ns, err := namespaceOf(o.kube)
-	if err != nil {
-		return err
-	}
-	o.inputs, err = o.DeployFlags.Inputs(chartPath, projectDir, ns)
-	if err != nil {
-		return err
-	}
-	o.inputs.DownloadDependencies = true
-	o.inputs.Progress = o.ErrOut
-	return nil
+	var err error
+	o.inputs, err = deployInputs(o.kube, &o.DeployFlags, args, o.ErrOut)
+	return err
 }
 
 // Run renders the chart to stdout.
