@@ -74,6 +74,10 @@ func TestReleaseLifecycle(t *testing.T) {
 		if got := statuses(helmHistory(t, env, helm, ns, "shop")); got != "superseded,deployed" {
 			t.Fatalf("%s history statuses = %s, want superseded,deployed", helm, got)
 		}
+		list := env.Command(t, helm, "list", "-n", ns, "-o", "json").Succeed().Stdout
+		if !strings.Contains(list, `"name":"shop"`) || !strings.Contains(list, `"revision":"2"`) || !strings.Contains(list, `"status":"deployed"`) {
+			t.Fatalf("%s list does not show revision 2 deployed:\n%s", helm, list)
+		}
 	}
 
 	rb := env.Command(t, "kubectl", "converge", "rollback", "shop", "-n", ns).Succeed()
@@ -288,7 +292,23 @@ func TestDismissWithNamespace(t *testing.T) {
 	kept := filepath.Join(chart, "templates", "kept.yaml")
 	writeFile(t, kept, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kept\n  annotations: {helm.sh/resource-policy: keep}\ndata: {a: b}\n")
 	env.Command(t, "kubectl", "converge", chart, "-n", ns).Succeed()
+	writeFile(t, filepath.Join(chart, "templates", "cleanup.yaml"), `apiVersion: batch/v1
+kind: Job
+metadata:
+  name: cleanup
+  annotations: {helm.sh/hook: pre-delete}
+spec:
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: job, image: registry.example.com/cleanup:1}]
+`)
+	env.Command(t, "kubectl", "converge", chart, "-n", ns).Succeed()
 	env.Command(t, "kubectl", "converge", "dismiss", "shop", "-n", ns).Succeed()
+	if got := jsonPath(t, env, ns, "job/cleanup", "{.status.succeeded}"); got != "1" {
+		t.Fatalf("the pre-delete hook did not run to completion during dismiss (succeeded=%q)", got)
+	}
 	if got := jsonPath(t, env, ns, "configmap/kept", "{.data.a}"); got != "b" {
 		t.Fatalf("the keep-policy ConfigMap did not survive dismiss: %q", got)
 	}

@@ -55,6 +55,19 @@ func TestWerfLayoutWithSecrets(t *testing.T) {
 	if got := jsonPath(t, env, ns, "configmap/shop-secret-file", "{.data.config\\.txt}"); got != "listen: 8080\ntoken: file-secret-token\n" {
 		t.Fatalf("werf_secret_file content = %q", got)
 	}
+	// An extra --secret-values file overrides the chart's, with the key from --secret-key-file.
+	key, err := os.ReadFile(filepath.Join(dir, ".werf_secret_key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(t.TempDir(), "key")
+	writeFile(t, keyFile, string(key))
+	extra := filepath.Join(t.TempDir(), "prod-secrets.yaml")
+	env.Command(t, "kubectl-converge", "secret", "encrypt", "-o", extra, "--secret-key-file", keyFile).Stdin("db:\n  password: prod-override\n").Succeed()
+	env.Command(t, "kubectl", "converge", filepath.Join(dir, ".helm"), "-n", ns, "--secret-values", extra, "--secret-key-file", keyFile).Dir(t.TempDir()).Succeed()
+	if got := secretValue(t, env, ns, "shop-db", "password"); got != "prod-override" {
+		t.Fatalf("secret password with --secret-values = %q, want prod-override", got)
+	}
 }
 
 func TestWrongSecretKeyDeploysNothing(t *testing.T) {
