@@ -203,6 +203,15 @@ func TestConvergeJSONOutputAndExplicitRelease(t *testing.T) {
 	env := harness.Get(t)
 	ns := env.Namespace(t)
 	res := env.Command(t, "kubectl", "converge", shopChart(t, env), "-n", ns, "--release", "orders", "-o", "json").Succeed()
+	// stdout holds JSON lines: the tracking events, then the result.
+	lines := strings.Split(strings.TrimSpace(res.Stdout), "\n")
+	var last struct {
+		Type   string          `json:"type"`
+		Result json.RawMessage `json:"result"`
+	}
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &last); err != nil || last.Type != "result" {
+		t.Fatalf("the last stdout line is not the result: %v\n%s", err, res.Stdout)
+	}
 	var out struct {
 		Release struct {
 			Name      string `json:"name"`
@@ -212,8 +221,8 @@ func TestConvergeJSONOutputAndExplicitRelease(t *testing.T) {
 		} `json:"release"`
 		Resources []struct{ Kind, Name string } `json:"resources"`
 	}
-	if err := json.Unmarshal([]byte(res.Stdout), &out); err != nil {
-		t.Fatalf("stdout is not the JSON result: %v\n%s", err, res.Stdout)
+	if err := json.Unmarshal(last.Result, &out); err != nil {
+		t.Fatalf("the result is not the JSON result: %v\n%s", err, res.Stdout)
 	}
 	if out.Release.Name != "orders" || out.Release.Namespace != ns || out.Release.Revision != 1 || out.Release.Status != "deployed" || len(out.Resources) != 4 {
 		t.Fatalf("JSON result = %+v", out)

@@ -46,11 +46,19 @@ pids_of_cluster() {
   return 0
 }
 
+config_hash() {
+  cat "$here/versions.env" "$here/cluster.sh" "$here/cluster/"*.yaml "$here/cluster/logs/"* | sha256sum | cut -c1-16
+}
+
 up() {
   local bin; bin=$(tools_bin)
+  local want; want=$(config_hash)
   if answers "$bin"; then
-    log "cluster $name already running (KUBECONFIG=$kubeconfig)"
-    return
+    if [ "$(cat "$state/config.hash" 2>/dev/null)" = "$want" ]; then
+      log "cluster $name already running (KUBECONFIG=$kubeconfig)"
+      return
+    fi
+    log "cluster $name runs an older configuration; restarting it"
   fi
   # Leftovers of a cluster that no longer answers would hold its ports.
   down_quietly "$bin"
@@ -97,6 +105,7 @@ CONF
     "$bin/kubectl" --kubeconfig "$kubeconfig" -n default get serviceaccount default >/dev/null 2>&1 && break
     sleep 0.5
   done
+  echo "$want" > "$state/config.hash"
   log "cluster $name ready in $((SECONDS - start))s with $nodes nodes (KUBECONFIG=$kubeconfig)"
 }
 

@@ -80,12 +80,12 @@ func setUp() (*Env, error) {
 	}
 	env.ToolsBin = strings.TrimSpace(string(out))
 
-	if _, err := env.clusterScript("status"); err != nil {
-		if out, err := env.clusterScript("up"); err != nil {
-			return nil, fmt.Errorf("start cluster: %w\n%s", err, out)
-		}
-		env.startedCluster = true
+	_, statusErr := env.clusterScript("status")
+	// "up" reuses a running cluster of the same configuration and restarts one of another.
+	if out, err := env.clusterScript("up"); err != nil {
+		return nil, fmt.Errorf("start cluster: %w\n%s", err, out)
 	}
+	env.startedCluster = statusErr != nil
 	vars, err := env.clusterScript("env")
 	if err != nil {
 		return nil, fmt.Errorf("cluster env: %w", err)

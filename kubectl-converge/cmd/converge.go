@@ -16,6 +16,7 @@ import (
 	"github.com/kubectl-converge/converge/shared/cliutil"
 	"github.com/kubectl-converge/converge/shared/deploy"
 	"github.com/kubectl-converge/converge/shared/exitcode"
+	"github.com/kubectl-converge/converge/shared/track"
 )
 
 var convergeExample = templates.Examples(`
@@ -30,6 +31,7 @@ type ConvergeOptions struct {
 	kube *genericclioptions.ConfigFlags
 	genericiooptions.IOStreams
 	cliutil.DeployFlags
+	cliutil.TrackFlags
 
 	// ChartArg is the chart given on the command line; empty means locate it.
 	ChartArg string
@@ -42,7 +44,8 @@ type ConvergeOptions struct {
 	// Output is "text" (progress and NOTES) or "json" (a result document on stdout).
 	Output string
 
-	inputs deploy.Inputs
+	inputs    deploy.Inputs
+	trackOpts track.Options
 }
 
 func newConvergeCommand(streams genericiooptions.IOStreams, kube *genericclioptions.ConfigFlags) *cobra.Command {
@@ -73,16 +76,20 @@ Exit codes: 0 deployed, 1 error, 3 deploy failed, 4 timed out, 64 bad command li
 		},
 	}
 	o.DeployFlags.AddFlags(cmd.Flags())
+	o.TrackFlags.AddFlags(cmd.Flags())
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", o.Timeout, "time to wait for the release to become ready")
 	cmd.Flags().IntVar(&o.HistoryMax, "history-max", o.HistoryMax, "revisions kept in the release history (0: no limit)")
 	cmd.Flags().BoolVar(&o.NoCreateNamespace, "no-create-namespace", false, "do not create the release namespace when it is missing")
-	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: text or json")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: text (NOTES on stdout), or json (JSON lines of the tracking events and a final result on stdout)")
 	return cmd
 }
 
 // Complete resolves the chart, the namespace and the deploy inputs.
 func (o *ConvergeOptions) Complete(args []string) error {
 	var err error
+	if o.trackOpts, err = o.TrackFlags.Options(); err != nil {
+		return err
+	}
 	o.inputs, err = deployInputs(o.kube, &o.DeployFlags, args, o.ErrOut)
 	return err
 }
@@ -149,21 +156,34 @@ func (o *ConvergeOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
+	clients, err := cliutil.TrackClients(o.kube)
+	if err != nil {
+		return err
+	}
+	sink := o.TrackFlags.Sink(o.ErrOut, "")
+	if o.Output == "json" {
+		sink = o.TrackFlags.Sink(o.Out, "json")
+	}
 	fmt.Fprintf(o.ErrOut, "converge: release %q in namespace %q from chart %s %s, waiting up to %s\n",
 		prepared.ReleaseName, prepared.Namespace, prepared.Chart.Name(), prepared.Chart.Version(), o.Timeout)
-	res, err := deploy.Converge(cmd.Context(), client, prepared, deploy.ConvergeOptions{
+	res, err := deploy.Converge(cmd.Context(), client, clients, prepared, deploy.ConvergeOptions{
 		Timeout:         o.Timeout,
 		HistoryMax:      o.HistoryMax,
 		CreateNamespace: !o.NoCreateNamespace,
+		Track:           o.trackOpts,
+		Sink:            sink,
 	})
+	if o.Output == "json" && res != nil {
+		if jerr := json.NewEncoder(o.Out).Encode(map[string]any{"type": "result", "result": res}); jerr != nil && err == nil {
+			err = jerr
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("converge release %q in namespace %q: %w", prepared.ReleaseName, prepared.Namespace, err)
 	}
 	fmt.Fprintf(o.ErrOut, "converge: release %q revision %d %s in %s\n", res.Release.Name, res.Release.Revision, res.Release.Status, res.Duration.Round(100*time.Millisecond))
 	if o.Output == "json" {
-		enc := json.NewEncoder(o.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+		return nil
 	}
 	if res.Release.Notes != "" {
 		fmt.Fprintln(o.Out, res.Release.Notes)

@@ -3,22 +3,33 @@ package deploy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/helmsdk"
 	"github.com/kubectl-converge/converge/shared/manifest"
+	"github.com/kubectl-converge/converge/shared/track"
 )
 
 // ConvergeOptions tune one converge.
 type ConvergeOptions struct {
-	// Timeout bounds the whole deploy; zero means 5 minutes.
+	// Timeout bounds the whole deploy, tracking included; zero means 5 minutes.
 	Timeout time.Duration
 	// HistoryMax is the number of revisions kept; zero keeps all of them.
 	HistoryMax int
 	// CreateNamespace creates the release namespace when it does not exist.
 	CreateNamespace bool
+	// Track follows the deployed objects until they are ready or fail.
+	Track track.Options
+	// Sink receives the tracking events; nil discards them.
+	Sink track.Sink
 }
 
 // Resource names one object of a release.
@@ -29,27 +40,92 @@ type Resource struct {
 
 // Result is what a converge did.
 type Result struct {
-	Release   *helmsdk.Release `json:"release"`
-	Resources []Resource       `json:"resources"`
-	Duration  time.Duration    `json:"-"`
+	Release   *helmsdk.Release     `json:"release"`
+	Resources []Resource           `json:"resources"`
+	Tracking  []track.ObjectResult `json:"tracking,omitempty"`
+	Duration  time.Duration        `json:"-"`
 }
 
-// Converge installs or upgrades the prepared release and waits until it is ready.
-func Converge(ctx context.Context, client *helmsdk.Client, p *Prepared, opts ConvergeOptions) (*Result, error) {
+// Converge installs or upgrades the prepared release, then tracks its objects until they are
+// ready. A failed or timed-out tracking marks the revision failed.
+func Converge(ctx context.Context, client *helmsdk.Client, clients track.Clients, p *Prepared, opts ConvergeOptions) (*Result, error) {
 	start := time.Now()
+	timeout := opts.Timeout
+	if timeout == 0 {
+		timeout = 5 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	rel, err := client.UpgradeOrInstall(ctx, helmsdk.UpgradeRequest{
 		ReleaseName:     p.ReleaseName,
 		Chart:           p.Chart,
 		Values:          p.Values,
 		CreateNamespace: opts.CreateNamespace,
-		Wait:            true,
-		Timeout:         opts.Timeout,
+		Wait:            false,
+		Timeout:         timeout,
 		HistoryMax:      opts.HistoryMax,
 	})
 	if err != nil {
 		return nil, ClassifyDeployError(err)
 	}
-	return &Result{Release: rel, Resources: Resources(rel.Manifest), Duration: time.Since(start)}, nil
+	res := &Result{Release: rel, Resources: Resources(rel.Manifest)}
+	targets, err := Targets(rel.Manifest, p.Namespace, clients.Mapper)
+	if err != nil {
+		return res, exitcode.Wrap(exitcode.CodeDeployFailed, err)
+	}
+	sink := opts.Sink
+	if sink == nil {
+		sink = func(track.Event) {}
+	}
+	trackOpts := opts.Track
+	trackOpts.Since = start
+	tracked, err := track.Track(ctx, clients, targets, trackOpts, sink)
+	if err != nil {
+		return res, exitcode.Wrap(exitcode.CodeDeployFailed, err)
+	}
+	res.Tracking = tracked.Objects
+	res.Duration = time.Since(start)
+	if terr := tracked.Err(); terr != nil {
+		code := exitcode.CodeDeployFailed
+		if len(tracked.Failed()) == 0 {
+			code = exitcode.CodeTimeout
+			terr = fmt.Errorf("timed out after %s: %w", timeout, terr)
+		}
+		if merr := client.MarkFailed(rel.Name, rel.Revision, "tracking: "+terr.Error()); merr != nil {
+			terr = errors.Join(terr, merr)
+		}
+		res.Release.Status = helmsdk.StatusFailed
+		return res, exitcode.Wrap(code, terr)
+	}
+	return res, nil
+}
+
+// Targets lists the objects of a rendered manifest as tracking targets.
+func Targets(rendered, namespace string, mapper meta.RESTMapper) ([]track.Target, error) {
+	objs, err := manifest.Parse([]byte(rendered))
+	if err != nil {
+		return nil, err
+	}
+	var list []*unstructured.Unstructured
+	for _, o := range objs {
+		if o.Root == nil {
+			continue
+		}
+		raw, err := manifest.Encode([]*manifest.Object{o})
+		if err != nil {
+			return nil, err
+		}
+		u := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal(raw, &u.Object); err != nil {
+			return nil, err
+		}
+		list = append(list, u)
+	}
+	namespaced := func(gvk schema.GroupVersionKind) bool {
+		m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		return err != nil || m.Scope.Name() == meta.RESTScopeNameNamespace
+	}
+	return track.RefsFromManifest(list, namespace, namespaced)
 }
 
 // ClassifyDeployError gives a failed deploy its exit code: timeouts apart from other failures.

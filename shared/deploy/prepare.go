@@ -12,6 +12,7 @@ import (
 	"github.com/kubectl-converge/converge/shared/inject"
 	"github.com/kubectl-converge/converge/shared/manifest"
 	"github.com/kubectl-converge/converge/shared/secrets"
+	"github.com/kubectl-converge/converge/shared/track"
 	"github.com/kubectl-converge/converge/shared/version"
 )
 
@@ -164,6 +165,10 @@ func decryptSecrets(in Inputs, ch *helmsdk.Chart) ([]map[string]any, error) {
 func transform(md annotate.Set, rewrites []inject.Rewrite) helmsdk.Transform {
 	return func(data []byte) ([]byte, error) {
 		return manifest.Edit(data, func(o *manifest.Object) error {
+			// Tracking annotations are checked here, before anything reaches the cluster.
+			if _, err := track.ParsePolicy(o.Annotations()); err != nil {
+				return fmt.Errorf("%s %q: %w", o.Kind(), o.Name(), err)
+			}
 			if err := inject.RewriteImages(o, rewrites); err != nil {
 				return err
 			}

@@ -71,7 +71,8 @@ type UpgradeRequest struct {
 	Values      map[string]any
 	// CreateNamespace creates the release namespace when the release is installed.
 	CreateNamespace bool
-	// Wait blocks until the release's resources are ready, as helm --wait does.
+	// Wait blocks until the release's resources are ready, as helm --wait does; without it
+	// the caller tracks readiness itself (and records a failure with MarkFailed).
 	Wait bool
 	// Timeout bounds each Kubernetes operation and the wait; zero means 5 minutes.
 	Timeout time.Duration
@@ -242,4 +243,18 @@ func (c *Client) Uninstall(req UninstallRequest) (*Release, error) {
 		return nil, nil
 	}
 	return fromHelm(res.Release), nil
+}
+
+// MarkFailed records that a revision failed after Helm had stored it as deployed (our own
+// tracking found it failing), so that helm history and rollback see the truth.
+func (c *Client) MarkFailed(name string, revision int, description string) error {
+	rel, err := c.cfg.Releases.Get(name, revision)
+	if err != nil {
+		return fmt.Errorf("read release %q revision %d: %w", name, revision, err)
+	}
+	rel.SetStatus(helmrelease.StatusFailed, description)
+	if err := c.cfg.Releases.Update(rel); err != nil {
+		return fmt.Errorf("mark release %q revision %d failed: %w", name, revision, err)
+	}
+	return nil
 }

@@ -139,3 +139,16 @@ func SetString(m *yaml.Node, key, value string) {
 		&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: key},
 		&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: value})
 }
+
+// Annotations returns metadata.annotations as a map of the string values.
+func (o *Object) Annotations() map[string]string {
+	out := map[string]string{}
+	ann := Lookup(Lookup(o.Root, "metadata"), "annotations")
+	if ann == nil || ann.Kind != yaml.MappingNode {
+		return out
+	}
+	for i := 0; i+1 < len(ann.Content); i += 2 {
+		out[ann.Content[i].Value] = ann.Content[i+1].Value
+	}
+	return out
+}

@@ -1,0 +1,184 @@
+package track
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// werf's tracking annotations, honoured on every tracked object.
+const (
+	AnnotationTrackTerminationMode   = "werf.io/track-termination-mode"
+	AnnotationFailMode               = "werf.io/fail-mode"
+	AnnotationFailuresAllowed        = "werf.io/failures-allowed-per-replica"
+	AnnotationNoActivityTimeout      = "werf.io/no-activity-timeout"
+	AnnotationIgnoreProbeFailsPrefix = "werf.io/ignore-readiness-probe-fails-for-"
+	AnnotationLogRegex               = "werf.io/log-regex"
+	AnnotationLogRegexForPrefix      = "werf.io/log-regex-for-"
+	AnnotationLogRegexSkip           = "werf.io/log-regex-skip"
+	AnnotationSkipLogs               = "werf.io/skip-logs"
+	AnnotationSkipLogsForContainers  = "werf.io/skip-logs-for-containers"
+	AnnotationShowLogsOnlyFor        = "werf.io/show-logs-only-for-containers"
+	AnnotationShowLogsForReplicas    = "werf.io/show-logs-only-for-number-of-replicas"
+	AnnotationShowServiceMessages    = "werf.io/show-service-messages"
+)
+
+// TerminationMode says whether converge waits for an object.
+type TerminationMode string
+
+const (
+	// TerminationModeWaitUntilReady waits for the object (the default).
+	TerminationModeWaitUntilReady TerminationMode = "WaitUntilResourceReady"
+	// TerminationModeNonBlocking does not wait for the object, but still shows its progress.
+	TerminationModeNonBlocking TerminationMode = "NonBlocking"
+)
+
+// FailMode says what a failure of an object does to the deploy.
+type FailMode string
+
+const (
+	// FailModeFailWholeDeployProcessImmediately stops the deploy at the first failure (the default).
+	FailModeFailWholeDeployProcessImmediately FailMode = "FailWholeDeployProcessImmediately"
+	// FailModeHopeUntilEndOfDeployProcess keeps waiting until the deploy ends for any other reason.
+	FailModeHopeUntilEndOfDeployProcess FailMode = "HopeUntilEndOfDeployProcess"
+	// FailModeIgnoreAndContinueDeployProcess turns failures of the object into warnings.
+	FailModeIgnoreAndContinueDeployProcess FailMode = "IgnoreAndContinueDeployProcess"
+)
+
+// Policy is how one object is tracked, from its annotations.
+type Policy struct {
+	Termination TerminationMode
+	FailMode    FailMode
+	// FailuresAllowedPerReplica is the number of container restarts tolerated per pod.
+	FailuresAllowedPerReplica int
+	// NoActivityTimeout fails the object when nothing progresses for that long; zero: none.
+	NoActivityTimeout time.Duration
+	SkipLogs          bool
+	// SkipLogsFor and ShowLogsOnlyFor filter containers by name; ShowLogsOnlyFor empty means all.
+	SkipLogsFor     map[string]bool
+	ShowLogsOnlyFor map[string]bool
+	// LogRegex keeps only matching lines; LogRegexFor overrides it per container.
+	LogRegex    *regexp.Regexp
+	LogRegexFor map[string]*regexp.Regexp
+	// LogRegexSkip drops matching lines.
+	LogRegexSkip *regexp.Regexp
+	// LogReplicas is how many pods of a workload have their logs shown.
+	LogReplicas         int
+	ShowServiceMessages bool
+}
+
+// DefaultPolicy is the policy of an object without tracking annotations.
+func DefaultPolicy() Policy {
+	return Policy{
+		Termination:               TerminationModeWaitUntilReady,
+		FailMode:                  FailModeFailWholeDeployProcessImmediately,
+		FailuresAllowedPerReplica: 1,
+		LogReplicas:               1,
+	}
+}
+
+// ParsePolicy reads the tracking annotations of an object; an invalid value is an error
+// naming the annotation, so that it is rejected before anything is applied.
+func ParsePolicy(annotations map[string]string) (Policy, error) {
+	p := DefaultPolicy()
+	bad := func(key, want string) error {
+		return fmt.Errorf("annotation %s: invalid value %q: want %s", key, annotations[key], want)
+	}
+	for key, value := range annotations {
+		var err error
+		switch {
+		case key == AnnotationTrackTerminationMode:
+			switch TerminationMode(value) {
+			case TerminationModeWaitUntilReady, TerminationModeNonBlocking:
+				p.Termination = TerminationMode(value)
+			default:
+				return p, bad(key, "WaitUntilResourceReady or NonBlocking")
+			}
+		case key == AnnotationFailMode:
+			switch FailMode(value) {
+			case FailModeFailWholeDeployProcessImmediately, FailModeHopeUntilEndOfDeployProcess, FailModeIgnoreAndContinueDeployProcess:
+				p.FailMode = FailMode(value)
+			default:
+				return p, bad(key, "FailWholeDeployProcessImmediately, HopeUntilEndOfDeployProcess or IgnoreAndContinueDeployProcess")
+			}
+		case key == AnnotationFailuresAllowed:
+			if p.FailuresAllowedPerReplica, err = strconv.Atoi(value); err != nil || p.FailuresAllowedPerReplica < 0 {
+				return p, bad(key, "a whole number of 0 or more")
+			}
+		case key == AnnotationNoActivityTimeout:
+			if p.NoActivityTimeout, err = time.ParseDuration(value); err != nil || p.NoActivityTimeout <= 0 {
+				return p, bad(key, "a positive duration such as 4m")
+			}
+		case strings.HasPrefix(key, AnnotationIgnoreProbeFailsPrefix):
+			// Readiness probe failures never fail an object here; the value is still checked.
+			if _, err = time.ParseDuration(value); err != nil {
+				return p, bad(key, "a duration such as 30s")
+			}
+		case key == AnnotationLogRegex:
+			if p.LogRegex, err = regexp.Compile(value); err != nil {
+				return p, bad(key, "a regular expression")
+			}
+		case strings.HasPrefix(key, AnnotationLogRegexForPrefix):
+			re, err := regexp.Compile(value)
+			if err != nil {
+				return p, bad(key, "a regular expression")
+			}
+			if p.LogRegexFor == nil {
+				p.LogRegexFor = map[string]*regexp.Regexp{}
+			}
+			p.LogRegexFor[strings.TrimPrefix(key, AnnotationLogRegexForPrefix)] = re
+		case key == AnnotationLogRegexSkip:
+			if p.LogRegexSkip, err = regexp.Compile(value); err != nil {
+				return p, bad(key, "a regular expression")
+			}
+		case key == AnnotationSkipLogs:
+			if p.SkipLogs, err = strconv.ParseBool(value); err != nil {
+				return p, bad(key, "true or false")
+			}
+		case key == AnnotationSkipLogsForContainers:
+			p.SkipLogsFor = nameSet(value)
+		case key == AnnotationShowLogsOnlyFor:
+			p.ShowLogsOnlyFor = nameSet(value)
+		case key == AnnotationShowLogsForReplicas:
+			if p.LogReplicas, err = strconv.Atoi(value); err != nil || p.LogReplicas < 0 {
+				return p, bad(key, "a whole number of 0 or more")
+			}
+		case key == AnnotationShowServiceMessages:
+			if p.ShowServiceMessages, err = strconv.ParseBool(value); err != nil {
+				return p, bad(key, "true or false")
+			}
+		}
+	}
+	return p, nil
+}
+
+func nameSet(list string) map[string]bool {
+	out := map[string]bool{}
+	for _, n := range strings.Split(list, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			out[n] = true
+		}
+	}
+	return out
+}
+
+// ShowLogsOf reports whether logs of the container are shown.
+func (p Policy) ShowLogsOf(container string) bool {
+	if p.SkipLogs || p.SkipLogsFor[container] {
+		return false
+	}
+	return len(p.ShowLogsOnlyFor) == 0 || p.ShowLogsOnlyFor[container]
+}
+
+// KeepLine applies the log regex annotations to one line of a container.
+func (p Policy) KeepLine(container, line string) bool {
+	if p.LogRegexSkip != nil && p.LogRegexSkip.MatchString(line) {
+		return false
+	}
+	if re, ok := p.LogRegexFor[container]; ok {
+		return re.MatchString(line)
+	}
+	return p.LogRegex == nil || p.LogRegex.MatchString(line)
+}

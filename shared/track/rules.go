@@ -1,0 +1,492 @@
+package track
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// Limits are the graces after which a persisting pod condition becomes a failure.
+type Limits struct {
+	// Unschedulable is how long a pod may stay unschedulable.
+	Unschedulable time.Duration
+	// ImagePull is how long a pull may fail for reasons that can pass (timeouts, rate limits).
+	ImagePull time.Duration
+	// ContainerConfig is how long CreateContainerConfigError may last (a ConfigMap or Secret
+	// created by the same deploy may appear a moment later).
+	ContainerConfig time.Duration
+	// ReplicaFailure is how long a controller may fail to create pods (quota, admission)
+	// before the deploy fails; during a rolling update at the quota limit it passes.
+	ReplicaFailure time.Duration
+}
+
+// DefaultLimits are the graces used unless flags change them.
+func DefaultLimits() Limits {
+	return Limits{Unschedulable: 5 * time.Second, ImagePull: 2 * time.Minute, ContainerConfig: 5 * time.Second, ReplicaFailure: 5 * time.Second}
+}
+
+// podView is what the rules need to know about the pods of a workload.
+type podView struct {
+	pods   []*corev1.Pod
+	events map[string][]*corev1.Event // by involved object UID, oldest first
+	limits Limits
+	policy Policy
+	now    time.Time
+}
+
+var terminalPull = regexp.MustCompile(`(?i)not found|manifest unknown|repository does not exist|pull access denied|unauthorized|forbidden|invalid reference`)
+
+// diagnose returns the first failure among the pods, and a short description of what the
+// pods are waiting for.
+func (v podView) diagnose() (*Failure, string) {
+	var waiting []string
+	pods := append([]*corev1.Pod(nil), v.pods...)
+	sort.Slice(pods, func(i, j int) bool { return pods[i].Name < pods[j].Name })
+	for _, pod := range pods {
+		if f := v.podFailure(pod); f != nil {
+			f.Events = v.warnings(string(pod.UID))
+			return f, ""
+		}
+		if w := podWaiting(pod); w != "" {
+			waiting = append(waiting, w)
+		}
+	}
+	return nil, strings.Join(waiting, "; ")
+}
+
+func (v podView) warnings(uid string) []string {
+	var out []string
+	for _, e := range v.events[uid] {
+		if e.Type == corev1.EventTypeWarning {
+			line := e.Reason + ": " + e.Message
+			if e.Count > 1 {
+				line += fmt.Sprintf(" (x%d)", e.Count)
+			}
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+func (v podView) podFailure(pod *corev1.Pod) *Failure {
+	if pod.DeletionTimestamp != nil {
+		return nil
+	}
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
+			if v.now.Sub(c.LastTransitionTime.Time) >= v.limits.Unschedulable && !v.scaleUpTriggered(pod) {
+				return &Failure{Reason: "Unschedulable", Message: c.Message, Pod: pod.Name}
+			}
+		}
+	}
+	statuses := append(append([]corev1.ContainerStatus(nil), pod.Status.InitContainerStatuses...), pod.Status.ContainerStatuses...)
+	for _, cs := range statuses {
+		if f := v.containerFailure(pod, cs); f != nil {
+			return f
+		}
+	}
+	return nil
+}
+
+func (v podView) scaleUpTriggered(pod *corev1.Pod) bool {
+	for _, e := range v.events[string(pod.UID)] {
+		if e.Reason == "TriggeredScaleUp" || e.Reason == "Nominated" {
+			return true
+		}
+	}
+	return false
+}
+
+func (v podView) containerFailure(pod *corev1.Pod, cs corev1.ContainerStatus) *Failure {
+	fail := func(reason, msg string) *Failure {
+		return &Failure{Reason: reason, Message: msg, Pod: pod.Name, Container: cs.Name}
+	}
+	if w := cs.State.Waiting; w != nil {
+		switch w.Reason {
+		case "ErrImagePull", "ImagePullBackOff":
+			msg := w.Message
+			if !terminalPull.MatchString(msg) {
+				// ImagePullBackOff says only "Back-off pulling image"; the cause is in the
+				// kubelet's Failed event.
+				for _, e := range v.events[string(pod.UID)] {
+					if e.Reason == "Failed" && strings.Contains(e.Message, "pull") {
+						msg = w.Message + ": " + e.Message
+					}
+				}
+			}
+			if terminalPull.MatchString(msg) {
+				return fail(w.Reason, msg)
+			}
+			if since := v.since(pod); since >= v.limits.ImagePull {
+				return fail(w.Reason, fmt.Sprintf("%s (still failing after %s)", msg, since.Round(time.Second)))
+			}
+		case "InvalidImageName", "ErrImageNeverPull":
+			return fail(w.Reason, w.Message)
+		case "CreateContainerConfigError", "CreateContainerError", "RunContainerError":
+			if v.since(pod) >= v.limits.ContainerConfig {
+				return fail(w.Reason, w.Message)
+			}
+		}
+	}
+	if cs.RestartCount > int32(v.policy.FailuresAllowedPerReplica) {
+		reason, msg := "CrashLoopBackOff", fmt.Sprintf("restarted %d times", cs.RestartCount)
+		if w := cs.State.Waiting; w != nil && w.Reason != "" {
+			reason = w.Reason
+		}
+		if t := cs.LastTerminationState.Terminated; t != nil {
+			msg = fmt.Sprintf("exit code %d (%s), restarted %d times", t.ExitCode, t.Reason, cs.RestartCount)
+			if t.Message != "" {
+				msg += ": " + t.Message
+			}
+		}
+		return fail(reason, msg)
+	}
+	return nil
+}
+
+// since is how long the pod has existed.
+func (v podView) since(pod *corev1.Pod) time.Duration {
+	return v.now.Sub(pod.CreationTimestamp.Time)
+}
+
+// podWaiting describes a pod that is not ready yet, or "" for a ready one.
+func podWaiting(pod *corev1.Pod) string {
+	if isPodReady(pod) || pod.Status.Phase == corev1.PodSucceeded {
+		return ""
+	}
+	for _, cs := range pod.Status.ContainerStatuses {
+		if w := cs.State.Waiting; w != nil && w.Reason != "" {
+			return fmt.Sprintf("pod %s container %s: %s", pod.Name, cs.Name, w.Reason)
+		}
+		if cs.State.Running != nil && !cs.Ready {
+			return fmt.Sprintf("pod %s container %s: running, not ready", pod.Name, cs.Name)
+		}
+	}
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
+			return fmt.Sprintf("pod %s: %s", pod.Name, c.Reason)
+		}
+	}
+	return fmt.Sprintf("pod %s: %s", pod.Name, pod.Status.Phase)
+}
+
+func isPodReady(pod *corev1.Pod) bool {
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+func progressing(format string, args ...any) Status {
+	return Status{State: StateProgressing, Detail: fmt.Sprintf(format, args...)}
+}
+
+func failed(f *Failure) Status { return Status{State: StateFailed, Failure: f} }
+
+func withPods(s Status, v podView) Status {
+	if f, waiting := v.diagnose(); f != nil {
+		return failed(f)
+	} else if waiting != "" && s.State == StateProgressing {
+		s.Detail += "; " + waiting
+	}
+	return s
+}
+
+func generationPending(meta metav1.Object, observed int64) bool {
+	return observed < meta.GetGeneration()
+}
+
+func replicas(p *int32) int32 {
+	if p == nil {
+		return 1
+	}
+	return *p
+}
+
+func condition(conds []metav1.Condition, t string) *metav1.Condition {
+	for i := range conds {
+		if strings.EqualFold(conds[i].Type, t) {
+			return &conds[i]
+		}
+	}
+	return nil
+}
+
+// evalDeployment judges a Deployment by its status and the pods of its newest ReplicaSet.
+func evalDeployment(d *appsv1.Deployment, newRS *appsv1.ReplicaSet, v podView) Status {
+	for _, c := range d.Status.Conditions {
+		if c.Type == appsv1.DeploymentProgressing && c.Reason == "ProgressDeadlineExceeded" {
+			return failed(&Failure{Reason: "ProgressDeadlineExceeded", Message: c.Message})
+		}
+		if c.Type == appsv1.DeploymentReplicaFailure && c.Status == corev1.ConditionTrue && v.now.Sub(c.LastTransitionTime.Time) >= v.limits.ReplicaFailure {
+			return failed(&Failure{Reason: c.Reason, Message: c.Message})
+		}
+	}
+	if newRS != nil {
+		for _, c := range newRS.Status.Conditions {
+			if c.Type == appsv1.ReplicaSetReplicaFailure && c.Status == corev1.ConditionTrue && v.now.Sub(c.LastTransitionTime.Time) >= v.limits.ReplicaFailure {
+				return failed(&Failure{Reason: c.Reason, Message: c.Message})
+			}
+		}
+	}
+	if d.Spec.Paused {
+		return Status{State: StateSkipped, Detail: "paused: not waiting"}
+	}
+	if generationPending(d, d.Status.ObservedGeneration) {
+		return progressing("waiting for the controller to observe generation %d", d.Generation)
+	}
+	want := replicas(d.Spec.Replicas)
+	st := d.Status
+	switch {
+	case st.UpdatedReplicas < want:
+		return withPods(progressing("updated %d/%d", st.UpdatedReplicas, want), v)
+	case st.Replicas > want:
+		return withPods(progressing("old pods terminating: %d", st.Replicas-want), v)
+	case st.AvailableReplicas < want || st.UnavailableReplicas > 0:
+		return withPods(progressing("available %d/%d", st.AvailableReplicas, want), v)
+	}
+	return Status{State: StateReady, Detail: fmt.Sprintf("%d/%d available", st.AvailableReplicas, want)}
+}
+
+// evalStatefulSet judges a StatefulSet, honouring partitions and OnDelete updates.
+func evalStatefulSet(s *appsv1.StatefulSet, v podView) Status {
+	if generationPending(s, s.Status.ObservedGeneration) {
+		return progressing("waiting for the controller to observe generation %d", s.Generation)
+	}
+	want := replicas(s.Spec.Replicas)
+	st := s.Status
+	if st.ReadyReplicas < want || st.Replicas != want {
+		return withPods(progressing("ready %d/%d", st.ReadyReplicas, want), v)
+	}
+	if s.Spec.UpdateStrategy.Type == appsv1.OnDeleteStatefulSetStrategyType {
+		if st.UpdatedReplicas < want {
+			return Status{State: StateReadyWithWarnings, Detail: fmt.Sprintf("%d pods still run the old revision; OnDelete updates them only when they are deleted", want-st.UpdatedReplicas)}
+		}
+		return Status{State: StateReady, Detail: fmt.Sprintf("%d/%d ready", st.ReadyReplicas, want)}
+	}
+	partition := int32(0)
+	if ru := s.Spec.UpdateStrategy.RollingUpdate; ru != nil && ru.Partition != nil {
+		partition = *ru.Partition
+	}
+	if st.UpdatedReplicas < want-partition {
+		return withPods(progressing("updated %d/%d", st.UpdatedReplicas, want-partition), v)
+	}
+	if partition == 0 && st.CurrentRevision != st.UpdateRevision && st.UpdatedReplicas < want {
+		return withPods(progressing("rolling out revision %s", st.UpdateRevision), v)
+	}
+	return Status{State: StateReady, Detail: fmt.Sprintf("%d/%d ready", st.ReadyReplicas, want)}
+}
+
+// evalDaemonSet judges a DaemonSet.
+func evalDaemonSet(d *appsv1.DaemonSet, v podView) Status {
+	if generationPending(d, d.Status.ObservedGeneration) {
+		return progressing("waiting for the controller to observe generation %d", d.Generation)
+	}
+	st := d.Status
+	if st.DesiredNumberScheduled == 0 {
+		return Status{State: StateReadyWithWarnings, Detail: "no node matches: 0 pods scheduled"}
+	}
+	if d.Spec.UpdateStrategy.Type == appsv1.OnDeleteDaemonSetStrategyType && st.UpdatedNumberScheduled < st.DesiredNumberScheduled && st.NumberReady == st.DesiredNumberScheduled {
+		return Status{State: StateReadyWithWarnings, Detail: "some nodes run the old revision; OnDelete updates pods only when they are deleted"}
+	}
+	if st.UpdatedNumberScheduled < st.DesiredNumberScheduled || st.NumberAvailable < st.DesiredNumberScheduled || st.NumberReady < st.DesiredNumberScheduled {
+		return withPods(progressing("available %d/%d", st.NumberAvailable, st.DesiredNumberScheduled), v)
+	}
+	return Status{State: StateReady, Detail: fmt.Sprintf("%d/%d available", st.NumberAvailable, st.DesiredNumberScheduled)}
+}
+
+// evalReplicaSet judges a standalone ReplicaSet.
+func evalReplicaSet(rs *appsv1.ReplicaSet, v podView) Status {
+	for _, c := range rs.Status.Conditions {
+		if c.Type == appsv1.ReplicaSetReplicaFailure && c.Status == corev1.ConditionTrue && v.now.Sub(c.LastTransitionTime.Time) >= v.limits.ReplicaFailure {
+			return failed(&Failure{Reason: c.Reason, Message: c.Message})
+		}
+	}
+	if generationPending(rs, rs.Status.ObservedGeneration) {
+		return progressing("waiting for the controller to observe generation %d", rs.Generation)
+	}
+	want := replicas(rs.Spec.Replicas)
+	if rs.Status.AvailableReplicas < want || rs.Status.Replicas != want {
+		return withPods(progressing("available %d/%d", rs.Status.AvailableReplicas, want), v)
+	}
+	return Status{State: StateReady, Detail: fmt.Sprintf("%d/%d available", rs.Status.AvailableReplicas, want)}
+}
+
+// evalJob judges a Job by its conditions, never by counting failed pods.
+func evalJob(j *batchv1.Job, v podView) Status {
+	for _, c := range j.Status.Conditions {
+		if c.Status != corev1.ConditionTrue {
+			continue
+		}
+		switch c.Type {
+		case batchv1.JobComplete, batchv1.JobSuccessCriteriaMet:
+			return Status{State: StateReady, Detail: fmt.Sprintf("succeeded %d", j.Status.Succeeded)}
+		case batchv1.JobFailed, batchv1.JobFailureTarget:
+			f := &Failure{Reason: c.Reason, Message: c.Message}
+			if pf, _ := v.diagnose(); pf != nil {
+				f.Pod, f.Container = pf.Pod, pf.Container
+				f.Message = strings.TrimSpace(f.Message + "; " + pf.Error())
+			} else if pod := lastFailedPod(v.pods); pod != nil {
+				f.Pod = pod.Name
+				for _, cs := range pod.Status.ContainerStatuses {
+					if t := cs.State.Terminated; t != nil && t.ExitCode != 0 {
+						f.Container = cs.Name
+						f.Message = strings.TrimSpace(fmt.Sprintf("%s; container %s exited with code %d (%s)", f.Message, cs.Name, t.ExitCode, t.Reason))
+						break
+					}
+				}
+			}
+			return failed(f)
+		}
+	}
+	if j.Spec.Suspend != nil && *j.Spec.Suspend {
+		return Status{State: StateSkipped, Detail: "suspended: not waiting"}
+	}
+	if f, _ := v.diagnose(); f != nil && f.Reason != "CrashLoopBackOff" {
+		return failed(f)
+	}
+	return withPods(progressing("active %d, succeeded %d, failed %d", j.Status.Active, j.Status.Succeeded, j.Status.Failed), podView{now: v.now, limits: v.limits, policy: Policy{FailuresAllowedPerReplica: 1 << 30}, pods: v.pods, events: v.events})
+}
+
+func lastFailedPod(pods []*corev1.Pod) *corev1.Pod {
+	var last *corev1.Pod
+	for _, p := range pods {
+		if p.Status.Phase == corev1.PodFailed && (last == nil || p.CreationTimestamp.After(last.CreationTimestamp.Time)) {
+			last = p
+		}
+	}
+	return last
+}
+
+// evalPod judges a standalone Pod.
+func evalPod(p *corev1.Pod, v podView) Status {
+	if p.Status.Phase == corev1.PodSucceeded {
+		return Status{State: StateReady, Detail: "succeeded"}
+	}
+	if p.Spec.RestartPolicy == corev1.RestartPolicyAlways && isPodReady(p) {
+		return Status{State: StateReady, Detail: "ready"}
+	}
+	if p.Status.Phase == corev1.PodFailed {
+		f := &Failure{Reason: "PodFailed", Message: p.Status.Message, Pod: p.Name}
+		for _, cs := range p.Status.ContainerStatuses {
+			if t := cs.State.Terminated; t != nil && t.ExitCode != 0 {
+				f.Container, f.Message = cs.Name, fmt.Sprintf("exit code %d (%s)", t.ExitCode, t.Reason)
+			}
+		}
+		return failed(f)
+	}
+	return withPods(progressing("%s", p.Status.Phase), v)
+}
+
+// evalService judges a Service: a cluster IP, and for a LoadBalancer its address when the
+// cluster provides one (without a load balancer controller it would never come).
+func evalService(s *corev1.Service) Status {
+	if s.Spec.Type == corev1.ServiceTypeExternalName || s.Spec.ClusterIP == corev1.ClusterIPNone {
+		return Status{State: StateReady}
+	}
+	if s.Spec.ClusterIP == "" {
+		return progressing("waiting for a cluster IP")
+	}
+	if s.Spec.Type == corev1.ServiceTypeLoadBalancer && len(s.Status.LoadBalancer.Ingress) == 0 {
+		return Status{State: StateReadyWithWarnings, Detail: "LoadBalancer has no address yet (not waited for)"}
+	}
+	return Status{State: StateReady, Detail: s.Spec.ClusterIP}
+}
+
+// evalPVC judges a PersistentVolumeClaim; one waiting for its first consumer is not awaited.
+func evalPVC(p *corev1.PersistentVolumeClaim, waitForFirstConsumer bool) Status {
+	switch p.Status.Phase {
+	case corev1.ClaimBound:
+		return Status{State: StateReady, Detail: "bound"}
+	case corev1.ClaimLost:
+		return failed(&Failure{Reason: "ClaimLost", Message: "the bound volume was lost"})
+	}
+	if waitForFirstConsumer {
+		return Status{State: StateReadyWithWarnings, Detail: "waiting for the first consumer to be bound"}
+	}
+	return progressing("%s", p.Status.Phase)
+}
+
+var (
+	readyPhases  = map[string]bool{"running": true, "active": true, "ready": true, "succeeded": true, "bound": true, "healthy": true, "available": true, "established": true, "complete": true, "completed": true, "deployed": true}
+	failedPhases = map[string]bool{"failed": true, "error": true, "degraded": true}
+)
+
+// evalGeneric judges any other object: standard conditions first, then phase-like fields;
+// objects with no status are ready once they exist.
+func evalGeneric(u *unstructured.Unstructured) Status {
+	status, ok := u.Object["status"].(map[string]any)
+	if !ok || len(status) == 0 {
+		return Status{State: StateReady, Detail: "present"}
+	}
+	if og, found, _ := unstructured.NestedFieldNoCopy(u.Object, "status", "observedGeneration"); found {
+		if n, ok := toInt64(og); ok && n < u.GetGeneration() {
+			return progressing("waiting for the controller to observe generation %d", u.GetGeneration())
+		}
+	}
+	var conds []metav1.Condition
+	if raw, ok := status["conditions"].([]any); ok {
+		for _, c := range raw {
+			m, _ := c.(map[string]any)
+			t, _ := m["type"].(string)
+			s, _ := m["status"].(string)
+			r, _ := m["reason"].(string)
+			msg, _ := m["message"].(string)
+			conds = append(conds, metav1.Condition{Type: t, Status: metav1.ConditionStatus(s), Reason: r, Message: msg})
+		}
+	}
+	if c := condition(conds, "Stalled"); c != nil && c.Status == metav1.ConditionTrue {
+		return failed(&Failure{Reason: c.Reason, Message: c.Message})
+	}
+	if c := condition(conds, "Reconciling"); c != nil && c.Status == metav1.ConditionTrue {
+		return progressing("reconciling: %s", c.Message)
+	}
+	for _, t := range []string{"Ready", "Available", "Established", "Succeeded"} {
+		c := condition(conds, t)
+		if c == nil {
+			continue
+		}
+		if c.Status == metav1.ConditionTrue {
+			return Status{State: StateReady, Detail: t}
+		}
+		return progressing("%s=%s %s: %s", c.Type, c.Status, c.Reason, c.Message)
+	}
+	for _, field := range []string{"phase", "state", "health"} {
+		if v, ok := status[field].(string); ok && v != "" {
+			switch {
+			case readyPhases[strings.ToLower(v)]:
+				return Status{State: StateReady, Detail: field + " " + v}
+			case failedPhases[strings.ToLower(v)]:
+				msg, _ := status["message"].(string)
+				return failed(&Failure{Reason: v, Message: msg})
+			default:
+				return progressing("%s %s", field, v)
+			}
+		}
+	}
+	return Status{State: StateReadyWithWarnings, Detail: "no readiness signal in its status: tracked by presence"}
+}
+
+func toInt64(v any) (int64, bool) {
+	switch n := v.(type) {
+	case int64:
+		return n, true
+	case float64:
+		return int64(n), true
+	case string:
+		var out int64
+		_, err := fmt.Sscan(n, &out)
+		return out, err == nil
+	}
+	return 0, false
+}

@@ -1,0 +1,185 @@
+// Package track follows deployed objects until each is ready or has failed, and explains
+// failures: which pod and container, the reason, the last log lines and the events. It emits
+// a stream of typed events; printers (shared/printer) render them for a terminal, a CI log
+// or JSON lines.
+package track
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Ref names one tracked object.
+type Ref struct {
+	// Group is the API group, "" for the core group.
+	Group     string `json:"group,omitempty"`
+	Version   string `json:"version,omitempty"`
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name"`
+}
+
+var shortKinds = map[string]string{
+	"Deployment": "deploy", "StatefulSet": "sts", "DaemonSet": "ds", "ReplicaSet": "rs", "Job": "job",
+	"CronJob": "cronjob", "Pod": "pod", "Service": "svc", "Ingress": "ing", "PersistentVolumeClaim": "pvc",
+	"ConfigMap": "cm", "Secret": "secret", "CustomResourceDefinition": "crd", "ServiceAccount": "sa",
+}
+
+// String is the short kubectl form, e.g. deploy/web.
+func (r Ref) String() string {
+	kind, ok := shortKinds[r.Kind]
+	if !ok {
+		kind = strings.ToLower(r.Kind)
+	}
+	return kind + "/" + r.Name
+}
+
+// State is where a tracked object stands.
+type State string
+
+const (
+	// StateProgressing is an object that is not ready yet and has not failed.
+	StateProgressing State = "progressing"
+	// StateReady is an object that reached readiness.
+	StateReady State = "ready"
+	// StateReadyWithWarnings is ready, with something the user should know.
+	StateReadyWithWarnings State = "ready-with-warnings"
+	// StateFailed is an object that will not become ready without a change.
+	StateFailed State = "failed"
+	// StateSkipped is an object not waited for (NonBlocking, ignored failures, paused).
+	StateSkipped State = "skipped"
+)
+
+// Done reports whether the state ends tracking of the object.
+func (s State) Done() bool { return s != StateProgressing }
+
+// Failure explains why an object failed.
+type Failure struct {
+	// Reason is the machine-readable cause, e.g. ImagePullBackOff, Unschedulable.
+	Reason  string `json:"reason"`
+	Message string `json:"message"`
+	// Pod and Container name where the failure was seen, when it was in a pod.
+	Pod       string `json:"pod,omitempty"`
+	Container string `json:"container,omitempty"`
+	// Logs are the last log lines of the failing container (the previous run for a crash).
+	Logs []string `json:"logs,omitempty"`
+	// Events are the Warning events of the object and its pods, oldest first.
+	Events []string `json:"events,omitempty"`
+}
+
+// Error is the one-line form: "pod web-1 container app: ImagePullBackOff: ...".
+func (f *Failure) Error() string {
+	var where []string
+	if f.Pod != "" {
+		where = append(where, "pod "+f.Pod)
+	}
+	if f.Container != "" {
+		where = append(where, "container "+f.Container)
+	}
+	out := f.Reason
+	if f.Message != "" {
+		out += ": " + f.Message
+	}
+	if len(where) > 0 {
+		out = strings.Join(where, " ") + ": " + out
+	}
+	return out
+}
+
+// Status is the evaluation of one object at one moment.
+type Status struct {
+	State State `json:"state"`
+	// Detail says what is awaited ("available 1/3") or what is noteworthy.
+	Detail  string   `json:"detail,omitempty"`
+	Failure *Failure `json:"failure,omitempty"`
+}
+
+// EventType tells the kinds of Event apart.
+type EventType string
+
+const (
+	// EventTypeStatus is a change of an object's status.
+	EventTypeStatus EventType = "status"
+	// EventTypeLog is a log line of a pod of a tracked object.
+	EventTypeLog EventType = "log"
+	// EventTypeKubeEvent is a Kubernetes event about a tracked object or its pods.
+	EventTypeKubeEvent EventType = "event"
+	// EventTypeWaiting lists what is still awaited (a heartbeat).
+	EventTypeWaiting EventType = "waiting"
+	// EventTypeSummary closes the stream with the result of every object.
+	EventTypeSummary EventType = "summary"
+)
+
+// Event is one item of the tracking stream.
+type Event struct {
+	Type    EventType     `json:"type"`
+	Time    time.Time     `json:"time"`
+	Elapsed time.Duration `json:"-"`
+	Object  *Ref          `json:"object,omitempty"`
+	Status  *Status       `json:"status,omitempty"`
+	// Pod and Container of a log line or event.
+	Pod       string `json:"pod,omitempty"`
+	Container string `json:"container,omitempty"`
+	// Line is the log line, or the event's "Reason: message".
+	Line    string         `json:"line,omitempty"`
+	Warning bool           `json:"warning,omitempty"`
+	Waiting []ObjectResult `json:"waiting,omitempty"`
+	Results []ObjectResult `json:"results,omitempty"`
+}
+
+// ObjectResult is where one object ended (or stands, in a heartbeat).
+type ObjectResult struct {
+	Object Ref           `json:"object"`
+	Status Status        `json:"status"`
+	Took   time.Duration `json:"tookNanoseconds"`
+}
+
+// Sink receives the events of a tracking run, in order, from one goroutine.
+type Sink func(Event)
+
+// Result is the outcome of a tracking run.
+type Result struct {
+	Objects []ObjectResult
+}
+
+// Failed returns the objects that failed.
+func (r *Result) Failed() []ObjectResult {
+	var out []ObjectResult
+	for _, o := range r.Objects {
+		if o.Status.State == StateFailed {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// Unfinished returns the objects still progressing (at a timeout).
+func (r *Result) Unfinished() []ObjectResult {
+	var out []ObjectResult
+	for _, o := range r.Objects {
+		if o.Status.State == StateProgressing {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// Err summarizes failed and unfinished objects as one error, nil when all are done and none
+// failed.
+func (r *Result) Err() error {
+	failed, waiting := r.Failed(), r.Unfinished()
+	if len(failed) == 0 && len(waiting) == 0 {
+		return nil
+	}
+	var parts []string
+	for _, f := range failed {
+		parts = append(parts, fmt.Sprintf("%s failed: %s", f.Object, f.Status.Failure.Error()))
+	}
+	if len(failed) == 0 {
+		for _, w := range waiting {
+			parts = append(parts, fmt.Sprintf("%s not ready: %s", w.Object, w.Status.Detail))
+		}
+	}
+	return fmt.Errorf("%s", strings.Join(parts, "; "))
+}
