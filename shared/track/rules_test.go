@@ -1,0 +1,245 @@
+package track
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+var now = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+
+func ago(d time.Duration) metav1.Time { return metav1.NewTime(now.Add(-d)) }
+
+func view(pods ...*corev1.Pod) podView {
+	return podView{pods: pods, limits: DefaultLimits(), policy: DefaultPolicy(), now: now, events: map[string][]*corev1.Event{}}
+}
+
+func deployment(gen, observed int64, want, updated, available, total int32, conds ...appsv1.DeploymentCondition) *appsv1.Deployment {
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Generation: gen},
+		Spec:       appsv1.DeploymentSpec{Replicas: &want},
+		Status: appsv1.DeploymentStatus{ObservedGeneration: observed, UpdatedReplicas: updated, AvailableReplicas: available,
+			Replicas: total, UnavailableReplicas: total - available, Conditions: conds},
+	}
+}
+
+func pod(name string, mutate func(*corev1.Pod)) *corev1.Pod {
+	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, UID: "uid-" + "name", CreationTimestamp: ago(time.Minute)}}
+	mutate(p)
+	return p
+}
+
+func waiting(reason, msg string, restarts int32) func(*corev1.Pod) {
+	return func(p *corev1.Pod) {
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", RestartCount: restarts, State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: reason, Message: msg}}}}
+	}
+}
+
+func TestEvalDeployment(t *testing.T) {
+	tests := []struct {
+		name   string
+		d      *appsv1.Deployment
+		v      podView
+		state  State
+		reason string
+		detail string
+	}{
+		{name: "stale status of an older generation", d: deployment(2, 1, 2, 2, 2, 2), v: view(), state: StateProgressing, detail: "observe generation 2"},
+		{name: "rolling out", d: deployment(2, 2, 3, 1, 1, 3), v: view(), state: StateProgressing, detail: "updated 1/3"},
+		{name: "old pods still there", d: deployment(2, 2, 2, 2, 2, 3), v: view(), state: StateProgressing, detail: "old pods terminating: 1"},
+		{name: "ready", d: deployment(2, 2, 2, 2, 2, 2), v: view(), state: StateReady},
+		{name: "progress deadline", d: deployment(2, 2, 2, 1, 1, 2, appsv1.DeploymentCondition{Type: appsv1.DeploymentProgressing, Reason: "ProgressDeadlineExceeded", Message: "took too long"}), v: view(), state: StateFailed, reason: "ProgressDeadlineExceeded"},
+		{name: "quota failure, fresh", d: deployment(1, 1, 2, 0, 0, 0, appsv1.DeploymentCondition{Type: appsv1.DeploymentReplicaFailure, Status: corev1.ConditionTrue, Reason: "FailedCreate", LastTransitionTime: ago(time.Second)}), v: view(), state: StateProgressing},
+		{name: "quota failure, persisting", d: deployment(1, 1, 2, 0, 0, 0, appsv1.DeploymentCondition{Type: appsv1.DeploymentReplicaFailure, Status: corev1.ConditionTrue, Reason: "FailedCreate", Message: "exceeded quota", LastTransitionTime: ago(10 * time.Second)}), v: view(), state: StateFailed, reason: "FailedCreate"},
+		{name: "pod diagnosis while rolling out", d: deployment(1, 1, 1, 1, 0, 1), v: view(pod("web-1", waiting("ErrImagePull", "manifest unknown", 0))), state: StateFailed, reason: "ErrImagePull"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := evalDeployment(tt.d, nil, tt.v)
+			if got.State != tt.state {
+				t.Fatalf("state = %s (%+v), want %s", got.State, got, tt.state)
+			}
+			if tt.reason != "" && (got.Failure == nil || got.Failure.Reason != tt.reason) {
+				t.Fatalf("failure = %+v, want reason %s", got.Failure, tt.reason)
+			}
+			if !strings.Contains(got.Detail, tt.detail) {
+				t.Fatalf("detail %q lacks %q", got.Detail, tt.detail)
+			}
+		})
+	}
+}
+
+func TestPodClassifier(t *testing.T) {
+	unschedulable := func(since time.Duration) func(*corev1.Pod) {
+		return func(p *corev1.Pod) {
+			p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable, Message: "0/3 nodes are available", LastTransitionTime: ago(since)}}
+		}
+	}
+	crashed := func(restarts int32) func(*corev1.Pod) {
+		return func(p *corev1.Pod) {
+			p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", RestartCount: restarts,
+				State:                corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}},
+				LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 137, Reason: "OOMKilled"}}}}
+		}
+	}
+	strict := view()
+	strict.policy.FailuresAllowedPerReplica = 0
+	young := func(p *corev1.Pod) { p.CreationTimestamp = ago(time.Second) }
+	tests := []struct {
+		name   string
+		pod    *corev1.Pod
+		v      podView
+		reason string // "" means no failure
+		msg    string
+	}{
+		{name: "terminal pull error", pod: pod("p", waiting("ErrImagePull", "pull access denied", 0)), v: view(), reason: "ErrImagePull"},
+		{name: "transient pull error within grace", pod: pod("p", func(p *corev1.Pod) { waiting("ImagePullBackOff", "i/o timeout", 0)(p); young(p) }), v: view()},
+		{name: "transient pull error after grace", pod: pod("p", func(p *corev1.Pod) { waiting("ImagePullBackOff", "i/o timeout", 0)(p); p.CreationTimestamp = ago(3 * time.Minute) }), v: view(), reason: "ImagePullBackOff", msg: "still failing"},
+		{name: "invalid image name", pod: pod("p", waiting("InvalidImageName", "bad", 0)), v: view(), reason: "InvalidImageName"},
+		{name: "unschedulable within grace", pod: pod("p", unschedulable(time.Second)), v: view()},
+		{name: "unschedulable after grace", pod: pod("p", unschedulable(10*time.Second)), v: view(), reason: "Unschedulable", msg: "0/3 nodes"},
+		{name: "one crash is allowed by default", pod: pod("p", crashed(1)), v: view()},
+		{name: "second crash fails", pod: pod("p", crashed(2)), v: view(), reason: "CrashLoopBackOff", msg: "exit code 137 (OOMKilled)"},
+		{name: "no crash allowed", pod: pod("p", crashed(1)), v: strict, reason: "CrashLoopBackOff"},
+		{name: "config error within grace", pod: pod("p", func(p *corev1.Pod) { waiting("CreateContainerConfigError", "missing key", 0)(p); young(p) }), v: view()},
+		{name: "config error after grace", pod: pod("p", waiting("CreateContainerConfigError", "couldn't find key x", 0)), v: view(), reason: "CreateContainerConfigError", msg: "couldn't find key x"},
+		{name: "readiness probe failing is never a failure", pod: pod("p", func(p *corev1.Pod) {
+			p.CreationTimestamp = ago(time.Hour)
+			p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}
+		}), v: view()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.v.pods = []*corev1.Pod{tt.pod}
+			f, _ := tt.v.diagnose()
+			if tt.reason == "" {
+				if f != nil {
+					t.Fatalf("unexpected failure %+v", f)
+				}
+				return
+			}
+			if f == nil || f.Reason != tt.reason || !strings.Contains(f.Message, tt.msg) {
+				t.Fatalf("failure = %+v, want reason %s with %q", f, tt.reason, tt.msg)
+			}
+			if f.Pod != "p" {
+				t.Fatalf("failure does not name the pod: %+v", f)
+			}
+		})
+	}
+}
+
+func TestEvalJob(t *testing.T) {
+	job := func(conds ...batchv1.JobCondition) *batchv1.Job {
+		return &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "migrate"}, Status: batchv1.JobStatus{Conditions: conds}}
+	}
+	if s := evalJob(job(batchv1.JobCondition{Type: batchv1.JobComplete, Status: corev1.ConditionTrue}), view()); s.State != StateReady {
+		t.Fatalf("complete job: %+v", s)
+	}
+	failedPod := pod("migrate-x", func(p *corev1.Pod) {
+		p.Status.Phase = corev1.PodFailed
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "job", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 2, Reason: "Error"}}}}
+	})
+	s := evalJob(job(batchv1.JobCondition{Type: batchv1.JobFailed, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded"}), view(failedPod))
+	if s.State != StateFailed || s.Failure.Pod != "migrate-x" || s.Failure.Container != "job" || !strings.Contains(s.Failure.Message, "exited with code 2") {
+		t.Fatalf("failed job: %+v", s.Failure)
+	}
+	if s := evalJob(job(), view(pod("migrate-y", func(p *corev1.Pod) { crashedTwice(p) }))); s.State != StateProgressing {
+		t.Fatalf("a Job retrying its pod must not fail before its own Failed condition: %+v", s)
+	}
+}
+
+func crashedTwice(p *corev1.Pod) {
+	p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "job", RestartCount: 2, State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}}}}
+}
+
+func TestEvalGeneric(t *testing.T) {
+	obj := func(status map[string]any, gen int64) *unstructured.Unstructured {
+		u := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "example.com/v1", "kind": "Widget", "metadata": map[string]any{"name": "w", "generation": gen}}}
+		if status != nil {
+			u.Object["status"] = status
+		}
+		return u
+	}
+	cond := func(t, s string) map[string]any {
+		return map[string]any{"conditions": []any{map[string]any{"type": t, "status": s, "reason": "R", "message": "m"}}}
+	}
+	tests := []struct {
+		name  string
+		u     *unstructured.Unstructured
+		state State
+	}{
+		{"no status is present", obj(nil, 1), StateReady},
+		{"ready condition, any case", obj(cond("READY", "True"), 1), StateReady},
+		{"ready false", obj(cond("Ready", "False"), 1), StateProgressing},
+		{"stalled", obj(cond("Stalled", "True"), 1), StateFailed},
+		{"stale generation", obj(map[string]any{"observedGeneration": int64(1), "phase": "Running"}, 2), StateProgressing},
+		{"phase running", obj(map[string]any{"phase": "Running"}, 1), StateReady},
+		{"phase failed", obj(map[string]any{"phase": "Failed", "message": "boom"}, 1), StateFailed},
+		{"phase pending", obj(map[string]any{"phase": "Pending"}, 1), StateProgressing},
+		{"status without a signal", obj(map[string]any{"foo": "bar"}, 1), StateReadyWithWarnings},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := evalGeneric(tt.u); got.State != tt.state {
+				t.Fatalf("evalGeneric = %+v, want %s", got, tt.state)
+			}
+		})
+	}
+}
+
+func TestParsePolicy(t *testing.T) {
+	p, err := ParsePolicy(map[string]string{
+		AnnotationFailMode: "IgnoreAndContinueDeployProcess", AnnotationTrackTerminationMode: "NonBlocking",
+		AnnotationFailuresAllowed: "0", AnnotationLogRegex: "^ok", AnnotationLogRegexForPrefix + "sidecar": "^side",
+		AnnotationLogRegexSkip: "health", AnnotationSkipLogsForContainers: "a, b", AnnotationShowLogsForReplicas: "2",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.FailMode != FailModeIgnoreAndContinueDeployProcess || p.Termination != TerminationModeNonBlocking || p.FailuresAllowedPerReplica != 0 || p.LogReplicas != 2 {
+		t.Fatalf("policy = %+v", p)
+	}
+	for line, keep := range map[string]bool{"ok go": true, "nope": false, "ok healthcheck": false} {
+		if p.KeepLine("app", line) != keep {
+			t.Fatalf("KeepLine(app, %q) != %v", line, keep)
+		}
+	}
+	if !p.KeepLine("sidecar", "side line") || p.KeepLine("sidecar", "ok") {
+		t.Fatal("per-container regex not applied")
+	}
+	if p.ShowLogsOf("a") || !p.ShowLogsOf("c") {
+		t.Fatal("skip-logs-for-containers not applied")
+	}
+	for key, value := range map[string]string{
+		AnnotationFailMode: "Sometimes", AnnotationTrackTerminationMode: "Never", AnnotationFailuresAllowed: "-1",
+		AnnotationNoActivityTimeout: "soon", AnnotationLogRegex: "(", AnnotationSkipLogs: "maybe",
+		AnnotationIgnoreProbeFailsPrefix + "app": "x", AnnotationShowServiceMessages: "yes please",
+	} {
+		if _, err := ParsePolicy(map[string]string{key: value}); err == nil || !strings.Contains(err.Error(), key) {
+			t.Fatalf("ParsePolicy(%s=%q) error %v does not name the annotation", key, value, err)
+		}
+	}
+}
+
+func TestEvalServiceAndPVC(t *testing.T) {
+	lb := &corev1.Service{Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, ClusterIP: "10.0.0.1"}}
+	if s := evalService(lb); s.State != StateReadyWithWarnings {
+		t.Fatalf("LoadBalancer without address: %+v", s)
+	}
+	if s := evalService(&corev1.Service{}); s.State != StateProgressing {
+		t.Fatalf("service without cluster IP: %+v", s)
+	}
+	pending := &corev1.PersistentVolumeClaim{Status: corev1.PersistentVolumeClaimStatus{Phase: corev1.ClaimPending}}
+	if s := evalPVC(pending, true); s.State != StateReadyWithWarnings {
+		t.Fatalf("WaitForFirstConsumer PVC must not hang: %+v", s)
+	}
+	if s := evalPVC(pending, false); s.State != StateProgressing {
+		t.Fatalf("pending PVC: %+v", s)
+	}
+}
