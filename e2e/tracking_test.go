@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kubectl-converge/converge/e2e/harness"
 )
@@ -235,5 +236,75 @@ func TestFailureRenderedInJSONAndTTY(t *testing.T) {
 	}
 	if strings.Contains(out, "[00:") {
 		t.Fatalf("TTY mode printed plain CI lines:\n%s", out)
+	}
+}
+
+// namespacedWatches sums the API server's open WATCH requests scoped to a namespace; the
+// control plane's own controllers watch cluster-wide, so these are the tracker's.
+func namespacedWatches(t *testing.T, env *harness.Env) int {
+	t.Helper()
+	total := 0
+	for _, line := range strings.Split(env.Kubectl(t, "get", "--raw", "/metrics"), "\n") {
+		if strings.HasPrefix(line, "apiserver_longrunning_requests{") && strings.Contains(line, `verb="WATCH"`) && strings.Contains(line, `scope="namespace"`) {
+			var n int
+			fmt.Sscan(line[strings.LastIndex(line, " ")+1:], &n)
+			total += n
+		}
+	}
+	return total
+}
+
+// TestTracking200DeploymentsUsesFewWatches: watches scale with kinds, not with objects.
+func TestTracking200DeploymentsUsesFewWatches(t *testing.T) {
+	env := harness.Get(t)
+	ns := env.Namespace(t)
+	var b strings.Builder
+	for i := 0; i < 200; i++ {
+		b.WriteString(workload(fmt.Sprintf("svc-%03d", i), 1, nil, map[string]string{"converge.test/behaviour": "slow-start", "converge.test/start-delay": "12s"}, "", ""))
+	}
+	chart := chartWith(t, b.String())
+	before := namespacedWatches(t, env)
+	run := env.Command(t, "kubectl", "converge", chart, "-n", ns, "--progress", "plain", "--timeout", "3m").Start()
+	harness.Eventually(t, 90*time.Second, func() string {
+		if strings.Contains(run.Stderr(), "waiting: available 0/1") {
+			return ""
+		}
+		return "converge has not started tracking yet"
+	})
+	during := namespacedWatches(t, env) - before
+	res := run.Wait()
+	if res.ExitCode != 0 {
+		t.Fatalf("converge of 200 Deployments failed: exit %d\n%s", res.ExitCode, tail(res.Stderr, 40))
+	}
+	if during < 3 || during > 6 {
+		t.Fatalf("tracking 200 Deployments held %d namespaced watches, want the 4 of deployments, replicasets, pods and events", during)
+	}
+	t.Logf("tracking 200 Deployments held %d watches", during)
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func TestTrackCommandFollowsExistingObjects(t *testing.T) {
+	env := harness.Get(t)
+	ns := env.Namespace(t)
+	env.Apply(t, ns, deployment("web", 2, nil, ""))
+	env.Apply(t, ns, deployment("broken", 1, map[string]string{"converge.test/behaviour": "crash-loop"}, ""))
+	ok := env.Command(t, "kubectl", "converge", "track", "deploy/web", "-n", ns, "--progress", "plain").Run()
+	if ok.ExitCode != 0 || !strings.Contains(ok.Stderr, "deploy/web ready") {
+		t.Fatalf("track deploy/web: exit %d\n%s", ok.ExitCode, ok.Stderr)
+	}
+	bad := env.Command(t, "kubectl", "converge", "track", "deployments.apps/web", "deploy/broken", "-n", ns, "--progress", "plain").Run()
+	if bad.ExitCode != 3 || !strings.Contains(bad.Stderr, "deploy/broken FAILED") || !strings.Contains(bad.Stderr, "CrashLoopBackOff") {
+		t.Fatalf("track of a crashing Deployment: exit %d\n%s", bad.ExitCode, bad.Stderr)
+	}
+	usage := env.Command(t, "kubectl", "converge", "track", "web", "-n", ns).Run()
+	if usage.ExitCode != 64 || !strings.Contains(usage.Stderr, "want KIND/NAME") {
+		t.Fatalf("track without a kind: exit %d\n%s", usage.ExitCode, usage.Stderr)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -261,4 +262,72 @@ func Eventually(t testing.TB, timeout time.Duration, check func() string) {
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
+}
+
+// Running is a command started with Start.
+type Running struct {
+	cmd    *exec.Cmd
+	cancel context.CancelFunc
+	stdout *bytes.Buffer
+	stderr *syncBuffer
+}
+
+// Start runs the command in the background; Wait collects it.
+func (c *Cmd) Start() *Running {
+	c.t.Helper()
+	path, err := lookPath(c.name, c.env["PATH"])
+	if err != nil {
+		c.t.Fatalf("%s: %v", c.name, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	cmd := exec.CommandContext(ctx, path, c.args...)
+	cmd.Dir = c.dir
+	for k, v := range c.env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	r := &Running{cmd: cmd, cancel: cancel, stdout: &bytes.Buffer{}, stderr: &syncBuffer{}}
+	cmd.Stdout, cmd.Stderr = r.stdout, r.stderr
+	if err := cmd.Start(); err != nil {
+		cancel()
+		c.t.Fatalf("start %s: %v", c.name, err)
+	}
+	c.t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_, _ = cmd.Process.Wait()
+		}
+		cancel()
+	})
+	return r
+}
+
+// Stderr is what the command has printed on stderr so far.
+func (r *Running) Stderr() string { return r.stderr.String() }
+
+// Wait waits for the command to end and returns its result.
+func (r *Running) Wait() Result {
+	err := r.cmd.Wait()
+	r.cancel()
+	res := Result{Stdout: r.stdout.String(), Stderr: r.stderr.String()}
+	if exitErr, ok := err.(*exec.ExitError); ok {
+		res.ExitCode = exitErr.ExitCode()
+	}
+	return res
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

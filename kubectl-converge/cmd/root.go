@@ -25,6 +25,7 @@ func NewCmdConverge(streams genericiooptions.IOStreams) *cobra.Command {
 		newDismissCommand(streams, kube),
 		newHistoryCommand(streams, kube),
 		newRollbackCommand(streams, kube),
+		newTrackCommand(streams, kube),
 		newSecretCommand(streams),
 		cliutil.NewVersionCommand(streams, "kubectl converge", "kubectl-converge"),
 	)
