@@ -100,7 +100,10 @@ func TestPodClassifier(t *testing.T) {
 	}{
 		{name: "terminal pull error", pod: pod("p", waiting("ErrImagePull", "pull access denied", 0)), v: view(), reason: "ErrImagePull"},
 		{name: "transient pull error within grace", pod: pod("p", func(p *corev1.Pod) { waiting("ImagePullBackOff", "i/o timeout", 0)(p); young(p) }), v: view()},
-		{name: "transient pull error after grace", pod: pod("p", func(p *corev1.Pod) { waiting("ImagePullBackOff", "i/o timeout", 0)(p); p.CreationTimestamp = ago(3 * time.Minute) }), v: view(), reason: "ImagePullBackOff", msg: "still failing"},
+		{name: "transient pull error after grace", pod: pod("p", func(p *corev1.Pod) {
+			waiting("ImagePullBackOff", "i/o timeout", 0)(p)
+			p.CreationTimestamp = ago(3 * time.Minute)
+		}), v: view(), reason: "ImagePullBackOff", msg: "still failing"},
 		{name: "invalid image name", pod: pod("p", waiting("InvalidImageName", "bad", 0)), v: view(), reason: "InvalidImageName"},
 		{name: "unschedulable within grace", pod: pod("p", unschedulable(time.Second)), v: view()},
 		{name: "unschedulable after grace", pod: pod("p", unschedulable(10*time.Second)), v: view(), reason: "Unschedulable", msg: "0/3 nodes"},
