@@ -3,6 +3,7 @@ package secrets
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -71,14 +72,17 @@ func TestBadKeysAndData(t *testing.T) {
 		t.Fatal("non-hex key accepted")
 	}
 	right, _ := NewCipher(strings.Repeat("ab", 16))
+	// CBC cannot tell every wrong key (about one in 256 decrypts to valid padding), so the
+	// wrong-key case uses a fixed ciphertext and key pair known to fail.
 	wrong, _ := NewCipher(strings.Repeat("cd", 16))
+	fixed := fixture(t, "secret-config")
 	enc, _ := right.Encrypt([]byte("s3cret-password"))
 	tests := []struct {
 		name string
 		c    *Cipher
 		data []byte
 	}{
-		{"wrong key", wrong, enc},
+		{"wrong key", wrong, fixed},
 		{"odd hex", right, enc[:len(enc)-1]},
 		{"truncated", right, enc[:40]},
 		{"unknown version", right, append([]byte("0700"), enc[4:]...)},
@@ -94,6 +98,21 @@ func TestBadKeysAndData(t *testing.T) {
 				t.Fatalf("error leaks the secret: %v", err)
 			}
 		})
+	}
+}
+
+func TestDecryptValuesRejectsWrongKeyEvenWithValidPadding(t *testing.T) {
+	right, _ := NewCipher(strings.Repeat("ab", 16))
+	enc, err := right.EncryptValues([]byte("password: correct-horse-battery-staple\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Try many wrong keys: some decrypt to valid padding, none may pass as a value.
+	for i := 0; i < 2000; i++ {
+		wrong, _ := NewCipher(fmt.Sprintf("%032x", i+1))
+		if out, err := wrong.DecryptValues(enc); err == nil {
+			t.Fatalf("wrong key %d decrypted the values to %q", i+1, out)
+		}
 	}
 }
 

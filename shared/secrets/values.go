@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -15,6 +16,11 @@ func (c *Cipher) DecryptValues(data []byte) ([]byte, error) {
 		plain, err := c.Decrypt([]byte(value))
 		if err != nil {
 			return "", fmt.Errorf("value %s: %w", path, err)
+		}
+		// CBC has no integrity check: a wrong key yields valid padding about once in 256
+		// tries. Values are YAML text, so garbage that is not UTF-8 tells a wrong key too.
+		if !utf8.Valid(plain) {
+			return "", fmt.Errorf("value %s: %w", path, ErrDecrypt)
 		}
 		return string(plain), nil
 	})
