@@ -278,12 +278,27 @@ func (t *tracker) loop(ctx context.Context) *Result {
 	}
 }
 
+// drainLines prints the log lines still queued, giving streams that are open a moment to
+// deliver what the API server has already sent.
 func (t *tracker) drainLines() {
+	grace := time.After(300 * time.Millisecond)
 	for {
 		select {
 		case line := <-t.lines:
 			t.sink(line)
+			continue
 		default:
+		}
+		t.logMu.Lock()
+		open := t.logCount
+		t.logMu.Unlock()
+		if open == 0 {
+			return
+		}
+		select {
+		case line := <-t.lines:
+			t.sink(line)
+		case <-grace:
 			return
 		}
 	}
