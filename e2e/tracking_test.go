@@ -308,3 +308,23 @@ func TestTrackCommandFollowsExistingObjects(t *testing.T) {
 		t.Fatalf("track without a kind: exit %d\n%s", usage.ExitCode, usage.Stderr)
 	}
 }
+
+// TestTrackingSurvivesAPIServerRestart: the watches resume after the control plane goes down
+// and comes back during tracking, and the converge succeeds.
+func TestTrackingSurvivesAPIServerRestart(t *testing.T) {
+	env := harness.Get(t)
+	ns := env.Namespace(t)
+	chart := chartWith(t, workload("patient", 2, nil, map[string]string{"converge.test/behaviour": "slow-start", "converge.test/start-delay": "15s"}, "", ""))
+	run := env.Command(t, "kubectl", "converge", chart, "-n", ns, "--progress", "plain", "--timeout", "3m").Start()
+	harness.Eventually(t, 60*time.Second, func() string {
+		if strings.Contains(run.Stderr(), "deploy/patient waiting") {
+			return ""
+		}
+		return "converge has not started tracking yet"
+	})
+	env.RestartAPIServer(t)
+	res := run.Wait()
+	if res.ExitCode != 0 || !strings.Contains(res.Stderr, "deploy/patient ready") {
+		t.Fatalf("converge did not survive the API server restart: exit %d\n%s", res.ExitCode, tail(res.Stderr, 30))
+	}
+}

@@ -7,6 +7,7 @@
 #   cluster.sh down     stop every process of the cluster and remove its state
 #   cluster.sh env      print shell exports for the cluster (KUBECONFIG, PATH to the tools)
 #   cluster.sh status   exit 0 when the cluster answers
+#   cluster.sh restart-apiserver  kill kube-apiserver and start it again (tests of API server outages)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -80,6 +81,17 @@ options:
   etcdBinary: $bin/etcd
   kwokControllerBinary: $bin/kwok
   disableQPSLimits: true
+# One controller manager and one scheduler need no leader election; without it they ride out
+# an API server restart instead of exiting when their lease cannot be renewed.
+componentsPatches:
+- name: kube-controller-manager
+  extraArgs:
+  - key: leader-elect
+    value: "false"
+- name: kube-scheduler
+  extraArgs:
+  - key: leader-elect
+    value: "false"
 ---
 CONF
     cat "$here/cluster/nodes.yaml"
@@ -145,5 +157,24 @@ case "${1:-}" in
     printf 'export KUBECONFIG=%q\nexport PATH=%q:"$PATH"\n' "$kubeconfig" "$bin"
     ;;
   status) answers "$(tools_bin)" ;;
-  *) echo "usage: $0 up|down|env|status" >&2; exit 2 ;;
+  restart-apiserver)
+    # Kill kube-apiserver and start it again with the same command line, as a crash and a
+    # supervisor restart would; the other components keep running and must reconnect.
+    bin=$(tools_bin)
+    pidfile="$KWOK_WORKDIR/clusters/$name/pids/kube-apiserver.pid"
+    pid=$(<"$pidfile")
+    mapfile -d '' -t argv < "/proc/$pid/cmdline"
+    cwd=$(readlink "/proc/$pid/cwd")
+    kill "$pid"
+    for _ in $(seq 1 100); do alive "$pid" || break; sleep 0.1; done
+    # The new process writes its own PID and becomes kube-apiserver (exec), detached from us.
+    cd "$cwd"
+    setsid bash -c 'echo $$ > "$0"; exec "$@"' "$pidfile" "${argv[@]}" \
+      >>"$KWOK_WORKDIR/clusters/$name/logs/kube-apiserver.log" 2>&1 </dev/null &
+    disown
+    cd - >/dev/null
+    for _ in $(seq 1 120); do answers "$bin" && break; sleep 0.5; done
+    answers "$bin"
+    ;;
+  *) echo "usage: $0 up|down|env|status|restart-apiserver" >&2; exit 2 ;;
 esac

@@ -99,6 +99,14 @@ func setUp() (*Env, error) {
 	return env, nil
 }
 
+// RestartAPIServer kills kube-apiserver of the local cluster and starts it again.
+func (e *Env) RestartAPIServer(t testing.TB) {
+	t.Helper()
+	if out, err := e.clusterScript("restart-apiserver"); err != nil {
+		t.Fatalf("restart kube-apiserver: %v\n%s", err, out)
+	}
+}
+
 func (e *Env) clusterScript(arg string) (string, error) {
 	cmd := exec.Command(filepath.Join(e.RepoRoot, "tools", "cluster.sh"), arg)
 	var out bytes.Buffer

@@ -18,6 +18,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/kubectl-converge/converge/shared/cliutil"
 	"github.com/kubectl-converge/converge/shared/deploy"
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/helmsdk"
@@ -66,6 +67,7 @@ type DismissOptions struct {
 	kube *genericclioptions.ConfigFlags
 	genericiooptions.IOStreams
 	releaseTarget
+	cliutil.TrackFlags
 	// WithNamespace deletes the release namespace after the release, and waits until it is gone.
 	WithNamespace bool
 	Timeout       time.Duration
@@ -77,20 +79,30 @@ func newDismissCommand(streams genericiooptions.IOStreams, kube *genericclioptio
 		func(cmd *cobra.Command, args []string) error { return o.Run(cmd, args) })
 	cmd.Flags().StringVar(&o.Env, "env", "", "environment, to derive the release name from the chart as converge does")
 	cmd.Flags().BoolVar(&o.WithNamespace, "with-namespace", false, "delete the release namespace too, and wait until it is gone")
+	o.TrackFlags.AddFlags(cmd.Flags())
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", o.Timeout, "time to wait for the objects to be deleted")
 	return cmd
 }
 
 // Run uninstalls the release.
 func (o *DismissOptions) Run(cmd *cobra.Command, args []string) error {
+	if _, err := o.TrackFlags.Options(); err != nil {
+		return err
+	}
 	name, ns, client, err := o.resolve(o.kube, args)
 	if err != nil {
 		return err
 	}
-	rel, err := client.Uninstall(helmsdk.UninstallRequest{ReleaseName: name, Wait: true, Timeout: o.Timeout})
+	clients, err := cliutil.TrackClients(o.kube)
+	if err != nil {
+		return err
+	}
+	rel, err := deploy.Dismiss(cmd.Context(), client, clients, deploy.DismissRequest{ReleaseName: name, Namespace: ns, Timeout: o.Timeout}, o.TrackFlags.Sink(o.ErrOut, ""))
 	switch {
 	case errors.Is(err, helmsdk.ErrReleaseNotFound):
 		fmt.Fprintf(o.ErrOut, "dismiss: release %q not found in namespace %q, nothing to uninstall\n", name, ns)
+	case err != nil && exitcode.Of(err) != exitcode.CodeError:
+		return fmt.Errorf("dismiss release %q in namespace %q: %w", name, ns, err)
 	case err != nil:
 		return deploy.ClassifyDeployError(fmt.Errorf("dismiss release %q in namespace %q: %w", name, ns, err))
 	default:
@@ -186,6 +198,7 @@ type RollbackOptions struct {
 	kube *genericclioptions.ConfigFlags
 	genericiooptions.IOStreams
 	releaseTarget
+	cliutil.TrackFlags
 	Timeout    time.Duration
 	HistoryMax int
 }
@@ -197,6 +210,7 @@ func newRollbackCommand(streams genericiooptions.IOStreams, kube *genericcliopti
 	cmd.Flags().StringVar(&o.Env, "env", "", "environment, to derive the release name from the chart as converge does")
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", o.Timeout, "time to wait for the release to become ready")
 	cmd.Flags().IntVar(&o.HistoryMax, "history-max", o.HistoryMax, "revisions kept in the release history (0: no limit)")
+	o.TrackFlags.AddFlags(cmd.Flags())
 	return cmd
 }
 
@@ -214,13 +228,23 @@ func (o *RollbackOptions) Run(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	rel, err := client.Rollback(cmd.Context(), helmsdk.RollbackRequest{ReleaseName: name, Revision: revision, Wait: true, Timeout: o.Timeout, HistoryMax: o.HistoryMax})
+	trackOpts, err := o.TrackFlags.Options()
+	if err != nil {
+		return err
+	}
+	clients, err := cliutil.TrackClients(o.kube)
+	if err != nil {
+		return err
+	}
+	res, err := deploy.Rollback(cmd.Context(), client, clients, deploy.RollbackRequest{ReleaseName: name, Namespace: ns, Revision: revision},
+		deploy.ConvergeOptions{Timeout: o.Timeout, HistoryMax: o.HistoryMax, Track: trackOpts, Sink: o.TrackFlags.Sink(o.ErrOut, "")})
 	if errors.Is(err, helmsdk.ErrReleaseNotFound) {
 		return err
 	}
 	if err != nil {
-		return deploy.ClassifyDeployError(fmt.Errorf("rollback release %q in namespace %q: %w", name, ns, err))
+		return fmt.Errorf("rollback release %q in namespace %q: %w", name, ns, err)
 	}
+	rel := res.Release
 	fmt.Fprintf(o.ErrOut, "rollback: release %q is at revision %d (%s): %s\n", rel.Name, rel.Revision, rel.Status, rel.Description)
 	return nil
 }

@@ -69,9 +69,16 @@ func Converge(ctx context.Context, client *helmsdk.Client, clients track.Clients
 		return nil, ClassifyDeployError(err)
 	}
 	res := &Result{Release: rel, Resources: Resources(rel.Manifest)}
-	targets, err := Targets(rel.Manifest, p.Namespace, clients.Mapper)
+	return res, trackRelease(ctx, client, clients, res, p.Namespace, opts, start, timeout)
+}
+
+// trackRelease follows the objects of the release's revision; when they fail or time out
+// it marks the revision failed and returns the error with its exit code.
+func trackRelease(ctx context.Context, client *helmsdk.Client, clients track.Clients, res *Result, namespace string, opts ConvergeOptions, start time.Time, timeout time.Duration) error {
+	rel := res.Release
+	targets, err := Targets(rel.Manifest, namespace, clients.Mapper)
 	if err != nil {
-		return res, exitcode.Wrap(exitcode.CodeDeployFailed, err)
+		return exitcode.Wrap(exitcode.CodeDeployFailed, err)
 	}
 	sink := opts.Sink
 	if sink == nil {
@@ -81,23 +88,107 @@ func Converge(ctx context.Context, client *helmsdk.Client, clients track.Clients
 	trackOpts.Since = start
 	tracked, err := track.Track(ctx, clients, targets, trackOpts, sink)
 	if err != nil {
-		return res, exitcode.Wrap(exitcode.CodeDeployFailed, err)
+		return exitcode.Wrap(exitcode.CodeDeployFailed, err)
 	}
 	res.Tracking = tracked.Objects
 	res.Duration = time.Since(start)
-	if terr := tracked.Err(); terr != nil {
-		code := exitcode.CodeDeployFailed
-		if len(tracked.Failed()) == 0 {
-			code = exitcode.CodeTimeout
-			terr = fmt.Errorf("timed out after %s: %w", timeout, terr)
-		}
-		if merr := client.MarkFailed(rel.Name, rel.Revision, "tracking: "+terr.Error()); merr != nil {
-			terr = errors.Join(terr, merr)
-		}
-		res.Release.Status = helmsdk.StatusFailed
-		return res, exitcode.Wrap(code, terr)
+	terr := tracked.Err()
+	if terr == nil {
+		return nil
 	}
-	return res, nil
+	code := exitcode.CodeDeployFailed
+	if len(tracked.Failed()) == 0 {
+		code = exitcode.CodeTimeout
+		terr = fmt.Errorf("timed out after %s: %w", timeout, terr)
+	}
+	if merr := client.MarkFailed(rel.Name, rel.Revision, "tracking: "+terr.Error()); merr != nil {
+		terr = errors.Join(terr, merr)
+	}
+	rel.Status = helmsdk.StatusFailed
+	return exitcode.Wrap(code, terr)
+}
+
+// RollbackRequest says which revision to return to.
+type RollbackRequest struct {
+	ReleaseName string
+	Namespace   string
+	// Revision is the revision to deploy again; zero means the previous successful one.
+	Revision int
+}
+
+// Rollback deploys an earlier revision again as a new revision and tracks it like a converge.
+func Rollback(ctx context.Context, client *helmsdk.Client, clients track.Clients, req RollbackRequest, opts ConvergeOptions) (*Result, error) {
+	start := time.Now()
+	timeout := opts.Timeout
+	if timeout == 0 {
+		timeout = 5 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	rel, err := client.Rollback(ctx, helmsdk.RollbackRequest{ReleaseName: req.ReleaseName, Revision: req.Revision, Wait: false, Timeout: timeout, HistoryMax: opts.HistoryMax})
+	if err != nil {
+		if errors.Is(err, helmsdk.ErrReleaseNotFound) {
+			return nil, err
+		}
+		return nil, ClassifyDeployError(err)
+	}
+	res := &Result{Release: rel, Resources: Resources(rel.Manifest)}
+	return res, trackRelease(ctx, client, clients, res, req.Namespace, opts, start, timeout)
+}
+
+// DismissRequest says which release to uninstall.
+type DismissRequest struct {
+	ReleaseName string
+	Namespace   string
+	Timeout     time.Duration
+}
+
+// Dismiss uninstalls the release (delete hooks run, objects with helm.sh/resource-policy:
+// keep stay) and tracks its objects until they are gone.
+func Dismiss(ctx context.Context, client *helmsdk.Client, clients track.Clients, req DismissRequest, sink track.Sink) (*helmsdk.Release, error) {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, req.Timeout)
+	defer cancel()
+	rel, err := client.Uninstall(helmsdk.UninstallRequest{ReleaseName: req.ReleaseName, Wait: false, Timeout: req.Timeout})
+	if err != nil || rel == nil {
+		return rel, err
+	}
+	targets, err := Targets(removedObjects(rel.Manifest), req.Namespace, clients.Mapper)
+	if err != nil {
+		return rel, err
+	}
+	if sink == nil {
+		sink = func(track.Event) {}
+	}
+	opts := track.DefaultOptions()
+	opts.Deletion, opts.PodLogs, opts.Since = true, false, start
+	tracked, err := track.Track(ctx, clients, targets, opts, sink)
+	if err != nil {
+		return rel, err
+	}
+	if terr := tracked.Err(); terr != nil {
+		return rel, exitcode.Wrap(exitcode.CodeTimeout, fmt.Errorf("objects still there after %s: %w", req.Timeout, terr))
+	}
+	return rel, nil
+}
+
+// removedObjects drops from a manifest the objects Helm keeps on uninstall.
+func removedObjects(rendered string) string {
+	objs, err := manifest.Parse([]byte(rendered))
+	if err != nil {
+		return rendered
+	}
+	var kept []*manifest.Object
+	for _, o := range objs {
+		if o.Root != nil && o.Annotations()["helm.sh/resource-policy"] != "keep" {
+			kept = append(kept, o)
+		}
+	}
+	out, err := manifest.Encode(kept)
+	if err != nil {
+		return rendered
+	}
+	return string(out)
 }
 
 // Targets lists the objects of a rendered manifest as tracking targets.

@@ -51,6 +51,8 @@ type Options struct {
 	Heartbeat time.Duration
 	// Since is when the objects were applied: earlier events and log lines are not shown.
 	Since time.Time
+	// Deletion waits for the objects to be gone instead of ready.
+	Deletion bool
 }
 
 // DefaultOptions are the options used unless flags change them.
@@ -63,6 +65,9 @@ const (
 	maxLogStreams = 16
 	// maxEventsPerReason bounds the events shown per object and reason.
 	maxEventsPerReason = 3
+	// maxLogLinesPerContainer and maxLogLineBytes keep a chatty pod from flooding a CI log.
+	maxLogLinesPerContainer = 500
+	maxLogLineBytes         = 2048
 )
 
 type trackedObject struct {
@@ -377,6 +382,9 @@ func failureText(s Status) string {
 }
 
 func (t *tracker) evalObject(o *trackedObject, now time.Time) Status {
+	if t.opts.Deletion {
+		return t.evalDeletion(o)
+	}
 	ns := t.namespaces[o.Ref.Namespace]
 	key := o.Ref.Namespace + "/" + o.Ref.Name
 	if o.Ref.Namespace == "" {
@@ -471,6 +479,7 @@ func (t *tracker) evalObject(o *trackedObject, now time.Time) Status {
 		if err != nil {
 			return progressing("kind not known to the API server: %v", err)
 		}
+		presenceOnly := presenceKinds[gvk.GroupKind().String()]
 		if mapping.Scope.Name() == meta.RESTScopeNameRoot {
 			key = o.Ref.Name
 		}
@@ -478,8 +487,46 @@ func (t *tracker) evalObject(o *trackedObject, now time.Time) Status {
 		if !ok {
 			return notFound
 		}
+		if presenceOnly != "" {
+			return Status{State: StateReady, Detail: presenceOnly}
+		}
 		return evalGeneric(obj.(*unstructured.Unstructured))
 	}
+}
+
+// evalDeletion judges an object being deleted: done once the API server no longer has it.
+func (t *tracker) evalDeletion(o *trackedObject) Status {
+	ns := t.namespaces[o.Ref.Namespace]
+	key := o.Ref.Namespace + "/" + o.Ref.Name
+	if o.Ref.Namespace == "" {
+		key = o.Ref.Name
+	}
+	inf := ns.byKind[o.Ref.Kind]
+	switch o.Ref.Kind {
+	case "Pod":
+		inf = ns.pods
+	case "ReplicaSet":
+		inf = ns.rs
+	}
+	if inf == nil {
+		gvk := schema.GroupVersionKind{Group: o.Ref.Group, Version: o.Ref.Version, Kind: o.Ref.Kind}
+		mapping, err := t.clients.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		if err != nil {
+			return Status{State: StateReady, Detail: "deleted (kind no longer served)"}
+		}
+		if mapping.Scope.Name() == meta.RESTScopeNameRoot {
+			key = o.Ref.Name
+		}
+		inf = ns.generics[mapping.Resource]
+	}
+	obj, exists, err := inf.GetStore().GetByKey(key)
+	if err != nil || !exists {
+		return Status{State: StateReady, Detail: "deleted"}
+	}
+	if m, err := meta.Accessor(obj); err == nil && len(m.GetFinalizers()) > 0 {
+		return progressing("deleting, waiting for finalizers %s", strings.Join(m.GetFinalizers(), ", "))
+	}
+	return progressing("deleting")
 }
 
 func (t *tracker) newReplicaSet(ns *nsWatch, d *appsv1.Deployment) *appsv1.ReplicaSet {
@@ -682,10 +729,21 @@ func (t *tracker) streamLogs(o *trackedObject, namespace, pod, container string,
 	ref := o.Ref
 	scanner := bufio.NewScanner(stream)
 	scanner.Buffer(make([]byte, 64*1024), 1024*1024)
+	shown := 0
 	for scanner.Scan() {
 		line := scanner.Text()
 		if !o.Policy.KeepLine(container, line) {
 			continue
+		}
+		if shown++; shown > maxLogLinesPerContainer {
+			if shown == maxLogLinesPerContainer+1 {
+				line = fmt.Sprintf("... further lines of this container are not shown (limit %d)", maxLogLinesPerContainer)
+			} else {
+				continue
+			}
+		}
+		if len(line) > maxLogLineBytes {
+			line = line[:maxLogLineBytes] + "..."
 		}
 		select {
 		case t.lines <- Event{Type: EventTypeLog, Time: time.Now(), Elapsed: time.Since(t.start), Object: &ref, Pod: pod, Container: container, Line: line}:
@@ -693,6 +751,15 @@ func (t *tracker) streamLogs(o *trackedObject, namespace, pod, container string,
 			return
 		}
 	}
+}
+
+// presenceKinds are ready once they exist: waiting on them would block on things outside the
+// release (an Ingress controller's address, a CronJob's next schedule).
+var presenceKinds = map[string]string{
+	"Ingress.networking.k8s.io":           "present (its load balancer address is not waited for)",
+	"CronJob.batch":                       "present (its Jobs are not waited for)",
+	"HorizontalPodAutoscaler.autoscaling": "present",
+	"PodDisruptionBudget.policy":          "present",
 }
 
 // neverStarted are failure reasons of containers that did not run, so have no logs.
