@@ -17,8 +17,14 @@ var update = flag.Bool("update", false, "rewrite the golden files of CLI output"
 // version annotation is masked, since every build stamps its own.
 func golden(t *testing.T, name, got string) {
 	t.Helper()
+	goldenIn(t, "render", name, got)
+}
+
+// goldenIn compares got with testdata/DIR/NAME.golden, or rewrites it with -update.
+func goldenIn(t *testing.T, dir, name, got string) {
+	t.Helper()
 	got = regexp.MustCompile(`(kubectl-converge.io/version: ).*`).ReplaceAllString(got, "${1}<version>")
-	path := filepath.Join("testdata", "render", name+".golden")
+	path := filepath.Join("testdata", dir, name+".golden")
 	if *update {
 		writeFile(t, path, got)
 		return
