@@ -246,3 +246,78 @@ func TestEvalServiceAndPVC(t *testing.T) {
 		t.Fatalf("pending PVC: %+v", s)
 	}
 }
+
+func TestEvalStatefulSetAndDaemonSet(t *testing.T) {
+	three, one := int32(3), int32(1)
+	sts := func(strategy appsv1.StatefulSetUpdateStrategy, ready, updated int32, current, update string) *appsv1.StatefulSet {
+		return &appsv1.StatefulSet{
+			ObjectMeta: metav1.ObjectMeta{Name: "db", Generation: 2},
+			Spec:       appsv1.StatefulSetSpec{Replicas: &three, UpdateStrategy: strategy},
+			Status: appsv1.StatefulSetStatus{ObservedGeneration: 2, Replicas: 3, ReadyReplicas: ready, UpdatedReplicas: updated,
+				CurrentRevision: current, UpdateRevision: update},
+		}
+	}
+	rolling := appsv1.StatefulSetUpdateStrategy{Type: appsv1.RollingUpdateStatefulSetStrategyType}
+	partitioned := appsv1.StatefulSetUpdateStrategy{Type: appsv1.RollingUpdateStatefulSetStrategyType, RollingUpdate: &appsv1.RollingUpdateStatefulSetStrategy{Partition: &one}}
+	onDelete := appsv1.StatefulSetUpdateStrategy{Type: appsv1.OnDeleteStatefulSetStrategyType}
+	tests := []struct {
+		name  string
+		s     *appsv1.StatefulSet
+		state State
+	}{
+		{"rolling, in progress", sts(rolling, 3, 1, "a", "b"), StateProgressing},
+		{"rolling, done", sts(rolling, 3, 3, "b", "b"), StateReady},
+		{"partition 1: two updated is done", sts(partitioned, 3, 2, "a", "b"), StateReady},
+		{"partition 1: one updated is not", sts(partitioned, 3, 1, "a", "b"), StateProgressing},
+		{"OnDelete with old pods is ready, with a warning", sts(onDelete, 3, 0, "a", "b"), StateReadyWithWarnings},
+		{"not all ready", sts(rolling, 2, 3, "b", "b"), StateProgressing},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := evalStatefulSet(tt.s, view()); got.State != tt.state {
+				t.Fatalf("evalStatefulSet = %+v, want %s", got, tt.state)
+			}
+		})
+	}
+	ds := &appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Generation: 1}, Status: appsv1.DaemonSetStatus{ObservedGeneration: 1, DesiredNumberScheduled: 4, UpdatedNumberScheduled: 4, NumberAvailable: 3, NumberReady: 3}}
+	if got := evalDaemonSet(ds, view()); got.State != StateProgressing || !strings.Contains(got.Detail, "available 3/4") {
+		t.Fatalf("daemonset 3/4: %+v", got)
+	}
+	ds.Status.NumberAvailable, ds.Status.NumberReady = 4, 4
+	if got := evalDaemonSet(ds, view()); got.State != StateReady {
+		t.Fatalf("daemonset 4/4: %+v", got)
+	}
+	ds.Status = appsv1.DaemonSetStatus{ObservedGeneration: 1}
+	if got := evalDaemonSet(ds, view()); got.State != StateReadyWithWarnings {
+		t.Fatalf("daemonset on no node must not hang: %+v", got)
+	}
+}
+
+func TestBuiltinCustomResourceRules(t *testing.T) {
+	obj := func(apiVersion, kind string, status map[string]any) *unstructured.Unstructured {
+		return &unstructured.Unstructured{Object: map[string]any{"apiVersion": apiVersion, "kind": kind, "metadata": map[string]any{"name": "x"}, "status": status}}
+	}
+	conds := func(t, s, reason string) map[string]any {
+		return map[string]any{"conditions": []any{map[string]any{"type": t, "status": s, "reason": reason, "message": "m"}}}
+	}
+	tests := []struct {
+		name  string
+		u     *unstructured.Unstructured
+		state State
+	}{
+		{"sealed secret synced", obj("bitnami.com/v1alpha1", "SealedSecret", conds("Synced", "True", "")), StateReady},
+		{"sealed secret not synced", obj("bitnami.com/v1alpha1", "SealedSecret", conds("Synced", "False", "ErrUnsealFailed")), StateFailed},
+		{"paused rollout", obj("argoproj.io/v1alpha1", "Rollout", map[string]any{"phase": "Paused"}), StateReadyWithWarnings},
+		{"degraded rollout", obj("argoproj.io/v1alpha1", "Rollout", map[string]any{"phase": "Degraded"}), StateFailed},
+		{"healthy rollout falls back to phase", obj("argoproj.io/v1alpha1", "Rollout", map[string]any{"phase": "Healthy"}), StateReady},
+		{"certificate issuing failed", obj("cert-manager.io/v1", "Certificate", conds("Issuing", "False", "Failed")), StateFailed},
+		{"certificate ready", obj("cert-manager.io/v1", "Certificate", conds("Ready", "True", "Ready")), StateReady},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := evalCustom(tt.u); got.State != tt.state {
+				t.Fatalf("evalCustom = %+v, want %s", got, tt.state)
+			}
+		})
+	}
+}

@@ -490,7 +490,7 @@ func (t *tracker) evalObject(o *trackedObject, now time.Time) Status {
 		if presenceOnly != "" {
 			return Status{State: StateReady, Detail: presenceOnly}
 		}
-		return evalGeneric(obj.(*unstructured.Unstructured))
+		return evalCustom(obj.(*unstructured.Unstructured))
 	}
 }
 
