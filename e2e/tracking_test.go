@@ -322,3 +322,21 @@ func TestTrackingSurvivesAPIServerRestart(t *testing.T) {
 		t.Fatalf("converge did not survive the API server restart: exit %d\n%s", res.ExitCode, tail(res.Stderr, 30))
 	}
 }
+
+func TestNoActivityTimeoutServiceMessagesAndNoPodLogs(t *testing.T) {
+	env := harness.Get(t)
+	ns := env.Namespace(t)
+	chart := chartWith(t,
+		workload("chatty", 1, map[string]string{"werf.io/show-service-messages": "true"}, nil, "", "")+
+			workload("idle", 1, map[string]string{"werf.io/no-activity-timeout": "5s"}, map[string]string{"converge.test/behaviour": "never-ready"}, "", ""))
+	res := env.Command(t, "kubectl", "converge", chart, "-n", ns, "--progress", "plain", "--no-pod-logs", "--timeout", "2m").Run()
+	if res.ExitCode != 3 || !strings.Contains(res.Stderr, "deploy/idle FAILED: NoActivity: no progress for 5s") {
+		t.Fatalf("want deploy/idle to fail after 5s without progress: exit %d\n%s", res.ExitCode, res.Stderr)
+	}
+	if !strings.Contains(res.Stderr, "deploy/chatty ScalingReplicaSet: Scaled up replica set") {
+		t.Fatalf("show-service-messages should print the Normal events of deploy/chatty:\n%s", res.Stderr)
+	}
+	if strings.Contains(res.Stderr, " | ") {
+		t.Fatalf("--no-pod-logs printed pod logs:\n%s", res.Stderr)
+	}
+}
