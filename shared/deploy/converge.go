@@ -64,12 +64,20 @@ func Converge(ctx context.Context, client *helmsdk.Client, clients track.Clients
 		Wait:            false,
 		Timeout:         timeout,
 		HistoryMax:      opts.HistoryMax,
+		Description:     description(p),
 	})
 	if err != nil {
 		return nil, ClassifyDeployError(err)
 	}
 	res := &Result{Release: rel, Resources: Resources(rel.Manifest)}
 	return res, trackRelease(ctx, client, clients, res, p.Namespace, opts, start, timeout)
+}
+
+func description(p *Prepared) string {
+	if p.Commit == "" {
+		return ""
+	}
+	return "Deployed from git commit " + p.Commit
 }
 
 // trackRelease follows the objects of the release's revision; when they fail or time out

@@ -5,9 +5,11 @@ import (
 	"io"
 	"os"
 	"path"
+	"path/filepath"
 	"strings"
 
 	"github.com/kubectl-converge/converge/shared/annotate"
+	"github.com/kubectl-converge/converge/shared/giterm"
 	"github.com/kubectl-converge/converge/shared/helmsdk"
 	"github.com/kubectl-converge/converge/shared/inject"
 	"github.com/kubectl-converge/converge/shared/manifest"
@@ -25,6 +27,8 @@ const (
 	AnnotationVersion = "kubectl-converge.io/version"
 	// AnnotationEnv records --env on every object, when given.
 	AnnotationEnv = "kubectl-converge.io/env"
+	// AnnotationGitCommit records the commit a chart read from git was deployed from.
+	AnnotationGitCommit = "kubectl-converge.io/git-commit"
 )
 
 // Inputs is everything a user can ask of a render or a deploy.
@@ -55,6 +59,9 @@ type Inputs struct {
 	PlainHTTP bool
 	// Progress receives messages such as dependency downloads; nil discards them.
 	Progress io.Writer
+	// Git, when set, is the commit the chart and every named file are read from
+	// (giterminism); nil reads the file system.
+	Git *giterm.Repo
 }
 
 // Prepared is a chart ready to be rendered or deployed as a release.
@@ -64,6 +71,8 @@ type Prepared struct {
 	Chart       *helmsdk.Chart
 	Values      map[string]any
 	Transform   helmsdk.Transform
+	// Commit is the git commit the chart came from; "" when not read from git.
+	Commit string
 }
 
 // Prepare loads the chart, decrypts its secrets, merges the values and builds the transform
@@ -75,9 +84,26 @@ func Prepare(in Inputs) (*Prepared, error) {
 	}
 	var ch *helmsdk.Chart
 	var err error
-	if in.DownloadDependencies {
+	commit := ""
+	switch {
+	case in.Git != nil:
+		files, err := in.Git.ChartFiles(in.ChartPath)
+		if err != nil {
+			return nil, err
+		}
+		if ch, err = helmsdk.LoadChartFiles(in.ChartPath, files); err != nil {
+			return nil, err
+		}
+		commit = in.Git.Commit()
+		cleanup, err := fromCommit(in.Git, &in)
+		defer cleanup()
+		if err != nil {
+			return nil, err
+		}
+		in.Metadata.Annotations = withAnnotation(in.Metadata.Annotations, AnnotationGitCommit, commit)
+	case in.DownloadDependencies:
 		ch, err = helmsdk.LoadChartWithDependencies(in.ChartPath, helmsdk.DependencyOptions{Out: progress, PlainHTTP: in.PlainHTTP})
-	} else {
+	default:
 		ch, err = helmsdk.LoadChart(in.ChartPath)
 	}
 	if err != nil {
@@ -103,6 +129,7 @@ func Prepare(in Inputs) (*Prepared, error) {
 		Chart:       ch,
 		Values:      vals,
 		Transform:   transform(in.Metadata, in.Rewrites),
+		Commit:      commit,
 	}, nil
 }
 
@@ -229,4 +256,67 @@ func Metadata(req MetadataRequest) (annotate.Set, error) {
 		}
 	}
 	return annotate.Set{Annotations: ann, Labels: labels}, nil
+}
+
+func withAnnotation(m map[string]string, k, v string) map[string]string {
+	out := map[string]string{k: v}
+	for key, value := range m {
+		out[key] = value
+	}
+	return out
+}
+
+// fromCommit replaces the values, secret values and --set-file files named in in with copies
+// of their committed content, so that nothing is read from the working tree. The returned
+// cleanup removes the copies.
+func fromCommit(repo *giterm.Repo, in *Inputs) (func(), error) {
+	dir, err := os.MkdirTemp("", "converge-commit-files-")
+	if err != nil {
+		return func() {}, err
+	}
+	cleanup := func() { os.RemoveAll(dir) }
+	n := 0
+	copyOf := func(p string) (string, error) {
+		if strings.Contains(p, "://") {
+			return p, nil // URLs are fetched, not read from git
+		}
+		data, err := repo.File(p)
+		if err != nil {
+			return "", err
+		}
+		n++
+		out := filepath.Join(dir, fmt.Sprintf("%d-%s", n, filepath.Base(p)))
+		return out, os.WriteFile(out, data, 0o600)
+	}
+	mapPaths := func(paths []string) ([]string, error) {
+		out := make([]string, len(paths))
+		for i, p := range paths {
+			var err error
+			if out[i], err = copyOf(p); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	}
+	if in.Values.Files, err = mapPaths(in.Values.Files); err != nil {
+		return cleanup, err
+	}
+	if in.SecretValuesFiles, err = mapPaths(in.SecretValuesFiles); err != nil {
+		return cleanup, err
+	}
+	setFiles := make([]string, len(in.Values.SetFile))
+	for i, item := range in.Values.SetFile {
+		key, p, ok := strings.Cut(item, "=")
+		if !ok {
+			setFiles[i] = item
+			continue
+		}
+		copied, err := copyOf(p)
+		if err != nil {
+			return cleanup, err
+		}
+		setFiles[i] = key + "=" + copied
+	}
+	in.Values.SetFile = setFiles
+	return cleanup, nil
 }

@@ -1,17 +1,20 @@
 package helmsdk
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
@@ -19,6 +22,7 @@ import (
 	"helm.sh/helm/v3/pkg/cli"
 	"helm.sh/helm/v3/pkg/downloader"
 	"helm.sh/helm/v3/pkg/getter"
+	"helm.sh/helm/v3/pkg/ignore"
 	"helm.sh/helm/v3/pkg/registry"
 	"helm.sh/helm/v3/pkg/repo"
 )
@@ -212,3 +216,44 @@ func repositoriesWithDependencyURLs(configured string, deps []*chart.Dependency)
 	}
 	return path, func() { os.RemoveAll(dir) }, nil
 }
+
+// LoadChartFiles builds a chart from its files, keyed by their path in the chart, honouring
+// the chart's .helmignore as loading a directory does.
+func LoadChartFiles(name string, files map[string][]byte) (*Chart, error) {
+	rules := ignore.Empty()
+	if data, ok := files[ignore.HelmIgnore]; ok {
+		parsed, err := ignore.Parse(bytes.NewReader(data))
+		if err != nil {
+			return nil, fmt.Errorf("chart %q: %s: %w", name, ignore.HelmIgnore, err)
+		}
+		rules = parsed
+	}
+	rules.AddDefaults()
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var buffered []*loader.BufferedFile
+	for _, n := range names {
+		if rules.Ignore(n, fileInfo{name: path.Base(n)}) {
+			continue
+		}
+		buffered = append(buffered, &loader.BufferedFile{Name: n, Data: files[n]})
+	}
+	ch, err := loader.LoadFiles(buffered)
+	if err != nil {
+		return nil, fmt.Errorf("load chart %q: %w", name, err)
+	}
+	return &Chart{chart: ch}, nil
+}
+
+// fileInfo is the little of os.FileInfo that .helmignore rules look at.
+type fileInfo struct{ name string }
+
+func (f fileInfo) Name() string       { return f.name }
+func (f fileInfo) Size() int64        { return 0 }
+func (f fileInfo) Mode() fs.FileMode  { return 0o644 }
+func (f fileInfo) ModTime() time.Time { return time.Time{} }
+func (f fileInfo) IsDir() bool        { return false }
+func (f fileInfo) Sys() any           { return nil }

@@ -78,6 +78,8 @@ type UpgradeRequest struct {
 	Timeout time.Duration
 	// HistoryMax is the number of revisions kept; zero keeps all of them.
 	HistoryMax int
+	// Description is recorded in the revision (helm history shows it); empty keeps Helm's.
+	Description string
 }
 
 // UpgradeOrInstall installs the release when it does not exist (or was uninstalled with its
@@ -105,6 +107,7 @@ func (c *Client) UpgradeOrInstall(ctx context.Context, req UpgradeRequest) (*Rel
 		install.Timeout = timeout
 		install.Replace = uninstalled
 		install.PostRenderer = c.postRenderer()
+		install.Description = req.Description
 		rel, err = install.RunWithContext(ctx, req.Chart.chart, req.Values)
 	} else {
 		upgrade := action.NewUpgrade(c.cfg)
@@ -114,6 +117,7 @@ func (c *Client) UpgradeOrInstall(ctx context.Context, req UpgradeRequest) (*Rel
 		upgrade.Timeout = timeout
 		upgrade.MaxHistory = req.HistoryMax
 		upgrade.PostRenderer = c.postRenderer()
+		upgrade.Description = req.Description
 		rel, err = upgrade.RunWithContext(ctx, req.ReleaseName, req.Chart.chart, req.Values)
 	}
 	if err != nil {

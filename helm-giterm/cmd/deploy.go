@@ -1,0 +1,173 @@
+package cmd
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-converge/converge/shared/chart"
+	"github.com/kubectl-converge/converge/shared/cliutil"
+	"github.com/kubectl-converge/converge/shared/deploy"
+	"github.com/kubectl-converge/converge/shared/exitcode"
+	"github.com/kubectl-converge/converge/shared/helmsdk"
+)
+
+// chartOptions are what template and upgrade share: the release, the chart from git and the
+// deploy flags.
+type chartOptions struct {
+	genericiooptions.IOStreams
+	cliutil.DeployFlags
+	cliutil.GitFlags
+	env helmsdk.HelmEnv
+}
+
+// prepare reads the chart named by chartArg ("" locates it) from git and prepares the release.
+func (o *chartOptions) prepare(release, chartArg string) (*deploy.Prepared, error) {
+	o.env = helmsdk.FromHelmEnv()
+	cwd, err := os.Getwd()
+	if err != nil {
+		return nil, err
+	}
+	chartPath, err := chart.Locate(chartArg, cwd)
+	if err != nil {
+		return nil, exitcode.Wrap(exitcode.CodeUsage, err)
+	}
+	repo, err := o.GitFlags.Open(cwd)
+	if err != nil {
+		return nil, err
+	}
+	o.DeployFlags.ReleaseName = release
+	in, err := o.DeployFlags.Inputs(chartPath, chart.ProjectDir(cwd), o.env.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	in.Git = repo
+	in.DownloadDependencies = repo == nil
+	in.Progress = o.ErrOut
+	prepared, err := deploy.Prepare(in)
+	if err != nil {
+		return nil, exitcode.Wrap(exitcode.CodeUsage, err)
+	}
+	return prepared, nil
+}
+
+func newTemplateCommand(streams genericiooptions.IOStreams) *cobra.Command {
+	o := &chartOptions{IOStreams: streams}
+	var kubeVersion string
+	var apiVersions, showOnly []string
+	cmd := &cobra.Command{
+		Use:           "template [RELEASE] [CHART]",
+		Short:         "Render the chart as committed, as helm template does",
+		Args:          cobra.MaximumNArgs(2),
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			release, chartArg := "", ""
+			if len(args) > 0 {
+				release = args[0]
+			}
+			if len(args) > 1 {
+				chartArg = args[1]
+			}
+			prepared, err := o.prepare(release, chartArg)
+			if err != nil {
+				return err
+			}
+			out, err := helmsdk.Render(cmd.Context(), helmsdk.RenderRequest{
+				ReleaseName: prepared.ReleaseName, Namespace: prepared.Namespace, Chart: prepared.Chart, Values: prepared.Values,
+				KubeVersion: kubeVersion, APIVersions: apiVersions, ShowOnly: showOnly, Transform: prepared.Transform,
+			})
+			if err != nil {
+				return exitcode.Wrap(exitcode.CodeUsage, fmt.Errorf("render chart %q: %w", prepared.Chart.Name(), err))
+			}
+			_, err = fmt.Fprint(o.Out, out)
+			return err
+		},
+	}
+	o.DeployFlags.AddFlags(cmd.Flags())
+	o.GitFlags.AddFlags(cmd.Flags())
+	cmd.Flags().StringVar(&kubeVersion, "kube-version", "", "Kubernetes version for .Capabilities.KubeVersion")
+	cmd.Flags().StringSliceVarP(&apiVersions, "api-versions", "a", nil, "API versions for .Capabilities.APIVersions (can be repeated)")
+	cmd.Flags().StringArrayVarP(&showOnly, "show-only", "s", nil, "only show objects rendered from this template (can be repeated)")
+	return cmd
+}
+
+func newUpgradeCommand(streams genericiooptions.IOStreams) *cobra.Command {
+	o := &chartOptions{IOStreams: streams}
+	var track cliutil.TrackFlags
+	var install bool
+	var output string
+	timeout, historyMax := 5*time.Minute, 10
+	cmd := &cobra.Command{
+		Use:   "upgrade RELEASE [CHART]",
+		Short: "Install or upgrade a release from the chart as committed, and track it until it is ready",
+		Long: `Deploy the chart as committed in git with the same engine as kubectl converge: values,
+werf-compatible secrets, --image, --add-annotation, then tracking of every object with pod logs
+and events, failing fast with the reason. The revision records the commit it was deployed from.`,
+		Args:          cobra.RangeArgs(1, 2),
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			trackOpts, err := track.Options()
+			if err != nil {
+				return err
+			}
+			chartArg := ""
+			if len(args) > 1 {
+				chartArg = args[1]
+			}
+			prepared, err := o.prepare(args[0], chartArg)
+			if err != nil {
+				return err
+			}
+			client, err := helmsdk.NewClient(helmsdk.Config{Getter: o.env.Getter, Namespace: prepared.Namespace, Driver: o.env.Driver, Transform: prepared.Transform})
+			if err != nil {
+				return err
+			}
+			if !install {
+				if _, err := client.History(prepared.ReleaseName); err != nil {
+					return exitcode.Wrap(exitcode.CodeUsage, fmt.Errorf("%w; pass --install to install it", err))
+				}
+			}
+			clients, err := cliutil.TrackClients(o.env.Getter)
+			if err != nil {
+				return err
+			}
+			sink := track.Sink(o.ErrOut, "")
+			if output == "json" {
+				sink = track.Sink(o.Out, "json")
+			}
+			from := "the file system"
+			if prepared.Commit != "" {
+				from = "commit " + prepared.Commit[:12]
+			}
+			fmt.Fprintf(o.ErrOut, "giterm: release %q in namespace %q from chart %s %s at %s\n", prepared.ReleaseName, prepared.Namespace, prepared.Chart.Name(), prepared.Chart.Version(), from)
+			res, err := deploy.Converge(cmd.Context(), client, clients, prepared, deploy.ConvergeOptions{
+				Timeout: timeout, HistoryMax: historyMax, CreateNamespace: true, Track: trackOpts, Sink: sink,
+			})
+			if output == "json" && res != nil {
+				_ = json.NewEncoder(o.Out).Encode(map[string]any{"type": "result", "result": res})
+			}
+			if err != nil {
+				return fmt.Errorf("upgrade release %q in namespace %q: %w", prepared.ReleaseName, prepared.Namespace, err)
+			}
+			fmt.Fprintf(o.ErrOut, "giterm: release %q revision %d %s\n", res.Release.Name, res.Release.Revision, res.Release.Status)
+			if output != "json" && res.Release.Notes != "" {
+				fmt.Fprintln(o.Out, res.Release.Notes)
+			}
+			return nil
+		},
+	}
+	o.DeployFlags.AddFlags(cmd.Flags())
+	o.GitFlags.AddFlags(cmd.Flags())
+	track.AddFlags(cmd.Flags())
+	cmd.Flags().BoolVarP(&install, "install", "i", false, "install the release when it does not exist")
+	cmd.Flags().DurationVar(&timeout, "timeout", timeout, "time to wait for the release to become ready")
+	cmd.Flags().IntVar(&historyMax, "history-max", historyMax, "revisions kept in the release history (0: no limit)")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	return cmd
+}

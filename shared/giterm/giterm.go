@@ -1,0 +1,537 @@
+// Package giterm reads charts and the files they use from a git commit (giterminism, as werf
+// does): what is deployed is exactly what is committed. Uncommitted changes under the paths a
+// command reads stop it with an error naming each file; only those paths are checked, so the
+// cost does not grow with the size of the repository.
+package giterm
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"sigs.k8s.io/yaml"
+)
+
+// Mode is how strictly files must come from the commit.
+type Mode string
+
+const (
+	// ModeStrict reads from the commit and refuses uncommitted changes (the default).
+	ModeStrict Mode = "strict"
+	// ModeDev reads the working tree, untracked files included, ignored files excluded.
+	ModeDev Mode = "dev"
+	// ModeLoose reads the file system with no checks at all.
+	ModeLoose Mode = "loose"
+)
+
+// ConfigFile is werf's giterminism config, read from the commit at the repository root.
+const ConfigFile = "werf-giterminism.yaml"
+
+// Config is the part of werf's giterminism config that concerns charts.
+type Config struct {
+	GiterminismConfigVersion int `json:"giterminismConfigVersion"`
+	Helm                     struct {
+		// AllowUncommittedFiles are globs (relative to the repository root) of files read
+		// from the working tree even in strict mode.
+		AllowUncommittedFiles []string `json:"allowUncommittedFiles"`
+	} `json:"helm"`
+}
+
+// Repo is a git repository opened at one commit.
+type Repo struct {
+	root    string
+	commit  *object.Commit
+	tree    *object.Tree
+	mode    Mode
+	allowed []*regexp.Regexp
+	// checkWorktree is set when the commit is the one checked out.
+	checkWorktree bool
+}
+
+// Open finds the repository holding dir (linked worktrees included) and resolves ref
+// (HEAD when empty).
+func Open(dir, ref string, mode Mode) (*Repo, error) {
+	repo, err := git.PlainOpenWithOptions(dir, &git.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
+	if err != nil {
+		return nil, fmt.Errorf("giterminism: %q is not in a git repository (%v); use --loose-giterminism to read plain files", dir, err)
+	}
+	wt, err := repo.Worktree()
+	if err != nil {
+		return nil, fmt.Errorf("giterminism: %w", err)
+	}
+	if ref == "" {
+		ref = "HEAD"
+	}
+	hash, err := repo.ResolveRevision(plumbing.Revision(ref))
+	if err != nil {
+		return nil, fmt.Errorf("giterminism: resolve --git-ref %q: %w", ref, err)
+	}
+	commit, err := repo.CommitObject(*hash)
+	if err != nil {
+		return nil, fmt.Errorf("giterminism: commit %s of %q: %w (a shallow clone may lack it: fetch more history)", hash, ref, err)
+	}
+	tree, err := commit.Tree()
+	if err != nil {
+		return nil, fmt.Errorf("giterminism: tree of commit %s: %w", hash, err)
+	}
+	r := &Repo{root: wt.Filesystem.Root(), commit: commit, tree: tree, mode: mode}
+	// The working tree says nothing about another commit than the checked-out one: only
+	// then are uncommitted changes a reason to stop.
+	if head, err := repo.Head(); err == nil {
+		r.checkWorktree = head.Hash() == *hash
+	}
+	if err := r.loadConfig(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Root is the work tree root.
+func (r *Repo) Root() string { return r.root }
+
+// Commit is the hash of the commit files are read from.
+func (r *Repo) Commit() string { return r.commit.Hash.String() }
+
+func (r *Repo) loadConfig() error {
+	f, err := r.tree.File(ConfigFile)
+	if errors.Is(err, object.ErrFileNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("giterminism: read %s from the commit: %w", ConfigFile, err)
+	}
+	raw, err := f.Contents()
+	if err != nil {
+		return err
+	}
+	var cfg Config
+	if err := yaml.UnmarshalStrict([]byte(raw), &cfg); err != nil {
+		// werf's config has more sections than charts need; read only ours.
+		if err := yaml.Unmarshal([]byte(raw), &cfg); err != nil {
+			return fmt.Errorf("giterminism: %s: %w", ConfigFile, err)
+		}
+	}
+	if cfg.GiterminismConfigVersion != 1 {
+		return fmt.Errorf("giterminism: %s: giterminismConfigVersion must be 1, got %d", ConfigFile, cfg.GiterminismConfigVersion)
+	}
+	for _, g := range cfg.Helm.AllowUncommittedFiles {
+		re, err := globRegexp(g)
+		if err != nil {
+			return fmt.Errorf("giterminism: %s: helm.allowUncommittedFiles %q: %w", ConfigFile, g, err)
+		}
+		r.allowed = append(r.allowed, re)
+	}
+	return nil
+}
+
+// globRegexp turns a glob with ** into an anchored regular expression.
+func globRegexp(glob string) (*regexp.Regexp, error) {
+	var b strings.Builder
+	b.WriteString("^")
+	for i := 0; i < len(glob); i++ {
+		switch c := glob[i]; {
+		case strings.HasPrefix(glob[i:], "**/"):
+			b.WriteString("(.*/)?")
+			i += 2
+		case strings.HasPrefix(glob[i:], "**"):
+			b.WriteString(".*")
+			i++
+		case c == '*':
+			b.WriteString("[^/]*")
+		case c == '?':
+			b.WriteString("[^/]")
+		default:
+			b.WriteString(regexp.QuoteMeta(string(c)))
+		}
+	}
+	b.WriteString("$")
+	return regexp.Compile(b.String())
+}
+
+func (r *Repo) allowedUncommitted(rel string) bool {
+	for _, re := range r.allowed {
+		if re.MatchString(rel) {
+			return true
+		}
+	}
+	return false
+}
+
+// rel turns a path (absolute, or relative to the current directory) into a slash path
+// relative to the repository root; it is an error for a path outside the repository.
+func (r *Repo) rel(p string) (string, error) {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", err
+	}
+	if resolved, err := filepath.EvalSymlinks(filepath.Dir(abs)); err == nil {
+		abs = filepath.Join(resolved, filepath.Base(abs))
+	}
+	rootResolved, err := filepath.EvalSymlinks(r.root)
+	if err != nil {
+		rootResolved = r.root
+	}
+	rel, err := filepath.Rel(rootResolved, abs)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", fmt.Errorf("giterminism: %q is outside the git repository %s", p, r.root)
+	}
+	return filepath.ToSlash(rel), nil
+}
+
+// ChartFiles returns the files of the chart directory, keyed by their path in the chart.
+func (r *Repo) ChartFiles(chartDir string) (map[string][]byte, error) {
+	rel, err := r.rel(chartDir)
+	if err != nil {
+		return nil, err
+	}
+	if r.mode != ModeStrict {
+		return r.worktreeFiles(rel)
+	}
+	if err := r.Check(chartDir); err != nil {
+		return nil, err
+	}
+	files := map[string][]byte{}
+	if err := r.collect(rel, rel, files, 0); err != nil {
+		return nil, err
+	}
+	// Files the config allows to stay uncommitted come from the working tree.
+	worktree, err := r.worktreeFiles(rel)
+	if err != nil {
+		return nil, err
+	}
+	for name, data := range worktree {
+		if r.allowedUncommitted(path.Join(rel, name)) {
+			files[name] = data
+		}
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("giterminism: the directory %q not found in commit %s", rel, r.Commit()[:12])
+	}
+	return files, nil
+}
+
+// collect adds the blobs below the tree path src to files under the chart-relative prefix
+// of dst, resolving symlinks inside the commit.
+func (r *Repo) collect(src, chartRoot string, files map[string][]byte, hops int) error {
+	entry, err := r.tree.FindEntry(src)
+	if err != nil {
+		return fmt.Errorf("giterminism: %q not found in commit %s", src, r.Commit()[:12])
+	}
+	if entry.Mode != filemode.Dir {
+		return r.addEntry(src, src, entry, chartRoot, files, hops)
+	}
+	sub, err := r.tree.Tree(src)
+	if err != nil {
+		return err
+	}
+	walker := object.NewTreeWalker(sub, true, nil)
+	defer walker.Close()
+	for {
+		name, e, err := walker.Next()
+		if err != nil {
+			break
+		}
+		if e.Mode == filemode.Dir {
+			continue
+		}
+		if err := r.addEntry(path.Join(src, name), path.Join(src, name), &e, chartRoot, files, hops); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addEntry adds one tree entry found at repo path at; logical is where it appears in the
+// chart (differs from at when reached through a symlinked directory).
+func (r *Repo) addEntry(logical, at string, e *object.TreeEntry, chartRoot string, files map[string][]byte, hops int) error {
+	name := strings.TrimPrefix(strings.TrimPrefix(logical, chartRoot), "/")
+	switch e.Mode {
+	case filemode.Submodule:
+		return fmt.Errorf("giterminism: %q is a git submodule; charts cannot read submodules, vendor the files instead", at)
+	case filemode.Symlink:
+		if hops > 40 {
+			return fmt.Errorf("giterminism: %q: too many levels of symbolic links", at)
+		}
+		blob, err := r.tree.File(at)
+		if err != nil {
+			return err
+		}
+		target, err := blob.Contents()
+		if err != nil {
+			return err
+		}
+		dest := path.Clean(path.Join(path.Dir(at), target))
+		if path.IsAbs(target) || dest == ".." || strings.HasPrefix(dest, "../") {
+			return fmt.Errorf("giterminism: the symlink %q points outside the repository (%s)", at, target)
+		}
+		te, err := r.tree.FindEntry(dest)
+		if err != nil {
+			return fmt.Errorf("giterminism: the symlink %q points to %q, which is not in commit %s", at, dest, r.Commit()[:12])
+		}
+		if te.Mode == filemode.Dir {
+			sub := map[string][]byte{}
+			if err := r.collect(dest, dest, sub, hops+1); err != nil {
+				return err
+			}
+			for n, d := range sub {
+				files[path.Join(name, n)] = d
+			}
+			return nil
+		}
+		return r.addEntry(logical, dest, te, chartRoot, files, hops+1)
+	default:
+		blob, err := r.tree.File(at)
+		if err != nil {
+			return err
+		}
+		data, err := blob.Contents()
+		if err != nil {
+			return err
+		}
+		files[name] = []byte(data)
+		return nil
+	}
+}
+
+// File returns a file named on the command line (--values, --set-file, ...): from the
+// commit in strict mode (after checking it is committed), from the working tree otherwise.
+func (r *Repo) File(p string) ([]byte, error) {
+	if r.mode != ModeStrict {
+		return os.ReadFile(p)
+	}
+	rel, err := r.rel(p)
+	if err != nil {
+		return nil, err
+	}
+	if r.allowedUncommitted(rel) {
+		return os.ReadFile(p)
+	}
+	if err := r.Check(p); err != nil {
+		return nil, err
+	}
+	files := map[string][]byte{}
+	if err := r.collect(rel, rel, files, 0); err != nil {
+		return nil, err
+	}
+	return files[""], nil
+}
+
+// Check refuses uncommitted changes under the given paths (files or directories): modified
+// or deleted committed files and untracked files that git does not ignore. Files allowed by
+// the config are skipped.
+func (r *Repo) Check(paths ...string) error {
+	if r.mode != ModeStrict || !r.checkWorktree {
+		return nil
+	}
+	var problems []string
+	for _, p := range paths {
+		rel, err := r.rel(p)
+		if err != nil {
+			return err
+		}
+		found, err := r.dirty(rel)
+		if err != nil {
+			return err
+		}
+		problems = append(problems, found...)
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	sort.Strings(problems)
+	return fmt.Errorf("giterminism: commit these files first, or pass --dev to use the working tree: %s", strings.Join(problems, ", "))
+}
+
+func (r *Repo) dirty(rel string) ([]string, error) {
+	var problems []string
+	committed := map[string]bool{}
+	entry, err := r.tree.FindEntry(rel)
+	switch {
+	case err != nil:
+		// Not in the commit at all: everything in the working tree there is untracked.
+	case entry.Mode == filemode.Dir:
+		sub, err := r.tree.Tree(rel)
+		if err != nil {
+			return nil, err
+		}
+		walker := object.NewTreeWalker(sub, true, nil)
+		for {
+			name, e, err := walker.Next()
+			if err != nil {
+				break
+			}
+			if e.Mode != filemode.Dir {
+				p := path.Join(rel, name)
+				committed[p] = true
+				if msg := r.compare(p, e); msg != "" {
+					problems = append(problems, msg)
+				}
+			}
+		}
+		walker.Close()
+	default:
+		committed[rel] = true
+		if msg := r.compare(rel, *entry); msg != "" {
+			problems = append(problems, msg)
+		}
+	}
+	untracked, err := r.untracked(rel, committed)
+	return append(problems, untracked...), err
+}
+
+// compare reports how the working tree copy of a committed entry differs, "" when it does not.
+func (r *Repo) compare(rel string, e object.TreeEntry) string {
+	if r.allowedUncommitted(rel) {
+		return ""
+	}
+	full := filepath.Join(r.root, filepath.FromSlash(rel))
+	var data []byte
+	var err error
+	if e.Mode == filemode.Symlink {
+		var target string
+		target, err = os.Readlink(full)
+		data = []byte(target)
+	} else {
+		data, err = os.ReadFile(full)
+	}
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Sprintf("%q (deleted)", rel)
+	}
+	if err != nil {
+		return fmt.Sprintf("%q (%v)", rel, err)
+	}
+	if e.Mode == filemode.Submodule {
+		return ""
+	}
+	if plumbing.ComputeHash(plumbing.BlobObject, data) != e.Hash {
+		return fmt.Sprintf("%q (modified)", rel)
+	}
+	return ""
+}
+
+// untracked lists files under rel in the working tree that are neither committed nor ignored.
+func (r *Repo) untracked(rel string, committed map[string]bool) ([]string, error) {
+	matcher, err := r.ignoreMatcher(rel)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	start := filepath.Join(r.root, filepath.FromSlash(rel))
+	err = filepath.WalkDir(start, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		relPath, _ := filepath.Rel(r.root, p)
+		relPath = filepath.ToSlash(relPath)
+		parts := strings.Split(relPath, "/")
+		if d.IsDir() {
+			if d.Name() == ".git" || (relPath != rel && matcher.Match(parts, true)) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !committed[relPath] && !matcher.Match(parts, false) && !r.allowedUncommitted(relPath) {
+			out = append(out, fmt.Sprintf("%q (untracked)", relPath))
+		}
+		return nil
+	})
+	return out, err
+}
+
+// ignoreMatcher reads .gitignore files of the root, of every directory down to rel, and
+// below rel, plus .git/info/exclude: never the whole repository.
+func (r *Repo) ignoreMatcher(rel string) (gitignore.Matcher, error) {
+	var patterns []gitignore.Pattern
+	if data, err := os.ReadFile(filepath.Join(r.root, ".git", "info", "exclude")); err == nil {
+		patterns = append(patterns, parsePatterns(string(data), nil)...)
+	}
+	parts := strings.Split(rel, "/")
+	// The root's and every ancestor's .gitignore; the chart directory's own and those
+	// below it are read by the walk that follows.
+	for i := 0; i < len(parts); i++ {
+		dir := parts[:i]
+		data, err := os.ReadFile(filepath.Join(append([]string{r.root}, append(dir, ".gitignore")...)...))
+		if err == nil {
+			patterns = append(patterns, parsePatterns(string(data), dir)...)
+		}
+	}
+	start := filepath.Join(r.root, filepath.FromSlash(rel))
+	err := filepath.WalkDir(start, func(p string, d os.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return nil
+		}
+		if d.Name() == ".git" {
+			return filepath.SkipDir
+		}
+		data, err := os.ReadFile(filepath.Join(p, ".gitignore"))
+		if err != nil {
+			return nil
+		}
+		dirRel, _ := filepath.Rel(r.root, p)
+		patterns = append(patterns, parsePatterns(string(data), strings.Split(filepath.ToSlash(dirRel), "/"))...)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return gitignore.NewMatcher(patterns), nil
+}
+
+func parsePatterns(data string, domain []string) []gitignore.Pattern {
+	var out []gitignore.Pattern
+	for _, line := range strings.Split(data, "\n") {
+		line = strings.TrimRight(line, "\r")
+		if strings.TrimSpace(line) == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		out = append(out, gitignore.ParsePattern(line, domain))
+	}
+	return out
+}
+
+// worktreeFiles reads the chart directory from the file system, skipping ignored files.
+func (r *Repo) worktreeFiles(rel string) (map[string][]byte, error) {
+	matcher, err := r.ignoreMatcher(rel)
+	if err != nil {
+		return nil, err
+	}
+	files := map[string][]byte{}
+	start := filepath.Join(r.root, filepath.FromSlash(rel))
+	err = filepath.WalkDir(start, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		relPath, _ := filepath.Rel(r.root, p)
+		parts := strings.Split(filepath.ToSlash(relPath), "/")
+		if d.IsDir() {
+			if d.Name() == ".git" || (p != start && matcher.Match(parts, true)) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if r.mode == ModeDev && matcher.Match(parts, false) {
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		name, _ := filepath.Rel(start, p)
+		files[filepath.ToSlash(name)] = data
+		return nil
+	})
+	return files, err
+}

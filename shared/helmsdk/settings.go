@@ -1,0 +1,23 @@
+package helmsdk
+
+import (
+	"os"
+
+	"helm.sh/helm/v3/pkg/cli"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+)
+
+// HelmEnv is the cluster connection a Helm plugin gets from Helm: Helm strips its global
+// flags (-n, --kube-context, --kubeconfig, ...) and passes them as HELM_* variables.
+type HelmEnv struct {
+	Getter    genericclioptions.RESTClientGetter
+	Namespace string
+	// Driver is the release storage from HELM_DRIVER.
+	Driver string
+}
+
+// FromHelmEnv reads the HELM_* environment as Helm's own commands do.
+func FromHelmEnv() HelmEnv {
+	settings := cli.New()
+	return HelmEnv{Getter: settings.RESTClientGetter(), Namespace: settings.Namespace(), Driver: os.Getenv("HELM_DRIVER")}
+}
