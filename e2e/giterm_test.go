@@ -210,4 +210,3 @@ func TestGitermUpgradeThroughHelm(t *testing.T) {
 		})
 	}
 }
-
