@@ -210,3 +210,30 @@ func TestGitermUpgradeThroughHelm(t *testing.T) {
 		})
 	}
 }
+
+// TestKubectlConvergeGiterminism: kubectl converge reads from git when asked with --git-ref,
+// or when the repository commits a giterminism config.
+func TestKubectlConvergeGiterminism(t *testing.T) {
+	env := harness.Get(t)
+	dir := gitRepo(t, env)
+	render := func(args ...string) harness.Result {
+		return env.Command(t, "kubectl", append([]string{"converge", "render", "--show-only", "templates/configmap.yaml"}, args...)...).Dir(dir).Run()
+	}
+	writeFile(t, filepath.Join(dir, ".helm", "values.yaml"), "replicas: 1\ngreeting: uncommitted\nimage: x\ndb: {password: p}\nuseSecretFile: false\nextra: {}\n")
+	if res := render(); res.ExitCode != 0 || !strings.Contains(res.Stdout, `greeting: "uncommitted"`) {
+		t.Fatalf("without giterminism the working tree is rendered: exit %d\n%s", res.ExitCode, res.Combined())
+	}
+	if res := render("--git-ref", "HEAD"); res.ExitCode != 64 || !strings.Contains(res.Stderr, `".helm/values.yaml" (modified)`) {
+		t.Fatalf("--git-ref HEAD with an uncommitted change: exit %d\n%s", res.ExitCode, res.Stderr)
+	}
+	git(t, dir, "checkout", "--", ".helm")
+	writeFile(t, filepath.Join(dir, "werf-giterminism.yaml"), "giterminismConfigVersion: 1\n")
+	commitAll(t, dir, "giterminism on")
+	writeFile(t, filepath.Join(dir, ".helm", "templates", "service.yaml"), "# changed\n")
+	if res := render(); res.ExitCode != 64 || !strings.Contains(res.Stderr, `".helm/templates/service.yaml" (modified)`) {
+		t.Fatalf("a committed werf-giterminism.yaml turns the checks on: exit %d\n%s", res.ExitCode, res.Stderr)
+	}
+	if res := render("--loose-giterminism"); res.ExitCode != 0 {
+		t.Fatalf("--loose-giterminism: exit %d\n%s", res.ExitCode, res.Stderr)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/kubectl-converge/converge/shared/cliutil"
 	"github.com/kubectl-converge/converge/shared/deploy"
 	"github.com/kubectl-converge/converge/shared/exitcode"
+	"github.com/kubectl-converge/converge/shared/giterm"
 	"github.com/kubectl-converge/converge/shared/track"
 )
 
@@ -32,6 +33,7 @@ type ConvergeOptions struct {
 	genericiooptions.IOStreams
 	cliutil.DeployFlags
 	cliutil.TrackFlags
+	cliutil.GitFlags
 
 	// ChartArg is the chart given on the command line; empty means locate it.
 	ChartArg string
@@ -77,6 +79,7 @@ Exit codes: 0 deployed, 1 error, 3 deploy failed, 4 timed out, 64 bad command li
 	}
 	o.DeployFlags.AddFlags(cmd.Flags())
 	o.TrackFlags.AddFlags(cmd.Flags())
+	addGitFlags(&o.GitFlags, cmd)
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", o.Timeout, "time to wait for the release to become ready")
 	cmd.Flags().IntVar(&o.HistoryMax, "history-max", o.HistoryMax, "revisions kept in the release history (0: no limit)")
 	cmd.Flags().BoolVar(&o.NoCreateNamespace, "no-create-namespace", false, "do not create the release namespace when it is missing")
@@ -90,14 +93,27 @@ func (o *ConvergeOptions) Complete(args []string) error {
 	if o.trackOpts, err = o.TrackFlags.Options(); err != nil {
 		return err
 	}
-	o.inputs, err = deployInputs(o.kube, &o.DeployFlags, args, o.ErrOut)
+	o.inputs, err = deployInputs(o.kube, &o.DeployFlags, &o.GitFlags, args, o.ErrOut)
 	return err
+}
+
+// addGitFlags offers giterminism to kubectl converge: off unless --git-ref is given or the
+// repository commits a werf-giterminism.yaml.
+func addGitFlags(f *cliutil.GitFlags, cmd *cobra.Command) {
+	f.AddFlags(cmd.Flags())
+	f.Ref = ""
+	cmd.Flags().Lookup("git-ref").DefValue = ""
+	cmd.Flags().Lookup("git-ref").Usage = "read the chart and the named files from this commit (giterminism); default: only when the repository commits werf-giterminism.yaml, from HEAD"
 }
 
 // deployInputs locates the chart from args, resolves the namespace from kube and turns the
 // deploy flags into inputs; dependency downloads report to progress.
-func deployInputs(kube *genericclioptions.ConfigFlags, flags *cliutil.DeployFlags, args []string, progress io.Writer) (deploy.Inputs, error) {
+func deployInputs(kube *genericclioptions.ConfigFlags, flags *cliutil.DeployFlags, git *cliutil.GitFlags, args []string, progress io.Writer) (deploy.Inputs, error) {
 	chartPath, projectDir, err := locateChart(args)
+	if err != nil {
+		return deploy.Inputs{}, err
+	}
+	repo, err := giterminism(git, projectDir)
 	if err != nil {
 		return deploy.Inputs{}, err
 	}
@@ -109,9 +125,25 @@ func deployInputs(kube *genericclioptions.ConfigFlags, flags *cliutil.DeployFlag
 	if err != nil {
 		return deploy.Inputs{}, err
 	}
-	in.DownloadDependencies = true
+	in.Git = repo
+	in.DownloadDependencies = repo == nil
 	in.Progress = progress
 	return in, nil
+}
+
+// giterminism opens the repository when the user asked for a commit (--git-ref, --dev) or the
+// project commits a giterminism config; nil otherwise.
+func giterminism(git *cliutil.GitFlags, projectDir string) (*giterm.Repo, error) {
+	if git.Loose {
+		return nil, nil
+	}
+	if git.Ref == "" && !git.Dev {
+		if !giterm.HasConfig(projectDir) {
+			return nil, nil
+		}
+		git.Ref = "HEAD"
+	}
+	return git.Open(projectDir)
 }
 
 // locateChart returns the chart path from the optional CHART argument and the project

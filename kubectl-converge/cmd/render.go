@@ -18,6 +18,7 @@ type RenderOptions struct {
 	kube *genericclioptions.ConfigFlags
 	genericiooptions.IOStreams
 	cliutil.DeployFlags
+	cliutil.GitFlags
 
 	// KubeVersion is reported as .Capabilities.KubeVersion; empty means Helm's default.
 	KubeVersion string
@@ -41,6 +42,7 @@ func newRenderCommand(streams genericiooptions.IOStreams, kube *genericclioption
 	cmd.Long = `Render the chart offline exactly as converge would apply it: values, secrets, injected
 images, rewritten images and global annotations and labels included, hooks and CRDs too.`
 	o.DeployFlags.AddFlags(cmd.Flags())
+	addGitFlags(&o.GitFlags, cmd)
 	cmd.Flags().StringVar(&o.KubeVersion, "kube-version", "", "Kubernetes version for .Capabilities.KubeVersion (default: Helm's)")
 	cmd.Flags().StringSliceVarP(&o.APIVersions, "api-versions", "a", nil, "API versions for .Capabilities.APIVersions (can be repeated)")
 	cmd.Flags().StringArrayVar(&o.ShowOnly, "show-only", nil, "only show objects rendered from this template, e.g. templates/deployment.yaml (can be repeated)")
@@ -50,7 +52,7 @@ images, rewritten images and global annotations and labels included, hooks and C
 // Complete resolves the chart, the namespace and the inputs.
 func (o *RenderOptions) Complete(args []string) error {
 	var err error
-	o.inputs, err = deployInputs(o.kube, &o.DeployFlags, args, o.ErrOut)
+	o.inputs, err = deployInputs(o.kube, &o.DeployFlags, &o.GitFlags, args, o.ErrOut)
 	return err
 }
 

@@ -47,6 +47,25 @@ type Config struct {
 	} `json:"helm"`
 }
 
+// HasConfig reports whether the repository holding dir commits a giterminism config at its
+// root (HEAD), which turns giterminism on for commands that default to plain files.
+func HasConfig(dir string) bool {
+	repo, err := git.PlainOpenWithOptions(dir, &git.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
+	if err != nil {
+		return false
+	}
+	head, err := repo.Head()
+	if err != nil {
+		return false
+	}
+	commit, err := repo.CommitObject(head.Hash())
+	if err != nil {
+		return false
+	}
+	_, err = commit.File(ConfigFile)
+	return err == nil
+}
+
 // Repo is a git repository opened at one commit.
 type Repo struct {
 	root    string
