@@ -237,3 +237,37 @@ func TestKubectlConvergeGiterminism(t *testing.T) {
 		t.Fatalf("--loose-giterminism: exit %d\n%s", res.ExitCode, res.Stderr)
 	}
 }
+
+func TestGitermLintAndPackage(t *testing.T) {
+	env := harness.Get(t)
+	dir := gitRepo(t, env)
+	first := headCommit(t, dir)
+	writeFile(t, filepath.Join(dir, ".helm", "values.yaml"), "replicas: 2\ngreeting: second\nimage: x\ndb: {password: p}\nuseSecretFile: false\nextra: {}\n")
+	commitAll(t, dir, "second")
+	giterm := func(args ...string) harness.Result {
+		return env.Command(t, "helm-giterm", args...).Dir(dir).Run()
+	}
+	if res := giterm("lint"); res.ExitCode != 0 || !strings.Contains(res.Stderr, "linted, no failures") {
+		t.Fatalf("lint of a clean chart: exit %d\n%s", res.ExitCode, res.Combined())
+	}
+	dest := t.TempDir()
+	res := giterm("package", "--git-ref", first, "-d", dest)
+	archive := filepath.Join(dest, "shop-1.2.3.tgz")
+	if res.ExitCode != 0 || !strings.Contains(res.Stdout, archive) {
+		t.Fatalf("package: exit %d\n%s", res.ExitCode, res.Combined())
+	}
+	values := env.Command(t, "helm3", "show", "values", archive).Succeed().Stdout
+	if !strings.Contains(values, "greeting: hello") {
+		t.Fatalf("the archive of --git-ref %s does not hold that commit's values:\n%s", first, values)
+	}
+	writeFile(t, filepath.Join(dir, ".helm", "templates", "broken.yaml"), "{{ .Values.nope.deeper }}\n")
+	commitAll(t, dir, "broken")
+	lint := giterm("lint")
+	if lint.ExitCode != 64 || !strings.Contains(lint.Stdout, "templates/broken.yaml") {
+		t.Fatalf("lint of a broken committed template: exit %d\n%s", lint.ExitCode, lint.Combined())
+	}
+	writeFile(t, filepath.Join(dir, ".helm", "templates", "broken.yaml"), "# fixed but not committed\n")
+	if res := giterm("package", "-d", dest); res.ExitCode != 64 || !strings.Contains(res.Stderr, `".helm/templates/broken.yaml" (modified)`) {
+		t.Fatalf("package with an uncommitted change: exit %d\n%s", res.ExitCode, res.Stderr)
+	}
+}

@@ -1,0 +1,133 @@
+package cmd
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-converge/converge/shared/chart"
+	"github.com/kubectl-converge/converge/shared/cliutil"
+	"github.com/kubectl-converge/converge/shared/deploy"
+	"github.com/kubectl-converge/converge/shared/exitcode"
+	"github.com/kubectl-converge/converge/shared/helmsdk"
+	"github.com/kubectl-converge/converge/shared/inject"
+)
+
+// committedChartDir writes the chart as committed (or as --dev/--loose read it) into a
+// temporary directory, for the Helm actions that read directories; cleanup removes it.
+func committedChartDir(git *cliutil.GitFlags, chartArg string, forLint bool) (dir, commit string, cleanup func(), err error) {
+	cleanup = func() {}
+	cwd, err := os.Getwd()
+	if err != nil {
+		return "", "", cleanup, err
+	}
+	chartPath, err := chart.Locate(chartArg, cwd)
+	if err != nil {
+		return "", "", cleanup, exitcode.Wrap(exitcode.CodeUsage, err)
+	}
+	repo, err := git.Open(cwd)
+	if err != nil || repo == nil {
+		return chartPath, "", cleanup, err
+	}
+	files, err := repo.ChartFiles(chartPath)
+	if err != nil {
+		return "", "", cleanup, exitcode.Wrap(exitcode.CodeUsage, err)
+	}
+	tmp, err := os.MkdirTemp("", "giterm-chart-")
+	if err != nil {
+		return "", "", cleanup, err
+	}
+	cleanup = func() { os.RemoveAll(tmp) }
+	abs, _ := filepath.Abs(chartPath)
+	if !forLint {
+		dir, err = helmsdk.WriteChartDir(tmp, filepath.Base(abs), files)
+		return dir, repo.Commit(), cleanup, err
+	}
+	// Lint renders the templates: werf_secret_file must exist, its content does not matter.
+	ch, err := helmsdk.LoadChartFiles(chartPath, files)
+	if err != nil {
+		return "", "", cleanup, exitcode.Wrap(exitcode.CodeUsage, err)
+	}
+	secretFiles := map[string][]byte{}
+	for name, data := range ch.FilesUnder(deploy.SecretFilesDir) {
+		secretFiles[strings.TrimPrefix(name, deploy.SecretFilesDir+"/")] = data
+	}
+	ch.ProvideSecretFiles(secretFiles)
+	dir, err = helmsdk.SaveChartDir(ch, tmp)
+	return dir, repo.Commit(), cleanup, err
+}
+
+func newLintCommand(streams genericiooptions.IOStreams) *cobra.Command {
+	var git cliutil.GitFlags
+	var strict bool
+	cmd := &cobra.Command{
+		Use:           "lint [CHART]",
+		Short:         "Lint the chart as committed, as helm lint does",
+		Args:          cobra.MaximumNArgs(1),
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(_ *cobra.Command, args []string) error {
+			chartArg := ""
+			if len(args) == 1 {
+				chartArg = args[0]
+			}
+			dir, commit, cleanup, err := committedChartDir(&git, chartArg, true)
+			defer cleanup()
+			if err != nil {
+				return err
+			}
+			// Charts written for werf read its service values; lint renders with them, empty.
+			service := inject.ServiceValues{Namespace: helmsdk.FromHelmEnv().Namespace}.Values()
+			messages, err := helmsdk.Lint(dir, service, strict)
+			for _, m := range messages {
+				fmt.Fprintln(streams.Out, m)
+			}
+			if err != nil {
+				return exitcode.Wrap(exitcode.CodeUsage, err)
+			}
+			if commit != "" {
+				fmt.Fprintf(streams.ErrOut, "giterm: chart at commit %s linted, no failures\n", commit[:12])
+			}
+			return nil
+		},
+	}
+	git.AddFlags(cmd.Flags())
+	cmd.Flags().BoolVar(&strict, "strict", false, "fail on lint warnings too")
+	return cmd
+}
+
+func newPackageCommand(streams genericiooptions.IOStreams) *cobra.Command {
+	var git cliutil.GitFlags
+	dest := "."
+	cmd := &cobra.Command{
+		Use:           "package [CHART]",
+		Short:         "Package the chart as committed into NAME-VERSION.tgz",
+		Args:          cobra.MaximumNArgs(1),
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(_ *cobra.Command, args []string) error {
+			chartArg := ""
+			if len(args) == 1 {
+				chartArg = args[0]
+			}
+			dir, _, cleanup, err := committedChartDir(&git, chartArg, false)
+			defer cleanup()
+			if err != nil {
+				return err
+			}
+			out, err := helmsdk.Package(dir, dest)
+			if err != nil {
+				return exitcode.Wrap(exitcode.CodeUsage, err)
+			}
+			fmt.Fprintf(streams.Out, "Successfully packaged chart and saved it to: %s\n", out)
+			return nil
+		},
+	}
+	git.AddFlags(cmd.Flags())
+	cmd.Flags().StringVarP(&dest, "destination", "d", dest, "directory to write the chart archive to")
+	return cmd
+}
