@@ -61,6 +61,14 @@ func committedChartDir(git *cliutil.GitFlags, chartArg string, forLint bool) (di
 	return dir, repo.Commit(), cleanup, err
 }
 
+// firstArg is the optional CHART argument, "" when absent.
+func firstArg(args []string) string {
+	if len(args) == 0 {
+		return ""
+	}
+	return args[0]
+}
+
 func newLintCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	var git cliutil.GitFlags
 	var strict bool
@@ -71,11 +79,7 @@ func newLintCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(_ *cobra.Command, args []string) error {
-			chartArg := ""
-			if len(args) == 1 {
-				chartArg = args[0]
-			}
-			dir, commit, cleanup, err := committedChartDir(&git, chartArg, true)
+			dir, commit, cleanup, err := committedChartDir(&git, firstArg(args), true)
 			defer cleanup()
 			if err != nil {
 				return err
@@ -110,11 +114,7 @@ func newPackageCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(_ *cobra.Command, args []string) error {
-			chartArg := ""
-			if len(args) == 1 {
-				chartArg = args[0]
-			}
-			dir, _, cleanup, err := committedChartDir(&git, chartArg, false)
+			dir, _, cleanup, err := committedChartDir(&git, firstArg(args), false)
 			defer cleanup()
 			if err != nil {
 				return err

@@ -32,6 +32,16 @@ type ConvergeOptions struct {
 	Sink track.Sink
 }
 
+// DefaultTimeout bounds a deploy when ConvergeOptions.Timeout is zero.
+const DefaultTimeout = 5 * time.Minute
+
+func (o ConvergeOptions) timeout() time.Duration {
+	if o.Timeout == 0 {
+		return DefaultTimeout
+	}
+	return o.Timeout
+}
+
 // Resource names one object of a release.
 type Resource struct {
 	Kind string `json:"kind"`
@@ -50,10 +60,7 @@ type Result struct {
 // ready. A failed or timed-out tracking marks the revision failed.
 func Converge(ctx context.Context, client *helmsdk.Client, clients track.Clients, p *Prepared, opts ConvergeOptions) (*Result, error) {
 	start := time.Now()
-	timeout := opts.Timeout
-	if timeout == 0 {
-		timeout = 5 * time.Minute
-	}
+	timeout := opts.timeout()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	rel, err := client.UpgradeOrInstall(ctx, helmsdk.UpgradeRequest{
@@ -127,10 +134,7 @@ type RollbackRequest struct {
 // Rollback deploys an earlier revision again as a new revision and tracks it like a converge.
 func Rollback(ctx context.Context, client *helmsdk.Client, clients track.Clients, req RollbackRequest, opts ConvergeOptions) (*Result, error) {
 	start := time.Now()
-	timeout := opts.Timeout
-	if timeout == 0 {
-		timeout = 5 * time.Minute
-	}
+	timeout := opts.timeout()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	rel, err := client.Rollback(ctx, helmsdk.RollbackRequest{ReleaseName: req.ReleaseName, Revision: req.Revision, Wait: false, Timeout: timeout, HistoryMax: opts.HistoryMax})
