@@ -271,3 +271,14 @@ func TestGitermLintAndPackage(t *testing.T) {
 		t.Fatalf("package with an uncommitted change: exit %d\n%s", res.ExitCode, res.Stderr)
 	}
 }
+
+func TestGitermErrorsNameTheUsersFiles(t *testing.T) {
+	env := harness.Get(t)
+	dir := gitRepo(t, env)
+	writeFile(t, filepath.Join(dir, "values-bad.yaml"), "greeting: [unclosed\n")
+	commitAll(t, dir, "bad values")
+	res := env.Command(t, "helm-giterm", "template", "shop", "-f", "values-bad.yaml").Dir(dir).Run()
+	if res.ExitCode != 64 || !strings.Contains(res.Stderr, "values-bad.yaml") || strings.Contains(res.Stderr, "converge-commit-files") {
+		t.Fatalf("a bad committed values file must be named as the user named it: exit %d\n%s", res.ExitCode, res.Stderr)
+	}
+}

@@ -77,29 +77,30 @@ type Prepared struct {
 
 // Prepare loads the chart, decrypts its secrets, merges the values and builds the transform
 // that stamps annotations and rewrites images.
-func Prepare(in Inputs) (*Prepared, error) {
+func Prepare(in Inputs) (prepared *Prepared, err error) {
 	progress := in.Progress
 	if progress == nil {
 		progress = io.Discard
 	}
 	var ch *helmsdk.Chart
-	var err error
 	commit := ""
 	switch {
 	case in.Git != nil:
-		files, err := in.Git.ChartFiles(in.ChartPath)
-		if err != nil {
-			return nil, err
+		files, readErr := in.Git.ChartFiles(in.ChartPath)
+		if readErr != nil {
+			return nil, readErr
 		}
 		if ch, err = helmsdk.LoadChartFiles(in.ChartPath, files); err != nil {
 			return nil, err
 		}
 		commit = in.Git.Commit()
-		cleanup, err := fromCommit(in.Git, &in)
-		defer cleanup()
-		if err != nil {
-			return nil, err
+		copies, copyErr := fromCommit(in.Git, &in)
+		defer copies.remove()
+		if copyErr != nil {
+			return nil, copyErr
 		}
+		// Errors about the copies (a bad values file, say) must name the user's paths.
+		defer func() { err = copies.rename(err) }()
 		in.Metadata.Annotations = withAnnotation(in.Metadata.Annotations, AnnotationGitCommit, commit)
 	case in.DownloadDependencies:
 		ch, err = helmsdk.LoadChartWithDependencies(in.ChartPath, helmsdk.DependencyOptions{Out: progress, PlainHTTP: in.PlainHTTP})
@@ -266,16 +267,51 @@ func withAnnotation(m map[string]string, k, v string) map[string]string {
 	return out
 }
 
+// commitCopies are the temporary copies of committed files that Helm reads in place of the
+// user's paths.
+type commitCopies struct {
+	dir      string
+	original map[string]string // copy -> the path the user gave
+}
+
+func (c *commitCopies) remove() {
+	if c.dir != "" {
+		os.RemoveAll(c.dir)
+	}
+}
+
+// rename puts the user's paths back into an error that names a copy.
+func (c *commitCopies) rename(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	for copyPath, orig := range c.original {
+		msg = strings.ReplaceAll(msg, copyPath, orig)
+	}
+	if msg == err.Error() {
+		return err
+	}
+	return &renamedError{msg: msg, err: err}
+}
+
+type renamedError struct {
+	msg string
+	err error
+}
+
+func (e *renamedError) Error() string { return e.msg }
+func (e *renamedError) Unwrap() error { return e.err }
+
 // fromCommit replaces the values, secret values and --set-file files named in in with copies
-// of their committed content, so that nothing is read from the working tree. The returned
-// cleanup removes the copies.
-func fromCommit(repo *giterm.Repo, in *Inputs) (func(), error) {
+// of their committed content, so that nothing is read from the working tree.
+func fromCommit(repo *giterm.Repo, in *Inputs) (*commitCopies, error) {
+	copies := &commitCopies{original: map[string]string{}}
 	dir, err := os.MkdirTemp("", "converge-commit-files-")
 	if err != nil {
-		return func() {}, err
+		return copies, err
 	}
-	cleanup := func() { os.RemoveAll(dir) }
-	n := 0
+	copies.dir = dir
 	copyOf := func(p string) (string, error) {
 		if strings.Contains(p, "://") {
 			return p, nil // URLs are fetched, not read from git
@@ -284,8 +320,8 @@ func fromCommit(repo *giterm.Repo, in *Inputs) (func(), error) {
 		if err != nil {
 			return "", err
 		}
-		n++
-		out := filepath.Join(dir, fmt.Sprintf("%d-%s", n, filepath.Base(p)))
+		out := filepath.Join(dir, fmt.Sprintf("%d-%s", len(copies.original)+1, filepath.Base(p)))
+		copies.original[out] = p
 		return out, os.WriteFile(out, data, 0o600)
 	}
 	mapPaths := func(paths []string) ([]string, error) {
@@ -299,10 +335,10 @@ func fromCommit(repo *giterm.Repo, in *Inputs) (func(), error) {
 		return out, nil
 	}
 	if in.Values.Files, err = mapPaths(in.Values.Files); err != nil {
-		return cleanup, err
+		return copies, err
 	}
 	if in.SecretValuesFiles, err = mapPaths(in.SecretValuesFiles); err != nil {
-		return cleanup, err
+		return copies, err
 	}
 	setFiles := make([]string, len(in.Values.SetFile))
 	for i, item := range in.Values.SetFile {
@@ -313,10 +349,10 @@ func fromCommit(repo *giterm.Repo, in *Inputs) (func(), error) {
 		}
 		copied, err := copyOf(p)
 		if err != nil {
-			return cleanup, err
+			return copies, err
 		}
 		setFiles[i] = key + "=" + copied
 	}
 	in.Values.SetFile = setFiles
-	return cleanup, nil
+	return copies, nil
 }
