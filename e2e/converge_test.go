@@ -109,8 +109,8 @@ func TestReleaseLifecycle(t *testing.T) {
 		t.Fatalf("greeting after rollback to 2 = %q", got)
 	}
 
-	dismiss := env.Command(t, "kubectl", "converge", "dismiss", "shop", "-n", ns).Succeed()
-	if !strings.Contains(dismiss.Stderr, "uninstalled") {
+	dismiss := env.Command(t, "kubectl", "converge", "dismiss", "shop", "-n", ns, "--progress", "plain").Succeed()
+	if !strings.Contains(dismiss.Stderr, "uninstalled") || !strings.Contains(dismiss.Stderr, "deploy/shop-web deleted") {
 		t.Fatalf("dismiss output:\n%s", dismiss.Combined())
 	}
 	left := env.Kubectl(t, "-n", ns, "get", "deployment,service,configmap,secret", "-l", "!kubernetes.io/metadata.name", "-o", "name")

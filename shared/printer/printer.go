@@ -102,6 +102,8 @@ func stateMark(s track.State) string {
 		return "FAILED"
 	case track.StateSkipped:
 		return "skipped"
+	case track.StateDeleted:
+		return "deleted"
 	default:
 		return "waiting"
 	}
@@ -109,7 +111,7 @@ func stateMark(s track.State) string {
 
 func stateColor(s track.State) string {
 	switch s {
-	case track.StateReady:
+	case track.StateReady, track.StateDeleted:
 		return green
 	case track.StateFailed:
 		return red

@@ -72,7 +72,7 @@ func (t *tty) redraw(above []string) {
 	var lines []string
 	for _, k := range keys {
 		r := t.rows[k]
-		if r.status.State == track.StateReady {
+		if r.status.State == track.StateReady || r.status.State == track.StateDeleted {
 			ready++
 			continue
 		}

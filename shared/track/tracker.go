@@ -512,7 +512,7 @@ func (t *tracker) evalDeletion(o *trackedObject) Status {
 		gvk := schema.GroupVersionKind{Group: o.Ref.Group, Version: o.Ref.Version, Kind: o.Ref.Kind}
 		mapping, err := t.clients.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 		if err != nil {
-			return Status{State: StateReady, Detail: "deleted (kind no longer served)"}
+			return Status{State: StateDeleted, Detail: "kind no longer served"}
 		}
 		if mapping.Scope.Name() == meta.RESTScopeNameRoot {
 			key = o.Ref.Name
@@ -521,7 +521,7 @@ func (t *tracker) evalDeletion(o *trackedObject) Status {
 	}
 	obj, exists, err := inf.GetStore().GetByKey(key)
 	if err != nil || !exists {
-		return Status{State: StateReady, Detail: "deleted"}
+		return Status{State: StateDeleted}
 	}
 	if m, err := meta.Accessor(obj); err == nil && len(m.GetFinalizers()) > 0 {
 		return progressing("deleting, waiting for finalizers %s", strings.Join(m.GetFinalizers(), ", "))

@@ -49,6 +49,8 @@ const (
 	StateFailed State = "failed"
 	// StateSkipped is an object not waited for (NonBlocking, ignored failures, paused).
 	StateSkipped State = "skipped"
+	// StateDeleted is an object that is gone (when tracking deletion).
+	StateDeleted State = "deleted"
 )
 
 // Done reports whether the state ends tracking of the object.
