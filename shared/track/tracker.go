@@ -108,6 +108,10 @@ type nsWatch struct {
 	events   cache.SharedIndexInformer
 	byKind   map[string]cache.SharedIndexInformer
 	generics map[schema.GroupVersionResource]cache.SharedIndexInformer
+
+	// Indexes of one evaluation pass, rebuilt from the caches by the next pass.
+	podsByOwner    map[string][]*corev1.Pod
+	eventsByObject map[string][]*corev1.Event
 }
 
 // Track follows the targets until every blocking one is ready, one fails (with the default
@@ -337,6 +341,9 @@ func (t *tracker) waiting() []ObjectResult {
 // evaluate judges every unfinished object; it reports whether tracking is over.
 func (t *tracker) evaluate() bool {
 	now := time.Now()
+	for _, ns := range t.namespaces {
+		ns.podsByOwner, ns.eventsByObject = nil, nil
+	}
 	t.emitKubeEvents()
 	over := true
 	for _, o := range t.objects {
@@ -554,25 +561,33 @@ func (t *tracker) newReplicaSet(ns *nsWatch, d *appsv1.Deployment) *appsv1.Repli
 	return newest
 }
 
+// podsOwnedBy returns the pods controlled by the object with uid, from an index built once
+// per evaluation pass (not once per tracked object).
 func (t *tracker) podsOwnedBy(ns *nsWatch, uid string) []*corev1.Pod {
 	if ns.pods == nil {
 		return nil
 	}
-	var out []*corev1.Pod
-	for _, obj := range ns.pods.GetStore().List() {
-		p := obj.(*corev1.Pod)
-		if owner := metav1.GetControllerOf(p); owner != nil && string(owner.UID) == uid {
-			out = append(out, p)
+	if ns.podsByOwner == nil {
+		ns.podsByOwner = map[string][]*corev1.Pod{}
+		for _, obj := range ns.pods.GetStore().List() {
+			p := obj.(*corev1.Pod)
+			if owner := metav1.GetControllerOf(p); owner != nil {
+				ns.podsByOwner[string(owner.UID)] = append(ns.podsByOwner[string(owner.UID)], p)
+			}
 		}
 	}
-	return out
+	return ns.podsByOwner[uid]
 }
 
 func (t *tracker) eventsByUID(ns *nsWatch) map[string][]*corev1.Event {
+	if ns != nil && ns.eventsByObject != nil {
+		return ns.eventsByObject
+	}
 	out := map[string][]*corev1.Event{}
 	if ns == nil || ns.events == nil {
 		return out
 	}
+	defer func() { ns.eventsByObject = out }()
 	for _, obj := range ns.events.GetStore().List() {
 		e := obj.(*corev1.Event)
 		out[string(e.InvolvedObject.UID)] = append(out[string(e.InvolvedObject.UID)], e)
