@@ -10,7 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/helmsdk"
@@ -214,13 +213,9 @@ func Targets(rendered, namespace string, mapper meta.RESTMapper) ([]track.Target
 		if o.Root == nil {
 			continue
 		}
-		raw, err := manifest.Encode([]*manifest.Object{o})
-		if err != nil {
-			return nil, err
-		}
 		u := &unstructured.Unstructured{}
-		if err := yaml.Unmarshal(raw, &u.Object); err != nil {
-			return nil, err
+		if err := o.Root.Decode(&u.Object); err != nil {
+			return nil, fmt.Errorf("%s %q: %w", o.Kind(), o.Name(), err)
 		}
 		list = append(list, u)
 	}

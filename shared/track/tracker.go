@@ -392,142 +392,100 @@ func (t *tracker) evalObject(o *trackedObject, now time.Time) Status {
 	if t.opts.Deletion {
 		return t.evalDeletion(o)
 	}
+	obj, found, err := t.lookup(o.Ref)
+	if err != nil {
+		return progressing("kind not known to the API server: %v", err)
+	}
+	if !found {
+		return progressing("waiting for the object to appear")
+	}
 	ns := t.namespaces[o.Ref.Namespace]
-	key := o.Ref.Namespace + "/" + o.Ref.Name
-	if o.Ref.Namespace == "" {
-		key = o.Ref.Name
-	}
 	view := podView{limits: t.opts.Limits, policy: o.Policy, now: now, events: t.eventsByUID(ns)}
-	get := func(inf cache.SharedIndexInformer) (any, bool) {
-		if inf == nil {
-			return nil, false
-		}
-		obj, exists, err := inf.GetStore().GetByKey(key)
-		return obj, err == nil && exists
-	}
-	notFound := progressing("waiting for the object to appear")
-	switch o.Ref.Kind {
-	case "Deployment":
-		obj, ok := get(ns.byKind["Deployment"])
-		if !ok {
-			return notFound
-		}
-		d := obj.(*appsv1.Deployment)
-		newRS := t.newReplicaSet(ns, d)
+	switch obj := obj.(type) {
+	case *appsv1.Deployment:
+		newRS := t.newReplicaSet(ns, obj)
 		if newRS != nil {
 			view.pods = t.podsOwnedBy(ns, string(newRS.UID))
 		}
-		t.followLogs(o, view.pods, "deploy/"+d.Name)
-		return evalDeployment(d, newRS, view)
-	case "StatefulSet":
-		obj, ok := get(ns.byKind["StatefulSet"])
-		if !ok {
-			return notFound
-		}
-		s := obj.(*appsv1.StatefulSet)
-		for _, p := range t.podsOwnedBy(ns, string(s.UID)) {
-			if s.Status.UpdateRevision == "" || p.Labels[appsv1.ControllerRevisionHashLabelKey] == s.Status.UpdateRevision {
+		t.followLogs(o, view.pods)
+		return evalDeployment(obj, newRS, view)
+	case *appsv1.StatefulSet:
+		for _, p := range t.podsOwnedBy(ns, string(obj.UID)) {
+			if obj.Status.UpdateRevision == "" || p.Labels[appsv1.ControllerRevisionHashLabelKey] == obj.Status.UpdateRevision {
 				view.pods = append(view.pods, p)
 			}
 		}
-		t.followLogs(o, view.pods, "sts/"+s.Name)
-		return evalStatefulSet(s, view)
-	case "DaemonSet":
-		obj, ok := get(ns.byKind["DaemonSet"])
-		if !ok {
-			return notFound
+		t.followLogs(o, view.pods)
+		return evalStatefulSet(obj, view)
+	case *appsv1.DaemonSet:
+		view.pods = t.podsOwnedBy(ns, string(obj.UID))
+		t.followLogs(o, view.pods)
+		return evalDaemonSet(obj, view)
+	case *appsv1.ReplicaSet:
+		view.pods = t.podsOwnedBy(ns, string(obj.UID))
+		return evalReplicaSet(obj, view)
+	case *batchv1.Job:
+		view.pods = t.podsOwnedBy(ns, string(obj.UID))
+		t.followLogs(o, view.pods)
+		return evalJob(obj, view)
+	case *corev1.Pod:
+		view.pods = []*corev1.Pod{obj}
+		t.followLogs(o, view.pods)
+		return evalPod(obj, view)
+	case *corev1.Service:
+		return evalService(obj)
+	case *corev1.PersistentVolumeClaim:
+		return evalPVC(obj, t.waitsForFirstConsumer(obj))
+	case *unstructured.Unstructured:
+		if presence := presenceKinds[obj.GroupVersionKind().GroupKind().String()]; presence != "" {
+			return Status{State: StateReady, Detail: presence}
 		}
-		d := obj.(*appsv1.DaemonSet)
-		view.pods = t.podsOwnedBy(ns, string(d.UID))
-		t.followLogs(o, view.pods, "ds/"+d.Name)
-		return evalDaemonSet(d, view)
-	case "ReplicaSet":
-		obj, ok := get(ns.rs)
-		if !ok {
-			return notFound
-		}
-		rs := obj.(*appsv1.ReplicaSet)
-		view.pods = t.podsOwnedBy(ns, string(rs.UID))
-		return evalReplicaSet(rs, view)
-	case "Job":
-		obj, ok := get(ns.byKind["Job"])
-		if !ok {
-			return notFound
-		}
-		j := obj.(*batchv1.Job)
-		view.pods = t.podsOwnedBy(ns, string(j.UID))
-		t.followLogs(o, view.pods, "job/"+j.Name)
-		return evalJob(j, view)
-	case "Pod":
-		obj, ok := get(ns.pods)
-		if !ok {
-			return notFound
-		}
-		p := obj.(*corev1.Pod)
-		view.pods = []*corev1.Pod{p}
-		t.followLogs(o, view.pods, "pod/"+p.Name)
-		return evalPod(p, view)
-	case "Service":
-		obj, ok := get(ns.byKind["Service"])
-		if !ok {
-			return notFound
-		}
-		return evalService(obj.(*corev1.Service))
-	case "PersistentVolumeClaim":
-		obj, ok := get(ns.byKind["PersistentVolumeClaim"])
-		if !ok {
-			return notFound
-		}
-		pvc := obj.(*corev1.PersistentVolumeClaim)
-		return evalPVC(pvc, t.waitsForFirstConsumer(pvc))
+		return evalCustom(obj)
 	default:
-		gvk := schema.GroupVersionKind{Group: o.Ref.Group, Version: o.Ref.Version, Kind: o.Ref.Kind}
-		mapping, err := t.clients.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-		if err != nil {
-			return progressing("kind not known to the API server: %v", err)
-		}
-		presenceOnly := presenceKinds[gvk.GroupKind().String()]
-		if mapping.Scope.Name() == meta.RESTScopeNameRoot {
-			key = o.Ref.Name
-		}
-		obj, ok := get(ns.generics[mapping.Resource])
-		if !ok {
-			return notFound
-		}
-		if presenceOnly != "" {
-			return Status{State: StateReady, Detail: presenceOnly}
-		}
-		return evalCustom(obj.(*unstructured.Unstructured))
+		return Status{State: StateReady, Detail: "present"}
 	}
 }
 
-// evalDeletion judges an object being deleted: done once the API server no longer has it.
-func (t *tracker) evalDeletion(o *trackedObject) Status {
-	ns := t.namespaces[o.Ref.Namespace]
-	key := o.Ref.Namespace + "/" + o.Ref.Name
-	if o.Ref.Namespace == "" {
-		key = o.Ref.Name
+// lookup returns the cached object ref names, from the informer startWatches opened for it.
+func (t *tracker) lookup(ref Ref) (obj any, found bool, err error) {
+	ns := t.namespaces[ref.Namespace]
+	key := ref.Namespace + "/" + ref.Name
+	if ref.Namespace == "" {
+		key = ref.Name
 	}
-	inf := ns.byKind[o.Ref.Kind]
-	switch o.Ref.Kind {
+	var inf cache.SharedIndexInformer
+	switch ref.Kind {
 	case "Pod":
 		inf = ns.pods
 	case "ReplicaSet":
 		inf = ns.rs
+	default:
+		inf = ns.byKind[ref.Kind]
 	}
 	if inf == nil {
-		gvk := schema.GroupVersionKind{Group: o.Ref.Group, Version: o.Ref.Version, Kind: o.Ref.Kind}
+		gvk := schema.GroupVersionKind{Group: ref.Group, Version: ref.Version, Kind: ref.Kind}
 		mapping, err := t.clients.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 		if err != nil {
-			return Status{State: StateDeleted, Detail: "kind no longer served"}
+			return nil, false, err
 		}
 		if mapping.Scope.Name() == meta.RESTScopeNameRoot {
-			key = o.Ref.Name
+			key = ref.Name
 		}
-		inf = ns.generics[mapping.Resource]
+		if inf = ns.generics[mapping.Resource]; inf == nil {
+			return nil, false, nil
+		}
 	}
 	obj, exists, err := inf.GetStore().GetByKey(key)
-	if err != nil || !exists {
+	return obj, err == nil && exists, nil
+}
+
+// evalDeletion judges an object being deleted: done once the API server no longer has it.
+func (t *tracker) evalDeletion(o *trackedObject) Status {
+	obj, found, err := t.lookup(o.Ref)
+	if err != nil {
+		return Status{State: StateDeleted, Detail: "kind no longer served"}
+	}
+	if !found {
 		return Status{State: StateDeleted}
 	}
 	if m, err := meta.Accessor(obj); err == nil && len(m.GetFinalizers()) > 0 {
@@ -685,7 +643,7 @@ func (t *tracker) waitsForFirstConsumer(pvc *corev1.PersistentVolumeClaim) bool 
 }
 
 // followLogs streams the logs of up to the policy's number of pods of a rollout.
-func (t *tracker) followLogs(o *trackedObject, pods []*corev1.Pod, owner string) {
+func (t *tracker) followLogs(o *trackedObject, pods []*corev1.Pod) {
 	if !t.opts.PodLogs || o.Policy.SkipLogs {
 		return
 	}
