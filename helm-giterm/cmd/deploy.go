@@ -1,10 +1,8 @@
 package cmd
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -100,8 +98,7 @@ func newUpgradeCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	o := &chartOptions{IOStreams: streams}
 	var track cliutil.TrackFlags
 	var install bool
-	var output string
-	timeout, historyMax := 5*time.Minute, 10
+	flags := cliutil.NewConvergeFlags()
 	cmd := &cobra.Command{
 		Use:   "upgrade RELEASE [CHART]",
 		Short: "Install or upgrade a release from the chart as committed, and track it until it is ready",
@@ -112,8 +109,10 @@ and events, failing fast with the reason. The revision records the commit it was
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			trackOpts, err := track.Options()
-			if err != nil {
+			if _, err := track.Options(); err != nil {
+				return err
+			}
+			if err := flags.Validate(); err != nil {
 				return err
 			}
 			chartArg := ""
@@ -137,37 +136,19 @@ and events, failing fast with the reason. The revision records the commit it was
 			if err != nil {
 				return err
 			}
-			sink := track.Sink(o.ErrOut, "")
-			if output == "json" {
-				sink = track.Sink(o.Out, "json")
-			}
-			from := "the file system"
+			origin := "the file system"
 			if prepared.Commit != "" {
-				from = "commit " + prepared.Commit[:12]
+				origin = "commit " + prepared.Commit[:12]
 			}
-			fmt.Fprintf(o.ErrOut, "giterm: release %q in namespace %q from chart %s %s at %s\n", prepared.ReleaseName, prepared.Namespace, prepared.Chart.Name(), prepared.Chart.Version(), from)
-			res, err := deploy.Converge(cmd.Context(), client, clients, prepared, deploy.ConvergeOptions{
-				Timeout: timeout, HistoryMax: historyMax, CreateNamespace: true, Track: trackOpts, Sink: sink,
+			return flags.Converge(cmd.Context(), cliutil.ConvergeRun{
+				IOStreams: o.IOStreams, Client: client, Clients: clients, Prepared: prepared, Track: track, Program: "giterm", Origin: origin,
 			})
-			if output == "json" && res != nil {
-				_ = json.NewEncoder(o.Out).Encode(map[string]any{"type": "result", "result": res})
-			}
-			if err != nil {
-				return fmt.Errorf("upgrade release %q in namespace %q: %w", prepared.ReleaseName, prepared.Namespace, err)
-			}
-			fmt.Fprintf(o.ErrOut, "giterm: release %q revision %d %s\n", res.Release.Name, res.Release.Revision, res.Release.Status)
-			if output != "json" && res.Release.Notes != "" {
-				fmt.Fprintln(o.Out, res.Release.Notes)
-			}
-			return nil
 		},
 	}
 	o.DeployFlags.AddFlags(cmd.Flags())
 	o.GitFlags.AddFlags(cmd.Flags())
 	track.AddFlags(cmd.Flags())
 	cmd.Flags().BoolVarP(&install, "install", "i", false, "install the release when it does not exist")
-	cmd.Flags().DurationVar(&timeout, "timeout", timeout, "time to wait for the release to become ready")
-	cmd.Flags().IntVar(&historyMax, "history-max", historyMax, "revisions kept in the release history (0: no limit)")
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	flags.AddFlags(cmd.Flags())
 	return cmd
 }

@@ -1,11 +1,8 @@
 package cmd
 
 import (
-	"encoding/json"
-	"fmt"
 	"io"
 	"os"
-	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -17,7 +14,6 @@ import (
 	"github.com/kubectl-converge/converge/shared/deploy"
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/giterm"
-	"github.com/kubectl-converge/converge/shared/track"
 )
 
 var convergeExample = templates.Examples(`
@@ -34,24 +30,13 @@ type ConvergeOptions struct {
 	cliutil.DeployFlags
 	cliutil.TrackFlags
 	cliutil.GitFlags
+	cliutil.ConvergeFlags
 
-	// ChartArg is the chart given on the command line; empty means locate it.
-	ChartArg string
-	// Timeout bounds the whole deploy.
-	Timeout time.Duration
-	// HistoryMax is the number of revisions kept; zero keeps all of them.
-	HistoryMax int
-	// NoCreateNamespace leaves a missing release namespace missing (and the deploy failing).
-	NoCreateNamespace bool
-	// Output is "text" (progress and NOTES) or "json" (a result document on stdout).
-	Output string
-
-	inputs    deploy.Inputs
-	trackOpts track.Options
+	inputs deploy.Inputs
 }
 
 func newConvergeCommand(streams genericiooptions.IOStreams, kube *genericclioptions.ConfigFlags) *cobra.Command {
-	o := &ConvergeOptions{kube: kube, IOStreams: streams, Timeout: 5 * time.Minute, HistoryMax: 10, Output: "text"}
+	o := &ConvergeOptions{kube: kube, IOStreams: streams, ConvergeFlags: cliutil.NewConvergeFlags()}
 	cmd := &cobra.Command{
 		Use:   "converge [CHART]",
 		Short: "Install or upgrade a Helm chart as a release and wait until it is ready",
@@ -60,6 +45,11 @@ does, using kubectl's own connection flags (--kubeconfig, --context, -n, ...).
 
 CHART defaults to .helm/ at the root of the git work tree (werf's layout), else the
 current directory when it holds a Chart.yaml.
+
+Objects are applied in werf.io/weight groups, lowest first, each group tracked until ready
+before the next; werf.io/deploy-dependency-* and *.external-dependency.werf.io annotations make
+an object wait for others. One deploy of a release runs at a time (a Lease in the release
+namespace); a revision left pending by an interrupted run is recovered.
 
 Exit codes: 0 deployed, 1 error, 3 deploy failed, 4 timed out, 64 bad command line or input.`,
 		Example:       convergeExample,
@@ -80,19 +70,16 @@ Exit codes: 0 deployed, 1 error, 3 deploy failed, 4 timed out, 64 bad command li
 	o.DeployFlags.AddFlags(cmd.Flags())
 	o.TrackFlags.AddFlags(cmd.Flags())
 	addGitFlags(&o.GitFlags, cmd)
-	cmd.Flags().DurationVar(&o.Timeout, "timeout", o.Timeout, "time to wait for the release to become ready")
-	cmd.Flags().IntVar(&o.HistoryMax, "history-max", o.HistoryMax, "revisions kept in the release history (0: no limit)")
-	cmd.Flags().BoolVar(&o.NoCreateNamespace, "no-create-namespace", false, "do not create the release namespace when it is missing")
-	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: text (NOTES on stdout), or json (JSON lines of the tracking events and a final result on stdout)")
+	o.ConvergeFlags.AddFlags(cmd.Flags())
 	return cmd
 }
 
 // Complete resolves the chart, the namespace and the deploy inputs.
 func (o *ConvergeOptions) Complete(args []string) error {
-	var err error
-	if o.trackOpts, err = o.TrackFlags.Options(); err != nil {
+	if _, err := o.TrackFlags.Options(); err != nil {
 		return err
 	}
+	var err error
 	o.inputs, err = deployInputs(o.kube, &o.DeployFlags, &o.GitFlags, args, o.ErrOut)
 	return err
 }
@@ -166,16 +153,7 @@ func locateChart(args []string) (chartPath, projectDir string, err error) {
 
 // Validate checks the flag values without touching the cluster.
 func (o *ConvergeOptions) Validate() error {
-	if o.Timeout <= 0 {
-		return exitcode.Usage("--timeout must be positive, got %s", o.Timeout)
-	}
-	if o.HistoryMax < 0 {
-		return exitcode.Usage("--history-max must be 0 (no limit) or more, got %d", o.HistoryMax)
-	}
-	if o.Output != "text" && o.Output != "json" {
-		return exitcode.Usage("--output %q: use text or json", o.Output)
-	}
-	return nil
+	return o.ConvergeFlags.Validate()
 }
 
 // Run installs or upgrades the release.
@@ -192,33 +170,7 @@ func (o *ConvergeOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	sink := o.TrackFlags.Sink(o.ErrOut, "")
-	if o.Output == "json" {
-		sink = o.TrackFlags.Sink(o.Out, "json")
-	}
-	fmt.Fprintf(o.ErrOut, "converge: release %q in namespace %q from chart %s %s, waiting up to %s\n",
-		prepared.ReleaseName, prepared.Namespace, prepared.Chart.Name(), prepared.Chart.Version(), o.Timeout)
-	res, err := deploy.Converge(cmd.Context(), client, clients, prepared, deploy.ConvergeOptions{
-		Timeout:         o.Timeout,
-		HistoryMax:      o.HistoryMax,
-		CreateNamespace: !o.NoCreateNamespace,
-		Track:           o.trackOpts,
-		Sink:            sink,
+	return o.ConvergeFlags.Converge(cmd.Context(), cliutil.ConvergeRun{
+		IOStreams: o.IOStreams, Client: client, Clients: clients, Prepared: prepared, Track: o.TrackFlags, Program: "converge",
 	})
-	if o.Output == "json" && res != nil {
-		if jerr := json.NewEncoder(o.Out).Encode(map[string]any{"type": "result", "result": res}); jerr != nil && err == nil {
-			err = jerr
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("converge release %q in namespace %q: %w", prepared.ReleaseName, prepared.Namespace, err)
-	}
-	fmt.Fprintf(o.ErrOut, "converge: release %q revision %d %s in %s\n", res.Release.Name, res.Release.Revision, res.Release.Status, res.Duration.Round(100*time.Millisecond))
-	if o.Output == "json" {
-		return nil
-	}
-	if res.Release.Notes != "" {
-		fmt.Fprintln(o.Out, res.Release.Notes)
-	}
-	return nil
 }

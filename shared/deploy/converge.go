@@ -7,6 +7,10 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -19,26 +23,41 @@ import (
 
 // ConvergeOptions tune one converge.
 type ConvergeOptions struct {
-	// Timeout bounds the whole deploy, tracking included; zero means 5 minutes.
+	// Timeout bounds the whole deploy, tracking included; zero means no limit.
 	Timeout time.Duration
 	// HistoryMax is the number of revisions kept; zero keeps all of them.
 	HistoryMax int
 	// CreateNamespace creates the release namespace when it does not exist.
 	CreateNamespace bool
+	// ForceAdoption takes over existing objects that do not belong to the release.
+	ForceAdoption bool
+	// AutoRollback returns to the last deployed revision when the deploy fails (helm's
+	// --atomic); a failed first install is uninstalled.
+	AutoRollback bool
+	// Lock tunes the release lock.
+	Lock LockOptions
 	// Track follows the deployed objects until they are ready or fail.
 	Track track.Options
 	// Sink receives the tracking events; nil discards them.
 	Sink track.Sink
 }
 
-// DefaultTimeout bounds a deploy when ConvergeOptions.Timeout is zero.
-const DefaultTimeout = 5 * time.Minute
+// DefaultTimeout is the deploy timeout of the command line flags.
+const DefaultTimeout = 15 * time.Minute
 
-func (o ConvergeOptions) timeout() time.Duration {
-	if o.Timeout == 0 {
-		return DefaultTimeout
+func (o ConvergeOptions) sink() track.Sink {
+	if o.Sink == nil {
+		return func(track.Event) {}
 	}
-	return o.Timeout
+	return o.Sink
+}
+
+// withTimeout bounds ctx by d; zero leaves it unbounded.
+func withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if d <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, d)
 }
 
 // Resource names one object of a release.
@@ -52,31 +71,111 @@ type Result struct {
 	Release   *helmsdk.Release     `json:"release"`
 	Resources []Resource           `json:"resources"`
 	Tracking  []track.ObjectResult `json:"tracking,omitempty"`
-	Duration  time.Duration        `json:"-"`
+	// RolledBack is the revision --auto-rollback deployed after a failure.
+	RolledBack *helmsdk.Release `json:"rolledBack,omitempty"`
+	Duration   time.Duration    `json:"-"`
 }
 
-// Converge installs or upgrades the prepared release, then tracks its objects until they are
-// ready. A failed or timed-out tracking marks the revision failed.
+// Converge installs or upgrades the prepared release under the release lock: the namespace
+// first, then the chart's CRDs, pre-hooks, the objects weight group by weight group (each
+// tracked until ready), post-hooks. A revision left pending by an interrupted run is marked
+// failed first. A failure marks the new revision failed.
 func Converge(ctx context.Context, client *helmsdk.Client, clients track.Clients, p *Prepared, opts ConvergeOptions) (*Result, error) {
 	start := time.Now()
-	timeout := opts.timeout()
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	parent := ctx
+	ctx, cancel := withTimeout(ctx, opts.Timeout)
 	defer cancel()
-	rel, err := client.UpgradeOrInstall(ctx, helmsdk.UpgradeRequest{
-		ReleaseName:     p.ReleaseName,
-		Chart:           p.Chart,
-		Values:          p.Values,
-		CreateNamespace: opts.CreateNamespace,
-		Wait:            false,
-		Timeout:         timeout,
-		HistoryMax:      opts.HistoryMax,
-		Description:     description(p),
-	})
-	if err != nil {
-		return nil, ClassifyDeployError(err)
+	sink := opts.sink()
+	if err := EnsureNamespace(ctx, clients, p.Namespace, opts.CreateNamespace); err != nil {
+		return nil, err
 	}
-	res := &Result{Release: rel, Resources: Resources(rel.Manifest)}
-	return res, trackRelease(ctx, client, clients, res, p.Namespace, opts, start, timeout)
+	opts.Lock.Operation = "converge"
+	lock, ctx, err := AcquireLock(ctx, clients.Kube, p.Namespace, p.ReleaseName, opts.Lock, sink)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Release()
+	if err := recoverPending(client, p.ReleaseName, sink); err != nil {
+		return nil, err
+	}
+	crds, err := client.ApplyCRDs(ctx, p.Chart)
+	if err != nil {
+		return nil, exitcode.Wrap(exitcode.CodeDeployFailed, err)
+	}
+	if len(crds) > 0 {
+		sink(track.Event{Type: track.EventTypeStage, Time: time.Now(), Elapsed: time.Since(start), Stage: "crds", Line: "applied CRDs: " + strings.Join(crds, ", ")})
+	}
+	ap := newApplier(ctx, p.ReleaseName, p.Namespace, clients, opts, start)
+	rel, err := client.UpgradeOrInstall(ctx, helmsdk.UpgradeRequest{
+		ReleaseName:   p.ReleaseName,
+		Chart:         p.Chart,
+		Values:        p.Values,
+		Timeout:       helmTimeout(opts.Timeout),
+		HistoryMax:    opts.HistoryMax,
+		Description:   description(p),
+		Applier:       ap,
+		ForceAdoption: opts.ForceAdoption,
+	})
+	res := ap.result(rel, start)
+	if err == nil {
+		return res, nil
+	}
+	err = ap.explain(err)
+	var adoption *helmsdk.AdoptionError
+	if errors.As(err, &adoption) || rel == nil || !opts.AutoRollback || parent.Err() != nil {
+		return res, err
+	}
+	res.RolledBack, err = autoRollback(parent, client, clients, p.ReleaseName, p.Namespace, rel.Revision, opts, err)
+	return res, err
+}
+
+// helmTimeout is what Helm's own waits (hook deletion) get: Helm takes zero as "no time".
+func helmTimeout(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 24 * time.Hour
+	}
+	return d
+}
+
+func (a *applier) result(rel *helmsdk.Release, start time.Time) *Result {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	res := &Result{Release: rel, Tracking: a.results, Duration: time.Since(start)}
+	if rel != nil {
+		res.Resources = Resources(rel.Manifest)
+	}
+	a.sink(track.Event{Type: track.EventTypeSummary, Time: time.Now(), Elapsed: time.Since(start), Results: a.results})
+	return res
+}
+
+// autoRollback returns the release to its last deployed revision after failed revision
+// failedRevision, or uninstalls a release that never deployed. The returned error is the
+// original failure, saying what the rollback did.
+func autoRollback(ctx context.Context, client *helmsdk.Client, clients track.Clients, release, namespace string, failedRevision int, opts ConvergeOptions, failure error) (*helmsdk.Release, error) {
+	sink := opts.sink()
+	revs, err := client.History(release)
+	if err != nil {
+		return nil, errors.Join(failure, fmt.Errorf("auto-rollback: %w", err))
+	}
+	target := 0
+	for _, r := range revs {
+		if r.Revision < failedRevision && (r.Status == helmsdk.StatusDeployed || r.Status == helmsdk.StatusSuperseded) {
+			target = r.Revision
+		}
+	}
+	if target == 0 {
+		sink(track.Event{Type: track.EventTypeStage, Time: time.Now(), Stage: "auto-rollback", Line: fmt.Sprintf("auto-rollback: release %q never deployed successfully: uninstalling it", release)})
+		if _, err := Dismiss(ctx, client, clients, DismissRequest{ReleaseName: release, Namespace: namespace, Timeout: opts.Timeout, Locked: true}, sink); err != nil {
+			return nil, errors.Join(failure, fmt.Errorf("auto-rollback: uninstall: %w", err))
+		}
+		return nil, fmt.Errorf("%w (auto-rollback: the failed first install was uninstalled)", failure)
+	}
+	sink(track.Event{Type: track.EventTypeStage, Time: time.Now(), Stage: "auto-rollback", Line: fmt.Sprintf("auto-rollback: returning release %q to revision %d", release, target)})
+	rolled, err := rollbackLocked(ctx, client, clients, RollbackRequest{ReleaseName: release, Namespace: namespace, Revision: target}, opts)
+	if err != nil {
+		return nil, errors.Join(failure, fmt.Errorf("auto-rollback to revision %d failed too: %w", target, err))
+	}
+	return rolled.Release, fmt.Errorf("%w (auto-rollback: revision %d is live again as revision %d)", failure, target, rolled.Release.Revision)
 }
 
 func description(p *Prepared) string {
@@ -86,40 +185,46 @@ func description(p *Prepared) string {
 	return "Deployed from git commit " + p.Commit
 }
 
-// trackRelease follows the objects of the release's revision; when they fail or time out
-// it marks the revision failed and returns the error with its exit code.
-func trackRelease(ctx context.Context, client *helmsdk.Client, clients track.Clients, res *Result, namespace string, opts ConvergeOptions, start time.Time, timeout time.Duration) error {
-	rel := res.Release
-	targets, err := Targets(rel.Manifest, namespace, clients.Mapper)
-	if err != nil {
-		return exitcode.Wrap(exitcode.CodeDeployFailed, err)
-	}
-	sink := opts.Sink
-	if sink == nil {
-		sink = func(track.Event) {}
-	}
-	trackOpts := opts.Track
-	trackOpts.Since = start
-	tracked, err := track.Track(ctx, clients, targets, trackOpts, sink)
-	if err != nil {
-		return exitcode.Wrap(exitcode.CodeDeployFailed, err)
-	}
-	res.Tracking = tracked.Objects
-	res.Duration = time.Since(start)
-	terr := tracked.Err()
-	if terr == nil {
+// recoverPending marks failed a revision that an interrupted run left pending: it holds no
+// lock any more (we hold it), so nothing is working on it, and Helm refuses every operation
+// on a release with a pending revision.
+func recoverPending(client *helmsdk.Client, release string, sink track.Sink) error {
+	last, err := client.Last(release)
+	if errors.Is(err, helmsdk.ErrReleaseNotFound) {
 		return nil
 	}
-	code := exitcode.CodeDeployFailed
-	if len(tracked.Failed()) == 0 {
-		code = exitcode.CodeTimeout
-		terr = fmt.Errorf("timed out after %s: %w", timeout, terr)
+	if err != nil {
+		return err
 	}
-	if merr := client.MarkFailed(rel.Name, rel.Revision, "tracking: "+terr.Error()); merr != nil {
-		terr = errors.Join(terr, merr)
+	if !helmsdk.IsPending(last.Status) {
+		return nil
 	}
-	rel.Status = helmsdk.StatusFailed
-	return exitcode.Wrap(code, terr)
+	if err := client.MarkFailed(release, last.Revision, fmt.Sprintf("Interrupted while %s; marked failed by the next run", last.Status)); err != nil {
+		return err
+	}
+	sink(track.Event{Type: track.EventTypeStage, Time: time.Now(), Stage: "recover", Warning: true,
+		Line: fmt.Sprintf("release %q revision %d was left %s by an interrupted run: marked it failed, continuing", release, last.Revision, last.Status)})
+	return nil
+}
+
+// EnsureNamespace creates the release namespace when it is missing and create is set. A user
+// not allowed to read namespaces goes on: the deploy then fails clearly if it is missing.
+func EnsureNamespace(ctx context.Context, clients track.Clients, namespace string, create bool) error {
+	namespaces := clients.Kube.CoreV1().Namespaces()
+	_, err := namespaces.Get(ctx, namespace, metav1.GetOptions{})
+	switch {
+	case err == nil, apierrors.IsForbidden(err):
+		return nil
+	case !apierrors.IsNotFound(err):
+		return fmt.Errorf("read namespace %q: %w", namespace, err)
+	case !create:
+		return exitcode.Usage("namespace %q does not exist: create it, or converge without --no-create-namespace", namespace)
+	}
+	_, err = namespaces.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("create namespace %q: %w", namespace, err)
+	}
+	return nil
 }
 
 // RollbackRequest says which revision to return to.
@@ -130,37 +235,65 @@ type RollbackRequest struct {
 	Revision int
 }
 
-// Rollback deploys an earlier revision again as a new revision and tracks it like a converge.
+// Rollback deploys an earlier revision again as a new revision, under the release lock, and
+// tracks it like a converge.
 func Rollback(ctx context.Context, client *helmsdk.Client, clients track.Clients, req RollbackRequest, opts ConvergeOptions) (*Result, error) {
-	start := time.Now()
-	timeout := opts.timeout()
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := withTimeout(ctx, opts.Timeout)
 	defer cancel()
-	rel, err := client.Rollback(ctx, helmsdk.RollbackRequest{ReleaseName: req.ReleaseName, Revision: req.Revision, Wait: false, Timeout: timeout, HistoryMax: opts.HistoryMax})
+	opts.Lock.Operation = "rollback"
+	lock, ctx, err := AcquireLock(ctx, clients.Kube, req.Namespace, req.ReleaseName, opts.Lock, opts.sink())
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Release()
+	if err := recoverPending(client, req.ReleaseName, opts.sink()); err != nil {
+		return nil, err
+	}
+	return rollbackLocked(ctx, client, clients, req, opts)
+}
+
+func rollbackLocked(ctx context.Context, client *helmsdk.Client, clients track.Clients, req RollbackRequest, opts ConvergeOptions) (*Result, error) {
+	start := time.Now()
+	ap := newApplier(ctx, req.ReleaseName, req.Namespace, clients, opts, start)
+	rel, err := client.Rollback(ctx, helmsdk.RollbackRequest{ReleaseName: req.ReleaseName, Revision: req.Revision, Timeout: helmTimeout(opts.Timeout), HistoryMax: opts.HistoryMax, Applier: ap})
+	res := ap.result(rel, start)
 	if err != nil {
 		if errors.Is(err, helmsdk.ErrReleaseNotFound) {
 			return nil, err
 		}
-		return nil, ClassifyDeployError(err)
+		return res, ap.explain(err)
 	}
-	res := &Result{Release: rel, Resources: Resources(rel.Manifest)}
-	return res, trackRelease(ctx, client, clients, res, req.Namespace, opts, start, timeout)
+	return res, nil
 }
 
 // DismissRequest says which release to uninstall.
 type DismissRequest struct {
 	ReleaseName string
 	Namespace   string
-	Timeout     time.Duration
+	// Timeout bounds the uninstall and the wait for the objects to go; zero: no limit.
+	Timeout time.Duration
+	// Locked says the caller holds the release lock already.
+	Locked bool
+	// Lock tunes the release lock.
+	Lock LockOptions
 }
 
 // Dismiss uninstalls the release (delete hooks run, objects with helm.sh/resource-policy:
 // keep stay) and tracks its objects until they are gone.
 func Dismiss(ctx context.Context, client *helmsdk.Client, clients track.Clients, req DismissRequest, sink track.Sink) (*helmsdk.Release, error) {
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(ctx, req.Timeout)
+	ctx, cancel := withTimeout(ctx, req.Timeout)
 	defer cancel()
-	rel, err := client.Uninstall(helmsdk.UninstallRequest{ReleaseName: req.ReleaseName, Wait: false, Timeout: req.Timeout})
+	if !req.Locked {
+		req.Lock.Operation = "dismiss"
+		lock, lockedCtx, err := AcquireLock(ctx, clients.Kube, req.Namespace, req.ReleaseName, req.Lock, sink)
+		if err != nil {
+			return nil, err
+		}
+		defer lock.Release()
+		ctx = lockedCtx
+	}
+	rel, err := client.Uninstall(helmsdk.UninstallRequest{ReleaseName: req.ReleaseName, Wait: false, Timeout: helmTimeout(req.Timeout)})
 	if err != nil || rel == nil {
 		return rel, err
 	}

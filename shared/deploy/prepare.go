@@ -193,9 +193,19 @@ func decryptSecrets(in Inputs, ch *helmsdk.Chart) ([]map[string]any, error) {
 func transform(md annotate.Set, rewrites []inject.Rewrite) helmsdk.Transform {
 	return func(data []byte) ([]byte, error) {
 		return manifest.Edit(data, func(o *manifest.Object) error {
-			// Tracking annotations are checked here, before anything reaches the cluster.
+			// Tracking and deploy annotations are checked here, before anything reaches the
+			// cluster or a release revision is recorded.
 			if _, err := track.ParsePolicy(o.Annotations()); err != nil {
 				return fmt.Errorf("%s %q: %w", o.Kind(), o.Name(), err)
+			}
+			lifecycle, err := ParseLifecycle(o.Kind(), o.Annotations())
+			if err != nil {
+				return fmt.Errorf("%s %q: %w", o.Kind(), o.Name(), err)
+			}
+			if lifecycle.ReplicasOnCreation != nil {
+				// The stored manifest never carries replicas, so that upgrades leave the
+				// scale to the HPA; the applier sets them when it creates the object.
+				manifest.Delete(manifest.Lookup(o.Root, "spec"), "replicas")
 			}
 			if err := inject.RewriteImages(o, rewrites); err != nil {
 				return err

@@ -36,6 +36,8 @@ type Config struct {
 // Client runs release actions in one namespace.
 type Client struct {
 	cfg       *action.Configuration
+	getter    genericclioptions.RESTClientGetter
+	kube      *deployKubeClient
 	namespace string
 	transform Transform
 }
@@ -50,25 +52,30 @@ func NewClient(c Config) (*Client, error) {
 	if err := cfg.Init(c.Getter, c.Namespace, c.Driver, debugf); err != nil {
 		return nil, fmt.Errorf("initialize release storage %q in namespace %q: %w", c.Driver, c.Namespace, err)
 	}
+	client := &Client{cfg: cfg, getter: c.Getter, namespace: c.Namespace, transform: c.Transform}
 	if kc, ok := cfg.KubeClient.(*kube.Client); ok {
 		// Objects without metadata.namespace must land in the release namespace, not in the
 		// kubeconfig context's namespace.
 		kc.Namespace = c.Namespace
-		if c.Transform != nil {
-			cfg.KubeClient = &transformingKubeClient{Client: kc, transform: c.Transform}
-		}
+		client.kube = &deployKubeClient{Client: kc, transform: c.Transform}
+		cfg.KubeClient = client.kube
 	}
-	return &Client{cfg: cfg, namespace: c.Namespace, transform: c.Transform}, nil
+	return client, nil
 }
 
-// transformingKubeClient applies the transform to everything Helm builds into API objects:
-// Helm builds hooks, CRDs and the release's manifests through Build.
-type transformingKubeClient struct {
+// deployKubeClient is Helm's kube client with our transform applied to everything Helm
+// builds (hooks, CRDs and the release's manifests all go through Build), and with the
+// release's objects applied and hooks awaited by an Applier when one is set.
+type deployKubeClient struct {
 	*kube.Client
 	transform Transform
+	applier   Applier
 }
 
-func (c *transformingKubeClient) Build(r io.Reader, validate bool) (kube.ResourceList, error) {
+func (c *deployKubeClient) Build(r io.Reader, validate bool) (kube.ResourceList, error) {
+	if c.transform == nil {
+		return c.Client.Build(r, validate)
+	}
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return nil, err

@@ -80,6 +80,13 @@ type UpgradeRequest struct {
 	HistoryMax int
 	// Description is recorded in the revision (helm history shows it); empty keeps Helm's.
 	Description string
+	// Applier applies the release's objects and awaits its hooks; nil lets Helm do it.
+	Applier Applier
+	// ForceAdoption takes over existing objects that do not belong to the release.
+	ForceAdoption bool
+	// InstallCRDs creates the chart's crds/ on a first install, as Helm does; callers that
+	// apply CRDs themselves (ApplyCRDs) leave it off.
+	InstallCRDs bool
 }
 
 // UpgradeOrInstall installs the release when it does not exist (or was uninstalled with its
@@ -108,7 +115,12 @@ func (c *Client) UpgradeOrInstall(ctx context.Context, req UpgradeRequest) (*Rel
 		install.Replace = uninstalled
 		install.PostRenderer = c.postRenderer()
 		install.Description = req.Description
-		rel, err = install.RunWithContext(ctx, req.Chart.chart, req.Values)
+		install.TakeOwnership = req.ForceAdoption
+		install.SkipCRDs = !req.InstallCRDs
+		err = c.withApplier(req.Applier, func() (runErr error) {
+			rel, runErr = install.RunWithContext(ctx, req.Chart.chart, req.Values)
+			return runErr
+		})
 	} else {
 		upgrade := action.NewUpgrade(c.cfg)
 		upgrade.Namespace = c.namespace
@@ -118,9 +130,17 @@ func (c *Client) UpgradeOrInstall(ctx context.Context, req UpgradeRequest) (*Rel
 		upgrade.MaxHistory = req.HistoryMax
 		upgrade.PostRenderer = c.postRenderer()
 		upgrade.Description = req.Description
-		rel, err = upgrade.RunWithContext(ctx, req.ReleaseName, req.Chart.chart, req.Values)
+		upgrade.TakeOwnership = req.ForceAdoption
+		err = c.withApplier(req.Applier, func() (runErr error) {
+			rel, runErr = upgrade.RunWithContext(ctx, req.ReleaseName, req.Chart.chart, req.Values)
+			return runErr
+		})
 	}
 	if err != nil {
+		err = c.adoptionError(err, req.ReleaseName)
+		if rel != nil && rel.Info != nil && rel.Info.Status == helmrelease.StatusFailed {
+			return fromHelm(rel), err
+		}
 		return nil, err
 	}
 	return fromHelm(rel), nil
@@ -131,6 +151,22 @@ func (c *Client) postRenderer() postRenderer {
 		return postRenderer{transform: func(b []byte) ([]byte, error) { return b, nil }}
 	}
 	return postRenderer{transform: c.transform}
+}
+
+// Last returns the newest revision of the release.
+func (c *Client) Last(name string) (*Release, error) {
+	rel, err := c.lastRevision(name)
+	if err != nil {
+		return nil, err
+	}
+	return fromHelm(rel), nil
+}
+
+// IsPending reports whether a revision status is one Helm leaves while an operation runs
+// (pending-install, pending-upgrade, pending-rollback): left by a process that died, it
+// blocks every later operation until recovered.
+func IsPending(status string) bool {
+	return helmrelease.Status(status).IsPending()
 }
 
 func (c *Client) lastRevision(name string) (*helmrelease.Release, error) {
@@ -177,6 +213,8 @@ type RollbackRequest struct {
 	Wait       bool
 	Timeout    time.Duration
 	HistoryMax int
+	// Applier applies the revision's objects and awaits its hooks; nil lets Helm do it.
+	Applier Applier
 }
 
 // Rollback deploys the manifests of an earlier revision as a new revision.
@@ -211,7 +249,10 @@ func (c *Client) Rollback(ctx context.Context, req RollbackRequest) (*Release, e
 	rb.WaitForJobs = req.Wait
 	rb.Timeout = req.Timeout
 	rb.MaxHistory = req.HistoryMax
-	if err := rb.Run(req.ReleaseName); err != nil {
+	if err := c.withApplier(req.Applier, func() error { return rb.Run(req.ReleaseName) }); err != nil {
+		if last, lerr := c.lastRevision(req.ReleaseName); lerr == nil && last.Version > current.Revision {
+			return fromHelm(last), err
+		}
 		return nil, err
 	}
 	last, err := c.lastRevision(req.ReleaseName)

@@ -129,6 +129,20 @@ func EnsureMap(m *yaml.Node, key string) (*yaml.Node, error) {
 	return v, nil
 }
 
+// Delete removes key from mapping m; it reports whether the key was there.
+func Delete(m *yaml.Node, key string) bool {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return false
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			m.Content = append(m.Content[:i], m.Content[i+2:]...)
+			return true
+		}
+	}
+	return false
+}
+
 // SetString sets key to the string value in mapping m, quoting it as a string.
 func SetString(m *yaml.Node, key, value string) {
 	if v := Lookup(m, key); v != nil {

@@ -151,6 +151,8 @@ func (p *plain) sink(e track.Event) {
 			parts = append(parts, fmt.Sprintf("%s (%s)", w.Object, w.Status.Detail))
 		}
 		fmt.Fprintf(p.w, "%s... waiting for %d: %s\n", ts, len(e.Waiting), strings.Join(parts, ", "))
+	case track.EventTypeStage:
+		fmt.Fprintf(p.w, "%s%s\n", ts, paint(p.color, dim, "── "+e.Line))
 	case track.EventTypeSummary:
 		WriteSummary(p.w, e.Results, p.color)
 	}

@@ -47,6 +47,8 @@ func (t *tty) sink(e track.Event) {
 		t.redraw([]string{fmt.Sprintf("%s %s | %s", e.Object, paint(t.color, dim, "pod/"+e.Pod+" "+e.Container), e.Line)})
 	case track.EventTypeKubeEvent:
 		t.redraw([]string{fmt.Sprintf("%s %s%s", e.Object, eventSubject(e), paintEvent(t.color, e))})
+	case track.EventTypeStage:
+		t.redraw([]string{paint(t.color, dim, "── "+e.Line)})
 	case track.EventTypeSummary:
 		t.clear()
 		WriteSummary(t.w, e.Results, t.color)

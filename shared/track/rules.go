@@ -330,7 +330,11 @@ func evalJob(j *batchv1.Job, v podView) Status {
 		}
 		switch c.Type {
 		case batchv1.JobComplete, batchv1.JobSuccessCriteriaMet:
-			return Status{State: StateReady, Detail: fmt.Sprintf("succeeded %d", j.Status.Succeeded)}
+			// SuccessCriteriaMet comes before the counters are updated: "succeeded 0" misleads.
+			if j.Status.Succeeded == 0 {
+				return Status{State: StateReady, Detail: "complete"}
+			}
+			return Status{State: StateReady, Detail: fmt.Sprintf("complete, %d succeeded", j.Status.Succeeded)}
 		case batchv1.JobFailed, batchv1.JobFailureTarget:
 			f := &Failure{Reason: c.Reason, Message: c.Message}
 			if pf, _ := v.diagnose(); pf != nil {

@@ -53,6 +53,9 @@ type Options struct {
 	Since time.Time
 	// Deletion waits for the objects to be gone instead of ready.
 	Deletion bool
+	// NoSummary leaves the summary event out, for callers that track in several runs and
+	// summarize once.
+	NoSummary bool
 }
 
 // DefaultOptions are the options used unless flags change them.
@@ -84,6 +87,8 @@ type tracker struct {
 	opts    Options
 	sink    Sink
 	start   time.Time
+	// origin is the zero of the events' clock: the start of the deploy (Options.Since).
+	origin  time.Time
 	objects []*trackedObject
 
 	namespaces map[string]*nsWatch
@@ -134,6 +139,7 @@ func Track(ctx context.Context, clients Clients, targets []Target, opts Options,
 	if t.opts.Since.IsZero() {
 		t.opts.Since = t.start
 	}
+	t.origin = t.opts.Since
 	for _, target := range targets {
 		t.objects = append(t.objects, &trackedObject{Target: target, status: Status{State: StateProgressing, Detail: "waiting"}, started: t.start, lastMove: t.start})
 	}
@@ -144,7 +150,10 @@ func Track(ctx context.Context, clients Clients, targets []Target, opts Options,
 		return nil, err
 	}
 	res := t.loop(ctx)
-	sink(Event{Type: EventTypeSummary, Time: time.Now(), Elapsed: time.Since(t.start), Results: res.Objects})
+	if t.opts.NoSummary {
+		return res, nil
+	}
+	sink(Event{Type: EventTypeSummary, Time: time.Now(), Elapsed: time.Since(t.origin), Results: res.Objects})
 	return res, nil
 }
 
@@ -282,7 +291,7 @@ func (t *tracker) loop(ctx context.Context) *Result {
 		case line := <-t.lines:
 			t.sink(line)
 		case <-heartbeat:
-			t.sink(Event{Type: EventTypeWaiting, Time: time.Now(), Elapsed: time.Since(t.start), Waiting: t.waiting()})
+			t.sink(Event{Type: EventTypeWaiting, Time: time.Now(), Elapsed: time.Since(t.origin), Waiting: t.waiting()})
 		}
 	}
 }
@@ -368,7 +377,7 @@ func (t *tracker) evaluate() bool {
 				}
 				ref := o.Ref
 				status := next
-				t.sink(Event{Type: EventTypeStatus, Time: now, Elapsed: now.Sub(t.start), Object: &ref, Status: &status})
+				t.sink(Event{Type: EventTypeStatus, Time: now, Elapsed: now.Sub(t.origin), Object: &ref, Status: &status})
 			}
 		}
 		if o.status.State == StateFailed && o.Policy.FailMode == FailModeFailWholeDeployProcessImmediately {
@@ -600,7 +609,7 @@ func (t *tracker) emitKubeEvents() {
 			}
 			ref := o.Ref
 			line := e.Reason + ": " + e.Message
-			t.sink(Event{Type: EventTypeKubeEvent, Time: eventTime(e), Elapsed: time.Since(t.start), Object: &ref, Pod: podName(e), Line: line, Warning: warning})
+			t.sink(Event{Type: EventTypeKubeEvent, Time: eventTime(e), Elapsed: time.Since(t.origin), Object: &ref, Pod: podName(e), Line: line, Warning: warning})
 		}
 	}
 }
@@ -719,7 +728,7 @@ func (t *tracker) streamLogs(o *trackedObject, namespace, pod, container string,
 			line = line[:maxLogLineBytes] + "..."
 		}
 		select {
-		case t.lines <- Event{Type: EventTypeLog, Time: time.Now(), Elapsed: time.Since(t.start), Object: &ref, Pod: pod, Container: container, Line: line}:
+		case t.lines <- Event{Type: EventTypeLog, Time: time.Now(), Elapsed: time.Since(t.origin), Object: &ref, Pod: pod, Container: container, Line: line}:
 		case <-t.logCtx.Done():
 			return
 		}

@@ -111,6 +111,9 @@ const (
 	EventTypeWaiting EventType = "waiting"
 	// EventTypeSummary closes the stream with the result of every object.
 	EventTypeSummary EventType = "summary"
+	// EventTypeStage says what the deploy does next: apply a weight group, await a hook,
+	// wait for dependencies, delete objects that left the chart. Line says it in words.
+	EventTypeStage EventType = "stage"
 )
 
 // Event is one item of the tracking stream.
@@ -127,6 +130,9 @@ type Event struct {
 	Line    string         `json:"line,omitempty"`
 	Warning bool           `json:"warning,omitempty"`
 	Waiting []ObjectResult `json:"waiting,omitempty"`
+	// Stage names a deploy stage ("weight -10", "hook pre-install") and Objects what it acts on.
+	Stage   string         `json:"stage,omitempty"`
+	Objects []Ref          `json:"objects,omitempty"`
 	Results []ObjectResult `json:"results,omitempty"`
 }
 

@@ -1,0 +1,142 @@
+package cliutil
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/pflag"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-converge/converge/shared/deploy"
+	"github.com/kubectl-converge/converge/shared/exitcode"
+	"github.com/kubectl-converge/converge/shared/helmsdk"
+	"github.com/kubectl-converge/converge/shared/track"
+)
+
+// ConvergeFlags are the flags of a deploy: kubectl converge and helm giterm upgrade.
+type ConvergeFlags struct {
+	Timeout           time.Duration
+	HistoryMax        int
+	NoCreateNamespace bool
+	AutoRollback      bool
+	ForceAdoption     bool
+	LockTimeout       time.Duration
+	SaveReport        string
+	// Output is "text" (progress on stderr, NOTES on stdout) or "json" (JSON lines of the
+	// events and a final result on stdout).
+	Output string
+}
+
+// NewConvergeFlags returns the defaults.
+func NewConvergeFlags() ConvergeFlags {
+	return ConvergeFlags{Timeout: deploy.DefaultTimeout, HistoryMax: 10, Output: "text"}
+}
+
+// AddFlags registers the flags on fs.
+func (f *ConvergeFlags) AddFlags(fs *pflag.FlagSet) {
+	fs.DurationVar(&f.Timeout, "timeout", f.Timeout, "time the whole deploy may take, tracking included (0: no limit)")
+	fs.IntVar(&f.HistoryMax, "history-max", f.HistoryMax, "revisions kept in the release history (0: no limit)")
+	fs.BoolVar(&f.NoCreateNamespace, "no-create-namespace", false, "do not create the release namespace when it is missing")
+	fs.BoolVar(&f.AutoRollback, "auto-rollback", false, "on failure, return to the last deployed revision and track it (a failed first install is uninstalled)")
+	fs.BoolVar(&f.AutoRollback, "atomic", false, "alias of --auto-rollback")
+	fs.BoolVar(&f.ForceAdoption, "force-adoption", false, "take over existing objects that do not belong to the release")
+	fs.DurationVar(&f.LockTimeout, "lock-timeout", 0, "time to wait for another deploy of the release to finish (0: as long as --timeout allows)")
+	fs.StringVar(&f.SaveReport, "save-report", "", "write a JSON report of the deploy to this file: release, namespace, revision, status and every object's result")
+	fs.StringVarP(&f.Output, "output", "o", f.Output, "output format: text (progress on stderr, NOTES on stdout), or json (JSON lines of the events and a final result on stdout)")
+}
+
+// Validate checks the flag values.
+func (f *ConvergeFlags) Validate() error {
+	switch {
+	case f.Timeout < 0:
+		return exitcode.Usage("--timeout must be 0 (no limit) or positive, got %s", f.Timeout)
+	case f.HistoryMax < 0:
+		return exitcode.Usage("--history-max must be 0 (no limit) or more, got %d", f.HistoryMax)
+	case f.LockTimeout < 0:
+		return exitcode.Usage("--lock-timeout must be 0 or positive, got %s", f.LockTimeout)
+	case f.Output != "text" && f.Output != "json":
+		return exitcode.Usage("--output %q: use text or json", f.Output)
+	}
+	return nil
+}
+
+// ConvergeRun is one deploy as a command runs it.
+type ConvergeRun struct {
+	genericiooptions.IOStreams
+	Client   *helmsdk.Client
+	Clients  track.Clients
+	Prepared *deploy.Prepared
+	Track    TrackFlags
+	// Program prefixes the progress lines ("converge", "giterm").
+	Program string
+	// Origin says where the chart came from, for the first progress line; "" says nothing.
+	Origin string
+}
+
+// Converge deploys r.Prepared with the flags: progress and the result as the output format
+// asks, the report when --save-report names a file.
+func (f *ConvergeFlags) Converge(ctx context.Context, r ConvergeRun) error {
+	trackOpts, err := r.Track.Options()
+	if err != nil {
+		return err
+	}
+	p := r.Prepared
+	sink := r.Track.Sink(r.ErrOut, "")
+	if f.Output == "json" {
+		sink = r.Track.Sink(r.Out, "json")
+	}
+	limit := "no time limit"
+	if f.Timeout > 0 {
+		limit = "waiting up to " + f.Timeout.String()
+	}
+	origin := ""
+	if r.Origin != "" {
+		origin = " at " + r.Origin
+	}
+	fmt.Fprintf(r.ErrOut, "%s: release %q in namespace %q from chart %s %s%s, %s\n", r.Program, p.ReleaseName, p.Namespace, p.Chart.Name(), p.Chart.Version(), origin, limit)
+	res, err := deploy.Converge(ctx, r.Client, r.Clients, p, deploy.ConvergeOptions{
+		Timeout:         f.Timeout,
+		HistoryMax:      f.HistoryMax,
+		CreateNamespace: !f.NoCreateNamespace,
+		ForceAdoption:   f.ForceAdoption,
+		AutoRollback:    f.AutoRollback,
+		Lock:            deploy.LockOptions{Wait: f.LockTimeout},
+		Track:           trackOpts,
+		Sink:            sink,
+	})
+	if f.Output == "json" && res != nil {
+		if jerr := json.NewEncoder(r.Out).Encode(map[string]any{"type": "result", "result": res}); jerr != nil && err == nil {
+			err = jerr
+		}
+	}
+	if f.SaveReport != "" {
+		if rerr := writeReport(f.SaveReport, deploy.NewReport(p.ReleaseName, p.Namespace, res, err)); rerr != nil {
+			fmt.Fprintf(r.ErrOut, "%s: %v\n", r.Program, rerr)
+			if err == nil {
+				err = rerr
+			}
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("converge release %q in namespace %q: %w", p.ReleaseName, p.Namespace, err)
+	}
+	fmt.Fprintf(r.ErrOut, "%s: release %q revision %d %s in %s\n", r.Program, res.Release.Name, res.Release.Revision, res.Release.Status, res.Duration.Round(100*time.Millisecond))
+	if f.Output != "json" && res.Release.Notes != "" {
+		fmt.Fprintln(r.Out, res.Release.Notes)
+	}
+	return nil
+}
+
+func writeReport(path string, report deploy.Report) error {
+	data, err := json.MarshalIndent(report, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
+		return fmt.Errorf("--save-report: %w", err)
+	}
+	return nil
+}

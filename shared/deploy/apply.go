@@ -1,0 +1,452 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/cli-runtime/pkg/resource"
+
+	"github.com/kubectl-converge/converge/shared/exitcode"
+	"github.com/kubectl-converge/converge/shared/helmsdk"
+	"github.com/kubectl-converge/converge/shared/track"
+)
+
+// Helm's ownership metadata: an object removed from the chart is deleted only while it still
+// carries this release's.
+const (
+	annotationReleaseName      = "meta.helm.sh/release-name"
+	annotationReleaseNamespace = "meta.helm.sh/release-namespace"
+)
+
+// applyParallelism bounds the objects of one wave sent to the API server at once.
+const applyParallelism = 8
+
+// applier puts a release's objects into the cluster group by group (werf.io/weight), each
+// group in waves by dependencies, tracks each group until ready before the next, then deletes
+// what left the chart. Helm calls it from its install, upgrade and rollback actions.
+type applier struct {
+	ctx       context.Context
+	release   string
+	namespace string
+	clients   track.Clients
+	track     track.Options
+	sink      track.Sink
+	start     time.Time
+
+	mu      sync.Mutex
+	results []track.ObjectResult
+	// failure is the first tracking failure or timeout, with its exit code: Helm's own
+	// error message for it says less.
+	failure error
+}
+
+var _ helmsdk.Applier = (*applier)(nil)
+
+func newApplier(ctx context.Context, release, namespace string, clients track.Clients, opts ConvergeOptions, start time.Time) *applier {
+	sink := opts.Sink
+	if sink == nil {
+		sink = func(track.Event) {}
+	}
+	trackOpts := opts.Track
+	trackOpts.Since = start
+	trackOpts.NoSummary = true
+	return &applier{ctx: ctx, release: release, namespace: namespace, clients: clients, track: trackOpts, sink: sink, start: start}
+}
+
+func (a *applier) stage(name, line string, objects []track.Ref) {
+	a.sink(track.Event{Type: track.EventTypeStage, Time: time.Now(), Elapsed: time.Since(a.start), Stage: name, Line: line, Objects: objects})
+}
+
+func (a *applier) Apply(previous, target []*resource.Info, ops helmsdk.Ops) error {
+	objects := make([]*unstructured.Unstructured, 0, len(target))
+	infos := map[*unstructured.Unstructured]*resource.Info{}
+	for _, info := range target {
+		u, ok := info.Object.(*unstructured.Unstructured)
+		if !ok {
+			return fmt.Errorf("%s %q: unexpected object type %T", info.Mapping.GroupVersionKind.Kind, info.Name, info.Object)
+		}
+		objects = append(objects, u)
+		infos[u] = info
+	}
+	plan, err := planApply(objects, a.namespace)
+	if err != nil {
+		return exitcode.Wrap(exitcode.CodeUsage, err)
+	}
+	for _, w := range plan.warnings {
+		a.sink(track.Event{Type: track.EventTypeStage, Time: time.Now(), Elapsed: time.Since(a.start), Line: "warning: " + w, Warning: true})
+	}
+	prev := map[string]*resource.Info{}
+	for _, p := range previous {
+		prev[infoKey(p)] = p
+	}
+	for _, g := range plan.groups {
+		var refs []track.Ref
+		var groupTargets []track.Target
+		for _, wave := range g.waves {
+			for _, s := range wave {
+				t, err := targetOf(infos[s.obj])
+				if err != nil {
+					return err
+				}
+				refs = append(refs, t.Ref)
+				groupTargets = append(groupTargets, t)
+			}
+		}
+		a.stage(g.label(), fmt.Sprintf("apply %s: %s", g.label(), refList(refs)), refs)
+		for _, wave := range g.waves {
+			if err := a.awaitDependencies(wave, infos); err != nil {
+				return err
+			}
+			if err := a.applyWave(wave, infos, prev, ops); err != nil {
+				return err
+			}
+		}
+		if err := a.await(groupTargets); err != nil {
+			return err
+		}
+	}
+	return a.deleteRemoved(previous, target, ops)
+}
+
+// awaitDependencies waits for what the wave's objects need first: the release's objects they
+// need ready and the external objects they name (present and ready).
+func (a *applier) awaitDependencies(wave []*applyStep, infos map[*unstructured.Unstructured]*resource.Info) error {
+	var targets []track.Target
+	seen := map[track.Ref]bool{}
+	var waiters []string
+	for _, s := range wave {
+		before := len(targets)
+		for _, d := range s.waitsFor {
+			if d.state != DependencyStateReady {
+				continue
+			}
+			t, err := targetOf(infos[d.step.obj])
+			if err != nil {
+				return err
+			}
+			if !seen[t.Ref] {
+				seen[t.Ref] = true
+				targets = append(targets, t)
+			}
+		}
+		for _, e := range s.lifecycle.External {
+			ref, err := a.externalRef(e, objectNamespace(s.obj, a.namespace))
+			if err != nil {
+				return exitcode.Wrap(exitcode.CodeUsage, fmt.Errorf("%s %q: %w", s.obj.GetKind(), s.obj.GetName(), err))
+			}
+			if !seen[ref] {
+				seen[ref] = true
+				targets = append(targets, track.Target{Ref: ref, Policy: track.DefaultPolicy()})
+			}
+		}
+		if len(targets) > before {
+			waiters = append(waiters, describe(s.obj))
+		}
+	}
+	if len(targets) == 0 {
+		return nil
+	}
+	refs := make([]track.Ref, 0, len(targets))
+	for _, t := range targets {
+		refs = append(refs, t.Ref)
+	}
+	a.stage("dependencies", fmt.Sprintf("%s waiting for %s", strings.Join(waiters, ", "), refList(refs)), refs)
+	return a.await(targets)
+}
+
+// externalRef resolves "secret/config" or "deployments.v1.apps/app" with the API server's
+// discovery.
+func (a *applier) externalRef(e ExternalDependency, namespace string) (track.Ref, error) {
+	resourceArg, name, _ := strings.Cut(e.Resource, "/")
+	gvr, gr := schema.ParseResourceArg(strings.ToLower(resourceArg))
+	var gvk schema.GroupVersionKind
+	var err error
+	if gvr != nil {
+		gvk, err = a.clients.Mapper.KindFor(*gvr)
+	}
+	if gvr == nil || err != nil {
+		gvk, err = a.clients.Mapper.KindFor(gr.WithVersion(""))
+	}
+	if err != nil {
+		return track.Ref{}, fmt.Errorf("external dependency %q: the API server knows no resource %q: %w", e.ID, resourceArg, err)
+	}
+	mapping, err := a.clients.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		return track.Ref{}, fmt.Errorf("external dependency %q: %w", e.ID, err)
+	}
+	if e.Namespace != "" {
+		namespace = e.Namespace
+	}
+	if mapping.Scope.Name() != "namespace" {
+		namespace = ""
+	}
+	return track.Ref{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Namespace: namespace, Name: name}, nil
+}
+
+// applyWave sends the wave's objects to the API server in parallel.
+func (a *applier) applyWave(wave []*applyStep, infos map[*unstructured.Unstructured]*resource.Info, prev map[string]*resource.Info, ops helmsdk.Ops) error {
+	if err := a.ctx.Err(); err != nil {
+		return a.interrupted(err)
+	}
+	errs := make([]error, len(wave))
+	sem := make(chan struct{}, applyParallelism)
+	var wg sync.WaitGroup
+	for i, s := range wave {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			info := infos[s.obj]
+			errs[i] = a.applyOne(s, info, prev[infoKey(info)], ops)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func (a *applier) applyOne(s *applyStep, info, previous *resource.Info, ops helmsdk.Ops) error {
+	l := s.lifecycle
+	name := describe(s.obj)
+	if l.RecreateAlways {
+		if err := a.recreate(info, ops, "werf.io/delete-policy: before-creation"); err != nil {
+			return err
+		}
+		previous = nil
+	}
+	if l.ReplicasOnCreation != nil {
+		live, err := ops.Get(info)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		if live == nil {
+			if err := unstructured.SetNestedField(s.obj.Object, int64(*l.ReplicasOnCreation), "spec", "replicas"); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+		}
+		if previous != nil {
+			// An older revision may still carry spec.replicas; the three-way merge would
+			// then remove it and reset the scale.
+			if u, ok := previous.Object.(*unstructured.Unstructured); ok {
+				u = u.DeepCopy()
+				unstructured.RemoveNestedField(u.Object, "spec", "replicas")
+				copied := *previous
+				copied.Object = u
+				previous = &copied
+			}
+		}
+	}
+	err := ops.Apply(previous, info)
+	if err != nil && l.RecreateIfImmutable && strings.Contains(err.Error(), "field is immutable") {
+		if err = a.recreate(info, ops, "an update changes an immutable field"); err == nil {
+			err = ops.Apply(nil, info)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("apply %s: %w", name, err)
+	}
+	return nil
+}
+
+// recreate deletes the live object, if any, and waits until it is gone.
+func (a *applier) recreate(info *resource.Info, ops helmsdk.Ops, why string) error {
+	live, err := ops.Get(info)
+	if err != nil || live == nil {
+		return err
+	}
+	ref, _ := targetOf(info)
+	a.stage("recreate", fmt.Sprintf("recreate %s: %s", ref.Ref, why), []track.Ref{ref.Ref})
+	if err := ops.Delete(info, metav1.DeletePropagationForeground); err != nil {
+		return fmt.Errorf("delete %s to recreate it: %w", ref.Ref, err)
+	}
+	err = wait.PollUntilContextCancel(a.ctx, 250*time.Millisecond, true, func(context.Context) (bool, error) {
+		live, err := ops.Get(info)
+		return live == nil, err
+	})
+	if err != nil {
+		return fmt.Errorf("wait for %s to be deleted before recreating it: %w", ref.Ref, err)
+	}
+	return nil
+}
+
+// deleteRemoved deletes the objects that left the chart, except those kept by
+// helm.sh/resource-policy: keep (on the live object too) and those no longer this release's.
+func (a *applier) deleteRemoved(previous, target []*resource.Info, ops helmsdk.Ops) error {
+	wanted := map[string]bool{}
+	for _, t := range target {
+		wanted[infoKey(t)] = true
+	}
+	var deleted []track.Ref
+	var errs []error
+	for _, p := range previous {
+		if wanted[infoKey(p)] {
+			continue
+		}
+		t, err := targetOf(p)
+		if err != nil {
+			return err
+		}
+		live, err := ops.Get(p)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("read %s before deleting it: %w", t.Ref, err))
+			continue
+		}
+		if live == nil {
+			continue
+		}
+		ann := live.GetAnnotations()
+		switch {
+		case ann[AnnotationHelmResourcePolicy] == "keep":
+			a.stage("keep", fmt.Sprintf("keep %s: it left the chart but is annotated %s: keep", t.Ref, AnnotationHelmResourcePolicy), []track.Ref{t.Ref})
+			continue
+		case ann[annotationReleaseName] != a.release || ann[annotationReleaseNamespace] != a.namespace:
+			a.sink(track.Event{Type: track.EventTypeStage, Time: time.Now(), Elapsed: time.Since(a.start), Stage: "orphan", Warning: true, Objects: []track.Ref{t.Ref},
+				Line: fmt.Sprintf("not deleting %s: it left the chart but no longer belongs to release %q (%s=%q)", t.Ref, a.release, annotationReleaseName, ann[annotationReleaseName])})
+			continue
+		}
+		propagation := metav1.DeletePropagationBackground
+		if u, ok := p.Object.(*unstructured.Unstructured); ok {
+			if l, err := ParseLifecycle(u.GetKind(), u.GetAnnotations()); err == nil {
+				propagation = l.Propagation
+			}
+		}
+		if err := ops.Delete(p, propagation); err != nil {
+			errs = append(errs, fmt.Errorf("delete %s: %w", t.Ref, err))
+			continue
+		}
+		deleted = append(deleted, t.Ref)
+	}
+	if len(deleted) > 0 {
+		a.stage("delete", "deleted, no longer in the chart: "+refList(deleted), deleted)
+	}
+	return errors.Join(errs...)
+}
+
+func (a *applier) AwaitHook(objects []*resource.Info) error {
+	var targets []track.Target
+	var refs []track.Ref
+	hook := ""
+	for _, info := range objects {
+		t, err := targetOf(info)
+		if err != nil {
+			return err
+		}
+		targets = append(targets, t)
+		refs = append(refs, t.Ref)
+		if u, ok := info.Object.(*unstructured.Unstructured); ok && hook == "" {
+			hook = u.GetAnnotations()[AnnotationHelmHook]
+		}
+	}
+	a.stage("hook "+hook, fmt.Sprintf("hook %s: %s", hook, refList(refs)), refs)
+	return a.await(targets)
+}
+
+// await tracks targets until they are ready; a failure or timeout is kept as the deploy's
+// failure.
+func (a *applier) await(targets []track.Target) error {
+	res, err := track.Track(a.ctx, a.clients, targets, a.track, a.sink)
+	if err != nil {
+		return err
+	}
+	a.record(res.Objects)
+	terr := res.Err()
+	if terr == nil {
+		return nil
+	}
+	code := exitcode.CodeDeployFailed
+	if len(res.Failed()) == 0 {
+		if cerr := a.ctx.Err(); cerr != nil && !errors.Is(cerr, context.DeadlineExceeded) {
+			return a.interrupted(cerr)
+		}
+		code = exitcode.CodeTimeout
+		terr = fmt.Errorf("timed out: %w", terr)
+	}
+	err = exitcode.Wrap(code, terr)
+	a.mu.Lock()
+	if a.failure == nil {
+		a.failure = err
+	}
+	a.mu.Unlock()
+	return err
+}
+
+func (a *applier) interrupted(cause error) error {
+	err := exitcode.Wrap(exitcode.CodeDeployFailed, fmt.Errorf("interrupted: %w", cause))
+	if errors.Is(cause, context.DeadlineExceeded) {
+		err = exitcode.Wrap(exitcode.CodeTimeout, fmt.Errorf("timed out: %w", cause))
+	}
+	a.mu.Lock()
+	if a.failure == nil {
+		a.failure = err
+	}
+	a.mu.Unlock()
+	return err
+}
+
+// record keeps the newest result of every object.
+func (a *applier) record(objects []track.ObjectResult) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, o := range objects {
+		replaced := false
+		for i := range a.results {
+			if a.results[i].Object == o.Object {
+				a.results[i], replaced = o, true
+			}
+		}
+		if !replaced {
+			a.results = append(a.results, o)
+		}
+	}
+}
+
+// explain prefers the applier's own account of a failure to Helm's wrapping of it.
+func (a *applier) explain(err error) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.failure != nil {
+		return a.failure
+	}
+	if exitcode.Of(err) == exitcode.CodeUsage {
+		return err
+	}
+	return ClassifyDeployError(err)
+}
+
+func targetOf(info *resource.Info) (track.Target, error) {
+	gvk := info.Mapping.GroupVersionKind
+	ref := track.Ref{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Namespace: info.Namespace, Name: info.Name}
+	policy := track.DefaultPolicy()
+	if u, ok := info.Object.(*unstructured.Unstructured); ok {
+		p, err := track.ParsePolicy(u.GetAnnotations())
+		if err != nil {
+			return track.Target{}, exitcode.Wrap(exitcode.CodeUsage, fmt.Errorf("%s: %w", ref, err))
+		}
+		policy = p
+	}
+	return track.Target{Ref: ref, Policy: policy}, nil
+}
+
+func infoKey(info *resource.Info) string {
+	gvk := info.Mapping.GroupVersionKind
+	return gvk.Group + "/" + gvk.Kind + "/" + info.Namespace + "/" + info.Name
+}
+
+func refList(refs []track.Ref) string {
+	parts := make([]string, 0, len(refs))
+	for _, r := range refs {
+		parts = append(parts, r.String())
+	}
+	if len(parts) > 12 {
+		return strings.Join(parts[:12], ", ") + fmt.Sprintf(" and %d more", len(parts)-12)
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,214 @@
+package deploy
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// werf's deploy annotations: the order and the life of an object.
+const (
+	AnnotationWeight                 = "werf.io/weight"
+	AnnotationDeployDependencyPrefix = "werf.io/deploy-dependency-"
+	// External dependencies are "<id>.external-dependency.werf.io/resource" and ".../namespace".
+	annotationExternalDependencySuffix = ".external-dependency.werf.io/"
+	AnnotationReplicasOnCreation       = "werf.io/replicas-on-creation"
+	AnnotationDeletePolicy             = "werf.io/delete-policy"
+	AnnotationDeletePropagation        = "werf.io/delete-propagation"
+	AnnotationHelmResourcePolicy       = "helm.sh/resource-policy"
+	AnnotationHelmHook                 = "helm.sh/hook"
+)
+
+// DependencyState is what a dependency must reach before the dependent object is applied.
+type DependencyState string
+
+const (
+	// DependencyStatePresent waits until the dependency exists.
+	DependencyStatePresent DependencyState = "present"
+	// DependencyStateReady waits until the dependency is ready, as tracking judges it.
+	DependencyStateReady DependencyState = "ready"
+)
+
+// Dependency selects objects of the same release; every field set must match.
+type Dependency struct {
+	ID        string
+	State     DependencyState
+	Group     string
+	Version   string
+	Kind      string
+	Name      string
+	Namespace string
+	// Inferred marks a dependency found in a pod template rather than declared.
+	Inferred bool
+}
+
+// ExternalDependency is an object outside the release that must exist and be ready first.
+type ExternalDependency struct {
+	ID string
+	// Resource is kubectl's resource form: "secret/config", "deployments.v1.apps/app".
+	Resource  string
+	Namespace string
+}
+
+// Lifecycle is how one object is ordered, created, updated and deleted, from its annotations.
+type Lifecycle struct {
+	// Weight orders the release's objects: lower weights are applied and ready first.
+	Weight       int
+	Dependencies []Dependency
+	External     []ExternalDependency
+	// ReplicasOnCreation is spec.replicas at creation only (so an HPA's scaling is kept); nil:
+	// replicas come from the template.
+	ReplicasOnCreation *int32
+	// RecreateAlways deletes and creates the object on every converge (before-creation).
+	RecreateAlways bool
+	// RecreateIfImmutable deletes and creates the object when an update hits an immutable
+	// field: the default for Jobs.
+	RecreateIfImmutable bool
+	// Propagation is how the object's dependents go when it is deleted.
+	Propagation metav1.DeletionPropagation
+	// Keep leaves the object in the cluster when it leaves the chart or the release goes.
+	Keep bool
+}
+
+// ParseLifecycle reads the deploy annotations of an object of kind; an invalid value is an
+// error naming the annotation and the accepted values.
+func ParseLifecycle(kind string, annotations map[string]string) (Lifecycle, error) {
+	l := Lifecycle{Propagation: metav1.DeletePropagationBackground, RecreateIfImmutable: kind == "Job"}
+	bad := func(key, want string) error {
+		return fmt.Errorf("annotation %s: invalid value %q: want %s", key, annotations[key], want)
+	}
+	external := map[string]*ExternalDependency{}
+	keys := make([]string, 0, len(annotations))
+	for k := range annotations {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, key := range keys {
+		value := annotations[key]
+		switch {
+		case key == AnnotationWeight:
+			w, err := strconv.Atoi(strings.TrimSpace(value))
+			if err != nil {
+				return l, bad(key, "a whole number such as -10 or 5")
+			}
+			l.Weight = w
+		case strings.HasPrefix(key, AnnotationDeployDependencyPrefix):
+			d, err := parseDependency(strings.TrimPrefix(key, AnnotationDeployDependencyPrefix), value)
+			if err != nil {
+				return l, fmt.Errorf("annotation %s: invalid value %q: %w", key, value, err)
+			}
+			l.Dependencies = append(l.Dependencies, d)
+		case strings.Contains(key, annotationExternalDependencySuffix):
+			id, field, _ := strings.Cut(key, annotationExternalDependencySuffix)
+			if id == "" || (field != "resource" && field != "namespace") {
+				return l, fmt.Errorf("annotation %s: unknown external dependency annotation: use <id>.external-dependency.werf.io/resource and <id>.external-dependency.werf.io/namespace", key)
+			}
+			e := external[id]
+			if e == nil {
+				e = &ExternalDependency{ID: id}
+				external[id] = e
+			}
+			if field == "namespace" {
+				e.Namespace = value
+				continue
+			}
+			kindPart, name, ok := strings.Cut(value, "/")
+			if !ok || kindPart == "" || name == "" || strings.Contains(name, "/") {
+				return l, bad(key, "KIND/NAME or RESOURCE.VERSION.GROUP/NAME, such as secret/config or deployments.v1.apps/app")
+			}
+			e.Resource = value
+		case key == AnnotationReplicasOnCreation:
+			n, err := strconv.ParseInt(strings.TrimSpace(value), 10, 32)
+			if err != nil || n < 0 {
+				return l, bad(key, "a whole number of 0 or more")
+			}
+			replicas := int32(n)
+			l.ReplicasOnCreation = &replicas
+		case key == AnnotationDeletePolicy:
+			l.RecreateIfImmutable = false
+			for _, p := range strings.Split(value, ",") {
+				switch strings.TrimSpace(p) {
+				case "before-creation":
+					l.RecreateAlways = true
+				case "before-creation-if-immutable":
+					l.RecreateIfImmutable = true
+				case "succeeded", "failed":
+					// Deleting after the result is hook behaviour, which Helm's own hook
+					// delete policies carry out; accepted for werf charts.
+				default:
+					return l, bad(key, "a comma-separated list of before-creation, before-creation-if-immutable, succeeded, failed")
+				}
+			}
+		case key == AnnotationDeletePropagation:
+			switch metav1.DeletionPropagation(value) {
+			case metav1.DeletePropagationForeground, metav1.DeletePropagationBackground, metav1.DeletePropagationOrphan:
+				l.Propagation = metav1.DeletionPropagation(value)
+			default:
+				return l, bad(key, "Foreground, Background or Orphan")
+			}
+		case key == AnnotationHelmResourcePolicy:
+			if value != "keep" {
+				return l, bad(key, "keep")
+			}
+			l.Keep = true
+		}
+	}
+	ids := make([]string, 0, len(external))
+	for id := range external {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		e := external[id]
+		if e.Resource == "" {
+			return l, fmt.Errorf("annotation %s%snamespace: set %s%sresource too, naming the object to wait for", id, annotationExternalDependencySuffix, id, annotationExternalDependencySuffix)
+		}
+		l.External = append(l.External, *e)
+	}
+	return l, nil
+}
+
+// parseDependency reads "state=ready,kind=StatefulSet,name=db".
+func parseDependency(id, value string) (Dependency, error) {
+	d := Dependency{ID: id, State: DependencyStateReady}
+	if id == "" {
+		return d, fmt.Errorf("the annotation needs an id after %s", AnnotationDeployDependencyPrefix)
+	}
+	targeted := false
+	for _, item := range strings.Split(value, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(item), "=")
+		if !ok || v == "" {
+			return d, fmt.Errorf("want comma-separated key=value items (state, kind, name, namespace, group, version), got %q", item)
+		}
+		switch k {
+		case "state":
+			switch DependencyState(v) {
+			case DependencyStatePresent, DependencyStateReady:
+				d.State = DependencyState(v)
+			default:
+				return d, fmt.Errorf("state %q: want ready or present", v)
+			}
+			continue
+		case "kind":
+			d.Kind = v
+		case "name":
+			d.Name = v
+		case "namespace":
+			d.Namespace = v
+		case "group":
+			d.Group = v
+		case "version":
+			d.Version = v
+		default:
+			return d, fmt.Errorf("unknown key %q: want state, kind, name, namespace, group or version", k)
+		}
+		targeted = true
+	}
+	if !targeted {
+		return d, fmt.Errorf("name at least one of kind, name, namespace, group, version of the object to wait for")
+	}
+	return d, nil
+}

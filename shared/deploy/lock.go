@@ -1,0 +1,254 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"sync"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-converge/converge/shared/exitcode"
+	"github.com/kubectl-converge/converge/shared/track"
+)
+
+// LockOptions tune the release lock.
+type LockOptions struct {
+	// Wait is how long to wait for a lock another run holds; zero waits as long as the
+	// operation's own timeout allows.
+	Wait time.Duration
+	// Duration is how long a lease stays valid without renewal: a run killed without
+	// releasing it blocks others this long. Zero means DefaultLockDuration.
+	Duration time.Duration
+	// Operation names what the holder does, for the waiting side to read ("converge").
+	Operation string
+}
+
+// DefaultLockDuration is how long a lease of a killed run blocks the release.
+const DefaultLockDuration = 15 * time.Second
+
+// LockName is the Lease that serializes operations on a release in its namespace.
+func LockName(release string) string { return "converge-lock-" + release }
+
+// Lock is a held release lock; Release gives it up.
+type Lock struct {
+	leases    func() leaseClient
+	name      string
+	namespace string
+	holder    string
+	duration  time.Duration
+
+	mu     sync.Mutex
+	lease  *coordinationv1.Lease
+	stop   context.CancelFunc
+	done   chan struct{}
+	lostFn context.CancelCauseFunc
+}
+
+type leaseClient interface {
+	Get(ctx context.Context, name string, opts metav1.GetOptions) (*coordinationv1.Lease, error)
+	Create(ctx context.Context, lease *coordinationv1.Lease, opts metav1.CreateOptions) (*coordinationv1.Lease, error)
+	Update(ctx context.Context, lease *coordinationv1.Lease, opts metav1.UpdateOptions) (*coordinationv1.Lease, error)
+	Delete(ctx context.Context, name string, opts metav1.DeleteOptions) error
+}
+
+var errNoNamespace = errors.New("the namespace does not exist")
+
+// ErrLockLost ends an operation whose lease another run took over (it was not renewed in
+// time: the process was stopped or the API server unreachable for too long).
+var ErrLockLost = errors.New("lost the release lock")
+
+// AcquireLock takes the release's lock, a coordination.k8s.io Lease in the release
+// namespace, waiting while another run holds it. The returned context ends when the lock is
+// lost; the lease is renewed until Release.
+func AcquireLock(ctx context.Context, kube kubernetes.Interface, namespace, release string, opts LockOptions, sink track.Sink) (*Lock, context.Context, error) {
+	if opts.Duration == 0 {
+		opts.Duration = DefaultLockDuration
+	}
+	l := &Lock{
+		leases:    func() leaseClient { return kube.CoordinationV1().Leases(namespace) },
+		name:      LockName(release),
+		namespace: namespace,
+		holder:    holderIdentity(opts.Operation),
+		duration:  opts.Duration,
+	}
+	waitCtx := ctx
+	if opts.Wait > 0 {
+		var cancel context.CancelFunc
+		waitCtx, cancel = context.WithTimeout(ctx, opts.Wait)
+		defer cancel()
+	}
+	announced := ""
+	for {
+		held, other, err := l.tryAcquire(waitCtx)
+		if errors.Is(err, errNoNamespace) {
+			// No release can live in a missing namespace: there is nothing to serialize.
+			return nil, ctx, nil
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("take the release lock (lease %q in namespace %q): %w", l.name, namespace, err)
+		}
+		if held {
+			break
+		}
+		if other != announced && sink != nil {
+			announced = other
+			sink(track.Event{Type: track.EventTypeStage, Time: time.Now(), Stage: "lock", Line: fmt.Sprintf("waiting for release %q: locked by %s (lease %s in namespace %s)", release, other, l.name, namespace)})
+		}
+		select {
+		case <-waitCtx.Done():
+			return nil, nil, exitcode.Wrap(exitcode.CodeTimeout, fmt.Errorf("release %q is locked by %s (lease %q in namespace %q): gave up waiting; retry later, or raise --lock-timeout", release, other, l.name, namespace))
+		case <-time.After(time.Second):
+		}
+	}
+	renewCtx, stop := context.WithCancel(context.Background())
+	l.stop = stop
+	l.done = make(chan struct{})
+	opCtx, lost := context.WithCancelCause(ctx)
+	l.lostFn = lost
+	go l.renew(renewCtx)
+	return l, opCtx, nil
+}
+
+// tryAcquire takes the lease when it is free or expired; otherwise it says who holds it.
+func (l *Lock) tryAcquire(ctx context.Context) (held bool, holder string, err error) {
+	leases := l.leases()
+	now := metav1.NewMicroTime(time.Now())
+	seconds := int32(l.duration / time.Second)
+	current, err := leases.Get(ctx, l.name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		created, err := leases.Create(ctx, &coordinationv1.Lease{
+			ObjectMeta: metav1.ObjectMeta{Name: l.name, Namespace: l.namespace, Labels: map[string]string{"app.kubernetes.io/managed-by": "kubectl-converge"}},
+			Spec:       coordinationv1.LeaseSpec{HolderIdentity: &l.holder, LeaseDurationSeconds: &seconds, AcquireTime: &now, RenewTime: &now},
+		}, metav1.CreateOptions{})
+		if apierrors.IsAlreadyExists(err) {
+			return false, "another run", nil
+		}
+		if apierrors.IsNotFound(err) {
+			return false, "", errNoNamespace
+		}
+		if err != nil {
+			return false, "", err
+		}
+		l.setLease(created)
+		return true, "", nil
+	}
+	if err != nil {
+		return false, "", err
+	}
+	if !expired(current, time.Now()) {
+		return false, describeHolder(current), nil
+	}
+	taken := current.DeepCopy()
+	taken.Spec.HolderIdentity = &l.holder
+	taken.Spec.LeaseDurationSeconds = &seconds
+	taken.Spec.AcquireTime = &now
+	taken.Spec.RenewTime = &now
+	updated, err := leases.Update(ctx, taken, metav1.UpdateOptions{})
+	if apierrors.IsConflict(err) {
+		return false, describeHolder(current), nil
+	}
+	if err != nil {
+		return false, "", err
+	}
+	l.setLease(updated)
+	return true, "", nil
+}
+
+func expired(lease *coordinationv1.Lease, now time.Time) bool {
+	if lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity == "" || lease.Spec.RenewTime == nil {
+		return true
+	}
+	d := DefaultLockDuration
+	if lease.Spec.LeaseDurationSeconds != nil {
+		d = time.Duration(*lease.Spec.LeaseDurationSeconds) * time.Second
+	}
+	return now.After(lease.Spec.RenewTime.Add(d))
+}
+
+func describeHolder(lease *coordinationv1.Lease) string {
+	holder := "an unnamed holder"
+	if lease.Spec.HolderIdentity != nil && *lease.Spec.HolderIdentity != "" {
+		holder = *lease.Spec.HolderIdentity
+	}
+	if lease.Spec.AcquireTime != nil {
+		holder += " since " + lease.Spec.AcquireTime.UTC().Format(time.RFC3339)
+	}
+	return holder
+}
+
+func (l *Lock) setLease(lease *coordinationv1.Lease) {
+	l.mu.Lock()
+	l.lease = lease
+	l.mu.Unlock()
+}
+
+// renew keeps the lease fresh; when another run took it over, the operation is cancelled.
+func (l *Lock) renew(ctx context.Context) {
+	defer close(l.done)
+	tick := time.NewTicker(l.duration / 3)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		l.mu.Lock()
+		lease := l.lease.DeepCopy()
+		l.mu.Unlock()
+		now := metav1.NewMicroTime(time.Now())
+		lease.Spec.RenewTime = &now
+		updated, err := l.leases().Update(ctx, lease, metav1.UpdateOptions{})
+		switch {
+		case err == nil:
+			l.setLease(updated)
+		case apierrors.IsConflict(err) || apierrors.IsNotFound(err):
+			if current, gerr := l.leases().Get(ctx, l.name, metav1.GetOptions{}); gerr == nil && current.Spec.HolderIdentity != nil && *current.Spec.HolderIdentity == l.holder {
+				l.setLease(current)
+				continue
+			}
+			l.lostFn(fmt.Errorf("%w: lease %q in namespace %q was taken over", ErrLockLost, l.name, l.namespace))
+			return
+		}
+		// Other errors (an API server restart) are retried at the next tick; the lease
+		// outlives a few missed renewals.
+	}
+}
+
+// Release stops renewing and deletes the lease, unless another run took it over meanwhile.
+func (l *Lock) Release() {
+	if l == nil {
+		return
+	}
+	l.stop()
+	<-l.done
+	l.mu.Lock()
+	lease := l.lease
+	l.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rv := lease.ResourceVersion
+	// When the delete fails the lease expires by itself: the next run takes it over after
+	// Duration. The precondition keeps a lease another run took over meanwhile.
+	_ = l.leases().Delete(ctx, l.name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{ResourceVersion: &rv}})
+	l.lostFn(nil)
+}
+
+func holderIdentity(operation string) string {
+	host, _ := os.Hostname()
+	who := "unknown"
+	if u, err := user.Current(); err == nil {
+		who = u.Username
+	}
+	if operation == "" {
+		operation = "deploy"
+	}
+	return fmt.Sprintf("%s by %s@%s (pid %d)", operation, who, host, os.Getpid())
+}

@@ -1,0 +1,166 @@
+package helmsdk
+
+import (
+	"fmt"
+	"regexp"
+	"time"
+
+	"helm.sh/helm/v3/pkg/kube"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/cli-runtime/pkg/resource"
+)
+
+// Applier decides how a release's objects reach the cluster: in which order, what to wait
+// for between them, what to delete. Helm still renders, checks ownership, stores the release
+// record and runs the hooks; without an Applier Helm applies everything at once.
+type Applier interface {
+	// Apply makes target live. previous holds the objects of the revision being replaced
+	// (empty on a first install); those missing from target leave the release.
+	Apply(previous, target []*resource.Info, ops Ops) error
+	// AwaitHook returns once the hook objects Helm just created are complete (or failed).
+	AwaitHook(objects []*resource.Info) error
+}
+
+// Ops are the object operations an Applier builds on.
+type Ops interface {
+	// Apply creates target, or patches the live object with Helm's three-way merge against
+	// previous (nil: the live object is the baseline).
+	Apply(previous, target *resource.Info) error
+	// Get returns the live object, nil when there is none.
+	Get(info *resource.Info) (*unstructured.Unstructured, error)
+	// Delete deletes the live object; a missing object is not an error.
+	Delete(info *resource.Info, propagation metav1.DeletionPropagation) error
+}
+
+// helmOps applies objects the way Helm's upgrade does, one object per call, so that an
+// Applier can order them and run them in parallel.
+type helmOps struct {
+	client   *kube.Client
+	threeWay bool
+}
+
+func (o helmOps) Apply(previous, target *resource.Info) error {
+	var original kube.ResourceList
+	if previous != nil {
+		original = kube.ResourceList{previous}
+	}
+	var err error
+	if o.threeWay {
+		_, err = o.client.UpdateThreeWayMerge(original, kube.ResourceList{target}, false)
+	} else {
+		_, err = o.client.Update(original, kube.ResourceList{target}, false)
+	}
+	return err
+}
+
+func (o helmOps) Get(info *resource.Info) (*unstructured.Unstructured, error) {
+	obj, err := resource.NewHelper(info.Client, info.Mapping).Get(info.Namespace, info.Name)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok {
+		return nil, fmt.Errorf("%s %q: unexpected object type %T", info.Mapping.GroupVersionKind.Kind, info.Name, obj)
+	}
+	return u, nil
+}
+
+func (o helmOps) Delete(info *resource.Info, propagation metav1.DeletionPropagation) error {
+	_, err := resource.NewHelper(info.Client, info.Mapping).DeleteWithOptions(info.Namespace, info.Name, &metav1.DeleteOptions{PropagationPolicy: &propagation})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// Create is how Helm creates a first install's objects and each hook's objects; only the
+// former go to the Applier (hooks are created as Helm does, then awaited by the Applier).
+func (c *deployKubeClient) Create(resources kube.ResourceList) (*kube.Result, error) {
+	if c.applier == nil || isHookList(resources) {
+		return c.Client.Create(resources)
+	}
+	return &kube.Result{Created: resources}, c.applier.Apply(nil, resources, helmOps{client: c.Client})
+}
+
+func (c *deployKubeClient) Update(original, target kube.ResourceList, force bool) (*kube.Result, error) {
+	if c.applier == nil || force {
+		return c.Client.Update(original, target, force)
+	}
+	return &kube.Result{Updated: target}, c.applier.Apply(original, target, helmOps{client: c.Client})
+}
+
+func (c *deployKubeClient) UpdateThreeWayMerge(original, target kube.ResourceList, force bool) (*kube.Result, error) {
+	if c.applier == nil || force {
+		return c.Client.UpdateThreeWayMerge(original, target, force)
+	}
+	return &kube.Result{Updated: target}, c.applier.Apply(original, target, helmOps{client: c.Client, threeWay: true})
+}
+
+func (c *deployKubeClient) WatchUntilReady(resources kube.ResourceList, timeout time.Duration) error {
+	if c.applier == nil {
+		return c.Client.WatchUntilReady(resources, timeout)
+	}
+	return c.applier.AwaitHook(resources)
+}
+
+func isHookList(resources kube.ResourceList) bool {
+	if len(resources) == 0 {
+		return false
+	}
+	for _, info := range resources {
+		u, ok := info.Object.(*unstructured.Unstructured)
+		if !ok || u.GetAnnotations()["helm.sh/hook"] == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// withApplier runs fn with the applier in charge of the release's objects.
+func (c *Client) withApplier(a Applier, fn func() error) error {
+	if c.kube == nil || a == nil {
+		return fn()
+	}
+	c.kube.applier = a
+	defer func() { c.kube.applier = nil }()
+	return fn()
+}
+
+// AdoptionError is an object that exists in the cluster without belonging to the release.
+type AdoptionError struct {
+	Kind, Name, Namespace string
+	Release, ReleaseNS    string
+}
+
+func (e *AdoptionError) Error() string {
+	where := ""
+	nsFlag := ""
+	if e.Namespace != "" {
+		where = fmt.Sprintf(" in namespace %q", e.Namespace)
+		nsFlag = " -n " + e.Namespace
+	}
+	return fmt.Sprintf("%s %q%s already exists and does not belong to release %q: adopt it with "+
+		"kubectl label%s %s/%s app.kubernetes.io/managed-by=Helm && kubectl annotate%s %s/%s meta.helm.sh/release-name=%s meta.helm.sh/release-namespace=%s, "+
+		"or converge with --force-adoption",
+		e.Kind, e.Name, where, e.Release, nsFlag, e.Kind, e.Name, nsFlag, e.Kind, e.Name, e.Release, e.ReleaseNS)
+}
+
+var conflictPattern = regexp.MustCompile(`(\S+) "([^"]+)" in namespace "([^"]*)" exists and cannot be imported into the current release`)
+
+// adoptionError turns Helm's refusal to import an existing object into an error that names
+// what makes the object ours; other errors pass unchanged.
+func (c *Client) adoptionError(err error, release string) error {
+	if err == nil {
+		return nil
+	}
+	m := conflictPattern.FindStringSubmatch(err.Error())
+	if m == nil {
+		return err
+	}
+	return &AdoptionError{Kind: m[1], Name: m[2], Namespace: m[3], Release: release, ReleaseNS: c.namespace}
+}
