@@ -309,6 +309,9 @@ func (c *Cmd) Start() *Running {
 	return r
 }
 
+// Signal sends sig to the running command.
+func (r *Running) Signal(sig os.Signal) error { return r.cmd.Process.Signal(sig) }
+
 // Stderr is what the command has printed on stderr so far.
 func (r *Running) Stderr() string { return r.stderr.String() }
 

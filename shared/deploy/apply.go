@@ -97,17 +97,14 @@ func (a *applier) Apply(previous, target []*resource.Info, ops helmsdk.Ops) erro
 					return err
 				}
 				refs = append(refs, t.Ref)
-				groupTargets = append(groupTargets, t)
+				if !a.isReady(t.Ref) {
+					groupTargets = append(groupTargets, t)
+				}
 			}
 		}
 		a.stage(g.label(), fmt.Sprintf("apply %s: %s", g.label(), refList(refs)), refs)
-		for _, wave := range g.waves {
-			if err := a.awaitDependencies(wave, infos); err != nil {
-				return err
-			}
-			if err := a.applyWave(wave, infos, prev, ops); err != nil {
-				return err
-			}
+		if err := a.applyGroup(g, infos, prev, ops); err != nil {
+			return err
 		}
 		if err := a.await(groupTargets); err != nil {
 			return err
@@ -116,39 +113,93 @@ func (a *applier) Apply(previous, target []*resource.Info, ops helmsdk.Ops) erro
 	return a.deleteRemoved(previous, target, ops)
 }
 
-// awaitDependencies waits for what the wave's objects need first: the release's objects they
-// need ready and the external objects they name (present and ready).
-func (a *applier) awaitDependencies(wave []*applyStep, infos map[*unstructured.Unstructured]*resource.Info) error {
+// applyGroup applies every object of the group as soon as what it waits for is there: the
+// objects of the group it depends on applied (and ready, when asked), its external
+// dependencies present and ready. Independent objects go at once, a few at a time.
+func (a *applier) applyGroup(g *applyGroup, infos map[*unstructured.Unstructured]*resource.Info, prev map[string]*resource.Info, ops helmsdk.Ops) error {
+	ctx, abort := context.WithCancel(a.ctx)
+	defer abort()
+	applied := map[*applyStep]chan struct{}{}
+	var steps []*applyStep
+	for _, wave := range g.waves {
+		for _, s := range wave {
+			applied[s] = make(chan struct{})
+			steps = append(steps, s)
+		}
+	}
+	sem := make(chan struct{}, applyParallelism)
+	errs := make([]error, len(steps))
+	var wg sync.WaitGroup
+	for i, s := range steps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, d := range s.waitsFor {
+				if ch, inGroup := applied[d.step]; inGroup {
+					select {
+					case <-ch:
+					case <-ctx.Done():
+						return
+					}
+				}
+			}
+			if err := a.awaitDependencies(s, infos, applied); err != nil {
+				errs[i] = err
+				abort()
+				return
+			}
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			info := infos[s.obj]
+			err := a.applyOne(s, info, prev[infoKey(info)], ops)
+			<-sem
+			if err != nil {
+				errs[i] = err
+				abort()
+				return
+			}
+			close(applied[s])
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if err := a.ctx.Err(); err != nil {
+		return a.interrupted(err)
+	}
+	return nil
+}
+
+// awaitDependencies waits until the group's objects s needs ready are ready and the external
+// objects it names are present and ready.
+func (a *applier) awaitDependencies(s *applyStep, infos map[*unstructured.Unstructured]*resource.Info, inGroup map[*applyStep]chan struct{}) error {
 	var targets []track.Target
 	seen := map[track.Ref]bool{}
-	var waiters []string
-	for _, s := range wave {
-		before := len(targets)
-		for _, d := range s.waitsFor {
-			if d.state != DependencyStateReady {
-				continue
-			}
-			t, err := targetOf(infos[d.step.obj])
-			if err != nil {
-				return err
-			}
-			if !seen[t.Ref] {
-				seen[t.Ref] = true
-				targets = append(targets, t)
-			}
+	for _, d := range s.waitsFor {
+		if _, ok := inGroup[d.step]; !ok || d.state != DependencyStateReady {
+			continue
 		}
-		for _, e := range s.lifecycle.External {
-			ref, err := a.externalRef(e, objectNamespace(s.obj, a.namespace))
-			if err != nil {
-				return exitcode.Wrap(exitcode.CodeUsage, fmt.Errorf("%s %q: %w", s.obj.GetKind(), s.obj.GetName(), err))
-			}
-			if !seen[ref] {
-				seen[ref] = true
-				targets = append(targets, track.Target{Ref: ref, Policy: track.DefaultPolicy()})
-			}
+		t, err := targetOf(infos[d.step.obj])
+		if err != nil {
+			return err
 		}
-		if len(targets) > before {
-			waiters = append(waiters, describe(s.obj))
+		if !seen[t.Ref] && !a.isReady(t.Ref) {
+			seen[t.Ref] = true
+			targets = append(targets, t)
+		}
+	}
+	for _, e := range s.lifecycle.External {
+		ref, err := a.externalRef(e, objectNamespace(s.obj, a.namespace))
+		if err != nil {
+			return exitcode.Wrap(exitcode.CodeUsage, fmt.Errorf("%s %q: %w", s.obj.GetKind(), s.obj.GetName(), err))
+		}
+		if !seen[ref] {
+			seen[ref] = true
+			targets = append(targets, track.Target{Ref: ref, Policy: track.DefaultPolicy()})
 		}
 	}
 	if len(targets) == 0 {
@@ -158,7 +209,11 @@ func (a *applier) awaitDependencies(wave []*applyStep, infos map[*unstructured.U
 	for _, t := range targets {
 		refs = append(refs, t.Ref)
 	}
-	a.stage("dependencies", fmt.Sprintf("%s waiting for %s", strings.Join(waiters, ", "), refList(refs)), refs)
+	self, err := targetOf(infos[s.obj])
+	if err != nil {
+		return err
+	}
+	a.stage("dependencies", fmt.Sprintf("%s waiting for %s", self.Ref, refList(refs)), refs)
 	return a.await(targets)
 }
 
@@ -189,28 +244,6 @@ func (a *applier) externalRef(e ExternalDependency, namespace string) (track.Ref
 		namespace = ""
 	}
 	return track.Ref{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Namespace: namespace, Name: name}, nil
-}
-
-// applyWave sends the wave's objects to the API server in parallel.
-func (a *applier) applyWave(wave []*applyStep, infos map[*unstructured.Unstructured]*resource.Info, prev map[string]*resource.Info, ops helmsdk.Ops) error {
-	if err := a.ctx.Err(); err != nil {
-		return a.interrupted(err)
-	}
-	errs := make([]error, len(wave))
-	sem := make(chan struct{}, applyParallelism)
-	var wg sync.WaitGroup
-	for i, s := range wave {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			info := infos[s.obj]
-			errs[i] = a.applyOne(s, info, prev[infoKey(info)], ops)
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
 }
 
 func (a *applier) applyOne(s *applyStep, info, previous *resource.Info, ops helmsdk.Ops) error {
@@ -352,6 +385,9 @@ func (a *applier) AwaitHook(objects []*resource.Info) error {
 // await tracks targets until they are ready; a failure or timeout is kept as the deploy's
 // failure.
 func (a *applier) await(targets []track.Target) error {
+	if len(targets) == 0 {
+		return nil
+	}
 	res, err := track.Track(a.ctx, a.clients, targets, a.track, a.sink)
 	if err != nil {
 		return err
@@ -389,6 +425,18 @@ func (a *applier) interrupted(cause error) error {
 	}
 	a.mu.Unlock()
 	return err
+}
+
+// isReady reports whether an earlier tracking run of this deploy found ref ready.
+func (a *applier) isReady(ref track.Ref) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, r := range a.results {
+		if r.Object == ref {
+			return r.Status.State == track.StateReady || r.Status.State == track.StateReadyWithWarnings
+		}
+	}
+	return false
 }
 
 // record keeps the newest result of every object.
