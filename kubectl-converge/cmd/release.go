@@ -71,6 +71,8 @@ type DismissOptions struct {
 	// WithNamespace deletes the release namespace after the release, and waits until it is gone.
 	WithNamespace bool
 	Timeout       time.Duration
+	// LockTimeout bounds the wait for another operation on the release; zero: Timeout.
+	LockTimeout time.Duration
 }
 
 func newDismissCommand(streams genericiooptions.IOStreams, kube *genericclioptions.ConfigFlags) *cobra.Command {
@@ -81,6 +83,7 @@ func newDismissCommand(streams genericiooptions.IOStreams, kube *genericclioptio
 	cmd.Flags().BoolVar(&o.WithNamespace, "with-namespace", false, "delete the release namespace too, and wait until it is gone")
 	o.TrackFlags.AddFlags(cmd.Flags())
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", o.Timeout, "time to wait for the objects to be deleted")
+	cmd.Flags().DurationVar(&o.LockTimeout, "lock-timeout", 0, "time to wait for another operation on the release to finish (0: as long as --timeout allows)")
 	return cmd
 }
 
@@ -97,7 +100,7 @@ func (o *DismissOptions) Run(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	rel, err := deploy.Dismiss(cmd.Context(), client, clients, deploy.DismissRequest{ReleaseName: name, Namespace: ns, Timeout: o.Timeout}, o.TrackFlags.Sink(o.ErrOut, ""))
+	rel, err := deploy.Dismiss(cmd.Context(), client, clients, deploy.DismissRequest{ReleaseName: name, Namespace: ns, Timeout: o.Timeout, Lock: deploy.LockOptions{Wait: o.LockTimeout}}, o.TrackFlags.Sink(o.ErrOut, ""))
 	switch {
 	case errors.Is(err, helmsdk.ErrReleaseNotFound):
 		fmt.Fprintf(o.ErrOut, "dismiss: release %q not found in namespace %q, nothing to uninstall\n", name, ns)
@@ -201,6 +204,8 @@ type RollbackOptions struct {
 	cliutil.TrackFlags
 	Timeout    time.Duration
 	HistoryMax int
+	// LockTimeout bounds the wait for another operation on the release; zero: Timeout.
+	LockTimeout time.Duration
 }
 
 func newRollbackCommand(streams genericiooptions.IOStreams, kube *genericclioptions.ConfigFlags) *cobra.Command {
@@ -209,6 +214,7 @@ func newRollbackCommand(streams genericiooptions.IOStreams, kube *genericcliopti
 		func(cmd *cobra.Command, args []string) error { return o.Run(cmd, args) })
 	cmd.Flags().StringVar(&o.Env, "env", "", "environment, to derive the release name from the chart as converge does")
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", o.Timeout, "time to wait for the release to become ready")
+	cmd.Flags().DurationVar(&o.LockTimeout, "lock-timeout", 0, "time to wait for another operation on the release to finish (0: as long as --timeout allows)")
 	cmd.Flags().IntVar(&o.HistoryMax, "history-max", o.HistoryMax, "revisions kept in the release history (0: no limit)")
 	o.TrackFlags.AddFlags(cmd.Flags())
 	return cmd
@@ -237,7 +243,7 @@ func (o *RollbackOptions) Run(cmd *cobra.Command, args []string) error {
 		return err
 	}
 	res, err := deploy.Rollback(cmd.Context(), client, clients, deploy.RollbackRequest{ReleaseName: name, Namespace: ns, Revision: revision},
-		deploy.ConvergeOptions{Timeout: o.Timeout, HistoryMax: o.HistoryMax, Track: trackOpts, Sink: o.TrackFlags.Sink(o.ErrOut, "")})
+		deploy.ConvergeOptions{Timeout: o.Timeout, HistoryMax: o.HistoryMax, Lock: deploy.LockOptions{Wait: o.LockTimeout}, Track: trackOpts, Sink: o.TrackFlags.Sink(o.ErrOut, "")})
 	if errors.Is(err, helmsdk.ErrReleaseNotFound) {
 		return err
 	}

@@ -1,0 +1,78 @@
+package deploy
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/kubectl-converge/converge/shared/exitcode"
+	"github.com/kubectl-converge/converge/shared/track"
+)
+
+func lease(holder string, renewed time.Time) *coordinationv1.Lease {
+	seconds := int32(15)
+	at := metav1.NewMicroTime(renewed)
+	return &coordinationv1.Lease{
+		ObjectMeta: metav1.ObjectMeta{Name: LockName("app"), Namespace: "ns"},
+		Spec:       coordinationv1.LeaseSpec{HolderIdentity: &holder, LeaseDurationSeconds: &seconds, AcquireTime: &at, RenewTime: &at},
+	}
+}
+
+func TestAcquireLock(t *testing.T) {
+	tests := []struct {
+		name     string
+		existing *coordinationv1.Lease
+		wantErr  string
+	}{
+		{name: "free release"},
+		{name: "expired lease of a killed run is taken over", existing: lease("converge by ci@runner (pid 1)", time.Now().Add(-time.Minute))},
+		{name: "lease without holder is free", existing: lease("", time.Now())},
+		{name: "live lease makes the run wait, then give up", existing: lease("converge by ci@runner (pid 1)", time.Now().Add(time.Hour)),
+			wantErr: `release "app" is locked by converge by ci@runner (pid 1) since`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			kube := fake.NewClientset()
+			if tt.existing != nil {
+				if _, err := kube.CoordinationV1().Leases("ns").Create(context.Background(), tt.existing, metav1.CreateOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var said []string
+			sink := func(e track.Event) { said = append(said, e.Line) }
+			lock, ctx, err := AcquireLock(context.Background(), kube, "ns", "app", LockOptions{Wait: 1500 * time.Millisecond, Operation: "converge"}, sink)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || exitcode.Of(err) != exitcode.CodeTimeout {
+					t.Fatalf("error %v (exit code %d), want %q with the timeout code", err, exitcode.Of(err), tt.wantErr)
+				}
+				if len(said) != 1 || !strings.Contains(said[0], `waiting for release "app": locked by converge by ci@runner`) {
+					t.Fatalf("the wait was announced as %q", said)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := kube.CoordinationV1().Leases("ns").Get(ctx, LockName("app"), metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if h := *got.Spec.HolderIdentity; !strings.HasPrefix(h, "converge by ") || h == "converge by ci@runner (pid 1)" {
+				t.Fatalf("lease holder %q, want this process", h)
+			}
+			lock.Release()
+			if ctx.Err() == nil {
+				t.Fatal("the operation context outlives the lock")
+			}
+			if _, err := kube.CoordinationV1().Leases("ns").Get(context.Background(), LockName("app"), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+				t.Fatalf("lease after Release: %v, want deleted", err)
+			}
+		})
+	}
+}
