@@ -152,3 +152,36 @@ and events, failing fast with the reason. The revision records the commit it was
 	flags.AddFlags(cmd.Flags())
 	return cmd
 }
+
+func newPlanCommand(streams genericiooptions.IOStreams) *cobra.Command {
+	o := &chartOptions{IOStreams: streams}
+	var flags cliutil.PlanFlags
+	cmd := &cobra.Command{
+		Use:   "plan RELEASE [CHART]",
+		Short: "Show what upgrade would change in the cluster, from the chart as committed",
+		Long: `Render the chart as committed in git, ask the API server for a dry run of every request
+an upgrade would send, and show per object what would be created, updated, recreated or deleted
+(Secret values hidden unless --show-sensitive). --exit-code exits 2 when anything would change.`,
+		Args:          cobra.RangeArgs(1, 2),
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := flags.Validate(); err != nil {
+				return err
+			}
+			prepared, err := o.prepare(args[0], firstArg(args[1:]))
+			if err != nil {
+				return err
+			}
+			client, err := helmsdk.NewClient(helmsdk.Config{Getter: o.env.Getter, Namespace: prepared.Namespace, Driver: o.env.Driver, Transform: prepared.Transform})
+			if err != nil {
+				return err
+			}
+			return flags.Plan(cmd.Context(), o.IOStreams, client, prepared)
+		},
+	}
+	o.DeployFlags.AddFlags(cmd.Flags())
+	o.GitFlags.AddFlags(cmd.Flags())
+	flags.AddFlags(cmd.Flags())
+	return cmd
+}

@@ -31,6 +31,7 @@ Helm's global flags (-n/--namespace, --kube-context, --kubeconfig, ...) work as 
 	root.AddCommand(
 		newTemplateCommand(streams),
 		newUpgradeCommand(streams),
+		newPlanCommand(streams),
 		newLintCommand(streams),
 		newPackageCommand(streams),
 		cliutil.NewVersionCommand(streams, "helm giterm", "helm-giterm"),

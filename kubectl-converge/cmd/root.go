@@ -22,6 +22,7 @@ func NewCmdConverge(streams genericiooptions.IOStreams) *cobra.Command {
 	kube.AddFlags(root.PersistentFlags())
 	root.AddCommand(
 		newRenderCommand(streams, kube),
+		newPlanCommand(streams, kube),
 		newDismissCommand(streams, kube),
 		newHistoryCommand(streams, kube),
 		newRollbackCommand(streams, kube),

@@ -46,7 +46,7 @@ func Main(newRoot func(genericiooptions.IOStreams) *cobra.Command) {
 	root := newRoot(genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr})
 	err := root.ExecuteContext(ctx)
 	stop()
-	if err != nil {
+	if err != nil && !exitcode.IsQuiet(err) {
 		fmt.Fprintf(os.Stderr, "Error: %v\n", err)
 	}
 	os.Exit(int(exitcode.Of(err)))

@@ -25,6 +25,7 @@ type ConvergeFlags struct {
 	ForceAdoption     bool
 	LockTimeout       time.Duration
 	SaveReport        string
+	UsePlan           string
 	// Output is "text" (progress on stderr, NOTES on stdout) or "json" (JSON lines of the
 	// events and a final result on stdout).
 	Output string
@@ -45,6 +46,7 @@ func (f *ConvergeFlags) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.ForceAdoption, "force-adoption", false, "take over existing objects that do not belong to the release")
 	fs.DurationVar(&f.LockTimeout, "lock-timeout", 0, "time to wait for another deploy of the release to finish (0: as long as --timeout allows)")
 	fs.StringVar(&f.SaveReport, "save-report", "", "write a JSON report of the deploy to this file: release, namespace, revision, status and every object's result")
+	fs.StringVar(&f.UsePlan, "use-plan", "", "apply exactly what this plan (from plan --save-plan) reviewed; refused when the release, its live objects or the rendered chart moved since")
 	fs.StringVarP(&f.Output, "output", "o", f.Output, "output format: text (progress on stderr, NOTES on stdout), or json (JSON lines of the events and a final result on stdout)")
 }
 
@@ -84,6 +86,12 @@ func (f *ConvergeFlags) Converge(ctx context.Context, r ConvergeRun) error {
 		return err
 	}
 	p := r.Prepared
+	var plan *deploy.Plan
+	if f.UsePlan != "" {
+		if plan, err = LoadPlan(f.UsePlan); err != nil {
+			return err
+		}
+	}
 	sink := r.Track.Sink(r.ErrOut, "")
 	if f.Output == "json" {
 		sink = r.Track.Sink(r.Out, "json")
@@ -104,6 +112,7 @@ func (f *ConvergeFlags) Converge(ctx context.Context, r ConvergeRun) error {
 		ForceAdoption:   f.ForceAdoption,
 		AutoRollback:    f.AutoRollback,
 		Lock:            deploy.LockOptions{Wait: f.LockTimeout},
+		Plan:            plan,
 		Track:           trackOpts,
 		Sink:            sink,
 	})

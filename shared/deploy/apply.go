@@ -76,18 +76,18 @@ func (a *applier) Apply(previous, target []*resource.Info, ops helmsdk.Ops) erro
 		objects = append(objects, u)
 		infos[u] = info
 	}
-	plan, err := planApply(objects, a.namespace)
+	order, err := orderObjects(objects, a.namespace)
 	if err != nil {
 		return exitcode.Wrap(exitcode.CodeUsage, err)
 	}
-	for _, w := range plan.warnings {
+	for _, w := range order.warnings {
 		a.sink(track.Event{Type: track.EventTypeStage, Time: time.Now(), Elapsed: time.Since(a.start), Line: "warning: " + w, Warning: true})
 	}
 	prev := map[string]*resource.Info{}
 	for _, p := range previous {
 		prev[infoKey(p)] = p
 	}
-	for _, g := range plan.groups {
+	for _, g := range order.groups {
 		var refs []track.Ref
 		var groupTargets []track.Target
 		for _, wave := range g.waves {
@@ -260,21 +260,8 @@ func (a *applier) applyOne(s *applyStep, info, previous *resource.Info, ops helm
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
-		if live == nil {
-			if err := unstructured.SetNestedField(s.obj.Object, int64(*l.ReplicasOnCreation), "spec", "replicas"); err != nil {
-				return fmt.Errorf("%s: %w", name, err)
-			}
-		}
-		if previous != nil {
-			// An older revision may still carry spec.replicas; the three-way merge would
-			// then remove it and reset the scale.
-			if u, ok := previous.Object.(*unstructured.Unstructured); ok {
-				u = u.DeepCopy()
-				unstructured.RemoveNestedField(u.Object, "spec", "replicas")
-				copied := *previous
-				copied.Object = u
-				previous = &copied
-			}
+		if previous, err = prepareForApply(s.obj, previous, l, live != nil); err != nil {
+			return err
 		}
 	}
 	err := ops.Apply(previous, info)

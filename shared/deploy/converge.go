@@ -36,6 +36,9 @@ type ConvergeOptions struct {
 	AutoRollback bool
 	// Lock tunes the release lock.
 	Lock LockOptions
+	// Plan, when set, is the reviewed plan to apply: the converge is refused when the
+	// release, its live objects or the rendered manifests moved since.
+	Plan *Plan
 	// Track follows the deployed objects until they are ready or fail.
 	Track track.Options
 	// Sink receives the tracking events; nil discards them.
@@ -98,6 +101,13 @@ func Converge(ctx context.Context, client *helmsdk.Client, clients track.Clients
 	if err := recoverPending(client, p.ReleaseName, sink); err != nil {
 		return nil, err
 	}
+	expectDigest := ""
+	if opts.Plan != nil {
+		if err := VerifyPlan(ctx, client, clients, p.ReleaseName, p.Namespace, opts.Plan); err != nil {
+			return nil, err
+		}
+		expectDigest = opts.Plan.Digest
+	}
 	crds, err := client.ApplyCRDs(ctx, p.Chart)
 	if err != nil {
 		return nil, exitcode.Wrap(exitcode.CodeDeployFailed, err)
@@ -115,6 +125,7 @@ func Converge(ctx context.Context, client *helmsdk.Client, clients track.Clients
 		Description:   description(p),
 		Applier:       ap,
 		ForceAdoption: opts.ForceAdoption,
+		ExpectDigest:  expectDigest,
 	})
 	res := ap.result(rel, start)
 	if err == nil {

@@ -59,3 +59,12 @@ func Of(err error) Code {
 	}
 	return CodeError
 }
+
+// errQuiet is the error of an exit code that is an answer, not a failure (plan --exit-code).
+var errQuiet = errors.New("no error: the exit code is the answer")
+
+// Quiet returns an error that only sets the exit code; main prints nothing for it.
+func Quiet(code Code) error { return &Error{Code: code, Err: errQuiet} }
+
+// IsQuiet reports whether err only carries an exit code.
+func IsQuiet(err error) bool { return errors.Is(err, errQuiet) }

@@ -2,6 +2,8 @@ package helmsdk
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sort"
@@ -87,54 +89,19 @@ type UpgradeRequest struct {
 	// InstallCRDs creates the chart's crds/ on a first install, as Helm does; callers that
 	// apply CRDs themselves (ApplyCRDs) leave it off.
 	InstallCRDs bool
+	// ExpectDigest refuses to deploy manifests other than those a Preview rendered (with
+	// ErrPlanOutdated); "" accepts any.
+	ExpectDigest string
 }
 
 // UpgradeOrInstall installs the release when it does not exist (or was uninstalled with its
 // history kept) and upgrades it otherwise, as helm upgrade --install does.
 func (c *Client) UpgradeOrInstall(ctx context.Context, req UpgradeRequest) (*Release, error) {
-	timeout := req.Timeout
-	if timeout == 0 {
-		timeout = 5 * time.Minute
-	}
-	last, err := c.lastRevision(req.ReleaseName)
-	notFound := errors.Is(err, ErrReleaseNotFound)
-	if err != nil && !notFound {
-		return nil, err
-	}
-	uninstalled := last != nil && last.Info.Status == helmrelease.StatusUninstalled
-	c.cfg.Releases.MaxHistory = req.HistoryMax
-	var rel *helmrelease.Release
-	if notFound || uninstalled {
-		install := action.NewInstall(c.cfg)
-		install.ReleaseName = req.ReleaseName
-		install.Namespace = c.namespace
-		install.CreateNamespace = req.CreateNamespace
-		install.Wait = req.Wait
-		install.WaitForJobs = req.Wait
-		install.Timeout = timeout
-		install.Replace = uninstalled
-		install.PostRenderer = c.postRenderer()
-		install.Description = req.Description
-		install.TakeOwnership = req.ForceAdoption
-		install.SkipCRDs = !req.InstallCRDs
-		err = c.withApplier(req.Applier, func() (runErr error) {
-			rel, runErr = install.RunWithContext(ctx, req.Chart.chart, req.Values)
-			return runErr
-		})
-	} else {
-		upgrade := action.NewUpgrade(c.cfg)
-		upgrade.Namespace = c.namespace
-		upgrade.Wait = req.Wait
-		upgrade.WaitForJobs = req.Wait
-		upgrade.Timeout = timeout
-		upgrade.MaxHistory = req.HistoryMax
-		upgrade.PostRenderer = c.postRenderer()
-		upgrade.Description = req.Description
-		upgrade.TakeOwnership = req.ForceAdoption
-		err = c.withApplier(req.Applier, func() (runErr error) {
-			rel, runErr = upgrade.RunWithContext(ctx, req.ReleaseName, req.Chart.chart, req.Values)
-			return runErr
-		})
+	c.renderErr = nil
+	rel, err := c.upgradeOrInstall(ctx, req, false)
+	if err != nil && c.renderErr != nil {
+		// Helm's wrapping ("error while running post render on files") says less.
+		return nil, c.renderErr
 	}
 	if err != nil {
 		err = c.adoptionError(err, req.ReleaseName)
@@ -146,11 +113,111 @@ func (c *Client) UpgradeOrInstall(ctx context.Context, req UpgradeRequest) (*Rel
 	return fromHelm(rel), nil
 }
 
-func (c *Client) postRenderer() postRenderer {
-	if c.transform == nil {
-		return postRenderer{transform: func(b []byte) ([]byte, error) { return b, nil }}
+// Preview renders what UpgradeOrInstall would deploy, with lookups against the cluster, and
+// records nothing. Digest identifies the rendered manifests, for ExpectDigest.
+type Preview struct {
+	// Release is the revision that would be recorded.
+	Release *Release
+	// Current is the newest recorded revision; nil for a release that does not exist.
+	Current *Release
+	Digest  string
+}
+
+// Preview renders the release as an install or upgrade would.
+func (c *Client) Preview(ctx context.Context, req UpgradeRequest) (*Preview, error) {
+	out := &Preview{}
+	current, err := c.lastRevision(req.ReleaseName)
+	switch {
+	case err == nil && current.Info.Status != helmrelease.StatusUninstalled:
+		out.Current = fromHelm(current)
+	case err != nil && !errors.Is(err, ErrReleaseNotFound):
+		return nil, err
 	}
-	return postRenderer{transform: c.transform}
+	rel, err := c.upgradeOrInstall(ctx, req, true)
+	if err != nil {
+		return nil, err
+	}
+	out.Release = fromHelm(rel)
+	out.Digest = c.lastDigest
+	return out, nil
+}
+
+func (c *Client) upgradeOrInstall(ctx context.Context, req UpgradeRequest, dryRun bool) (*helmrelease.Release, error) {
+	timeout := req.Timeout
+	if timeout == 0 {
+		timeout = 5 * time.Minute
+	}
+	last, err := c.lastRevision(req.ReleaseName)
+	notFound := errors.Is(err, ErrReleaseNotFound)
+	if err != nil && !notFound {
+		return nil, err
+	}
+	uninstalled := last != nil && last.Info.Status == helmrelease.StatusUninstalled
+	c.cfg.Releases.MaxHistory = req.HistoryMax
+	renderer := c.postRenderer(req.ExpectDigest)
+	var rel *helmrelease.Release
+	if notFound || uninstalled {
+		install := action.NewInstall(c.cfg)
+		install.ReleaseName = req.ReleaseName
+		install.Namespace = c.namespace
+		install.CreateNamespace = req.CreateNamespace
+		install.Wait = req.Wait
+		install.WaitForJobs = req.Wait
+		install.Timeout = timeout
+		install.Replace = uninstalled
+		install.PostRenderer = renderer
+		install.Description = req.Description
+		install.TakeOwnership = req.ForceAdoption
+		install.SkipCRDs = !req.InstallCRDs
+		if dryRun {
+			install.DryRun, install.DryRunOption = true, "server"
+		}
+		err = c.withApplier(req.Applier, func() (runErr error) {
+			rel, runErr = install.RunWithContext(ctx, req.Chart.chart, req.Values)
+			return runErr
+		})
+	} else {
+		upgrade := action.NewUpgrade(c.cfg)
+		upgrade.Namespace = c.namespace
+		upgrade.Wait = req.Wait
+		upgrade.WaitForJobs = req.Wait
+		upgrade.Timeout = timeout
+		upgrade.MaxHistory = req.HistoryMax
+		upgrade.PostRenderer = renderer
+		upgrade.Description = req.Description
+		upgrade.TakeOwnership = req.ForceAdoption
+		if dryRun {
+			upgrade.DryRun, upgrade.DryRunOption = true, "server"
+		}
+		err = c.withApplier(req.Applier, func() (runErr error) {
+			rel, runErr = upgrade.RunWithContext(ctx, req.ReleaseName, req.Chart.chart, req.Values)
+			return runErr
+		})
+	}
+	return rel, err
+}
+
+// ErrPlanOutdated is a deploy refused because what it would apply is not what was planned.
+var ErrPlanOutdated = errors.New("the plan is outdated")
+
+func (c *Client) postRenderer(expectDigest string) postRenderer {
+	transform := c.transform
+	if transform == nil {
+		transform = func(b []byte) ([]byte, error) { return b, nil }
+	}
+	return postRenderer{transform: func(b []byte) ([]byte, error) {
+		out, err := transform(b)
+		if err != nil {
+			return nil, err
+		}
+		sum := sha256.Sum256(out)
+		c.lastDigest = hex.EncodeToString(sum[:])
+		if expectDigest != "" && expectDigest != c.lastDigest {
+			c.renderErr = fmt.Errorf("%w: the chart renders other manifests than the plan reviewed (the chart, values, images or the cluster's lookups changed since); make a new plan", ErrPlanOutdated)
+			return nil, c.renderErr
+		}
+		return out, nil
+	}}
 }
 
 // Last returns the newest revision of the release.

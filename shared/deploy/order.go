@@ -34,8 +34,8 @@ type applyGroup struct {
 	waves  [][]*applyStep
 }
 
-// applyPlan orders a release's objects.
-type applyPlan struct {
+// applyOrder orders a release's objects.
+type applyOrder struct {
 	groups []*applyGroup
 	// warnings are declared dependencies that match nothing in the release.
 	warnings []string
@@ -44,11 +44,11 @@ type applyPlan struct {
 // firstWeight puts CRDs and Namespaces before every weight group: other objects need them.
 const firstWeight = math.MinInt
 
-// planApply groups objects by werf.io/weight (raised by declared deploy dependencies on
+// orderObjects groups objects by werf.io/weight (raised by declared deploy dependencies on
 // heavier objects) and orders each group into waves by the dependencies inside it, declared
 // and inferred from pod templates. namespace is where objects without one live.
-func planApply(objects []*unstructured.Unstructured, namespace string) (*applyPlan, error) {
-	plan := &applyPlan{}
+func orderObjects(objects []*unstructured.Unstructured, namespace string) (*applyOrder, error) {
+	plan := &applyOrder{}
 	steps := make([]*applyStep, 0, len(objects))
 	for _, o := range objects {
 		l, err := ParseLifecycle(o.GetKind(), o.GetAnnotations())

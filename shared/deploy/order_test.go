@@ -22,7 +22,7 @@ func objectsOf(t *testing.T, docs ...string) []*unstructured.Unstructured {
 }
 
 // layout renders a plan as "weight: wave | wave; weight: ..." with kind/name items.
-func layout(p *applyPlan) string {
+func layout(p *applyOrder) string {
 	var groups []string
 	for _, g := range p.groups {
 		var waves []string
@@ -38,7 +38,7 @@ func layout(p *applyPlan) string {
 	return strings.Join(groups, "; ")
 }
 
-func TestPlanApply(t *testing.T) {
+func TestOrderObjects(t *testing.T) {
 	tests := []struct {
 		name    string
 		objects []string
@@ -133,7 +133,7 @@ spec:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			plan, err := planApply(objectsOf(t, tt.objects...), "ns")
+			plan, err := orderObjects(objectsOf(t, tt.objects...), "ns")
 			if tt.wantErr != "" {
 				if err == nil || err.Error() != tt.wantErr {
 					t.Fatalf("error %v, want %q", err, tt.wantErr)

@@ -1,0 +1,154 @@
+package cliutil
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/pflag"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-converge/converge/shared/deploy"
+	"github.com/kubectl-converge/converge/shared/diff"
+	"github.com/kubectl-converge/converge/shared/exitcode"
+	"github.com/kubectl-converge/converge/shared/helmsdk"
+)
+
+// PlanFlags are the flags of the plan commands.
+type PlanFlags struct {
+	ExitCode          bool
+	ShowInsignificant bool
+	ShowSensitive     bool
+	DiffContext       int
+	SavePlan          string
+	// Output is "text" (diffs and a summary) or "json" (one document).
+	Output string
+}
+
+// AddFlags registers the flags on fs.
+func (f *PlanFlags) AddFlags(fs *pflag.FlagSet) {
+	fs.BoolVar(&f.ExitCode, "exit-code", false, "exit 2 when the converge would change something, 0 when not (errors exit 1)")
+	fs.BoolVar(&f.ShowInsignificant, "show-insignificant", false, "show fields the API server and controllers set (managedFields, resourceVersion, status...)")
+	fs.BoolVar(&f.ShowSensitive, "show-sensitive", false, "show the values of Secrets and of werf.io/sensitive-paths")
+	fs.IntVar(&f.DiffContext, "diff-context", 3, "unchanged lines shown around each change")
+	fs.StringVar(&f.SavePlan, "save-plan", "", "write the plan to this file, for kubectl converge --use-plan (holds no values, only what was reviewed)")
+	fs.StringVarP(&f.Output, "output", "o", "text", "output format: text or json")
+}
+
+// Validate checks the flag values.
+func (f *PlanFlags) Validate() error {
+	switch {
+	case f.DiffContext < 0:
+		return exitcode.Usage("--diff-context must be 0 or more, got %d", f.DiffContext)
+	case f.Output != "text" && f.Output != "json":
+		return exitcode.Usage("--output %q: use text or json", f.Output)
+	}
+	return nil
+}
+
+// Plan shows what a converge of prepared would change; with --exit-code the exit status
+// says whether anything would.
+func (f *PlanFlags) Plan(ctx context.Context, streams genericiooptions.IOStreams, client *helmsdk.Client, prepared *deploy.Prepared) error {
+	context := f.DiffContext
+	if context == 0 {
+		context = -1
+	}
+	plan, err := deploy.MakePlan(ctx, client, prepared, deploy.PlanOptions{Diff: diff.Options{
+		ShowInsignificant: f.ShowInsignificant, ShowSensitive: f.ShowSensitive, Context: context,
+	}})
+	if err != nil {
+		return fmt.Errorf("plan release %q in namespace %q: %w", prepared.ReleaseName, prepared.Namespace, err)
+	}
+	if f.Output == "json" {
+		enc := json.NewEncoder(streams.Out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(plan); err != nil {
+			return err
+		}
+	} else {
+		WritePlan(streams.Out, plan)
+	}
+	if f.SavePlan != "" {
+		if err := SavePlan(f.SavePlan, plan); err != nil {
+			return err
+		}
+	}
+	if f.ExitCode && plan.HasChanges() {
+		return exitcode.Quiet(exitcode.CodeChangesPlanned)
+	}
+	return nil
+}
+
+// WritePlan prints every change with its diff, then the counts.
+func WritePlan(w io.Writer, plan *deploy.Plan) {
+	marks := map[deploy.Action]string{
+		deploy.ActionCreate: "+", deploy.ActionUpdate: "~", deploy.ActionRecreate: "±", deploy.ActionDelete: "-",
+		deploy.ActionKeep: "=", deploy.ActionOrphan: "=", deploy.ActionHook: "*",
+	}
+	notes := map[deploy.Action]string{
+		deploy.ActionRecreate: " (deleted and created again: an update would change an immutable field)",
+		deploy.ActionKeep:     " (left the chart; kept by helm.sh/resource-policy: keep)",
+		deploy.ActionOrphan:   " (left the chart; not deleted: it belongs to another release now)",
+		deploy.ActionHook:     " (hook: runs during the converge)",
+	}
+	from := fmt.Sprintf("revision %d", plan.Revision)
+	if plan.Revision == 0 {
+		from = "not installed"
+	}
+	fmt.Fprintf(w, "Plan for release %q in namespace %q (%s):\n", plan.Release, plan.Namespace, from)
+	for _, c := range plan.Changes {
+		if c.Action == deploy.ActionUnchanged {
+			continue
+		}
+		where := ""
+		if c.Object.Namespace != "" {
+			where = " in " + c.Object.Namespace
+		}
+		fmt.Fprintf(w, "\n%s %s %s/%s%s%s\n", marks[c.Action], c.Action, c.Object.Kind, c.Object.Name, where, notes[c.Action])
+		for _, line := range strings.Split(strings.TrimRight(c.Diff, "\n"), "\n") {
+			if line != "" {
+				fmt.Fprintln(w, "    "+line)
+			}
+		}
+	}
+	s := plan.Summary
+	fmt.Fprintf(w, "\nPlan: %d to create, %d to update, %d to recreate, %d to delete, %d unchanged", s[deploy.ActionCreate], s[deploy.ActionUpdate], s[deploy.ActionRecreate], s[deploy.ActionDelete], s[deploy.ActionUnchanged])
+	if n := s[deploy.ActionKeep] + s[deploy.ActionOrphan]; n > 0 {
+		fmt.Fprintf(w, ", %d left in place", n)
+	}
+	fmt.Fprintln(w, ".")
+}
+
+// SavePlan writes the plan for --use-plan, without its diffs.
+func SavePlan(path string, plan *deploy.Plan) error {
+	saved := *plan
+	saved.Changes = make([]deploy.Change, len(plan.Changes))
+	for i, c := range plan.Changes {
+		c.Diff = ""
+		saved.Changes[i] = c
+	}
+	data, err := json.MarshalIndent(saved, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, append(data, '\n'), 0o600); err != nil {
+		return fmt.Errorf("--save-plan: %w", err)
+	}
+	return nil
+}
+
+// LoadPlan reads a plan written by --save-plan.
+func LoadPlan(path string) (*deploy.Plan, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, exitcode.Usage("--use-plan: %v", err)
+	}
+	var plan deploy.Plan
+	if err := json.Unmarshal(data, &plan); err != nil || plan.Release == "" || plan.Digest == "" {
+		return nil, exitcode.Usage("--use-plan %s: not a plan written by --save-plan", path)
+	}
+	return &plan, nil
+}

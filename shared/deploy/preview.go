@@ -1,0 +1,370 @@
+package deploy
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/cli-runtime/pkg/resource"
+
+	"github.com/kubectl-converge/converge/shared/diff"
+	"github.com/kubectl-converge/converge/shared/exitcode"
+	"github.com/kubectl-converge/converge/shared/helmsdk"
+	"github.com/kubectl-converge/converge/shared/track"
+)
+
+// Action is what a converge would do to one object.
+type Action string
+
+const (
+	ActionCreate    Action = "create"
+	ActionUpdate    Action = "update"
+	ActionRecreate  Action = "recreate"
+	ActionUnchanged Action = "unchanged"
+	ActionDelete    Action = "delete"
+	// ActionKeep is an object that leaves the chart but stays (helm.sh/resource-policy: keep).
+	ActionKeep Action = "keep"
+	// ActionOrphan is an object that leaves the chart but belongs to another release now.
+	ActionOrphan Action = "orphan"
+	// ActionHook is a hook object: it runs (is created again) on every converge.
+	ActionHook Action = "hook"
+)
+
+// Change is the plan for one object.
+type Change struct {
+	Action Action    `json:"action"`
+	Object track.Ref `json:"object"`
+	// Diff is the unified diff from the live object to the planned one, noise and sensitive
+	// values hidden as the options say.
+	Diff string `json:"diff,omitempty"`
+	// LiveDigest identifies the live object when the plan was made ("" when absent), so that
+	// applying the plan can refuse a cluster that moved.
+	LiveDigest string `json:"liveDigest,omitempty"`
+}
+
+// Plan is what a converge of a prepared release would change.
+type Plan struct {
+	Release   string `json:"release"`
+	Namespace string `json:"namespace"`
+	// Revision is the release's newest revision when the plan was made; zero for an install.
+	Revision int `json:"revision"`
+	// Digest identifies the rendered manifests the plan reviewed.
+	Digest  string         `json:"digest"`
+	Changes []Change       `json:"changes"`
+	Summary map[Action]int `json:"summary"`
+}
+
+// HasChanges reports whether applying the plan would change anything in the cluster.
+func (p *Plan) HasChanges() bool {
+	for _, c := range p.Changes {
+		switch c.Action {
+		case ActionCreate, ActionUpdate, ActionRecreate, ActionDelete:
+			return true
+		}
+	}
+	return p.Revision == 0
+}
+
+// PlanOptions tune a plan.
+type PlanOptions struct {
+	Diff diff.Options
+}
+
+// MakePlan renders the release as a converge would and compares every object with the
+// cluster: desired states come from server-side dry runs of the very requests a converge
+// sends (defaults and admission included), objects that left the chart are listed.
+func MakePlan(ctx context.Context, client *helmsdk.Client, p *Prepared, opts PlanOptions) (*Plan, error) {
+	pv, err := client.Preview(ctx, helmsdk.UpgradeRequest{ReleaseName: p.ReleaseName, Chart: p.Chart, Values: p.Values, Description: description(p)})
+	if err != nil {
+		return nil, err
+	}
+	plan := &Plan{Release: p.ReleaseName, Namespace: p.Namespace, Digest: pv.Digest, Summary: map[Action]int{}}
+	var previous []*resource.Info
+	if pv.Current != nil {
+		plan.Revision = pv.Current.Revision
+		if previous, err = client.Objects(pv.Current.Manifest); err != nil {
+			return nil, fmt.Errorf("read revision %d of release %q: %w", pv.Current.Revision, p.ReleaseName, err)
+		}
+	}
+	target, err := client.Objects(pv.Release.Manifest)
+	if err != nil {
+		return nil, err
+	}
+	prev := map[string]*resource.Info{}
+	for _, info := range previous {
+		prev[infoKey(info)] = info
+	}
+	wanted := map[string]bool{}
+	for _, info := range target {
+		wanted[infoKey(info)] = true
+		if u, ok := info.Object.(*unstructured.Unstructured); ok {
+			setOwnership(u, p.ReleaseName, p.Namespace)
+		}
+		c, err := planObject(prev[infoKey(info)], info, opts)
+		if err != nil {
+			return nil, err
+		}
+		plan.add(c)
+	}
+	for _, info := range previous {
+		if wanted[infoKey(info)] {
+			continue
+		}
+		c, err := planRemoval(info, p.ReleaseName, p.Namespace, opts)
+		if err != nil {
+			return nil, err
+		}
+		if c != nil {
+			plan.add(*c)
+		}
+	}
+	for _, hook := range pv.Release.Hooks {
+		hooks, err := client.Objects(hook)
+		if err != nil {
+			return nil, err
+		}
+		for _, info := range hooks {
+			t, err := targetOf(info)
+			if err != nil {
+				return nil, err
+			}
+			plan.add(Change{Action: ActionHook, Object: t.Ref})
+		}
+	}
+	return plan, nil
+}
+
+// setOwnership adds the metadata Helm gives every object of a release when it applies it.
+func setOwnership(u *unstructured.Unstructured, release, namespace string) {
+	labels := u.GetLabels()
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	labels["app.kubernetes.io/managed-by"] = "Helm"
+	u.SetLabels(labels)
+	ann := u.GetAnnotations()
+	if ann == nil {
+		ann = map[string]string{}
+	}
+	ann[annotationReleaseName], ann[annotationReleaseNamespace] = release, namespace
+	u.SetAnnotations(ann)
+}
+
+func (p *Plan) add(c Change) {
+	p.Changes = append(p.Changes, c)
+	p.Summary[c.Action]++
+}
+
+// planObject compares one object of the chart with the cluster.
+func planObject(previous, info *resource.Info, opts PlanOptions) (Change, error) {
+	t, err := targetOf(info)
+	if err != nil {
+		return Change{}, err
+	}
+	c := Change{Object: t.Ref}
+	u := info.Object.(*unstructured.Unstructured)
+	l, err := ParseLifecycle(u.GetKind(), u.GetAnnotations())
+	if err != nil {
+		return c, exitcode.Wrap(exitcode.CodeUsage, fmt.Errorf("%s: %w", t.Ref, err))
+	}
+	live, err := helmsdk.Live(info)
+	if err != nil {
+		return c, fmt.Errorf("read %s: %w", t.Ref, err)
+	}
+	previous, err = prepareForApply(u, previous, l, live != nil)
+	if err != nil {
+		return c, err
+	}
+	c.Action = ActionCreate
+	var desired *unstructured.Unstructured
+	switch {
+	case live != nil && l.RecreateAlways:
+		c.Action, desired = ActionRecreate, u
+	default:
+		desired, err = helmsdk.DryRunApply(previous, info, live)
+		if err != nil && live != nil && l.RecreateIfImmutable && strings.Contains(err.Error(), "field is immutable") {
+			c.Action, desired, err = ActionRecreate, u, nil
+		}
+		if err != nil && live == nil && apierrors.IsNotFound(err) {
+			// The namespace does not exist yet (converge creates it): the API server cannot
+			// dry-run objects in it, the rendered object is all there is to show.
+			desired, err = u, nil
+		}
+		if err != nil {
+			return c, fmt.Errorf("dry-run apply %s: %w", t.Ref, err)
+		}
+	}
+	var liveObject map[string]any
+	if live != nil {
+		liveObject = live.Object
+		c.LiveDigest = liveDigest(live)
+	}
+	c.Diff, err = objectDiff(liveObject, desired.Object, opts.Diff)
+	if err != nil {
+		return c, fmt.Errorf("%s: %w", t.Ref, err)
+	}
+	if live != nil && c.Action == ActionCreate {
+		c.Action = ActionUpdate
+		if c.Diff == "" {
+			c.Action = ActionUnchanged
+		}
+	}
+	return c, nil
+}
+
+// planRemoval says what happens to an object that left the chart; nil when it is gone.
+func planRemoval(info *resource.Info, release, namespace string, opts PlanOptions) (*Change, error) {
+	t, err := targetOf(info)
+	if err != nil {
+		return nil, err
+	}
+	live, err := helmsdk.Live(info)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", t.Ref, err)
+	}
+	if live == nil {
+		return nil, nil
+	}
+	c := &Change{Object: t.Ref, Action: ActionDelete, LiveDigest: liveDigest(live)}
+	ann := live.GetAnnotations()
+	switch {
+	case ann[AnnotationHelmResourcePolicy] == "keep":
+		c.Action = ActionKeep
+	case ann[annotationReleaseName] != release || ann[annotationReleaseNamespace] != namespace:
+		c.Action = ActionOrphan
+	default:
+		if c.Diff, err = objectDiff(live.Object, nil, opts.Diff); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+func objectDiff(live, planned map[string]any, opts diff.Options) (string, error) {
+	l, p := diff.Normalize(live, opts), diff.Normalize(planned, opts)
+	if err := diff.Mask(l, p, opts); err != nil {
+		return "", err
+	}
+	return diff.Unified(l, p, opts)
+}
+
+// prepareForApply adjusts obj and the previous revision's object for the lifecycle
+// annotations, as the applier does before sending obj: replicas only on creation.
+func prepareForApply(obj *unstructured.Unstructured, previous *resource.Info, l Lifecycle, exists bool) (*resource.Info, error) {
+	if l.ReplicasOnCreation == nil {
+		return previous, nil
+	}
+	if !exists {
+		if err := unstructured.SetNestedField(obj.Object, int64(*l.ReplicasOnCreation), "spec", "replicas"); err != nil {
+			return previous, fmt.Errorf("%s: %w", describe(obj), err)
+		}
+	}
+	if previous == nil {
+		return nil, nil
+	}
+	// An older revision may still carry spec.replicas; the three-way merge would then remove
+	// it and reset the scale.
+	u, ok := previous.Object.(*unstructured.Unstructured)
+	if !ok {
+		return previous, nil
+	}
+	u = u.DeepCopy()
+	unstructured.RemoveNestedField(u.Object, "spec", "replicas")
+	copied := *previous
+	copied.Object = u
+	return &copied, nil
+}
+
+// liveDigest identifies the content of a live object, leaving out what the API server and
+// controllers change by themselves. Sensitive values enter only through the resourceVersion,
+// so that a saved plan reveals nothing about them.
+func liveDigest(u *unstructured.Unstructured) string {
+	n := diff.Normalize(u.Object, diff.Options{})
+	masked := diff.Normalize(u.Object, diff.Options{})
+	if err := diff.Mask(masked, nil, diff.Options{}); err == nil && !equalJSON(masked, n) {
+		n = masked
+		n["resourceVersion"] = u.GetResourceVersion()
+	}
+	data, _ := json.Marshal(n)
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
+}
+
+func equalJSON(a, b map[string]any) bool {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return string(ja) == string(jb)
+}
+
+// VerifyPlan refuses to apply plan when the release or its live objects moved since it was
+// made: another revision was recorded, or an object it reviewed changed.
+func VerifyPlan(ctx context.Context, client *helmsdk.Client, clients track.Clients, release, namespace string, plan *Plan) error {
+	if plan.Release != release || plan.Namespace != namespace {
+		return exitcode.Usage("the plan is for release %q in namespace %q, not release %q in namespace %q", plan.Release, plan.Namespace, release, namespace)
+	}
+	revision := 0
+	last, err := client.Last(release)
+	switch {
+	case err == nil && last.Status != "uninstalled":
+		revision = last.Revision
+	case err != nil && !errors.Is(err, helmsdk.ErrReleaseNotFound):
+		return err
+	}
+	if revision != plan.Revision {
+		return fmt.Errorf("%w: release %q is at revision %d, the plan was made at revision %d (someone deployed it since): make a new plan", helmsdk.ErrPlanOutdated, release, revision, plan.Revision)
+	}
+	var moved []string
+	for _, c := range plan.Changes {
+		if c.Action == ActionHook {
+			continue
+		}
+		live, err := getLive(ctx, clients, c.Object)
+		if err != nil {
+			return err
+		}
+		now := ""
+		if live != nil {
+			now = liveDigest(live)
+		}
+		if now != c.LiveDigest {
+			moved = append(moved, c.Object.String())
+		}
+	}
+	if len(moved) > 0 {
+		if len(moved) > 5 {
+			moved = append(moved[:5], fmt.Sprintf("and %d more", len(moved)-5))
+		}
+		return fmt.Errorf("%w: live objects changed since the plan was made: %s; make a new plan", helmsdk.ErrPlanOutdated, strings.Join(moved, ", "))
+	}
+	return nil
+}
+
+func getLive(ctx context.Context, clients track.Clients, ref track.Ref) (*unstructured.Unstructured, error) {
+	mapping, err := clients.Mapper.RESTMapping(schema.GroupKind{Group: ref.Group, Kind: ref.Kind}, ref.Version)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", ref, err)
+	}
+	var ri = clients.Dynamic.Resource(mapping.Resource)
+	var u *unstructured.Unstructured
+	if mapping.Scope.Name() == meta.RESTScopeNameNamespace {
+		u, err = ri.Namespace(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
+	} else {
+		u, err = ri.Get(ctx, ref.Name, metav1.GetOptions{})
+	}
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", ref, err)
+	}
+	return u, nil
+}
