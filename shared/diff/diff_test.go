@@ -85,9 +85,9 @@ func TestDiff(t *testing.T) {
 			wantNot: []string{"old-token", "new-token"},
 		},
 		{
-			name:    "deleted object",
-			live:    "kind: ConfigMap\nmetadata: {name: gone}\ndata: {a: b}",
-			want:    []string{"-kind: ConfigMap", "-  name: gone"},
+			name: "deleted object",
+			live: "kind: ConfigMap\nmetadata: {name: gone}\ndata: {a: b}",
+			want: []string{"-kind: ConfigMap", "-  name: gone"},
 		},
 	}
 	for _, tt := range tests {

@@ -1,0 +1,200 @@
+package e2e
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/kubectl-converge/converge/e2e/harness"
+)
+
+// planChart has a ConfigMap with a value, a Secret with a marker password, an optional
+// ConfigMap and a Deployment.
+func planChart(t *testing.T) string {
+	return writeChart(t, "planned", map[string]string{
+		"values.yaml": "greeting: hello\npassword: first-PLANMARKER\nextra: true\n",
+		"templates/all.yaml": `apiVersion: v1
+kind: ConfigMap
+metadata: {name: cfg}
+data: {greeting: "{{ .Values.greeting }}", other: same}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: creds}
+stringData: {password: "{{ .Values.password }}"}
+---
+{{- if .Values.extra }}
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: extra}
+{{- end }}
+---
+` + appDeployment("web", "", "", ""),
+	})
+}
+
+// changedLines returns the +/- lines of the diffs in a plan's text output.
+func changedLines(out string) []string {
+	var lines []string
+	for _, l := range strings.Split(out, "\n") {
+		l = strings.TrimPrefix(l, "    ")
+		if (strings.HasPrefix(l, "+") || strings.HasPrefix(l, "-")) && !strings.HasPrefix(l, "+++") && !strings.HasPrefix(l, "---") {
+			lines = append(lines, l)
+		}
+	}
+	return lines
+}
+
+// TestPlanShowsExactlyWhatChanges converges, then plans: no changes and exit 0; one changed
+// value: exit 2 and a diff of that field alone; a changed Secret value: shown as changed,
+// never printed; an object removed from the chart: listed as delete.
+func TestPlanShowsExactlyWhatChanges(t *testing.T) {
+	env := harness.Get(t)
+	ns := env.Namespace(t)
+	chart := planChart(t)
+	plan := func(args ...string) harness.Result {
+		t.Helper()
+		res := env.Command(t, "kubectl", append([]string{"converge", "plan", chart, "-n", ns, "--exit-code"}, args...)...).Run()
+		if strings.Contains(res.Combined(), "PLANMARKER") {
+			t.Fatalf("plan printed a secret value:\n%s", res.Combined())
+		}
+		return res
+	}
+	first := plan()
+	if first.ExitCode != 2 || !strings.Contains(first.Stdout, "Plan: 4 to create, 0 to update, 0 to recreate, 0 to delete, 0 unchanged.") {
+		t.Fatalf("plan of an install: exit %d\n%s", first.ExitCode, first.Combined())
+	}
+	env.Command(t, "kubectl", "converge", chart, "-n", ns).Succeed()
+
+	same := plan()
+	if same.ExitCode != 0 || !strings.Contains(same.Stdout, "Plan: 0 to create, 0 to update, 0 to recreate, 0 to delete, 4 unchanged.") {
+		t.Fatalf("plan right after converge: exit %d, want 0 and no changes\n%s", same.ExitCode, same.Combined())
+	}
+
+	value := plan("--set", "greeting=bye")
+	if value.ExitCode != 2 {
+		t.Fatalf("plan with a changed value: exit %d, want 2\n%s", value.ExitCode, value.Combined())
+	}
+	if got := strings.Join(changedLines(value.Stdout), "\n"); got != "-  greeting: hello\n+  greeting: bye" {
+		t.Fatalf("diff lines:\n%s\nwant just the greeting; full output:\n%s", got, value.Stdout)
+	}
+	if !strings.Contains(value.Stdout, "~ update ConfigMap/cfg in "+ns) {
+		t.Fatalf("the update is not named:\n%s", value.Stdout)
+	}
+
+	secret := plan("--set", "password=second-PLANMARKER")
+	if secret.ExitCode != 2 || strings.Join(changedLines(secret.Stdout), "\n") != "-  password: <hidden>\n+  password: <hidden, changed>" {
+		t.Fatalf("plan with a changed secret value: exit %d\n%s", secret.ExitCode, secret.Stdout)
+	}
+	revealed := env.Command(t, "kubectl", "converge", "plan", chart, "-n", ns, "--set", "password=second-PLANMARKER", "--show-sensitive").Succeed()
+	if !strings.Contains(revealed.Stdout, "c2Vjb25kLVBMQU5NQVJLRVI=") {
+		t.Fatalf("--show-sensitive does not show the new (base64) value:\n%s", revealed.Stdout)
+	}
+
+	removed := plan("--set", "extra=false", "-o", "json")
+	if removed.ExitCode != 2 {
+		t.Fatalf("plan without the extra ConfigMap: exit %d\n%s", removed.ExitCode, removed.Combined())
+	}
+	var doc struct {
+		Revision int `json:"revision"`
+		Changes  []struct {
+			Action string `json:"action"`
+			Object struct{ Kind, Name string }
+			Diff   string `json:"diff"`
+		} `json:"changes"`
+		Summary map[string]int `json:"summary"`
+	}
+	if err := json.Unmarshal([]byte(removed.Stdout), &doc); err != nil {
+		t.Fatalf("plan -o json: %v\n%s", err, removed.Stdout)
+	}
+	deleted := ""
+	for _, c := range doc.Changes {
+		if c.Action == "delete" {
+			deleted += c.Object.Kind + "/" + c.Object.Name
+		}
+	}
+	if deleted != "ConfigMap/extra" || doc.Summary["delete"] != 1 || doc.Summary["unchanged"] != 3 || doc.Revision != 1 {
+		t.Fatalf("JSON plan: deleted %q, summary %v, revision %d\n%s", deleted, doc.Summary, doc.Revision, removed.Stdout)
+	}
+	env.Kubectl(t, "-n", ns, "get", "configmap/extra")
+}
+
+// TestUsePlanAppliesOnlyWhatWasReviewed saves a plan and applies it; a plan made before
+// someone else upgraded the release, or before a live object changed, is refused.
+func TestUsePlanAppliesOnlyWhatWasReviewed(t *testing.T) {
+	env := harness.Get(t)
+	ns := env.Namespace(t)
+	chart := planChart(t)
+	dir := t.TempDir()
+	env.Command(t, "kubectl", "converge", chart, "-n", ns).Succeed()
+
+	reviewed := filepath.Join(dir, "reviewed.json")
+	env.Command(t, "kubectl", "converge", "plan", chart, "-n", ns, "--set", "greeting=reviewed", "--save-plan", reviewed).Succeed()
+	env.Command(t, "kubectl", "converge", chart, "-n", ns, "--set", "greeting=reviewed", "--use-plan", reviewed).Succeed()
+	if got := jsonPath(t, env, ns, "configmap/cfg", "{.data.greeting}"); got != "reviewed" {
+		t.Fatalf("greeting %q after applying the plan", got)
+	}
+
+	stale := filepath.Join(dir, "stale.json")
+	env.Command(t, "kubectl", "converge", "plan", chart, "-n", ns, "--set", "greeting=mine", "--save-plan", stale).Succeed()
+	env.Command(t, "kubectl", "converge", chart, "-n", ns, "--set", "greeting=theirs").Succeed()
+	res := env.Command(t, "kubectl", "converge", chart, "-n", ns, "--set", "greeting=mine", "--use-plan", stale).Run()
+	want := `Error: converge release "planned" in namespace "` + ns + `": the plan is outdated: release "planned" is at revision 3, the plan was made at revision 2 (someone deployed it since): make a new plan`
+	if res.ExitCode == 0 || !strings.Contains(res.Stderr, want+"\n") {
+		t.Fatalf("exit %d, want the refusal\n%s\ngot:\n%s", res.ExitCode, want, res.Stderr)
+	}
+	if got := jsonPath(t, env, ns, "configmap/cfg", "{.data.greeting}"); got != "theirs" {
+		t.Fatalf("the refused plan changed the greeting to %q", got)
+	}
+
+	edited := filepath.Join(dir, "edited.json")
+	env.Command(t, "kubectl", "converge", "plan", chart, "-n", ns, "--set", "greeting=mine", "--save-plan", edited).Succeed()
+	env.Kubectl(t, "-n", ns, "label", "configmap/cfg", "edited=by-hand")
+	res = env.Command(t, "kubectl", "converge", chart, "-n", ns, "--set", "greeting=mine", "--use-plan", edited).Run()
+	if res.ExitCode == 0 || !strings.Contains(res.Stderr, "the plan is outdated: live objects changed since the plan was made: cm/cfg; make a new plan") {
+		t.Fatalf("exit %d, want a refusal naming cm/cfg:\n%s", res.ExitCode, res.Stderr)
+	}
+
+	other := filepath.Join(dir, "other.json")
+	env.Command(t, "kubectl", "converge", "plan", chart, "-n", ns, "--set", "greeting=planned", "--save-plan", other).Succeed()
+	res = env.Command(t, "kubectl", "converge", chart, "-n", ns, "--set", "greeting=changed-after-review", "--use-plan", other).Run()
+	if res.ExitCode == 0 || !strings.Contains(res.Stderr, "the plan is outdated: the chart renders other manifests than the plan reviewed") {
+		t.Fatalf("exit %d, want a refusal of other values:\n%s", res.ExitCode, res.Stderr)
+	}
+	if h := historyStatuses(t, env, ns, "planned"); h != "1:superseded 2:superseded 3:deployed" {
+		t.Fatalf("refused plans left history %q", h)
+	}
+	if saved, _ := filepath.Glob(filepath.Join(dir, "*.json")); len(saved) != 4 {
+		t.Fatalf("saved plans: %v", saved)
+	}
+	data := env.Command(t, "cat", reviewed).Succeed().Stdout
+	if regexp.MustCompile(`PLANMARKER|greeting`).MatchString(data) {
+		t.Fatalf("the saved plan holds values:\n%s", data)
+	}
+}
+
+// TestHelmGitermPlan plans a committed chart through helm giterm under real helm.
+func TestHelmGitermPlan(t *testing.T) {
+	env := harness.Get(t)
+	ns := env.Namespace(t)
+	repo := t.TempDir()
+	chart := planChart(t)
+	copyDir(t, chart, filepath.Join(repo, ".helm"))
+	git(t, repo, "init", "-q")
+	git(t, repo, "add", ".")
+	git(t, repo, "commit", "-qm", "chart")
+	home := t.TempDir()
+	helm := func(args ...string) *harness.Cmd {
+		return env.Command(t, "helm3", args...).Dir(repo).
+			Env("HELM_CONFIG_HOME", filepath.Join(home, "config")).
+			Env("HELM_DATA_HOME", filepath.Join(home, "data")).
+			Env("HELM_CACHE_HOME", filepath.Join(home, "cache"))
+	}
+	helm("plugin", "install", env.RepoRoot).Succeed()
+	res := helm("giterm", "plan", "planned", "-n", ns, "--exit-code").Run()
+	if res.ExitCode != 2 || !strings.Contains(res.Stdout, "+ create ConfigMap/cfg in "+ns) {
+		t.Fatalf("helm giterm plan: exit %d\n%s", res.ExitCode, res.Combined())
+	}
+}
