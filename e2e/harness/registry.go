@@ -17,11 +17,19 @@ import (
 // for this test and returns its host:port. It is stopped when the test ends.
 func Registry(t testing.TB) string {
 	t.Helper()
+	host, _ := StoppableRegistry(t)
+	return host
+}
+
+// StoppableRegistry is Registry with a function that stops it before the test ends (its
+// content is gone with it).
+func StoppableRegistry(t testing.TB) (host string, stop func()) {
+	t.Helper()
 	logrus.SetOutput(io.Discard)
 	cfg := &configuration.Configuration{}
 	cfg.Storage = configuration.Storage{"inmemory": configuration.Parameters{}}
 	cfg.HTTP.Secret = "e2e-registry-secret"
 	srv := httptest.NewServer(handlers.NewApp(context.Background(), cfg))
 	t.Cleanup(srv.Close)
-	return strings.TrimPrefix(srv.URL, "http://")
+	return strings.TrimPrefix(srv.URL, "http://"), srv.Close
 }

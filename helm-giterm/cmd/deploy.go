@@ -25,32 +25,42 @@ type chartOptions struct {
 
 // prepare reads the chart named by chartArg ("" locates it) from git and prepares the release.
 func (o *chartOptions) prepare(release, chartArg string) (*deploy.Prepared, error) {
-	o.env = helmsdk.FromHelmEnv()
-	cwd, err := os.Getwd()
+	in, err := o.inputs(release, chartArg)
 	if err != nil {
 		return nil, err
 	}
-	chartPath, err := chart.Locate(chartArg, cwd)
-	if err != nil {
-		return nil, exitcode.Wrap(exitcode.CodeUsage, err)
-	}
-	repo, err := o.GitFlags.Open(cwd)
-	if err != nil {
-		return nil, err
-	}
-	o.DeployFlags.ReleaseName = release
-	in, err := o.DeployFlags.Inputs(chartPath, chart.ProjectDir(cwd), o.env.Namespace)
-	if err != nil {
-		return nil, err
-	}
-	in.Git = repo
-	in.DownloadDependencies = repo == nil
-	in.Progress = o.ErrOut
 	prepared, err := deploy.Prepare(in)
 	if err != nil {
 		return nil, exitcode.Wrap(exitcode.CodeUsage, err)
 	}
 	return prepared, nil
+}
+
+// inputs locates the chart named by chartArg ("" locates it), opens its repository and turns
+// the flags into deploy inputs.
+func (o *chartOptions) inputs(release, chartArg string) (deploy.Inputs, error) {
+	o.env = helmsdk.FromHelmEnv()
+	cwd, err := os.Getwd()
+	if err != nil {
+		return deploy.Inputs{}, err
+	}
+	chartPath, err := chart.Locate(chartArg, cwd)
+	if err != nil {
+		return deploy.Inputs{}, exitcode.Wrap(exitcode.CodeUsage, err)
+	}
+	repo, err := o.GitFlags.Open(cwd)
+	if err != nil {
+		return deploy.Inputs{}, err
+	}
+	o.DeployFlags.ReleaseName = release
+	in, err := o.DeployFlags.Inputs(chartPath, chart.ProjectDir(cwd), o.env.Namespace)
+	if err != nil {
+		return deploy.Inputs{}, err
+	}
+	in.Git = repo
+	in.DownloadDependencies = repo == nil
+	in.Progress = o.ErrOut
+	return in, nil
 }
 
 func newTemplateCommand(streams genericiooptions.IOStreams) *cobra.Command {

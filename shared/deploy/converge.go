@@ -190,10 +190,13 @@ func autoRollback(ctx context.Context, client *helmsdk.Client, clients track.Cli
 }
 
 func description(p *Prepared) string {
-	if p.Commit == "" {
-		return ""
+	switch {
+	case p.Commit != "":
+		return "Deployed from git commit " + p.Commit
+	case p.Origin != "":
+		return "Deployed from " + p.Origin
 	}
-	return "Deployed from git commit " + p.Commit
+	return ""
 }
 
 // recoverPending marks failed a revision that an interrupted run left pending: it holds no

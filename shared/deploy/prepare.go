@@ -62,6 +62,14 @@ type Inputs struct {
 	// Git, when set, is the commit the chart and every named file are read from
 	// (giterminism); nil reads the file system.
 	Git *giterm.Repo
+	// Chart, when set, is the chart to deploy (a pulled bundle); ChartPath then only names it.
+	Chart *helmsdk.Chart
+	// Bundle says Chart is a bundle: its extra_annotations.json and extra_labels.json join
+	// Metadata, whose own entries win.
+	Bundle bool
+	// Origin says where the chart came from ("bundle oci://...@sha256:..."), for the
+	// revision's description.
+	Origin string
 }
 
 // Prepared is a chart ready to be rendered or deployed as a release.
@@ -73,46 +81,31 @@ type Prepared struct {
 	Transform   helmsdk.Transform
 	// Commit is the git commit the chart came from; "" when not read from git.
 	Commit string
+	// Origin says where the chart came from when not from git; "" when from a directory.
+	Origin string
 }
 
 // Prepare loads the chart, decrypts its secrets, merges the values and builds the transform
 // that stamps annotations and rewrites images.
 func Prepare(in Inputs) (prepared *Prepared, err error) {
-	progress := in.Progress
-	if progress == nil {
-		progress = io.Discard
-	}
-	var ch *helmsdk.Chart
-	commit := ""
-	switch {
-	case in.Git != nil:
-		files, readErr := in.Git.ChartFiles(in.ChartPath)
-		if readErr != nil {
-			return nil, readErr
-		}
-		if ch, err = helmsdk.LoadChartFiles(in.ChartPath, files); err != nil {
-			return nil, err
-		}
-		commit = in.Git.Commit()
-		copies, copyErr := fromCommit(in.Git, &in)
-		defer copies.remove()
-		if copyErr != nil {
-			return nil, copyErr
-		}
+	l, err := load(in)
+	if l != nil {
+		defer l.copies.remove()
 		// Errors about the copies (a bad values file, say) must name the user's paths.
-		defer func() { err = copies.rename(err) }()
-		in.Metadata.Annotations = withAnnotation(in.Metadata.Annotations, AnnotationGitCommit, commit)
-	case in.DownloadDependencies:
-		ch, err = helmsdk.LoadChartWithDependencies(in.ChartPath, helmsdk.DependencyOptions{Out: progress, PlainHTTP: in.PlainHTTP})
-	default:
-		ch, err = helmsdk.LoadChart(in.ChartPath)
+		defer func() { err = l.copies.rename(err) }()
 	}
 	if err != nil {
 		return nil, err
 	}
+	in, ch := l.in, l.chart
 	name, err := ReleaseName(in.ReleaseName, ch.Name(), in.Env)
 	if err != nil {
 		return nil, err
+	}
+	if in.Bundle {
+		if in.Metadata, err = bundleMetadata(ch, in.Metadata); err != nil {
+			return nil, err
+		}
 	}
 	secretLayers, err := decryptSecrets(in, ch)
 	if err != nil {
@@ -130,56 +123,76 @@ func Prepare(in Inputs) (prepared *Prepared, err error) {
 		Chart:       ch,
 		Values:      vals,
 		Transform:   transform(in.Metadata, in.Rewrites),
-		Commit:      commit,
+		Commit:      l.commit,
+		Origin:      in.Origin,
 	}, nil
 }
 
-func decryptSecrets(in Inputs, ch *helmsdk.Chart) ([]map[string]any, error) {
-	type encrypted struct {
-		origin string
-		data   []byte
+// loadedChart is a chart read for Prepare, with the inputs pointing at copies of the files
+// read from a commit.
+type loadedChart struct {
+	in     Inputs
+	chart  *helmsdk.Chart
+	commit string
+	copies *commitCopies
+}
+
+func load(in Inputs) (*loadedChart, error) {
+	progress := in.Progress
+	if progress == nil {
+		progress = io.Discard
 	}
-	var valueFiles []encrypted
-	if data, ok := ch.File(DefaultSecretValuesFile); ok {
-		valueFiles = append(valueFiles, encrypted{path.Join(in.ChartPath, DefaultSecretValuesFile), data})
-	}
-	for _, f := range in.SecretValuesFiles {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return nil, fmt.Errorf("--secret-values: %w", err)
+	l := &loadedChart{in: in, copies: &commitCopies{}}
+	var err error
+	switch {
+	case in.Chart != nil:
+		l.chart = in.Chart
+	case in.Git != nil:
+		files, readErr := in.Git.ChartFiles(in.ChartPath)
+		if readErr != nil {
+			return nil, readErr
 		}
-		valueFiles = append(valueFiles, encrypted{f, data})
+		if l.chart, err = helmsdk.LoadChartFiles(in.ChartPath, files); err != nil {
+			return nil, err
+		}
+		l.commit = in.Git.Commit()
+		copies, copyErr := fromCommit(in.Git, &l.in)
+		if copies != nil {
+			l.copies = copies
+		}
+		if copyErr != nil {
+			return l, copyErr
+		}
+		l.in.Metadata.Annotations = withAnnotation(l.in.Metadata.Annotations, AnnotationGitCommit, l.commit)
+	case in.DownloadDependencies:
+		l.chart, err = helmsdk.LoadChartWithDependencies(in.ChartPath, helmsdk.DependencyOptions{Out: progress, PlainHTTP: in.PlainHTTP})
+	default:
+		l.chart, err = helmsdk.LoadChart(in.ChartPath)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+func decryptSecrets(in Inputs, ch *helmsdk.Chart) ([]map[string]any, error) {
+	layers, cipher, err := decryptValueFiles(in, ch)
+	if err != nil {
+		return nil, err
 	}
 	files := ch.FilesUnder(SecretFilesDir)
 	plainFiles := map[string][]byte{}
-	var layers []map[string]any
-	if len(valueFiles) > 0 || len(files) > 0 {
-		cipher, err := secrets.KeySource{File: in.SecretKeyFile, ProjectDir: in.ProjectDir, Getenv: in.Getenv}.Load()
+	if len(files) > 0 && cipher == nil {
+		if cipher, err = loadKey(in, chartFileName(in, SecretFilesDir)); err != nil {
+			return nil, err
+		}
+	}
+	for name, data := range files {
+		plain, err := cipher.Decrypt(data)
 		if err != nil {
-			first := path.Join(in.ChartPath, SecretFilesDir)
-			if len(valueFiles) > 0 {
-				first = valueFiles[0].origin
-			}
-			return nil, fmt.Errorf("decrypt %s: %w", first, err)
+			return nil, fmt.Errorf("decrypt %s: %w", chartFileName(in, name), err)
 		}
-		for _, f := range valueFiles {
-			plain, err := cipher.DecryptValues(f.data)
-			if err != nil {
-				return nil, fmt.Errorf("decrypt %s: %w", f.origin, err)
-			}
-			m, err := helmsdk.ParseValuesYAML(plain)
-			if err != nil {
-				return nil, fmt.Errorf("decrypt %s: %w", f.origin, err)
-			}
-			layers = append(layers, m)
-		}
-		for name, data := range files {
-			plain, err := cipher.Decrypt(data)
-			if err != nil {
-				return nil, fmt.Errorf("decrypt %s: %w", path.Join(in.ChartPath, name), err)
-			}
-			plainFiles[strings.TrimPrefix(name, SecretFilesDir+"/")] = plain
-		}
+		plainFiles[strings.TrimPrefix(name, SecretFilesDir+"/")] = plain
 	}
 	// Encrypted data has no use in templates and must not travel in .Files.
 	ch.RemoveFiles(files)
@@ -188,6 +201,63 @@ func decryptSecrets(in Inputs, ch *helmsdk.Chart) ([]map[string]any, error) {
 	}
 	ch.ProvideSecretFiles(plainFiles)
 	return layers, nil
+}
+
+// decryptValueFiles decrypts the chart's secret-values.yaml and the --secret-values files,
+// in that order; the cipher is nil when there are none.
+func decryptValueFiles(in Inputs, ch *helmsdk.Chart) ([]map[string]any, *secrets.Cipher, error) {
+	type encrypted struct {
+		origin string
+		data   []byte
+	}
+	var valueFiles []encrypted
+	if data, ok := ch.File(DefaultSecretValuesFile); ok {
+		valueFiles = append(valueFiles, encrypted{chartFileName(in, DefaultSecretValuesFile), data})
+	}
+	for _, f := range in.SecretValuesFiles {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--secret-values: %w", err)
+		}
+		valueFiles = append(valueFiles, encrypted{f, data})
+	}
+	if len(valueFiles) == 0 {
+		return nil, nil, nil
+	}
+	cipher, err := loadKey(in, valueFiles[0].origin)
+	if err != nil {
+		return nil, nil, err
+	}
+	var layers []map[string]any
+	for _, f := range valueFiles {
+		plain, err := cipher.DecryptValues(f.data)
+		if err != nil {
+			return nil, nil, fmt.Errorf("decrypt %s: %w", f.origin, err)
+		}
+		m, err := helmsdk.ParseValuesYAML(plain)
+		if err != nil {
+			return nil, nil, fmt.Errorf("decrypt %s: %w", f.origin, err)
+		}
+		layers = append(layers, m)
+	}
+	return layers, cipher, nil
+}
+
+// chartFileName names a file of the chart for the user: its path, or the file within a bundle.
+func chartFileName(in Inputs, name string) string {
+	if in.Chart != nil && in.Origin != "" {
+		return name + " of " + in.Origin
+	}
+	return path.Join(in.ChartPath, name)
+}
+
+// loadKey finds the secret key; its error names the first file that needs it.
+func loadKey(in Inputs, firstFile string) (*secrets.Cipher, error) {
+	cipher, err := secrets.KeySource{File: in.SecretKeyFile, ProjectDir: in.ProjectDir, Getenv: in.Getenv}.Load()
+	if err != nil {
+		return nil, fmt.Errorf("decrypt %s: %w", firstFile, err)
+	}
+	return cipher, nil
 }
 
 func transform(md annotate.Set, rewrites []inject.Rewrite) helmsdk.Transform {

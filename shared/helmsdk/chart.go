@@ -131,7 +131,9 @@ func (c *Chart) RemoveFiles(names map[string][]byte) {
 	c.chart.Files = kept
 }
 
-var secretFileCall = regexp.MustCompile(`\bwerf_secret_file\b`)
+// secretFileCall matches werf_secret_file calls, not the helper's name in a rewritten
+// include "werf_secret_file" (so that rewriting twice changes nothing).
+var secretFileCall = regexp.MustCompile(`(^|[^"\w])werf_secret_file\b`)
 
 // SecretFileHelper is the template that werf_secret_file calls are rewritten to include.
 const SecretFileHelper = "werf_secret_file"
@@ -162,17 +164,30 @@ func (c *Chart) ProvideSecretFiles(files map[string][]byte) {
 		b.WriteString(missing + "\n")
 	}
 	b.WriteString("{{- end -}}\n")
-	helper := &chart.File{Name: path.Join("templates", "_werf_secret_file.tpl"), Data: []byte(b.String())}
-	rewriteTemplates(c.chart, helper)
+	rewriteTemplates(c.chart, b.String())
 }
 
-func rewriteTemplates(ch *chart.Chart, helper *chart.File) {
+// StubSecretFiles makes werf_secret_file fail with message: for a chart whose secret files
+// stay encrypted (a bundle), so that plain helm can still parse, lint and render it.
+func (c *Chart) StubSecretFiles(message string) {
+	body := `{{- define "` + SecretFileHelper + `" -}}{{- fail (printf "werf_secret_file %q: ` + strings.ReplaceAll(message, `"`, `'`) + `" .) -}}{{- end -}}` + "\n"
+	rewriteTemplates(c.chart, body)
+}
+
+const secretFileHelperTemplate = "templates/_werf_secret_file.tpl"
+
+func rewriteTemplates(ch *chart.Chart, helper string) {
+	kept := ch.Templates[:0]
 	for _, t := range ch.Templates {
-		if secretFileCall.Match(t.Data) {
-			t.Data = secretFileCall.ReplaceAll(t.Data, []byte(`include "`+SecretFileHelper+`"`))
+		if t.Name == secretFileHelperTemplate {
+			continue
 		}
+		if secretFileCall.Match(t.Data) {
+			t.Data = secretFileCall.ReplaceAll(t.Data, []byte(`${1}include "`+SecretFileHelper+`"`))
+		}
+		kept = append(kept, t)
 	}
-	ch.Templates = append(ch.Templates, helper)
+	ch.Templates = append(kept, &chart.File{Name: secretFileHelperTemplate, Data: []byte(helper)})
 	for _, dep := range ch.Dependencies() {
 		rewriteTemplates(dep, helper)
 	}

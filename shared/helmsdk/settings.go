@@ -14,10 +14,12 @@ type HelmEnv struct {
 	Namespace string
 	// Driver is the release storage from HELM_DRIVER.
 	Driver string
+	// RegistryConfig is Helm's registry credentials file (HELM_REGISTRY_CONFIG).
+	RegistryConfig string
 }
 
 // FromHelmEnv reads the HELM_* environment as Helm's own commands do.
 func FromHelmEnv() HelmEnv {
 	settings := cli.New()
-	return HelmEnv{Getter: settings.RESTClientGetter(), Namespace: settings.Namespace(), Driver: os.Getenv("HELM_DRIVER")}
+	return HelmEnv{Getter: settings.RESTClientGetter(), Namespace: settings.Namespace(), Driver: os.Getenv("HELM_DRIVER"), RegistryConfig: settings.RegistryConfig}
 }

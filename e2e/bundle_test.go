@@ -1,0 +1,242 @@
+package e2e
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/kubectl-converge/converge/e2e/harness"
+)
+
+// helmHome installs the plugin for helm (helm3 or helm4) in a home of this test and returns
+// a command maker that runs helm there, in dir.
+func helmHome(t *testing.T, env *harness.Env, helm, dir string) func(args ...string) *harness.Cmd {
+	t.Helper()
+	home := t.TempDir()
+	run := func(args ...string) *harness.Cmd {
+		return env.Command(t, helm, args...).Dir(dir).
+			Env("HELM_CONFIG_HOME", filepath.Join(home, "config")).
+			Env("HELM_DATA_HOME", filepath.Join(home, "data")).
+			Env("HELM_CACHE_HOME", filepath.Join(home, "cache"))
+	}
+	run("plugin", "install", env.RepoRoot).Succeed()
+	return run
+}
+
+var pushedRef = regexp.MustCompile(`^oci://\S+@sha256:[0-9a-f]{64}\n$`)
+
+// publish pushes the project in dir as a bundle and returns the digest-pinned reference.
+func publish(t *testing.T, helm func(args ...string) *harness.Cmd, key, ref, tag string, args ...string) string {
+	t.Helper()
+	res := helm(append([]string{"giterm", "bundle-publish", ref, "--tag", tag, "--plain-http"}, args...)...).Env("WERF_SECRET_KEY", key).Succeed()
+	if !pushedRef.MatchString(res.Stdout) {
+		t.Fatalf("bundle-publish printed %q, want the pushed reference with its digest", res.Stdout)
+	}
+	return strings.TrimSpace(res.Stdout)
+}
+
+// TestBundlePublishApplyWithoutGit publishes a chart with secrets, values, an image and an
+// annotation, then applies it from a directory without any git repository: the live objects
+// carry the baked values, the decrypted secret, the image and the annotation; --set at apply
+// time wins; without the key the apply fails clearly and deploys nothing.
+func TestBundlePublishApplyWithoutGit(t *testing.T) {
+	env := harness.Get(t)
+	ns := env.Namespace(t)
+	project, key := werfProject(t, env)
+	registry := harness.Registry(t)
+	helm := helmHome(t, env, "helm3", project)
+	ref := "oci://" + registry + "/shop/bundle"
+	pinned := publish(t, helm, key, ref, "1.0.0", "--set", "greeting=baked", "--image", "web=registry.example.com/shop/web:2.0.0", "--add-annotation", "team=shop")
+
+	elsewhere := helmHome(t, env, "helm3", t.TempDir())
+	noKey := elsewhere("giterm", "bundle-apply", ref, "shop", "--tag", "1.0.0", "-n", ns, "--plain-http").Run()
+	ours := strings.TrimSpace(strings.ReplaceAll(noKey.Stderr, `Error: plugin "giterm" exited with error`, ""))
+	if noKey.ExitCode != 64 || !strings.Contains(ours, "Error: decrypt secret-values.yaml of bundle "+ref+":1.0.0@sha256:") || !strings.Contains(ours, "WERF_SECRET_KEY") || strings.Count(ours, "\n") != 0 {
+		t.Fatalf("apply without the key: exit %d, want 64 and one line naming the file and the key:\n%s", noKey.ExitCode, noKey.Stderr)
+	}
+	if out := env.Kubectl(t, "-n", ns, "get", "configmaps,secrets,deployments", "-o", "name"); strings.Contains(out, "shop") {
+		t.Fatalf("a failed apply deployed objects:\n%s", out)
+	}
+
+	elsewhere("giterm", "bundle-apply", ref, "shop", "--tag", "1.0.0", "-n", ns, "--plain-http").Env("WERF_SECRET_KEY", key).Succeed()
+	if got := jsonPath(t, env, ns, "configmap/shop-config", "{.data.greeting}"); got != "baked" {
+		t.Fatalf("greeting %q, want the baked value", got)
+	}
+	if got := secretValue(t, env, ns, "shop-db", "password"); got != "s3cr3t-from-werf-secrets" {
+		t.Fatalf("secret password %q, want the bundle's secret value", got)
+	}
+	if got := jsonPath(t, env, ns, "deployment/shop-web", "{.spec.template.spec.containers[0].image}"); got != "registry.example.com/shop/web:2.0.0" {
+		t.Fatalf("image %q, want the baked image", got)
+	}
+	if got := jsonPath(t, env, ns, "deployment/shop-web", "{.metadata.annotations.team}"); got != "shop" {
+		t.Fatalf("annotation team=%q, want the baked one", got)
+	}
+	history := elsewhere("history", "shop", "-n", ns).Succeed().Stdout
+	if !strings.Contains(history, "Deployed from bundle "+ref+":1.0.0@sha256:") || !strings.Contains(history, strings.TrimPrefix(pinned, ref+"@")) {
+		t.Fatalf("history does not record the bundle digest %s:\n%s", pinned, history)
+	}
+
+	elsewhere("giterm", "bundle-apply", ref, "shop", "--tag", "1.0.0", "-n", ns, "--plain-http", "--set", "greeting=at-apply").Env("WERF_SECRET_KEY", key).Succeed()
+	if got := jsonPath(t, env, ns, "configmap/shop-config", "{.data.greeting}"); got != "at-apply" {
+		t.Fatalf("greeting %q, want the apply-time --set to win", got)
+	}
+	rendered := elsewhere("giterm", "bundle-render", ref, "shop", "--tag", "1.0.0", "--plain-http").Env("WERF_SECRET_KEY", key).Succeed().Stdout
+	if !strings.Contains(rendered, "greeting: \"baked\"") || !strings.Contains(rendered, "team: shop") {
+		t.Fatalf("bundle-render does not show the baked values:\n%s", rendered)
+	}
+}
+
+// TestBundleIsAHelmChart pulls a published bundle with real helm v3 and v4: a valid chart
+// whose values.yaml holds the baked values.
+func TestBundleIsAHelmChart(t *testing.T) {
+	env := harness.Get(t)
+	project, key := werfProject(t, env)
+	registry := harness.Registry(t)
+	ref := "oci://" + registry + "/shop/bundle"
+	publish(t, helmHome(t, env, "helm3", project), key, ref, "2.1.0", "--set", "greeting=baked-for-helm")
+	for _, helm := range []string{"helm3", "helm4"} {
+		t.Run(helm, func(t *testing.T) {
+			dir := t.TempDir()
+			env.Command(t, helm, "pull", ref, "--version", "2.1.0", "--plain-http", "-d", dir).Dir(dir).Succeed()
+			pulled, _ := filepath.Glob(filepath.Join(dir, "*.tgz"))
+			if len(pulled) != 1 {
+				t.Fatalf("%s pull left %v", helm, pulled)
+			}
+			archive := pulled[0]
+			values := env.Command(t, helm, "show", "values", archive).Succeed().Stdout
+			if !strings.Contains(values, "greeting: baked-for-helm") {
+				t.Fatalf("%s show values of the pulled bundle:\n%s", helm, values)
+			}
+			env.Command(t, helm, "lint", archive).Succeed()
+			out := env.Command(t, helm, "template", "shop", archive, "--set", "db.password=plain").Succeed().Stdout
+			if !strings.Contains(out, "baked-for-helm") {
+				t.Fatalf("%s template of the pulled bundle:\n%s", helm, out)
+			}
+		})
+	}
+}
+
+// TestBundleCopyThroughArchive copies registry -> archive -> second registry, stops the
+// first registry, and applies from the second; an archive changed on the way is refused.
+func TestBundleCopyThroughArchive(t *testing.T) {
+	env := harness.Get(t)
+	ns := env.Namespace(t)
+	project, key := werfProject(t, env)
+	first, stopFirst := harness.StoppableRegistry(t)
+	second := harness.Registry(t)
+	helm := helmHome(t, env, "helm3", project)
+	publish(t, helm, key, "oci://"+first+"/shop", "main", "--set", "greeting=copied")
+
+	archive := filepath.Join(t.TempDir(), "shop.tar.gz")
+	helm("giterm", "bundle-copy", "--from", "oci://"+first+"/shop:main", "--to", "archive:"+archive, "--plain-http").Succeed()
+	stopFirst()
+	copied := helm("giterm", "bundle-copy", "--from", "archive:"+archive, "--to", "oci://"+second+"/mirror/shop", "--plain-http").Succeed()
+	if !pushedRef.MatchString(copied.Stdout) {
+		t.Fatalf("bundle-copy to a registry printed %q", copied.Stdout)
+	}
+	helm("giterm", "bundle-apply", "oci://"+second+"/mirror/shop:main", "shop", "-n", ns, "--plain-http").Env("WERF_SECRET_KEY", key).Succeed()
+	if got := jsonPath(t, env, ns, "configmap/shop-config", "{.data.greeting}"); got != "copied" {
+		t.Fatalf("greeting %q after applying the copy", got)
+	}
+
+	tampered := filepath.Join(t.TempDir(), "tampered.tar.gz")
+	rewriteArchive(t, archive, tampered, func(name string, data []byte) []byte {
+		if name == "chart.tgz" {
+			return append(data, 0)
+		}
+		return data
+	})
+	res := helm("giterm", "bundle-apply", "archive:"+tampered, "shop", "-n", ns).Env("WERF_SECRET_KEY", key).Run()
+	if res.ExitCode == 0 || !strings.Contains(res.Stderr, "not a valid bundle archive") || !strings.Contains(res.Stderr, "it was changed after it was written") {
+		t.Fatalf("a tampered archive: exit %d\n%s", res.ExitCode, res.Stderr)
+	}
+	escaping := filepath.Join(t.TempDir(), "escaping.tar.gz")
+	rewriteArchive(t, archive, escaping, func(name string, data []byte) []byte { return data }, "../../escape")
+	res = helm("giterm", "bundle-apply", "archive:"+escaping, "shop", "-n", ns).Env("WERF_SECRET_KEY", key).Run()
+	if res.ExitCode == 0 || !strings.Contains(res.Stderr, `unexpected entry "../../escape"`) {
+		t.Fatalf("an archive with a path outside: exit %d\n%s", res.ExitCode, res.Stderr)
+	}
+}
+
+// rewriteArchive copies a bundle archive, changing entries with edit and adding empty
+// entries named extra.
+func rewriteArchive(t *testing.T, src, dst string, edit func(name string, data []byte) []byte, extra ...string) {
+	t.Helper()
+	f, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(gz)
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(tr)
+		data = edit(h.Name, data)
+		h.Size = int64(len(data))
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write(data)
+	}
+	for _, name := range extra {
+		tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Typeflag: tar.TypeReg})
+	}
+	tw.Close()
+	zw.Close()
+	if err := os.WriteFile(dst, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestBundleTagRangeAndDigest publishes three versions: a semver range applies the highest
+// matching one and says which, a digest applies exactly that bundle.
+func TestBundleTagRangeAndDigest(t *testing.T) {
+	env := harness.Get(t)
+	ns := env.Namespace(t)
+	project, key := werfProject(t, env)
+	registry := harness.Registry(t)
+	helm := helmHome(t, env, "helm3", project)
+	ref := "oci://" + registry + "/shop"
+	pinned := map[string]string{}
+	for _, v := range []string{"1.4.1", "1.4.3", "1.5.0"} {
+		pinned[v] = publish(t, helm, key, ref, v, "--set", "greeting=v"+v)
+	}
+	res := helm("giterm", "bundle-apply", ref, "shop", "--tag", "1.4.x", "-n", ns, "--plain-http").Env("WERF_SECRET_KEY", key).Succeed()
+	if !strings.Contains(res.Stderr, "--tag 1.4.x selects tag 1.4.3") {
+		t.Fatalf("the selected tag is not named:\n%s", res.Stderr)
+	}
+	if got := jsonPath(t, env, ns, "configmap/shop-config", "{.data.greeting}"); got != "v1.4.3" {
+		t.Fatalf("greeting %q after --tag 1.4.x, want v1.4.3", got)
+	}
+	helm("giterm", "bundle-apply", pinned["1.4.1"], "shop", "-n", ns, "--plain-http").Env("WERF_SECRET_KEY", key).Succeed()
+	if got := jsonPath(t, env, ns, "configmap/shop-config", "{.data.greeting}"); got != "v1.4.1" {
+		t.Fatalf("greeting %q after applying %s, want v1.4.1", got, pinned["1.4.1"])
+	}
+	res = helm("giterm", "bundle-apply", ref, "shop", "--tag", "^2.0", "-n", ns, "--plain-http").Env("WERF_SECRET_KEY", key).Run()
+	if res.ExitCode == 0 || !strings.Contains(res.Stderr, `--tag "^2.0": no tag matches among 3 semver tags (1.5.0, 1.4.3, 1.4.1)`) {
+		t.Fatalf("an unmatched range: exit %d\n%s", res.ExitCode, res.Stderr)
+	}
+	plan := helm("giterm", "bundle-plan", ref, "shop", "--tag", "1.5.0", "-n", ns, "--plain-http", "--exit-code").Env("WERF_SECRET_KEY", key).Run()
+	if plan.ExitCode != 2 || !strings.Contains(plan.Stdout, "+  greeting: v1.5.0") {
+		t.Fatalf("bundle-plan: exit %d\n%s", plan.ExitCode, plan.Combined())
+	}
+}

@@ -1,0 +1,104 @@
+package deploy
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/kubectl-converge/converge/shared/annotate"
+	"github.com/kubectl-converge/converge/shared/bundle"
+	"github.com/kubectl-converge/converge/shared/helmsdk"
+	"github.com/kubectl-converge/converge/shared/inject"
+	"sigs.k8s.io/yaml"
+)
+
+// PrepareBundle turns the chart of in into a bundle published as tag: the chart's values,
+// the values of -f and --set* and the image refs merged into values.yaml; the chart's and
+// --secret-values' secrets merged and encrypted again into secret-values.yaml; the global
+// annotations and labels in extra_annotations.json and extra_labels.json; the version from
+// tag (bundle.Version).
+func PrepareBundle(in Inputs, tag string, now time.Time) (ch *helmsdk.Chart, err error) {
+	l, err := load(in)
+	if l != nil {
+		defer l.copies.remove()
+		defer func() { err = l.copies.rename(err) }()
+	}
+	if err != nil {
+		return nil, err
+	}
+	in, ch = l.in, l.chart
+	user, err := helmsdk.MergeValues(in.Values)
+	if err != nil {
+		return nil, err
+	}
+	service := inject.ServiceValues{Env: in.Env, Images: in.Images}
+	values := helmsdk.MergeMaps(helmsdk.MergeMaps(ch.Values(), user), service.Values())
+	if err := ch.SetValues(values); err != nil {
+		return nil, err
+	}
+	if err := bakeSecretValues(in, ch); err != nil {
+		return nil, err
+	}
+	if len(ch.FilesUnder(SecretFilesDir)) > 0 {
+		// The files stay encrypted; bundle-apply decrypts them. Plain helm can still parse
+		// and render the chart, and says why when a template needs one.
+		ch.StubSecretFiles("the files under secret/ of this bundle are encrypted: deploy it with helm giterm bundle-apply")
+	}
+	for name, m := range map[string]map[string]string{bundle.ExtraAnnotationsFile: in.Metadata.Annotations, bundle.ExtraLabelsFile: in.Metadata.Labels} {
+		if m == nil {
+			m = map[string]string{}
+		}
+		data, err := json.MarshalIndent(m, "", "  ")
+		if err != nil {
+			return nil, err
+		}
+		ch.SetFile(name, data)
+	}
+	ch.SetVersion(bundle.Version(tag, now))
+	return ch, nil
+}
+
+// bakeSecretValues merges the chart's secret-values.yaml and the --secret-values files, and
+// stores them encrypted again with the same key as the bundle's secret-values.yaml.
+func bakeSecretValues(in Inputs, ch *helmsdk.Chart) error {
+	layers, cipher, err := decryptValueFiles(in, ch)
+	if err != nil || len(layers) == 0 {
+		return err
+	}
+	merged := map[string]any{}
+	for _, l := range layers {
+		merged = helmsdk.MergeMaps(merged, l)
+	}
+	plain, err := yaml.Marshal(merged)
+	if err != nil {
+		return err
+	}
+	encrypted, err := cipher.EncryptValues(plain, nil)
+	if err != nil {
+		return fmt.Errorf("encrypt the bundle's %s: %w", DefaultSecretValuesFile, err)
+	}
+	ch.SetFile(DefaultSecretValuesFile, encrypted)
+	return nil
+}
+
+// bundleMetadata merges a bundle's stored annotations and labels under md's.
+func bundleMetadata(ch *helmsdk.Chart, md annotate.Set) (annotate.Set, error) {
+	for _, f := range []struct {
+		name string
+		into *map[string]string
+	}{{bundle.ExtraAnnotationsFile, &md.Annotations}, {bundle.ExtraLabelsFile, &md.Labels}} {
+		data, ok := ch.File(f.name)
+		if !ok {
+			continue
+		}
+		stored := map[string]string{}
+		if err := json.Unmarshal(data, &stored); err != nil {
+			return md, fmt.Errorf("bundle file %s: %w", f.name, err)
+		}
+		for k, v := range *f.into {
+			stored[k] = v
+		}
+		*f.into = stored
+	}
+	return md, nil
+}
