@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"encoding/base64"
 	"io"
 	"os"
 	"path/filepath"
@@ -52,7 +53,7 @@ func TestBundlePublishApplyWithoutGit(t *testing.T) {
 	registry := harness.Registry(t)
 	helm := helmHome(t, env, "helm3", project)
 	ref := "oci://" + registry + "/shop/bundle"
-	pinned := publish(t, helm, key, ref, "1.0.0", "--set", "greeting=baked", "--image", "web=registry.example.com/shop/web:2.0.0", "--add-annotation", "team=shop")
+	pinned := publish(t, helm, key, ref, "1.0.0", "--set", "greeting=baked,useSecretFile=true", "--image", "web=registry.example.com/shop/web:2.0.0", "--add-annotation", "team=shop")
 
 	elsewhere := helmHome(t, env, "helm3", t.TempDir())
 	noKey := elsewhere("giterm", "bundle-apply", ref, "shop", "--tag", "1.0.0", "-n", ns, "--plain-http").Run()
@@ -70,6 +71,9 @@ func TestBundlePublishApplyWithoutGit(t *testing.T) {
 	}
 	if got := secretValue(t, env, ns, "shop-db", "password"); got != "s3cr3t-from-werf-secrets" {
 		t.Fatalf("secret password %q, want the bundle's secret value", got)
+	}
+	if got := jsonPath(t, env, ns, "configmap/shop-secret-file", "{.data.config\\.txt}"); !strings.Contains(got, "token: file-secret-token") {
+		t.Fatalf("werf_secret_file content %q, want the decrypted secret/config.txt", got)
 	}
 	if got := jsonPath(t, env, ns, "deployment/shop-web", "{.spec.template.spec.containers[0].image}"); got != "registry.example.com/shop/web:2.0.0" {
 		t.Fatalf("image %q, want the baked image", got)
@@ -117,6 +121,10 @@ func TestBundleIsAHelmChart(t *testing.T) {
 			out := env.Command(t, helm, "template", "shop", archive, "--set", "db.password=plain").Succeed().Stdout
 			if !strings.Contains(out, "baked-for-helm") {
 				t.Fatalf("%s template of the pulled bundle:\n%s", helm, out)
+			}
+			res := env.Command(t, helm, "template", "shop", archive, "--set", "db.password=plain,useSecretFile=true").Run()
+			if res.ExitCode == 0 || !strings.Contains(res.Stderr, "deploy it with helm giterm bundle-apply") {
+				t.Fatalf("%s template of a bundle needing an encrypted file: exit %d\n%s", helm, res.ExitCode, res.Stderr)
 			}
 		})
 	}
@@ -238,5 +246,54 @@ func TestBundleTagRangeAndDigest(t *testing.T) {
 	plan := helm("giterm", "bundle-plan", ref, "shop", "--tag", "1.5.0", "-n", ns, "--plain-http", "--exit-code").Env("WERF_SECRET_KEY", key).Run()
 	if plan.ExitCode != 2 || !strings.Contains(plan.Stdout, "+  greeting: v1.5.0") {
 		t.Fatalf("bundle-plan: exit %d\n%s", plan.ExitCode, plan.Combined())
+	}
+}
+
+// TestBundleRegistryCredentialsAndCA publishes to and applies from an HTTPS registry with a
+// certificate of its own and a password: credentials from "helm registry login" and from
+// docker's config.json both work, --ca-file trusts the certificate, and the password appears
+// in no output, not even in the error of a wrong one.
+func TestBundleRegistryCredentialsAndCA(t *testing.T) {
+	env := harness.Get(t)
+	ns := env.Namespace(t)
+	const password = "p4ss-REGMARKER"
+	host, ca := harness.SecureRegistry(t, "ci", password)
+	project, key := werfProject(t, env)
+	helm := helmHome(t, env, "helm3", project)
+	ref := "oci://" + host + "/shop"
+	check := func(res harness.Result) harness.Result {
+		t.Helper()
+		if strings.Contains(res.Combined(), "REGMARKER") {
+			t.Fatalf("the registry password was printed:\n%s", res.Combined())
+		}
+		return res
+	}
+
+	untrusted := check(helm("giterm", "bundle-publish", ref, "--tag", "1.0.0").Env("WERF_SECRET_KEY", key).Run())
+	if untrusted.ExitCode == 0 || !strings.Contains(untrusted.Stderr, "the registry's TLS certificate is not trusted: pass its CA with --ca-file") {
+		t.Fatalf("publish to an untrusted certificate: exit %d\n%s", untrusted.ExitCode, untrusted.Stderr)
+	}
+	anonymous := check(helm("giterm", "bundle-publish", ref, "--tag", "1.0.0", "--ca-file", ca).Env("WERF_SECRET_KEY", key).Run())
+	if anonymous.ExitCode == 0 || !strings.Contains(anonymous.Stderr, `the registry asks for credentials: log in with "helm registry login `+host+`"`) {
+		t.Fatalf("publish without credentials: exit %d\n%s", anonymous.ExitCode, anonymous.Stderr)
+	}
+	check(helm("registry", "login", host, "--username", "ci", "--password-stdin", "--ca-file", ca).Stdin(password).Succeed())
+	check(helm("giterm", "bundle-publish", ref, "--tag", "1.0.0", "--ca-file", ca, "--set", "greeting=behind-a-password").Env("WERF_SECRET_KEY", key).Succeed())
+
+	docker := t.TempDir()
+	auth := func(pass string) {
+		token := base64.StdEncoding.EncodeToString([]byte("ci:" + pass))
+		writeFile(t, filepath.Join(docker, "config.json"), `{"auths": {"`+host+`": {"auth": "`+token+`"}}}`)
+	}
+	auth(password)
+	apply := helmHome(t, env, "helm3", t.TempDir())
+	check(apply("giterm", "bundle-apply", ref, "shop", "--tag", "1.0.0", "-n", ns, "--ca-file", ca).Env("DOCKER_CONFIG", docker).Env("WERF_SECRET_KEY", key).Succeed())
+	if got := jsonPath(t, env, ns, "configmap/shop-config", "{.data.greeting}"); got != "behind-a-password" {
+		t.Fatalf("greeting %q", got)
+	}
+	auth("wrong-REGMARKER")
+	wrong := check(apply("giterm", "bundle-render", ref, "--tag", "1.0.0", "--ca-file", ca).Env("DOCKER_CONFIG", docker).Env("WERF_SECRET_KEY", key).Run())
+	if wrong.ExitCode == 0 || !strings.Contains(wrong.Stderr, "the registry refused the credentials (401 unauthorized)") {
+		t.Fatalf("a wrong password: exit %d\n%s", wrong.ExitCode, wrong.Stderr)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
@@ -148,7 +149,7 @@ type Artifact struct {
 func (r *Registry) Push(archive []byte, ref string) (*Artifact, error) {
 	res, err := r.client.Push(archive, ref, registry.PushOptStrictMode(false))
 	if err != nil {
-		return nil, fmt.Errorf("push %s: %w", ref, err)
+		return nil, registryError("push", ref, err)
 	}
 	return &Artifact{Ref: res.Ref, Digest: res.Manifest.Digest, ChartDigest: res.Chart.Digest, Chart: archive}, nil
 }
@@ -158,7 +159,7 @@ func (r *Registry) Push(archive []byte, ref string) (*Artifact, error) {
 func (r *Registry) Pull(ref string) (*Artifact, error) {
 	res, err := r.client.Pull(ref, registry.PullOptWithChart(true))
 	if err != nil {
-		return nil, fmt.Errorf("pull %s: %w", ref, err)
+		return nil, registryError("pull", ref, err)
 	}
 	return &Artifact{Ref: res.Ref, Digest: res.Manifest.Digest, ChartDigest: res.Chart.Digest, Chart: res.Chart.Data}, nil
 }
@@ -167,10 +168,29 @@ func (r *Registry) Pull(ref string) (*Artifact, error) {
 func (r *Registry) Tags(repo string) ([]string, error) {
 	tags, err := r.client.Tags(repo)
 	if err != nil {
-		return nil, fmt.Errorf("list tags of %s: %w", repo, err)
+		return nil, registryError("list tags of", repo, err)
 	}
 	return tags, nil
 }
 
 // chartFile is Helm's chart file type, named here so the rest of the package reads plainly.
 type chartFile = chart.File
+
+// registryError says what to do about the registry refusing us; credentials never reach
+// the message (the client's errors hold none).
+func registryError(op, ref string, err error) error {
+	host := ref
+	if i := strings.IndexByte(ref, '/'); i > 0 {
+		host = ref[:i]
+	}
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "basic credential not found"):
+		return fmt.Errorf("%s %s: the registry asks for credentials: log in with \"helm registry login %s\" or \"docker login %s\"", op, ref, host, host)
+	case strings.Contains(msg, "401") || strings.Contains(strings.ToLower(msg), "unauthorized"):
+		return fmt.Errorf("%s %s: the registry refused the credentials (401 unauthorized): log in again with \"helm registry login %s\"", op, ref, host)
+	case strings.Contains(msg, "x509:") || strings.Contains(msg, "certificate"):
+		return fmt.Errorf("%s %s: the registry's TLS certificate is not trusted: pass its CA with --ca-file, or --insecure-skip-tls-verify: %w", op, ref, err)
+	}
+	return fmt.Errorf("%s %s: %w", op, ref, err)
+}
