@@ -139,7 +139,7 @@ func TestBundleCopyThroughArchive(t *testing.T) {
 	first, stopFirst := harness.StoppableRegistry(t)
 	second := harness.Registry(t)
 	helm := helmHome(t, env, "helm3", project)
-	publish(t, helm, key, "oci://"+first+"/shop", "main", "--set", "greeting=copied")
+	publish(t, helm, key, "oci://"+first+"/shop", "main", "--set", "greeting=copied", "--image", "web=registry.example.com/shop/web:3.0.0")
 
 	archive := filepath.Join(t.TempDir(), "shop.tar.gz")
 	helm("giterm", "bundle-copy", "--from", "oci://"+first+"/shop:main", "--to", "archive:"+archive, "--plain-http").Succeed()
@@ -151,6 +151,18 @@ func TestBundleCopyThroughArchive(t *testing.T) {
 	helm("giterm", "bundle-apply", "oci://"+second+"/mirror/shop:main", "shop", "-n", ns, "--plain-http").Env("WERF_SECRET_KEY", key).Succeed()
 	if got := jsonPath(t, env, ns, "configmap/shop-config", "{.data.greeting}"); got != "copied" {
 		t.Fatalf("greeting %q after applying the copy", got)
+	}
+	if got := jsonPath(t, env, ns, "deployment/shop-web", "{.spec.template.spec.containers[0].image}"); got != "registry.example.com/shop/web:3.0.0" {
+		t.Fatalf("image %q after a plain copy, want the baked one", got)
+	}
+
+	relocated := helm("giterm", "bundle-copy", "--from", "archive:"+archive, "--to", "oci://"+second+"/prod/shop:main", "--plain-http", "--rewrite-images-to", "mirror.example.com/prod").Succeed()
+	if !strings.Contains(relocated.Stderr, "image registry.example.com/shop/web:3.0.0 -> mirror.example.com/prod/web:3.0.0") {
+		t.Fatalf("the image rewrite is not reported:\n%s", relocated.Stderr)
+	}
+	helm("giterm", "bundle-apply", "oci://"+second+"/prod/shop:main", "shop", "-n", ns, "--plain-http").Env("WERF_SECRET_KEY", key).Succeed()
+	if got := jsonPath(t, env, ns, "deployment/shop-web", "{.spec.template.spec.containers[0].image}"); got != "mirror.example.com/prod/web:3.0.0" {
+		t.Fatalf("image %q after a relocating copy", got)
 	}
 
 	tampered := filepath.Join(t.TempDir(), "tampered.tar.gz")

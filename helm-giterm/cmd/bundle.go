@@ -16,6 +16,7 @@ import (
 	"github.com/kubectl-converge/converge/shared/deploy"
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/helmsdk"
+	"github.com/kubectl-converge/converge/shared/inject"
 )
 
 // registryFlags reach registries as helm does: Helm's registry config and docker's
@@ -257,14 +258,16 @@ func newBundlePlanCommand(streams genericiooptions.IOStreams) *cobra.Command {
 func newBundleCopyCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	var reg registryFlags
 	var plainHTTP bool
-	var from, to, tag string
+	var from, to, tag, relocate string
 	cmd := &cobra.Command{
 		Use:   "bundle-copy --from SOURCE --to DESTINATION",
 		Short: "Copy a bundle between registries and archive files",
 		Long: `Copy a bundle as it is (same chart archive, same digest) from a registry (oci://REGISTRY/REPO:TAG,
 @sha256:..., or --tag) or an archive (archive:FILE.tar.gz) to another registry or archive. An
 archive carries the chart and its digest; reading it verifies the digest, so an archive changed
-on the way is refused.`,
+on the way is refused. --rewrite-images-to REPO points the baked image refs (.Values.werf.image.*,
+.Values.global.werf.images.*) at REPO/<name> with the same tags and digests (the images themselves
+are copied by your image tooling); the copy is then a new chart with a new digest.`,
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -279,6 +282,15 @@ on the way is refused.`,
 			loaded, err := bundle.Load(bundle.Source{Ref: from, Tag: tag}, r)
 			if err != nil {
 				return err
+			}
+			if relocate != "" {
+				changes, err := relocateImages(loaded, relocate)
+				if err != nil {
+					return exitcode.Wrap(exitcode.CodeUsage, err)
+				}
+				for _, c := range changes {
+					fmt.Fprintf(streams.ErrOut, "giterm: image %s\n", c)
+				}
 			}
 			switch {
 			case strings.HasPrefix(to, bundle.ArchivePrefix):
@@ -314,5 +326,22 @@ on the way is refused.`,
 	cmd.Flags().StringVar(&from, "from", "", "source: oci://REGISTRY/REPO[:TAG|@DIGEST] or archive:FILE.tar.gz")
 	cmd.Flags().StringVar(&to, "to", "", "destination: oci://REGISTRY/REPO[:TAG] or archive:FILE.tar.gz")
 	cmd.Flags().StringVar(&tag, "tag", "", "tag of the source, or a semver range")
+	cmd.Flags().StringVar(&relocate, "rewrite-images-to", "", "point the baked image refs at this repository (REGISTRY/PATH), keeping tags and digests")
 	return cmd
+}
+
+// relocateImages rewrites the baked image refs of the loaded bundle to target, in its chart
+// and its archive.
+func relocateImages(loaded *bundle.Loaded, target string) ([]string, error) {
+	values, changes, err := inject.Relocate(loaded.Chart.Values(), target)
+	if err != nil {
+		return nil, err
+	}
+	if err := loaded.Chart.SetValues(values); err != nil {
+		return nil, err
+	}
+	if loaded.Archive, err = loaded.Chart.Archive(); err != nil {
+		return nil, err
+	}
+	return changes, nil
 }

@@ -1,0 +1,33 @@
+package inject
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestRelocate(t *testing.T) {
+	baked := ServiceValues{Env: "prod", Images: Images{"web": "registry.example.com/shop/web:2.0.0", "db": "docker.io/library/postgres@sha256:abc"}}.Values()
+	baked["greeting"] = "kept"
+	out, changes, err := Relocate(baked, "mirror.example.com/prod/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "docker.io/library/postgres@sha256:abc -> mirror.example.com/prod/postgres@sha256:abc\nregistry.example.com/shop/web:2.0.0 -> mirror.example.com/prod/web:2.0.0"
+	if got := strings.Join(changes, "\n"); got != want {
+		t.Fatalf("changes:\n%s\nwant:\n%s", got, want)
+	}
+	werf := out["werf"].(map[string]any)
+	if werf["image"].(map[string]any)["web"] != "mirror.example.com/prod/web:2.0.0" || werf["env"] != "prod" || out["greeting"] != "kept" {
+		t.Fatalf("relocated values %v", out)
+	}
+	web := out["global"].(map[string]any)["werf"].(map[string]any)["images"].(map[string]any)["web"].(map[string]any)
+	if web["registry"] != "mirror.example.com" || web["repository"] != "mirror.example.com/prod/web" || web["tag"] != "2.0.0" {
+		t.Fatalf("structured image %v", web)
+	}
+	if baked["werf"].(map[string]any)["image"].(map[string]any)["web"] != "registry.example.com/shop/web:2.0.0" {
+		t.Fatal("Relocate changed its input")
+	}
+	if _, _, err := Relocate(baked, ""); err == nil || !strings.Contains(err.Error(), "--rewrite-images-to") {
+		t.Fatalf("empty target: %v", err)
+	}
+}
