@@ -9,15 +9,23 @@ PKG     := github.com/kubectl-converge/converge
 LDFLAGS := -s -w -X $(PKG)/shared/version.version=$(VERSION) -X $(PKG)/shared/version.commit=$(COMMIT) -X $(PKG)/shared/version.date=$(DATE)
 GO_TEST_FLAGS ?=
 E2E_TIMEOUT ?= 40m
+DIST_VERSION ?= v$(shell sed -n 's/^version: //p' plugin.yaml)
+DIST_PLATFORMS ?=
+DIST_BASE_URL ?=
 
-.PHONY: help build tools cluster-up cluster-down demo test unit e2e lint clean
+.PHONY: help build dist tools cluster-up cluster-down demo test unit e2e lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 build: ## build bin/kubectl-converge and bin/helm-giterm with the version stamped in
-	go build -trimpath -ldflags '$(LDFLAGS)' -o bin/kubectl-converge ./kubectl-converge
-	go build -trimpath -ldflags '$(LDFLAGS)' -o bin/helm-giterm ./helm-giterm
+	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o bin/kubectl-converge ./kubectl-converge
+	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o bin/helm-giterm ./helm-giterm
+
+dist: ## release archives of both plugins (all platforms, or DIST_PLATFORMS=linux/amd64,...) into dist/, sha256sums.txt and the krew manifest dist/converge.yaml
+	rm -rf dist
+	go run ./tools/dist -version $(DIST_VERSION) $(if $(DIST_PLATFORMS),-platforms $(DIST_PLATFORMS)) -commit $(COMMIT) -out dist $(if $(DIST_BASE_URL),-base-url $(DIST_BASE_URL))
+	go run ./tools/dist check -manifest dist/converge.yaml -archives dist
 
 tools: ## build the pinned test tools into the cache (once per set of versions)
 	tools/build-tools.sh >/dev/null
@@ -33,7 +41,7 @@ demo: build cluster-up ## build, start the local cluster and converge the exampl
 	bin/kubectl-converge examples/demo-app --namespace demo
 
 unit: ## unit tests (no cluster)
-	go test $(GO_TEST_FLAGS) ./shared/... ./kubectl-converge/... ./helm-giterm/...
+	go test $(GO_TEST_FLAGS) ./shared/... ./kubectl-converge/... ./helm-giterm/... ./tools/dist/...
 
 e2e: build tools ## end-to-end tests through the real binaries against the local cluster
 	go test $(GO_TEST_FLAGS) -count=1 -timeout $(E2E_TIMEOUT) ./e2e/...

@@ -1,17 +1,19 @@
 #!/usr/bin/env sh
-# Install hook of the helm giterm plugin: makes sure $HELM_PLUGIN_DIR/bin/helm-giterm exists.
-# A release archive ships the binary already; a source checkout builds it with Go.
+# Install hook of the helm giterm plugin: makes sure bin/helm-giterm exists next to this
+# script's directory. A release archive ships the binary already; a source checkout builds it
+# with Go. Paths are relative to this script, because a release archive lays the plugin out
+# twice: at the root for Helm 3 (plugin.yaml pointing into giterm/) and in giterm/ for Helm 4.
 set -eu
-dir=${HELM_PLUGIN_DIR:?HELM_PLUGIN_DIR is not set: run this through helm plugin install}
-bin="$dir/bin/helm-giterm"
-if [ -x "$bin" ]; then
+here=$(cd "$(dirname "$0")/.." && pwd)
+bin="$here/bin/helm-giterm"
+if [ -x "$bin" ] || [ -x "$bin.exe" ]; then
   echo "helm giterm: using $bin"
   exit 0
 fi
-if command -v go >/dev/null 2>&1 && [ -f "$dir/go.mod" ]; then
+if command -v go >/dev/null 2>&1 && [ -f "$here/go.mod" ]; then
   echo "helm giterm: building $bin from source"
-  (cd "$dir" && go build -trimpath -o "$bin" ./helm-giterm)
+  (cd "$here" && CGO_ENABLED=0 go build -trimpath -o "$bin" ./helm-giterm)
   exit 0
 fi
-echo "helm giterm: no binary at $bin and no Go toolchain to build it; install a release archive (giterm-<version>.tgz) for your platform, or install Go and run the install again" >&2
+echo "helm giterm: no binary at $bin, and no Go toolchain and sources to build it; install the release archive for your platform (giterm-<version>-<os>-<arch>.tgz), or install from a source checkout with Go 1.26 on PATH" >&2
 exit 1

@@ -13,7 +13,7 @@ import (
 // NewCmdGiterm builds the root command, "helm giterm", with its subcommands.
 func NewCmdGiterm(streams genericiooptions.IOStreams) *cobra.Command {
 	root := &cobra.Command{
-		Use:   "giterm",
+		Use:   "helm-giterm",
 		Short: "Deploy charts exactly as committed in git (giterminism) and ship them as OCI bundles",
 		Long: `helm giterm loads charts from a git commit instead of the working tree, so what is
 deployed is exactly what is committed, and publishes and applies charts as OCI bundles.

@@ -38,7 +38,9 @@ type ConvergeOptions struct {
 func newConvergeCommand(streams genericiooptions.IOStreams, kube *genericclioptions.ConfigFlags) *cobra.Command {
 	o := &ConvergeOptions{kube: kube, IOStreams: streams, ConvergeFlags: cliutil.NewConvergeFlags()}
 	cmd := &cobra.Command{
-		Use:   "converge [CHART]",
+		// The binary's name, so that completion scripts complete it; help and errors show
+		// "kubectl converge".
+		Use:   "kubectl-converge [CHART]",
 		Short: "Install or upgrade a Helm chart as a release and wait until it is ready",
 		Long: `Install or upgrade a chart as a Helm-compatible release, the way "helm upgrade --install"
 does, using kubectl's own connection flags (--kubeconfig, --context, -n, ...).

@@ -44,6 +44,28 @@ func (r *releaseTarget) resolve(kube *genericclioptions.ConfigFlags, args []stri
 	return name, ns, client, err
 }
 
+// completeReleases offers the release names of the namespace for the RELEASE argument.
+func completeReleases(kube *genericclioptions.ConfigFlags) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		if len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		ns, err := namespaceOf(kube)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveError
+		}
+		client, err := releaseClient(kube, ns, nil)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveError
+		}
+		names, err := client.List()
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveError
+		}
+		return names, cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
 func (r *releaseTarget) name(args []string) (string, error) {
 	if len(args) > 0 && args[0] != "" {
 		if err := deploy.ValidateReleaseName(args[0]); err != nil {
@@ -79,6 +101,7 @@ func newDismissCommand(streams genericiooptions.IOStreams, kube *genericclioptio
 	o := &DismissOptions{kube: kube, IOStreams: streams, Timeout: 5 * time.Minute}
 	cmd := subcommand("dismiss [RELEASE]", "Uninstall a release, run its delete hooks and wait until its objects are gone", cobra.MaximumNArgs(1),
 		func(cmd *cobra.Command, args []string) error { return o.Run(cmd, args) })
+	cmd.ValidArgsFunction = completeReleases(kube)
 	cmd.Flags().StringVar(&o.Env, "env", "", "environment, to derive the release name from the chart as converge does")
 	cmd.Flags().BoolVar(&o.WithNamespace, "with-namespace", false, "delete the release namespace too, and wait until it is gone")
 	o.TrackFlags.AddFlags(cmd.Flags())
@@ -161,6 +184,7 @@ func newHistoryCommand(streams genericiooptions.IOStreams, kube *genericclioptio
 	o := &HistoryOptions{kube: kube, IOStreams: streams, Output: "table"}
 	cmd := subcommand("history [RELEASE]", "List the revisions of a release", cobra.MaximumNArgs(1),
 		func(cmd *cobra.Command, args []string) error { return o.Run(args) })
+	cmd.ValidArgsFunction = completeReleases(kube)
 	cmd.Flags().StringVar(&o.Env, "env", "", "environment, to derive the release name from the chart as converge does")
 	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table or json")
 	return cmd
@@ -212,6 +236,7 @@ func newRollbackCommand(streams genericiooptions.IOStreams, kube *genericcliopti
 	o := &RollbackOptions{kube: kube, IOStreams: streams, Timeout: 5 * time.Minute, HistoryMax: 10}
 	cmd := subcommand("rollback [RELEASE] [REVISION]", "Deploy an earlier revision again (default: the previous successfully deployed one)", cobra.MaximumNArgs(2),
 		func(cmd *cobra.Command, args []string) error { return o.Run(cmd, args) })
+	cmd.ValidArgsFunction = completeReleases(kube)
 	cmd.Flags().StringVar(&o.Env, "env", "", "environment, to derive the release name from the chart as converge does")
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", o.Timeout, "time to wait for the release to become ready")
 	cmd.Flags().DurationVar(&o.LockTimeout, "lock-timeout", 0, "time to wait for another operation on the release to finish (0: as long as --timeout allows)")

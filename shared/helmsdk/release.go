@@ -370,3 +370,20 @@ func (c *Client) MarkFailed(name string, revision int, description string) error
 	}
 	return nil
 }
+
+// List returns the names of the releases in the namespace, deployed or not, sorted.
+func (c *Client) List() ([]string, error) {
+	list := action.NewList(c.cfg)
+	list.All = true
+	list.SetStateMask()
+	rels, err := list.Run()
+	if err != nil {
+		return nil, fmt.Errorf("list releases in namespace %q: %w", c.namespace, err)
+	}
+	names := make([]string, 0, len(rels))
+	for _, r := range rels {
+		names = append(names, r.Name)
+	}
+	sort.Strings(names)
+	return names, nil
+}
