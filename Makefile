@@ -13,7 +13,7 @@ DIST_VERSION ?= v$(shell sed -n 's/^version: //p' plugin.yaml)
 DIST_PLATFORMS ?=
 DIST_BASE_URL ?=
 
-.PHONY: help build dist tools cluster-up cluster-down demo test unit e2e lint clean
+.PHONY: help build dist bench tools cluster-up cluster-down demo test unit e2e lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -26,6 +26,9 @@ dist: ## release archives of both plugins (all platforms, or DIST_PLATFORMS=linu
 	rm -rf dist
 	go run ./tools/dist -version $(DIST_VERSION) $(if $(DIST_PLATFORMS),-platforms $(DIST_PLATFORMS)) -commit $(COMMIT) -out dist $(if $(DIST_BASE_URL),-base-url $(DIST_BASE_URL))
 	go run ./tools/dist check -manifest dist/converge.yaml -archives dist
+
+bench: build tools ## converge against helm v3/v4 --wait on the local cluster, side by side; writes docs/benchmarks.md (CONVERGE_BENCH_RUNS=3)
+	CONVERGE_BENCH_OUT=$(CURDIR)/docs/benchmarks.md go test -count=1 -timeout 150m -v -run TestBenchmarks ./bench
 
 tools: ## build the pinned test tools into the cache (once per set of versions)
 	tools/build-tools.sh >/dev/null

@@ -174,6 +174,13 @@ func (c *Cmd) Timeout(d time.Duration) *Cmd { c.timeout = d; return c }
 // Run runs the command and returns its result, whatever the exit code.
 func (c *Cmd) Run() Result {
 	c.t.Helper()
+	res, _ := c.RunWithState()
+	return res
+}
+
+// RunWithState is Run that also returns the process state, for its resource usage.
+func (c *Cmd) RunWithState() (Result, *os.ProcessState) {
+	c.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
 	path, err := lookPath(c.name, c.env["PATH"])
@@ -200,7 +207,7 @@ func (c *Cmd) Run() Result {
 		}
 		res.ExitCode = exitErr.ExitCode()
 	}
-	return res
+	return res, cmd.ProcessState
 }
 
 // Succeed runs the command and fails the test unless it exits 0.

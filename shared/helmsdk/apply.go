@@ -2,6 +2,7 @@ package helmsdk
 
 import (
 	"fmt"
+
 	"regexp"
 	"time"
 
@@ -39,9 +40,18 @@ type Ops interface {
 type helmOps struct {
 	client   *kube.Client
 	threeWay bool
+	// install is a first install: objects are created straight away (one request), and
+	// only one that exists already goes through the update path.
+	install bool
 }
 
 func (o helmOps) Apply(previous, target *resource.Info) error {
+	if o.install && previous == nil {
+		_, err := o.client.Create(kube.ResourceList{target})
+		if err == nil || !apierrors.IsAlreadyExists(err) {
+			return err
+		}
+	}
 	var original kube.ResourceList
 	if previous != nil {
 		original = kube.ResourceList{previous}
@@ -84,7 +94,7 @@ func (c *deployKubeClient) Create(resources kube.ResourceList) (*kube.Result, er
 	if c.applier == nil || isHookList(resources) {
 		return c.Client.Create(resources)
 	}
-	return &kube.Result{Created: resources}, c.applier.Apply(nil, resources, helmOps{client: c.Client})
+	return &kube.Result{Created: resources}, c.applier.Apply(nil, resources, helmOps{client: c.Client, install: true})
 }
 
 func (c *deployKubeClient) Update(original, target kube.ResourceList, force bool) (*kube.Result, error) {
