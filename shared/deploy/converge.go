@@ -155,7 +155,9 @@ func (a *applier) result(rel *helmsdk.Release, start time.Time) *Result {
 	if rel != nil {
 		res.Resources = Resources(rel.Manifest)
 	}
-	a.sink(track.Event{Type: track.EventTypeSummary, Time: time.Now(), Elapsed: time.Since(start), Results: a.results})
+	if len(a.results) > 0 {
+		a.sink(track.Event{Type: track.EventTypeSummary, Time: time.Now(), Elapsed: time.Since(start), Results: a.results})
+	}
 	return res
 }
 
