@@ -28,13 +28,16 @@ func ParseRef(ref string) (Ref, error) {
 	if at := strings.Index(name, "@"); at >= 0 {
 		r.Digest = name[at+1:]
 		name = name[:at]
-		if !strings.Contains(r.Digest, ":") {
+		if alg, hex, ok := strings.Cut(r.Digest, ":"); !ok || alg == "" || hex == "" {
 			return Ref{}, fmt.Errorf("invalid image reference %q: digest must be ALGORITHM:HEX", ref)
 		}
 	}
 	if colon := strings.LastIndex(name, ":"); colon > strings.LastIndex(name, "/") {
 		r.Tag = name[colon+1:]
 		name = name[:colon]
+		if r.Tag == "" {
+			return Ref{}, fmt.Errorf("invalid image reference %q: empty tag after ':'", ref)
+		}
 	}
 	if name == "" || strings.HasSuffix(name, "/") || strings.HasPrefix(name, "/") {
 		return Ref{}, fmt.Errorf("invalid image reference %q", ref)
