@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -89,6 +90,9 @@ func Converge(ctx context.Context, client *helmsdk.Client, clients track.Clients
 	ctx, cancel := withTimeout(ctx, opts.Timeout)
 	defer cancel()
 	sink := opts.sink()
+	if err := Reach(ctx, clients.Kube); err != nil {
+		return nil, err
+	}
 	if err := EnsureNamespace(ctx, clients, p.Namespace, opts.CreateNamespace); err != nil {
 		return nil, err
 	}
@@ -126,12 +130,19 @@ func Converge(ctx context.Context, client *helmsdk.Client, clients track.Clients
 		Applier:       ap,
 		ForceAdoption: opts.ForceAdoption,
 		ExpectDigest:  expectDigest,
+		Preflight: func(rendered []byte) error {
+			return checkAccess(ctx, clients, p.Namespace, rendered)
+		},
 	})
 	res := ap.result(rel, start)
 	if err == nil {
 		return res, nil
 	}
 	err = ap.explain(err)
+	if rel == nil && exitcode.Of(err) == exitcode.CodeDeployFailed {
+		// No revision was recorded, so nothing was deployed: the input was refused.
+		err = exitcode.Wrap(exitcode.CodeError, err)
+	}
 	var adoption *helmsdk.AdoptionError
 	if errors.As(err, &adoption) || rel == nil || !opts.AutoRollback || parent.Err() != nil {
 		return res, err
@@ -223,6 +234,32 @@ func recoverPending(client *helmsdk.Client, release string, sink track.Sink) err
 	return nil
 }
 
+// reachTimeout bounds the first request of a run: an API server that accepts connections
+// but does not answer would otherwise hang the run until --timeout.
+const reachTimeout = 10 * time.Second
+
+// Reach asks the API server for its version, so that an unreachable or hung server fails
+// the run within seconds with a clear error instead of at the first real request.
+func Reach(ctx context.Context, kube kubernetes.Interface) error {
+	rc := kube.Discovery().RESTClient()
+	if rc == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, reachTimeout)
+	defer cancel()
+	host := ""
+	if u := rc.Get().URL(); u != nil {
+		host = u.Scheme + "://" + u.Host
+	}
+	if err := rc.Get().AbsPath("/version").Do(ctx).Error(); err != nil {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("no answer within %s", reachTimeout)
+		}
+		return fmt.Errorf("cannot reach the Kubernetes API server %s: %w: check --kubeconfig, --context or --server and that the cluster is up", host, err)
+	}
+	return nil
+}
+
 // EnsureNamespace creates the release namespace when it is missing and create is set. A user
 // not allowed to read namespaces goes on: the deploy then fails clearly if it is missing.
 func EnsureNamespace(ctx context.Context, clients track.Clients, namespace string, create bool) error {
@@ -257,6 +294,9 @@ func Rollback(ctx context.Context, client *helmsdk.Client, clients track.Clients
 	ctx, cancel := withTimeout(ctx, opts.Timeout)
 	defer cancel()
 	opts.Lock.Operation = "rollback"
+	if err := Reach(ctx, clients.Kube); err != nil {
+		return nil, err
+	}
 	lock, ctx, err := AcquireLock(ctx, clients.Kube, req.Namespace, req.ReleaseName, opts.Lock, opts.sink())
 	if err != nil {
 		return nil, err
@@ -301,6 +341,9 @@ func Dismiss(ctx context.Context, client *helmsdk.Client, clients track.Clients,
 	ctx, cancel := withTimeout(ctx, req.Timeout)
 	defer cancel()
 	if !req.Locked {
+		if err := Reach(ctx, clients.Kube); err != nil {
+			return nil, err
+		}
 		req.Lock.Operation = "dismiss"
 		lock, lockedCtx, err := AcquireLock(ctx, clients.Kube, req.Namespace, req.ReleaseName, req.Lock, sink)
 		if err != nil {

@@ -262,15 +262,19 @@ func loadKey(in Inputs, firstFile string) (*secrets.Cipher, error) {
 
 func transform(md annotate.Set, rewrites []inject.Rewrite) helmsdk.Transform {
 	return func(data []byte) ([]byte, error) {
+		checker := newObjectChecker()
 		return manifest.Edit(data, func(o *manifest.Object) error {
+			if err := checker.check(o); err != nil {
+				return err
+			}
 			// Tracking and deploy annotations are checked here, before anything reaches the
 			// cluster or a release revision is recorded.
 			if _, err := track.ParsePolicy(o.Annotations()); err != nil {
-				return fmt.Errorf("%s %q: %w", o.Kind(), o.Name(), err)
+				return fmt.Errorf("%s: %s %q: %w", o.Source(), o.Kind(), o.Name(), err)
 			}
 			lifecycle, err := ParseLifecycle(o.Kind(), o.Annotations())
 			if err != nil {
-				return fmt.Errorf("%s %q: %w", o.Kind(), o.Name(), err)
+				return fmt.Errorf("%s: %s %q: %w", o.Source(), o.Kind(), o.Name(), err)
 			}
 			if lifecycle.ReplicasOnCreation != nil {
 				// The stored manifest never carries replicas, so that upgrades leave the

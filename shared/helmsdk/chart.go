@@ -36,9 +36,21 @@ type Chart struct {
 func LoadChart(chartPath string) (*Chart, error) {
 	ch, err := loader.Load(chartPath)
 	if err != nil {
-		return nil, fmt.Errorf("load chart %q: %w", chartPath, err)
+		return nil, chartLoadError(chartPath, err)
 	}
 	return &Chart{chart: ch}, nil
+}
+
+// helmLoadFileError is how Helm's loader reports a file it could not parse.
+var helmLoadFileError = regexp.MustCompile(`^cannot load ([^:]+): (?:error converting YAML to JSON: )?(?:yaml: )?(.*)$`)
+
+// chartLoadError names the chart file Helm could not parse by its path, as an editor would
+// open it, rather than by Helm's "cannot load Chart.yaml".
+func chartLoadError(chartPath string, err error) error {
+	if m := helmLoadFileError.FindStringSubmatch(err.Error()); m != nil {
+		return fmt.Errorf("%s: %s", filepath.Join(chartPath, m[1]), m[2])
+	}
+	return fmt.Errorf("load chart %q: %w", chartPath, err)
 }
 
 // DependencyOptions say how to download chart dependencies.
@@ -258,7 +270,7 @@ func LoadChartFiles(name string, files map[string][]byte) (*Chart, error) {
 	}
 	ch, err := loader.LoadFiles(buffered)
 	if err != nil {
-		return nil, fmt.Errorf("load chart %q: %w", name, err)
+		return nil, chartLoadError(name, err)
 	}
 	return &Chart{chart: ch}, nil
 }

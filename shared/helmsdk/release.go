@@ -92,6 +92,9 @@ type UpgradeRequest struct {
 	// ExpectDigest refuses to deploy manifests other than those a Preview rendered (with
 	// ErrPlanOutdated); "" accepts any.
 	ExpectDigest string
+	// Preflight checks the rendered manifest after the transform, before Helm records a
+	// revision or touches an object; its error fails the deploy as it is.
+	Preflight func(rendered []byte) error
 }
 
 // UpgradeOrInstall installs the release when it does not exist (or was uninstalled with its
@@ -154,7 +157,7 @@ func (c *Client) upgradeOrInstall(ctx context.Context, req UpgradeRequest, dryRu
 	}
 	uninstalled := last != nil && last.Info.Status == helmrelease.StatusUninstalled
 	c.cfg.Releases.MaxHistory = req.HistoryMax
-	renderer := c.postRenderer(req.ExpectDigest)
+	renderer := c.postRenderer(req.ExpectDigest, req.Preflight)
 	var rel *helmrelease.Release
 	if notFound || uninstalled {
 		install := action.NewInstall(c.cfg)
@@ -200,7 +203,7 @@ func (c *Client) upgradeOrInstall(ctx context.Context, req UpgradeRequest, dryRu
 // ErrPlanOutdated is a deploy refused because what it would apply is not what was planned.
 var ErrPlanOutdated = errors.New("the plan is outdated")
 
-func (c *Client) postRenderer(expectDigest string) postRenderer {
+func (c *Client) postRenderer(expectDigest string, preflight func([]byte) error) postRenderer {
 	transform := c.transform
 	if transform == nil {
 		transform = func(b []byte) ([]byte, error) { return b, nil }
@@ -208,6 +211,9 @@ func (c *Client) postRenderer(expectDigest string) postRenderer {
 	return postRenderer{transform: func(b []byte) ([]byte, error) {
 		out, err := transform(b)
 		if err != nil {
+			// Helm wraps this as "error while running post render on files", which tells the
+			// user nothing; the error already names the chart file.
+			c.renderErr = err
 			return nil, err
 		}
 		sum := sha256.Sum256(out)
@@ -215,6 +221,12 @@ func (c *Client) postRenderer(expectDigest string) postRenderer {
 		if expectDigest != "" && expectDigest != c.lastDigest {
 			c.renderErr = fmt.Errorf("%w: the chart renders other manifests than the plan reviewed (the chart, values, images or the cluster's lookups changed since); make a new plan", ErrPlanOutdated)
 			return nil, c.renderErr
+		}
+		if preflight != nil {
+			if err := preflight(out); err != nil {
+				c.renderErr = err
+				return nil, err
+			}
 		}
 		return out, nil
 	}}

@@ -166,3 +166,24 @@ func (o *Object) Annotations() map[string]string {
 	}
 	return out
 }
+
+// Source is the chart file the document was rendered from, as Helm names it in its
+// "# Source: chart/templates/x.yaml" comment; "" when the comment is missing.
+func (o *Object) Source() string {
+	comments := []string{o.doc.HeadComment}
+	if o.Root != nil {
+		// yaml.v3 attaches a comment above the first key to the key itself.
+		comments = append(comments, o.Root.HeadComment)
+		if len(o.Root.Content) > 0 {
+			comments = append(comments, o.Root.Content[0].HeadComment)
+		}
+	}
+	for _, c := range comments {
+		for _, line := range strings.Split(c, "\n") {
+			if src, ok := strings.CutPrefix(strings.TrimSpace(line), "# Source: "); ok {
+				return strings.TrimSpace(src)
+			}
+		}
+	}
+	return ""
+}

@@ -1,0 +1,132 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	authorizationv1 "k8s.io/api/authorization/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/kubectl-converge/converge/shared/manifest"
+	"github.com/kubectl-converge/converge/shared/track"
+)
+
+// deployVerbs are what a converge does to every kind it deploys: read the live object,
+// create or patch it, and list and watch it while tracking.
+var deployVerbs = []string{"get", "create", "patch", "list", "watch"}
+
+// accessKey is one resource in one namespace ("" for cluster-scoped resources).
+type accessKey struct {
+	group, resource, namespace string
+}
+
+func (k accessKey) String() string {
+	r := k.resource
+	if k.group != "" {
+		r += "." + k.group
+	}
+	return r
+}
+
+// checkAccess asks the API server whether the user may do what the deploy will do to every
+// kind of the rendered manifest, before a revision is recorded: a missing permission then
+// fails the converge with the verbs, resources and namespaces to grant, instead of halfway
+// through the apply. Kinds the cluster does not know, and an API server that cannot answer
+// access reviews, are left to the deploy itself.
+func checkAccess(ctx context.Context, clients track.Clients, namespace string, rendered []byte) error {
+	objects, err := manifest.Parse(rendered)
+	if err != nil {
+		return nil
+	}
+	keys := map[accessKey]bool{}
+	for _, o := range objects {
+		if o.Root == nil {
+			continue
+		}
+		apiVersion := ""
+		if n := manifest.Lookup(o.Root, "apiVersion"); n != nil {
+			apiVersion = n.Value
+		}
+		gv, err := schema.ParseGroupVersion(apiVersion)
+		if err != nil {
+			continue
+		}
+		mapping, err := clients.Mapper.RESTMapping(schema.GroupKind{Group: gv.Group, Kind: o.Kind()}, gv.Version)
+		if err != nil {
+			continue
+		}
+		ns := ""
+		if mapping.Scope.Name() == meta.RESTScopeNameNamespace {
+			ns = namespace
+			if md := manifest.Lookup(o.Root, "metadata"); md != nil {
+				if n := manifest.Lookup(md, "namespace"); n != nil && n.Value != "" {
+					ns = n.Value
+				}
+			}
+		}
+		keys[accessKey{group: gv.Group, resource: mapping.Resource.Resource, namespace: ns}] = true
+	}
+	var (
+		mu      sync.Mutex
+		wg      sync.WaitGroup
+		denied  = map[accessKey][]string{}
+		limiter = make(chan struct{}, 8)
+	)
+	for key := range keys {
+		for _, verb := range deployVerbs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				limiter <- struct{}{}
+				defer func() { <-limiter }()
+				review := &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
+					ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: key.namespace, Verb: verb, Group: key.group, Resource: key.resource},
+				}}
+				answer, err := clients.Kube.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, review, metav1.CreateOptions{})
+				if err != nil || answer.Status.Allowed {
+					return
+				}
+				mu.Lock()
+				denied[key] = append(denied[key], verb)
+				mu.Unlock()
+			}()
+		}
+	}
+	wg.Wait()
+	if len(denied) == 0 {
+		return nil
+	}
+	return accessError(denied)
+}
+
+func accessError(denied map[accessKey][]string) error {
+	var lines, hints []string
+	for key, verbs := range denied {
+		sort.Slice(verbs, func(i, j int) bool { return verbIndex(verbs[i]) < verbIndex(verbs[j]) })
+		where := "cluster-wide"
+		hint := fmt.Sprintf("kubectl create clusterrole NAME --verb=%s --resource=%s", strings.Join(verbs, ","), key)
+		if key.namespace != "" {
+			where = fmt.Sprintf("in namespace %q", key.namespace)
+			hint = fmt.Sprintf("kubectl create role NAME -n %s --verb=%s --resource=%s", key.namespace, strings.Join(verbs, ","), key)
+		}
+		lines = append(lines, fmt.Sprintf("%s %s %s", strings.Join(verbs, ", "), key, where))
+		hints = append(hints, hint)
+	}
+	sort.Strings(lines)
+	sort.Strings(hints)
+	return fmt.Errorf("forbidden: you may not %s; ask for a role that grants it and a binding to it, e.g. %s", strings.Join(lines, "; "), strings.Join(hints, "; "))
+}
+
+func verbIndex(verb string) int {
+	for i, v := range deployVerbs {
+		if v == verb {
+			return i
+		}
+	}
+	return len(deployVerbs)
+}
