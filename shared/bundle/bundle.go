@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"regexp"
 	"strings"
@@ -145,6 +146,10 @@ var ErrBadArchive = errors.New("not a valid bundle archive")
 // within size limits, the chart matching its recorded digest.
 func ReadArchive(path string) (*Archive, error) {
 	f, err := os.Open(path)
+	var pathErr *fs.PathError
+	if errors.As(err, &pathErr) {
+		return nil, fmt.Errorf("bundle archive %s: %w", path, pathErr.Err)
+	}
 	if err != nil {
 		return nil, err
 	}

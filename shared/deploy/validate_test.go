@@ -50,7 +50,7 @@ func TestObjectCheckerRefusesBrokenObjects(t *testing.T) {
 func TestAccessErrorNamesVerbsResourcesAndNamespaces(t *testing.T) {
 	err := accessError(map[accessKey][]string{
 		{group: "apps", resource: "deployments", namespace: "shop"}: {"patch", "create"},
-		{resource: "namespaces"}: {"create"},
+		{resource: "namespaces"}:                                    {"create"},
 	})
 	want := `forbidden: you may not create namespaces cluster-wide; create, patch deployments.apps in namespace "shop"; ` +
 		`ask for a role that grants it and a binding to it, e.g. kubectl create clusterrole NAME --verb=create --resource=namespaces; ` +

@@ -137,7 +137,7 @@ func (r *Repo) loadConfig() error {
 	if err := yaml.UnmarshalStrict([]byte(raw), &cfg); err != nil {
 		// werf's config has more sections than charts need; read only ours.
 		if err := yaml.Unmarshal([]byte(raw), &cfg); err != nil {
-			return fmt.Errorf("giterminism: %s: %w", ConfigFile, err)
+			return fmt.Errorf("giterminism: %s: %s", ConfigFile, strings.TrimPrefix(err.Error(), "error converting YAML to JSON: yaml: "))
 		}
 	}
 	if cfg.GiterminismConfigVersion != 1 {

@@ -107,7 +107,7 @@ func (c *Client) UpgradeOrInstall(ctx context.Context, req UpgradeRequest) (*Rel
 		return nil, c.renderErr
 	}
 	if err != nil {
-		err = c.adoptionError(err, req.ReleaseName)
+		err = helmError(c.adoptionError(err, req.ReleaseName))
 		if rel != nil && rel.Info != nil && rel.Info.Status == helmrelease.StatusFailed {
 			return fromHelm(rel), err
 		}

@@ -53,7 +53,7 @@ func Render(ctx context.Context, req RenderRequest) (string, error) {
 	}
 	rel, err := install.RunWithContext(ctx, req.Chart.chart, req.Values)
 	if err != nil {
-		return "", err
+		return "", helmError(err)
 	}
 	var b strings.Builder
 	b.WriteString(strings.TrimSpace(rel.Manifest))

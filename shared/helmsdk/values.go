@@ -1,9 +1,12 @@
 package helmsdk
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
+	"strings"
 
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/cli"
@@ -27,6 +30,20 @@ type ValueSources struct {
 // --set-string, --set-file, --set-literal). Chart defaults are merged later, by the action.
 func MergeValues(src ValueSources, layers ...map[string]any) (map[string]any, error) {
 	providers := getter.All(cli.New())
+	for _, file := range src.Files {
+		// Helm's own errors for these say "open x" or "failed to parse x", not which flag.
+		raw, err := readFileOrURL(file, providers)
+		var pathErr *fs.PathError
+		if errors.As(err, &pathErr) {
+			err = pathErr.Err
+		}
+		if err != nil {
+			return nil, fmt.Errorf("--values %s: %w", file, err)
+		}
+		if _, err := ParseValuesYAML(raw); err != nil {
+			return nil, fmt.Errorf("--values %s: %s", file, strings.TrimPrefix(err.Error(), "error converting YAML to JSON: yaml: "))
+		}
+	}
 	base, err := (&values.Options{ValueFiles: src.Files}).MergeValues(providers)
 	if err != nil {
 		return nil, err
