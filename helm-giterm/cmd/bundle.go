@@ -17,6 +17,7 @@ import (
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/helmsdk"
 	"github.com/kubectl-converge/converge/shared/inject"
+	"github.com/kubectl-converge/converge/shared/redact"
 )
 
 // registryFlags reach registries as helm does: Helm's registry config and docker's
@@ -218,7 +219,7 @@ func newBundleRenderCommand(streams genericiooptions.IOStreams) *cobra.Command {
 			if err != nil {
 				return exitcode.Wrap(exitcode.CodeUsage, fmt.Errorf("render bundle %s: %w", args[0], err))
 			}
-			_, err = fmt.Fprint(o.Out, out)
+			_, err = fmt.Fprint(redact.Unwrap(o.Out), out)
 			return err
 		},
 	}

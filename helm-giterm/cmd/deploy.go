@@ -12,6 +12,7 @@ import (
 	"github.com/kubectl-converge/converge/shared/deploy"
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/helmsdk"
+	"github.com/kubectl-converge/converge/shared/redact"
 )
 
 // chartOptions are what template and upgrade share: the release, the chart from git and the
@@ -92,7 +93,7 @@ func newTemplateCommand(streams genericiooptions.IOStreams) *cobra.Command {
 			if err != nil {
 				return exitcode.Wrap(exitcode.CodeUsage, fmt.Errorf("render chart %q: %w", prepared.Chart.Name(), err))
 			}
-			_, err = fmt.Fprint(o.Out, out)
+			_, err = fmt.Fprint(redact.Unwrap(o.Out), out)
 			return err
 		},
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/kubectl-converge/converge/shared/deploy"
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/helmsdk"
+	"github.com/kubectl-converge/converge/shared/redact"
 )
 
 // RenderOptions are the flags and arguments of "kubectl converge render [CHART]".
@@ -75,6 +76,6 @@ func (o *RenderOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return exitcode.Wrap(exitcode.CodeUsage, fmt.Errorf("render chart %q: %w", prepared.Chart.Name(), err))
 	}
-	_, err = fmt.Fprint(o.Out, out)
+	_, err = fmt.Fprint(redact.Unwrap(o.Out), out)
 	return err
 }

@@ -13,6 +13,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-converge/converge/shared/exitcode"
+	"github.com/kubectl-converge/converge/shared/redact"
 	"github.com/kubectl-converge/converge/shared/version"
 )
 
@@ -43,11 +44,14 @@ func NewVersionCommand(streams genericiooptions.IOStreams, displayName, program 
 // with the error's exit code.
 func Main(newRoot func(genericiooptions.IOStreams) *cobra.Command) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	root := newRoot(genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr})
+	// Everything printed goes through the redactor: secrets found while deploying never
+	// reach the terminal, a CI log or a JSON consumer.
+	stderr := redact.NewWriter(os.Stderr)
+	root := newRoot(genericiooptions.IOStreams{In: os.Stdin, Out: redact.NewWriter(os.Stdout), ErrOut: stderr})
 	err := root.ExecuteContext(ctx)
 	stop()
 	if err != nil && !exitcode.IsQuiet(err) {
-		fmt.Fprintf(os.Stderr, "Error: %v\n", err)
+		fmt.Fprintf(stderr, "Error: %v\n", err)
 	}
 	os.Exit(int(exitcode.Of(err)))
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/kubectl-converge/converge/shared/deploy"
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/helmsdk"
+	"github.com/kubectl-converge/converge/shared/redact"
 	"github.com/kubectl-converge/converge/shared/track"
 )
 
@@ -144,7 +145,7 @@ func writeReport(path string, report deploy.Report) error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(path, append(redact.Bytes(data), '\n'), 0o644); err != nil {
 		return fmt.Errorf("--save-report: %w", err)
 	}
 	return nil

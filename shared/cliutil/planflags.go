@@ -15,6 +15,7 @@ import (
 	"github.com/kubectl-converge/converge/shared/diff"
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/helmsdk"
+	"github.com/kubectl-converge/converge/shared/redact"
 )
 
 // PlanFlags are the flags of the plan commands.
@@ -134,7 +135,7 @@ func SavePlan(path string, plan *deploy.Plan) error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(path, append(data, '\n'), 0o600); err != nil {
+	if err := os.WriteFile(path, append(redact.Bytes(data), '\n'), 0o600); err != nil {
 		return fmt.Errorf("--save-plan: %w", err)
 	}
 	return nil

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"encoding/base64"
 	"fmt"
 	"io"
 	"os"
@@ -13,9 +14,11 @@ import (
 	"github.com/kubectl-converge/converge/shared/helmsdk"
 	"github.com/kubectl-converge/converge/shared/inject"
 	"github.com/kubectl-converge/converge/shared/manifest"
+	"github.com/kubectl-converge/converge/shared/redact"
 	"github.com/kubectl-converge/converge/shared/secrets"
 	"github.com/kubectl-converge/converge/shared/track"
 	"github.com/kubectl-converge/converge/shared/version"
+	"gopkg.in/yaml.v3"
 )
 
 const (
@@ -192,6 +195,10 @@ func decryptSecrets(in Inputs, ch *helmsdk.Chart) ([]map[string]any, error) {
 		if err != nil {
 			return nil, fmt.Errorf("decrypt %s: %w", chartFileName(in, name), err)
 		}
+		redact.Add(string(plain))
+		for _, line := range strings.Split(string(plain), "\n") {
+			redact.Add(line)
+		}
 		plainFiles[strings.TrimPrefix(name, SecretFilesDir+"/")] = plain
 	}
 	// Encrypted data has no use in templates and must not travel in .Files.
@@ -238,6 +245,7 @@ func decryptValueFiles(in Inputs, ch *helmsdk.Chart) ([]map[string]any, *secrets
 		if err != nil {
 			return nil, nil, fmt.Errorf("decrypt %s: %w", f.origin, err)
 		}
+		redact.AddValues(m)
 		layers = append(layers, m)
 	}
 	return layers, cipher, nil
@@ -267,6 +275,7 @@ func transform(md annotate.Set, rewrites []inject.Rewrite) helmsdk.Transform {
 			if err := checker.check(o); err != nil {
 				return err
 			}
+			registerSecretData(o)
 			// Tracking and deploy annotations are checked here, before anything reaches the
 			// cluster or a release revision is recorded.
 			if _, err := track.ParsePolicy(o.Annotations()); err != nil {
@@ -439,4 +448,27 @@ func fromCommit(repo *giterm.Repo, in *Inputs) (*commitCopies, error) {
 	}
 	in.Values.SetFile = setFiles
 	return copies, nil
+}
+
+// registerSecretData hands the values of a Secret object to the redactor, so that what a
+// --set or a template put into a Secret is masked in output like decrypted secret values.
+func registerSecretData(o *manifest.Object) {
+	if o.Kind() != "Secret" {
+		return
+	}
+	for _, field := range []string{"data", "stringData"} {
+		m := manifest.Lookup(o.Root, field)
+		if m == nil || m.Kind != yaml.MappingNode {
+			continue
+		}
+		for i := 1; i < len(m.Content); i += 2 {
+			value := m.Content[i].Value
+			if field == "data" {
+				if decoded, err := base64.StdEncoding.DecodeString(value); err == nil {
+					value = string(decoded)
+				}
+			}
+			redact.Add(value)
+		}
+	}
 }

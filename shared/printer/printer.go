@@ -49,6 +49,9 @@ func New(w io.Writer, mode Mode, color bool) track.Sink {
 
 // IsTerminal reports whether w is a character device (a terminal).
 func IsTerminal(w io.Writer) bool {
+	if wrapped, ok := w.(interface{ Unwrap() io.Writer }); ok {
+		w = wrapped.Unwrap()
+	}
 	f, ok := w.(*os.File)
 	if !ok {
 		return false

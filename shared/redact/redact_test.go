@@ -1,0 +1,31 @@
+package redact
+
+import (
+	"bytes"
+	"encoding/base64"
+	"testing"
+)
+
+func TestSecretsAreMaskedEverywhere(t *testing.T) {
+	Add("s3cr3t-marker", "ab")
+	AddValues(map[string]any{"db": map[string]any{"password": "hunter2-long", "port": 5432}, "list": []any{"token-xyz"}})
+	tests := []struct{ in, want string }{
+		{"password is s3cr3t-marker!", "password is ***!"},
+		{"b64 " + base64.StdEncoding.EncodeToString([]byte("hunter2-long")), "b64 ***"},
+		{"token-xyz and hunter2-long", "*** and ***"},
+		{"short values stay: ab 5432", "short values stay: ab 5432"},
+	}
+	for _, tt := range tests {
+		if got := String(tt.in); got != tt.want {
+			t.Errorf("String(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	var buf bytes.Buffer
+	w := NewWriter(&buf)
+	if n, err := w.Write([]byte("log: s3cr3t-marker\n")); err != nil || n != 19 {
+		t.Fatalf("Write = %d, %v", n, err)
+	}
+	if buf.String() != "log: ***\n" || Unwrap(w) != &buf || NewWriter(w) != w {
+		t.Fatalf("writer wrote %q", buf.String())
+	}
+}
