@@ -63,14 +63,19 @@ func (f *PlanFlags) Plan(ctx context.Context, streams genericiooptions.IOStreams
 	if err != nil {
 		return fmt.Errorf("plan release %q in namespace %q: %w", prepared.ReleaseName, prepared.Namespace, err)
 	}
+	out := streams.Out
+	if f.ShowSensitive {
+		// Asked for on purpose: the values are shown, as kubectl get secret -o yaml would.
+		out = redact.Unwrap(out)
+	}
 	if f.Output == "json" {
-		enc := json.NewEncoder(streams.Out)
+		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(plan); err != nil {
 			return err
 		}
 	} else {
-		WritePlan(streams.Out, plan)
+		WritePlan(out, plan)
 	}
 	if f.SavePlan != "" {
 		if err := SavePlan(f.SavePlan, plan); err != nil {
