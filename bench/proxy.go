@@ -1,28 +1,20 @@
 package bench
 
 import (
-	"crypto/tls"
-	"crypto/x509"
-	"fmt"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 
-	"sigs.k8s.io/yaml"
+	"github.com/kubectl-converge/converge/e2e/harness"
 )
 
 // countingProxy sits between one measured command and the API server: it counts the
 // requests by verb and the peak of watches open at once, for that command alone (the
 // cluster's own controllers talk to the API server directly).
 type countingProxy struct {
-	srv        *httptest.Server
+	*harness.APIProxy
 	kubeconfig string
 
 	mu       sync.Mutex
@@ -31,57 +23,11 @@ type countingProxy struct {
 	peak     atomic.Int64
 }
 
-type kubeconfigFile struct {
-	Clusters []struct {
-		Cluster struct {
-			Server string `json:"server"`
-			CA     string `json:"certificate-authority"`
-		} `json:"cluster"`
-	} `json:"clusters"`
-	Users []struct {
-		User struct {
-			Cert string `json:"client-certificate"`
-			Key  string `json:"client-key"`
-		} `json:"user"`
-	} `json:"users"`
-}
-
-// newCountingProxy forwards to the cluster of kubeconfig with its credentials and writes a
-// kubeconfig that points at the proxy.
+// newCountingProxy forwards to the cluster of kubeconfig and counts what passes.
 func newCountingProxy(t *testing.T, kubeconfig string) *countingProxy {
 	t.Helper()
-	raw, err := os.ReadFile(kubeconfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var kc kubeconfigFile
-	if err := yaml.Unmarshal(raw, &kc); err != nil || len(kc.Clusters) == 0 || len(kc.Users) == 0 {
-		t.Fatalf("kubeconfig %s: %v", kubeconfig, err)
-	}
-	target, err := url.Parse(kc.Clusters[0].Cluster.Server)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := tls.LoadX509KeyPair(kc.Users[0].User.Cert, kc.Users[0].User.Key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caPEM, err := os.ReadFile(kc.Clusters[0].Cluster.CA)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(caPEM)
 	p := &countingProxy{requests: map[string]int{}}
-	rp := httputil.NewSingleHostReverseProxy(target)
-	rp.FlushInterval = -1
-	rp.Transport = &http.Transport{
-		TLSClientConfig:     &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: pool},
-		ForceAttemptHTTP2:   true,
-		MaxIdleConnsPerHost: 100,
-	}
-	rp.ErrorLog = nil
-	p.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	p.APIProxy = harness.NewAPIProxy(t, kubeconfig, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
 		verb := verbOf(r)
 		p.mu.Lock()
 		p.requests[verb]++
@@ -92,20 +38,9 @@ func newCountingProxy(t *testing.T, kubeconfig string) *countingProxy {
 			}
 			defer p.watches.Add(-1)
 		}
-		rp.ServeHTTP(w, r)
-	}))
-	t.Cleanup(p.srv.Close)
-	p.kubeconfig = filepath.Join(t.TempDir(), "kubeconfig")
-	cfg := fmt.Sprintf(`apiVersion: v1
-kind: Config
-clusters: [{name: proxy, cluster: {server: %q, insecure-skip-tls-verify: true}}]
-users: [{name: proxy, user: {}}]
-contexts: [{name: proxy, context: {cluster: proxy, user: proxy}}]
-current-context: proxy
-`, p.srv.URL)
-	if err := os.WriteFile(p.kubeconfig, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+		next.ServeHTTP(w, r)
+	})
+	p.kubeconfig = p.APIProxy.Kubeconfig
 	return p
 }
 

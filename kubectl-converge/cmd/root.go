@@ -12,12 +12,13 @@ import (
 
 	"github.com/kubectl-converge/converge/shared/cliutil"
 	"github.com/kubectl-converge/converge/shared/helmsdk"
+	"github.com/kubectl-converge/converge/shared/kuberetry"
 )
 
 // NewCmdConverge builds the root command, "kubectl converge [CHART]", with its subcommands.
 // kubectl's connection flags (--kubeconfig, --context, -n, ...) are shared by all of them.
 func NewCmdConverge(streams genericiooptions.IOStreams) *cobra.Command {
-	kube := genericclioptions.NewConfigFlags(true)
+	kube := kuberetry.Resilient(genericclioptions.NewConfigFlags(true))
 	root := newConvergeCommand(streams, kube)
 	kube.AddFlags(root.PersistentFlags())
 	root.AddCommand(

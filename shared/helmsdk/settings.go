@@ -3,6 +3,7 @@ package helmsdk
 import (
 	"os"
 
+	"github.com/kubectl-converge/converge/shared/kuberetry"
 	"helm.sh/helm/v3/pkg/cli"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 )
@@ -21,5 +22,9 @@ type HelmEnv struct {
 // FromHelmEnv reads the HELM_* environment as Helm's own commands do.
 func FromHelmEnv() HelmEnv {
 	settings := cli.New()
-	return HelmEnv{Getter: settings.RESTClientGetter(), Namespace: settings.Namespace(), Driver: os.Getenv("HELM_DRIVER"), RegistryConfig: settings.RegistryConfig}
+	getter := settings.RESTClientGetter()
+	if flags, ok := getter.(*genericclioptions.ConfigFlags); ok {
+		getter = kuberetry.Resilient(flags)
+	}
+	return HelmEnv{Getter: getter, Namespace: settings.Namespace(), Driver: os.Getenv("HELM_DRIVER"), RegistryConfig: settings.RegistryConfig}
 }

@@ -1,0 +1,86 @@
+// Package kuberetry makes Kubernetes clients ride out an API server that refuses requests
+// for a while: restarts, overload, a load balancer between.
+package kuberetry
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"syscall"
+	"time"
+
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/rest"
+)
+
+// retryBackoff is how long a request waits before each retry: about 8 s in all, enough to
+// ride out an API server restart or a load balancer's hiccup, short enough to fail clearly.
+var retryBackoff = []time.Duration{250 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second, 4 * time.Second}
+
+// Resilient makes every client built from flags retry requests that the API server (or what
+// stands before it) refused without processing them: connections refused, 502/503/504, and
+// 429 without Retry-After. client-go retries only answers that carry Retry-After.
+func Resilient(flags *genericclioptions.ConfigFlags) *genericclioptions.ConfigFlags {
+	wrap := flags.WrapConfigFn
+	flags.WrapConfigFn = func(cfg *rest.Config) *rest.Config {
+		if wrap != nil {
+			cfg = wrap(cfg)
+		}
+		cfg.Wrap(func(next http.RoundTripper) http.RoundTripper {
+			return &retryTransport{next: next, backoff: retryBackoff}
+		})
+		return cfg
+	}
+	return flags
+}
+
+type retryTransport struct {
+	next    http.RoundTripper
+	backoff []time.Duration
+}
+
+func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	for attempt := 0; ; attempt++ {
+		resp, err := t.next.RoundTrip(req)
+		if attempt >= len(t.backoff) || !retriable(req, resp, err) {
+			return resp, err
+		}
+		if resp != nil {
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+			resp.Body.Close()
+		}
+		if req.Body != nil && req.Body != http.NoBody {
+			if req.GetBody == nil {
+				return t.next.RoundTrip(req)
+			}
+			body, berr := req.GetBody()
+			if berr != nil {
+				return nil, berr
+			}
+			req = req.Clone(req.Context())
+			req.Body = body
+		}
+		select {
+		case <-req.Context().Done():
+			return nil, req.Context().Err()
+		case <-time.After(t.backoff[attempt]):
+		}
+	}
+}
+
+// retriable says whether the request certainly was not processed, so that sending it again
+// is safe even when it changes something.
+func retriable(req *http.Request, resp *http.Response, err error) bool {
+	if err != nil {
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			return true
+		}
+		// A reset or an early EOF may come after the server acted: only reads are repeated.
+		return req.Method == http.MethodGet && (errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF))
+	}
+	switch resp.StatusCode {
+	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout, http.StatusTooManyRequests:
+		return resp.Header.Get("Retry-After") == ""
+	}
+	return false
+}
