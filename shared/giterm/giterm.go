@@ -7,6 +7,7 @@ package giterm
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -289,8 +290,8 @@ func (r *Repo) addEntry(logical, at string, e *object.TreeEntry, chartRoot strin
 		if err != nil {
 			return err
 		}
-		dest := path.Clean(path.Join(path.Dir(at), target))
-		if path.IsAbs(target) || dest == ".." || strings.HasPrefix(dest, "../") {
+		dest, ok := linkTarget(at, target)
+		if !ok {
 			return fmt.Errorf("giterminism: the symlink %q points outside the repository (%s)", at, target)
 		}
 		te, err := r.tree.FindEntry(dest)
@@ -544,13 +545,82 @@ func (r *Repo) worktreeFiles(rel string) (map[string][]byte, error) {
 		if r.mode == ModeDev && matcher.Match(parts, false) {
 			return nil
 		}
+		name, _ := filepath.Rel(start, p)
+		if d.Type()&fs.ModeSymlink != 0 {
+			return r.addWorktreeLink(p, filepath.ToSlash(name), files, 0)
+		}
 		data, err := os.ReadFile(p)
 		if err != nil {
 			return err
 		}
-		name, _ := filepath.Rel(start, p)
 		files[filepath.ToSlash(name)] = data
 		return nil
 	})
 	return files, err
+}
+
+// linkTarget resolves a symlink at the repository path at (slash-separated, relative to
+// the root) to target; ok is false when the link leaves the repository.
+func linkTarget(at, target string) (dest string, ok bool) {
+	if path.IsAbs(target) || strings.HasPrefix(target, "\\") || filepath.IsAbs(target) {
+		return "", false
+	}
+	dest = path.Clean(path.Join(path.Dir(at), filepath.ToSlash(target)))
+	if path.IsAbs(dest) || dest == ".." || strings.HasPrefix(dest, "../") {
+		return "", false
+	}
+	return dest, true
+}
+
+// addWorktreeLink reads what the working-tree symlink p (chart file name) points to, as the
+// commit would: only inside the repository, directories included.
+func (r *Repo) addWorktreeLink(p, name string, files map[string][]byte, hops int) error {
+	rel, err := filepath.Rel(r.root, p)
+	if err != nil {
+		return err
+	}
+	resolved, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return fmt.Errorf("giterminism: the symlink %q: %w", filepath.ToSlash(rel), err)
+	}
+	root, err := filepath.EvalSymlinks(r.root)
+	if err != nil {
+		return err
+	}
+	inside, err := filepath.Rel(root, resolved)
+	if err != nil || inside == ".." || strings.HasPrefix(inside, ".."+string(filepath.Separator)) {
+		target, _ := os.Readlink(p)
+		return fmt.Errorf("giterminism: the symlink %q points outside the repository (%s)", filepath.ToSlash(rel), target)
+	}
+	info, err := os.Stat(resolved)
+	if err != nil {
+		return err
+	}
+	if !info.IsDir() {
+		data, err := os.ReadFile(resolved)
+		if err != nil {
+			return err
+		}
+		files[name] = data
+		return nil
+	}
+	if hops > 40 {
+		return fmt.Errorf("giterminism: %q: too many levels of symbolic links", filepath.ToSlash(rel))
+	}
+	return filepath.WalkDir(resolved, func(q string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		sub, _ := filepath.Rel(resolved, q)
+		subName := path.Join(name, filepath.ToSlash(sub))
+		if d.Type()&fs.ModeSymlink != 0 {
+			return r.addWorktreeLink(q, subName, files, hops+1)
+		}
+		data, err := os.ReadFile(q)
+		if err != nil {
+			return err
+		}
+		files[subName] = data
+		return nil
+	})
 }
