@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -37,8 +38,10 @@ func (k accessKey) String() string {
 // kind of the rendered manifest, before a revision is recorded: a missing permission then
 // fails the converge with the verbs, resources and namespaces to grant, instead of halfway
 // through the apply. Kinds the cluster does not know, and an API server that cannot answer
-// access reviews, are left to the deploy itself.
-func checkAccess(ctx context.Context, clients track.Clients, namespace string, rendered []byte) error {
+// access reviews, are left to the deploy itself. What tracking only reads to explain (pods,
+// ReplicaSets, events, pod logs) is optional: each missing one is said once, as a warning,
+// and recorded in access so that tracking does without it.
+func checkAccess(ctx context.Context, clients track.Clients, namespace string, rendered []byte, access *track.Access, sink track.Sink) error {
 	objects, err := manifest.Parse(rendered)
 	if err != nil {
 		return nil
@@ -71,14 +74,42 @@ func checkAccess(ctx context.Context, clients track.Clients, namespace string, r
 		}
 		keys[accessKey{group: gv.Group, resource: mapping.Resource.Resource, namespace: ns}] = true
 	}
+	optional := map[accessKey][]string{}
+	for key := range keys {
+		if key.namespace == "" {
+			continue
+		}
+		for _, r := range track.OptionalResources {
+			optional[accessKey{group: r.Resource.Group, resource: r.Resource.Resource, namespace: key.namespace}] = r.Verbs
+		}
+	}
+	required := map[accessKey][]string{}
+	for key := range keys {
+		required[key] = deployVerbs
+	}
+	denied := reviewAccess(ctx, clients, required)
+	for key := range reviewAccess(ctx, clients, optional) {
+		if line, first := access.Deny(schema.GroupResource{Group: key.group, Resource: key.resource}, key.namespace); first && sink != nil {
+			sink(track.Event{Type: track.EventTypeStage, Time: time.Now(), Stage: "access", Warning: true, Line: "warning: " + line})
+		}
+	}
+	if len(denied) == 0 {
+		return nil
+	}
+	return accessError(denied)
+}
+
+// reviewAccess asks the API server, a few access reviews at a time, which verbs of each key
+// the user may not use; an API server that cannot answer denies nothing.
+func reviewAccess(ctx context.Context, clients track.Clients, wanted map[accessKey][]string) map[accessKey][]string {
 	var (
 		mu      sync.Mutex
 		wg      sync.WaitGroup
 		denied  = map[accessKey][]string{}
 		limiter = make(chan struct{}, 8)
 	)
-	for key := range keys {
-		for _, verb := range deployVerbs {
+	for key, verbs := range wanted {
+		for _, verb := range verbs {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -87,6 +118,9 @@ func checkAccess(ctx context.Context, clients track.Clients, namespace string, r
 				review := &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
 					ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: key.namespace, Verb: verb, Group: key.group, Resource: key.resource},
 				}}
+				if sub, ok := strings.CutPrefix(key.resource, "pods/"); ok {
+					review.Spec.ResourceAttributes.Resource, review.Spec.ResourceAttributes.Subresource = "pods", sub
+				}
 				answer, err := clients.Kube.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, review, metav1.CreateOptions{})
 				if err != nil || answer.Status.Allowed {
 					return
@@ -98,10 +132,7 @@ func checkAccess(ctx context.Context, clients track.Clients, namespace string, r
 		}
 	}
 	wg.Wait()
-	if len(denied) == 0 {
-		return nil
-	}
-	return accessError(denied)
+	return denied
 }
 
 func accessError(denied map[accessKey][]string) error {

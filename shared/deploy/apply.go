@@ -43,6 +43,8 @@ type applier struct {
 
 	mu      sync.Mutex
 	results []track.ObjectResult
+	// applied is when each object was sent: its tracking time counts from there.
+	applied map[track.Ref]time.Time
 	// failure is the first tracking failure or timeout, with its exit code: Helm's own
 	// error message for it says less.
 	failure error
@@ -58,7 +60,7 @@ func newApplier(ctx context.Context, release, namespace string, clients track.Cl
 	trackOpts := opts.Track
 	trackOpts.Since = start
 	trackOpts.NoSummary = true
-	return &applier{ctx: ctx, release: release, namespace: namespace, clients: clients, track: trackOpts, sink: sink, start: start}
+	return &applier{ctx: ctx, release: release, namespace: namespace, clients: clients, track: trackOpts, sink: sink, start: start, applied: map[track.Ref]time.Time{}}
 }
 
 func (a *applier) stage(name, line string, objects []track.Ref) {
@@ -273,6 +275,11 @@ func (a *applier) applyOne(s *applyStep, info, previous *resource.Info, ops helm
 	if err != nil {
 		return fmt.Errorf("apply %s: %w", name, err)
 	}
+	if t, terr := targetOf(info); terr == nil {
+		a.mu.Lock()
+		a.applied[t.Ref] = time.Now()
+		a.mu.Unlock()
+	}
 	return nil
 }
 
@@ -375,6 +382,11 @@ func (a *applier) await(targets []track.Target) error {
 	if len(targets) == 0 {
 		return nil
 	}
+	a.mu.Lock()
+	for i := range targets {
+		targets[i].Applied = a.applied[targets[i].Ref]
+	}
+	a.mu.Unlock()
 	res, err := track.Track(a.ctx, a.clients, targets, a.track, a.sink)
 	if err != nil {
 		return err

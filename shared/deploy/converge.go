@@ -119,6 +119,9 @@ func Converge(ctx context.Context, client *helmsdk.Client, clients track.Clients
 	if len(crds) > 0 {
 		sink(track.Event{Type: track.EventTypeStage, Time: time.Now(), Elapsed: time.Since(start), Stage: "crds", Line: "applied CRDs: " + strings.Join(crds, ", ")})
 	}
+	if opts.Track.Access == nil {
+		opts.Track.Access = track.NewAccess()
+	}
 	ap := newApplier(ctx, p.ReleaseName, p.Namespace, clients, opts, start)
 	rel, err := client.UpgradeOrInstall(ctx, helmsdk.UpgradeRequest{
 		ReleaseName:   p.ReleaseName,
@@ -131,7 +134,7 @@ func Converge(ctx context.Context, client *helmsdk.Client, clients track.Clients
 		ForceAdoption: opts.ForceAdoption,
 		ExpectDigest:  expectDigest,
 		Preflight: func(rendered []byte) error {
-			return checkAccess(ctx, clients, p.Namespace, rendered)
+			return checkAccess(ctx, clients, p.Namespace, rendered, opts.Track.Access, sink)
 		},
 	})
 	res := ap.result(rel, start)

@@ -2,6 +2,8 @@ package deploy
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -128,6 +130,14 @@ func (l *Lock) tryAcquire(ctx context.Context) (held bool, holder string, err er
 			Spec:       coordinationv1.LeaseSpec{HolderIdentity: &l.holder, LeaseDurationSeconds: &seconds, AcquireTime: &now, RenewTime: &now},
 		}, metav1.CreateOptions{})
 		if apierrors.IsAlreadyExists(err) {
+			// Another run's lease, or ours stored by an attempt whose answer was lost.
+			if current, gerr := leases.Get(ctx, l.name, metav1.GetOptions{}); gerr == nil {
+				if current.Spec.HolderIdentity != nil && *current.Spec.HolderIdentity == l.holder {
+					l.setLease(current)
+					return true, "", nil
+				}
+				return false, describeHolder(current), nil
+			}
 			return false, "another run", nil
 		}
 		if apierrors.IsNotFound(err) {
@@ -141,6 +151,12 @@ func (l *Lock) tryAcquire(ctx context.Context) (held bool, holder string, err er
 	}
 	if err != nil {
 		return false, "", err
+	}
+	if current.Spec.HolderIdentity != nil && *current.Spec.HolderIdentity == l.holder {
+		// Our own create whose answer was lost (a 504 after the API server stored it, then
+		// retried into AlreadyExists): the identity is this run's alone, so the lock is ours.
+		l.setLease(current)
+		return true, "", nil
 	}
 	if !expired(current, time.Now()) {
 		return false, describeHolder(current), nil
@@ -250,5 +266,7 @@ func holderIdentity(operation string) string {
 	if operation == "" {
 		operation = "deploy"
 	}
-	return fmt.Sprintf("%s by %s@%s (pid %d)", operation, who, host, os.Getpid())
+	run := make([]byte, 4)
+	_, _ = rand.Read(run)
+	return fmt.Sprintf("%s by %s@%s (pid %d, run %s)", operation, who, host, os.Getpid(), hex.EncodeToString(run))
 }

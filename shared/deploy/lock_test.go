@@ -9,7 +9,9 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/track"
@@ -74,5 +76,38 @@ func TestAcquireLock(t *testing.T) {
 				t.Fatalf("lease after Release: %v, want deleted", err)
 			}
 		})
+	}
+}
+
+// TestAcquireLockAfterAmbiguousCreate: the API server stored the lease but its answer was
+// lost (504), and the retried create says AlreadyExists. The lease names this run, so the
+// run holds the lock instead of waiting for itself.
+func TestAcquireLockAfterAmbiguousCreate(t *testing.T) {
+	kube := fake.NewClientset()
+	creates := 0
+	kube.PrependReactor("create", "leases", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		creates++
+		obj := action.(k8stesting.CreateAction).GetObject()
+		if err := kube.Tracker().Create(coordinationv1.SchemeGroupVersion.WithResource("leases"), obj, "ns"); err != nil {
+			t.Fatal(err)
+		}
+		return true, nil, apierrors.NewAlreadyExists(coordinationv1.Resource("leases"), LockName("app"))
+	})
+	var said []string
+	lock, _, err := AcquireLock(context.Background(), kube, "ns", "app", LockOptions{Wait: 3 * time.Second, Operation: "converge"}, func(e track.Event) { said = append(said, e.Line) })
+	if err != nil {
+		t.Fatalf("acquire after an ambiguous create: %v (said %q)", err, said)
+	}
+	defer lock.Release()
+	if creates != 1 || len(said) != 0 {
+		t.Fatalf("%d creates, said %q; want one create and no wait", creates, said)
+	}
+}
+
+// TestHolderIdentityIsPerRun: two runs of one process (or two processes with one pid in
+// different containers) never share an identity, so "held by this run" is never wrong.
+func TestHolderIdentityIsPerRun(t *testing.T) {
+	if a, b := holderIdentity("converge"), holderIdentity("converge"); a == b {
+		t.Fatalf("two runs share the identity %q", a)
 	}
 }

@@ -3,6 +3,7 @@
 package kuberetry
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net/http"
@@ -40,6 +41,18 @@ type retryTransport struct {
 }
 
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
+		// A body that cannot be rewound is kept, so that a retry sends the same request
+		// instead of an empty one (which would create or patch something else).
+		data, err := io.ReadAll(req.Body)
+		req.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		req = req.Clone(req.Context())
+		req.Body = io.NopCloser(bytes.NewReader(data))
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
+	}
 	for attempt := 0; ; attempt++ {
 		resp, err := t.next.RoundTrip(req)
 		if attempt >= len(t.backoff) || !retriable(req, resp, err) {
@@ -50,9 +63,6 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			resp.Body.Close()
 		}
 		if req.Body != nil && req.Body != http.NoBody {
-			if req.GetBody == nil {
-				return t.next.RoundTrip(req)
-			}
 			body, berr := req.GetBody()
 			if berr != nil {
 				return nil, berr

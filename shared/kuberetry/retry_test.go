@@ -18,13 +18,18 @@ func TestRetryTransport(t *testing.T) {
 		status   int
 		wantCode int
 		wantHits int32
+		// opaque sends a body the transport cannot rewind (no GetBody), as a streamed
+		// request body is.
+		opaque bool
 	}{
-		{"503 then success", http.MethodGet, 2, http.StatusServiceUnavailable, 200, 3},
-		{"429 without Retry-After then success", http.MethodPost, 1, http.StatusTooManyRequests, 200, 2},
-		{"502 on a patch then success", http.MethodPatch, 1, http.StatusBadGateway, 200, 2},
-		{"500 is an answer, not retried", http.MethodGet, 1, http.StatusInternalServerError, 500, 1},
-		{"409 is an answer, not retried", http.MethodPost, 1, http.StatusConflict, 409, 1},
-		{"503 for good gives up", http.MethodGet, 100, http.StatusServiceUnavailable, 503, 4},
+		{"503 then success", http.MethodGet, 2, http.StatusServiceUnavailable, 200, 3, false},
+		{"429 without Retry-After then success", http.MethodPost, 1, http.StatusTooManyRequests, 200, 2, false},
+		{"502 on a patch then success", http.MethodPatch, 1, http.StatusBadGateway, 200, 2, false},
+		{"500 is an answer, not retried", http.MethodGet, 1, http.StatusInternalServerError, 500, 1, false},
+		{"409 is an answer, not retried", http.MethodPost, 1, http.StatusConflict, 409, 1, false},
+		{"503 for good gives up", http.MethodGet, 100, http.StatusServiceUnavailable, 503, 4, false},
+		{"504 on a create with a body it cannot rewind resends the same body", http.MethodPost, 1, http.StatusGatewayTimeout, 200, 2, true},
+		{"503 on a patch with a body it cannot rewind resends the same body", http.MethodPatch, 2, http.StatusServiceUnavailable, 200, 3, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -49,6 +54,9 @@ func TestRetryTransport(t *testing.T) {
 			req, err := http.NewRequest(tt.method, srv.URL, body)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if tt.opaque {
+				req.Body, req.GetBody = io.NopCloser(strings.NewReader("payload")), nil
 			}
 			resp, err := rt.RoundTrip(req)
 			if err != nil {

@@ -188,7 +188,7 @@ func WriteSummary(w io.Writer, results []track.ObjectResult, color bool) {
 	fmt.Fprintf(w, "\n%-*s  %-8s  %-6s  %s\n", width, "RESOURCE", "RESULT", "TIME", "DETAILS")
 	for _, r := range results {
 		detail := r.Status.Detail
-		if r.Status.Failure != nil {
+		if r.Status.Failure != nil && r.Status.State != track.StateProgressing {
 			detail = r.Status.Failure.Error()
 		}
 		mark := stateMark(r.Status.State)
@@ -196,10 +196,14 @@ func WriteSummary(w io.Writer, results []track.ObjectResult, color bool) {
 	}
 	for _, r := range results {
 		f := r.Status.Failure
-		if r.Status.State != track.StateFailed || f == nil {
+		if f == nil || (r.Status.State != track.StateFailed && r.Status.State != track.StateProgressing) {
 			continue
 		}
-		fmt.Fprintf(w, "\n%s %s failed: %s\n", paint(color, red, "x"), r.Object, f.Reason)
+		if r.Status.State == track.StateProgressing {
+			fmt.Fprintf(w, "\n%s %s not ready when the time ran out\n", paint(color, red, "x"), r.Object)
+		} else {
+			fmt.Fprintf(w, "\n%s %s failed: %s\n", paint(color, red, "x"), r.Object, f.Reason)
+		}
 		if f.Pod != "" {
 			fmt.Fprintf(w, "  pod %s", f.Pod)
 			if f.Container != "" {

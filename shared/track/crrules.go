@@ -3,6 +3,8 @@ package track
 import (
 	"strings"
 
+	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
+
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
@@ -62,13 +64,36 @@ func str(v any, fallback string) string {
 	return fallback
 }
 
-// evalCustom applies the built-in rule of the object's kind, then the standard conventions.
+// evalCustom judges a custom resource: the built-in rule of its kind first, then kstatus
+// (cli-utils: standard conditions, observedGeneration, Stalled/Reconciling), then the
+// phase-like fields kstatus does not read.
 func evalCustom(u *unstructured.Unstructured) Status {
 	gk := u.GroupVersionKind().GroupKind().String()
 	if rule, ok := crRules[gk]; ok {
 		if s := rule(u); s != nil {
 			return *s
 		}
+	}
+	res, err := kstatus.Compute(u)
+	if err != nil {
+		return evalGeneric(u)
+	}
+	switch res.Status {
+	case kstatus.FailedStatus:
+		f := &Failure{Reason: "Failed", Message: res.Message}
+		for _, c := range res.Conditions {
+			if c.Type == kstatus.ConditionStalled && c.Reason != "" {
+				f.Reason = c.Reason
+			}
+		}
+		return failed(f)
+	case kstatus.InProgressStatus:
+		if generic := evalGeneric(u); generic.State == StateFailed {
+			return generic
+		}
+		return progressing("%s", res.Message)
+	case kstatus.TerminatingStatus:
+		return progressing("terminating")
 	}
 	return evalGeneric(u)
 }

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 // Ref names one tracked object.
@@ -20,19 +22,28 @@ type Ref struct {
 	Name      string `json:"name"`
 }
 
+// shortKinds are kubectl's short names of the built-in kinds people read most, keyed by
+// "Kind.group" ("Kind" for the core group).
 var shortKinds = map[string]string{
-	"Deployment": "deploy", "StatefulSet": "sts", "DaemonSet": "ds", "ReplicaSet": "rs", "Job": "job",
-	"CronJob": "cronjob", "Pod": "pod", "Service": "svc", "Ingress": "ing", "PersistentVolumeClaim": "pvc",
-	"ConfigMap": "cm", "Secret": "secret", "CustomResourceDefinition": "crd", "ServiceAccount": "sa",
+	"Deployment.apps": "deploy", "StatefulSet.apps": "sts", "DaemonSet.apps": "ds", "ReplicaSet.apps": "rs",
+	"Job.batch": "job", "CronJob.batch": "cronjob", "Pod": "pod", "Service": "svc", "Ingress.networking.k8s.io": "ing",
+	"PersistentVolumeClaim": "pvc", "ConfigMap": "cm", "Secret": "secret", "ServiceAccount": "sa",
+	"CustomResourceDefinition.apiextensions.k8s.io": "crd",
 }
 
-// String is the short kubectl form, e.g. deploy/web.
+// GroupKind is the object's kind with its API group: two kinds of one name in different
+// groups are different kinds.
+func (r Ref) GroupKind() schema.GroupKind { return schema.GroupKind{Group: r.Group, Kind: r.Kind} }
+
+// String is the short kubectl form: deploy/web for the well-known built-in kinds, the
+// lowercase kind for the rest of the core group (endpoints/web), and kind.group otherwise
+// (service.serving.knative.dev/web), so that kinds of one name never read alike.
 func (r Ref) String() string {
-	kind, ok := shortKinds[r.Kind]
-	if !ok {
-		kind = strings.ToLower(r.Kind)
+	gk := r.GroupKind().String()
+	if short, ok := shortKinds[gk]; ok {
+		return short + "/" + r.Name
 	}
-	return kind + "/" + r.Name
+	return strings.ToLower(gk) + "/" + r.Name
 }
 
 // State is where a tracked object stands.
@@ -186,8 +197,31 @@ func (r *Result) Err() error {
 	}
 	if len(failed) == 0 {
 		for _, w := range waiting {
-			parts = append(parts, fmt.Sprintf("%s not ready: %s", w.Object, w.Status.Detail))
+			parts = append(parts, notReadyLine(w))
 		}
 	}
 	return fmt.Errorf("%s", strings.Join(parts, "; "))
+}
+
+// notReadyLine says why an object was not ready at a timeout: its last status, its last
+// warning and its last log line.
+func notReadyLine(w ObjectResult) string {
+	line := fmt.Sprintf("%s not ready: %s", w.Object, w.Status.Detail)
+	f := w.Status.Failure
+	if f == nil {
+		return line
+	}
+	if f.Pod != "" {
+		line += "; pod " + f.Pod
+		if f.Container != "" {
+			line += " container " + f.Container
+		}
+	}
+	if n := len(f.Events); n > 0 {
+		line += "; last warning: " + f.Events[n-1]
+	}
+	if n := len(f.Logs); n > 0 {
+		line += "; last log line: " + f.Logs[n-1]
+	}
+	return line
 }

@@ -1,0 +1,567 @@
+package track
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+)
+
+// Clients are the API clients tracking needs.
+type Clients struct {
+	Kube    kubernetes.Interface
+	Dynamic dynamic.Interface
+	Mapper  meta.RESTMapper
+}
+
+// Target is one object to track and how.
+type Target struct {
+	Ref    Ref
+	Policy Policy
+	// Applied is when the deploy sent the object; the result's time counts from it. Zero:
+	// from the start of tracking.
+	Applied time.Time
+}
+
+// Options tune a tracking run.
+type Options struct {
+	// Limits are the graces for pod conditions.
+	Limits Limits
+	// PodLogs streams the logs of the pods being rolled out.
+	PodLogs bool
+	// FailureLogLines is how many last log lines a failure carries.
+	FailureLogLines int64
+	// Heartbeat is how often the still awaited objects are listed; zero: never.
+	Heartbeat time.Duration
+	// Since is when the objects were applied: earlier events and log lines are not shown.
+	Since time.Time
+	// Deletion waits for the objects to be gone instead of ready.
+	Deletion bool
+	// NoSummary leaves the summary event out, for callers that track in several runs and
+	// summarize once.
+	NoSummary bool
+	// Access records what may not be read, shared by the runs of one command; nil: this run
+	// learns alone.
+	Access *Access
+}
+
+// DefaultOptions are the options used unless flags change them.
+func DefaultOptions() Options {
+	return Options{Limits: DefaultLimits(), PodLogs: true, FailureLogLines: 20, Heartbeat: 30 * time.Second}
+}
+
+// builtinKind is a kind the rules judge from typed objects: its resource, its informer, and
+// whether its pods (and ReplicaSets) are followed.
+type builtinKind struct {
+	resource    schema.GroupResource
+	informer    func(informers.SharedInformerFactory) cache.SharedIndexInformer
+	pods        bool
+	replicaSets bool
+}
+
+var builtinKinds = map[schema.GroupKind]builtinKind{
+	{Group: "apps", Kind: "Deployment"}: {schema.GroupResource{Group: "apps", Resource: "deployments"},
+		func(f informers.SharedInformerFactory) cache.SharedIndexInformer { return f.Apps().V1().Deployments().Informer() }, true, true},
+	{Group: "apps", Kind: "StatefulSet"}: {schema.GroupResource{Group: "apps", Resource: "statefulsets"},
+		func(f informers.SharedInformerFactory) cache.SharedIndexInformer { return f.Apps().V1().StatefulSets().Informer() }, true, false},
+	{Group: "apps", Kind: "DaemonSet"}: {schema.GroupResource{Group: "apps", Resource: "daemonsets"},
+		func(f informers.SharedInformerFactory) cache.SharedIndexInformer { return f.Apps().V1().DaemonSets().Informer() }, true, false},
+	{Group: "apps", Kind: "ReplicaSet"}: {ResourceReplicaSets,
+		func(f informers.SharedInformerFactory) cache.SharedIndexInformer { return f.Apps().V1().ReplicaSets().Informer() }, true, false},
+	{Group: "batch", Kind: "Job"}: {schema.GroupResource{Group: "batch", Resource: "jobs"},
+		func(f informers.SharedInformerFactory) cache.SharedIndexInformer { return f.Batch().V1().Jobs().Informer() }, true, false},
+	{Kind: "Pod"}: {ResourcePods,
+		func(f informers.SharedInformerFactory) cache.SharedIndexInformer { return f.Core().V1().Pods().Informer() }, false, false},
+	{Kind: "Service"}: {schema.GroupResource{Resource: "services"},
+		func(f informers.SharedInformerFactory) cache.SharedIndexInformer { return f.Core().V1().Services().Informer() }, false, false},
+	{Kind: "PersistentVolumeClaim"}: {schema.GroupResource{Resource: "persistentvolumeclaims"},
+		func(f informers.SharedInformerFactory) cache.SharedIndexInformer {
+			return f.Core().V1().PersistentVolumeClaims().Informer()
+		}, false, false},
+}
+
+type trackedObject struct {
+	Target
+	status   Status
+	started  time.Time
+	finished time.Duration
+	lastMove time.Time
+
+	// src is the informer of the object's own kind; nil until its kind is mapped.
+	src      *source
+	storeKey string
+	mapErr   error
+	// uid and pods are from the latest evaluation: they attribute events and explain a
+	// timeout.
+	uid  string
+	pods []*corev1.Pod
+}
+
+type tracker struct {
+	clients Clients
+	opts    Options
+	sink    Sink
+	start   time.Time
+	// origin is the zero of the events' clock: the start of the deploy (Options.Since).
+	origin  time.Time
+	objects []*trackedObject
+
+	sources *sources
+	kick    chan struct{}
+	// said carries lines from informer goroutines to the loop, which alone calls the sink.
+	said chan Event
+
+	logs  *logFollower
+	index *ownerIndex
+
+	seenEvents  map[string]int32
+	reasonCount map[string]int
+	storage     *storageClasses
+	fetches     sync.WaitGroup
+	fetchedMu   sync.Mutex
+	fetched     []func()
+}
+
+// Track follows the targets until every blocking one is ready, one fails (with the default
+// fail mode), or ctx ends (a timeout: the result then holds the unfinished objects, each with
+// its last status, warnings and log lines). Events go to sink, ending with a summary. Track
+// never outlives ctx, whatever the API server answers.
+func Track(ctx context.Context, clients Clients, targets []Target, opts Options, sink Sink) (*Result, error) {
+	t := &tracker{
+		clients:     clients,
+		opts:        opts,
+		sink:        sink,
+		start:       time.Now(),
+		kick:        make(chan struct{}, 1),
+		said:        make(chan Event, 64),
+		seenEvents:  map[string]int32{},
+		reasonCount: map[string]int{},
+	}
+	if t.opts.Access == nil {
+		t.opts.Access = NewAccess()
+	}
+	if t.opts.Since.IsZero() {
+		t.opts.Since = t.start
+	}
+	t.origin = t.opts.Since
+	t.sources = newSources(clients, t.opts.Access, t.notify, t.say)
+	watchCtx, stopWatches := context.WithCancel(context.Background())
+	defer stopWatches()
+	t.logs = newLogFollower(watchCtx, clients.Kube, t.opts, t.opts.Access, t.notify, t.say)
+	t.storage = newStorageClasses(watchCtx, clients.Kube, t.notify)
+	for _, target := range targets {
+		started := target.Applied
+		if started.IsZero() {
+			started = t.start
+		}
+		o := &trackedObject{Target: target, status: Status{State: StateProgressing, Detail: "waiting"}, started: started, lastMove: t.start}
+		t.objects = append(t.objects, o)
+		t.open(o)
+	}
+	if err := t.sources.start(watchCtx); err != nil {
+		return nil, err
+	}
+	res := t.loop(ctx)
+	if t.opts.NoSummary {
+		return res, nil
+	}
+	sink(Event{Type: EventTypeSummary, Time: time.Now(), Elapsed: time.Since(t.origin), Results: res.Objects})
+	return res, nil
+}
+
+func (t *tracker) notify() {
+	select {
+	case t.kick <- struct{}{}:
+	default:
+	}
+}
+
+// say queues a line for the loop to emit; lines beyond the queue are dropped rather than
+// block an informer.
+func (t *tracker) say(line string, warning bool) {
+	select {
+	case t.said <- Event{Type: EventTypeStage, Time: time.Now(), Elapsed: time.Since(t.origin), Stage: "tracking", Line: line, Warning: warning}:
+	default:
+	}
+}
+
+// open picks the informers the object is judged and explained from.
+func (t *tracker) open(o *trackedObject) {
+	ns := o.Ref.Namespace
+	if kind, ok := builtinKinds[o.Ref.GroupKind()]; ok {
+		o.src = t.sources.typed(kind.resource, ns, false, kind.informer)
+		o.storeKey = storeKey(ns, o.Ref.Name)
+		if kind.pods && !t.opts.Deletion {
+			t.sources.pods(ns)
+		}
+		if kind.replicaSets && !t.opts.Deletion {
+			t.sources.replicaSets(ns)
+		}
+	} else {
+		o.mapErr = t.mapKind(o)
+	}
+	if ns != "" && !t.opts.Deletion {
+		t.sources.events(ns)
+	}
+}
+
+// mapKind finds the resource of a kind the rules judge from unstructured objects.
+func (t *tracker) mapKind(o *trackedObject) error {
+	mapping, err := t.clients.Mapper.RESTMapping(o.Ref.GroupKind(), o.Ref.Version)
+	if err != nil {
+		return err
+	}
+	ns := o.Ref.Namespace
+	if mapping.Scope.Name() == meta.RESTScopeNameRoot {
+		ns = ""
+	}
+	o.src = t.sources.dynamic(mapping.Resource, ns)
+	o.storeKey = storeKey(ns, o.Ref.Name)
+	return nil
+}
+
+func storeKey(namespace, name string) string {
+	if namespace == "" {
+		return name
+	}
+	return namespace + "/" + name
+}
+
+func (t *tracker) loop(ctx context.Context) *Result {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	var heartbeat <-chan time.Time
+	if t.opts.Heartbeat > 0 {
+		hb := time.NewTicker(t.opts.Heartbeat)
+		defer hb.Stop()
+		heartbeat = hb.C
+	}
+	for {
+		if t.evaluate() {
+			t.finish(ctx)
+			return t.result(false)
+		}
+		select {
+		case <-ctx.Done():
+			t.finish(ctx)
+			return t.result(true)
+		case <-t.kick:
+		case <-tick.C:
+		case e := <-t.said:
+			t.sink(e)
+		case line := <-t.logs.lines:
+			t.sink(line)
+		case <-heartbeat:
+			t.sink(Event{Type: EventTypeWaiting, Time: time.Now(), Elapsed: time.Since(t.origin), Waiting: t.waiting()})
+		}
+	}
+}
+
+// finish waits for the failure logs being fetched (each bounded, and never past ctx) and
+// prints what is queued.
+func (t *tracker) finish(ctx context.Context) {
+	done := make(chan struct{})
+	go func() { t.fetches.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+	t.fetchedMu.Lock()
+	for _, apply := range t.fetched {
+		apply()
+	}
+	t.fetched = nil
+	t.fetchedMu.Unlock()
+	for {
+		select {
+		case e := <-t.said:
+			t.sink(e)
+		case line := <-t.logs.lines:
+			t.sink(line)
+		default:
+			return
+		}
+	}
+}
+
+// result is where every object stands; at a timeout, each unfinished one carries why it is
+// not ready: its pod and container, its last warnings and log lines.
+func (t *tracker) result(timedOut bool) *Result {
+	t.index = newOwnerIndex(t.sources)
+	res := &Result{}
+	for _, o := range t.objects {
+		took, status := o.finished, o.status
+		if !status.State.Done() {
+			took = time.Since(o.started)
+			if o.Policy.Termination == TerminationModeNonBlocking {
+				status = Status{State: StateSkipped, Detail: "not waited for (NonBlocking): " + status.Detail}
+			} else if timedOut {
+				status.Failure = t.notReady(o)
+			}
+		}
+		res.Objects = append(res.Objects, ObjectResult{Object: o.Ref, Status: status, Took: took})
+	}
+	return res
+}
+
+// maxTimeoutEvents bounds the warnings a timed-out object carries.
+const maxTimeoutEvents = 5
+
+// notReady explains an object still progressing at a timeout.
+func (t *tracker) notReady(o *trackedObject) *Failure {
+	f := &Failure{Reason: "NotReady", Message: o.status.Detail}
+	if pod, container := notReadyContainer(o.pods); pod != nil {
+		f.Pod, f.Container = pod.Name, container
+	}
+	events := t.index.warnings(o)
+	if len(events) > maxTimeoutEvents {
+		events = events[len(events)-maxTimeoutEvents:]
+	}
+	f.Events = events
+	f.Logs = t.logs.tail(o.Ref, f.Pod, f.Container)
+	if f.Pod == "" && len(f.Logs) > 0 {
+		f.Pod, f.Container = t.logs.lastStream(o.Ref)
+	}
+	return f
+}
+
+func (t *tracker) waiting() []ObjectResult {
+	var out []ObjectResult
+	for _, o := range t.objects {
+		if !o.status.State.Done() {
+			out = append(out, ObjectResult{Object: o.Ref, Status: o.status, Took: time.Since(o.started)})
+		}
+	}
+	return out
+}
+
+// evaluate judges every unfinished object; it reports whether tracking is over.
+func (t *tracker) evaluate() bool {
+	now := time.Now()
+	t.index = newOwnerIndex(t.sources)
+	t.emitKubeEvents()
+	over := true
+	for _, o := range t.objects {
+		if !o.status.State.Done() {
+			next := t.evalObject(o, now)
+			if next.State == StateFailed {
+				switch o.Policy.FailMode {
+				case FailModeIgnoreAndContinueDeployProcess:
+					next = Status{State: StateSkipped, Detail: "failure ignored (fail-mode IgnoreAndContinueDeployProcess): " + next.Failure.Error(), Failure: next.Failure}
+				default:
+					t.fetchFailureLogs(o, next.Failure)
+				}
+			}
+			if o.Policy.NoActivityTimeout > 0 && next.State == StateProgressing && next.Detail == o.status.Detail && now.Sub(o.lastMove) > o.Policy.NoActivityTimeout {
+				next = failed(&Failure{Reason: "NoActivity", Message: fmt.Sprintf("no progress for %s: %s", o.Policy.NoActivityTimeout, next.Detail)})
+			}
+			if next.State != o.status.State || next.Detail != o.status.Detail || failureText(next) != failureText(o.status) {
+				o.lastMove = now
+				o.status = next
+				if next.State.Done() {
+					o.finished = now.Sub(o.started)
+				}
+				ref := o.Ref
+				status := next
+				t.sink(Event{Type: EventTypeStatus, Time: now, Elapsed: now.Sub(t.origin), Object: &ref, Status: &status})
+			}
+		}
+		if o.status.State == StateFailed && o.Policy.FailMode == FailModeFailWholeDeployProcessImmediately {
+			return true
+		}
+		if !o.status.State.Done() && o.Policy.Termination != TerminationModeNonBlocking {
+			over = false
+		}
+	}
+	return over
+}
+
+func failureText(s Status) string {
+	if s.Failure == nil {
+		return ""
+	}
+	return s.Failure.Error()
+}
+
+// waitForSource says why an object cannot be judged yet, or that it can (ok).
+func (t *tracker) waitForSource(o *trackedObject) (Status, bool) {
+	if o.src == nil {
+		if o.mapErr = t.mapKind(o); o.mapErr != nil {
+			return progressing("kind %s is not known to the API server: %v", o.Ref.GroupKind(), o.mapErr), false
+		}
+		t.startLate(o.src)
+	}
+	h, err := o.src.health()
+	switch h {
+	case healthSynced:
+		return Status{}, true
+	case healthDenied:
+		return failed(&Failure{Reason: "Forbidden", Message: fmt.Sprintf("cannot list and watch %s to track %s: %v; grant list and watch on it, or annotate the object werf.io/track-termination-mode: NonBlocking", o.src.key, o.Ref, err)}), false
+	case healthFailing:
+		return progressing("cannot list %s: %v (retrying)", o.src.key, err), false
+	}
+	return progressing("waiting for the watch of %s to start", o.src.key), false
+}
+
+// startLate starts a source opened after the others (a kind mapped late).
+func (t *tracker) startLate(s *source) {
+	s.mu.Lock()
+	started := s.stop != nil
+	s.mu.Unlock()
+	if started {
+		return
+	}
+	only := &sources{clients: t.sources.clients, byKey: map[sourceKey]*source{s.key: s}, access: t.sources.access, changed: t.sources.changed, said: t.sources.said}
+	_ = only.start(t.logs.ctx)
+}
+
+// optionalSettled reports whether the pods, ReplicaSets and events an object is explained
+// from synced, or will not (denied, failing): judging before they synced would miss a
+// failure that is already there.
+func (t *tracker) optionalSettled(o *trackedObject) bool {
+	ns := o.Ref.Namespace
+	for _, s := range []*source{t.sources.byKey[sourceKey{ResourcePods, ns}], t.sources.byKey[sourceKey{ResourceReplicaSets, ns}], t.sources.byKey[sourceKey{ResourceEvents, ns}]} {
+		if s != nil && !s.settled() {
+			return false
+		}
+	}
+	return true
+}
+
+func (t *tracker) evalObject(o *trackedObject, now time.Time) Status {
+	if t.opts.Deletion {
+		return t.evalDeletion(o)
+	}
+	if st, ok := t.waitForSource(o); !ok {
+		return st
+	}
+	if !t.optionalSettled(o) {
+		return progressing("waiting for the watches of its pods and events to start")
+	}
+	obj, exists, err := o.src.informer.GetStore().GetByKey(o.storeKey)
+	if err != nil || !exists {
+		return progressing("waiting for the object to appear")
+	}
+	if m, err := meta.Accessor(obj); err == nil {
+		o.uid = string(m.GetUID())
+	}
+	view := podView{limits: t.opts.Limits, policy: o.Policy, now: now, events: t.index.eventsByUID(o.Ref.Namespace)}
+	switch obj := obj.(type) {
+	case *appsv1.Deployment:
+		newRS := t.index.newReplicaSet(obj)
+		if newRS != nil {
+			view.pods = t.index.podsOf(obj.Namespace, string(newRS.UID))
+		}
+		o.pods = view.pods
+		t.logs.follow(o, view.pods)
+		return evalDeployment(obj, newRS, view)
+	case *appsv1.StatefulSet:
+		for _, p := range t.index.podsOf(obj.Namespace, string(obj.UID)) {
+			if obj.Status.UpdateRevision == "" || p.Labels[appsv1.ControllerRevisionHashLabelKey] == obj.Status.UpdateRevision {
+				view.pods = append(view.pods, p)
+			}
+		}
+		o.pods = view.pods
+		t.logs.follow(o, view.pods)
+		return evalStatefulSet(obj, view)
+	case *appsv1.DaemonSet:
+		view.pods = t.index.podsOf(obj.Namespace, string(obj.UID))
+		o.pods = view.pods
+		t.logs.follow(o, view.pods)
+		return evalDaemonSet(obj, view)
+	case *appsv1.ReplicaSet:
+		view.pods = t.index.podsOf(obj.Namespace, string(obj.UID))
+		o.pods = view.pods
+		return evalReplicaSet(obj, view)
+	case *batchv1.Job:
+		view.pods = t.index.podsOf(obj.Namespace, string(obj.UID))
+		o.pods = view.pods
+		t.logs.follow(o, view.pods)
+		return evalJob(obj, view)
+	case *corev1.Pod:
+		view.pods = []*corev1.Pod{obj}
+		o.pods = view.pods
+		t.logs.follow(o, view.pods)
+		return evalPod(obj, view)
+	case *corev1.Service:
+		return evalService(obj)
+	case *corev1.PersistentVolumeClaim:
+		wfc, known := t.storage.waitsForFirstConsumer(obj)
+		if !known {
+			return progressing("reading storage class %s", *obj.Spec.StorageClassName)
+		}
+		return evalPVC(obj, wfc)
+	case *unstructured.Unstructured:
+		if presence := presenceKinds[obj.GroupVersionKind().GroupKind().String()]; presence != "" {
+			return Status{State: StateReady, Detail: presence}
+		}
+		return evalCustom(obj)
+	default:
+		return Status{State: StateReady, Detail: "present"}
+	}
+}
+
+// evalDeletion judges an object being deleted: done once the API server no longer has it.
+func (t *tracker) evalDeletion(o *trackedObject) Status {
+	if o.src == nil {
+		if o.mapErr = t.mapKind(o); o.mapErr != nil {
+			return Status{State: StateDeleted, Detail: "kind no longer served"}
+		}
+		t.startLate(o.src)
+	}
+	h, err := o.src.health()
+	switch h {
+	case healthDenied:
+		return Status{State: StateDeleted, Detail: fmt.Sprintf("deletion requested; cannot watch %s to see it go: %v", o.src.key, err)}
+	case healthFailing:
+		return progressing("cannot list %s: %v (retrying)", o.src.key, err)
+	case healthStarting:
+		return progressing("waiting for the watch of %s to start", o.src.key)
+	}
+	obj, exists, err := o.src.informer.GetStore().GetByKey(o.storeKey)
+	if err != nil || !exists {
+		return Status{State: StateDeleted}
+	}
+	if m, err := meta.Accessor(obj); err == nil && len(m.GetFinalizers()) > 0 {
+		return progressing("deleting, waiting for finalizers %s", strings.Join(m.GetFinalizers(), ", "))
+	}
+	return progressing("deleting")
+}
+
+// presenceKinds are ready once they exist: waiting on them would block on things outside the
+// release (an Ingress controller's address, a CronJob's next schedule).
+var presenceKinds = map[string]string{
+	"Ingress.networking.k8s.io":           "present (its load balancer address is not waited for)",
+	"CronJob.batch":                       "present (its Jobs are not waited for)",
+	"HorizontalPodAutoscaler.autoscaling": "present",
+	"PodDisruptionBudget.policy":          "present",
+}
+
+// notReadyContainer finds the first pod that is not ready and its first container that is
+// not ready.
+func notReadyContainer(pods []*corev1.Pod) (*corev1.Pod, string) {
+	for _, p := range pods {
+		if isPodReady(p) || p.Status.Phase == corev1.PodSucceeded {
+			continue
+		}
+		for _, cs := range p.Status.ContainerStatuses {
+			if !cs.Ready {
+				return p, cs.Name
+			}
+		}
+		return p, ""
+	}
+	return nil, ""
+}
