@@ -5,13 +5,17 @@ package cliutil
 import (
 	"context"
 	"fmt"
+	"io"
+	"log"
 	"os"
+	"strings"
 	"os/signal"
 	"syscall"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/kubectl-converge/converge/shared/clientlog"
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/redact"
 	"github.com/kubectl-converge/converge/shared/version"
@@ -47,11 +51,35 @@ func Main(newRoot func(genericiooptions.IOStreams) *cobra.Command) {
 	// Everything printed goes through the redactor: secrets found while deploying never
 	// reach the terminal, a CI log or a JSON consumer.
 	stderr := redact.NewWriter(os.Stderr)
+	// The client libraries print nothing raw: klog and the API server's warnings go through
+	// clientlog to the printers (and, in debug mode, to stderr through the redactor); Helm's
+	// and Go's own log lines through the redactor.
+	var debug io.Writer
+	if debugWanted() {
+		debug = stderr
+	}
+	clientlog.Install(debug, stderr)
+	log.SetOutput(stderr)
 	root := newRoot(genericiooptions.IOStreams{In: os.Stdin, Out: redact.NewWriter(os.Stdout), ErrOut: stderr})
+	root.PersistentFlags().Bool("debug", debug != nil, "print the client libraries' own log lines (redacted) on stderr; also KUBECTL_CONVERGE_DEBUG=1, or HELM_DEBUG for helm giterm")
+	root.PersistentPreRun = func(cmd *cobra.Command, _ []string) {
+		if on, _ := cmd.Flags().GetBool("debug"); on {
+			clientlog.SetDebug(stderr)
+		}
+	}
 	err := root.ExecuteContext(ctx)
 	stop()
 	if err != nil && !exitcode.IsQuiet(err) {
 		fmt.Fprintf(stderr, "Error: %v\n", err)
 	}
 	os.Exit(int(exitcode.Of(err)))
+}
+
+func debugWanted() bool {
+	for _, name := range []string{"KUBECTL_CONVERGE_DEBUG", "HELM_DEBUG"} {
+		if v := os.Getenv(name); v == "1" || strings.EqualFold(v, "true") {
+			return true
+		}
+	}
+	return false
 }

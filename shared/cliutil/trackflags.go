@@ -10,6 +10,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/kubectl-converge/converge/shared/clientlog"
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/printer"
 	"github.com/kubectl-converge/converge/shared/track"
@@ -61,7 +62,26 @@ func (f *TrackFlags) Sink(w io.Writer, mode string) track.Sink {
 	if mode == "" {
 		mode = f.Progress
 	}
-	return printer.New(w, printer.Mode(mode), printer.ColorWanted(f.Color, w))
+	sink := printer.New(w, printer.Mode(mode), printer.ColorWanted(f.Color, w))
+	ConnectClientLog(sink)
+	return sink
+}
+
+// ConnectClientLog shows what the client libraries have to say that matters (requests
+// delayed by client-side throttling, summed; the API server's warnings) as progress lines of
+// sink, so that they are rendered and redacted like the rest; the last sink connected wins.
+func ConnectClientLog(sink track.Sink) {
+	throttle := clientlog.DefaultThrottle()
+	start := time.Now()
+	clientlog.Connect(func(m clientlog.Message) {
+		line := "warning from the API server: " + m.Text
+		if m.Kind == clientlog.KindThrottled {
+			if line = throttle.Add(m.Delay, time.Now()); line == "" {
+				return
+			}
+		}
+		sink(track.Event{Type: track.EventTypeStage, Time: time.Now(), Elapsed: time.Since(start), Stage: "client", Warning: true, Line: "warning: " + line})
+	})
 }
 
 // TrackClients builds the API clients tracking needs from kubectl's connection flags.

@@ -27,6 +27,14 @@ func Resilient(flags *genericclioptions.ConfigFlags) *genericclioptions.ConfigFl
 		if wrap != nil {
 			cfg = wrap(cfg)
 		}
+		// client-go's defaults (5 requests per second, bursts of 10) are made for controllers
+		// that run for days, not for a deploy that reads dozens of kinds once: nelm's are used.
+		if cfg.QPS == 0 {
+			cfg.QPS = DefaultQPS
+		}
+		if cfg.Burst == 0 {
+			cfg.Burst = DefaultBurst
+		}
 		cfg.Wrap(func(next http.RoundTripper) http.RoundTripper {
 			return &retryTransport{next: next, backoff: retryBackoff}
 		})
@@ -34,6 +42,12 @@ func Resilient(flags *genericclioptions.ConfigFlags) *genericclioptions.ConfigFl
 	}
 	return flags
 }
+
+// DefaultQPS and DefaultBurst are the client-side rate limit of every client (nelm's).
+const (
+	DefaultQPS   = 30
+	DefaultBurst = 100
+)
 
 type retryTransport struct {
 	next    http.RoundTripper

@@ -39,7 +39,12 @@ func New(w io.Writer, mode Mode, color bool) track.Sink {
 	switch mode {
 	case ModeJSON:
 		enc := json.NewEncoder(w)
-		return func(e track.Event) { _ = enc.Encode(e) }
+		var mu sync.Mutex
+		return func(e track.Event) {
+			mu.Lock()
+			defer mu.Unlock()
+			_ = enc.Encode(e)
+		}
 	case ModeTTY:
 		return (&tty{w: w, color: color, rows: map[string]*ttyRow{}}).sink
 	default:
