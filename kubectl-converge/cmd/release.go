@@ -98,7 +98,7 @@ type DismissOptions struct {
 }
 
 func newDismissCommand(streams genericiooptions.IOStreams, kube *genericclioptions.ConfigFlags) *cobra.Command {
-	o := &DismissOptions{kube: kube, IOStreams: streams, Timeout: 5 * time.Minute}
+	o := &DismissOptions{kube: kube, IOStreams: streams, Timeout: deploy.DefaultTimeout}
 	cmd := subcommand("dismiss [RELEASE]", "Uninstall a release, run its delete hooks and wait until its objects are gone", cobra.MaximumNArgs(1),
 		func(cmd *cobra.Command, args []string) error { return o.Run(cmd, args) })
 	cmd.ValidArgsFunction = completeReleases(kube)
@@ -233,7 +233,7 @@ type RollbackOptions struct {
 }
 
 func newRollbackCommand(streams genericiooptions.IOStreams, kube *genericclioptions.ConfigFlags) *cobra.Command {
-	o := &RollbackOptions{kube: kube, IOStreams: streams, Timeout: 5 * time.Minute, HistoryMax: 10}
+	o := &RollbackOptions{kube: kube, IOStreams: streams, Timeout: deploy.DefaultTimeout, HistoryMax: 10}
 	cmd := subcommand("rollback [RELEASE] [REVISION]", "Deploy an earlier revision again (default: the previous successfully deployed one)", cobra.MaximumNArgs(2),
 		func(cmd *cobra.Command, args []string) error { return o.Run(cmd, args) })
 	cmd.ValidArgsFunction = completeReleases(kube)

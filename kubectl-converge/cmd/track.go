@@ -14,6 +14,7 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubectl-converge/converge/shared/cliutil"
+	"github.com/kubectl-converge/converge/shared/deploy"
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/track"
 )
@@ -28,7 +29,7 @@ type TrackOptions struct {
 }
 
 func newTrackCommand(streams genericiooptions.IOStreams, kube *genericclioptions.ConfigFlags) *cobra.Command {
-	o := &TrackOptions{kube: kube, IOStreams: streams, Timeout: 5 * time.Minute}
+	o := &TrackOptions{kube: kube, IOStreams: streams, Timeout: deploy.DefaultTimeout}
 	cmd := subcommand("track KIND/NAME [KIND/NAME...]", "Follow existing objects until they are ready or fail, with pod logs and events", cobra.MinimumNArgs(1),
 		func(cmd *cobra.Command, args []string) error { return o.Run(cmd.Context(), args) })
 	cmd.Example = templates.Examples(`

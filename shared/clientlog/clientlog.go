@@ -197,7 +197,9 @@ type Throttle struct {
 }
 
 // DefaultThrottle says so once requests lost a second in all, then at most every 10 s.
-func DefaultThrottle() *Throttle { return &Throttle{Threshold: time.Second, Interval: 10 * time.Second} }
+func DefaultThrottle() *Throttle {
+	return &Throttle{Threshold: time.Second, Interval: 10 * time.Second}
+}
 
 // Add counts one delayed request; it returns the line to show, or "".
 func (t *Throttle) Add(d time.Duration, now time.Time) string {

@@ -8,8 +8,8 @@ import (
 	"io"
 	"log"
 	"os"
-	"strings"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"

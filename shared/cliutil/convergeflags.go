@@ -23,10 +23,12 @@ type ConvergeFlags struct {
 	HistoryMax        int
 	NoCreateNamespace bool
 	AutoRollback      bool
-	ForceAdoption     bool
-	LockTimeout       time.Duration
-	SaveReport        string
-	UsePlan           string
+	// AutoRollbackTimeout bounds the auto-rollback that follows a failure or a timeout.
+	AutoRollbackTimeout time.Duration
+	ForceAdoption       bool
+	LockTimeout         time.Duration
+	SaveReport          string
+	UsePlan             string
 	// Output is "text" (progress on stderr, NOTES on stdout) or "json" (JSON lines of the
 	// events and a final result on stdout).
 	Output string
@@ -34,7 +36,7 @@ type ConvergeFlags struct {
 
 // NewConvergeFlags returns the defaults.
 func NewConvergeFlags() ConvergeFlags {
-	return ConvergeFlags{Timeout: deploy.DefaultTimeout, HistoryMax: 10, Output: "text"}
+	return ConvergeFlags{Timeout: deploy.DefaultTimeout, AutoRollbackTimeout: deploy.DefaultAutoRollbackTimeout, HistoryMax: 10, Output: "text"}
 }
 
 // AddFlags registers the flags on fs.
@@ -44,6 +46,7 @@ func (f *ConvergeFlags) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.NoCreateNamespace, "no-create-namespace", false, "do not create the release namespace when it is missing")
 	fs.BoolVar(&f.AutoRollback, "auto-rollback", false, "on failure, return to the last deployed revision and track it (a failed first install is uninstalled)")
 	fs.BoolVar(&f.AutoRollback, "atomic", false, "alias of --auto-rollback")
+	fs.DurationVar(&f.AutoRollbackTimeout, "auto-rollback-timeout", f.AutoRollbackTimeout, "time the auto-rollback after a failure or a timeout may take, on top of --timeout")
 	fs.BoolVar(&f.ForceAdoption, "force-adoption", false, "take over existing objects that do not belong to the release")
 	fs.DurationVar(&f.LockTimeout, "lock-timeout", 0, "time to wait for another deploy of the release to finish (0: as long as --timeout allows)")
 	fs.StringVar(&f.SaveReport, "save-report", "", "write a JSON report of the deploy to this file: release, namespace, revision, status and every object's result")
@@ -56,6 +59,8 @@ func (f *ConvergeFlags) Validate() error {
 	switch {
 	case f.Timeout < 0:
 		return exitcode.Usage("--timeout must be 0 (no limit) or positive, got %s", f.Timeout)
+	case f.AutoRollbackTimeout <= 0:
+		return exitcode.Usage("--auto-rollback-timeout must be positive, got %s", f.AutoRollbackTimeout)
 	case f.HistoryMax < 0:
 		return exitcode.Usage("--history-max must be 0 (no limit) or more, got %d", f.HistoryMax)
 	case f.LockTimeout < 0:
@@ -107,15 +112,16 @@ func (f *ConvergeFlags) Converge(ctx context.Context, r ConvergeRun) error {
 	}
 	fmt.Fprintf(r.ErrOut, "%s: release %q in namespace %q from chart %s %s%s, %s\n", r.Program, p.ReleaseName, p.Namespace, p.Chart.Name(), p.Chart.Version(), origin, limit)
 	res, err := deploy.Converge(ctx, r.Client, r.Clients, p, deploy.ConvergeOptions{
-		Timeout:         f.Timeout,
-		HistoryMax:      f.HistoryMax,
-		CreateNamespace: !f.NoCreateNamespace,
-		ForceAdoption:   f.ForceAdoption,
-		AutoRollback:    f.AutoRollback,
-		Lock:            deploy.LockOptions{Wait: f.LockTimeout},
-		Plan:            plan,
-		Track:           trackOpts,
-		Sink:            sink,
+		Timeout:             f.Timeout,
+		HistoryMax:          f.HistoryMax,
+		CreateNamespace:     !f.NoCreateNamespace,
+		ForceAdoption:       f.ForceAdoption,
+		AutoRollback:        f.AutoRollback,
+		AutoRollbackTimeout: f.AutoRollbackTimeout,
+		Lock:                deploy.LockOptions{Wait: f.LockTimeout},
+		Plan:                plan,
+		Track:               trackOpts,
+		Sink:                sink,
 	})
 	if f.Output == "json" && res != nil {
 		if jerr := json.NewEncoder(r.Out).Encode(map[string]any{"type": "result", "result": res}); jerr != nil && err == nil {

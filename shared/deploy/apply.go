@@ -170,8 +170,13 @@ func (a *applier) applyGroup(g *applyGroup, infos map[*unstructured.Unstructured
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	if err := a.ctx.Err(); err != nil {
-		return a.interrupted(err)
+	for _, ch := range applied {
+		select {
+		case <-ch:
+		default:
+			// A step gave up because the context ended before it was applied.
+			return a.interrupted(context.Cause(a.ctx))
+		}
 	}
 	return nil
 }

@@ -35,6 +35,9 @@ type ConvergeOptions struct {
 	// AutoRollback returns to the last deployed revision when the deploy fails (helm's
 	// --atomic); a failed first install is uninstalled.
 	AutoRollback bool
+	// AutoRollbackTimeout bounds the auto-rollback, which starts after the deploy failed or
+	// ran out of time; zero means DefaultAutoRollbackTimeout.
+	AutoRollbackTimeout time.Duration
 	// Lock tunes the release lock.
 	Lock LockOptions
 	// Plan, when set, is the reviewed plan to apply: the converge is refused when the
@@ -46,8 +49,13 @@ type ConvergeOptions struct {
 	Sink track.Sink
 }
 
-// DefaultTimeout is the deploy timeout of the command line flags.
+// DefaultTimeout is the timeout of every command that deploys, rolls back, uninstalls or
+// tracks: one model for all of them.
 const DefaultTimeout = 15 * time.Minute
+
+// DefaultAutoRollbackTimeout is how long the auto-rollback after a failed or timed-out deploy
+// may take: a failed converge with --auto-rollback ends within --timeout plus this.
+const DefaultAutoRollbackTimeout = 5 * time.Minute
 
 func (o ConvergeOptions) sink() track.Sink {
 	if o.Sink == nil {
@@ -77,6 +85,8 @@ type Result struct {
 	Tracking  []track.ObjectResult `json:"tracking,omitempty"`
 	// RolledBack is the revision --auto-rollback deployed after a failure.
 	RolledBack *helmsdk.Release `json:"rolledBack,omitempty"`
+	// RollbackTracking is where the auto-rollback's objects ended.
+	RollbackTracking []track.ObjectResult `json:"rollbackTracking,omitempty"`
 	Duration   time.Duration    `json:"-"`
 }
 
@@ -150,7 +160,18 @@ func Converge(ctx context.Context, client *helmsdk.Client, clients track.Clients
 	if errors.As(err, &adoption) || rel == nil || !opts.AutoRollback || parent.Err() != nil {
 		return res, err
 	}
-	res.RolledBack, err = autoRollback(parent, client, clients, p.ReleaseName, p.Namespace, rel.Revision, opts, err)
+	rollbackTimeout := opts.AutoRollbackTimeout
+	if rollbackTimeout <= 0 {
+		rollbackTimeout = DefaultAutoRollbackTimeout
+	}
+	rbCtx, rbCancel := context.WithTimeout(parent, rollbackTimeout)
+	defer rbCancel()
+	opts.Timeout = rollbackTimeout
+	var rolled *Result
+	rolled, err = autoRollback(rbCtx, client, clients, p.ReleaseName, p.Namespace, rel.Revision, opts, err)
+	if rolled != nil {
+		res.RolledBack, res.RollbackTracking = rolled.Release, rolled.Tracking
+	}
 	return res, err
 }
 
@@ -178,7 +199,7 @@ func (a *applier) result(rel *helmsdk.Release, start time.Time) *Result {
 // autoRollback returns the release to its last deployed revision after failed revision
 // failedRevision, or uninstalls a release that never deployed. The returned error is the
 // original failure, saying what the rollback did.
-func autoRollback(ctx context.Context, client *helmsdk.Client, clients track.Clients, release, namespace string, failedRevision int, opts ConvergeOptions, failure error) (*helmsdk.Release, error) {
+func autoRollback(ctx context.Context, client *helmsdk.Client, clients track.Clients, release, namespace string, failedRevision int, opts ConvergeOptions, failure error) (*Result, error) {
 	sink := opts.sink()
 	revs, err := client.History(release)
 	if err != nil {
@@ -195,14 +216,14 @@ func autoRollback(ctx context.Context, client *helmsdk.Client, clients track.Cli
 		if _, err := Dismiss(ctx, client, clients, DismissRequest{ReleaseName: release, Namespace: namespace, Timeout: opts.Timeout, Locked: true}, sink); err != nil {
 			return nil, errors.Join(failure, fmt.Errorf("auto-rollback: uninstall: %w", err))
 		}
-		return nil, fmt.Errorf("%w (auto-rollback: the failed first install was uninstalled)", failure)
+		return &Result{}, fmt.Errorf("%w (auto-rollback: the failed first install was uninstalled)", failure)
 	}
 	sink(track.Event{Type: track.EventTypeStage, Time: time.Now(), Stage: "auto-rollback", Line: fmt.Sprintf("auto-rollback: returning release %q to revision %d", release, target)})
 	rolled, err := rollbackLocked(ctx, client, clients, RollbackRequest{ReleaseName: release, Namespace: namespace, Revision: target}, opts)
-	if err != nil {
+	if err != nil || rolled == nil || rolled.Release == nil {
 		return nil, errors.Join(failure, fmt.Errorf("auto-rollback to revision %d failed too: %w", target, err))
 	}
-	return rolled.Release, fmt.Errorf("%w (auto-rollback: revision %d is live again as revision %d)", failure, target, rolled.Release.Revision)
+	return rolled, fmt.Errorf("%w (auto-rollback: revision %d is live again as revision %d)", failure, target, rolled.Release.Revision)
 }
 
 func description(p *Prepared) string {

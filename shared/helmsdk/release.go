@@ -338,7 +338,8 @@ func (c *Client) Rollback(ctx context.Context, req RollbackRequest) (*Release, e
 	if err != nil {
 		return nil, err
 	}
-	return fromHelm(last), ctx.Err()
+	// Helm's rollback finished: the context ending now does not undo it.
+	return fromHelm(last), nil
 }
 
 // UninstallRequest describes the removal of a release.

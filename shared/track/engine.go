@@ -73,19 +73,33 @@ type builtinKind struct {
 
 var builtinKinds = map[schema.GroupKind]builtinKind{
 	{Group: "apps", Kind: "Deployment"}: {schema.GroupResource{Group: "apps", Resource: "deployments"},
-		func(f informers.SharedInformerFactory) cache.SharedIndexInformer { return f.Apps().V1().Deployments().Informer() }, true, true},
+		func(f informers.SharedInformerFactory) cache.SharedIndexInformer {
+			return f.Apps().V1().Deployments().Informer()
+		}, true, true},
 	{Group: "apps", Kind: "StatefulSet"}: {schema.GroupResource{Group: "apps", Resource: "statefulsets"},
-		func(f informers.SharedInformerFactory) cache.SharedIndexInformer { return f.Apps().V1().StatefulSets().Informer() }, true, false},
+		func(f informers.SharedInformerFactory) cache.SharedIndexInformer {
+			return f.Apps().V1().StatefulSets().Informer()
+		}, true, false},
 	{Group: "apps", Kind: "DaemonSet"}: {schema.GroupResource{Group: "apps", Resource: "daemonsets"},
-		func(f informers.SharedInformerFactory) cache.SharedIndexInformer { return f.Apps().V1().DaemonSets().Informer() }, true, false},
+		func(f informers.SharedInformerFactory) cache.SharedIndexInformer {
+			return f.Apps().V1().DaemonSets().Informer()
+		}, true, false},
 	{Group: "apps", Kind: "ReplicaSet"}: {ResourceReplicaSets,
-		func(f informers.SharedInformerFactory) cache.SharedIndexInformer { return f.Apps().V1().ReplicaSets().Informer() }, true, false},
+		func(f informers.SharedInformerFactory) cache.SharedIndexInformer {
+			return f.Apps().V1().ReplicaSets().Informer()
+		}, true, false},
 	{Group: "batch", Kind: "Job"}: {schema.GroupResource{Group: "batch", Resource: "jobs"},
-		func(f informers.SharedInformerFactory) cache.SharedIndexInformer { return f.Batch().V1().Jobs().Informer() }, true, false},
+		func(f informers.SharedInformerFactory) cache.SharedIndexInformer {
+			return f.Batch().V1().Jobs().Informer()
+		}, true, false},
 	{Kind: "Pod"}: {ResourcePods,
-		func(f informers.SharedInformerFactory) cache.SharedIndexInformer { return f.Core().V1().Pods().Informer() }, false, false},
+		func(f informers.SharedInformerFactory) cache.SharedIndexInformer {
+			return f.Core().V1().Pods().Informer()
+		}, false, false},
 	{Kind: "Service"}: {schema.GroupResource{Resource: "services"},
-		func(f informers.SharedInformerFactory) cache.SharedIndexInformer { return f.Core().V1().Services().Informer() }, false, false},
+		func(f informers.SharedInformerFactory) cache.SharedIndexInformer {
+			return f.Core().V1().Services().Informer()
+		}, false, false},
 	{Kind: "PersistentVolumeClaim"}: {schema.GroupResource{Resource: "persistentvolumeclaims"},
 		func(f informers.SharedInformerFactory) cache.SharedIndexInformer {
 			return f.Core().V1().PersistentVolumeClaims().Informer()
@@ -351,6 +365,7 @@ func (t *tracker) waiting() []ObjectResult {
 func (t *tracker) evaluate() bool {
 	now := time.Now()
 	t.index = newOwnerIndex(t.sources)
+	t.resolveUIDs()
 	t.emitKubeEvents()
 	over := true
 	for _, o := range t.objects {
@@ -386,6 +401,21 @@ func (t *tracker) evaluate() bool {
 		}
 	}
 	return over
+}
+
+// resolveUIDs learns the UIDs of objects that appeared, so that their events are shown in
+// the pass that judges them.
+func (t *tracker) resolveUIDs() {
+	for _, o := range t.objects {
+		if o.uid != "" || o.src == nil || !o.src.usable() {
+			continue
+		}
+		if obj, exists, err := o.src.informer.GetStore().GetByKey(o.storeKey); err == nil && exists {
+			if m, err := meta.Accessor(obj); err == nil {
+				o.uid = string(m.GetUID())
+			}
+		}
+	}
 }
 
 func failureText(s Status) string {

@@ -150,7 +150,9 @@ func (ss *sources) dynamic(gvr schema.GroupVersionResource, namespace string) *s
 }
 
 func (ss *sources) pods(namespace string) *source {
-	return ss.typed(ResourcePods, namespace, true, func(f informers.SharedInformerFactory) cache.SharedIndexInformer { return f.Core().V1().Pods().Informer() })
+	return ss.typed(ResourcePods, namespace, true, func(f informers.SharedInformerFactory) cache.SharedIndexInformer {
+		return f.Core().V1().Pods().Informer()
+	})
 }
 
 func (ss *sources) replicaSets(namespace string) *source {
@@ -160,7 +162,9 @@ func (ss *sources) replicaSets(namespace string) *source {
 }
 
 func (ss *sources) events(namespace string) *source {
-	return ss.typed(ResourceEvents, namespace, true, func(f informers.SharedInformerFactory) cache.SharedIndexInformer { return f.Core().V1().Events().Informer() })
+	return ss.typed(ResourceEvents, namespace, true, func(f informers.SharedInformerFactory) cache.SharedIndexInformer {
+		return f.Core().V1().Events().Informer()
+	})
 }
 
 // start runs every source until ctx ends. A source the API server forbids is stopped at
