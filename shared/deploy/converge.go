@@ -87,7 +87,7 @@ type Result struct {
 	RolledBack *helmsdk.Release `json:"rolledBack,omitempty"`
 	// RollbackTracking is where the auto-rollback's objects ended.
 	RollbackTracking []track.ObjectResult `json:"rollbackTracking,omitempty"`
-	Duration   time.Duration    `json:"-"`
+	Duration         time.Duration        `json:"-"`
 }
 
 // Converge installs or upgrades the prepared release under the release lock: the namespace
