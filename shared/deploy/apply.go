@@ -421,7 +421,7 @@ func (a *applier) await(targets []track.Target) error {
 func (a *applier) interrupted(cause error) error {
 	err := exitcode.Wrap(exitcode.CodeDeployFailed, fmt.Errorf("interrupted: %w", cause))
 	if errors.Is(cause, context.DeadlineExceeded) {
-		err = exitcode.Wrap(exitcode.CodeTimeout, fmt.Errorf("timed out: %w", cause))
+		err = exitcode.Wrap(exitcode.CodeTimeout, errTimeUp)
 	}
 	a.mu.Lock()
 	if a.failure == nil {
@@ -472,6 +472,18 @@ func (a *applier) explain(err error) error {
 	}
 	return ClassifyDeployError(err)
 }
+
+// errTimeUp ends a deploy whose --timeout ran out before tracking could say what it waited
+// for (while applying, or in Helm's own waits); it still matches context.DeadlineExceeded.
+var errTimeUp error = timeUpError{}
+
+type timeUpError struct{}
+
+func (timeUpError) Error() string {
+	return "the time given by --timeout ran out before every object was applied and tracked"
+}
+
+func (timeUpError) Is(target error) bool { return target == context.DeadlineExceeded }
 
 func targetOf(info *resource.Info) (track.Target, error) {
 	gvk := info.Mapping.GroupVersionKind

@@ -445,7 +445,9 @@ func Targets(rendered, namespace string, mapper meta.RESTMapper) ([]track.Target
 // ClassifyDeployError gives a failed deploy its exit code: timeouts apart from other failures.
 func ClassifyDeployError(err error) error {
 	if errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "timed out waiting for the condition") || strings.Contains(err.Error(), "context deadline exceeded") {
-		return exitcode.Wrap(exitcode.CodeTimeout, err)
+		// Helm's own waits (hook deletion) end with the bare context error: say what it means.
+		text := strings.ReplaceAll(err.Error(), "context deadline exceeded", "the time given by --timeout ran out")
+		return exitcode.Wrap(exitcode.CodeTimeout, errors.New(text))
 	}
 	return exitcode.Wrap(exitcode.CodeDeployFailed, err)
 }
