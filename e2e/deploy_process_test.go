@@ -376,11 +376,8 @@ func TestInterruptedConvergeMarksFailedAndUnlocks(t *testing.T) {
 			t.Fatalf("after %s the lock is still there: %s", sig, out)
 		}
 	}
-	start := time.Now()
+	// A lock left behind would make this converge give up after --lock-timeout: no clock needed.
 	env.Command(t, "kubectl", "converge", chart, "-n", ns, "--set", "delay=1s", "--lock-timeout", "5s").Succeed()
-	if time.Since(start) > 30*time.Second {
-		t.Fatalf("the converge after the interruptions took %s", time.Since(start))
-	}
 }
 
 // TestAutoRollbackRestoresPreviousRevision upgrades to a crash-looping revision with

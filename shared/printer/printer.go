@@ -197,6 +197,9 @@ func WriteSummary(w io.Writer, results []track.ObjectResult, color bool) {
 			detail = r.Status.Failure.Error()
 		}
 		mark := stateMark(r.Status.State)
+		if r.Status.State == track.StateProgressing && r.Status.Failure != nil {
+			mark = "TIMEOUT"
+		}
 		fmt.Fprintf(w, "%-*s  %s  %-6s  %s\n", width, r.Object, paint(color, stateColor(r.Status.State), fmt.Sprintf("%-8s", mark)), r.Took.Round(time.Second), detail)
 	}
 	for _, r := range results {

@@ -117,6 +117,8 @@ type trackedObject struct {
 	src      *source
 	storeKey string
 	mapErr   error
+	// mapping is set while the kind's resource is asked for in the background.
+	mapping bool
 	// uid and pods are from the latest evaluation: they attribute events and explain a
 	// timeout.
 	uid  string
@@ -136,6 +138,8 @@ type tracker struct {
 	kick    chan struct{}
 	// said carries lines from informer goroutines to the loop, which alone calls the sink.
 	said chan Event
+
+	mapped chan mapResult
 
 	logs  *logFollower
 	index *ownerIndex
@@ -160,6 +164,7 @@ func Track(ctx context.Context, clients Clients, targets []Target, opts Options,
 		start:       time.Now(),
 		kick:        make(chan struct{}, 1),
 		said:        make(chan Event, 64),
+		mapped:      make(chan mapResult),
 		seenEvents:  map[string]int32{},
 		reasonCount: map[string]int{},
 	}
@@ -277,6 +282,8 @@ func (t *tracker) loop(ctx context.Context) *Result {
 			t.sink(e)
 		case line := <-t.logs.lines:
 			t.sink(line)
+		case r := <-t.mapped:
+			t.mappedKind(r)
 		case <-heartbeat:
 			t.sink(Event{Type: EventTypeWaiting, Time: time.Now(), Elapsed: time.Since(t.origin), Waiting: t.waiting()})
 		}
@@ -428,10 +435,11 @@ func failureText(s Status) string {
 // waitForSource says why an object cannot be judged yet, or that it can (ok).
 func (t *tracker) waitForSource(o *trackedObject) (Status, bool) {
 	if o.src == nil {
-		if o.mapErr = t.mapKind(o); o.mapErr != nil {
+		t.mapLater(o)
+		if o.mapErr != nil {
 			return progressing("kind %s is not known to the API server: %v", o.Ref.GroupKind(), o.mapErr), false
 		}
-		t.startLate(o.src)
+		return progressing("waiting"), false
 	}
 	h, err := o.src.health()
 	switch h {
@@ -442,7 +450,47 @@ func (t *tracker) waitForSource(o *trackedObject) (Status, bool) {
 	case healthFailing:
 		return progressing("cannot list %s: %v (retrying)", o.src.key, err), false
 	}
-	return progressing("waiting for the watch of %s to start", o.src.key), false
+	return progressing("waiting"), false
+}
+
+// mapResult is the answer of a mapping asked for in the background.
+type mapResult struct {
+	object  *trackedObject
+	mapping *meta.RESTMapping
+	err     error
+}
+
+// mapLater asks for the resource of a kind not mapped yet (a CRD created a moment ago) in
+// the background: discovery may take a while, and the loop never waits on the API server.
+func (t *tracker) mapLater(o *trackedObject) {
+	if o.mapping {
+		return
+	}
+	o.mapping = true
+	gk, version := o.Ref.GroupKind(), o.Ref.Version
+	go func() {
+		m, err := t.clients.Mapper.RESTMapping(gk, version)
+		select {
+		case t.mapped <- mapResult{object: o, mapping: m, err: err}:
+		case <-t.logs.ctx.Done():
+		}
+	}()
+}
+
+// mappedKind opens and starts the source of a kind mapped in the background.
+func (t *tracker) mappedKind(r mapResult) {
+	o := r.object
+	o.mapping, o.mapErr = false, r.err
+	if r.err != nil {
+		return
+	}
+	ns := o.Ref.Namespace
+	if r.mapping.Scope.Name() == meta.RESTScopeNameRoot {
+		ns = ""
+	}
+	o.src = t.sources.dynamic(r.mapping.Resource, ns)
+	o.storeKey = storeKey(ns, o.Ref.Name)
+	t.startLate(o.src)
 }
 
 // startLate starts a source opened after the others (a kind mapped late).
@@ -478,7 +526,7 @@ func (t *tracker) evalObject(o *trackedObject, now time.Time) Status {
 		return st
 	}
 	if !t.optionalSettled(o) {
-		return progressing("waiting for the watches of its pods and events to start")
+		return progressing("waiting")
 	}
 	obj, exists, err := o.src.informer.GetStore().GetByKey(o.storeKey)
 	if err != nil || !exists {
@@ -546,10 +594,11 @@ func (t *tracker) evalObject(o *trackedObject, now time.Time) Status {
 // evalDeletion judges an object being deleted: done once the API server no longer has it.
 func (t *tracker) evalDeletion(o *trackedObject) Status {
 	if o.src == nil {
-		if o.mapErr = t.mapKind(o); o.mapErr != nil {
+		t.mapLater(o)
+		if o.mapErr != nil {
 			return Status{State: StateDeleted, Detail: "kind no longer served"}
 		}
-		t.startLate(o.src)
+		return progressing("waiting")
 	}
 	h, err := o.src.health()
 	switch h {

@@ -211,7 +211,7 @@ func notReadyLine(w ObjectResult) string {
 	if f == nil {
 		return line
 	}
-	if f.Pod != "" {
+	if f.Pod != "" && !strings.Contains(w.Status.Detail, f.Pod) {
 		line += "; pod " + f.Pod
 		if f.Container != "" {
 			line += " container " + f.Container
