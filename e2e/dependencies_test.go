@@ -4,7 +4,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/kubectl-converge/converge/e2e/harness"
@@ -48,8 +50,8 @@ dependencies:
 	if got := jsonPath(t, env, ns, "configmap/app-vendored", "{.data.message}"); got != "vendored-from-parent" {
 		t.Fatalf("vendored subchart's ConfigMap message = %q", got)
 	}
-	if _, err := os.Stat(filepath.Join(app, "charts", "cache-0.3.0.tgz")); err != nil {
-		t.Fatalf("the missing dependency was not downloaded into charts/: %v", err)
+	if _, err := os.Stat(filepath.Join(app, "charts", "cache-0.3.0.tgz")); !os.IsNotExist(err) {
+		t.Fatalf("converge wrote the dependency into the chart's charts/ (%v): it must leave the work tree alone", err)
 	}
 }
 
@@ -110,5 +112,128 @@ func TestHTTPRepoDependencyDownloaded(t *testing.T) {
 	env.Command(t, "kubectl", "converge", app, "-n", ns).Succeed()
 	if got := jsonPath(t, env, ns, "configmap/app-metrics", "{.data.from}"); got != "http-repo" {
 		t.Fatalf("the repository dependency was not deployed: %q", got)
+	}
+}
+
+// dependencyRepo writes werf's recommended layout: .helm/Chart.yaml with a file://../sub
+// dependency and one from a chart repository URL, Chart.lock committed, .helm/charts/
+// ignored. It returns the repository and the chart repository's server.
+func dependencyRepo(t *testing.T, env *harness.Env) (dir string, srv *httptest.Server) {
+	t.Helper()
+	root := t.TempDir()
+	repoDir := filepath.Join(root, "chart-repo")
+	lib := filepath.Join(root, "metrics")
+	writeFile(t, filepath.Join(lib, "Chart.yaml"), "apiVersion: v2\nname: metrics\nversion: 0.9.1\n")
+	writeFile(t, filepath.Join(lib, "templates", "cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-metrics\ndata:\n  from: http-repo\n")
+	env.Command(t, "helm3", "package", lib, "-d", repoDir).Succeed()
+	srv = httptest.NewServer(http.FileServer(http.Dir(repoDir)))
+	t.Cleanup(srv.Close)
+	env.Command(t, "helm3", "repo", "index", repoDir, "--url", srv.URL).Succeed()
+
+	dir = filepath.Join(root, "project")
+	writeFile(t, filepath.Join(dir, "sub", "Chart.yaml"), "apiVersion: v2\nname: sub\nversion: 0.2.0\n")
+	writeFile(t, filepath.Join(dir, "sub", "templates", "cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-sub\ndata:\n  from: file-dependency\n")
+	writeFile(t, filepath.Join(dir, ".helm", "Chart.yaml"), "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n- name: sub\n  version: ~0.2.0\n  repository: file://../sub\n- name: metrics\n  version: 0.9.1\n  repository: "+srv.URL+"\n")
+	writeFile(t, filepath.Join(dir, ".helm", "templates", "cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-parent\ndata:\n  from: parent\n")
+	writeFile(t, filepath.Join(dir, ".gitignore"), ".helm/charts/\n")
+	helmHome := t.TempDir()
+	env.Command(t, "helm3", "dependency", "update", filepath.Join(dir, ".helm")).Env("HELM_CONFIG_HOME", helmHome).Env("HELM_CACHE_HOME", filepath.Join(helmHome, "cache")).Succeed()
+	if err := os.RemoveAll(filepath.Join(dir, ".helm", "charts")); err != nil {
+		t.Fatal(err)
+	}
+	git(t, dir, "init", "-q")
+	git(t, dir, "add", "-A")
+	git(t, dir, "commit", "-qm", "chart with dependencies")
+	return dir, srv
+}
+
+func gitStatus(t *testing.T, dir string) string {
+	t.Helper()
+	out, err := exec.Command("git", "-C", dir, "status", "--porcelain", "--untracked-files=all", "--ignored").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// TestDependenciesUnderGiterminism: every mode renders the subcharts (a file:// dependency
+// read from the same commit, a repository dependency from the cache), and none writes into
+// the work tree; a release deployed with its subchart keeps it through a git-mode converge.
+func TestDependenciesUnderGiterminism(t *testing.T) {
+	env := harness.Get(t)
+	dir, _ := dependencyRepo(t, env)
+	modes := map[string][]string{
+		"plain":        {"kubectl", "converge", "render", "--release", "app"},
+		"git-ref HEAD": {"kubectl", "converge", "render", "--release", "app", "--git-ref", "HEAD"},
+		"helm giterm":  {"helm-giterm", "template", "app"},
+	}
+	for _, name := range []string{"plain", "git-ref HEAD", "helm giterm"} {
+		args := modes[name]
+		before := gitStatus(t, dir)
+		res := env.Command(t, args[0], args[1:]...).Dir(dir).Run()
+		if res.ExitCode != 0 {
+			t.Fatalf("%s: exit %d\n%s", name, res.ExitCode, res.Stderr)
+		}
+		for _, want := range []string{"name: app-parent", "name: app-sub", "name: app-metrics"} {
+			if !strings.Contains(res.Stdout, want) {
+				t.Errorf("%s: the rendered chart lacks %q", name, want)
+			}
+		}
+		if after := gitStatus(t, dir); before != "" || after != "" {
+			t.Errorf("%s: git status before %q, after %q; want both empty", name, before, after)
+		}
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+
+	ns := env.Namespace(t)
+	env.Command(t, "kubectl", "converge", "--release", "app", "-n", ns).Dir(dir).Succeed()
+	env.Command(t, "kubectl", "converge", "--release", "app", "-n", ns, "--git-ref", "HEAD").Dir(dir).Succeed()
+	for _, cm := range []string{"app-parent", "app-sub", "app-metrics"} {
+		if got := jsonPath(t, env, ns, "configmap/"+cm, "{.metadata.name}"); got != cm {
+			t.Errorf("configmap %s is gone after the git-mode converge", cm)
+		}
+	}
+	manifest := env.Command(t, "helm3", "get", "manifest", "app", "-n", ns).Succeed().Stdout
+	for _, cm := range []string{"app-sub", "app-metrics"} {
+		if !strings.Contains(manifest, "name: "+cm) {
+			t.Errorf("helm get manifest lacks %s", cm)
+		}
+	}
+	if s := gitStatus(t, dir); s != "" {
+		t.Errorf("git status after the converges: %q", s)
+	}
+}
+
+// TestMissingDependencyChangesNothing: a dependency neither in charts/ nor in the cache, whose
+// repository is unreachable, stops render, plan and converge with an error naming it; the
+// deployed release and its objects stay as they were.
+func TestMissingDependencyChangesNothing(t *testing.T) {
+	env := harness.Get(t)
+	dir, srv := dependencyRepo(t, env)
+	cache := t.TempDir()
+	ns := env.Namespace(t)
+	env.Command(t, "kubectl", "converge", "--release", "app", "-n", ns).Dir(dir).Env("XDG_CACHE_HOME", cache).Succeed()
+	before := env.Kubectl(t, "-n", ns, "get", "configmaps", "-o", "jsonpath={range .items[*]}{.metadata.name}:{.metadata.resourceVersion} {end}")
+
+	srv.Close()
+	emptyCache := t.TempDir()
+	for _, args := range [][]string{
+		{"converge", "render", "--release", "app"},
+		{"converge", "plan", "--release", "app", "-n", ns},
+		{"converge", "--release", "app", "-n", ns, "--git-ref", "HEAD"},
+	} {
+		res := env.Command(t, "kubectl", args...).Dir(dir).Env("XDG_CACHE_HOME", emptyCache).Run()
+		if res.ExitCode == 0 || !strings.Contains(res.Stderr, `"metrics"`) || !strings.Contains(res.Stderr, srv.URL) {
+			t.Errorf("kubectl %s: exit %d, want an error naming the dependency metrics and its repository\n%s", strings.Join(args, " "), res.ExitCode, res.Stderr)
+		}
+	}
+	after := env.Kubectl(t, "-n", ns, "get", "configmaps", "-o", "jsonpath={range .items[*]}{.metadata.name}:{.metadata.resourceVersion} {end}")
+	if before != after {
+		t.Fatalf("objects changed:\nbefore %s\nafter  %s", before, after)
+	}
+	if got := statuses(helmHistory(t, env, "helm3", ns, "app")); got != "deployed" {
+		t.Fatalf("release history %s, want only the first deployed revision", got)
 	}
 }

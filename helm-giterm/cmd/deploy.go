@@ -59,7 +59,7 @@ func (o *chartOptions) inputs(release, chartArg string) (deploy.Inputs, error) {
 		return deploy.Inputs{}, err
 	}
 	in.Git = repo
-	in.DownloadDependencies = repo == nil
+	in.DownloadDependencies = true
 	in.Progress = o.ErrOut
 	return in, nil
 }

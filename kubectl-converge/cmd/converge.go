@@ -115,7 +115,7 @@ func deployInputs(kube *genericclioptions.ConfigFlags, flags *cliutil.DeployFlag
 		return deploy.Inputs{}, err
 	}
 	in.Git = repo
-	in.DownloadDependencies = repo == nil
+	in.DownloadDependencies = true
 	in.Progress = progress
 	return in, nil
 }

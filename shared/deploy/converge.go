@@ -122,6 +122,9 @@ func Converge(ctx context.Context, client *helmsdk.Client, clients track.Clients
 		}
 		expectDigest = opts.Plan.Digest
 	}
+	if err := renderBeforeCRDs(ctx, p); err != nil {
+		return nil, err
+	}
 	crds, err := client.ApplyCRDs(ctx, p.Chart)
 	if err != nil {
 		return nil, exitcode.Wrap(exitcode.CodeDeployFailed, err)
@@ -173,6 +176,33 @@ func Converge(ctx context.Context, client *helmsdk.Client, clients track.Clients
 		res.RolledBack, res.RollbackTracking = rolled.Release, rolled.Tracking
 	}
 	return res, err
+}
+
+// renderBeforeCRDs renders the whole chart once before its CRDs are applied, so that a chart
+// that cannot render changes nothing in the cluster: CRDs go first (Helm maps the chart's
+// custom resources against them), and a template error found after that would leave them
+// applied. The render is offline, as helm template and Argo CD render, with the CRDs' own
+// API versions in .Capabilities; charts without CRDs skip it (nothing precedes their render).
+func renderBeforeCRDs(ctx context.Context, p *Prepared) error {
+	if !p.Chart.HasCRDs() {
+		return nil
+	}
+	ch, err := p.Chart.Copy()
+	if err != nil {
+		return err
+	}
+	_, err = helmsdk.Render(ctx, helmsdk.RenderRequest{
+		ReleaseName: p.ReleaseName,
+		Namespace:   p.Namespace,
+		Chart:       ch,
+		Values:      p.Values,
+		APIVersions: p.Chart.CRDAPIVersions(),
+		Transform:   p.Transform,
+	})
+	if err != nil {
+		return exitcode.Wrap(exitcode.CodeError, fmt.Errorf("render chart %q before applying its CRDs: %w", p.Chart.Name(), err))
+	}
+	return nil
 }
 
 // helmTimeout is what Helm's own waits (hook deletion) get: Helm takes zero as "no time".

@@ -56,7 +56,9 @@ type Inputs struct {
 	Images   inject.Images
 	Rewrites []inject.Rewrite
 	Metadata annotate.Set
-	// DownloadDependencies fetches dependencies missing from charts/ (Chart.lock first).
+	// DownloadDependencies fetches repository and oci:// dependencies missing from charts/
+	// and from the cache (at their Chart.lock versions) into the cache; without it they are
+	// an error naming them.
 	DownloadDependencies bool
 	// PlainHTTP reaches oci:// dependency registries over HTTP.
 	PlainHTTP bool
@@ -146,16 +148,20 @@ func load(in Inputs) (*loadedChart, error) {
 		progress = io.Discard
 	}
 	l := &loadedChart{in: in, copies: &commitCopies{}}
+	deps := helmsdk.DependencyOptions{Out: progress, PlainHTTP: in.PlainHTTP, Offline: !in.DownloadDependencies}
 	var err error
 	switch {
 	case in.Chart != nil:
 		l.chart = in.Chart
 	case in.Git != nil:
-		files, readErr := in.Git.ChartFiles(in.ChartPath)
-		if readErr != nil {
-			return nil, readErr
+		chartAtCommit := func(dir string) (*helmsdk.Chart, error) {
+			files, err := in.Git.ChartFiles(dir)
+			if err != nil {
+				return nil, err
+			}
+			return helmsdk.LoadChartFiles(dir, files)
 		}
-		if l.chart, err = helmsdk.LoadChartFiles(in.ChartPath, files); err != nil {
+		if l.chart, err = helmsdk.LoadChartTree(in.ChartPath, chartAtCommit, deps); err != nil {
 			return nil, err
 		}
 		l.commit = in.Git.Commit()
@@ -167,10 +173,8 @@ func load(in Inputs) (*loadedChart, error) {
 			return l, copyErr
 		}
 		l.in.Metadata.Annotations = withAnnotation(l.in.Metadata.Annotations, AnnotationGitCommit, l.commit)
-	case in.DownloadDependencies:
-		l.chart, err = helmsdk.LoadChartWithDependencies(in.ChartPath, helmsdk.DependencyOptions{Out: progress, PlainHTTP: in.PlainHTTP})
 	default:
-		l.chart, err = helmsdk.LoadChart(in.ChartPath)
+		l.chart, err = helmsdk.LoadChartTree(in.ChartPath, helmsdk.LoadChart, deps)
 	}
 	if err != nil {
 		return nil, err

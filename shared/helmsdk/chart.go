@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -16,14 +15,9 @@ import (
 	"strings"
 	"time"
 
-	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
-	"helm.sh/helm/v3/pkg/cli"
-	"helm.sh/helm/v3/pkg/downloader"
-	"helm.sh/helm/v3/pkg/getter"
 	"helm.sh/helm/v3/pkg/ignore"
-	"helm.sh/helm/v3/pkg/registry"
 	"helm.sh/helm/v3/pkg/repo"
 )
 
@@ -51,56 +45,6 @@ func chartLoadError(chartPath string, err error) error {
 		return fmt.Errorf("%s: %s", filepath.Join(chartPath, m[1]), m[2])
 	}
 	return fmt.Errorf("load chart %q: %w", chartPath, err)
-}
-
-// DependencyOptions say how to download chart dependencies.
-type DependencyOptions struct {
-	// Out receives download progress.
-	Out io.Writer
-	// PlainHTTP talks to oci:// registries over HTTP instead of HTTPS.
-	PlainHTTP bool
-}
-
-// LoadChartWithDependencies loads a chart directory and, when dependencies declared in
-// Chart.yaml are missing from charts/, downloads them as "helm dependency build" does (from
-// Chart.lock when present), then loads the chart again.
-func LoadChartWithDependencies(chartPath string, opts DependencyOptions) (*Chart, error) {
-	out := opts.Out
-	ch, err := LoadChart(chartPath)
-	if err != nil {
-		return nil, err
-	}
-	deps := ch.chart.Metadata.Dependencies
-	if len(deps) == 0 || action.CheckDependencies(ch.chart, deps) == nil {
-		return ch, nil
-	}
-	settings := cli.New()
-	clientOpts := []registry.ClientOption{registry.ClientOptWriter(out), registry.ClientOptCredentialsFile(settings.RegistryConfig)}
-	if opts.PlainHTTP {
-		clientOpts = append(clientOpts, registry.ClientOptPlainHTTP())
-	}
-	rc, err := registry.NewClient(clientOpts...)
-	if err != nil {
-		return nil, err
-	}
-	repoConfig, cleanup, err := repositoriesWithDependencyURLs(settings.RepositoryConfig, deps)
-	if err != nil {
-		return nil, err
-	}
-	defer cleanup()
-	man := &downloader.Manager{
-		Out:              out,
-		ChartPath:        chartPath,
-		SkipUpdate:       false,
-		Getters:          getter.All(settings),
-		RegistryClient:   rc,
-		RepositoryConfig: repoConfig,
-		RepositoryCache:  settings.RepositoryCache,
-	}
-	if err := man.Build(); err != nil {
-		return nil, fmt.Errorf("download dependencies of chart %q: %w", chartPath, err)
-	}
-	return LoadChart(chartPath)
 }
 
 // Name is the chart's name from Chart.yaml.

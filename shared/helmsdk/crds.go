@@ -7,17 +7,63 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/mitchellh/copystructure"
+	"helm.sh/helm/v3/pkg/chart"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/cli-runtime/pkg/resource"
+	"sigs.k8s.io/yaml"
 )
 
 // crdFieldManager owns the CRD fields we apply; fields others set (a conversion webhook's
 // caBundle injected by cert-manager, say) stay theirs.
 const crdFieldManager = "kubectl-converge"
+
+// CRDAPIVersions are the API versions the chart's CRDs (subcharts too) serve, as
+// .Capabilities.APIVersions lists them ("group/version" and "group/version/Kind"): a render
+// before the CRDs are applied sees them as the deploy's own render will.
+func (c *Chart) CRDAPIVersions() []string {
+	var out []string
+	for _, crd := range c.chart.CRDObjects() {
+		for _, doc := range bytes.Split(crd.File.Data, []byte("\n---")) {
+			var def struct {
+				Spec struct {
+					Group string `json:"group"`
+					Names struct {
+						Kind string `json:"kind"`
+					} `json:"names"`
+					Versions []struct {
+						Name string `json:"name"`
+					} `json:"versions"`
+				} `json:"spec"`
+			}
+			if err := yaml.Unmarshal(doc, &def); err != nil || def.Spec.Group == "" {
+				continue
+			}
+			for _, v := range def.Spec.Versions {
+				gv := def.Spec.Group + "/" + v.Name
+				out = append(out, gv, gv+"/"+def.Spec.Names.Kind)
+			}
+		}
+	}
+	return out
+}
+
+// Copy returns a deep copy: rendering processes dependencies (conditions, aliases) in place,
+// so a render that must leave the chart as loaded renders a copy.
+func (c *Chart) Copy() (*Chart, error) {
+	v, err := copystructure.Copy(c.chart)
+	if err != nil {
+		return nil, fmt.Errorf("copy chart %q: %w", c.Name(), err)
+	}
+	return &Chart{chart: v.(*chart.Chart)}, nil
+}
+
+// HasCRDs reports whether the chart (or a subchart) has files in crds/.
+func (c *Chart) HasCRDs() bool { return len(c.chart.CRDObjects()) > 0 }
 
 // ApplyCRDs creates or updates the CRDs of the chart's crds/ directories (subcharts too) with
 // server-side apply and waits until they are established. Helm only creates them on a first

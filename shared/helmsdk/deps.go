@@ -1,0 +1,356 @@
+package helmsdk
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/Masterminds/semver/v3"
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/cli"
+	"helm.sh/helm/v3/pkg/downloader"
+	"helm.sh/helm/v3/pkg/getter"
+	"helm.sh/helm/v3/pkg/provenance"
+	"helm.sh/helm/v3/pkg/registry"
+	"sigs.k8s.io/yaml"
+)
+
+// DependencyOptions say how to resolve chart dependencies.
+type DependencyOptions struct {
+	// Out receives Helm's download progress.
+	Out io.Writer
+	// PlainHTTP talks to oci:// registries over HTTP instead of HTTPS.
+	PlainHTTP bool
+	// Offline refuses downloads: a dependency missing from charts/ and from the cache is an
+	// error naming it.
+	Offline bool
+	// CacheDir holds downloaded dependencies, keyed by repository, name and version; empty:
+	// DependencyCacheDir().
+	CacheDir string
+}
+
+// ChartLoader loads the chart directory dir (a path as the user wrote it, or one a
+// file:// dependency names): from the filesystem, or from a git commit.
+type ChartLoader func(dir string) (*Chart, error)
+
+// DependencyCacheDir is where downloaded dependencies are kept: never in the user's work
+// tree, so that a later run in git mode finds nothing uncommitted.
+func DependencyCacheDir() string {
+	base := os.Getenv("XDG_CACHE_HOME")
+	if base == "" {
+		if home, err := os.UserHomeDir(); err == nil {
+			base = filepath.Join(home, ".cache")
+		} else {
+			base = os.TempDir()
+		}
+	}
+	return filepath.Join(base, "kubectl-converge", "dependencies")
+}
+
+// LoadChartTree loads the chart at dir with load and every dependency its Chart.yaml
+// declares: from charts/ as loaded, file:// paths through load (so from the same commit in
+// git mode), repository URLs and oci:// from the cache or downloaded into it. It writes
+// nothing into dir. A chart is loaded whole or not at all: a declared dependency that cannot
+// be found, or whose version does not match, is an error naming it.
+func LoadChartTree(dir string, load ChartLoader, opts DependencyOptions) (*Chart, error) {
+	ch, err := load(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := resolveDependencies(ch.chart, dir, load, opts, 0); err != nil {
+		return nil, err
+	}
+	return ch, nil
+}
+
+// maxDependencyDepth stops file:// dependencies that point at each other.
+const maxDependencyDepth = 10
+
+func resolveDependencies(c *chart.Chart, dir string, load ChartLoader, opts DependencyOptions, depth int) error {
+	if c.Metadata == nil || len(c.Metadata.Dependencies) == 0 {
+		return nil
+	}
+	if depth > maxDependencyDepth {
+		return fmt.Errorf("chart %q: dependencies nested more than %d deep (do two file:// dependencies point at each other?)", c.Name(), maxDependencyDepth)
+	}
+	var remote []*chart.Dependency
+	for _, dep := range c.Metadata.Dependencies {
+		if dep == nil || findDependency(c, dep) != nil {
+			continue
+		}
+		if rel, ok := strings.CutPrefix(dep.Repository, "file://"); ok {
+			sub, err := load(filepath.Join(dir, rel))
+			if err != nil {
+				return fmt.Errorf("chart %q: dependency %q (%s): %w", c.Name(), dep.Name, dep.Repository, err)
+			}
+			if err := resolveDependencies(sub.chart, filepath.Join(dir, rel), load, opts, depth+1); err != nil {
+				return err
+			}
+			c.AddDependency(sub.chart)
+			continue
+		}
+		remote = append(remote, dep)
+	}
+	if len(remote) > 0 {
+		if err := addRemoteDependencies(c, dir, remote, opts); err != nil {
+			return err
+		}
+	}
+	for _, dep := range c.Metadata.Dependencies {
+		if dep != nil && findDependency(c, dep) == nil {
+			return missingDependencyError(c, dep)
+		}
+	}
+	return nil
+}
+
+// findDependency is the loaded chart that satisfies dep as Helm would pick it when rendering
+// (same name, version in the range); Helm drops a dependency it cannot match without a word.
+func findDependency(c *chart.Chart, dep *chart.Dependency) *chart.Chart {
+	for _, sub := range c.Dependencies() {
+		if sub.Name() == dep.Name && versionMatches(dep.Version, sub.Metadata.Version) {
+			return sub
+		}
+	}
+	return nil
+}
+
+func versionMatches(constraint, version string) bool {
+	if constraint == "" {
+		return true
+	}
+	c, err := semver.NewConstraint(constraint)
+	if err != nil {
+		return constraint == version
+	}
+	v, err := semver.NewVersion(version)
+	return err == nil && c.Check(v)
+}
+
+func missingDependencyError(c *chart.Chart, dep *chart.Dependency) error {
+	want := dep.Name
+	if dep.Version != "" {
+		want += " " + dep.Version
+	}
+	for _, sub := range c.Dependencies() {
+		if sub.Name() == dep.Name {
+			return fmt.Errorf("chart %q: dependency %q: charts/ holds %s %s, which does not match the version %q in Chart.yaml; run helm dependency update, or fix the version", c.Name(), dep.Name, sub.Name(), sub.Metadata.Version, dep.Version)
+		}
+	}
+	return fmt.Errorf("chart %q: dependency %s (%s) is missing: add it to charts/ or run helm dependency update", c.Name(), want, dep.Repository)
+}
+
+// lockedVersions reads Chart.lock, when the chart has one, checks it is in sync with
+// Chart.yaml (Helm's digest) and returns the locked version of each dependency.
+func lockedVersions(c *chart.Chart) (map[string]string, error) {
+	if c.Lock == nil {
+		return nil, nil
+	}
+	digest, err := hashDependencies(c.Metadata.Dependencies, c.Lock.Dependencies)
+	if err != nil {
+		return nil, err
+	}
+	if c.Lock.Digest != "" && digest != c.Lock.Digest {
+		return nil, fmt.Errorf("chart %q: Chart.lock is out of sync with the dependencies in Chart.yaml: run helm dependency update and commit Chart.lock", c.Name())
+	}
+	out := map[string]string{}
+	for _, d := range c.Lock.Dependencies {
+		out[d.Name+"|"+d.Repository] = d.Version
+	}
+	return out, nil
+}
+
+// hashDependencies is Helm's Chart.lock digest of the declared and the locked dependencies.
+func hashDependencies(req, lock []*chart.Dependency) (string, error) {
+	data, err := json.Marshal([2][]*chart.Dependency{req, lock})
+	if err != nil {
+		return "", err
+	}
+	s, err := provenance.Digest(bytes.NewBuffer(data))
+	return "sha256:" + s, err
+}
+
+// addRemoteDependencies loads the repository and oci:// dependencies of c from the cache,
+// downloading what is not there (at the Chart.lock version when there is one) into it.
+func addRemoteDependencies(c *chart.Chart, dir string, deps []*chart.Dependency, opts DependencyOptions) error {
+	locked, err := lockedVersions(c)
+	if err != nil {
+		return err
+	}
+	cacheDir := opts.CacheDir
+	if cacheDir == "" {
+		cacheDir = DependencyCacheDir()
+	}
+	var fetch []*chart.Dependency
+	added := map[string]bool{}
+	for _, dep := range deps {
+		version := dep.Version
+		if v, ok := locked[dep.Name+"|"+dep.Repository]; ok {
+			version = v
+		}
+		if _, err := semver.StrictNewVersion(strings.TrimPrefix(version, "v")); err == nil {
+			if sub, err := loader.Load(cachePath(cacheDir, dep.Repository, dep.Name, version)); err == nil {
+				if key := sub.Name() + "@" + sub.Metadata.Version; !added[key] {
+					added[key] = true
+					c.AddDependency(sub)
+				}
+				continue
+			}
+		}
+		pinned := *dep
+		pinned.Version, pinned.Alias, pinned.Condition, pinned.Tags, pinned.ImportValues = version, "", "", nil, nil
+		fetch = append(fetch, &pinned)
+	}
+	if len(fetch) == 0 {
+		return nil
+	}
+	if opts.Offline {
+		return missingDependencyError(c, fetch[0])
+	}
+	fetched, err := download(c.Name(), fetch, opts)
+	if err != nil {
+		return err
+	}
+	for _, dep := range fetch {
+		for _, d := range fetched {
+			sub := d.chart
+			if sub.Name() != dep.Name || !versionMatches(dep.Version, sub.Metadata.Version) {
+				continue
+			}
+			if err := keepInCache(d.archive, cachePath(cacheDir, dep.Repository, dep.Name, sub.Metadata.Version)); err != nil {
+				return fmt.Errorf("chart %q: keep dependency %q in the cache: %w", c.Name(), dep.Name, err)
+			}
+			if key := sub.Name() + "@" + sub.Metadata.Version; !added[key] {
+				added[key] = true
+				c.AddDependency(sub)
+			}
+			break
+		}
+	}
+	return nil
+}
+
+func cachePath(cacheDir, repository, name, version string) string {
+	sum := sha256.Sum256([]byte(repository + "\n" + name + "\n" + version))
+	return filepath.Join(cacheDir, hex.EncodeToString(sum[:16])+"-"+name+"-"+version+".tgz")
+}
+
+func keepInCache(data []byte, to string) error {
+	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+		return err
+	}
+	tmp := to + ".part"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, to)
+}
+
+// downloaded is one dependency archive fetched, loaded.
+type downloaded struct {
+	chart   *chart.Chart
+	archive []byte
+}
+
+// download fetches deps with Helm's dependency manager into a scratch chart outside the work
+// tree, and returns the archives it wrote.
+func download(parent string, deps []*chart.Dependency, opts DependencyOptions) ([]downloaded, error) {
+	out := opts.Out
+	if out == nil {
+		out = io.Discard
+	}
+	scratch, err := os.MkdirTemp("", "converge-deps-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(scratch)
+	meta := map[string]any{"apiVersion": "v2", "name": "dependencies-of-" + parent, "version": "0.0.0", "dependencies": deps}
+	data, err := yaml.Marshal(meta)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(scratch, "Chart.yaml"), data, 0o644); err != nil {
+		return nil, err
+	}
+	settings := cli.New()
+	clientOpts := []registry.ClientOption{registry.ClientOptWriter(out), registry.ClientOptCredentialsFile(settings.RegistryConfig)}
+	if opts.PlainHTTP {
+		clientOpts = append(clientOpts, registry.ClientOptPlainHTTP())
+	}
+	rc, err := registry.NewClient(clientOpts...)
+	if err != nil {
+		return nil, err
+	}
+	repoConfig, cleanup, err := repositoriesWithDependencyURLs(settings.RepositoryConfig, deps)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	var progress bytes.Buffer
+	man := &downloader.Manager{
+		Out:              io.MultiWriter(&progress, quiet(out)),
+		ChartPath:        scratch,
+		Getters:          getter.All(settings),
+		RegistryClient:   rc,
+		RepositoryConfig: repoConfig,
+		RepositoryCache:  settings.RepositoryCache,
+	}
+	if err := man.Update(); err != nil {
+		names := make([]string, 0, len(deps))
+		for _, d := range deps {
+			names = append(names, fmt.Sprintf("%q %s from %s", d.Name, d.Version, d.Repository))
+		}
+		cause := err.Error()
+		// Helm prints why a repository index could not be read and then fails on the
+		// missing cache file; the printed reason is the one that helps.
+		for _, line := range strings.Split(progress.String(), "\n") {
+			if strings.Contains(line, "dial tcp") || strings.Contains(line, "failed to fetch") || strings.Contains(line, "404") {
+				cause = strings.TrimSpace(line)
+			}
+		}
+		return nil, fmt.Errorf("chart %q: dependency %s is neither in charts/ nor in the cache, and cannot be downloaded: %s; check that the repository is reachable and has that version", parent, strings.Join(names, ", "), cause)
+	}
+	archives, err := filepath.Glob(filepath.Join(scratch, "charts", "*.tgz"))
+	if err != nil {
+		return nil, err
+	}
+	var out2 []downloaded
+	for _, a := range archives {
+		data, err := os.ReadFile(a)
+		if err != nil {
+			return nil, err
+		}
+		ch, err := loader.LoadArchive(bytes.NewReader(data))
+		if err != nil {
+			return nil, fmt.Errorf("chart %q: dependency archive %s: %w", parent, filepath.Base(a), err)
+		}
+		out2 = append(out2, downloaded{chart: ch, archive: data})
+	}
+	return out2, nil
+}
+
+// quiet drops Helm's cheerful lines ("Hang tight...", "Happy Helming!") and keeps the rest.
+func quiet(w io.Writer) io.Writer {
+	return writerFunc(func(p []byte) (int, error) {
+		for _, line := range strings.SplitAfter(string(p), "\n") {
+			if line == "" || strings.Contains(line, "Hang tight") || strings.Contains(line, "Happy Helming") || strings.Contains(line, "Unable to get an update") || strings.HasPrefix(strings.TrimSpace(line), "Get \"") {
+				continue
+			}
+			if _, err := io.WriteString(w, line); err != nil {
+				return 0, err
+			}
+		}
+		return len(p), nil
+	})
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

@@ -1,0 +1,97 @@
+package helmsdk
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func writeChart(t *testing.T, dir, chartYAML string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Join(dir, "templates"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Chart.yaml"), []byte(chartYAML), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLoadChartTree: a chart is loaded whole (every declared dependency found) or not at all,
+// and loading writes nothing into the chart directory.
+func TestLoadChartTree(t *testing.T) {
+	tests := []struct {
+		name     string
+		parent   string
+		subs     map[string]string // directory -> Chart.yaml
+		wantDeps []string
+		wantErr  string
+	}{
+		{
+			name:     "file dependency read through the loader",
+			parent:   "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n- {name: sub, version: ~0.2.0, repository: file://../sub}\n",
+			subs:     map[string]string{"sub": "apiVersion: v2\nname: sub\nversion: 0.2.3\n"},
+			wantDeps: []string{"sub"},
+		},
+		{
+			name:     "nested file dependencies",
+			parent:   "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n- {name: sub, repository: file://../sub}\n",
+			subs:     map[string]string{"sub": "apiVersion: v2\nname: sub\nversion: 0.2.0\ndependencies:\n- {name: lib, repository: file://../lib}\n", "lib": "apiVersion: v2\nname: lib\nversion: 1.0.0\ntype: library\n"},
+			wantDeps: []string{"sub"},
+		},
+		{
+			name:    "version out of range is refused, not dropped",
+			parent:  "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n- {name: sub, version: ^1.0.0, repository: file://../sub}\n",
+			subs:    map[string]string{"sub": "apiVersion: v2\nname: sub\nversion: 0.2.0\n"},
+			wantErr: `dependency "sub": charts/ holds sub 0.2.0, which does not match the version "^1.0.0"`,
+		},
+		{
+			name:    "missing file dependency",
+			parent:  "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n- {name: gone, repository: file://../gone}\n",
+			wantErr: `chart "app": dependency "gone" (file://../gone)`,
+		},
+		{
+			name:    "repository dependency offline and not cached",
+			parent:  "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n- {name: redis, version: 1.2.3, repository: https://charts.example.com}\n",
+			wantErr: `chart "app": dependency redis 1.2.3 (https://charts.example.com) is missing`,
+		},
+		{
+			name:    "file dependencies pointing at each other",
+			parent:  "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n- {name: a, repository: file://../a}\n",
+			subs:    map[string]string{"a": "apiVersion: v2\nname: a\nversion: 1.0.0\ndependencies:\n- {name: b, repository: file://../b}\n", "b": "apiVersion: v2\nname: b\nversion: 1.0.0\ndependencies:\n- {name: a, repository: file://../a}\n"},
+			wantErr: "nested more than",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			writeChart(t, filepath.Join(root, "app"), tt.parent)
+			for dir, meta := range tt.subs {
+				writeChart(t, filepath.Join(root, dir), meta)
+			}
+			ch, err := LoadChartTree(filepath.Join(root, "app"), LoadChart, DependencyOptions{Offline: true, CacheDir: t.TempDir()})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, d := range ch.chart.Dependencies() {
+				got = append(got, d.Name())
+			}
+			if strings.Join(got, ",") != strings.Join(tt.wantDeps, ",") {
+				t.Fatalf("dependencies %v, want %v", got, tt.wantDeps)
+			}
+			entries, _ := os.ReadDir(filepath.Join(root, "app"))
+			for _, e := range entries {
+				if e.Name() != "Chart.yaml" && e.Name() != "templates" {
+					t.Fatalf("loading wrote %s into the chart directory", e.Name())
+				}
+			}
+		})
+	}
+}
