@@ -143,6 +143,11 @@ func TestBadInputCorpus(t *testing.T) {
 			if after := releaseSnapshot(t, env, ns); after != before {
 				t.Fatalf("the release changed:\nbefore: %s\nafter:  %s", before, after)
 			}
+			// CRDs are cluster-wide: the corpus names its own group, which must never appear.
+			if crds := env.Kubectl(t, "get", "crd", "-o", "name"); strings.Contains(crds, "badinput.converge.test") {
+				env.Kubectl(t, "delete", "crd", "gadgets.badinput.converge.test", "--ignore-not-found")
+				t.Fatalf("refused input created a CRD:\n%s", crds)
+			}
 		})
 	}
 }

@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -87,6 +89,9 @@ func resolveDependencies(c *chart.Chart, dir string, load ChartLoader, opts Depe
 		}
 		if rel, ok := strings.CutPrefix(dep.Repository, "file://"); ok {
 			sub, err := load(filepath.Join(dir, rel))
+			if errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("chart %q: dependency %q (%s): there is no chart at %s: fix the repository path in Chart.yaml, or put the chart there", c.Name(), dep.Name, dep.Repository, filepath.Join(dir, rel))
+			}
 			if err != nil {
 				return fmt.Errorf("chart %q: dependency %q (%s): %w", c.Name(), dep.Name, dep.Repository, err)
 			}
@@ -96,7 +101,9 @@ func resolveDependencies(c *chart.Chart, dir string, load ChartLoader, opts Depe
 			c.AddDependency(sub.chart)
 			continue
 		}
-		remote = append(remote, dep)
+		if dep.Repository != "" {
+			remote = append(remote, dep)
+		}
 	}
 	if len(remote) > 0 {
 		if err := addRemoteDependencies(c, dir, remote, opts); err != nil {
