@@ -198,3 +198,59 @@ func TestHelmGitermPlan(t *testing.T) {
 		t.Fatalf("helm giterm plan: exit %d\n%s", res.ExitCode, res.Combined())
 	}
 }
+
+// hookChart has hooks of every kind a public chart carries: a test Pod, install-only Jobs,
+// an upgrade Job, and a ConfigMap.
+func hookChart(t *testing.T) string {
+	job := func(name, events, weight, policy string) string {
+		return `apiVersion: batch/v1
+kind: Job
+metadata:
+  name: ` + name + `
+  annotations:
+    helm.sh/hook: ` + events + `
+    helm.sh/hook-weight: "` + weight + `"
+` + policy + `spec:
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: job, image: registry.example.com/job:1}]
+---
+`
+	}
+	return writeChart(t, "hooked", map[string]string{
+		"values.yaml": "greeting: hello\n",
+		"templates/all.yaml": `apiVersion: v1
+kind: ConfigMap
+metadata: {name: cfg}
+data: {greeting: "{{ .Values.greeting }}"}
+---
+` + job("create-schema", "pre-install", "-5", "    helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded\n") +
+			job("seed", "post-install", "0", "") +
+			job("migrate", "pre-upgrade,pre-install", "1", "    helm.sh/hook-delete-policy: hook-succeeded\n") + `apiVersion: v1
+kind: Pod
+metadata:
+  name: smoke-test
+  annotations: {helm.sh/hook: test}
+spec:
+  restartPolicy: Never
+  containers: [{name: test, image: registry.example.com/test:1}]
+`,
+	})
+}
+
+// TestPlanSaysWhichHooksRun: the plan of an upgrade lists the install-only hooks and the test
+// hook as not running, the upgrade hook as running, each with its weight and delete policy.
+func TestPlanSaysWhichHooksRun(t *testing.T) {
+	env := harness.Get(t)
+	ns := env.Namespace(t)
+	chart := hookChart(t)
+	install := env.Command(t, "kubectl", "converge", "plan", chart, "-n", ns).Succeed().Stdout
+	if !strings.Contains(install, "* hook Job/create-schema") || !strings.Contains(install, "  hook-skipped Pod/smoke-test") {
+		t.Fatalf("plan of the install:\n%s", install)
+	}
+	env.Command(t, "kubectl", "converge", chart, "-n", ns, "--timeout", "3m").Succeed()
+	out := env.Command(t, "kubectl", "converge", "plan", chart, "-n", ns, "--set", "greeting=bye").Succeed().Stdout
+	goldenIn(t, "plan", "hooks-on-upgrade", strings.ReplaceAll(out, ns, "NAMESPACE"))
+}

@@ -92,13 +92,12 @@ func (f *PlanFlags) Plan(ctx context.Context, streams genericiooptions.IOStreams
 func WritePlan(w io.Writer, plan *deploy.Plan) {
 	marks := map[deploy.Action]string{
 		deploy.ActionCreate: "+", deploy.ActionUpdate: "~", deploy.ActionRecreate: "±", deploy.ActionDelete: "-",
-		deploy.ActionKeep: "=", deploy.ActionOrphan: "=", deploy.ActionHook: "*",
+		deploy.ActionKeep: "=", deploy.ActionOrphan: "=", deploy.ActionHook: "*", deploy.ActionHookSkipped: " ",
 	}
 	notes := map[deploy.Action]string{
 		deploy.ActionRecreate: " (deleted and created again: an update would change an immutable field)",
 		deploy.ActionKeep:     " (left the chart; kept by helm.sh/resource-policy: keep)",
 		deploy.ActionOrphan:   " (left the chart; not deleted: it belongs to another release now)",
-		deploy.ActionHook:     " (hook: runs during the converge)",
 	}
 	from := fmt.Sprintf("revision %d", plan.Revision)
 	if plan.Revision == 0 {
@@ -113,7 +112,11 @@ func WritePlan(w io.Writer, plan *deploy.Plan) {
 		if c.Object.Namespace != "" {
 			where = " in " + c.Object.Namespace
 		}
-		fmt.Fprintf(w, "\n%s %s %s/%s%s%s\n", marks[c.Action], c.Action, c.Object.Kind, c.Object.Name, where, notes[c.Action])
+		note := notes[c.Action]
+		if c.Hook != nil {
+			note = hookNote(c.Hook)
+		}
+		fmt.Fprintf(w, "\n%s %s %s/%s%s%s\n", marks[c.Action], c.Action, c.Object.Kind, c.Object.Name, where, note)
 		for _, line := range strings.Split(strings.TrimRight(c.Diff, "\n"), "\n") {
 			if line != "" {
 				fmt.Fprintln(w, "    "+line)
@@ -126,6 +129,21 @@ func WritePlan(w io.Writer, plan *deploy.Plan) {
 		fmt.Fprintf(w, ", %d left in place", n)
 	}
 	fmt.Fprintln(w, ".")
+}
+
+// hookNote says when a hook runs, its weight and delete policy.
+func hookNote(h *deploy.HookPlan) string {
+	when := "runs in this " + h.Operation
+	if !h.Runs {
+		when = "does not run in an " + h.Operation
+		for _, e := range h.Events {
+			if e == "test" {
+				when += "; test hooks run only with helm test"
+				break
+			}
+		}
+	}
+	return fmt.Sprintf(" (hook %s, weight %d, delete policy %s: %s)", strings.Join(h.Events, ","), h.Weight, strings.Join(h.DeletePolicies, ","), when)
 }
 
 // SavePlan writes the plan for --use-plan, without its diffs.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -35,9 +36,26 @@ const (
 	ActionKeep Action = "keep"
 	// ActionOrphan is an object that leaves the chart but belongs to another release now.
 	ActionOrphan Action = "orphan"
-	// ActionHook is a hook object: it runs (is created again) on every converge.
+	// ActionHook is a hook that runs (is created again) in this operation.
 	ActionHook Action = "hook"
+	// ActionHookSkipped is a hook of the chart that does not run in this operation: an
+	// install-only hook on an upgrade, a test hook (only helm test runs those).
+	ActionHookSkipped Action = "hook-skipped"
 )
+
+// HookPlan says when a hook runs and how it is cleaned up.
+type HookPlan struct {
+	// Events are its helm.sh/hook events (pre-install, post-upgrade, test...).
+	Events []string `json:"events"`
+	// Weight is its helm.sh/hook-weight.
+	Weight int `json:"weight"`
+	// DeletePolicies are its helm.sh/hook-delete-policy (Helm's default: before-hook-creation).
+	DeletePolicies []string `json:"deletePolicies"`
+	// Runs says whether it runs in the planned operation.
+	Runs bool `json:"runs"`
+	// Operation is the planned operation: install or upgrade.
+	Operation string `json:"operation"`
+}
 
 // Change is the plan for one object.
 type Change struct {
@@ -49,6 +67,8 @@ type Change struct {
 	// LiveDigest identifies the live object when the plan was made ("" when absent), so that
 	// applying the plan can refuse a cluster that moved.
 	LiveDigest string `json:"liveDigest,omitempty"`
+	// Hook is set for hooks.
+	Hook *HookPlan `json:"hook,omitempty"`
 }
 
 // Plan is what a converge of a prepared release would change.
@@ -132,15 +152,56 @@ func MakePlan(ctx context.Context, client *helmsdk.Client, p *Prepared, opts Pla
 		if err != nil {
 			return nil, err
 		}
+		operation := "upgrade"
+		if pv.Current == nil {
+			operation = "install"
+		}
 		for _, info := range hooks {
 			t, err := targetOf(info)
 			if err != nil {
 				return nil, err
 			}
-			plan.add(Change{Action: ActionHook, Object: t.Ref})
+			hp := planHook(info, operation)
+			action := ActionHookSkipped
+			if hp.Runs {
+				action = ActionHook
+			}
+			plan.add(Change{Action: action, Object: t.Ref, Hook: hp})
 		}
 	}
 	return plan, nil
+}
+
+// planHook reads when a hook runs from its annotations, as Helm does: a hook runs in an
+// install for pre-install/post-install, in an upgrade for pre-upgrade/post-upgrade; test hooks
+// run only with helm test.
+func planHook(info *resource.Info, operation string) *HookPlan {
+	hp := &HookPlan{Operation: operation, DeletePolicies: []string{"before-hook-creation"}}
+	u, ok := info.Object.(*unstructured.Unstructured)
+	if !ok {
+		return hp
+	}
+	ann := u.GetAnnotations()
+	for _, e := range strings.Split(ann[AnnotationHelmHook], ",") {
+		e = strings.TrimSpace(e)
+		if e == "" {
+			continue
+		}
+		hp.Events = append(hp.Events, e)
+		if e == "pre-"+operation || e == "post-"+operation {
+			hp.Runs = true
+		}
+	}
+	if w, err := strconv.Atoi(strings.TrimSpace(ann["helm.sh/hook-weight"])); err == nil {
+		hp.Weight = w
+	}
+	if policies := strings.TrimSpace(ann["helm.sh/hook-delete-policy"]); policies != "" {
+		hp.DeletePolicies = nil
+		for _, p := range strings.Split(policies, ",") {
+			hp.DeletePolicies = append(hp.DeletePolicies, strings.TrimSpace(p))
+		}
+	}
+	return hp
 }
 
 // setOwnership adds the metadata Helm gives every object of a release when it applies it.
