@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/kubectl-converge/converge/e2e/harness"
+	"github.com/kubectl-converge/converge/shared/bundle"
 )
 
 // helmHome installs the plugin for helm (helm3 or helm4) in a home of this test and returns
@@ -307,5 +308,66 @@ func TestBundleRegistryCredentialsAndCA(t *testing.T) {
 	wrong := check(apply("giterm", "bundle-render", ref, "--tag", "1.0.0", "--ca-file", ca).Env("DOCKER_CONFIG", docker).Env("WERF_SECRET_KEY", key).Run())
 	if wrong.ExitCode == 0 || !strings.Contains(wrong.Stderr, "the registry refused the credentials (401 unauthorized)") {
 		t.Fatalf("a wrong password: exit %d\n%s", wrong.ExitCode, wrong.Stderr)
+	}
+}
+
+// TestBundleCopyOfAChartDirectory: copying a chart directory packages it with its
+// dependencies, to an archive and to a registry, and each copy reads back whole; an archive
+// whose chart lacks a declared dependency is refused by bundle-apply, naming it.
+func TestBundleCopyOfAChartDirectory(t *testing.T) {
+	env := harness.Get(t)
+	registry := harness.Registry(t)
+	dir, _ := dependencyRepo(t, env)
+	chart := filepath.Join(dir, ".helm")
+	archive := filepath.Join(t.TempDir(), "app.tar.gz")
+	helm := func(args ...string) *harness.Cmd { return env.Command(t, "helm-giterm", args...).Dir(dir) }
+	helm("bundle-copy", "--from", chart, "--to", "archive:"+archive).Succeed()
+	helm("bundle-copy", "--from", chart, "--to", "oci://"+registry+"/copies/app:1.0.0", "--plain-http").Succeed()
+	for _, ref := range []string{"archive:" + archive, "oci://" + registry + "/copies/app:1.0.0"} {
+		res := helm("bundle-render", ref, "app", "--plain-http").Run()
+		if res.ExitCode != 0 {
+			t.Fatalf("bundle-render %s: exit %d\n%s", ref, res.ExitCode, res.Stderr)
+		}
+		for _, want := range []string{"name: app-parent", "name: app-sub", "name: app-metrics"} {
+			if !strings.Contains(res.Stdout, want) {
+				t.Errorf("%s read back lacks %q", ref, want)
+			}
+		}
+	}
+	if s := gitStatus(t, dir); s != "" {
+		t.Errorf("bundle-copy wrote into the work tree: %q", s)
+	}
+
+	// helm package refuses a chart without its dependencies; a hand-made archive does not.
+	var tgz bytes.Buffer
+	gz := gzip.NewWriter(&tgz)
+	tw := tar.NewWriter(gz)
+	for name, content := range map[string]string{
+		"app/Chart.yaml":        "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n- name: sub\n  version: ~0.2.0\n  repository: file://../sub\n",
+		"app/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: parent}\n",
+	} {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(content)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write([]byte(content)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := gz.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data := tgz.Bytes()
+	broken := filepath.Join(t.TempDir(), "broken.tar.gz")
+	if err := bundle.WriteArchive(broken, bundle.Archive{Chart: data, Tag: "1.0.0"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"bundle-render", "archive:" + broken, "app"}, {"bundle-copy", "--from", "archive:" + broken, "--to", "archive:" + broken + ".copy"}} {
+		res := helm(args...).Run()
+		if res.ExitCode == 0 || !strings.Contains(res.Stderr, `dependency sub ~0.2.0 (file://../sub) is missing`) {
+			t.Errorf("%s of a bundle without its dependency: exit %d\n%s", args[0], res.ExitCode, res.Stderr)
+		}
 	}
 }

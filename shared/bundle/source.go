@@ -17,6 +17,8 @@ type Source struct {
 	Ref string
 	// Tag is --tag: a tag or a semver range; "" when Ref carries its own tag or digest.
 	Tag string
+	// PlainHTTP fetches the dependencies of a chart directory from oci:// over HTTP.
+	PlainHTTP bool
 }
 
 // Loaded is a bundle ready to deploy.
@@ -61,6 +63,9 @@ func Load(src Source, reg *helmsdk.Registry) (*Loaded, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: chart: %v", ErrBadArchive, path, err)
 		}
+		if err := helmsdk.CheckDependencies(ch); err != nil {
+			return nil, fmt.Errorf("bundle archive %s: %w (a bundle carries its dependencies: publish it again)", path, err)
+		}
 		origin := "bundle archive " + path
 		if a.Source != "" {
 			origin += " (from " + a.Source + ")"
@@ -102,6 +107,9 @@ func Load(src Source, reg *helmsdk.Registry) (*Loaded, error) {
 		if err != nil {
 			return nil, fmt.Errorf("bundle %s: %w", ref, err)
 		}
+		if err := helmsdk.CheckDependencies(ch); err != nil {
+			return nil, fmt.Errorf("bundle %s: %w (a bundle carries its dependencies: publish it again)", ref, err)
+		}
 		l.Chart, l.Archive = ch, art.Chart
 		l.Origin = "bundle oci://" + repo
 		if l.Tag != "" {
@@ -114,10 +122,16 @@ func Load(src Source, reg *helmsdk.Registry) (*Loaded, error) {
 		if err != nil || !info.IsDir() {
 			return nil, fmt.Errorf("bundle %q: want oci://REGISTRY/REPO, archive:FILE.tar.gz or a chart directory", src.Ref)
 		}
-		ch, err := helmsdk.LoadChart(src.Ref)
+		// A directory is packaged with its dependencies, as bundle-publish would, so that
+		// what is copied or applied is a complete chart.
+		ch, err := helmsdk.LoadChartTree(src.Ref, helmsdk.LoadChart, helmsdk.DependencyOptions{PlainHTTP: src.PlainHTTP})
 		if err != nil {
 			return nil, err
 		}
-		return &Loaded{Chart: ch, Origin: "bundle directory " + src.Ref}, nil
+		archive, err := ch.Archive()
+		if err != nil {
+			return nil, err
+		}
+		return &Loaded{Chart: ch, Archive: archive, Origin: "bundle directory " + src.Ref}, nil
 	}
 }

@@ -72,6 +72,29 @@ func LoadChartTree(dir string, load ChartLoader, opts DependencyOptions) (*Chart
 	return ch, nil
 }
 
+// CheckDependencies reports the first declared dependency the chart (or a subchart) does not
+// carry: a packaged chart is deployed as packaged, never resolved anew.
+func CheckDependencies(ch *Chart) error {
+	return checkCarried(ch.chart)
+}
+
+func checkCarried(c *chart.Chart) error {
+	if c.Metadata == nil {
+		return nil
+	}
+	for _, dep := range c.Metadata.Dependencies {
+		if dep != nil && findDependency(c, dep) == nil {
+			return missingDependencyError(c, dep)
+		}
+	}
+	for _, sub := range c.Dependencies() {
+		if err := checkCarried(sub); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // maxDependencyDepth stops file:// dependencies that point at each other.
 const maxDependencyDepth = 10
 
