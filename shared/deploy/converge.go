@@ -182,7 +182,9 @@ func Converge(ctx context.Context, client *helmsdk.Client, clients track.Clients
 // that cannot render changes nothing in the cluster: CRDs go first (Helm maps the chart's
 // custom resources against them), and a template error found after that would leave them
 // applied. The render is offline, as helm template and Argo CD render, with the CRDs' own
-// API versions in .Capabilities; charts without CRDs skip it (nothing precedes their render).
+// API versions in .Capabilities, and without the transform (its checks need the CRDs served:
+// they run in the deploy's own render); charts without CRDs skip it (nothing precedes their
+// render).
 func renderBeforeCRDs(ctx context.Context, p *Prepared) error {
 	if !p.Chart.HasCRDs() {
 		return nil
@@ -197,7 +199,6 @@ func renderBeforeCRDs(ctx context.Context, p *Prepared) error {
 		Chart:       ch,
 		Values:      p.Values,
 		APIVersions: p.Chart.CRDAPIVersions(),
-		Transform:   p.Transform,
 	})
 	if err != nil {
 		return exitcode.Wrap(exitcode.CodeError, fmt.Errorf("render chart %q before applying its CRDs: %w", p.Chart.Name(), err))

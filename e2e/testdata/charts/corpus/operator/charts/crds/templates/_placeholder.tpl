@@ -1,0 +1,1 @@
+{{/* The CRDs live in crds/: Helm installs them before anything else. */}}

@@ -1,0 +1,3 @@
+{{- define "webstack.image" -}}
+{{- include "common.images.image" (dict "imageRoot" .Values.image "global" .Values.global) -}}
+{{- end -}}
