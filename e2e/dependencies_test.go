@@ -90,14 +90,7 @@ func TestHTTPRepoDependencyDownloaded(t *testing.T) {
 	env := harness.Get(t)
 	ns := env.Namespace(t)
 	root := t.TempDir()
-	repoDir := filepath.Join(root, "repo")
-	lib := filepath.Join(root, "metrics")
-	writeFile(t, filepath.Join(lib, "Chart.yaml"), "apiVersion: v2\nname: metrics\nversion: 0.9.1\n")
-	writeFile(t, filepath.Join(lib, "templates", "cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-metrics\ndata:\n  from: http-repo\n")
-	env.Command(t, "helm3", "package", lib, "-d", repoDir).Succeed()
-	srv := httptest.NewServer(http.FileServer(http.Dir(repoDir)))
-	t.Cleanup(srv.Close)
-	env.Command(t, "helm3", "repo", "index", repoDir, "--url", srv.URL).Succeed()
+	srv := metricsChartRepo(t, env)
 
 	app := filepath.Join(root, "app")
 	writeFile(t, filepath.Join(app, "Chart.yaml"), "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n- name: metrics\n  version: 0.9.1\n  repository: "+srv.URL+"\n")
@@ -115,10 +108,9 @@ func TestHTTPRepoDependencyDownloaded(t *testing.T) {
 	}
 }
 
-// dependencyRepo writes werf's recommended layout: .helm/Chart.yaml with a file://../sub
-// dependency and one from a chart repository URL, Chart.lock committed, .helm/charts/
-// ignored. It returns the repository and the chart repository's server.
-func dependencyRepo(t *testing.T, env *harness.Env) (dir string, srv *httptest.Server) {
+// metricsChartRepo serves a chart repository (index.yaml and archives) holding metrics 0.9.1,
+// whose ConfigMap RELEASE-metrics says it came from an HTTP repository.
+func metricsChartRepo(t *testing.T, env *harness.Env) *httptest.Server {
 	t.Helper()
 	root := t.TempDir()
 	repoDir := filepath.Join(root, "chart-repo")
@@ -126,9 +118,19 @@ func dependencyRepo(t *testing.T, env *harness.Env) (dir string, srv *httptest.S
 	writeFile(t, filepath.Join(lib, "Chart.yaml"), "apiVersion: v2\nname: metrics\nversion: 0.9.1\n")
 	writeFile(t, filepath.Join(lib, "templates", "cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-metrics\ndata:\n  from: http-repo\n")
 	env.Command(t, "helm3", "package", lib, "-d", repoDir).Succeed()
-	srv = httptest.NewServer(http.FileServer(http.Dir(repoDir)))
+	srv := httptest.NewServer(http.FileServer(http.Dir(repoDir)))
 	t.Cleanup(srv.Close)
 	env.Command(t, "helm3", "repo", "index", repoDir, "--url", srv.URL).Succeed()
+	return srv
+}
+
+// dependencyRepo writes werf's recommended layout: .helm/Chart.yaml with a file://../sub
+// dependency and one from a chart repository URL, Chart.lock committed, .helm/charts/
+// ignored. It returns the repository and the chart repository's server.
+func dependencyRepo(t *testing.T, env *harness.Env) (dir string, srv *httptest.Server) {
+	t.Helper()
+	root := t.TempDir()
+	srv = metricsChartRepo(t, env)
 
 	dir = filepath.Join(root, "project")
 	writeFile(t, filepath.Join(dir, "sub", "Chart.yaml"), "apiVersion: v2\nname: sub\nversion: 0.2.0\n")
