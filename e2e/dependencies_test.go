@@ -134,8 +134,9 @@ func dependencyRepo(t *testing.T, env *harness.Env) (dir string, srv *httptest.S
 
 	dir = filepath.Join(root, "project")
 	writeFile(t, filepath.Join(dir, "sub", "Chart.yaml"), "apiVersion: v2\nname: sub\nversion: 0.2.0\n")
-	writeFile(t, filepath.Join(dir, "sub", "templates", "cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-sub\ndata:\n  from: file-dependency\n")
-	writeFile(t, filepath.Join(dir, ".helm", "Chart.yaml"), "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n- name: sub\n  version: ~0.2.0\n  repository: file://../sub\n- name: metrics\n  version: 0.9.1\n  repository: "+srv.URL+"\n")
+	writeFile(t, filepath.Join(dir, "sub", "templates", "cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-sub\ndata:\n  from: file-dependency\n  env: {{ (.Values.werf | default dict).env | default \"none\" | quote }}\n")
+	// werf's export-values hands the service values down to the subchart.
+	writeFile(t, filepath.Join(dir, ".helm", "Chart.yaml"), "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n- name: sub\n  version: ~0.2.0\n  repository: file://../sub\n  export-values:\n  - {parent: werf, child: werf}\n- name: metrics\n  version: 0.9.1\n  repository: "+srv.URL+"\n")
 	writeFile(t, filepath.Join(dir, ".helm", "templates", "cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-parent\ndata:\n  from: parent\n")
 	writeFile(t, filepath.Join(dir, ".gitignore"), ".helm/charts/\n")
 	helmHome := t.TempDir()
@@ -165,9 +166,9 @@ func TestDependenciesUnderGiterminism(t *testing.T) {
 	env := harness.Get(t)
 	dir, _ := dependencyRepo(t, env)
 	modes := map[string][]string{
-		"plain":        {"kubectl", "converge", "render", "--release", "app"},
-		"git-ref HEAD": {"kubectl", "converge", "render", "--release", "app", "--git-ref", "HEAD"},
-		"helm giterm":  {"helm-giterm", "template", "app"},
+		"plain":        {"kubectl", "converge", "render", "--release", "app", "--env", "staging"},
+		"git-ref HEAD": {"kubectl", "converge", "render", "--release", "app", "--env", "staging", "--git-ref", "HEAD"},
+		"helm giterm":  {"helm-giterm", "template", "app", "--env", "staging"},
 	}
 	for _, name := range []string{"plain", "git-ref HEAD", "helm giterm"} {
 		args := modes[name]
@@ -176,7 +177,7 @@ func TestDependenciesUnderGiterminism(t *testing.T) {
 		if res.ExitCode != 0 {
 			t.Fatalf("%s: exit %d\n%s", name, res.ExitCode, res.Stderr)
 		}
-		for _, want := range []string{"name: app-parent", "name: app-sub", "name: app-metrics"} {
+		for _, want := range []string{"name: app-parent", "name: app-sub", "name: app-metrics", `env: "staging"`} {
 			if !strings.Contains(res.Stdout, want) {
 				t.Errorf("%s: the rendered chart lacks %q", name, want)
 			}

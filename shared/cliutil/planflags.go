@@ -116,7 +116,7 @@ func WritePlan(w io.Writer, plan *deploy.Plan) {
 		if c.Hook != nil {
 			note = hookNote(c.Hook)
 		}
-		fmt.Fprintf(w, "\n%s %s %s/%s%s%s\n", marks[c.Action], c.Action, c.Object.Kind, c.Object.Name, where, note)
+		fmt.Fprintf(w, "\n%s %s %s%s%s\n", marks[c.Action], c.Action, c.Object.KindName(), where, note)
 		for _, line := range strings.Split(strings.TrimRight(c.Diff, "\n"), "\n") {
 			if line != "" {
 				fmt.Fprintln(w, "    "+line)

@@ -122,6 +122,10 @@ func Prepare(in Inputs) (prepared *Prepared, err error) {
 	}
 	service := inject.ServiceValues{Env: in.Env, Namespace: in.Namespace, Images: in.Images}
 	vals = helmsdk.MergeMaps(vals, service.Values())
+	// werf's export-values come after the service values, so a subchart can see them.
+	if vals, err = ch.ExportValues(vals); err != nil {
+		return nil, err
+	}
 	return &Prepared{
 		ReleaseName: name,
 		Namespace:   in.Namespace,

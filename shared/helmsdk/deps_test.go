@@ -95,3 +95,46 @@ func TestLoadChartTree(t *testing.T) {
 		})
 	}
 }
+
+// TestExportValues: werf's export-values push parent values (service values included) into
+// a subchart, in both forms, above what the parent's values say for the subchart.
+func TestExportValues(t *testing.T) {
+	root := t.TempDir()
+	writeChart(t, filepath.Join(root, "app"), `apiVersion: v2
+name: app
+version: 1.0.0
+dependencies:
+- name: backend
+  alias: api
+  repository: file://../backend
+  export-values:
+  - {parent: werf, child: werf}
+  - {parent: db.host, child: database.host}
+  - shared
+`)
+	if err := os.WriteFile(filepath.Join(root, "app", "values.yaml"), []byte("db: {host: db.internal}\nexports: {shared: {region: eu}}\napi: {database: {host: overridden}}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	writeChart(t, filepath.Join(root, "backend"), "apiVersion: v2\nname: backend\nversion: 0.1.0\n")
+	ch, err := LoadChartTree(filepath.Join(root, "app"), LoadChart, DependencyOptions{Offline: true, CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals, err := ch.ExportValues(map[string]any{"werf": map[string]any{"env": "production"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, _ := vals["api"].(map[string]any)
+	if got, _ := valueAt(vals, "api.werf.env"); got != "production" {
+		t.Errorf("api.werf.env = %v, want the service value", got)
+	}
+	if got, _ := valueAt(vals, "api.database.host"); got != "db.internal" {
+		t.Errorf("api.database.host = %v, want the exported db.internal over the parent's own", got)
+	}
+	if got, _ := valueAt(vals, "api.region"); got != "eu" {
+		t.Errorf("api.region = %v, want eu from the short form (exports.shared)", got)
+	}
+	if api == nil {
+		t.Fatalf("no values for the alias api: %v", vals)
+	}
+}

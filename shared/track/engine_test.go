@@ -138,6 +138,29 @@ func TestTrackWithoutEvents(t *testing.T) {
 	}
 }
 
+// TestTrackWatchForbiddenAfterList: a permission lost between the list and the watch (a
+// Role edited mid-run) stops that informer alone; the run still finishes on the object's own
+// status and says once what it lost.
+func TestTrackWatchForbiddenAfterList(t *testing.T) {
+	kube := fake.NewClientset(readyDeployment("app", "u1"))
+	kube.PrependWatchReactor("events", func(k8stesting.Action) (bool, watch.Interface, error) {
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "events"}, "", nil)
+	})
+	rec := &recorder{}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res, err := Track(ctx, testClients(t, kube), []Target{{Ref: deploymentRef("app"), Policy: DefaultPolicy()}}, DefaultOptions(), rec.sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := findResult(t, res, deploymentRef("app")); got.Status.State != StateReady || ctx.Err() != nil {
+		t.Fatalf("result %+v (context %v), want ready before the deadline", got.Status, ctx.Err())
+	}
+	if lines := rec.lines(EventTypeStage); len(lines) > 1 {
+		t.Fatalf("said %q, want at most one line about events", lines)
+	}
+}
+
 // TestTrackKnownDenied: what the preflight found denied is never listed.
 func TestTrackKnownDenied(t *testing.T) {
 	kube := fake.NewClientset(readyDeployment("app", "u1"))

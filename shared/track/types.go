@@ -46,6 +46,19 @@ func (r Ref) String() string {
 	return strings.ToLower(gk) + "/" + r.Name
 }
 
+// builtinGroups are the API groups whose kinds read unambiguously without the group.
+var builtinGroups = map[string]bool{"": true, "apps": true, "batch": true}
+
+// KindName is the form of plans and manifests: Kind/name for the core, apps and batch kinds,
+// Kind.group/name otherwise (AlertRule.monitoring.example.com/x), so kinds of one name in
+// different groups never read alike.
+func (r Ref) KindName() string {
+	if builtinGroups[r.Group] {
+		return r.Kind + "/" + r.Name
+	}
+	return r.Kind + "." + r.Group + "/" + r.Name
+}
+
 // State is where a tracked object stands.
 type State string
 
