@@ -46,6 +46,11 @@ type Lock struct {
 	holder    string
 	duration  time.Duration
 
+	// observed is the other holder's lease as last seen, and observedAt when it was first
+	// seen so (by this machine's clock).
+	observed   string
+	observedAt time.Time
+
 	mu     sync.Mutex
 	lease  *coordinationv1.Lease
 	stop   context.CancelFunc
@@ -158,7 +163,7 @@ func (l *Lock) tryAcquire(ctx context.Context) (held bool, holder string, err er
 		l.setLease(current)
 		return true, "", nil
 	}
-	if !expired(current, time.Now()) {
+	if !l.expired(current, time.Now()) {
 		return false, describeHolder(current), nil
 	}
 	taken := current.DeepCopy()
@@ -177,7 +182,12 @@ func (l *Lock) tryAcquire(ctx context.Context) (held bool, holder string, err er
 	return true, "", nil
 }
 
-func expired(lease *coordinationv1.Lease, now time.Time) bool {
+// expired says whether a lease another run holds may be taken over. As client-go's leader
+// election does, it trusts this machine's observation, not the holder's clock: a lease
+// expires once it has not changed for its duration as seen from here. A lease whose renew
+// time is older than its duration plus maxClockSkew by this machine's clock (a run killed
+// long ago) is taken over at once; durations above maxLeaseDuration are not trusted.
+func (l *Lock) expired(lease *coordinationv1.Lease, now time.Time) bool {
 	if lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity == "" || lease.Spec.RenewTime == nil {
 		return true
 	}
@@ -185,8 +195,25 @@ func expired(lease *coordinationv1.Lease, now time.Time) bool {
 	if lease.Spec.LeaseDurationSeconds != nil {
 		d = time.Duration(*lease.Spec.LeaseDurationSeconds) * time.Second
 	}
-	return now.After(lease.Spec.RenewTime.Add(d))
+	d = min(d, maxLeaseDuration)
+	record := *lease.Spec.HolderIdentity + "|" + lease.Spec.RenewTime.UTC().Format(time.RFC3339Nano) + "|" + lease.ResourceVersion
+	if record != l.observed {
+		l.observed, l.observedAt = record, now
+	}
+	if now.Sub(l.observedAt) > d {
+		return true
+	}
+	return now.After(lease.Spec.RenewTime.Add(d + maxClockSkew))
 }
+
+const (
+	// maxClockSkew is how far apart two runners' clocks may be without one taking the
+	// other's live lock.
+	maxClockSkew = 30 * time.Second
+	// maxLeaseDuration caps the lease duration a run trusts: a pre-created lease with a huge
+	// duration must not block a release forever.
+	maxLeaseDuration = 2 * time.Minute
+)
 
 func describeHolder(lease *coordinationv1.Lease) string {
 	holder := "an unnamed holder"
