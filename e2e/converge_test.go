@@ -321,11 +321,26 @@ spec:
 	if got := jsonPath(t, env, ns, "configmap/kept", "{.data.a}"); got != "b" {
 		t.Fatalf("the keep-policy ConfigMap did not survive dismiss: %q", got)
 	}
+	// The release is gone: --with-namespace has nothing of its own to delete.
 	res := env.Command(t, "kubectl", "converge", "dismiss", "shop", "-n", ns, "--with-namespace").Succeed()
-	if !strings.Contains(res.Stderr, "namespace \""+ns+"\" deleted") {
+	if !strings.Contains(res.Stderr, "namespace left in place") || env.Command(t, "kubectl", "get", "namespace", ns).Run().ExitCode != 0 {
+		t.Fatalf("dismiss --with-namespace of a missing release touched namespace %s:\n%s", ns, res.Stderr)
+	}
+
+	// A namespace that existed before the release stays; the one converge created goes.
+	existing := strings.TrimSuffix(ns, "-own")
+	env.Command(t, "kubectl", "converge", chart, "-n", existing).Succeed()
+	res = env.Command(t, "kubectl", "converge", "dismiss", "shop", "-n", existing, "--with-namespace").Succeed()
+	if !strings.Contains(res.Stderr, "was not created by converge") || env.Command(t, "kubectl", "get", "namespace", existing).Run().ExitCode != 0 {
+		t.Fatalf("dismiss --with-namespace deleted a namespace the release did not create:\n%s", res.Stderr)
+	}
+	created := ns
+	env.Command(t, "kubectl", "converge", chart, "-n", created).Succeed()
+	res = env.Command(t, "kubectl", "converge", "dismiss", "shop", "-n", created, "--with-namespace").Succeed()
+	if !strings.Contains(res.Stderr, "namespace \""+created+"\" deleted") {
 		t.Fatalf("dismiss --with-namespace output:\n%s", res.Stderr)
 	}
-	if out := env.Command(t, "kubectl", "get", "namespace", ns).Run(); out.ExitCode == 0 {
-		t.Fatalf("namespace %s still exists after dismiss --with-namespace", ns)
+	if out := env.Command(t, "kubectl", "get", "namespace", created).Run(); out.ExitCode == 0 {
+		t.Fatalf("namespace %s still exists after dismiss --with-namespace", created)
 	}
 }

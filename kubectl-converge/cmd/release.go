@@ -92,6 +92,8 @@ type DismissOptions struct {
 	cliutil.TrackFlags
 	// WithNamespace deletes the release namespace after the release, and waits until it is gone.
 	WithNamespace bool
+	// ForceNamespace deletes with --with-namespace a namespace the release did not create.
+	ForceNamespace bool
 	Timeout       time.Duration
 	// LockTimeout bounds the wait for another operation on the release; zero: Timeout.
 	LockTimeout time.Duration
@@ -103,7 +105,8 @@ func newDismissCommand(streams genericiooptions.IOStreams, kube *genericclioptio
 		func(cmd *cobra.Command, args []string) error { return o.Run(cmd, args) })
 	cmd.ValidArgsFunction = completeReleases(kube)
 	cmd.Flags().StringVar(&o.Env, "env", "", "environment, to derive the release name from the chart as converge does")
-	cmd.Flags().BoolVar(&o.WithNamespace, "with-namespace", false, "delete the release namespace too, and wait until it is gone")
+	cmd.Flags().BoolVar(&o.WithNamespace, "with-namespace", false, "delete the release namespace too, and wait until it is gone: only after uninstalling a release, and only a namespace converge created for it")
+	cmd.Flags().BoolVar(&o.ForceNamespace, "force-namespace", false, "with --with-namespace, delete the namespace even when converge did not create it for this release")
 	o.TrackFlags.AddFlags(cmd.Flags())
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", o.Timeout, "time to wait for the objects to be deleted")
 	cmd.Flags().DurationVar(&o.LockTimeout, "lock-timeout", 0, "time to wait for another operation on the release to finish (0: as long as --timeout allows)")
@@ -126,7 +129,12 @@ func (o *DismissOptions) Run(cmd *cobra.Command, args []string) error {
 	rel, err := deploy.Dismiss(cmd.Context(), client, clients, deploy.DismissRequest{ReleaseName: name, Namespace: ns, Timeout: o.Timeout, Lock: deploy.LockOptions{Wait: o.LockTimeout}}, o.TrackFlags.Sink(o.ErrOut, ""))
 	switch {
 	case errors.Is(err, helmsdk.ErrReleaseNotFound):
-		fmt.Fprintf(o.ErrOut, "dismiss: release %q not found in namespace %q, nothing to uninstall\n", name, ns)
+		left := ""
+		if o.WithNamespace {
+			left = "; namespace left in place"
+		}
+		fmt.Fprintf(o.ErrOut, "dismiss: release %q not found in namespace %q, nothing to uninstall%s\n", name, ns, left)
+		return nil
 	case err != nil && exitcode.Of(err) != exitcode.CodeError:
 		return fmt.Errorf("dismiss release %q in namespace %q: %w", name, ns, err)
 	case err != nil:
@@ -135,12 +143,12 @@ func (o *DismissOptions) Run(cmd *cobra.Command, args []string) error {
 		fmt.Fprintf(o.ErrOut, "dismiss: release %q (revision %d) uninstalled from namespace %q\n", name, rel.Revision, ns)
 	}
 	if o.WithNamespace {
-		return o.deleteNamespace(cmd, ns)
+		return o.deleteNamespace(cmd, name, ns)
 	}
 	return nil
 }
 
-func (o *DismissOptions) deleteNamespace(cmd *cobra.Command, ns string) error {
+func (o *DismissOptions) deleteNamespace(cmd *cobra.Command, name, ns string) error {
 	cfg, err := o.kube.ToRESTConfig()
 	if err != nil {
 		return err
@@ -150,7 +158,18 @@ func (o *DismissOptions) deleteNamespace(cmd *cobra.Command, ns string) error {
 		return err
 	}
 	ctx := cmd.Context()
-	err = cs.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})
+	live, err := cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read namespace %q: %w", ns, err)
+	}
+	if owner := live.Annotations[deploy.AnnotationCreatedForRelease]; owner != name && !o.ForceNamespace {
+		fmt.Fprintf(o.ErrOut, "dismiss: namespace %q was not created by converge for release %q: left in place (--force-namespace deletes it anyway)\n", ns, name)
+		return nil
+	}
+	err = cs.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &live.UID}})
 	if apierrors.IsNotFound(err) {
 		return nil
 	}

@@ -103,7 +103,7 @@ func Converge(ctx context.Context, client *helmsdk.Client, clients track.Clients
 	if err := Reach(ctx, clients.Kube); err != nil {
 		return nil, err
 	}
-	if err := EnsureNamespace(ctx, clients, p.Namespace, opts.CreateNamespace); err != nil {
+	if err := EnsureNamespace(ctx, clients, p.Namespace, p.ReleaseName, opts.CreateNamespace); err != nil {
 		return nil, err
 	}
 	opts.Lock.Operation = "converge"
@@ -315,9 +315,14 @@ func Reach(ctx context.Context, kube kubernetes.Interface) error {
 	return nil
 }
 
-// EnsureNamespace creates the release namespace when it is missing and create is set. A user
-// not allowed to read namespaces goes on: the deploy then fails clearly if it is missing.
-func EnsureNamespace(ctx context.Context, clients track.Clients, namespace string, create bool) error {
+// AnnotationCreatedForRelease marks a namespace converge created for a release: dismiss
+// --with-namespace deletes only such a namespace.
+const AnnotationCreatedForRelease = "kubectl-converge.io/created-for-release"
+
+// EnsureNamespace creates the release namespace when it is missing and create is set,
+// recording the release it was created for. A user not allowed to read namespaces goes on:
+// the deploy then fails clearly if it is missing.
+func EnsureNamespace(ctx context.Context, clients track.Clients, namespace, release string, create bool) error {
 	namespaces := clients.Kube.CoreV1().Namespaces()
 	_, err := namespaces.Get(ctx, namespace, metav1.GetOptions{})
 	switch {
@@ -328,7 +333,7 @@ func EnsureNamespace(ctx context.Context, clients track.Clients, namespace strin
 	case !create:
 		return exitcode.Usage("namespace %q does not exist: create it, or converge without --no-create-namespace", namespace)
 	}
-	_, err = namespaces.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}, metav1.CreateOptions{})
+	_, err = namespaces.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace, Annotations: map[string]string{AnnotationCreatedForRelease: release}}}, metav1.CreateOptions{})
 	if err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("create namespace %q: %w", namespace, err)
 	}

@@ -607,7 +607,7 @@ func (t *tracker) evalDeletion(o *trackedObject) Status {
 	case healthFailing:
 		return progressing("cannot list %s: %v (retrying)", o.src.key, err)
 	case healthStarting:
-		return progressing("waiting for the watch of %s to start", o.src.key)
+		return progressing("waiting")
 	}
 	obj, exists, err := o.src.informer.GetStore().GetByKey(o.storeKey)
 	if err != nil || !exists {
