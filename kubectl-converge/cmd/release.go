@@ -94,7 +94,7 @@ type DismissOptions struct {
 	WithNamespace bool
 	// ForceNamespace deletes with --with-namespace a namespace the release did not create.
 	ForceNamespace bool
-	Timeout       time.Duration
+	Timeout        time.Duration
 	// LockTimeout bounds the wait for another operation on the release; zero: Timeout.
 	LockTimeout time.Duration
 }
