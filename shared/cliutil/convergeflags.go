@@ -151,7 +151,8 @@ func writeReport(path string, report deploy.Report) error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(path, append(redact.Bytes(data), '\n'), 0o644); err != nil {
+	// A report names every object and may quote what the cluster said: owner only.
+	if err := os.WriteFile(path, append(redact.Bytes(data), '\n'), 0o600); err != nil {
 		return fmt.Errorf("--save-report: %w", err)
 	}
 	return nil

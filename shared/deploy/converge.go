@@ -140,6 +140,7 @@ func Converge(ctx context.Context, client *helmsdk.Client, clients track.Clients
 		ReleaseName:   p.ReleaseName,
 		Chart:         p.Chart,
 		Values:        p.Values,
+		StoredValues:  p.StoredValues,
 		Timeout:       helmTimeout(opts.Timeout),
 		HistoryMax:    opts.HistoryMax,
 		Description:   description(p),

@@ -83,7 +83,10 @@ type Prepared struct {
 	Namespace   string
 	Chart       *helmsdk.Chart
 	Values      map[string]any
-	Transform   helmsdk.Transform
+	// StoredValues are what revisions store instead of Values when Values hold decrypted
+	// secrets; nil when there are none.
+	StoredValues map[string]any
+	Transform    helmsdk.Transform
 	// Commit is the git commit the chart came from; "" when not read from git.
 	Commit string
 	// Origin says where the chart came from when not from git; "" when from a directory.
@@ -126,14 +129,25 @@ func Prepare(in Inputs) (prepared *Prepared, err error) {
 	if vals, err = ch.ExportValues(vals); err != nil {
 		return nil, err
 	}
+	var stored map[string]any
+	if len(secretLayers) > 0 || len(ch.FilesUnder(SecretFilesDir)) > 0 {
+		// Revisions store the values without the decrypted layers, as nelm does.
+		if stored, err = helmsdk.MergeValues(in.Values); err != nil {
+			return nil, err
+		}
+		if stored, err = ch.ExportValues(helmsdk.MergeMaps(stored, service.Values())); err != nil {
+			return nil, err
+		}
+	}
 	return &Prepared{
-		ReleaseName: name,
-		Namespace:   in.Namespace,
-		Chart:       ch,
-		Values:      vals,
-		Transform:   transform(in.Metadata, in.Rewrites),
-		Commit:      l.commit,
-		Origin:      in.Origin,
+		ReleaseName:  name,
+		Namespace:    in.Namespace,
+		Chart:        ch,
+		Values:       vals,
+		StoredValues: stored,
+		Transform:    transform(in.Metadata, in.Rewrites),
+		Commit:       l.commit,
+		Origin:       in.Origin,
 	}, nil
 }
 

@@ -95,6 +95,9 @@ type UpgradeRequest struct {
 	// Preflight checks the rendered manifest after the transform, before Helm records a
 	// revision or touches an object; its error fails the deploy as it is.
 	Preflight func(rendered []byte) error
+	// StoredValues are the values every revision stores instead of Values (which include
+	// decrypted secrets); nil stores Values, as Helm does.
+	StoredValues map[string]any
 }
 
 // UpgradeOrInstall installs the release when it does not exist (or was uninstalled with its
@@ -175,9 +178,11 @@ func (c *Client) upgradeOrInstall(ctx context.Context, req UpgradeRequest, dryRu
 		if dryRun {
 			install.DryRun, install.DryRunOption = true, "server"
 		}
-		err = c.withApplier(req.Applier, func() (runErr error) {
-			rel, runErr = install.RunWithContext(ctx, req.Chart.chart, req.Values)
-			return runErr
+		err = c.storeWithout(req.StoredValues, func() error {
+			return c.withApplier(req.Applier, func() (runErr error) {
+				rel, runErr = install.RunWithContext(ctx, req.Chart.chart, req.Values)
+				return runErr
+			})
 		})
 	} else {
 		upgrade := action.NewUpgrade(c.cfg)
@@ -192,9 +197,11 @@ func (c *Client) upgradeOrInstall(ctx context.Context, req UpgradeRequest, dryRu
 		if dryRun {
 			upgrade.DryRun, upgrade.DryRunOption = true, "server"
 		}
-		err = c.withApplier(req.Applier, func() (runErr error) {
-			rel, runErr = upgrade.RunWithContext(ctx, req.ReleaseName, req.Chart.chart, req.Values)
-			return runErr
+		err = c.storeWithout(req.StoredValues, func() error {
+			return c.withApplier(req.Applier, func() (runErr error) {
+				rel, runErr = upgrade.RunWithContext(ctx, req.ReleaseName, req.Chart.chart, req.Values)
+				return runErr
+			})
 		})
 	}
 	return rel, err

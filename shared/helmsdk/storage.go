@@ -1,0 +1,77 @@
+package helmsdk
+
+import (
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/storage/driver"
+)
+
+// secretFreeDriver is the release storage with secrets kept out: every revision written
+// stores the non-secret values instead of the ones templates rendered with, and a chart whose
+// generated werf_secret_file template held decrypted files stores a stub instead. What the
+// templates rendered from secrets lives only in the rendered manifest, as in Helm and nelm,
+// and rollbacks deploy that manifest without rendering again.
+type secretFreeDriver struct {
+	driver.Driver
+	values map[string]any
+}
+
+var _ driver.Driver = (*secretFreeDriver)(nil)
+
+func (d *secretFreeDriver) Create(key string, rls *release.Release) error {
+	return d.Driver.Create(key, d.secretFree(rls))
+}
+
+func (d *secretFreeDriver) Update(key string, rls *release.Release) error {
+	return d.Driver.Update(key, d.secretFree(rls))
+}
+
+func (d *secretFreeDriver) secretFree(rls *release.Release) *release.Release {
+	if rls == nil {
+		return nil
+	}
+	stored := *rls
+	stored.Config = d.values
+	stored.Chart = withoutSecretFiles(rls.Chart)
+	return &stored
+}
+
+// storedSecretStub replaces the generated template of decrypted secret files in stored charts.
+const storedSecretStub = `{{- define "` + SecretFileHelper + `" -}}{{- fail (printf "werf_secret_file %q: secret files are not stored in the release; deploy the chart again to render them" .) -}}{{- end -}}` + "\n"
+
+// withoutSecretFiles returns the chart (a copy where it changes) with the generated secret
+// file template replaced by a stub, in the chart and every subchart.
+func withoutSecretFiles(c *chart.Chart) *chart.Chart {
+	if c == nil {
+		return nil
+	}
+	out := *c
+	out.Templates = make([]*chart.File, len(c.Templates))
+	for i, t := range c.Templates {
+		out.Templates[i] = t
+		if t.Name == secretFileHelperTemplate {
+			out.Templates[i] = &chart.File{Name: t.Name, Data: []byte(storedSecretStub)}
+		}
+	}
+	deps := c.Dependencies()
+	if len(deps) > 0 {
+		copies := make([]*chart.Chart, len(deps))
+		for i, dep := range deps {
+			copies[i] = withoutSecretFiles(dep)
+		}
+		out.SetDependencies(copies...)
+	}
+	return &out
+}
+
+// storeWithout keeps the release storage secret-free for the duration of run when values (the
+// non-secret values to store) are given.
+func (c *Client) storeWithout(values map[string]any, run func() error) error {
+	if values == nil {
+		return run()
+	}
+	original := c.cfg.Releases.Driver
+	c.cfg.Releases.Driver = &secretFreeDriver{Driver: original, values: values}
+	defer func() { c.cfg.Releases.Driver = original }()
+	return run()
+}
