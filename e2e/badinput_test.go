@@ -92,6 +92,9 @@ func TestBadInputCorpus(t *testing.T) {
 				}
 			}
 			for name, target := range c.Symlinks {
+				if err := os.MkdirAll(filepath.Dir(filepath.Join(chart, name)), 0o755); err != nil {
+					t.Fatal(err)
+				}
 				if err := os.Symlink(target, filepath.Join(chart, name)); err != nil {
 					t.Fatal(err)
 				}

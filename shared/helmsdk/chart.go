@@ -26,8 +26,17 @@ type Chart struct {
 	chart *chart.Chart
 }
 
-// LoadChart loads a chart from a directory or a packaged archive.
+// LoadChart loads a chart from a directory (following symlinks only inside its project, see
+// readChartDir) or a packaged archive.
 func LoadChart(chartPath string) (*Chart, error) {
+	info, err := os.Stat(chartPath)
+	if err == nil && info.IsDir() {
+		files, err := readChartDir(chartPath)
+		if err != nil {
+			return nil, err
+		}
+		return LoadChartFiles(chartPath, files)
+	}
 	ch, err := loader.Load(chartPath)
 	if err != nil {
 		return nil, chartLoadError(chartPath, err)
