@@ -29,7 +29,7 @@ func TestLoadChartSymlinks(t *testing.T) {
 			chart := filepath.Join(project, "charts", "app")
 			writeChart(t, chart, "apiVersion: v2\nname: app\nversion: 1.0.0\n")
 			for path, data := range map[string]string{
-				filepath.Join(chart, "values.yaml"):           "a: b\n",
+				filepath.Join(chart, "values.yaml"):            "a: b\n",
 				filepath.Join(project, "shared", "common.txt"): "shared\n",
 				filepath.Join(base, "outside.txt"):             "outside " + "MARKER\n",
 			} {
