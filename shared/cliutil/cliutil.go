@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"os"
 	"os/signal"
+	runtimedebug "runtime/debug"
 	"strings"
 	"syscall"
 
@@ -60,6 +62,15 @@ func Main(newRoot func(genericiooptions.IOStreams) *cobra.Command) {
 	}
 	clientlog.Install(debug, stderr)
 	log.SetOutput(stderr)
+	slog.SetDefault(slog.New(slog.NewTextHandler(stderr, nil)))
+	// A panic of the command's goroutine is printed through the redactor too: its value may
+	// quote what the run was handling.
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(stderr, "Error: internal error (please report it): %v\n%s", r, runtimedebug.Stack())
+			os.Exit(int(exitcode.CodeError))
+		}
+	}()
 	root := newRoot(genericiooptions.IOStreams{In: os.Stdin, Out: redact.NewWriter(os.Stdout), ErrOut: stderr})
 	root.PersistentFlags().Bool("debug", debug != nil, "print the client libraries' own log lines (redacted) on stderr; also KUBECTL_CONVERGE_DEBUG=1, or HELM_DEBUG for helm giterm")
 	root.PersistentPreRun = func(cmd *cobra.Command, _ []string) {

@@ -371,6 +371,13 @@ func Rollback(ctx context.Context, client *helmsdk.Client, clients track.Clients
 
 func rollbackLocked(ctx context.Context, client *helmsdk.Client, clients track.Clients, req RollbackRequest, opts ConvergeOptions) (*Result, error) {
 	start := time.Now()
+	// A rollback renders nothing: the Secrets of the revisions it may deploy are registered
+	// with the redactor here, so that logs and events quoting them are masked.
+	if revs, err := client.History(req.ReleaseName); err == nil {
+		for _, r := range revs {
+			registerManifestSecrets(r.Manifest)
+		}
+	}
 	ap := newApplier(ctx, req.ReleaseName, req.Namespace, clients, opts, start)
 	rel, err := client.Rollback(ctx, helmsdk.RollbackRequest{ReleaseName: req.ReleaseName, Revision: req.Revision, Timeout: helmTimeout(opts.Timeout), HistoryMax: opts.HistoryMax, Applier: ap})
 	res := ap.result(rel, start)
@@ -417,6 +424,7 @@ func Dismiss(ctx context.Context, client *helmsdk.Client, clients track.Clients,
 	if err != nil || rel == nil {
 		return rel, err
 	}
+	registerManifestSecrets(rel.Manifest)
 	targets, err := Targets(removedObjects(rel.Manifest), req.Namespace, clients.Mapper)
 	if err != nil {
 		return rel, err

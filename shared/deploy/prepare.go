@@ -472,6 +472,19 @@ func fromCommit(repo *giterm.Repo, in *Inputs) (*commitCopies, error) {
 	return copies, nil
 }
 
+// registerManifestSecrets registers the data of every Secret of a rendered manifest.
+func registerManifestSecrets(rendered string) {
+	objs, err := manifest.Parse([]byte(rendered))
+	if err != nil {
+		return
+	}
+	for _, o := range objs {
+		if o.Root != nil {
+			registerSecretData(o)
+		}
+	}
+}
+
 // registerSecretData hands the values of a Secret object to the redactor, so that what a
 // --set or a template put into a Secret is masked in output like decrypted secret values.
 func registerSecretData(o *manifest.Object) {

@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -20,6 +21,7 @@ import (
 	"github.com/kubectl-converge/converge/shared/diff"
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/helmsdk"
+	"github.com/kubectl-converge/converge/shared/redact"
 	"github.com/kubectl-converge/converge/shared/track"
 )
 
@@ -241,6 +243,7 @@ func planObject(previous, info *resource.Info, opts PlanOptions) (Change, error)
 	if err != nil {
 		return c, fmt.Errorf("read %s: %w", t.Ref, err)
 	}
+	registerLiveSecret(live)
 	previous, err = prepareForApply(u, previous, l, live != nil)
 	if err != nil {
 		return c, err
@@ -292,6 +295,7 @@ func planRemoval(info *resource.Info, release, namespace string, opts PlanOption
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", t.Ref, err)
 	}
+	registerLiveSecret(live)
 	if live == nil {
 		return nil, nil
 	}
@@ -428,4 +432,18 @@ func getLive(ctx context.Context, clients track.Clients, ref track.Ref) (*unstru
 		return nil, fmt.Errorf("read %s: %w", ref, err)
 	}
 	return u, nil
+}
+
+// registerLiveSecret registers the data of a live Secret: the "-" side of a plan's diff shows
+// values no render of this run produced.
+func registerLiveSecret(live *unstructured.Unstructured) {
+	if live == nil || live.GetKind() != "Secret" {
+		return
+	}
+	data, _, _ := unstructured.NestedStringMap(live.Object, "data")
+	for _, v := range data {
+		if decoded, err := base64.StdEncoding.DecodeString(v); err == nil {
+			redact.Add(string(decoded))
+		}
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kubectl-converge/converge/shared/redact"
 	"github.com/kubectl-converge/converge/shared/track"
 )
 
@@ -66,7 +67,8 @@ func (t *tty) clear() {
 func (t *tty) redraw(above []string) {
 	t.clear()
 	for _, l := range above {
-		fmt.Fprintln(t.w, truncate(l, ttyWidth*4))
+		// Masked before truncation: a secret cut in half would no longer match.
+		fmt.Fprintln(t.w, truncate(redact.String(l), ttyWidth*4))
 	}
 	keys := append([]string(nil), t.order...)
 	sort.SliceStable(keys, func(i, j int) bool { return rank(t.rows[keys[i]].status.State) < rank(t.rows[keys[j]].status.State) })
@@ -82,7 +84,7 @@ func (t *tty) redraw(above []string) {
 		if r.status.Failure != nil {
 			detail = r.status.Failure.Error()
 		}
-		line := fmt.Sprintf("%-8s %-24s %s", stateMark(r.status.State), truncate(k, 24), detail)
+		line := fmt.Sprintf("%-8s %-24s %s", stateMark(r.status.State), truncate(k, 24), redact.String(detail))
 		lines = append(lines, paint(t.color, stateColor(r.status.State), truncate(line, ttyWidth-1)))
 	}
 	lines = append(lines, fmt.Sprintf("%d ready, %d more  %s", ready, len(keys)-ready, clock(t.latest)))

@@ -6,6 +6,7 @@ package redact
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"io"
 	"sort"
 	"strings"
@@ -25,13 +26,16 @@ var (
 	ordered []string
 )
 
-// Add registers secret strings; each is also registered in base64, as Secret data holds it.
+// Add registers secret strings in every form output may show them in: as they are, in
+// base64 (Secret data), escaped as JSON and YAML double-quoted strings escape them (-o json,
+// reports, plan diffs), single-quoted YAML, and line by line for multi-line values (a PEM
+// key printed in a folded diff or a log).
 func Add(values ...string) {
 	mu.Lock()
 	defer mu.Unlock()
 	changed := false
 	for _, v := range values {
-		for _, form := range []string{v, strings.TrimSpace(v), base64.StdEncoding.EncodeToString([]byte(v))} {
+		for _, form := range forms(v) {
 			if len(form) >= minLength && !secrets[form] {
 				secrets[form] = true
 				changed = true
@@ -45,6 +49,27 @@ func Add(values ...string) {
 		}
 		sort.Slice(ordered, func(i, j int) bool { return len(ordered[i]) > len(ordered[j]) })
 	}
+}
+
+// forms are the encodings of v that output may hold.
+func forms(v string) []string {
+	out := []string{v, strings.TrimSpace(v), base64.StdEncoding.EncodeToString([]byte(v))}
+	for _, escapeHTML := range []bool{true, false} {
+		var b strings.Builder
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(escapeHTML)
+		if enc.Encode(v) == nil {
+			quoted := strings.TrimSuffix(b.String(), "\n")
+			out = append(out, strings.TrimSuffix(strings.TrimPrefix(quoted, `"`), `"`))
+		}
+	}
+	out = append(out, strings.ReplaceAll(v, "'", "''"))
+	if strings.Contains(strings.TrimSpace(v), "\n") {
+		for _, line := range strings.Split(v, "\n") {
+			out = append(out, strings.TrimSpace(line))
+		}
+	}
+	return out
 }
 
 // AddValues registers every string leaf of a values tree (maps, lists, strings).

@@ -3,6 +3,8 @@ package redact
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -27,5 +29,32 @@ func TestSecretsAreMaskedEverywhere(t *testing.T) {
 	}
 	if buf.String() != "log: ***\n" || Unwrap(w) != &buf || NewWriter(w) != w {
 		t.Fatalf("writer wrote %q", buf.String())
+	}
+}
+
+// TestEncodedFormsAreMasked: a secret is masked in the forms output encodes it in.
+func TestEncodedFormsAreMasked(t *testing.T) {
+	special := `p&<a>"s\s-ENCMARK`
+	pem := "-----BEGIN KEY-----\nline-one-PEMMARK\nline-two-PEMMARK\n-----END KEY-----\n"
+	quote := "it's-QUOTEMARK"
+	Add(special, pem, quote)
+	jsonHTML, _ := json.Marshal(map[string]string{"v": special})
+	var plainJSON bytes.Buffer
+	enc := json.NewEncoder(&plainJSON)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(map[string]string{"v": special, "pem": pem})
+	tests := []struct{ name, in string }{
+		{"JSON with HTML escaping", string(jsonHTML)},
+		{"JSON without HTML escaping, multi-line", plainJSON.String()},
+		{"a folded YAML diff line", "-    line-one-PEMMARK"},
+		{"single-quoted YAML", "value: 'it''s-QUOTEMARK'"},
+	}
+	for _, tt := range tests {
+		got := String(tt.in)
+		for _, marker := range []string{"ENCMARK", "PEMMARK", "QUOTEMARK"} {
+			if strings.Contains(got, marker) {
+				t.Errorf("%s: %q still shows %s", tt.name, got, marker)
+			}
+		}
 	}
 }
