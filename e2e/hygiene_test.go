@@ -225,3 +225,80 @@ func withoutManifests(t *testing.T, release string) string {
 	}
 	return string(out)
 }
+
+// TestSecretFormsNeverPrinted: secrets in the shapes output encodes differently (JSON- and
+// YAML-escaped characters, a multi-line PEM, a value longer than a terminal row), printed by
+// NOTES, shown in a ConfigMap's plan diff, and handled by rollback, track and dismiss: the
+// marker appears in no output, report, plan or error.
+func TestSecretFormsNeverPrinted(t *testing.T) {
+	env := harness.Get(t)
+	ns := env.Namespace(t)
+	key := strings.TrimSpace(env.Command(t, "kubectl-converge", "secret", "generate-key").Succeed().Stdout)
+	chart := filepath.Join(t.TempDir(), "forms")
+	writeFile(t, filepath.Join(chart, "Chart.yaml"), "apiVersion: v2\nname: forms\nversion: 0.1.0\n")
+	writeFile(t, filepath.Join(chart, "values.yaml"), "revision: one\n")
+	writeFile(t, filepath.Join(chart, "templates", "objects.yaml"), `apiVersion: v1
+kind: Secret
+metadata: {name: forms}
+stringData:
+  special: {{ .Values.special | quote }}
+  pem: {{ .Values.pem | quote }}
+  long: {{ .Values.long | quote }}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: careless}
+data:
+  pem: {{ .Values.pem | quote }}
+  special: {{ .Values.special | quote }}
+  revision: {{ .Values.revision | quote }}
+`)
+	writeFile(t, filepath.Join(chart, "templates", "NOTES.txt"), "special {{ .Values.special }}\npem {{ .Values.pem }}\nlong {{ .Values.long }}\n")
+	long := strings.Repeat("x", 90) + "-" + secretMarker + "-" + strings.Repeat("y", 90)
+	plain := "special: '" + `p&<a>"s\s-` + secretMarker + "'\n" +
+		"pem: |\n  -----BEGIN KEY-----\n  line-one-" + secretMarker + "\n  line-two-" + secretMarker + "\n  -----END KEY-----\n" +
+		"long: " + long + "\n"
+	encrypted := env.Command(t, "kubectl-converge", "secret", "encrypt").Env("WERF_SECRET_KEY", key).Stdin(plain).Succeed().Stdout
+	writeFile(t, filepath.Join(chart, "secret-values.yaml"), encrypted)
+
+	var printed []string
+	run := func(args ...string) harness.Result {
+		t.Helper()
+		res := env.Command(t, "kubectl", args...).Env("WERF_SECRET_KEY", key).Run()
+		printed = append(printed, strings.Join(args[:2], " ")+":\n"+res.Combined())
+		return res
+	}
+	report := filepath.Join(t.TempDir(), "report.json")
+	if res := run("converge", chart, "-n", ns, "-o", "json", "--save-report", report); res.ExitCode != 0 {
+		t.Fatalf("converge: exit %d\n%s", res.ExitCode, res.Stderr)
+	}
+	if res := run("converge", chart, "-n", ns, "--progress", "tty", "--set", "revision=two"); res.ExitCode != 0 {
+		t.Fatalf("converge: exit %d\n%s", res.ExitCode, res.Stderr)
+	}
+	if got := secretValue(t, env, ns, "forms", "long"); got != long {
+		t.Fatalf("the live Secret holds %q", got)
+	}
+	run("converge", "plan", chart, "-n", ns, "--set", "revision=three", "--set-string", "pem=replaced")
+	run("converge", "plan", chart, "-n", ns, "--set", "revision=three", "--set-string", "pem=replaced", "-o", "json")
+	if res := run("converge", "rollback", "forms", "1", "-n", ns); res.ExitCode != 0 {
+		t.Fatalf("rollback: exit %d\n%s", res.ExitCode, res.Stderr)
+	}
+	run("converge", "track", "secret/forms", "configmap/careless", "-n", ns)
+	run("converge", "history", "forms", "-n", ns, "-o", "json")
+	if res := run("converge", "dismiss", "forms", "-n", ns); res.ExitCode != 0 {
+		t.Fatalf("dismiss: exit %d\n%s", res.ExitCode, res.Stderr)
+	}
+	data, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info, err := os.Stat(report); err != nil || info.Mode().Perm() != 0o600 {
+		t.Errorf("the report is not private: %v %v", info.Mode(), err)
+	}
+	printed = append(printed, "report:\n"+string(data))
+	for _, out := range printed {
+		if strings.Contains(out, secretMarker) {
+			t.Errorf("a secret was printed or saved:\n%s", out)
+		}
+	}
+}
