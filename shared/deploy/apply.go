@@ -36,10 +36,15 @@ type applier struct {
 	ctx       context.Context
 	release   string
 	namespace string
-	clients   track.Clients
-	track     track.Options
-	sink      track.Sink
-	start     time.Time
+	// adoptRun, when set (--force-adoption), records on every object taken over from
+	// another owner that this run adopted it; handBackRun returns the objects a failed run
+	// adopted instead of deleting them (the auto-rollback of that run).
+	adoptRun    string
+	handBackRun string
+	clients     track.Clients
+	track       track.Options
+	sink        track.Sink
+	start       time.Time
 
 	mu      sync.Mutex
 	results []track.ObjectResult
@@ -60,7 +65,7 @@ func newApplier(ctx context.Context, release, namespace string, clients track.Cl
 	trackOpts := opts.Track
 	trackOpts.Since = start
 	trackOpts.NoSummary = true
-	return &applier{ctx: ctx, release: release, namespace: namespace, clients: clients, track: trackOpts, sink: sink, start: start, applied: map[track.Ref]time.Time{}}
+	return &applier{ctx: ctx, release: release, namespace: namespace, clients: clients, track: trackOpts, sink: sink, start: start, applied: map[track.Ref]time.Time{}, handBackRun: opts.handBackRun}
 }
 
 func (a *applier) stage(name, line string, objects []track.Ref) {
@@ -271,7 +276,18 @@ func (a *applier) applyOne(s *applyStep, info, previous *resource.Info, ops helm
 			return err
 		}
 	}
+	adoptedFrom, adopting := "", false
+	if a.adoptRun != "" {
+		if live, err := ops.Get(info); err == nil && live != nil {
+			if owner := helmsdk.Owner(live.GetAnnotations()); owner != a.release+"/"+a.namespace {
+				adoptedFrom, adopting = owner, true
+			}
+		}
+	}
 	err := ops.Apply(previous, info)
+	if err == nil && adopting {
+		err = helmsdk.RecordAdoption(info, adoptedFrom, a.adoptRun)
+	}
 	if err != nil && l.RecreateIfImmutable && strings.Contains(err.Error(), "field is immutable") {
 		if err = a.recreate(info, ops, "an update changes an immutable field"); err == nil {
 			err = ops.Apply(nil, info)
@@ -336,6 +352,13 @@ func (a *applier) deleteRemoved(previous, target []*resource.Info, ops helmsdk.O
 		}
 		ann := live.GetAnnotations()
 		switch {
+		case a.handBackRun != "" && ann[helmsdk.AnnotationAdoptedInRun] == a.handBackRun:
+			if err := helmsdk.HandBack(p, ann); err != nil {
+				errs = append(errs, fmt.Errorf("hand %s back to %q: %w", t.Ref, ann[helmsdk.AnnotationAdoptedFrom], err))
+			} else {
+				a.stage("hand-back", fmt.Sprintf("handed %s back to %q: the failed run had adopted it", t.Ref, ann[helmsdk.AnnotationAdoptedFrom]), []track.Ref{t.Ref})
+			}
+			continue
 		case ann[AnnotationHelmResourcePolicy] == "keep":
 			a.stage("keep", fmt.Sprintf("keep %s: it left the chart but is annotated %s: keep", t.Ref, AnnotationHelmResourcePolicy), []track.Ref{t.Ref})
 			continue

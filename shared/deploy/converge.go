@@ -2,6 +2,8 @@ package deploy
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -47,6 +49,10 @@ type ConvergeOptions struct {
 	Track track.Options
 	// Sink receives the tracking events; nil discards them.
 	Sink track.Sink
+
+	// handBackRun is set on the auto-rollback of a failed run: objects that run adopted go
+	// back to their previous owners instead of being deleted.
+	handBackRun string
 }
 
 // DefaultTimeout is the timeout of every command that deploys, rolls back, uninstalls or
@@ -136,6 +142,9 @@ func Converge(ctx context.Context, client *helmsdk.Client, clients track.Clients
 		opts.Track.Access = track.NewAccess()
 	}
 	ap := newApplier(ctx, p.ReleaseName, p.Namespace, clients, opts, start)
+	if opts.ForceAdoption {
+		ap.adoptRun = newRunID()
+	}
 	rel, err := client.UpgradeOrInstall(ctx, helmsdk.UpgradeRequest{
 		ReleaseName:   p.ReleaseName,
 		Chart:         p.Chart,
@@ -171,6 +180,7 @@ func Converge(ctx context.Context, client *helmsdk.Client, clients track.Clients
 	rbCtx, rbCancel := context.WithTimeout(parent, rollbackTimeout)
 	defer rbCancel()
 	opts.Timeout = rollbackTimeout
+	opts.handBackRun = ap.adoptRun
 	var rolled *Result
 	rolled, err = autoRollback(rbCtx, client, clients, p.ReleaseName, p.Namespace, rel.Revision, opts, err)
 	if rolled != nil {
@@ -245,7 +255,7 @@ func autoRollback(ctx context.Context, client *helmsdk.Client, clients track.Cli
 	}
 	if target == 0 {
 		sink(track.Event{Type: track.EventTypeStage, Time: time.Now(), Stage: "auto-rollback", Line: fmt.Sprintf("auto-rollback: release %q never deployed successfully: uninstalling it", release)})
-		if _, err := Dismiss(ctx, client, clients, DismissRequest{ReleaseName: release, Namespace: namespace, Timeout: opts.Timeout, Locked: true}, sink); err != nil {
+		if _, err := Dismiss(ctx, client, clients, DismissRequest{ReleaseName: release, Namespace: namespace, Timeout: opts.Timeout, Locked: true, handBackRun: opts.handBackRun}, sink); err != nil {
 			return nil, errors.Join(failure, fmt.Errorf("auto-rollback: uninstall: %w", err))
 		}
 		return &Result{}, fmt.Errorf("%w (auto-rollback: the failed first install was uninstalled)", failure)
@@ -400,6 +410,8 @@ type DismissRequest struct {
 	Locked bool
 	// Lock tunes the release lock.
 	Lock LockOptions
+
+	handBackRun string
 }
 
 // Dismiss uninstalls the release (delete hooks run, objects with helm.sh/resource-policy:
@@ -420,7 +432,7 @@ func Dismiss(ctx context.Context, client *helmsdk.Client, clients track.Clients,
 		defer lock.Release()
 		ctx = lockedCtx
 	}
-	rel, err := client.Uninstall(helmsdk.UninstallRequest{ReleaseName: req.ReleaseName, Wait: false, Timeout: helmTimeout(req.Timeout)})
+	rel, err := client.Uninstall(helmsdk.UninstallRequest{ReleaseName: req.ReleaseName, Wait: false, Timeout: helmTimeout(req.Timeout), HandBackRun: req.handBackRun})
 	if err != nil || rel == nil {
 		return rel, err
 	}
@@ -432,6 +444,22 @@ func Dismiss(ctx context.Context, client *helmsdk.Client, clients track.Clients,
 	if sink == nil {
 		sink = func(track.Event) {}
 	}
+	spared := map[string]bool{}
+	for _, s := range rel.Spared {
+		spared[s.Kind+"/"+s.Name] = true
+		line := fmt.Sprintf("not deleting %s %q: it belongs to release %q now", s.Kind, s.Name, s.Owner)
+		if s.HandedBack {
+			line = fmt.Sprintf("handed %s %q back to %q: the failed run had adopted it", s.Kind, s.Name, s.Owner)
+		}
+		sink(track.Event{Type: track.EventTypeStage, Time: time.Now(), Elapsed: time.Since(start), Stage: "orphan", Warning: true, Line: line})
+	}
+	kept := targets[:0]
+	for _, t := range targets {
+		if !spared[t.Ref.Kind+"/"+t.Ref.Name] {
+			kept = append(kept, t)
+		}
+	}
+	targets = kept
 	opts := track.DefaultOptions()
 	opts.Deletion, opts.PodLogs, opts.Since = true, false, start
 	tracked, err := track.Track(ctx, clients, targets, opts, sink)
@@ -510,4 +538,11 @@ func Resources(rendered string) []Resource {
 		}
 	}
 	return out
+}
+
+// newRunID names one converge run in the adoption records it leaves.
+func newRunID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }

@@ -7,10 +7,14 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"strings"
 
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/kube"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/resource"
 )
 
 // Transform rewrites a stream of YAML documents; it must be idempotent, because Helm passes
@@ -74,6 +78,74 @@ type deployKubeClient struct {
 	*kube.Client
 	transform Transform
 	applier   Applier
+	// owner, while set, limits Helm's deletions to objects that still carry this release's
+	// ownership annotations; the others are kept and listed in spared.
+	owner  *ownership
+	spared []SparedObject
+}
+
+// SparedObject is an object of a release an uninstall did not delete: another release owns
+// it now.
+type SparedObject struct {
+	Kind  string `json:"kind"`
+	Name  string `json:"name"`
+	Owner string `json:"owner"`
+	// HandedBack says it was adopted by the failed run and returned to Owner.
+	HandedBack bool `json:"handedBack,omitempty"`
+}
+
+// ownership is the release a deletion may touch objects of; objects adopted in the run
+// handBackRun are handed back to their previous owner instead of deleted.
+type ownership struct{ release, namespace, handBackRun string }
+
+func (c *deployKubeClient) Delete(resources kube.ResourceList) (*kube.Result, []error) {
+	owned := c.owned(resources)
+	if len(owned) == 0 {
+		// Helm's client calls an empty list an error ("no objects visited").
+		return &kube.Result{}, nil
+	}
+	return c.Client.Delete(owned)
+}
+
+func (c *deployKubeClient) DeleteWithPropagationPolicy(resources kube.ResourceList, policy metav1.DeletionPropagation) (*kube.Result, []error) {
+	owned := c.owned(resources)
+	if len(owned) == 0 {
+		return &kube.Result{}, nil
+	}
+	return c.Client.DeleteWithPropagationPolicy(owned, policy)
+}
+
+// owned drops the objects another release (or nobody) owns now: an object taken over with
+// --force-adoption by another release, or adopted from outside, is not this release's to delete.
+func (c *deployKubeClient) owned(resources kube.ResourceList) kube.ResourceList {
+	if c.owner == nil {
+		return resources
+	}
+	var out kube.ResourceList
+	for _, info := range resources {
+		live, err := resource.NewHelper(info.Client, info.Mapping).Get(info.Namespace, info.Name)
+		if err != nil {
+			out = append(out, info) // gone, or unreadable: Helm reports it
+			continue
+		}
+		ann := map[string]string{}
+		if m, err := meta.Accessor(live); err == nil {
+			ann = m.GetAnnotations()
+		}
+		if run := ann[AnnotationAdoptedInRun]; run != "" && run == c.owner.handBackRun {
+			if err := HandBack(info, ann); err == nil {
+				previous, _, _ := strings.Cut(ann[AnnotationAdoptedFrom], "/")
+				c.spared = append(c.spared, SparedObject{Kind: info.Mapping.GroupVersionKind.Kind, Name: info.Name, Owner: previous, HandedBack: true})
+				continue
+			}
+		}
+		if ann[annotationReleaseName] == c.owner.release && ann[annotationReleaseNamespace] == c.owner.namespace {
+			out = append(out, info)
+			continue
+		}
+		c.spared = append(c.spared, SparedObject{Kind: info.Mapping.GroupVersionKind.Kind, Name: info.Name, Owner: ann["meta.helm.sh/release-name"]})
+	}
+	return out
 }
 
 func (c *deployKubeClient) Build(r io.Reader, validate bool) (kube.ResourceList, error) {

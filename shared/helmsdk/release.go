@@ -40,6 +40,8 @@ type Release struct {
 	Manifest string `json:"-"`
 	// Hooks are the rendered hook manifests.
 	Hooks []string `json:"-"`
+	// Spared are the objects an uninstall left because another release owns them now.
+	Spared []SparedObject `json:"spared,omitempty"`
 }
 
 func fromHelm(rel *helmrelease.Release) *Release {
@@ -355,6 +357,9 @@ type UninstallRequest struct {
 	// Wait blocks until every deleted object is gone.
 	Wait    bool
 	Timeout time.Duration
+	// HandBackRun returns the objects adopted by that run (an auto-rollback of a failed
+	// first install) to their previous owners instead of deleting them.
+	HandBackRun string
 }
 
 // Uninstall deletes the release's objects (keeping those annotated helm.sh/resource-policy:
@@ -364,6 +369,10 @@ func (c *Client) Uninstall(req UninstallRequest) (*Release, error) {
 	u.Wait = req.Wait
 	u.Timeout = req.Timeout
 	u.DeletionPropagation = "foreground"
+	if c.kube != nil {
+		c.kube.owner, c.kube.spared = &ownership{release: req.ReleaseName, namespace: c.namespace, handBackRun: req.HandBackRun}, nil
+		defer func() { c.kube.owner = nil }()
+	}
 	res, err := u.Run(req.ReleaseName)
 	if errors.Is(err, driver.ErrReleaseNotFound) {
 		return nil, fmt.Errorf("%w: %q in namespace %q", ErrReleaseNotFound, req.ReleaseName, c.namespace)
@@ -374,7 +383,11 @@ func (c *Client) Uninstall(req UninstallRequest) (*Release, error) {
 	if res == nil || res.Release == nil {
 		return nil, nil
 	}
-	return fromHelm(res.Release), nil
+	out := fromHelm(res.Release)
+	if c.kube != nil {
+		out.Spared = c.kube.spared
+	}
+	return out, nil
 }
 
 // MarkFailed records that a revision failed after Helm had stored it as deployed (our own
