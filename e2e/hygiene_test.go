@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kubectl-converge/converge/e2e/harness"
 )
@@ -300,5 +301,68 @@ data:
 		if strings.Contains(out, secretMarker) {
 			t.Errorf("a secret was printed or saved:\n%s", out)
 		}
+	}
+}
+
+// TestSecretsInWarningsAndShortSecrets: an admission policy that quotes a secret in its
+// warning, and a secret of three characters, are masked: the warning comes through the
+// printer, the short secret wherever it stands as a whole value.
+func TestSecretsInWarningsAndShortSecrets(t *testing.T) {
+	env := harness.Get(t)
+	ns := env.Namespace(t)
+	policy := "warn-token-" + ns
+	env.Apply(t, ns, `apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: `+policy+`}
+spec:
+  failurePolicy: Ignore
+  matchConstraints:
+    resourceRules: [{apiGroups: [""], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [configmaps]}]
+  validations:
+  - expression: "!has(object.data) || !('token' in object.data)"
+    messageExpression: "'the ConfigMap carries the token ' + object.data.token"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: `+policy+`}
+spec:
+  policyName: `+policy+`
+  validationActions: [Warn]
+  matchResources: {namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: `+ns+`}}}
+`)
+	t.Cleanup(func() {
+		env.Kubectl(t, "delete", "validatingadmissionpolicybinding,validatingadmissionpolicy", policy, "--ignore-not-found")
+	})
+	// A new policy takes effect when the API server has loaded it.
+	harness.Eventually(t, time.Minute, func() string {
+		res := env.Command(t, "kubectl", "-n", ns, "create", "configmap", "probe", "--from-literal=token=probe", "--dry-run=server").Run()
+		if strings.Contains(res.Stderr, "carries the token probe") {
+			return ""
+		}
+		return "the admission policy does not warn yet: " + res.Stderr
+	})
+	key := strings.TrimSpace(env.Command(t, "kubectl-converge", "secret", "generate-key").Succeed().Stdout)
+	chart := filepath.Join(t.TempDir(), "warned")
+	writeFile(t, filepath.Join(chart, "Chart.yaml"), "apiVersion: v2\nname: warned\nversion: 0.1.0\n")
+	writeFile(t, filepath.Join(chart, "templates", "cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: careless}\ndata:\n  token: {{ .Values.token | quote }}\n  pin: {{ .Values.pin | quote }}\n  run: {{ .Values.run | quote }}\n")
+	writeFile(t, filepath.Join(chart, "templates", "NOTES.txt"), "pin: {{ .Values.pin }}\n")
+	encrypted := env.Command(t, "kubectl-converge", "secret", "encrypt").Env("WERF_SECRET_KEY", key).Stdin("token: tok-" + secretMarker + "\npin: k9X\n").Succeed().Stdout
+	writeFile(t, filepath.Join(chart, "secret-values.yaml"), encrypted)
+	// Each run changes the ConfigMap, so that the API server admits (and warns about) it.
+	for _, args := range [][]string{{"--progress", "plain", "--set", "run=1"}, {"-o", "json", "--set", "run=2"}} {
+		res := env.Command(t, "kubectl", append([]string{"converge", chart, "-n", ns}, args...)...).Env("WERF_SECRET_KEY", key).Run()
+		if res.ExitCode != 0 {
+			t.Fatalf("converge %v: exit %d\n%s", args, res.ExitCode, res.Stderr)
+		}
+		out := res.Combined()
+		if !strings.Contains(out, "the ConfigMap carries the token ***") {
+			t.Errorf("converge %v: the admission warning is not shown masked:\n%s", args, out)
+		}
+		if strings.Contains(out, secretMarker) || strings.Contains(out, `"k9X"`) || strings.Contains(out, "pin: k9X") {
+			t.Errorf("converge %v printed a secret:\n%s", args, out)
+		}
+	}
+	if got := jsonPath(t, env, ns, "configmap/careless", "{.data.pin}"); got != "k9X" {
+		t.Fatalf("the live ConfigMap holds pin %q", got)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -22,6 +23,9 @@ const minLength = 4
 var (
 	mu      sync.RWMutex
 	secrets = map[string]bool{}
+	// short are secrets too short to mask inside text ("1", "on" are everywhere): they are
+	// masked where they stand as a whole value, quoted or after "key:" / "key=".
+	short = map[string]bool{}
 	// ordered is secrets, longest first, so that a secret containing another is masked whole.
 	ordered []string
 )
@@ -35,6 +39,9 @@ func Add(values ...string) {
 	defer mu.Unlock()
 	changed := false
 	for _, v := range values {
+		if t := strings.TrimSpace(v); t != "" && len(t) < minLength && !strings.ContainsAny(t, "\n\"") {
+			short[t] = true
+		}
 		for _, form := range forms(v) {
 			if len(form) >= minLength && !secrets[form] {
 				secrets[form] = true
@@ -97,7 +104,26 @@ func String(s string) string {
 			s = strings.ReplaceAll(s, secret, Mask)
 		}
 	}
+	for secret := range short {
+		if strings.Contains(s, secret) {
+			for _, re := range wholeValue(secret) {
+				s = re.ReplaceAllString(s, "${1}"+Mask+"${2}")
+			}
+		}
+	}
 	return s
+}
+
+// wholeValue matches a short secret standing as a whole value: "x7Q", 'x7Q', key: x7Q at the
+// end of a line, key=x7Q.
+func wholeValue(secret string) []*regexp.Regexp {
+	q := regexp.QuoteMeta(secret)
+	return []*regexp.Regexp{
+		regexp.MustCompile(`(")` + q + `(")`),
+		regexp.MustCompile(`(')` + q + `(')`),
+		regexp.MustCompile(`(?m)(:[ \t]+)` + q + `([ \t]*)$`),
+		regexp.MustCompile(`(=)` + q + `(\s|$|&|,)`),
+	}
 }
 
 // Bytes is String for byte slices.

@@ -58,3 +58,21 @@ func TestEncodedFormsAreMasked(t *testing.T) {
 		}
 	}
 }
+
+// TestShortSecretsAsWholeValues: a secret too short to mask inside text is masked where it
+// stands as a whole value, and left alone inside words.
+func TestShortSecretsAsWholeValues(t *testing.T) {
+	Add("q7Z")
+	tests := []struct{ in, want string }{
+		{`{"password":"q7Z"}`, `{"password":"***"}`},
+		{"password: q7Z\nnext: 1", "password: ***\nnext: 1"},
+		{"value: 'q7Z'", "value: '***'"},
+		{"url?token=q7Z&x=1", "url?token=***&x=1"},
+		{"aq7Zb stays", "aq7Zb stays"},
+	}
+	for _, tt := range tests {
+		if got := String(tt.in); got != tt.want {
+			t.Errorf("String(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
