@@ -122,11 +122,17 @@ func Converge(ctx context.Context, client *helmsdk.Client, clients track.Clients
 		return nil, err
 	}
 	expectDigest := ""
+	var digestKey []byte
 	if opts.Plan != nil {
 		if err := VerifyPlan(ctx, client, clients, p.ReleaseName, p.Namespace, opts.Plan); err != nil {
 			return nil, err
 		}
 		expectDigest = opts.Plan.Digest
+		if opts.Plan.DigestKey != "" {
+			if digestKey, err = hex.DecodeString(opts.Plan.DigestKey); err != nil {
+				return nil, exitcode.Usage("--use-plan: the plan's digestKey is not hex: make a new plan")
+			}
+		}
 	}
 	if err := renderBeforeCRDs(ctx, p); err != nil {
 		return nil, err
@@ -156,6 +162,7 @@ func Converge(ctx context.Context, client *helmsdk.Client, clients track.Clients
 		Applier:       ap,
 		ForceAdoption: opts.ForceAdoption,
 		ExpectDigest:  expectDigest,
+		DigestKey:     digestKey,
 		Preflight: func(rendered []byte) error {
 			return checkAccess(ctx, clients, p.Namespace, rendered, opts.Track.Access, sink)
 		},

@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -79,10 +80,14 @@ type Plan struct {
 	Namespace string `json:"namespace"`
 	// Revision is the release's newest revision when the plan was made; zero for an install.
 	Revision int `json:"revision"`
-	// Digest identifies the rendered manifests the plan reviewed.
-	Digest  string         `json:"digest"`
-	Changes []Change       `json:"changes"`
-	Summary map[Action]int `json:"summary"`
+	// Digest identifies the rendered manifests the plan reviewed: an HMAC keyed with
+	// DigestKey, so that a saved plan cannot confirm a guess of a secret the manifests hold
+	// by hashing candidates (the key is the plan's own, drawn at random).
+	Digest string `json:"digest"`
+	// DigestKey is the hex key of Digest; "" in plans of earlier versions (plain sha256).
+	DigestKey string         `json:"digestKey,omitempty"`
+	Changes   []Change       `json:"changes"`
+	Summary   map[Action]int `json:"summary"`
 }
 
 // HasChanges reports whether applying the plan would change anything in the cluster.
@@ -105,11 +110,15 @@ type PlanOptions struct {
 // cluster: desired states come from server-side dry runs of the very requests a converge
 // sends (defaults and admission included), objects that left the chart are listed.
 func MakePlan(ctx context.Context, client *helmsdk.Client, p *Prepared, opts PlanOptions) (*Plan, error) {
-	pv, err := client.Preview(ctx, helmsdk.UpgradeRequest{ReleaseName: p.ReleaseName, Chart: p.Chart, Values: p.Values, Description: description(p)})
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	pv, err := client.Preview(ctx, helmsdk.UpgradeRequest{ReleaseName: p.ReleaseName, Chart: p.Chart, Values: p.Values, Description: description(p), DigestKey: key})
 	if err != nil {
 		return nil, err
 	}
-	plan := &Plan{Release: p.ReleaseName, Namespace: p.Namespace, Digest: pv.Digest, Summary: map[Action]int{}}
+	plan := &Plan{Release: p.ReleaseName, Namespace: p.Namespace, Digest: pv.Digest, DigestKey: hex.EncodeToString(key), Summary: map[Action]int{}}
 	var previous []*resource.Info
 	if pv.Current != nil {
 		plan.Revision = pv.Current.Revision
@@ -389,7 +398,7 @@ func VerifyPlan(ctx context.Context, client *helmsdk.Client, clients track.Clien
 	}
 	var moved []string
 	for _, c := range plan.Changes {
-		if c.Action == ActionHook {
+		if c.Action == ActionHook || c.Action == ActionHookSkipped {
 			continue
 		}
 		live, err := getLive(ctx, clients, c.Object)

@@ -2,6 +2,7 @@ package helmsdk
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -94,6 +95,8 @@ type UpgradeRequest struct {
 	// ExpectDigest refuses to deploy manifests other than those a Preview rendered (with
 	// ErrPlanOutdated); "" accepts any.
 	ExpectDigest string
+	// DigestKey keys the digest of the rendered manifests (HMAC-SHA256); nil: plain sha256.
+	DigestKey []byte
 	// Preflight checks the rendered manifest after the transform, before Helm records a
 	// revision or touches an object; its error fails the deploy as it is.
 	Preflight func(rendered []byte) error
@@ -162,7 +165,7 @@ func (c *Client) upgradeOrInstall(ctx context.Context, req UpgradeRequest, dryRu
 	}
 	uninstalled := last != nil && last.Info.Status == helmrelease.StatusUninstalled
 	c.cfg.Releases.MaxHistory = req.HistoryMax
-	renderer := c.postRenderer(req.ExpectDigest, req.Preflight)
+	renderer := c.postRenderer(req.ExpectDigest, req.DigestKey, req.Preflight)
 	var rel *helmrelease.Release
 	if notFound || uninstalled {
 		install := action.NewInstall(c.cfg)
@@ -212,7 +215,18 @@ func (c *Client) upgradeOrInstall(ctx context.Context, req UpgradeRequest, dryRu
 // ErrPlanOutdated is a deploy refused because what it would apply is not what was planned.
 var ErrPlanOutdated = errors.New("the plan is outdated")
 
-func (c *Client) postRenderer(expectDigest string, preflight func([]byte) error) postRenderer {
+// ManifestDigest identifies rendered manifests: HMAC-SHA256 with key, or sha256 without one.
+func ManifestDigest(key, manifests []byte) string {
+	if key == nil {
+		sum := sha256.Sum256(manifests)
+		return hex.EncodeToString(sum[:])
+	}
+	mac := hmac.New(sha256.New, key)
+	mac.Write(manifests)
+	return "hmac-sha256:" + hex.EncodeToString(mac.Sum(nil))
+}
+
+func (c *Client) postRenderer(expectDigest string, key []byte, preflight func([]byte) error) postRenderer {
 	transform := c.transform
 	if transform == nil {
 		transform = func(b []byte) ([]byte, error) { return b, nil }
@@ -225,8 +239,7 @@ func (c *Client) postRenderer(expectDigest string, preflight func([]byte) error)
 			c.renderErr = err
 			return nil, err
 		}
-		sum := sha256.Sum256(out)
-		c.lastDigest = hex.EncodeToString(sum[:])
+		c.lastDigest = ManifestDigest(key, out)
 		if expectDigest != "" && expectDigest != c.lastDigest {
 			c.renderErr = fmt.Errorf("%w: the chart renders other manifests than the plan reviewed (the chart, values, images or the cluster's lookups changed since); make a new plan", ErrPlanOutdated)
 			return nil, c.renderErr
