@@ -321,12 +321,23 @@ func TestBundleCopyOfAChartDirectory(t *testing.T) {
 	chart := filepath.Join(dir, ".helm")
 	archive := filepath.Join(t.TempDir(), "app.tar.gz")
 	helm := func(args ...string) *harness.Cmd { return env.Command(t, "helm-giterm", args...).Dir(dir) }
-	helm("bundle-copy", "--from", chart, "--to", "archive:"+archive).Succeed()
+	digest := strings.TrimSpace(helm("bundle-copy", "--from", chart, "--to", "archive:"+archive).Succeed().Stdout)
 	helm("bundle-copy", "--from", chart, "--to", "oci://"+registry+"/copies/app:1.0.0", "--plain-http").Succeed()
+	// An archive is pinned by the digest bundle-copy printed, and says so when it is not.
+	if res := helm("bundle-render", "archive:"+archive, "app", "--digest", digest).Run(); res.ExitCode != 0 || strings.Contains(res.Stderr, "not pinned") {
+		t.Fatalf("bundle-render --digest %s: exit %d\n%s", digest, res.ExitCode, res.Stderr)
+	}
+	wrong := "sha256:" + strings.Repeat("0", 64)
+	if res := helm("bundle-render", "archive:"+archive, "app", "--digest", wrong).Run(); res.ExitCode == 0 || !strings.Contains(res.Stderr, "not the expected "+wrong) {
+		t.Fatalf("bundle-render with another digest: exit %d\n%s", res.ExitCode, res.Stderr)
+	}
 	for _, ref := range []string{"archive:" + archive, "oci://" + registry + "/copies/app:1.0.0"} {
 		res := helm("bundle-render", ref, "app", "--plain-http").Run()
 		if res.ExitCode != 0 {
 			t.Fatalf("bundle-render %s: exit %d\n%s", ref, res.ExitCode, res.Stderr)
+		}
+		if strings.HasPrefix(ref, "archive:") && !strings.Contains(res.Stderr, "is not pinned: pass --digest "+digest) {
+			t.Errorf("an unpinned archive is not said:\n%s", res.Stderr)
 		}
 		for _, want := range []string{"name: app-parent", "name: app-sub", "name: app-metrics"} {
 			if !strings.Contains(res.Stdout, want) {

@@ -111,13 +111,16 @@ type bundleOptions struct {
 	cliutil.DeployFlags
 	reg registryFlags
 	tag string
-	env helmsdk.HelmEnv
+	// digest is the chart digest an archive must have (--digest); "" checks none.
+	digest string
+	env    helmsdk.HelmEnv
 }
 
 func (o *bundleOptions) addFlags(fs *pflag.FlagSet) {
 	o.DeployFlags.AddFlags(fs)
 	o.reg.addFlags(fs, &o.DeployFlags.PlainHTTP)
 	fs.StringVar(&o.tag, "tag", "", "tag to use, or a semver range (1.4.x, ^1.4) to use the highest matching tag")
+	fs.StringVar(&o.digest, "digest", "", "the chart digest (sha256:...) an archive:FILE.tar.gz bundle must have, as bundle-copy printed it")
 }
 
 // prepare loads the bundle src as release; values, --set, --secret-values, --image and
@@ -131,6 +134,19 @@ func (o *bundleOptions) prepare(src, release string) (*deploy.Prepared, error) {
 	loaded, err := bundle.Load(bundle.Source{Ref: src, Tag: o.tag}, r)
 	if err != nil {
 		return nil, err
+	}
+	if strings.HasPrefix(src, bundle.ArchivePrefix) {
+		// An archive's own record of its digest shows it is whole, not that it is the one
+		// that was published: only a digest given from elsewhere pins it.
+		got := bundle.Digest(loaded.Archive)
+		switch {
+		case o.digest != "" && o.digest != got:
+			return nil, fmt.Errorf("bundle %s has chart digest %s, not the expected %s (--digest): it is another bundle, or was changed", src, got, o.digest)
+		case o.digest == "":
+			fmt.Fprintf(o.ErrOut, "giterm: %s is not pinned: pass --digest %s to refuse any other archive\n", src, got)
+		}
+	} else if o.digest != "" {
+		return nil, exitcode.Usage("--digest pins archive:FILE.tar.gz bundles; pin a registry bundle with oci://REGISTRY/REPO@sha256:...")
 	}
 	if loaded.Selected {
 		fmt.Fprintf(o.ErrOut, "giterm: --tag %s selects tag %s\n", o.tag, loaded.Tag)
@@ -299,7 +315,8 @@ are copied by your image tooling); the copy is then a new chart with a new diges
 				if err := bundle.WriteArchive(path, bundle.Archive{Source: strings.TrimPrefix(loaded.Origin, "bundle "), Tag: loaded.Tag, Chart: loaded.Archive}); err != nil {
 					return err
 				}
-				fmt.Fprintf(streams.ErrOut, "giterm: copied %s to %s\n", loaded.Origin, to)
+				fmt.Fprintf(streams.ErrOut, "giterm: copied %s to %s (chart digest %s: pass it to bundle-apply --digest)\n", loaded.Origin, to, bundle.Digest(loaded.Archive))
+				fmt.Fprintln(streams.Out, bundle.Digest(loaded.Archive))
 			case bundle.IsRegistry(to):
 				repo, destTag, digest := bundle.Repository(to)
 				if digest != "" {
