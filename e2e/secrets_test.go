@@ -1,10 +1,13 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/kubectl-converge/converge/e2e/harness"
 )
@@ -151,5 +154,52 @@ func TestSecretCommands(t *testing.T) {
 	writeFile(t, keyFile, newKey)
 	if got := run("decrypt", values, "--secret-key-file", keyFile).Env("WERF_SECRET_KEY", oldKey).Succeed().Stdout; !strings.Contains(got, "s3cr3t") {
 		t.Fatalf("--secret-key-file was not used: %q", got)
+	}
+}
+
+// TestSecretEditLeavesNoPlaintext: the plaintext copy of a secret edit killed with SIGKILL
+// (no chance to clean up) is removed by the next secret edit; the copies live in a directory
+// only the user can read.
+func TestSecretEditLeavesNoPlaintext(t *testing.T) {
+	env := harness.Get(t)
+	dir := t.TempDir()
+	tmp := t.TempDir()
+	key := strings.TrimSpace(env.Command(t, "kubectl-converge", "secret", "generate-key").Succeed().Stdout)
+	file := filepath.Join(dir, "secret-values.yaml")
+	env.Command(t, "kubectl-converge", "secret", "encrypt", "-o", file).Env("WERF_SECRET_KEY", key).Stdin("password: EDITMARKER\n").Succeed()
+	edits := filepath.Join(tmp, fmt.Sprintf("kubectl-converge-secret-edit-%d", os.Getuid()))
+	plaintexts := func() []string {
+		entries, _ := os.ReadDir(edits)
+		var out []string
+		for _, e := range entries {
+			out = append(out, e.Name())
+		}
+		return out
+	}
+	slowEditor := filepath.Join(dir, "slow-editor")
+	writeFile(t, slowEditor, "#!/bin/sh\nsleep 3\n")
+	if err := os.Chmod(slowEditor, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	run := env.Command(t, "kubectl-converge", "secret", "edit", file).Env("WERF_SECRET_KEY", key).Env("TMPDIR", tmp).Env("EDITOR", slowEditor).Start()
+	harness.Eventually(t, time.Minute, func() string {
+		if len(plaintexts()) == 0 {
+			return "no plaintext copy yet"
+		}
+		return ""
+	})
+	if info, err := os.Stat(edits); err != nil || info.Mode().Perm() != 0o700 {
+		t.Fatalf("the edit directory is not private: %v %v", info.Mode(), err)
+	}
+	if err := run.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	run.Wait()
+	if len(plaintexts()) == 0 {
+		t.Fatal("the killed edit left nothing: the test cannot show the sweep")
+	}
+	env.Command(t, "kubectl-converge", "secret", "edit", file).Env("WERF_SECRET_KEY", key).Env("TMPDIR", tmp).Env("EDITOR", "true").Succeed()
+	if left := plaintexts(); len(left) != 0 {
+		t.Fatalf("plaintext copies left after the next edit: %v", left)
 	}
 }

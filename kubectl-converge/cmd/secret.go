@@ -2,13 +2,16 @@ package cmd
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -50,7 +53,7 @@ format, so werf and kubectl converge read each other's files. The key is looked 
 		return c
 	}
 	edit := subcommand("edit FILE", "Decrypt a file into $EDITOR and encrypt it again on save; unchanged values keep their ciphertext", cobra.ExactArgs(1),
-		func(_ *cobra.Command, args []string) error { return o.runEdit(args[0]) })
+		func(cmd *cobra.Command, args []string) error { return o.runEdit(cmd.Context(), args[0]) })
 	edit.Flags().StringVar(&o.Mode, "mode", o.Mode, "values, file or auto (file under a secret/ directory, values otherwise)")
 	rotate := &RotateKeyOptions{SecretOptions: o}
 	rotateCmd := subcommand("rotate-key [EXTRA_FILE...]", "Re-encrypt the chart's secret-values.yaml, secret/ files and EXTRA_FILEs with a new key", cobra.ArbitraryArgs,
@@ -165,7 +168,7 @@ func convert(c *secrets.Cipher, data []byte, whole, encrypt bool, previous []byt
 	}
 }
 
-func (o *SecretOptions) runEdit(path string) error {
+func (o *SecretOptions) runEdit(ctx context.Context, path string) error {
 	whole, err := o.wholeFile(path)
 	if err != nil {
 		return err
@@ -182,7 +185,7 @@ func (o *SecretOptions) runEdit(path string) error {
 	if err != nil {
 		return exitcode.Wrap(exitcode.CodeUsage, fmt.Errorf("%s: %w", path, err))
 	}
-	tmp, err := os.CreateTemp("", "converge-secret-*"+filepath.Ext(path))
+	tmp, err := editFile(filepath.Ext(path))
 	if err != nil {
 		return err
 	}
@@ -199,7 +202,8 @@ func (o *SecretOptions) runEdit(path string) error {
 		editor = "vi"
 	}
 	fields := strings.Fields(editor)
-	run := exec.Command(fields[0], append(fields[1:], tmp.Name())...)
+	// SIGINT/SIGTERM end the editor too, so that the plaintext is removed on the way out.
+	run := exec.CommandContext(ctx, fields[0], append(fields[1:], tmp.Name())...)
 	run.Stdin, run.Stdout, run.Stderr = o.In, o.Out, o.ErrOut
 	if err := run.Run(); err != nil {
 		return fmt.Errorf("editor %q: %w; %s is unchanged", editor, err, path)
@@ -217,6 +221,44 @@ func (o *SecretOptions) runEdit(path string) error {
 		return exitcode.Wrap(exitcode.CodeUsage, fmt.Errorf("%s: the edited content is not valid: %w; the file is unchanged", path, err))
 	}
 	return os.WriteFile(path, out, 0o600)
+}
+
+// editDir holds the plaintext copies of secret edit: private to the user, and swept of the
+// copies of runs that were killed (SIGKILL leaves no chance to remove them).
+func editDir() (string, error) {
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("kubectl-converge-secret-edit-%d", os.Getuid()))
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return "", err
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return "", err
+	}
+	for _, e := range entries {
+		pidText, _, _ := strings.Cut(e.Name(), "-")
+		pid, err := strconv.Atoi(pidText)
+		if err != nil || !processAlive(pid) {
+			_ = os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+	return dir, nil
+}
+
+func processAlive(pid int) bool {
+	p, err := os.FindProcess(pid)
+	return err == nil && p.Signal(syscall.Signal(0)) == nil
+}
+
+// editFile creates the plaintext copy of one secret edit, named after this process.
+func editFile(ext string) (*os.File, error) {
+	dir, err := editDir()
+	if err != nil {
+		return nil, err
+	}
+	return os.CreateTemp(dir, fmt.Sprintf("%d-*%s", os.Getpid(), ext))
 }
 
 // RotateKeyOptions are the flags of "kubectl converge secret rotate-key".
