@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -70,6 +71,7 @@ func (o *TrackOptions) Run(ctx context.Context, args []string) error {
 		ctx, cancel = context.WithTimeout(ctx, o.Timeout)
 		defer cancel()
 	}
+	o.registerReleaseSecrets(ctx, clients, targets)
 	res, err := track.Track(ctx, clients, targets, opts, o.TrackFlags.Sink(o.ErrOut, ""))
 	if err != nil {
 		return err
@@ -99,4 +101,30 @@ func parseObjectArg(arg, ns string, mapper meta.RESTMapper) (track.Ref, error) {
 		ref.Namespace = ns
 	}
 	return ref, nil
+}
+
+// registerReleaseSecrets hands the Secrets of the releases the tracked objects belong to to
+// the redactor, so that pod logs and events quoting them are masked as during a converge.
+// Objects or releases it cannot read are skipped: tracking does not need them.
+func (o *TrackOptions) registerReleaseSecrets(ctx context.Context, clients track.Clients, targets []track.Target) {
+	seen := map[[2]string]bool{}
+	for _, t := range targets {
+		m, err := clients.Mapper.RESTMapping(t.Ref.GroupKind(), t.Ref.Version)
+		if err != nil {
+			continue
+		}
+		live, err := clients.Dynamic.Resource(m.Resource).Namespace(t.Ref.Namespace).Get(ctx, t.Ref.Name, metav1.GetOptions{})
+		if err != nil {
+			continue
+		}
+		ann := live.GetAnnotations()
+		key := [2]string{ann["meta.helm.sh/release-name"], ann["meta.helm.sh/release-namespace"]}
+		if key[0] == "" || seen[key] {
+			continue
+		}
+		seen[key] = true
+		if client, err := releaseClient(o.kube, key[1], nil); err == nil {
+			deploy.RegisterReleaseSecrets(client, key[0])
+		}
+	}
 }

@@ -472,6 +472,18 @@ func fromCommit(repo *giterm.Repo, in *Inputs) (*commitCopies, error) {
 	return copies, nil
 }
 
+// RegisterReleaseSecrets registers the data of the Secrets of every stored revision of the
+// release, for commands that show cluster data without rendering (track).
+func RegisterReleaseSecrets(client *helmsdk.Client, release string) {
+	revs, err := client.History(release)
+	if err != nil {
+		return
+	}
+	for _, r := range revs {
+		registerManifestSecrets(r.Manifest)
+	}
+}
+
 // registerManifestSecrets registers the data of every Secret of a rendered manifest.
 func registerManifestSecrets(rendered string) {
 	objs, err := manifest.Parse([]byte(rendered))
