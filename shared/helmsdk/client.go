@@ -98,18 +98,13 @@ type SparedObject struct {
 // handBackRun are handed back to their previous owner instead of deleted.
 type ownership struct{ release, namespace, handBackRun string }
 
-func (c *deployKubeClient) Delete(resources kube.ResourceList) (*kube.Result, []error) {
-	owned := c.owned(resources)
-	if len(owned) == 0 {
-		// Helm's client calls an empty list an error ("no objects visited").
-		return &kube.Result{}, nil
-	}
-	return c.Client.Delete(owned)
-}
-
+// DeleteWithPropagationPolicy is how Helm's uninstall deletes the release's objects: only
+// those the release still owns go. Hooks (deleted through Delete by their delete policy)
+// carry no ownership annotations and are the release's by definition.
 func (c *deployKubeClient) DeleteWithPropagationPolicy(resources kube.ResourceList, policy metav1.DeletionPropagation) (*kube.Result, []error) {
 	owned := c.owned(resources)
 	if len(owned) == 0 {
+		// Helm's client calls an empty list an error ("no objects visited").
 		return &kube.Result{}, nil
 	}
 	return c.Client.DeleteWithPropagationPolicy(owned, policy)
