@@ -18,9 +18,11 @@ import (
 // NewCmdConverge builds the root command, "kubectl converge [CHART]", with its subcommands.
 // kubectl's connection flags (--kubeconfig, --context, -n, ...) are shared by all of them.
 func NewCmdConverge(streams genericiooptions.IOStreams) *cobra.Command {
-	kube := kuberetry.Resilient(genericclioptions.NewConfigFlags(true))
+	limit := &kuberetry.RateLimit{}
+	kube := kuberetry.Resilient(genericclioptions.NewConfigFlags(true), limit)
 	root := newConvergeCommand(streams, kube)
 	kube.AddFlags(root.PersistentFlags())
+	limit.AddFlags(root.PersistentFlags())
 	root.AddCommand(
 		newRenderCommand(streams, kube),
 		newPlanCommand(streams, kube),

@@ -87,8 +87,9 @@ func checkAccess(ctx context.Context, clients track.Clients, namespace string, r
 	for key := range keys {
 		required[key] = deployVerbs
 	}
-	denied := reviewAccess(ctx, clients, required)
-	for key := range reviewAccess(ctx, clients, optional) {
+	reviewer := newAccessReviewer(clients)
+	denied := reviewer.denied(ctx, required)
+	for key := range reviewer.denied(ctx, optional) {
 		if line, first := access.Deny(schema.GroupResource{Group: key.group, Resource: key.resource}, key.namespace); first && sink != nil {
 			sink(track.Event{Type: track.EventTypeStage, Time: time.Now(), Stage: "access", Warning: true, Line: "warning: " + line})
 		}
@@ -99,9 +100,96 @@ func checkAccess(ctx context.Context, clients track.Clients, namespace string, r
 	return accessError(denied)
 }
 
-// reviewAccess asks the API server, a few access reviews at a time, which verbs of each key
-// the user may not use; an API server that cannot answer denies nothing.
-func reviewAccess(ctx context.Context, clients track.Clients, wanted map[accessKey][]string) map[accessKey][]string {
+// accessReviewer answers "may the user do verb to key?" in as few requests as it can: one
+// SelfSubjectRulesReview per namespace lists what RBAC grants there, and only what those
+// rules leave ungranted (cluster-scoped resources, authorizers that cannot list rules,
+// real denials) is asked with SelfSubjectAccessReviews, a few at a time. A rules review
+// is only ever trusted to grant: a denial always comes from an access review.
+type accessReviewer struct {
+	clients track.Clients
+	mu      sync.Mutex
+	rules   map[string][]authorizationv1.ResourceRule
+}
+
+func newAccessReviewer(clients track.Clients) *accessReviewer {
+	return &accessReviewer{clients: clients, rules: map[string][]authorizationv1.ResourceRule{}}
+}
+
+// learnRules asks for the rules of every namespace of wanted not asked yet, in parallel; a
+// namespace whose review fails has no rules, so each of its checks is asked on its own.
+func (r *accessReviewer) learnRules(ctx context.Context, wanted map[accessKey][]string) {
+	var wg sync.WaitGroup
+	for key := range wanted {
+		r.mu.Lock()
+		_, known := r.rules[key.namespace]
+		if key.namespace != "" && !known {
+			r.rules[key.namespace] = nil
+			wg.Add(1)
+			go func(ns string) {
+				defer wg.Done()
+				review := &authorizationv1.SelfSubjectRulesReview{Spec: authorizationv1.SelfSubjectRulesReviewSpec{Namespace: ns}}
+				answer, err := r.clients.Kube.AuthorizationV1().SelfSubjectRulesReviews().Create(ctx, review, metav1.CreateOptions{})
+				if err != nil {
+					return
+				}
+				r.mu.Lock()
+				r.rules[ns] = answer.Status.ResourceRules
+				r.mu.Unlock()
+			}(key.namespace)
+		}
+		r.mu.Unlock()
+	}
+	wg.Wait()
+}
+
+// granted reports whether the namespace's rules allow verb on key, as RBAC matches them.
+func (r *accessReviewer) granted(key accessKey, verb string) bool {
+	if key.namespace == "" {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	resource, subresource, _ := strings.Cut(key.resource, "/")
+	for _, rule := range r.rules[key.namespace] {
+		// A rule limited to named objects cannot grant create, list or watch of the kind.
+		if len(rule.ResourceNames) > 0 {
+			continue
+		}
+		if matchesAny(rule.Verbs, verb) && matchesAny(rule.APIGroups, key.group) && resourceMatches(rule.Resources, resource, subresource) {
+			return true
+		}
+	}
+	return false
+}
+
+func matchesAny(values []string, want string) bool {
+	for _, v := range values {
+		if v == "*" || v == want {
+			return true
+		}
+	}
+	return false
+}
+
+// resourceMatches follows RBAC's rule: "*", the exact resource (or "resource/subresource"),
+// or "*/subresource".
+func resourceMatches(rules []string, resource, subresource string) bool {
+	combined := resource
+	if subresource != "" {
+		combined += "/" + subresource
+	}
+	for _, r := range rules {
+		if r == "*" || r == combined || (subresource != "" && r == "*/"+subresource) {
+			return true
+		}
+	}
+	return false
+}
+
+// denied returns, for each key of wanted, the verbs the user may not use; an API server that
+// cannot answer denies nothing.
+func (r *accessReviewer) denied(ctx context.Context, wanted map[accessKey][]string) map[accessKey][]string {
+	r.learnRules(ctx, wanted)
 	var (
 		mu      sync.Mutex
 		wg      sync.WaitGroup
@@ -110,6 +198,9 @@ func reviewAccess(ctx context.Context, clients track.Clients, wanted map[accessK
 	)
 	for key, verbs := range wanted {
 		for _, verb := range verbs {
+			if r.granted(key, verb) {
+				continue
+			}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -121,7 +212,7 @@ func reviewAccess(ctx context.Context, clients track.Clients, wanted map[accessK
 				if sub, ok := strings.CutPrefix(key.resource, "pods/"); ok {
 					review.Spec.ResourceAttributes.Resource, review.Spec.ResourceAttributes.Subresource = "pods", sub
 				}
-				answer, err := clients.Kube.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, review, metav1.CreateOptions{})
+				answer, err := r.clients.Kube.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, review, metav1.CreateOptions{})
 				if err != nil || answer.Status.Allowed {
 					return
 				}

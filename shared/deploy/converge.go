@@ -141,8 +141,8 @@ func Converge(ctx context.Context, client *helmsdk.Client, clients track.Clients
 	if err != nil {
 		return nil, exitcode.Wrap(exitcode.CodeDeployFailed, err)
 	}
-	if len(crds) > 0 {
-		sink(track.Event{Type: track.EventTypeStage, Time: time.Now(), Elapsed: time.Since(start), Stage: "crds", Line: "applied CRDs: " + strings.Join(crds, ", ")})
+	if line := crdsLine(crds); line != "" {
+		sink(track.Event{Type: track.EventTypeStage, Time: time.Now(), Elapsed: time.Since(start), Stage: "crds", Line: line})
 	}
 	if opts.Track.Access == nil {
 		opts.Track.Access = track.NewAccess()
@@ -194,6 +194,18 @@ func Converge(ctx context.Context, client *helmsdk.Client, clients track.Clients
 		res.RolledBack, res.RollbackTracking = rolled.Release, rolled.Tracking
 	}
 	return res, err
+}
+
+// crdsLine says what happened to the chart's CRDs: "applied CRDs: a; unchanged: b".
+func crdsLine(crds helmsdk.CRDsResult) string {
+	var parts []string
+	if len(crds.Applied) > 0 {
+		parts = append(parts, "applied CRDs: "+strings.Join(crds.Applied, ", "))
+	}
+	if len(crds.Unchanged) > 0 {
+		parts = append(parts, "unchanged CRDs: "+strings.Join(crds.Unchanged, ", "))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // renderBeforeCRDs renders the whole chart once before its CRDs are applied, so that a chart

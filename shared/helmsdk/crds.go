@@ -3,8 +3,11 @@ package helmsdk
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/mitchellh/copystructure"
@@ -12,9 +15,11 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/cli-runtime/pkg/resource"
+	"k8s.io/client-go/metadata"
 	"sigs.k8s.io/yaml"
 )
 
@@ -65,41 +70,144 @@ func (c *Chart) Copy() (*Chart, error) {
 // HasCRDs reports whether the chart (or a subchart) has files in crds/.
 func (c *Chart) HasCRDs() bool { return len(c.chart.CRDObjects()) > 0 }
 
+// CRDAppliedDigestAnnotation records on a CRD the digest of what converge last applied to it,
+// so that a later run leaves an unchanged CRD alone (applying hundreds of KB of schema
+// costs the API server seconds, and waiting for Established more).
+const CRDAppliedDigestAnnotation = "kubectl-converge.io/applied-digest"
+
+// CRDsResult names the chart's CRDs by what ApplyCRDs did to them.
+type CRDsResult struct {
+	Applied   []string
+	Unchanged []string
+}
+
 // ApplyCRDs creates or updates the CRDs of the chart's crds/ directories (subcharts too) with
-// server-side apply and waits until they are established. Helm only creates them on a first
-// install and never updates them; CRDs are never deleted here. It returns the CRD names.
-func (c *Client) ApplyCRDs(ctx context.Context, ch *Chart) ([]string, error) {
-	var names []string
-	var established []*resource.Info
+// server-side apply and waits until those it applied are established. Helm only creates them
+// on a first install and never updates them; CRDs are never deleted here. A CRD is left
+// alone when it carries the digest of exactly what would be applied and nobody changed it
+// since (see unchangedSinceApplied).
+func (c *Client) ApplyCRDs(ctx context.Context, ch *Chart) (CRDsResult, error) {
+	var res CRDsResult
+	type pending struct {
+		info   *resource.Info
+		file   string
+		data   []byte
+		digest string
+	}
+	var all []pending
 	for _, crd := range ch.chart.CRDObjects() {
 		infos, err := c.cfg.KubeClient.Build(bytes.NewReader(crd.File.Data), false)
 		if err != nil {
-			return names, fmt.Errorf("read CRD file %s: %w", crd.Filename, err)
+			return res, fmt.Errorf("read CRD file %s: %w", crd.Filename, err)
 		}
 		for _, info := range infos {
 			data, err := json.Marshal(info.Object)
 			if err != nil {
-				return names, err
+				return res, err
 			}
-			force := true
-			helper := resource.NewHelper(info.Client, info.Mapping).WithFieldManager(crdFieldManager)
-			if _, err := helper.Patch(info.Namespace, info.Name, types.ApplyPatchType, data, &metav1.PatchOptions{Force: &force}); err != nil {
-				return names, fmt.Errorf("apply CRD %q from %s: %w", info.Name, crd.Filename, err)
+			sum := sha256.Sum256(data)
+			digest := hex.EncodeToString(sum[:])
+			obj, err := meta.Accessor(info.Object)
+			if err != nil {
+				return res, fmt.Errorf("read CRD %q from %s: %w", info.Name, crd.Filename, err)
 			}
-			names = append(names, info.Name)
-			established = append(established, info)
+			annotations := obj.GetAnnotations()
+			if annotations == nil {
+				annotations = map[string]string{}
+			}
+			annotations[CRDAppliedDigestAnnotation] = digest
+			obj.SetAnnotations(annotations)
+			if data, err = json.Marshal(info.Object); err != nil {
+				return res, err
+			}
+			all = append(all, pending{info: info, file: crd.Filename, data: data, digest: digest})
 		}
 	}
-	if len(established) == 0 {
-		return nil, nil
+	if len(all) == 0 {
+		return res, nil
+	}
+	live := c.liveCRDMetadata(ctx, len(all), func(i int) string { return all[i].info.Name })
+	var established []*resource.Info
+	for i, p := range all {
+		if m := live[i]; m != nil && m.GetAnnotations()[CRDAppliedDigestAnnotation] == p.digest && unchangedSinceApplied(m) {
+			res.Unchanged = append(res.Unchanged, p.info.Name)
+			continue
+		}
+		force := true
+		helper := resource.NewHelper(p.info.Client, p.info.Mapping).WithFieldManager(crdFieldManager)
+		if _, err := helper.Patch(p.info.Namespace, p.info.Name, types.ApplyPatchType, p.data, &metav1.PatchOptions{Force: &force}); err != nil {
+			return res, fmt.Errorf("apply CRD %q from %s: %w", p.info.Name, p.file, err)
+		}
+		res.Applied = append(res.Applied, p.info.Name)
+		established = append(established, p.info)
 	}
 	for _, info := range established {
 		if err := waitEstablished(ctx, info); err != nil {
-			return names, err
+			return res, err
 		}
 	}
-	c.forgetAPIResources()
-	return names, nil
+	if len(established) > 0 {
+		c.forgetAPIResources()
+	}
+	return res, nil
+}
+
+// liveCRDMetadata reads the metadata (no schema) of the CRDs named by name(0..n-1), a few at
+// a time; a CRD that is absent or cannot be read is nil, and is then applied.
+func (c *Client) liveCRDMetadata(ctx context.Context, n int, name func(int) string) []*metav1.PartialObjectMetadata {
+	out := make([]*metav1.PartialObjectMetadata, n)
+	cfg, err := c.getter.ToRESTConfig()
+	if err != nil {
+		return out
+	}
+	client, err := metadata.NewForConfig(cfg)
+	if err != nil {
+		return out
+	}
+	crds := client.Resource(schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"})
+	var wg sync.WaitGroup
+	limiter := make(chan struct{}, 8)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			limiter <- struct{}{}
+			defer func() { <-limiter }()
+			if m, err := crds.Get(ctx, name(i), metav1.GetOptions{}); err == nil {
+				out[i] = m
+			}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// unchangedSinceApplied reports whether nobody but the API server's own status writers
+// changed the CRD since converge last applied it: its managed fields show converge's apply,
+// and no other manager wrote the object (not its status) at or after that time. A CRD
+// being deleted is never unchanged.
+func unchangedSinceApplied(m *metav1.PartialObjectMetadata) bool {
+	if m.DeletionTimestamp != nil {
+		return false
+	}
+	var ours *metav1.Time
+	for _, f := range m.ManagedFields {
+		if f.Manager == crdFieldManager && f.Operation == metav1.ManagedFieldsOperationApply && f.Subresource == "" {
+			ours = f.Time
+		}
+	}
+	if ours == nil {
+		return false
+	}
+	for _, f := range m.ManagedFields {
+		if f.Subresource != "" || (f.Manager == crdFieldManager && f.Operation == metav1.ManagedFieldsOperationApply) {
+			continue
+		}
+		if f.Time == nil || !f.Time.Before(ours) {
+			return false
+		}
+	}
+	return true
 }
 
 func waitEstablished(ctx context.Context, info *resource.Info) error {

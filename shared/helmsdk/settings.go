@@ -24,7 +24,8 @@ func FromHelmEnv() HelmEnv {
 	settings := cli.New()
 	getter := settings.RESTClientGetter()
 	if flags, ok := getter.(*genericclioptions.ConfigFlags); ok {
-		getter = kuberetry.Resilient(flags)
+		// Helm's own settings (HELM_QPS, HELM_BURST_LIMIT) already set the rate limit.
+		getter = kuberetry.Resilient(flags, nil)
 	}
 	return HelmEnv{Getter: getter, Namespace: settings.Namespace(), Driver: os.Getenv("HELM_DRIVER"), RegistryConfig: settings.RegistryConfig}
 }

@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/rest"
 )
@@ -18,14 +19,34 @@ import (
 // ride out an API server restart or a load balancer's hiccup, short enough to fail clearly.
 var retryBackoff = []time.Duration{250 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second, 4 * time.Second}
 
+// RateLimit is the client-side rate limit of every client of a command. Zero fields keep
+// what the configuration already says, else the defaults below.
+type RateLimit struct {
+	QPS   float32
+	Burst int
+}
+
+// AddFlags adds helm's names for the limit (--qps, --burst-limit): kubectl has none.
+func (l *RateLimit) AddFlags(fs *pflag.FlagSet) {
+	fs.Float32Var(&l.QPS, "qps", DefaultQPS, "requests per second the clients may send to the API server (client-side limit; the server's own priority and fairness still applies)")
+	fs.IntVar(&l.Burst, "burst-limit", DefaultBurst, "requests the clients may send at once above --qps")
+}
+
 // Resilient makes every client built from flags retry requests that the API server (or what
 // stands before it) refused without processing them: connections refused, 502/503/504, and
-// 429 without Retry-After. client-go retries only answers that carry Retry-After.
-func Resilient(flags *genericclioptions.ConfigFlags) *genericclioptions.ConfigFlags {
+// 429 without Retry-After. client-go retries only answers that carry Retry-After. limit
+// (nil: the defaults) sets the client-side rate limit.
+func Resilient(flags *genericclioptions.ConfigFlags, limit *RateLimit) *genericclioptions.ConfigFlags {
 	wrap := flags.WrapConfigFn
 	flags.WrapConfigFn = func(cfg *rest.Config) *rest.Config {
 		if wrap != nil {
 			cfg = wrap(cfg)
+		}
+		if limit != nil && limit.QPS > 0 {
+			cfg.QPS = limit.QPS
+		}
+		if limit != nil && limit.Burst > 0 {
+			cfg.Burst = limit.Burst
 		}
 		// client-go's defaults (5 requests per second, bursts of 10) are made for controllers
 		// that run for days, not for a deploy that reads dozens of kinds once: nelm's are used.

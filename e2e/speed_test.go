@@ -1,0 +1,133 @@
+package e2e
+
+import (
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/kubectl-converge/converge/e2e/harness"
+)
+
+// reviewCounter counts the access questions that pass through an API proxy.
+type reviewCounter struct {
+	mu            sync.Mutex
+	rules, access int
+}
+
+func (c *reviewCounter) middleware(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	c.mu.Lock()
+	switch {
+	case strings.HasSuffix(r.URL.Path, "/selfsubjectrulesreviews"):
+		c.rules++
+	case strings.HasSuffix(r.URL.Path, "/selfsubjectaccessreviews"):
+		c.access++
+	}
+	c.mu.Unlock()
+	next.ServeHTTP(w, r)
+}
+
+func (c *reviewCounter) take() (rules, access int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	rules, access = c.rules, c.access
+	c.rules, c.access = 0, 0
+	return rules, access
+}
+
+// TestAccessPreflightAsksPerNamespace: the RBAC preflight of a least-privilege deployer
+// costs one rules review for its namespace and no access review when the rules grant
+// everything; a verb the rules do not grant is asked (and denied) on its own.
+func TestAccessPreflightAsksPerNamespace(t *testing.T) {
+	env := harness.Get(t)
+	ns := env.Namespace(t)
+	env.Apply(t, ns, deployerRole)
+	counter := &reviewCounter{}
+	proxy := harness.NewAPIProxy(t, env.Kubeconfig, counter.middleware)
+	chart := filepath.Join(env.RepoRoot, "examples", "demo-app")
+	asDeployer := func() harness.Result {
+		t.Helper()
+		return env.Command(t, "kubectl", "converge", chart, "-n", ns, "--release", "app", "--as", "system:serviceaccount:"+ns+":deployer").
+			Env("KUBECONFIG", proxy.Kubeconfig).Run()
+	}
+	if res := asDeployer(); res.ExitCode != 0 {
+		t.Fatalf("converge as the deployer: exit %d\n%s", res.ExitCode, res.Stderr)
+	}
+	if rules, access := counter.take(); rules != 1 || access != 0 {
+		t.Fatalf("preflight asked %d rules reviews and %d access reviews, want 1 and 0", rules, access)
+	}
+
+	env.Kubectl(t, "-n", ns, "patch", "role", "deployer", "--type", "json", "-p",
+		`[{"op": "replace", "path": "/rules/1/verbs", "value": ["get", "list", "watch", "update", "delete"]}]`)
+	res := asDeployer()
+	if res.ExitCode != 1 || !strings.Contains(res.Stderr, `forbidden: you may not create, patch deployments.apps in namespace "`+ns+`"`) {
+		t.Fatalf("exit %d, want 1 naming create and patch of deployments\n%s", res.ExitCode, res.Stderr)
+	}
+	if rules, access := counter.take(); rules != 1 || access != 2 {
+		t.Fatalf("preflight asked %d rules reviews and %d access reviews, want 1 and 2 (create, patch)", rules, access)
+	}
+}
+
+// TestUnchangedCRDsAreLeftAlone: a CRD whose content did not change is not applied again
+// (its resourceVersion stays); one changed by someone else since is applied again and
+// restored; a CRD changed in the chart is applied.
+func TestUnchangedCRDsAreLeftAlone(t *testing.T) {
+	env := harness.Get(t)
+	ns := env.Namespace(t)
+	suffix := ns[len(ns)-6:]
+	crdName := "gadgets" + suffix + ".converge.test"
+	crd := func(column string) string {
+		return `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: ` + crdName + `}
+spec:
+  group: converge.test
+  names: {kind: Gadget` + strings.ToUpper(suffix) + `, plural: gadgets` + suffix + `, singular: gadget` + suffix + `}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    additionalPrinterColumns: [{name: ` + column + `, type: string, jsonPath: .spec.size}]
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+`
+	}
+	chart := writeChart(t, "gadgets", map[string]string{
+		"templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: plain}\n",
+		"crds/gadgets.yaml": crd("Size"),
+	})
+	t.Cleanup(func() { env.Command(t, "kubectl", "delete", "crd", crdName, "--ignore-not-found").Run() })
+	converge := func(want string) {
+		t.Helper()
+		res := env.Command(t, "kubectl", "converge", chart, "-n", ns, "--progress", "plain").Succeed()
+		if !strings.Contains(res.Stderr, want+crdName) {
+			t.Fatalf("want %q%s in the output:\n%s", want, crdName, res.Stderr)
+		}
+	}
+	version := func() string { return env.Kubectl(t, "get", "crd", crdName, "-o", "jsonpath={.metadata.resourceVersion}") }
+	column := func() string {
+		return env.Kubectl(t, "get", "crd", crdName, "-o", "jsonpath={.spec.versions[0].additionalPrinterColumns[0].name}")
+	}
+
+	converge("applied CRDs: ")
+	before := version()
+	converge("unchanged CRDs: ")
+	if after := version(); after != before {
+		t.Fatalf("the unchanged CRD was written: resourceVersion %s, then %s", before, after)
+	}
+
+	env.Kubectl(t, "patch", "crd", crdName, "--type", "json", "-p",
+		`[{"op": "replace", "path": "/spec/versions/0/additionalPrinterColumns/0/name", "value": "Manual"}]`)
+	converge("applied CRDs: ")
+	if got := column(); got != "Size" {
+		t.Fatalf("printer column %q after converging over a manual change, want Size", got)
+	}
+	converge("unchanged CRDs: ")
+
+	writeFile(t, filepath.Join(chart, "crds", "gadgets.yaml"), crd("Weight"))
+	converge("applied CRDs: ")
+	if got := column(); got != "Weight" {
+		t.Fatalf("printer column %q after the chart changed it, want Weight", got)
+	}
+}

@@ -1,0 +1,153 @@
+package deploy
+
+import (
+	"context"
+	"sort"
+	"strings"
+	"testing"
+
+	authorizationv1 "k8s.io/api/authorization/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+	clienttesting "k8s.io/client-go/testing"
+
+	"github.com/kubectl-converge/converge/shared/track"
+)
+
+// reviewCluster answers rules reviews with rules (per namespace) and access reviews with
+// allow, and counts both.
+type reviewCluster struct {
+	rules        map[string][]authorizationv1.ResourceRule
+	rulesFail    bool
+	allow        func(authorizationv1.ResourceAttributes) bool
+	rulesAsked   []string
+	accessAsked  []string
+	clientset *fake.Clientset
+}
+
+func newReviewCluster(rules map[string][]authorizationv1.ResourceRule, allow func(authorizationv1.ResourceAttributes) bool) *reviewCluster {
+	c := &reviewCluster{rules: rules, allow: allow, clientset: fake.NewClientset()}
+	c.clientset.PrependReactor("create", "selfsubjectrulesreviews", func(a clienttesting.Action) (bool, runtime.Object, error) {
+		review := a.(clienttesting.CreateAction).GetObject().(*authorizationv1.SelfSubjectRulesReview)
+		c.rulesAsked = append(c.rulesAsked, review.Spec.Namespace)
+		if c.rulesFail {
+			return true, nil, errForbidden
+		}
+		review.Status.ResourceRules = c.rules[review.Spec.Namespace]
+		return true, review, nil
+	})
+	c.clientset.PrependReactor("create", "selfsubjectaccessreviews", func(a clienttesting.Action) (bool, runtime.Object, error) {
+		review := a.(clienttesting.CreateAction).GetObject().(*authorizationv1.SelfSubjectAccessReview)
+		attrs := *review.Spec.ResourceAttributes
+		c.accessAsked = append(c.accessAsked, attrs.Verb+" "+attrs.Resource+"/"+attrs.Subresource+" "+attrs.Namespace)
+		review.Status.Allowed = c.allow(attrs)
+		return true, review, nil
+	})
+	return c
+}
+
+var errForbidden = &forbiddenError{}
+
+type forbiddenError struct{}
+
+func (*forbiddenError) Error() string { return "forbidden" }
+
+func allowAll(authorizationv1.ResourceAttributes) bool { return true }
+
+func TestAccessReviewerAsksRulesOncePerNamespace(t *testing.T) {
+	everything := []authorizationv1.ResourceRule{{Verbs: []string{"*"}, APIGroups: []string{"*"}, Resources: []string{"*"}}}
+	onlyApps := []authorizationv1.ResourceRule{
+		{Verbs: []string{"get", "create", "patch", "list", "watch"}, APIGroups: []string{"apps"}, Resources: []string{"deployments"}},
+		{Verbs: []string{"get"}, APIGroups: []string{""}, Resources: []string{"*/log"}},
+		// Named objects grant nothing for create, list and watch.
+		{Verbs: []string{"*"}, APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: []string{"one"}},
+	}
+	deployments := accessKey{group: "apps", resource: "deployments"}
+	configmaps := accessKey{resource: "configmaps"}
+	logs := accessKey{resource: "pods/log"}
+	crds := accessKey{group: "apiextensions.k8s.io", resource: "customresourcedefinitions"}
+	in := func(k accessKey, ns string) accessKey { k.namespace = ns; return k }
+
+	tests := []struct {
+		name       string
+		rules      map[string][]authorizationv1.ResourceRule
+		rulesFail  bool
+		allow      func(authorizationv1.ResourceAttributes) bool
+		wanted     map[accessKey][]string
+		wantRules  int
+		wantAccess []string
+		wantDenied map[accessKey][]string
+	}{
+		{
+			name:  "rules grant everything: no access review",
+			rules: map[string][]authorizationv1.ResourceRule{"a": everything, "b": everything},
+			allow: allowAll,
+			wanted: map[accessKey][]string{
+				in(deployments, "a"): deployVerbs, in(configmaps, "a"): deployVerbs, in(logs, "a"): {"get"},
+				in(deployments, "b"): deployVerbs,
+			},
+			wantRules: 2,
+		},
+		{
+			name:      "cluster-scoped kinds are asked one by one",
+			rules:     map[string][]authorizationv1.ResourceRule{"a": everything},
+			allow:     allowAll,
+			wanted:    map[accessKey][]string{in(deployments, "a"): deployVerbs, crds: {"get", "create"}},
+			wantRules: 1,
+			wantAccess: []string{
+				"create customresourcedefinitions/ ", "get customresourcedefinitions/ ",
+			},
+		},
+		{
+			name:      "what the rules leave out is asked, and the answer decides",
+			rules:     map[string][]authorizationv1.ResourceRule{"a": onlyApps},
+			allow:     func(a authorizationv1.ResourceAttributes) bool { return a.Verb != "create" },
+			wanted:    map[accessKey][]string{in(deployments, "a"): deployVerbs, in(configmaps, "a"): {"get", "create"}, in(logs, "a"): {"get"}},
+			wantRules: 1,
+			wantAccess: []string{
+				"create configmaps/ a", "get configmaps/ a",
+			},
+			wantDenied: map[accessKey][]string{in(configmaps, "a"): {"create"}},
+		},
+		{
+			name:      "a failing rules review falls back to access reviews",
+			rulesFail: true,
+			allow:     allowAll,
+			wanted:    map[accessKey][]string{in(deployments, "a"): {"get", "list"}},
+			wantRules: 1,
+			wantAccess: []string{
+				"get deployments/ a", "list deployments/ a",
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cluster := newReviewCluster(tt.rules, tt.allow)
+			cluster.rulesFail = tt.rulesFail
+			reviewer := newAccessReviewer(track.Clients{Kube: cluster.clientset})
+			denied := reviewer.denied(context.Background(), tt.wanted)
+			// A second question about the same namespaces asks no new rules review.
+			reviewer.denied(context.Background(), map[accessKey][]string{in(deployments, "a"): {"get"}})
+			if len(cluster.rulesAsked) != tt.wantRules {
+				t.Errorf("rules reviews: %v, want %d", cluster.rulesAsked, tt.wantRules)
+			}
+			asked := cluster.accessAsked
+			if tt.rulesFail {
+				// The second question is asked again: without rules nothing is known.
+				asked = asked[:len(asked)-1]
+			}
+			sort.Strings(asked)
+			if strings.Join(asked, ",") != strings.Join(tt.wantAccess, ",") {
+				t.Errorf("access reviews:\n got %q\nwant %q", asked, tt.wantAccess)
+			}
+			if len(denied) != len(tt.wantDenied) {
+				t.Fatalf("denied %v, want %v", denied, tt.wantDenied)
+			}
+			for k, verbs := range tt.wantDenied {
+				if strings.Join(denied[k], ",") != strings.Join(verbs, ",") {
+					t.Errorf("denied %v: %v, want %v", k, denied[k], verbs)
+				}
+			}
+		})
+	}
+}

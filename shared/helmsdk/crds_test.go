@@ -1,0 +1,47 @@
+package helmsdk
+
+import (
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+func TestUnchangedSinceApplied(t *testing.T) {
+	at := func(seconds int) *metav1.Time {
+		v := metav1.NewTime(time.Date(2026, 12, 2, 12, 0, seconds, 0, time.UTC))
+		return &v
+	}
+	ours := func(seconds int) metav1.ManagedFieldsEntry {
+		return metav1.ManagedFieldsEntry{Manager: crdFieldManager, Operation: metav1.ManagedFieldsOperationApply, Time: at(seconds)}
+	}
+	other := func(manager string, op metav1.ManagedFieldsOperationType, seconds int, subresource string) metav1.ManagedFieldsEntry {
+		return metav1.ManagedFieldsEntry{Manager: manager, Operation: op, Time: at(seconds), Subresource: subresource}
+	}
+	tests := []struct {
+		name     string
+		fields   []metav1.ManagedFieldsEntry
+		deleting bool
+		want     bool
+	}{
+		{"only our apply", []metav1.ManagedFieldsEntry{ours(10)}, false, true},
+		{"status written after our apply", []metav1.ManagedFieldsEntry{ours(10), other("kube-apiserver", metav1.ManagedFieldsOperationUpdate, 20, "status")}, false, true},
+		{"created by helm before our apply", []metav1.ManagedFieldsEntry{other("helm", metav1.ManagedFieldsOperationUpdate, 5, ""), ours(10)}, false, true},
+		{"kubectl edit after our apply", []metav1.ManagedFieldsEntry{ours(10), other("kubectl-edit", metav1.ManagedFieldsOperationUpdate, 20, "")}, false, false},
+		{"another applier in the same second", []metav1.ManagedFieldsEntry{ours(10), other("cainjector", metav1.ManagedFieldsOperationApply, 10, "")}, false, false},
+		{"never applied by us", []metav1.ManagedFieldsEntry{other("helm", metav1.ManagedFieldsOperationUpdate, 5, "")}, false, false},
+		{"our manager through update only", []metav1.ManagedFieldsEntry{{Manager: crdFieldManager, Operation: metav1.ManagedFieldsOperationUpdate, Time: at(10)}}, false, false},
+		{"being deleted", []metav1.ManagedFieldsEntry{ours(10)}, true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: "crontabs.example.com", ManagedFields: tt.fields}}
+			if tt.deleting {
+				m.DeletionTimestamp = at(30)
+			}
+			if got := unchangedSinceApplied(m); got != tt.want {
+				t.Errorf("unchangedSinceApplied = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
