@@ -57,6 +57,9 @@ func TestBenchmarks(t *testing.T) {
 	if want("success") {
 		successPath(t, env, proxy, r)
 	}
+	if want("multikind") {
+		multiKind(t, env, proxy, r)
+	}
 	if want("failures") {
 		failures(t, env, proxy, r)
 	}

@@ -1,7 +1,10 @@
 package bench
 
 import (
+	"fmt"
+	"io"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,6 +22,7 @@ type countingProxy struct {
 
 	mu       sync.Mutex
 	requests map[string]int
+	trace    io.Writer
 	watches  atomic.Int64
 	peak     atomic.Int64
 }
@@ -27,10 +31,23 @@ type countingProxy struct {
 func newCountingProxy(t *testing.T, kubeconfig string) *countingProxy {
 	t.Helper()
 	p := &countingProxy{requests: map[string]int{}}
+	// CONVERGE_BENCH_TRACE names a file that gets every request's verb and path, to see
+	// where requests go.
+	if path := os.Getenv("CONVERGE_BENCH_TRACE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		p.trace = f
+	}
 	p.APIProxy = harness.NewAPIProxy(t, kubeconfig, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
 		verb := verbOf(r)
 		p.mu.Lock()
 		p.requests[verb]++
+		if p.trace != nil {
+			fmt.Fprintf(p.trace, "%s %s?%s\n", verb, r.URL.Path, r.URL.RawQuery)
+		}
 		p.mu.Unlock()
 		if verb == "watch" {
 			if n := p.watches.Add(1); n > p.peak.Load() {

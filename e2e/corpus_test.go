@@ -296,37 +296,12 @@ func normalizeLive(t *testing.T, raw string) string {
 	return string(out)
 }
 
-// largeCRD writes a CRD of kind in corpus.converge.test with a schema of over 500 KB (more
-// than a client-side apply annotation can hold); the upgraded one adds a field.
+// largeCRD is a CRD of kind in corpus.converge.test with a schema of over 500 KB (more than a
+// client-side apply annotation can hold); the upgraded one adds a field.
 func largeCRD(kind string, upgraded bool) string {
-	plural := strings.ToLower(kind) + "s"
-	var b strings.Builder
-	fmt.Fprintf(&b, `apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: %[1]s.corpus.converge.test
-spec:
-  group: corpus.converge.test
-  names: {kind: %[2]s, plural: %[1]s, singular: %[3]s, listKind: %[2]sList}
-  scope: Namespaced
-  versions:
-  - name: v1
-    served: true
-    storage: true
-    schema:
-      openAPIV3Schema:
-        type: object
-        properties:
-          spec:
-            type: object
-            x-kubernetes-preserve-unknown-fields: true
-            properties:
-`, plural, kind, strings.ToLower(kind))
+	extra := ""
 	if upgraded {
-		b.WriteString("              addedOnUpgrade: {type: string, description: a field the chart's next version adds}\n")
+		extra = "addedOnUpgrade: {type: string, description: a field the chart's next version adds}"
 	}
-	for i := 0; b.Len() < 520<<10; i++ {
-		fmt.Fprintf(&b, "              field%04d:\n                type: string\n                description: %s\n", i, strings.Repeat("Describes one setting of the resource as generated API documentation does at length. ", 3))
-	}
-	return b.String()
+	return harness.LargeCRD("corpus.converge.test", kind, 520, extra)
 }

@@ -94,23 +94,33 @@ spec:
 `
 	}
 	chart := writeChart(t, "gadgets", map[string]string{
-		"templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: plain}\n",
-		"crds/gadgets.yaml": crd("Size"),
+		"templates/cm.yaml":     "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: plain}\n",
+		"templates/gadget.yaml": "apiVersion: converge.test/v1\nkind: Gadget" + strings.ToUpper(suffix) + "\nmetadata: {name: g}\nspec: {size: big}\n",
+		"crds/gadgets.yaml":     crd("Size"),
 	})
 	t.Cleanup(func() { env.Command(t, "kubectl", "delete", "crd", crdName, "--ignore-not-found").Run() })
+	// Discovery cached for the cluster's address before the CRD exists, and the CRD created
+	// through another address (another kubeconfig, another tool): the unchanged CRD's kind
+	// must still be known to the next converge.
+	home := t.TempDir()
+	env.Command(t, "kubectl", "api-resources", "-o", "name").Env("HOME", home).Succeed()
+	proxy := harness.NewAPIProxy(t, env.Kubeconfig, func(w http.ResponseWriter, r *http.Request, next http.Handler) { next.ServeHTTP(w, r) })
+	env.Command(t, "kubectl", "converge", chart, "-n", ns, "--progress", "plain").Env("KUBECONFIG", proxy.Kubeconfig).Succeed()
 	converge := func(want string) {
 		t.Helper()
-		res := env.Command(t, "kubectl", "converge", chart, "-n", ns, "--progress", "plain").Succeed()
+		res := env.Command(t, "kubectl", "converge", chart, "-n", ns, "--progress", "plain").Env("HOME", home).Succeed()
 		if !strings.Contains(res.Stderr, want+crdName) {
 			t.Fatalf("want %q%s in the output:\n%s", want, crdName, res.Stderr)
 		}
 	}
-	version := func() string { return env.Kubectl(t, "get", "crd", crdName, "-o", "jsonpath={.metadata.resourceVersion}") }
+	version := func() string {
+		return env.Kubectl(t, "get", "crd", crdName, "-o", "jsonpath={.metadata.resourceVersion}")
+	}
 	column := func() string {
 		return env.Kubectl(t, "get", "crd", crdName, "-o", "jsonpath={.spec.versions[0].additionalPrinterColumns[0].name}")
 	}
 
-	converge("applied CRDs: ")
+	converge("unchanged CRDs: ")
 	before := version()
 	converge("unchanged CRDs: ")
 	if after := version(); after != before {

@@ -17,12 +17,12 @@ import (
 // reviewCluster answers rules reviews with rules (per namespace) and access reviews with
 // allow, and counts both.
 type reviewCluster struct {
-	rules        map[string][]authorizationv1.ResourceRule
-	rulesFail    bool
-	allow        func(authorizationv1.ResourceAttributes) bool
-	rulesAsked   []string
-	accessAsked  []string
-	clientset *fake.Clientset
+	rules       map[string][]authorizationv1.ResourceRule
+	rulesFail   bool
+	allow       func(authorizationv1.ResourceAttributes) bool
+	rulesAsked  []string
+	accessAsked []string
+	clientset   *fake.Clientset
 }
 
 func newReviewCluster(rules map[string][]authorizationv1.ResourceRule, allow func(authorizationv1.ResourceAttributes) bool) *reviewCluster {
