@@ -102,17 +102,32 @@ func checkAccess(ctx context.Context, clients track.Clients, namespace string, r
 
 // accessReviewer answers "may the user do verb to key?" in as few requests as it can: one
 // SelfSubjectRulesReview per namespace lists what RBAC grants there, and only what those
-// rules leave ungranted (cluster-scoped resources, authorizers that cannot list rules,
-// real denials) is asked with SelfSubjectAccessReviews, a few at a time. A rules review
-// is only ever trusted to grant: a denial always comes from an access review.
+// rules leave ungranted (authorizers that cannot list rules, real denials) is asked with
+// SelfSubjectAccessReviews, a few at a time. A rules review is only ever trusted to grant:
+// a denial always comes from an access review.
+//
+// Cluster-scoped resources are granted by ClusterRoleBindings alone. A rules review of a
+// namespace lists the rules of the ClusterRoleBindings and of the namespace's RoleBindings;
+// of a namespace that does not exist, where no RoleBinding can be, exactly the cluster-wide
+// ones: clusterRulesNamespace, a name made up for the run, is asked for those.
 type accessReviewer struct {
-	clients track.Clients
-	mu      sync.Mutex
-	rules   map[string][]authorizationv1.ResourceRule
+	clients               track.Clients
+	clusterRulesNamespace string
+	mu                    sync.Mutex
+	rules                 map[string][]authorizationv1.ResourceRule
 }
 
 func newAccessReviewer(clients track.Clients) *accessReviewer {
-	return &accessReviewer{clients: clients, rules: map[string][]authorizationv1.ResourceRule{}}
+	return &accessReviewer{clients: clients, clusterRulesNamespace: "kubectl-converge-cluster-rules-" + newRunID(),
+		rules: map[string][]authorizationv1.ResourceRule{}}
+}
+
+// rulesNamespace is the namespace whose rules decide key.
+func (r *accessReviewer) rulesNamespace(key accessKey) string {
+	if key.namespace == "" {
+		return r.clusterRulesNamespace
+	}
+	return key.namespace
 }
 
 // learnRules asks for the rules of every namespace of wanted not asked yet, in parallel; a
@@ -120,10 +135,11 @@ func newAccessReviewer(clients track.Clients) *accessReviewer {
 func (r *accessReviewer) learnRules(ctx context.Context, wanted map[accessKey][]string) {
 	var wg sync.WaitGroup
 	for key := range wanted {
+		ns := r.rulesNamespace(key)
 		r.mu.Lock()
-		_, known := r.rules[key.namespace]
-		if key.namespace != "" && !known {
-			r.rules[key.namespace] = nil
+		_, known := r.rules[ns]
+		if !known {
+			r.rules[ns] = nil
 			wg.Add(1)
 			go func(ns string) {
 				defer wg.Done()
@@ -135,7 +151,7 @@ func (r *accessReviewer) learnRules(ctx context.Context, wanted map[accessKey][]
 				r.mu.Lock()
 				r.rules[ns] = answer.Status.ResourceRules
 				r.mu.Unlock()
-			}(key.namespace)
+			}(ns)
 		}
 		r.mu.Unlock()
 	}
@@ -144,13 +160,10 @@ func (r *accessReviewer) learnRules(ctx context.Context, wanted map[accessKey][]
 
 // granted reports whether the namespace's rules allow verb on key, as RBAC matches them.
 func (r *accessReviewer) granted(key accessKey, verb string) bool {
-	if key.namespace == "" {
-		return false
-	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	resource, subresource, _ := strings.Cut(key.resource, "/")
-	for _, rule := range r.rules[key.namespace] {
+	for _, rule := range r.rules[r.rulesNamespace(key)] {
 		// A rule limited to named objects cannot grant create, list or watch of the kind.
 		if len(rule.ResourceNames) > 0 {
 			continue
