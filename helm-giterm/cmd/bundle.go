@@ -156,7 +156,7 @@ func (o *bundleOptions) prepare(src, release string) (*deploy.Prepared, error) {
 		return nil, err
 	}
 	o.DeployFlags.ReleaseName = release
-	in, err := o.DeployFlags.Inputs(src, chart.ProjectDir(cwd), o.env.Namespace)
+	in, err := o.DeployFlags.Inputs(src, chart.ProjectDir(cwd), o.env.Namespace, "")
 	if err != nil {
 		return nil, err
 	}

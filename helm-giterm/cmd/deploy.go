@@ -54,7 +54,7 @@ func (o *chartOptions) inputs(release, chartArg string) (deploy.Inputs, error) {
 		return deploy.Inputs{}, err
 	}
 	o.DeployFlags.ReleaseName = release
-	in, err := o.DeployFlags.Inputs(chartPath, chart.ProjectDir(cwd), o.env.Namespace)
+	in, err := o.DeployFlags.Inputs(chartPath, chart.ProjectDir(cwd), o.env.Namespace, "")
 	if err != nil {
 		return deploy.Inputs{}, err
 	}

@@ -95,25 +95,39 @@ func addGitFlags(f *cliutil.GitFlags, cmd *cobra.Command) {
 	cmd.Flags().Lookup("git-ref").Usage = "read the chart and the named files from this commit (giterminism); default: only when the repository commits werf-giterminism.yaml, from HEAD"
 }
 
-// deployInputs locates the chart from args, resolves the namespace from kube and turns the
-// deploy flags into inputs; dependency downloads report to progress.
+// deployInputs locates the chart from args (or the werf project), resolves the namespace
+// from kube (or werf.yaml) and turns the deploy flags into inputs; dependency downloads
+// report to progress.
 func deployInputs(kube *genericclioptions.ConfigFlags, flags *cliutil.DeployFlags, git *cliutil.GitFlags, args []string, progress io.Writer) (deploy.Inputs, error) {
-	chartPath, projectDir, err := locateChart(args)
+	cwd, err := os.Getwd()
 	if err != nil {
 		return deploy.Inputs{}, err
 	}
-	repo, err := giterminism(git, projectDir)
+	repo, err := giterminism(git, chart.ProjectDir(cwd))
 	if err != nil {
 		return deploy.Inputs{}, err
 	}
-	ns, err := namespaceOf(kube)
+	p, err := openProject(repo, flags.Env)
 	if err != nil {
 		return deploy.Inputs{}, err
 	}
-	in, err := flags.Inputs(chartPath, projectDir, ns)
+	chartPath, err := p.chartPath(args)
 	if err != nil {
 		return deploy.Inputs{}, err
 	}
+	ns, err := p.namespace(kube, flags.Env)
+	if err != nil {
+		return deploy.Inputs{}, err
+	}
+	projectName := ""
+	if p.config != nil {
+		projectName = p.config.Project
+	}
+	in, err := flags.Inputs(chartPath, p.dir, ns, projectName)
+	if err != nil {
+		return deploy.Inputs{}, err
+	}
+	in.Project, in.Commit = p.config, p.commit
 	in.Git = repo
 	in.DownloadDependencies = true
 	in.Progress = progress
@@ -133,24 +147,6 @@ func giterminism(git *cliutil.GitFlags, projectDir string) (*giterm.Repo, error)
 		git.Ref = "HEAD"
 	}
 	return git.Open(projectDir)
-}
-
-// locateChart returns the chart path from the optional CHART argument and the project
-// directory (git work tree root) for the secret key lookup.
-func locateChart(args []string) (chartPath, projectDir string, err error) {
-	cwd, err := os.Getwd()
-	if err != nil {
-		return "", "", err
-	}
-	explicit := ""
-	if len(args) == 1 {
-		explicit = args[0]
-	}
-	chartPath, err = chart.Locate(explicit, cwd)
-	if err != nil {
-		return "", "", exitcode.Wrap(exitcode.CodeUsage, err)
-	}
-	return chartPath, chart.ProjectDir(cwd), nil
 }
 
 // Validate checks the flag values without touching the cluster.

@@ -30,13 +30,18 @@ type releaseTarget struct {
 	Env string
 }
 
-// resolve returns the release name, the namespace and a release client for them.
+// resolve returns the release name, the namespace and a release client for them: in a werf
+// project, the names werf gives them.
 func (r *releaseTarget) resolve(kube *genericclioptions.ConfigFlags, args []string) (string, string, *helmsdk.Client, error) {
-	name, err := r.name(args)
+	p, err := openProject(nil, r.Env)
 	if err != nil {
 		return "", "", nil, err
 	}
-	ns, err := namespaceOf(kube)
+	ns, err := p.namespace(kube, r.Env)
+	if err != nil {
+		return "", "", nil, err
+	}
+	name, err := r.name(p, args, ns)
 	if err != nil {
 		return "", "", nil, err
 	}
@@ -66,18 +71,25 @@ func completeReleases(kube *genericclioptions.ConfigFlags) cobra.CompletionFunc 
 	}
 }
 
-func (r *releaseTarget) name(args []string) (string, error) {
+func (r *releaseTarget) name(p *project, args []string, ns string) (string, error) {
 	if len(args) > 0 && args[0] != "" {
 		if err := deploy.ValidateReleaseName(args[0]); err != nil {
 			return "", exitcode.Usage("release %q: %v", args[0], err)
 		}
 		return args[0], nil
 	}
-	chartPath, _, err := locateChart(nil)
+	if p.config != nil {
+		name, err := p.config.Release("", r.Env, ns)
+		if err != nil {
+			return "", exitcode.Wrap(exitcode.CodeUsage, err)
+		}
+		return name, nil
+	}
+	chartPath, err := p.chartPath(nil)
 	if err != nil {
 		return "", exitcode.Usage("no RELEASE given and %v", err)
 	}
-	ch, err := helmsdk.LoadChart(chartPath)
+	ch, err := helmsdk.LoadChartWith(chartPath, helmsdk.MetadataDefaults{Version: helmsdk.DefaultChartVersion})
 	if err != nil {
 		return "", exitcode.Wrap(exitcode.CodeUsage, err)
 	}
@@ -108,7 +120,7 @@ func newDismissCommand(streams genericiooptions.IOStreams, kube *genericclioptio
 	cmd.Flags().BoolVar(&o.WithNamespace, "with-namespace", false, "delete the release namespace too, and wait until it is gone: only after uninstalling a release, and only a namespace converge created for it")
 	cmd.Flags().BoolVar(&o.ForceNamespace, "force-namespace", false, "with --with-namespace, delete the namespace even when converge did not create it for this release")
 	o.TrackFlags.AddFlags(cmd.Flags())
-	cmd.Flags().DurationVar(&o.Timeout, "timeout", o.Timeout, "time to wait for the objects to be deleted")
+	cliutil.TimeoutVar(cmd.Flags(), &o.Timeout, "time to wait for the objects to be deleted")
 	cmd.Flags().DurationVar(&o.LockTimeout, "lock-timeout", 0, "time to wait for another operation on the release to finish (0: as long as --timeout allows)")
 	return cmd
 }
@@ -257,7 +269,7 @@ func newRollbackCommand(streams genericiooptions.IOStreams, kube *genericcliopti
 		func(cmd *cobra.Command, args []string) error { return o.Run(cmd, args) })
 	cmd.ValidArgsFunction = completeReleases(kube)
 	cmd.Flags().StringVar(&o.Env, "env", "", "environment, to derive the release name from the chart as converge does")
-	cmd.Flags().DurationVar(&o.Timeout, "timeout", o.Timeout, "time to wait for the release to become ready")
+	cliutil.TimeoutVar(cmd.Flags(), &o.Timeout, "time to wait for the release to become ready")
 	cmd.Flags().DurationVar(&o.LockTimeout, "lock-timeout", 0, "time to wait for another operation on the release to finish (0: as long as --timeout allows)")
 	cmd.Flags().IntVar(&o.HistoryMax, "history-max", o.HistoryMax, "revisions kept in the release history (0: no limit)")
 	o.TrackFlags.AddFlags(cmd.Flags())

@@ -23,6 +23,7 @@ func NewCmdConverge(streams genericiooptions.IOStreams) *cobra.Command {
 	root := newConvergeCommand(streams, kube)
 	kube.AddFlags(root.PersistentFlags())
 	limit.AddFlags(root.PersistentFlags())
+	root.PersistentFlags().String("kube-config-base64", "", "kubeconfig as base64, instead of --kubeconfig (werf's flag; also WERF_KUBE_CONFIG_BASE64)")
 	root.AddCommand(
 		newRenderCommand(streams, kube),
 		newPlanCommand(streams, kube),

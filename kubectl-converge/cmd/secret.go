@@ -295,7 +295,11 @@ func (o *RotateKeyOptions) Run(extra []string) error {
 	}
 	chartDir := o.ChartDir
 	if chartDir == "" {
-		if chartDir, _, err = locateChart(nil); err != nil {
+		p, err := openProject(nil, "")
+		if err != nil {
+			return err
+		}
+		if chartDir, err = p.chartPath(nil); err != nil {
 			return err
 		}
 	}

@@ -40,7 +40,7 @@ func newTrackCommand(streams genericiooptions.IOStreams, kube *genericclioptions
 		# Several objects of any kind, custom resources included
 		kubectl converge track deploy/api sts/db job/migrate certificate.cert-manager.io/tls`)
 	o.TrackFlags.AddFlags(cmd.Flags())
-	cmd.Flags().DurationVar(&o.Timeout, "timeout", o.Timeout, "time to wait for the objects (0: no limit)")
+	cliutil.TimeoutVar(cmd.Flags(), &o.Timeout, "time to wait for the objects (0: no limit)")
 	return cmd
 }
 

@@ -74,14 +74,19 @@ func Main(newRoot func(genericiooptions.IOStreams) *cobra.Command) {
 	}()
 	root := newRoot(genericiooptions.IOStreams{In: os.Stdin, Out: redact.NewWriter(os.Stdout), ErrOut: stderr})
 	root.PersistentFlags().Bool("debug", debug != nil, "print the client libraries' own log lines (redacted) on stderr; also KUBECTL_CONVERGE_DEBUG=1, or HELM_DEBUG for helm giterm")
-	root.PersistentPreRun = func(cmd *cobra.Command, _ []string) {
+	removeKubeconfig := func() {}
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		if on, _ := cmd.Flags().GetBool("debug"); on {
 			clientlog.SetDebug(stderr)
 		}
+		var err error
+		removeKubeconfig, err = ApplyWerfEnvironment(cmd.Flags(), os.Environ())
+		return err
 	}
 	stopProfile := startCPUProfile(stderr)
 	err := root.ExecuteContext(ctx)
 	stopProfile()
+	removeKubeconfig()
 	stop()
 	if err != nil && !exitcode.IsQuiet(err) {
 		fmt.Fprintf(stderr, "Error: %v\n", err)

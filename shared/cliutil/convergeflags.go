@@ -41,7 +41,7 @@ func NewConvergeFlags() ConvergeFlags {
 
 // AddFlags registers the flags on fs.
 func (f *ConvergeFlags) AddFlags(fs *pflag.FlagSet) {
-	fs.DurationVar(&f.Timeout, "timeout", f.Timeout, "time the whole deploy may take, tracking included (0: no limit)")
+	TimeoutVar(fs, &f.Timeout, "time the whole deploy may take, tracking included (0: no limit)")
 	fs.IntVar(&f.HistoryMax, "history-max", f.HistoryMax, "revisions kept in the release history (0: no limit)")
 	fs.BoolVar(&f.NoCreateNamespace, "no-create-namespace", false, "do not create the release namespace when it is missing")
 	fs.BoolVar(&f.AutoRollback, "auto-rollback", false, "on failure, return to the last deployed revision and track it (a failed first install is uninstalled)")

@@ -1,6 +1,8 @@
 package cliutil
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"os"
 
 	"github.com/spf13/pflag"
@@ -9,6 +11,7 @@ import (
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/helmsdk"
 	"github.com/kubectl-converge/converge/shared/inject"
+	"github.com/kubectl-converge/converge/shared/redact"
 )
 
 // DeployFlags are the flags shared by every command that renders or deploys a chart.
@@ -24,6 +27,13 @@ type DeployFlags struct {
 	Annotations   []string
 	Labels        []string
 	PlainHTTP     bool
+	// Repo is werf's --repo: the images repository, passed as .Values.werf.repo.
+	Repo string
+	// werf's switches of the value sources.
+	DisableDefaultValues       bool
+	DisableDefaultSecretValues bool
+	IgnoreSecretKey            bool
+	SetDockerConfigJSONValue   bool
 }
 
 // AddFlags registers the flags on fs.
@@ -43,12 +53,17 @@ func (f *DeployFlags) AddFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&f.RewriteImages, "rewrite-image", nil, "replace container images named FROM in every pod template: FROM=TO[:TAG][@DIGEST] (can be repeated)")
 	fs.StringArrayVar(&f.Annotations, "add-annotation", nil, "annotation added to every object, hooks included: key=value (can be repeated; also WERF_ADD_ANNOTATION_<ANY>=key=value)")
 	fs.BoolVar(&f.PlainHTTP, "plain-http", false, "use HTTP, not HTTPS, for oci:// chart dependencies")
+	fs.BoolVar(&f.DisableDefaultValues, "disable-default-values", false, "leave the chart's values.yaml out (also WERF_DISABLE_DEFAULT_VALUES)")
+	fs.BoolVar(&f.DisableDefaultSecretValues, "disable-default-secret-values", false, "leave the chart's secret-values.yaml out (also WERF_DISABLE_DEFAULT_SECRET_VALUES)")
+	fs.BoolVar(&f.IgnoreSecretKey, "ignore-secret-key", false, "pass secret values and files encrypted, without a key: for a render to review (also WERF_IGNORE_SECRET_KEY)")
+	fs.BoolVar(&f.SetDockerConfigJSONValue, "set-docker-config-json-value", false, "pass the base64 of $DOCKER_CONFIG/config.json (else ~/.docker/config.json) as .Values.dockerconfigjson, for an image pull Secret (also WERF_SET_DOCKER_CONFIG_JSON_VALUE)")
+	fs.StringVar(&f.Repo, "repo", "", "images repository, passed as .Values.werf.repo (werf's --repo; also WERF_REPO)")
 	fs.StringArrayVar(&f.Labels, "add-label", nil, "label added to every object's metadata: key=value (can be repeated; also WERF_ADD_LABEL_<ANY>=key=value)")
 }
 
-// Inputs turns the flags into the deploy inputs for chartPath in namespace. Bad flag values
-// are usage errors.
-func (f *DeployFlags) Inputs(chartPath, projectDir, namespace string) (deploy.Inputs, error) {
+// Inputs turns the flags into the deploy inputs for chartPath in namespace; project is the
+// werf project's name ("" outside one). Bad flag values are usage errors.
+func (f *DeployFlags) Inputs(chartPath, projectDir, namespace, project string) (deploy.Inputs, error) {
 	images := inject.Images{}
 	if f.ImagesFile != "" {
 		fromFile, err := inject.LoadImagesFile(f.ImagesFile)
@@ -65,7 +80,26 @@ func (f *DeployFlags) Inputs(chartPath, projectDir, namespace string) (deploy.In
 	if err != nil {
 		return deploy.Inputs{}, exitcode.Wrap(exitcode.CodeUsage, err)
 	}
-	md, err := deploy.Metadata(deploy.MetadataRequest{AnnotationFlags: f.Annotations, LabelFlags: f.Labels, Environ: os.Environ(), Env: f.Env})
+	dockerConfig := ""
+	if f.SetDockerConfigJSONValue {
+		if dockerConfig, err = inject.DockerConfigJSON(os.Getenv); err != nil {
+			return deploy.Inputs{}, exitcode.Wrap(exitcode.CodeUsage, err)
+		}
+		// Registry credentials: never printed.
+		redact.Add(dockerConfig)
+		if raw, derr := base64.StdEncoding.DecodeString(dockerConfig); derr == nil {
+			redact.AddValues(map[string]any{"config": string(raw)})
+			var cfg struct {
+				Auths map[string]map[string]any `json:"auths"`
+			}
+			if json.Unmarshal(raw, &cfg) == nil {
+				for _, auth := range cfg.Auths {
+					redact.AddValues(auth)
+				}
+			}
+		}
+	}
+	md, err := deploy.Metadata(deploy.MetadataRequest{AnnotationFlags: f.Annotations, LabelFlags: f.Labels, Environ: os.Environ(), Env: f.Env, Project: project})
 	if err != nil {
 		return deploy.Inputs{}, exitcode.Wrap(exitcode.CodeUsage, err)
 	}
@@ -82,5 +116,11 @@ func (f *DeployFlags) Inputs(chartPath, projectDir, namespace string) (deploy.In
 		Rewrites:          rewrites,
 		Metadata:          md,
 		PlainHTTP:         f.PlainHTTP,
+		Repo:              f.Repo,
+
+		DisableDefaultValues:       f.DisableDefaultValues,
+		DisableDefaultSecretValues: f.DisableDefaultSecretValues,
+		IgnoreSecretKey:            f.IgnoreSecretKey,
+		DockerConfigJSON:           dockerConfig,
 	}, nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/kubectl-converge/converge/shared/secrets"
 	"github.com/kubectl-converge/converge/shared/track"
 	"github.com/kubectl-converge/converge/shared/version"
+	"github.com/kubectl-converge/converge/shared/werfproject"
 	"gopkg.in/yaml.v3"
 )
 
@@ -32,6 +33,10 @@ const (
 	AnnotationEnv = "kubectl-converge.io/env"
 	// AnnotationGitCommit records the commit a chart read from git was deployed from.
 	AnnotationGitCommit = "kubectl-converge.io/git-commit"
+	// werf's automatic annotations.
+	AnnotationWerfVersion     = "werf.io/version"
+	AnnotationWerfProjectName = "project.werf.io/name"
+	AnnotationWerfProjectEnv  = "project.werf.io/env"
 )
 
 // Inputs is everything a user can ask of a render or a deploy.
@@ -75,6 +80,41 @@ type Inputs struct {
 	// Origin says where the chart came from ("bundle oci://...@sha256:..."), for the
 	// revision's description.
 	Origin string
+	// Project is the werf project (werf.yaml) the chart belongs to; nil outside one. It names
+	// the release, completes the chart's metadata and fills werf.name.
+	Project *werfproject.Config
+	// Repo is the images repository (--repo): .Values.werf.repo.
+	Repo string
+	// Commit is the project's git commit, for .Values.werf.commit; nil outside git.
+	Commit *inject.Commit
+	// DisableDefaultValues leaves the chart's values.yaml out (werf's
+	// --disable-default-values); DisableDefaultSecretValues its secret-values.yaml.
+	DisableDefaultValues, DisableDefaultSecretValues bool
+	// IgnoreSecretKey passes secret values and files encrypted, without a key (werf's
+	// --ignore-secret-key): a render for review without the secrets.
+	IgnoreSecretKey bool
+	// DockerConfigJSON is werf's --set-docker-config-json-value: the base64 of the docker
+	// config.json, as .Values.dockerconfigjson and .Values.global.werf.dockerconfigjson; ""
+	// when not asked or when there is no config.json.
+	DockerConfigJSON string
+}
+
+// chartDefaults completes the project's own chart as werf does: version 1.0.0 when
+// Chart.yaml has none, and in a werf project the project's name and appVersion.
+func (in Inputs) chartDefaults() helmsdk.MetadataDefaults {
+	d := helmsdk.MetadataDefaults{Version: helmsdk.DefaultChartVersion}
+	if in.Project != nil {
+		d.Name, d.AppVersion = in.Project.Project, in.Project.AppVersion
+	}
+	return d
+}
+
+// releaseName is the release name: werf's rules in a werf project, else the chart's name.
+func (in Inputs) releaseName(ch *helmsdk.Chart) (string, error) {
+	if in.Project != nil {
+		return in.Project.Release(in.ReleaseName, in.Env, in.Namespace)
+	}
+	return ReleaseName(in.ReleaseName, ch.Name(), in.Env)
 }
 
 // Prepared is a chart ready to be rendered or deployed as a release.
@@ -106,7 +146,7 @@ func Prepare(in Inputs) (prepared *Prepared, err error) {
 		return nil, err
 	}
 	in, ch := l.in, l.chart
-	name, err := ReleaseName(in.ReleaseName, ch.Name(), in.Env)
+	name, err := in.releaseName(ch)
 	if err != nil {
 		return nil, err
 	}
@@ -114,6 +154,9 @@ func Prepare(in Inputs) (prepared *Prepared, err error) {
 		if in.Metadata, err = bundleMetadata(ch, in.Metadata); err != nil {
 			return nil, err
 		}
+	}
+	if in.DisableDefaultValues {
+		ch.DropDefaultValues()
 	}
 	secretLayers, err := decryptSecrets(in, ch)
 	if err != nil {
@@ -123,7 +166,11 @@ func Prepare(in Inputs) (prepared *Prepared, err error) {
 	if err != nil {
 		return nil, err
 	}
-	service := inject.ServiceValues{Env: in.Env, Namespace: in.Namespace, Images: in.Images}
+	service := inject.ServiceValues{Env: in.Env, Namespace: in.Namespace, Images: in.Images, Version: version.Get().Version, Repo: in.Repo, Commit: in.Commit}
+	if in.Project != nil {
+		service.Project = in.Project.Project
+	}
+	service.DockerConfigJSON = in.DockerConfigJSON
 	vals = helmsdk.MergeMaps(vals, service.Values())
 	// werf's export-values come after the service values, so a subchart can see them.
 	if vals, err = ch.ExportValues(vals); err != nil {
@@ -177,6 +224,9 @@ func load(in Inputs) (*loadedChart, error) {
 			if err != nil {
 				return nil, err
 			}
+			if dir == in.ChartPath {
+				return helmsdk.LoadChartFilesWith(dir, files, in.chartDefaults())
+			}
 			return helmsdk.LoadChartFiles(dir, files)
 		}
 		if l.chart, err = helmsdk.LoadChartTree(in.ChartPath, chartAtCommit, deps); err != nil {
@@ -192,7 +242,13 @@ func load(in Inputs) (*loadedChart, error) {
 		}
 		l.in.Metadata.Annotations = withAnnotation(l.in.Metadata.Annotations, AnnotationGitCommit, l.commit)
 	default:
-		l.chart, err = helmsdk.LoadChartTree(in.ChartPath, helmsdk.LoadChart, deps)
+		fromDir := func(dir string) (*helmsdk.Chart, error) {
+			if dir == in.ChartPath {
+				return helmsdk.LoadChartWith(dir, in.chartDefaults())
+			}
+			return helmsdk.LoadChart(dir)
+		}
+		l.chart, err = helmsdk.LoadChartTree(in.ChartPath, fromDir, deps)
 	}
 	if err != nil {
 		return nil, err
@@ -207,6 +263,13 @@ func decryptSecrets(in Inputs, ch *helmsdk.Chart) ([]map[string]any, error) {
 	}
 	files := ch.FilesUnder(SecretFilesDir)
 	plainFiles := map[string][]byte{}
+	if in.IgnoreSecretKey {
+		// The files stay as encrypted: werf_secret_file gives their ciphertext.
+		for name, data := range files {
+			plainFiles[strings.TrimPrefix(name, SecretFilesDir+"/")] = data
+		}
+		files = map[string][]byte{}
+	}
 	if len(files) > 0 && cipher == nil {
 		if cipher, err = loadKey(in, chartFileName(in, SecretFilesDir)); err != nil {
 			return nil, err
@@ -240,7 +303,7 @@ func decryptValueFiles(in Inputs, ch *helmsdk.Chart) ([]map[string]any, *secrets
 		data   []byte
 	}
 	var valueFiles []encrypted
-	if data, ok := ch.File(DefaultSecretValuesFile); ok {
+	if data, ok := ch.File(DefaultSecretValuesFile); ok && !in.DisableDefaultSecretValues {
 		valueFiles = append(valueFiles, encrypted{chartFileName(in, DefaultSecretValuesFile), data})
 	}
 	for _, f := range in.SecretValuesFiles {
@@ -252,6 +315,17 @@ func decryptValueFiles(in Inputs, ch *helmsdk.Chart) ([]map[string]any, *secrets
 	}
 	if len(valueFiles) == 0 {
 		return nil, nil, nil
+	}
+	if in.IgnoreSecretKey {
+		var layers []map[string]any
+		for _, f := range valueFiles {
+			m, err := helmsdk.ParseValuesYAML(f.data)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%s: %w", f.origin, err)
+			}
+			layers = append(layers, m)
+		}
+		return layers, nil, nil
 	}
 	cipher, err := loadKey(in, valueFiles[0].origin)
 	if err != nil {
@@ -328,6 +402,8 @@ type MetadataRequest struct {
 	// and for CI variables.
 	Environ []string
 	Env     string
+	// Project is the werf project's name; "" outside a werf project.
+	Project string
 }
 
 // Metadata combines the automatic annotations (tool version, env, CI origin) with those of
@@ -338,9 +414,16 @@ func Metadata(req MetadataRequest) (annotate.Set, error) {
 		k, v, _ := strings.Cut(kv, "=")
 		env[k] = v
 	}
-	ann := map[string]string{AnnotationVersion: version.Get().Version}
+	// werf's automatic annotations too (werf.io/version, project.werf.io/name and
+	// project.werf.io/env; werf pkg/deploy/helm), so that tooling built on them finds
+	// objects converge deployed.
+	ann := map[string]string{AnnotationVersion: version.Get().Version, AnnotationWerfVersion: version.Get().Version}
 	if req.Env != "" {
 		ann[AnnotationEnv] = req.Env
+		ann[AnnotationWerfProjectEnv] = req.Env
+	}
+	if req.Project != "" {
+		ann[AnnotationWerfProjectName] = req.Project
 	}
 	for k, v := range annotate.CIAnnotations(func(k string) string { return env[k] }) {
 		ann[k] = v

@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -46,6 +47,13 @@ type Config struct {
 		// from the working tree even in strict mode.
 		AllowUncommittedFiles []string `json:"allowUncommittedFiles"`
 	} `json:"helm"`
+	Config struct {
+		GoTemplateRendering struct {
+			// AllowEnvVariables are the environment variables werf.yaml may read: names, or
+			// regular expressions between slashes ("/^CI_/").
+			AllowEnvVariables []string `json:"allowEnvVariables"`
+		} `json:"goTemplateRendering"`
+	} `json:"config"`
 }
 
 // HasConfig reports whether the repository holding dir commits a giterminism config at its
@@ -69,11 +77,12 @@ func HasConfig(dir string) bool {
 
 // Repo is a git repository opened at one commit.
 type Repo struct {
-	root    string
-	commit  *object.Commit
-	tree    *object.Tree
-	mode    Mode
-	allowed []*regexp.Regexp
+	allowedEnv []string
+	root       string
+	commit     *object.Commit
+	tree       *object.Tree
+	mode       Mode
+	allowed    []*regexp.Regexp
 	// checkWorktree is set when the commit is the one checked out.
 	checkWorktree bool
 }
@@ -144,6 +153,14 @@ func (r *Repo) loadConfig() error {
 	if cfg.GiterminismConfigVersion != 1 {
 		return fmt.Errorf("giterminism: %s: giterminismConfigVersion must be 1, got %d", ConfigFile, cfg.GiterminismConfigVersion)
 	}
+	r.allowedEnv = cfg.Config.GoTemplateRendering.AllowEnvVariables
+	for _, entry := range r.allowedEnv {
+		if pattern, ok := envPattern(entry); ok {
+			if _, err := regexp.Compile(pattern); err != nil {
+				return fmt.Errorf("giterminism: %s: config.goTemplateRendering.allowEnvVariables %q: %w", ConfigFile, entry, err)
+			}
+		}
+	}
 	for _, g := range cfg.Helm.AllowUncommittedFiles {
 		re, err := globRegexp(g)
 		if err != nil {
@@ -176,6 +193,57 @@ func globRegexp(glob string) (*regexp.Regexp, error) {
 	}
 	b.WriteString("$")
 	return regexp.Compile(b.String())
+}
+
+// envPattern is the regular expression of an allowEnvVariables entry written /REGEX/.
+func envPattern(entry string) (string, bool) {
+	if len(entry) > 1 && strings.HasPrefix(entry, "/") && strings.HasSuffix(entry, "/") {
+		return entry[1 : len(entry)-1], true
+	}
+	return "", false
+}
+
+// EnvAllowed reports whether werf.yaml may read the environment variable name: in strict
+// mode only those werf-giterminism.yaml allows (config.goTemplateRendering.allowEnvVariables),
+// as werf does; in --dev mode all.
+func (r *Repo) EnvAllowed(name string) bool {
+	if r.mode != ModeStrict {
+		return true
+	}
+	for _, entry := range r.allowedEnv {
+		if pattern, ok := envPattern(entry); ok {
+			if re, err := regexp.Compile(pattern); err == nil && re.MatchString(name) {
+				return true
+			}
+			continue
+		}
+		if entry == name {
+			return true
+		}
+	}
+	return false
+}
+
+// CommitTime is the author date of the commit files are read from, in its own time zone
+// (werf's .Values.werf.commit.date).
+func (r *Repo) CommitTime() time.Time { return r.commit.Author.When }
+
+// HeadCommit returns the hash and author date of HEAD of the repository holding dir; ok is
+// false outside a git repository or before the first commit.
+func HeadCommit(dir string) (hash string, when time.Time, ok bool) {
+	repo, err := git.PlainOpenWithOptions(dir, &git.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
+	if err != nil {
+		return "", time.Time{}, false
+	}
+	head, err := repo.Head()
+	if err != nil {
+		return "", time.Time{}, false
+	}
+	commit, err := repo.CommitObject(head.Hash())
+	if err != nil {
+		return "", time.Time{}, false
+	}
+	return commit.Hash.String(), commit.Author.When, true
 }
 
 func (r *Repo) allowedUncommitted(rel string) bool {

@@ -237,3 +237,16 @@ func (f fileInfo) Mode() fs.FileMode  { return 0o644 }
 func (f fileInfo) ModTime() time.Time { return time.Time{} }
 func (f fileInfo) IsDir() bool        { return false }
 func (f fileInfo) Sys() any           { return nil }
+
+// DropDefaultValues leaves the chart's own values.yaml out (werf's --disable-default-values);
+// subcharts keep theirs.
+func (c *Chart) DropDefaultValues() {
+	c.chart.Values = map[string]any{}
+	kept := c.chart.Raw[:0]
+	for _, f := range c.chart.Raw {
+		if f.Name != "values.yaml" {
+			kept = append(kept, f)
+		}
+	}
+	c.chart.Raw = kept
+}

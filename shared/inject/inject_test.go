@@ -55,7 +55,14 @@ func TestServiceValues(t *testing.T) {
 	if global["env"] != "prod" {
 		t.Fatalf("global.env = %v", global["env"])
 	}
-	want := map[string]any{"ref": "reg.io/shop/backend:1.2@sha256:aa", "registry": "reg.io", "repository": "reg.io/shop/backend", "tag": "1.2", "digest": "sha256:aa"}
+	// werf 2's keys (werf pkg/image/image_values.go): repository without the registry.
+	want := map[string]any{
+		"registry": "reg.io", "namespace": "shop", "name": "backend", "tag": "1.2", "digest": "sha256:aa", "tag_digest": "1.2@sha256:aa",
+		"image": "reg.io/shop/backend", "repository": "shop/backend",
+		"ref": "reg.io/shop/backend:1.2@sha256:aa", "ref_tag": "reg.io/shop/backend:1.2",
+		"repository_ref": "shop/backend:1.2@sha256:aa", "repository_tag": "shop/backend:1.2",
+		"name_ref": "backend:1.2@sha256:aa", "name_tag": "backend:1.2",
+	}
 	got := global["werf"].(map[string]any)["images"].(map[string]any)["backend"]
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("global.werf.images.backend = %v, want %v", got, want)

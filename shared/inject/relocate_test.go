@@ -21,7 +21,7 @@ func TestRelocate(t *testing.T) {
 		t.Fatalf("relocated values %v", out)
 	}
 	web := out["global"].(map[string]any)["werf"].(map[string]any)["images"].(map[string]any)["web"].(map[string]any)
-	if web["registry"] != "mirror.example.com" || web["repository"] != "mirror.example.com/prod/web" || web["tag"] != "2.0.0" {
+	if web["registry"] != "mirror.example.com" || web["repository"] != "prod/web" || web["image"] != "mirror.example.com/prod/web" || web["tag"] != "2.0.0" {
 		t.Fatalf("structured image %v", web)
 	}
 	if baked["werf"].(map[string]any)["image"].(map[string]any)["web"] != "registry.example.com/shop/web:2.0.0" {

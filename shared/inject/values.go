@@ -1,10 +1,14 @@
 package inject
 
 import (
+	"encoding/base64"
 	"fmt"
 	"os"
+	"path"
+	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"sigs.k8s.io/yaml"
 )
@@ -59,18 +63,36 @@ func (i Images) Merge(over Images) Images {
 }
 
 // ServiceValues are the values werf injects into every chart it deploys; they take
-// precedence over every user value.
+// precedence over every user value (werf pkg/deploy/helm/chart_extender/helpers/
+// service_values.go, pkg/image/image_values.go).
 type ServiceValues struct {
-	// Env is --env; it is "" when not given, as in werf.
+	// Project is werf.yaml's project: werf.name; "" without a werf project.
+	Project string
+	// Version is the deploying tool's version: werf.version.
+	Version string
+	// Repo is the images repository (--repo): werf.repo.
+	Repo string
+	// Commit is the git commit of the project; nil outside git.
+	Commit *Commit
+	// Env is --env; it is "" when not given, as in werf's render.
 	Env string
 	// Namespace is the release namespace.
 	Namespace string
 	Images    Images
+	// DockerConfigJSON is the base64 docker config.json of --set-docker-config-json-value.
+	DockerConfigJSON string
 }
 
-// Values returns the service values as chart values:
-// werf.{env,namespace,image.NAME,tag.NAME}, global.env and
-// global.werf.{env,namespace,images.NAME.{ref,registry,repository,tag,digest}}.
+// Commit is the project's HEAD commit, as werf passes it to charts.
+type Commit struct {
+	Hash string
+	// Date is the author date, in the commit's own time zone.
+	Date time.Time
+}
+
+// Values returns the service values as chart values: werf.{name,version,repo,commit,env,
+// namespace,image.NAME,tag.NAME}, global.env and global.werf.{name,version,repo,commit,env,
+// namespace,images.NAME.*}.
 func (s ServiceValues) Values() map[string]any {
 	image, tag, structured := map[string]any{}, map[string]any{}, map[string]any{}
 	names := make([]string, 0, len(s.Images))
@@ -82,28 +104,95 @@ func (s ServiceValues) Values() map[string]any {
 		ref, _ := ParseRef(s.Images[name]) // validated when parsed
 		image[name] = s.Images[name]
 		tag[name] = ref.Tag
-		structured[name] = map[string]any{
-			"ref":        s.Images[name],
-			"registry":   ref.Registry,
-			"repository": ref.Repository,
-			"tag":        ref.Tag,
-			"digest":     ref.Digest,
+		structured[name] = ref.werfValues()
+	}
+	info := func() map[string]any {
+		m := map[string]any{"env": s.Env, "namespace": s.Namespace, "repo": s.Repo}
+		if s.Project != "" {
+			m["name"] = s.Project
+		}
+		if s.Version != "" {
+			m["version"] = s.Version
+		}
+		if s.Commit != nil {
+			m["commit"] = map[string]any{
+				"hash": s.Commit.Hash,
+				"date": map[string]any{"human": s.Commit.Date.String(), "unix": s.Commit.Date.Unix()},
+			}
+		}
+		return m
+	}
+	werf, global := info(), info()
+	werf["image"], werf["tag"] = image, tag
+	global["images"] = structured
+	out := map[string]any{
+		"werf":   werf,
+		"global": map[string]any{"env": s.Env, "werf": global},
+	}
+	if s.DockerConfigJSON != "" {
+		out["dockerconfigjson"] = s.DockerConfigJSON
+		global["dockerconfigjson"] = s.DockerConfigJSON
+	}
+	return out
+}
+
+// DockerConfigJSON reads the docker config.json werf's --set-docker-config-json-value passes
+// to charts: $DOCKER_CONFIG/config.json, else ~/.docker/config.json; "" when there is none.
+func DockerConfigJSON(getenv func(string) string) (string, error) {
+	dir := getenv("DOCKER_CONFIG")
+	if dir == "" {
+		dir = filepath.Join(getenv("HOME"), ".docker")
+	}
+	path := filepath.Join(dir, "config.json")
+	data, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("--set-docker-config-json-value: %w", err)
+	}
+	return base64.StdEncoding.EncodeToString(data), nil
+}
+
+// werfValues are werf 2's keys for one image (.Values.global.werf.images.NAME): repository
+// without the registry, Docker Hub names completed as the registry client completes them.
+// Without a digest, the *_ref keys are the tagged forms.
+func (r Ref) werfValues() map[string]any {
+	registry, repository := r.Registry, r.Repository
+	if registry != "" {
+		repository = strings.TrimPrefix(repository, registry+"/")
+	} else {
+		registry = "index.docker.io"
+		if !strings.Contains(repository, "/") {
+			repository = "library/" + repository
 		}
 	}
+	tag := r.Tag
+	if tag == "" {
+		tag = "latest"
+	}
+	name := path.Base(repository)
+	refTag := r.Repository + ":" + tag
+	withDigest := func(s string) string {
+		if r.Digest == "" {
+			return s
+		}
+		return s + "@" + r.Digest
+	}
 	return map[string]any{
-		"werf": map[string]any{
-			"env":       s.Env,
-			"namespace": s.Namespace,
-			"image":     image,
-			"tag":       tag,
-		},
-		"global": map[string]any{
-			"env": s.Env,
-			"werf": map[string]any{
-				"env":       s.Env,
-				"namespace": s.Namespace,
-				"images":    structured,
-			},
-		},
+		"registry":       registry,
+		"namespace":      path.Dir(repository),
+		"name":           name,
+		"tag":            tag,
+		"digest":         r.Digest,
+		"tag_digest":     withDigest(tag),
+		"image":          registry + "/" + repository,
+		"repository":     repository,
+		"ref":            withDigest(refTag),
+		"ref_tag":        refTag,
+		"repository_ref": withDigest(repository + ":" + tag),
+		"repository_tag": repository + ":" + tag,
+		"name_ref":       withDigest(name + ":" + tag),
+		"name_tag":       name + ":" + tag,
 	}
 }

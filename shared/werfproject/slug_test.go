@@ -61,3 +61,23 @@ func TestSlugify(t *testing.T) {
 }
 
 func hex(v uint32) string { return fmt.Sprintf("%x", v) }
+
+func TestMurmur3KnownValues(t *testing.T) {
+	// Reference values of MurmurHash3 x86_32 with seed 0.
+	for in, want := range map[string]uint32{"": 0, "hello": 0x248bfa47, "The quick brown fox jumps over the lazy dog": 0x2e4ff723} {
+		if got := murmur3([]byte(in)); got != want {
+			t.Fatalf("murmur3(%q) = %08x, want %08x", in, got, want)
+		}
+	}
+}
+
+func TestSlugCropsLongNamesKeepingThemDistinct(t *testing.T) {
+	long := strings.Repeat("Service", 10)
+	a, b := ReleaseSlug(long+"-a"), ReleaseSlug(long+"-b")
+	if len(a) > MaxReleaseLength || len(b) > MaxReleaseLength || a == b {
+		t.Fatalf("slugs %q and %q", a, b)
+	}
+	if err := ValidateRelease(a); err != nil {
+		t.Fatalf("slug %q is not a valid release name: %v", a, err)
+	}
+}
