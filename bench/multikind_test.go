@@ -226,7 +226,6 @@ spec:
 	return dir, crdNames
 }
 
-
 // clusterScopedOf are the multi-kind chart's cluster-scoped objects of a namespace's run.
 func clusterScopedOf(ns string) []string {
 	var out []string
