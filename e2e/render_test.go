@@ -23,7 +23,7 @@ func golden(t *testing.T, name, got string) {
 // goldenIn compares got with testdata/DIR/NAME.golden, or rewrites it with -update.
 func goldenIn(t *testing.T, dir, name, got string) {
 	t.Helper()
-	got = regexp.MustCompile(`(kubectl-converge.io/version: ).*`).ReplaceAllString(got, "${1}<version>")
+	got = regexp.MustCompile(`((?:kubectl-converge|werf)\.io/version: ).*`).ReplaceAllString(got, "${1}<version>")
 	path := filepath.Join("testdata", dir, name+".golden")
 	if *update {
 		writeFile(t, path, got)

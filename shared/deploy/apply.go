@@ -232,6 +232,23 @@ func (a *applier) awaitDependencies(s *applyStep, infos map[*unstructured.Unstru
 // externalRef resolves "secret/config" or "deployments.v1.apps/app" with the API server's
 // discovery.
 func (a *applier) externalRef(e ExternalDependency, namespace string) (track.Ref, error) {
+	if e.Kind != "" {
+		gv, err := schema.ParseGroupVersion(e.APIVersion)
+		if err != nil {
+			return track.Ref{}, fmt.Errorf("external dependency %q: apiVersion %q: %w", e.ID, e.APIVersion, err)
+		}
+		mapping, err := a.clients.Mapper.RESTMapping(schema.GroupKind{Group: gv.Group, Kind: e.Kind}, gv.Version)
+		if err != nil {
+			return track.Ref{}, fmt.Errorf("external dependency %q: the API server serves no %s in %s: %w", e.ID, e.Kind, e.APIVersion, err)
+		}
+		if e.Namespace != "" {
+			namespace = e.Namespace
+		}
+		if mapping.Scope.Name() != "namespace" {
+			namespace = ""
+		}
+		return track.Ref{Group: gv.Group, Version: gv.Version, Kind: e.Kind, Namespace: namespace, Name: e.Name}, nil
+	}
 	resourceArg, name, _ := strings.Cut(e.Resource, "/")
 	gvr, gr := schema.ParseResourceArg(strings.ToLower(resourceArg))
 	var gvk schema.GroupVersionKind

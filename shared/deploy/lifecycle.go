@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -13,12 +14,15 @@ import (
 const (
 	AnnotationWeight                 = "werf.io/weight"
 	AnnotationDeployDependencyPrefix = "werf.io/deploy-dependency-"
-	// External dependencies are "<id>.external-dependency.werf.io/resource" and ".../namespace".
-	annotationExternalDependencySuffix = ".external-dependency.werf.io/"
+	// External dependencies are "<id>.external-dependency.werf.io/resource" and ".../namespace",
+	// or nelm's "<id>.external-dependency.werf.io: apiVersion:kind[:namespace]:name".
+	annotationExternalDependencyDomain = ".external-dependency.werf.io"
+	annotationExternalDependencySuffix = annotationExternalDependencyDomain + "/"
 	AnnotationReplicasOnCreation       = "werf.io/replicas-on-creation"
 	AnnotationDeletePolicy             = "werf.io/delete-policy"
 	AnnotationDeletePropagation        = "werf.io/delete-propagation"
 	AnnotationHelmResourcePolicy       = "helm.sh/resource-policy"
+	AnnotationWerfResourcePolicy       = "werf.io/resource-policy"
 	AnnotationHelmHook                 = "helm.sh/hook"
 )
 
@@ -49,8 +53,10 @@ type Dependency struct {
 type ExternalDependency struct {
 	ID string
 	// Resource is kubectl's resource form: "secret/config", "deployments.v1.apps/app".
-	Resource  string
-	Namespace string
+	Resource string
+	// APIVersion, Kind and Name name the object instead of Resource (nelm's short form).
+	APIVersion, Kind, Name string
+	Namespace              string
 }
 
 // Lifecycle is how one object is ordered, created, updated and deleted, from its annotations.
@@ -76,7 +82,8 @@ type Lifecycle struct {
 // ParseLifecycle reads the deploy annotations of an object of kind; an invalid value is an
 // error naming the annotation and the accepted values.
 func ParseLifecycle(kind string, annotations map[string]string) (Lifecycle, error) {
-	l := Lifecycle{Propagation: metav1.DeletePropagationBackground, RecreateIfImmutable: kind == "Job"}
+	// Foreground by default, as nelm deletes (werf 2): an object is gone when its dependents are.
+	l := Lifecycle{Propagation: metav1.DeletePropagationForeground, RecreateIfImmutable: kind == "Job"}
 	bad := func(key, want string) error {
 		return fmt.Errorf("annotation %s: invalid value %q: want %s", key, annotations[key], want)
 	}
@@ -101,6 +108,21 @@ func ParseLifecycle(kind string, annotations map[string]string) (Lifecycle, erro
 				return l, fmt.Errorf("annotation %s: invalid value %q: %w", key, value, err)
 			}
 			l.Dependencies = append(l.Dependencies, d)
+		case strings.HasSuffix(key, annotationExternalDependencyDomain) && !strings.Contains(key, "/"):
+			id := strings.TrimSuffix(key, annotationExternalDependencyDomain)
+			parts := strings.Split(value, ":")
+			if id == "" || (len(parts) != 3 && len(parts) != 4) || slices.Contains(parts, "") {
+				return l, bad(key, "apiVersion:kind[:namespace]:name, such as v1:Secret:config or apps/v1:Deployment:infra:gateway")
+			}
+			e := external[id]
+			if e == nil {
+				e = &ExternalDependency{ID: id}
+				external[id] = e
+			}
+			e.APIVersion, e.Kind, e.Name = parts[0], parts[1], parts[len(parts)-1]
+			if len(parts) == 4 {
+				e.Namespace = parts[2]
+			}
 		case strings.Contains(key, annotationExternalDependencySuffix):
 			id, field, _ := strings.Cut(key, annotationExternalDependencySuffix)
 			if id == "" || (field != "resource" && field != "namespace") {
@@ -149,7 +171,7 @@ func ParseLifecycle(kind string, annotations map[string]string) (Lifecycle, erro
 			default:
 				return l, bad(key, "Foreground, Background or Orphan")
 			}
-		case key == AnnotationHelmResourcePolicy:
+		case key == AnnotationHelmResourcePolicy, key == AnnotationWerfResourcePolicy:
 			if value != "keep" {
 				return l, bad(key, "keep")
 			}
@@ -163,7 +185,7 @@ func ParseLifecycle(kind string, annotations map[string]string) (Lifecycle, erro
 	sort.Strings(ids)
 	for _, id := range ids {
 		e := external[id]
-		if e.Resource == "" {
+		if e.Resource == "" && e.Kind == "" {
 			return l, fmt.Errorf("annotation %s%snamespace: set %s%sresource too, naming the object to wait for", id, annotationExternalDependencySuffix, id, annotationExternalDependencySuffix)
 		}
 		l.External = append(l.External, *e)

@@ -163,7 +163,8 @@ func TestParseLifecycle(t *testing.T) {
 		wantErr     string
 	}{
 		{name: "defaults", kind: "Deployment", check: func(l Lifecycle) bool {
-			return l.Weight == 0 && !l.RecreateIfImmutable && !l.RecreateAlways && l.Propagation == "Background" && l.ReplicasOnCreation == nil
+			// nelm deletes with Foreground propagation by default.
+			return l.Weight == 0 && !l.RecreateIfImmutable && !l.RecreateAlways && l.Propagation == "Foreground" && l.ReplicasOnCreation == nil
 		}},
 		{name: "jobs are recreated on immutable changes by default", kind: "Job", check: func(l Lifecycle) bool { return l.RecreateIfImmutable }},
 		{name: "delete policy replaces the Job default", kind: "Job", annotations: map[string]string{"werf.io/delete-policy": "before-creation"},
@@ -180,6 +181,14 @@ func TestParseLifecycle(t *testing.T) {
 				return len(l.Dependencies) == 1 && l.Dependencies[0].State == DependencyStateReady && l.Dependencies[0].Kind == "StatefulSet"
 			}},
 		{name: "keep", kind: "PersistentVolumeClaim", annotations: map[string]string{"helm.sh/resource-policy": "keep"}, check: func(l Lifecycle) bool { return l.Keep }},
+		{name: "keep, nelm's annotation", kind: "PersistentVolumeClaim", annotations: map[string]string{"werf.io/resource-policy": "keep"}, check: func(l Lifecycle) bool { return l.Keep }},
+		{name: "external dependency, nelm's short form", kind: "Deployment", annotations: map[string]string{"gw.external-dependency.werf.io": "apps/v1:Deployment:infra:gateway", "cfg.external-dependency.werf.io": "v1:Secret:config"},
+			check: func(l Lifecycle) bool {
+				return len(l.External) == 2 && l.External[0] == ExternalDependency{ID: "cfg", APIVersion: "v1", Kind: "Secret", Name: "config"} &&
+					l.External[1] == ExternalDependency{ID: "gw", APIVersion: "apps/v1", Kind: "Deployment", Namespace: "infra", Name: "gateway"}
+			}},
+		{name: "external dependency short form without a name", kind: "Job", annotations: map[string]string{"x.external-dependency.werf.io": "v1:Secret"},
+			wantErr: "want apiVersion:kind[:namespace]:name"},
 		{name: "negative replicas", kind: "Deployment", annotations: map[string]string{"werf.io/replicas-on-creation": "-1"},
 			wantErr: `annotation werf.io/replicas-on-creation: invalid value "-1": want a whole number of 0 or more`},
 		{name: "dependency state", kind: "Job", annotations: map[string]string{"werf.io/deploy-dependency-db": "state=done,name=db"},

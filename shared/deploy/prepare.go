@@ -374,6 +374,9 @@ func transform(md annotate.Set, rewrites []inject.Rewrite) helmsdk.Transform {
 			registerSecretData(o)
 			// Tracking and deploy annotations are checked here, before anything reaches the
 			// cluster or a release revision is recorded.
+			if err := checkWerfAnnotations(o.Annotations()); err != nil {
+				return fmt.Errorf("%s: %s %q: %w", o.Source(), o.Kind(), o.Name(), err)
+			}
 			if _, err := track.ParsePolicy(o.Annotations()); err != nil {
 				return fmt.Errorf("%s: %s %q: %w", o.Source(), o.Kind(), o.Name(), err)
 			}

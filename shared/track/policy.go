@@ -18,6 +18,7 @@ const (
 	AnnotationLogRegex               = "werf.io/log-regex"
 	AnnotationLogRegexForPrefix      = "werf.io/log-regex-for-"
 	AnnotationLogRegexSkip           = "werf.io/log-regex-skip"
+	AnnotationLogRegexSkipForPrefix  = "werf.io/log-regex-skip-for-"
 	AnnotationSkipLogs               = "werf.io/skip-logs"
 	AnnotationSkipLogsForContainers  = "werf.io/skip-logs-for-containers"
 	AnnotationShowLogsOnlyFor        = "werf.io/show-logs-only-for-containers"
@@ -62,8 +63,9 @@ type Policy struct {
 	// LogRegex keeps only matching lines; LogRegexFor overrides it per container.
 	LogRegex    *regexp.Regexp
 	LogRegexFor map[string]*regexp.Regexp
-	// LogRegexSkip drops matching lines.
-	LogRegexSkip *regexp.Regexp
+	// LogRegexSkip drops matching lines; LogRegexSkipFor overrides it per container (nelm).
+	LogRegexSkip    *regexp.Regexp
+	LogRegexSkipFor map[string]*regexp.Regexp
 	// LogReplicas is how many pods of a workload have their logs shown.
 	LogReplicas         int
 	ShowServiceMessages bool
@@ -129,6 +131,15 @@ func ParsePolicy(annotations map[string]string) (Policy, error) {
 				p.LogRegexFor = map[string]*regexp.Regexp{}
 			}
 			p.LogRegexFor[strings.TrimPrefix(key, AnnotationLogRegexForPrefix)] = re
+		case strings.HasPrefix(key, AnnotationLogRegexSkipForPrefix):
+			re, err := regexp.Compile(value)
+			if err != nil {
+				return p, bad(key, "a regular expression")
+			}
+			if p.LogRegexSkipFor == nil {
+				p.LogRegexSkipFor = map[string]*regexp.Regexp{}
+			}
+			p.LogRegexSkipFor[strings.TrimPrefix(key, AnnotationLogRegexSkipForPrefix)] = re
 		case key == AnnotationLogRegexSkip:
 			if p.LogRegexSkip, err = regexp.Compile(value); err != nil {
 				return p, bad(key, "a regular expression")
@@ -174,7 +185,11 @@ func (p Policy) ShowLogsOf(container string) bool {
 
 // KeepLine applies the log regex annotations to one line of a container.
 func (p Policy) KeepLine(container, line string) bool {
-	if p.LogRegexSkip != nil && p.LogRegexSkip.MatchString(line) {
+	skip := p.LogRegexSkip
+	if re, ok := p.LogRegexSkipFor[container]; ok {
+		skip = re
+	}
+	if skip != nil && skip.MatchString(line) {
 		return false
 	}
 	if re, ok := p.LogRegexFor[container]; ok {

@@ -201,6 +201,7 @@ func TestParsePolicy(t *testing.T) {
 		AnnotationFailMode: "IgnoreAndContinueDeployProcess", AnnotationTrackTerminationMode: "NonBlocking",
 		AnnotationFailuresAllowed: "0", AnnotationLogRegex: "^ok", AnnotationLogRegexForPrefix + "sidecar": "^side",
 		AnnotationLogRegexSkip: "health", AnnotationSkipLogsForContainers: "a, b", AnnotationShowLogsForReplicas: "2",
+		AnnotationLogRegexSkipForPrefix + "sidecar": "debug",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -215,6 +216,10 @@ func TestParsePolicy(t *testing.T) {
 	}
 	if !p.KeepLine("sidecar", "side line") || p.KeepLine("sidecar", "ok") {
 		t.Fatal("per-container regex not applied")
+	}
+	// The sidecar's own skip regex replaces the general one.
+	if p.KeepLine("sidecar", "side debug") || !p.KeepLine("sidecar", "side health") {
+		t.Fatal("log-regex-skip-for-sidecar not applied")
 	}
 	if p.ShowLogsOf("a") || !p.ShowLogsOf("c") {
 		t.Fatal("skip-logs-for-containers not applied")

@@ -1,0 +1,95 @@
+package deploy
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/kubectl-converge/converge/shared/track"
+)
+
+// werfAnnotation is one annotation name of werf's and nelm's deploy engines (nelm
+// pkg/common/common.go lists them all): exact, or a prefix followed by an id or a container.
+type werfAnnotation struct {
+	name   string
+	prefix bool
+	// unsupported says why converge refuses it rather than deploy without its effect.
+	unsupported string
+}
+
+var werfAnnotations = []werfAnnotation{
+	{name: AnnotationWeight},
+	{name: AnnotationDeployDependencyPrefix, prefix: true},
+	{name: AnnotationReplicasOnCreation},
+	{name: AnnotationDeletePolicy},
+	{name: AnnotationDeletePropagation},
+	{name: AnnotationWerfResourcePolicy},
+	{name: AnnotationWerfVersion},
+	{name: "werf.io/release-channel"},
+	{name: track.AnnotationTrackTerminationMode},
+	{name: track.AnnotationFailMode},
+	{name: track.AnnotationFailuresAllowed},
+	{name: track.AnnotationNoActivityTimeout},
+	{name: track.AnnotationIgnoreProbeFailsPrefix, prefix: true},
+	{name: track.AnnotationLogRegex},
+	{name: track.AnnotationLogRegexForPrefix, prefix: true},
+	{name: track.AnnotationLogRegexSkip},
+	{name: track.AnnotationLogRegexSkipForPrefix, prefix: true},
+	{name: track.AnnotationSkipLogs},
+	{name: track.AnnotationSkipLogsForContainers},
+	{name: track.AnnotationShowLogsOnlyFor},
+	{name: track.AnnotationShowLogsForReplicas},
+	{name: track.AnnotationShowServiceMessages},
+	{name: "werf.io/sensitive"},
+	{name: "werf.io/sensitive-paths"},
+	{name: "werf.io/deploy-on", unsupported: "deploying an object only in some stages (nelm) is not supported yet: render it conditionally with .Release.IsInstall / .Release.IsUpgrade, or make it a Helm hook"},
+	{name: "werf.io/ownership", unsupported: "ownership by anyone (nelm) is not supported yet: objects belong to the release; use helm.sh/resource-policy: keep to keep one on uninstall"},
+	{name: "werf.io/delete-dependency-", prefix: true, unsupported: "ordering of deletions (nelm) is not supported yet: objects are deleted together"},
+}
+
+// werfMetadataDomains hold annotations werf and its CI integration write for people and
+// tools, not for the deploy: any name in them is accepted.
+var werfMetadataDomains = []string{"project.werf.io", "ci.werf.io", "gitlab.ci.werf.io", "github.ci.werf.io"}
+
+// checkWerfAnnotations refuses an annotation in werf.io/ or a *.werf.io domain that werf's
+// engines do not define (a typo would otherwise silently do nothing), and those converge
+// cannot honour yet, naming it and what to do.
+func checkWerfAnnotations(annotations map[string]string) error {
+	for key := range annotations {
+		domain, name, ok := strings.Cut(key, "/")
+		if !ok {
+			domain, name = key, ""
+		}
+		if domain != "werf.io" && !strings.HasSuffix(domain, ".werf.io") {
+			continue
+		}
+		if err := checkWerfAnnotation(key, domain, name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkWerfAnnotation(key, domain, name string) error {
+	for _, d := range werfMetadataDomains {
+		if domain == d {
+			return nil
+		}
+	}
+	switch {
+	case strings.HasSuffix(domain, annotationExternalDependencyDomain):
+		return nil // parsed, with its own errors, by ParseLifecycle
+	case strings.HasSuffix(domain, ".dependency.werf.io") && name == "":
+		return fmt.Errorf("annotation %s: the short form of a dependency (nelm) is not supported yet: use werf.io/deploy-dependency-<id>: state=ready,kind=KIND,name=NAME", key)
+	case domain != "werf.io":
+		return fmt.Errorf("annotation %s: werf defines no annotation in %s: check the spelling (werf's deploy annotations are werf.io/...)", key, domain)
+	}
+	for _, a := range werfAnnotations {
+		if (!a.prefix && key == a.name) || (a.prefix && strings.HasPrefix(key, a.name) && len(key) > len(a.name)) {
+			if a.unsupported != "" {
+				return fmt.Errorf("annotation %s: %s", key, a.unsupported)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("annotation %s: werf defines no such annotation: check the spelling against werf's deploy annotations (werf.io/weight, werf.io/fail-mode, werf.io/track-termination-mode, ...)", key)
+}
