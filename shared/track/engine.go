@@ -108,6 +108,9 @@ var builtinKinds = map[schema.GroupKind]builtinKind{
 
 type trackedObject struct {
 	Target
+	// generic is set once the object is judged as a custom resource (built-in rules,
+	// kstatus, phase fields): it then has kubedog's no-activity default.
+	generic  bool
 	status   Status
 	started  time.Time
 	finished time.Duration
@@ -386,8 +389,8 @@ func (t *tracker) evaluate() bool {
 					t.fetchFailureLogs(o, next.Failure)
 				}
 			}
-			if o.Policy.NoActivityTimeout > 0 && next.State == StateProgressing && next.Detail == o.status.Detail && now.Sub(o.lastMove) > o.Policy.NoActivityTimeout {
-				next = failed(&Failure{Reason: "NoActivity", Message: fmt.Sprintf("no progress for %s: %s", o.Policy.NoActivityTimeout, next.Detail)})
+			if limit := o.noActivityTimeout(); limit > 0 && next.State == StateProgressing && next.Detail == o.status.Detail && now.Sub(o.lastMove) > limit {
+				next = failed(&Failure{Reason: "NoActivity", Message: fmt.Sprintf("no progress for %s: %s", limit, next.Detail)})
 			}
 			if next.State != o.status.State || next.Detail != o.status.Detail || failureText(next) != failureText(o.status) {
 				o.lastMove = now
@@ -544,7 +547,7 @@ func (t *tracker) evalObject(o *trackedObject, now time.Time) Status {
 		}
 		o.pods = view.pods
 		t.logs.follow(o, view.pods)
-		return evalDeployment(obj, newRS, view)
+		return evalDeployment(obj, newRS, view.withAllowedRestarts(replicas(obj.Spec.Replicas)))
 	case *appsv1.StatefulSet:
 		for _, p := range t.index.podsOf(obj.Namespace, string(obj.UID)) {
 			if obj.Status.UpdateRevision == "" || p.Labels[appsv1.ControllerRevisionHashLabelKey] == obj.Status.UpdateRevision {
@@ -553,16 +556,17 @@ func (t *tracker) evalObject(o *trackedObject, now time.Time) Status {
 		}
 		o.pods = view.pods
 		t.logs.follow(o, view.pods)
-		return evalStatefulSet(obj, view)
+		return evalStatefulSet(obj, view.withAllowedRestarts(replicas(obj.Spec.Replicas)))
 	case *appsv1.DaemonSet:
 		view.pods = t.index.podsOf(obj.Namespace, string(obj.UID))
 		o.pods = view.pods
 		t.logs.follow(o, view.pods)
-		return evalDaemonSet(obj, view)
+		// A DaemonSet has no replicas to multiply by (nelm does not either).
+		return evalDaemonSet(obj, view.withAllowedRestarts(1))
 	case *appsv1.ReplicaSet:
 		view.pods = t.index.podsOf(obj.Namespace, string(obj.UID))
 		o.pods = view.pods
-		return evalReplicaSet(obj, view)
+		return evalReplicaSet(obj, view.withAllowedRestarts(replicas(obj.Spec.Replicas)))
 	case *batchv1.Job:
 		view.pods = t.index.podsOf(obj.Namespace, string(obj.UID))
 		o.pods = view.pods
@@ -585,10 +589,24 @@ func (t *tracker) evalObject(o *trackedObject, now time.Time) Status {
 		if presence := presenceKinds[obj.GroupVersionKind().GroupKind().String()]; presence != "" {
 			return Status{State: StateReady, Detail: presence}
 		}
+		o.generic = true
 		return evalCustom(obj)
 	default:
 		return Status{State: StateReady, Detail: "present"}
 	}
+}
+
+// DefaultGenericNoActivityTimeout fails a custom resource whose status has not moved for
+// that long, unless werf.io/no-activity-timeout says otherwise: kubedog's generic tracker
+// default, which werf and nelm use (built-in kinds have no such default).
+const DefaultGenericNoActivityTimeout = 4 * time.Minute
+
+// noActivityTimeout is how long the object may stay without progress; zero: no limit.
+func (o *trackedObject) noActivityTimeout() time.Duration {
+	if o.Policy.NoActivityTimeout == 0 && o.generic {
+		return DefaultGenericNoActivityTimeout
+	}
+	return o.Policy.NoActivityTimeout
 }
 
 // evalDeletion judges an object being deleted: done once the API server no longer has it.

@@ -40,6 +40,16 @@ type podView struct {
 	limits Limits
 	policy Policy
 	now    time.Time
+	// allowedRestarts is how many container restarts the workload's pods may have in all
+	// before it fails: werf.io/failures-allowed-per-replica times the replicas, as nelm
+	// counts (pkg/resource/metadata.go, failuresAllowed).
+	allowedRestarts int
+}
+
+// withAllowedRestarts sets the restart allowance for a workload of the given replicas.
+func (v podView) withAllowedRestarts(replicas int32) podView {
+	v.allowedRestarts = v.policy.FailuresAllowedPerReplica * int(replicas)
+	return v
 }
 
 var terminalPull = regexp.MustCompile(`(?i)not found|manifest unknown|repository does not exist|pull access denied|unauthorized|forbidden|invalid reference`)
@@ -59,7 +69,46 @@ func (v podView) diagnose() (*Failure, string) {
 			waiting = append(waiting, w)
 		}
 	}
+	if f := v.restartFailure(pods); f != nil {
+		return f, ""
+	}
 	return nil, strings.Join(waiting, "; ")
+}
+
+// restartFailure fails the workload when its pods' containers restarted more often in all
+// than allowed, naming the container that restarted most.
+func (v podView) restartFailure(pods []*corev1.Pod) *Failure {
+	total := 0
+	var worstPod *corev1.Pod
+	var worst corev1.ContainerStatus
+	for _, pod := range pods {
+		if pod.DeletionTimestamp != nil {
+			continue
+		}
+		for _, cs := range append(append([]corev1.ContainerStatus(nil), pod.Status.InitContainerStatuses...), pod.Status.ContainerStatuses...) {
+			total += int(cs.RestartCount)
+			if worstPod == nil || cs.RestartCount > worst.RestartCount {
+				worstPod, worst = pod, cs
+			}
+		}
+	}
+	if total <= v.allowedRestarts || worstPod == nil {
+		return nil
+	}
+	reason, msg := "CrashLoopBackOff", fmt.Sprintf("restarted %d times", worst.RestartCount)
+	if w := worst.State.Waiting; w != nil && w.Reason != "" {
+		reason = w.Reason
+	}
+	if t := worst.LastTerminationState.Terminated; t != nil {
+		msg = fmt.Sprintf("exit code %d (%s), restarted %d times", t.ExitCode, t.Reason, worst.RestartCount)
+		if t.Message != "" {
+			msg += ": " + t.Message
+		}
+	}
+	if total != int(worst.RestartCount) {
+		msg += fmt.Sprintf(" (%d restarts in all, %d allowed)", total, v.allowedRestarts)
+	}
+	return &Failure{Reason: reason, Message: msg, Pod: worstPod.Name, Container: worst.Name, Events: v.warnings(string(worstPod.UID))}
 }
 
 func (v podView) warnings(uid string) []string {
@@ -135,19 +184,6 @@ func (v podView) containerFailure(pod *corev1.Pod, cs corev1.ContainerStatus) *F
 				return fail(w.Reason, w.Message)
 			}
 		}
-	}
-	if cs.RestartCount > int32(v.policy.FailuresAllowedPerReplica) {
-		reason, msg := "CrashLoopBackOff", fmt.Sprintf("restarted %d times", cs.RestartCount)
-		if w := cs.State.Waiting; w != nil && w.Reason != "" {
-			reason = w.Reason
-		}
-		if t := cs.LastTerminationState.Terminated; t != nil {
-			msg = fmt.Sprintf("exit code %d (%s), restarted %d times", t.ExitCode, t.Reason, cs.RestartCount)
-			if t.Message != "" {
-				msg += ": " + t.Message
-			}
-		}
-		return fail(reason, msg)
 	}
 	return nil
 }
@@ -359,7 +395,7 @@ func evalJob(j *batchv1.Job, v podView) Status {
 	if f, _ := v.diagnose(); f != nil && f.Reason != "CrashLoopBackOff" {
 		return failed(f)
 	}
-	return withPods(progressing("active %d, succeeded %d, failed %d", j.Status.Active, j.Status.Succeeded, j.Status.Failed), podView{now: v.now, limits: v.limits, policy: Policy{FailuresAllowedPerReplica: 1 << 30}, pods: v.pods, events: v.events})
+	return withPods(progressing("active %d, succeeded %d, failed %d", j.Status.Active, j.Status.Succeeded, j.Status.Failed), podView{now: v.now, limits: v.limits, policy: v.policy, allowedRestarts: 1 << 30, pods: v.pods, events: v.events})
 }
 
 func lastFailedPod(pods []*corev1.Pod) *corev1.Pod {

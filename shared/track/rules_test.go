@@ -9,6 +9,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
@@ -17,7 +18,7 @@ var now = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 func ago(d time.Duration) metav1.Time { return metav1.NewTime(now.Add(-d)) }
 
 func view(pods ...*corev1.Pod) podView {
-	return podView{pods: pods, limits: DefaultLimits(), policy: DefaultPolicy(), now: now, events: map[string][]*corev1.Event{}}
+	return podView{pods: pods, limits: DefaultLimits(), policy: DefaultPolicy(), now: now, events: map[string][]*corev1.Event{}}.withAllowedRestarts(1)
 }
 
 func deployment(gen, observed int64, want, updated, available, total int32, conds ...appsv1.DeploymentCondition) *appsv1.Deployment {
@@ -75,6 +76,46 @@ func TestEvalDeployment(t *testing.T) {
 	}
 }
 
+// TestRestartsCountForTheWholeWorkload follows nelm: werf.io/failures-allowed-per-replica
+// times the replicas is what all the pods may restart in all.
+func TestRestartsCountForTheWholeWorkload(t *testing.T) {
+	crashed := func(name string, restarts int32) *corev1.Pod {
+		return pod(name, func(p *corev1.Pod) {
+			p.UID = types.UID("uid-" + name)
+			p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", RestartCount: restarts,
+				State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}}}}
+		})
+	}
+	tests := []struct {
+		name     string
+		replicas int32
+		perPod   int
+		pods     []*corev1.Pod
+		failPod  string
+	}{
+		{name: "two restarts of one pod among 3 replicas are within 1 per replica", replicas: 3, perPod: 1, pods: []*corev1.Pod{crashed("a", 2), crashed("b", 0), crashed("c", 0)}},
+		{name: "four restarts in all exceed 3", replicas: 3, perPod: 1, pods: []*corev1.Pod{crashed("a", 2), crashed("b", 1), crashed("c", 1)}, failPod: "a"},
+		{name: "one replica, two restarts", replicas: 1, perPod: 1, pods: []*corev1.Pod{crashed("a", 2)}, failPod: "a"},
+		{name: "none allowed", replicas: 2, perPod: 0, pods: []*corev1.Pod{crashed("a", 0), crashed("b", 1)}, failPod: "b"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := view(tt.pods...)
+			v.policy.FailuresAllowedPerReplica = tt.perPod
+			f, _ := v.withAllowedRestarts(tt.replicas).diagnose()
+			if tt.failPod == "" {
+				if f != nil {
+					t.Fatalf("unexpected failure %+v", f)
+				}
+				return
+			}
+			if f == nil || f.Pod != tt.failPod || f.Reason != "CrashLoopBackOff" {
+				t.Fatalf("failure %+v, want pod %s crash-looping", f, tt.failPod)
+			}
+		})
+	}
+}
+
 func TestPodClassifier(t *testing.T) {
 	unschedulable := func(since time.Duration) func(*corev1.Pod) {
 		return func(p *corev1.Pod) {
@@ -90,6 +131,7 @@ func TestPodClassifier(t *testing.T) {
 	}
 	strict := view()
 	strict.policy.FailuresAllowedPerReplica = 0
+	strict = strict.withAllowedRestarts(1)
 	young := func(p *corev1.Pod) { p.CreationTimestamp = ago(time.Second) }
 	tests := []struct {
 		name   string
@@ -324,5 +366,27 @@ func TestBuiltinCustomResourceRules(t *testing.T) {
 				t.Fatalf("evalCustom = %+v, want %s", got, tt.state)
 			}
 		})
+	}
+}
+
+func TestNoActivityTimeoutDefaultsForCustomResourcesOnly(t *testing.T) {
+	withAnnotation := DefaultPolicy()
+	withAnnotation.NoActivityTimeout = time.Minute
+	tests := []struct {
+		name    string
+		policy  Policy
+		generic bool
+		want    time.Duration
+	}{
+		{"custom resource without the annotation: kubedog's 4m", DefaultPolicy(), true, 4 * time.Minute},
+		{"custom resource with the annotation", withAnnotation, true, time.Minute},
+		{"built-in kind without the annotation: none", DefaultPolicy(), false, 0},
+		{"built-in kind with the annotation", withAnnotation, false, time.Minute},
+	}
+	for _, tt := range tests {
+		o := &trackedObject{Target: Target{Policy: tt.policy}, generic: tt.generic}
+		if got := o.noActivityTimeout(); got != tt.want {
+			t.Errorf("%s: %s, want %s", tt.name, got, tt.want)
+		}
 	}
 }
