@@ -56,6 +56,9 @@ type Policy struct {
 	FailuresAllowedPerReplica int
 	// NoActivityTimeout fails the object when nothing progresses for that long; zero: none.
 	NoActivityTimeout time.Duration
+	// IgnoreProbeFailsFor replaces, per container, the time after its start during which
+	// readiness probe failures do not count (kubedog computes it from the probe).
+	IgnoreProbeFailsFor map[string]time.Duration
 	SkipLogs          bool
 	// SkipLogsFor and ShowLogsOnlyFor filter containers by name; ShowLogsOnlyFor empty means all.
 	SkipLogsFor     map[string]bool
@@ -114,10 +117,14 @@ func ParsePolicy(annotations map[string]string) (Policy, error) {
 				return p, bad(key, "a positive duration such as 4m")
 			}
 		case strings.HasPrefix(key, AnnotationIgnoreProbeFailsPrefix):
-			// Readiness probe failures never fail an object here; the value is still checked.
-			if _, err = time.ParseDuration(value); err != nil {
+			d, err := time.ParseDuration(value)
+			if err != nil || d < 0 {
 				return p, bad(key, "a duration such as 30s")
 			}
+			if p.IgnoreProbeFailsFor == nil {
+				p.IgnoreProbeFailsFor = map[string]time.Duration{}
+			}
+			p.IgnoreProbeFailsFor[strings.TrimPrefix(key, AnnotationIgnoreProbeFailsPrefix)] = d
 		case key == AnnotationLogRegex:
 			if p.LogRegex, err = regexp.Compile(value); err != nil {
 				return p, bad(key, "a regular expression")

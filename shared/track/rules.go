@@ -75,9 +75,15 @@ func (v podView) diagnose() (*Failure, string) {
 	return nil, strings.Join(waiting, "; ")
 }
 
-// restartFailure fails the workload when its pods' containers restarted more often in all
-// than allowed, naming the container that restarted most.
+// restartFailure fails the workload when its pods' containers failed more often in all than
+// allowed, naming the container that failed most. As kubedog counts, a failure is a
+// container restart or a readiness probe failure after the probe's grace window (so a pod
+// that runs but never becomes ready fails once its allowance is spent, instead of waiting
+// for the timeout).
 func (v podView) restartFailure(pods []*corev1.Pod) *Failure {
+	if f := v.probeFailure(pods); f != nil {
+		return f
+	}
 	total := 0
 	var worstPod *corev1.Pod
 	var worst corev1.ContainerStatus
@@ -92,7 +98,7 @@ func (v podView) restartFailure(pods []*corev1.Pod) *Failure {
 			}
 		}
 	}
-	if total <= v.allowedRestarts || worstPod == nil {
+	if worstPod == nil {
 		return nil
 	}
 	reason, msg := "CrashLoopBackOff", fmt.Sprintf("restarted %d times", worst.RestartCount)
@@ -105,8 +111,12 @@ func (v podView) restartFailure(pods []*corev1.Pod) *Failure {
 			msg += ": " + t.Message
 		}
 	}
+	total += v.probeFailures(pods)
+	if total <= v.allowedRestarts {
+		return nil
+	}
 	if total != int(worst.RestartCount) {
-		msg += fmt.Sprintf(" (%d restarts in all, %d allowed)", total, v.allowedRestarts)
+		msg += fmt.Sprintf(" (%d failures in all, %d allowed)", total, v.allowedRestarts)
 	}
 	return &Failure{Reason: reason, Message: msg, Pod: worstPod.Name, Container: worst.Name, Events: v.warnings(string(worstPod.UID))}
 }
@@ -529,4 +539,146 @@ func toInt64(v any) (int64, bool) {
 		return out, err == nil
 	}
 	return 0, false
+}
+
+// probeFailure fails the workload on readiness probe failures alone: when they (with the
+// restarts) exceed the allowance while no container restarted, it names the container whose
+// probe failed most, with the probe's message.
+func (v podView) probeFailure(pods []*corev1.Pod) *Failure {
+	restarts := 0
+	for _, pod := range pods {
+		for _, cs := range pod.Status.ContainerStatuses {
+			restarts += int(cs.RestartCount)
+		}
+	}
+	if restarts > 0 {
+		return nil
+	}
+	total, worst := 0, probeCount{}
+	for _, pod := range pods {
+		for _, c := range v.probeCounts(pod) {
+			total += c.failures
+			if c.failures > worst.failures {
+				worst = c
+			}
+		}
+	}
+	if total <= v.allowedRestarts || worst.failures == 0 {
+		return nil
+	}
+	return &Failure{Reason: "ReadinessProbeFailed", Pod: worst.pod.Name, Container: worst.container, Events: v.warnings(string(worst.pod.UID)),
+		Message: fmt.Sprintf("%s (%d failures after the probe's grace, %d allowed)", worst.message, total, v.allowedRestarts)}
+}
+
+// probeFailures counts the readiness probe failures of the pods that count (after grace).
+func (v podView) probeFailures(pods []*corev1.Pod) int {
+	total := 0
+	for _, pod := range pods {
+		for _, c := range v.probeCounts(pod) {
+			total += c.failures
+		}
+	}
+	return total
+}
+
+type probeCount struct {
+	pod       *corev1.Pod
+	container string
+	failures  int
+	message   string
+}
+
+// probeCounts reads the pod's "Readiness probe failed" events per container, counting those
+// after the container's grace window.
+func (v podView) probeCounts(pod *corev1.Pod) []probeCount {
+	if pod.DeletionTimestamp != nil {
+		return nil
+	}
+	started := map[string]time.Time{}
+	for _, cs := range pod.Status.ContainerStatuses {
+		if r := cs.State.Running; r != nil {
+			started[cs.Name] = r.StartedAt.Time
+		}
+	}
+	counts := map[string]*probeCount{}
+	var order []string
+	for _, e := range v.events[string(pod.UID)] {
+		if e.Reason != "Unhealthy" || !strings.HasPrefix(e.Message, "Readiness probe failed") {
+			continue
+		}
+		container := containerOfFieldPath(e.InvolvedObject.FieldPath)
+		start, running := started[container]
+		if !running {
+			continue
+		}
+		countFrom := start.Add(v.probeGrace(pod, container))
+		last := e.LastTimestamp.Time
+		if last.IsZero() {
+			last = e.EventTime.Time
+		}
+		if last.Before(countFrom) {
+			continue
+		}
+		n := 1
+		if first := e.FirstTimestamp.Time; !first.IsZero() && !first.Before(countFrom) && e.Count > 1 {
+			n = int(e.Count)
+		}
+		c := counts[container]
+		if c == nil {
+			c = &probeCount{pod: pod, container: container}
+			counts[container] = c
+			order = append(order, container)
+		}
+		c.failures += n
+		c.message = e.Message
+	}
+	out := make([]probeCount, 0, len(order))
+	for _, name := range order {
+		out = append(out, *counts[name])
+	}
+	return out
+}
+
+// containerOfFieldPath reads "spec.containers{app}".
+func containerOfFieldPath(path string) string {
+	_, rest, ok := strings.Cut(path, "{")
+	if !ok {
+		return ""
+	}
+	name, _, _ := strings.Cut(rest, "}")
+	return name
+}
+
+// probeGrace is how long after the container started its readiness probe failures do not
+// count: werf.io/ignore-readiness-probe-fails-for-<container>, else kubedog's window
+// (pod/probes.go): initial delay (after a startup probe's worst case) + timeout +
+// (failureThreshold + successThreshold - 3) periods + half a period + timeout; none when
+// failureThreshold is 1.
+func (v podView) probeGrace(pod *corev1.Pod, container string) time.Duration {
+	if d, ok := v.policy.IgnoreProbeFailsFor[container]; ok {
+		return d
+	}
+	for _, c := range pod.Spec.Containers {
+		if c.Name != container || c.ReadinessProbe == nil {
+			continue
+		}
+		p := c.ReadinessProbe
+		if p.FailureThreshold == 1 {
+			return 0
+		}
+		orDefault := func(v, def int32) float64 {
+			if v == 0 {
+				return float64(def)
+			}
+			return float64(v)
+		}
+		period, timeout := orDefault(p.PeriodSeconds, 10), orDefault(p.TimeoutSeconds, 1)
+		delay := float64(p.InitialDelaySeconds)
+		if s := c.StartupProbe; s != nil {
+			delay += float64(s.InitialDelaySeconds) + orDefault(s.PeriodSeconds, 10)*orDefault(s.FailureThreshold, 3)
+		}
+		seconds := delay + timeout + (orDefault(p.FailureThreshold, 3)+orDefault(p.SuccessThreshold, 1)-3)*period + period/2 + timeout
+		return time.Duration(max(0, seconds) * float64(time.Second))
+	}
+	return 0
 }

@@ -390,3 +390,54 @@ func TestNoActivityTimeoutDefaultsForCustomResourcesOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestReadinessProbeFailuresCount follows kubedog (pod/probes.go, event/informer.go): a
+// "Readiness probe failed" event after the probe's grace window counts as a failure against
+// werf.io/failures-allowed-per-replica times the replicas.
+func TestReadinessProbeFailuresCount(t *testing.T) {
+	started := now.Add(-time.Hour)
+	neverReady := func(p *corev1.Pod) {
+		p.UID = "uid-web"
+		p.Spec.Containers = []corev1.Container{{Name: "app", ReadinessProbe: &corev1.Probe{PeriodSeconds: 10, TimeoutSeconds: 1, FailureThreshold: 3, SuccessThreshold: 1}}}
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(started)}}}}
+	}
+	unhealthy := func(after time.Duration, count int32) *corev1.Event {
+		at := metav1.NewTime(started.Add(after))
+		return &corev1.Event{Reason: "Unhealthy", Type: corev1.EventTypeWarning, Message: "Readiness probe failed: dial tcp 10.0.0.1:8080: connect: connection refused",
+			InvolvedObject: corev1.ObjectReference{FieldPath: "spec.containers{app}"}, FirstTimestamp: at, LastTimestamp: at, Count: count}
+	}
+	tests := []struct {
+		name     string
+		perPod   int
+		ignore   time.Duration
+		events   []*corev1.Event
+		wantFail bool
+	}{
+		{name: "none allowed, failures after the grace", perPod: 0, events: []*corev1.Event{unhealthy(time.Minute, 3)}, wantFail: true},
+		{name: "one allowed, one failure", perPod: 1, events: []*corev1.Event{unhealthy(time.Minute, 1)}},
+		{name: "one allowed, three failures", perPod: 1, events: []*corev1.Event{unhealthy(time.Minute, 3)}, wantFail: true},
+		// Grace of this probe: 1 + (3+1-3)*10 + 5 + 1 = 17 s after the start.
+		{name: "failures within the grace do not count", perPod: 0, events: []*corev1.Event{unhealthy(10*time.Second, 1)}},
+		{name: "the annotation replaces the grace", perPod: 0, ignore: 2 * time.Hour, events: []*corev1.Event{unhealthy(time.Minute, 3)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := view(pod("web", neverReady))
+			v.policy.FailuresAllowedPerReplica = tt.perPod
+			if tt.ignore > 0 {
+				v.policy.IgnoreProbeFailsFor = map[string]time.Duration{"app": tt.ignore}
+			}
+			v.events = map[string][]*corev1.Event{"uid-web": tt.events}
+			f, _ := v.withAllowedRestarts(1).diagnose()
+			if !tt.wantFail {
+				if f != nil {
+					t.Fatalf("unexpected failure %+v", f)
+				}
+				return
+			}
+			if f == nil || f.Reason != "ReadinessProbeFailed" || f.Container != "app" || !strings.Contains(f.Message, "connection refused") {
+				t.Fatalf("failure %+v, want ReadinessProbeFailed of container app with the probe's message", f)
+			}
+		})
+	}
+}
