@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"sigs.k8s.io/yaml"
 
@@ -166,5 +167,56 @@ func TestChartWithoutVersion(t *testing.T) {
 	}
 	if got := env.Command(t, "helm3", "list", "-n", ns, "-o", "json").Succeed().Stdout; !strings.Contains(got, `"chart":"nover-1.0.0"`) {
 		t.Fatalf("helm list: %s", got)
+	}
+}
+
+// TestNeverReadyFailsOnReadinessProbeFailures: a Deployment whose pod runs but never becomes
+// ready, with werf.io/failures-allowed-per-replica "0", fails as soon as its readiness probe
+// fails (the kubelet's Unhealthy event), naming the probe's message, as werf does; it does
+// not wait for --timeout.
+func TestNeverReadyFailsOnReadinessProbeFailures(t *testing.T) {
+	env := harness.Get(t)
+	ns := env.Namespace(t)
+	chart := writeChart(t, "probe", map[string]string{"templates/web.yaml": `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  annotations: {werf.io/failures-allowed-per-replica: "0"}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata:
+      labels: {app: web}
+      annotations: {converge.test/behaviour: never-ready}
+    spec:
+      containers: [{name: app, image: registry.example.com/web:1}]
+`})
+	run := env.Command(t, "kubectl", "converge", chart, "-n", ns, "--timeout", "10m", "--progress", "plain").Timeout(11 * time.Minute).Start()
+	var podName, uid string
+	for podName == "" {
+		out := env.Command(t, "kubectl", "-n", ns, "get", "pods", "-l", "app=web", "-o", `jsonpath={range .items[?(@.status.containerStatuses[0].state.running)]}{.metadata.name} {.metadata.uid}{end}`).Run().Stdout
+		if name, id, ok := strings.Cut(strings.TrimSpace(out), " "); ok {
+			podName, uid = name, id
+			break
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	now := time.Now().UTC().Format(time.RFC3339)
+	env.Apply(t, ns, `apiVersion: v1
+kind: Event
+metadata: {name: web-unhealthy}
+involvedObject: {apiVersion: v1, kind: Pod, name: `+podName+`, namespace: `+ns+`, uid: `+uid+`, fieldPath: "spec.containers{app}"}
+reason: Unhealthy
+type: Warning
+message: "Readiness probe failed: HTTP probe failed with statuscode: 503"
+firstTimestamp: "`+now+`"
+lastTimestamp: "`+now+`"
+count: 1
+source: {component: kubelet}
+`)
+	res := run.Wait()
+	if res.ExitCode != 3 || !strings.Contains(res.Stderr, "ReadinessProbeFailed") || !strings.Contains(res.Stderr, "statuscode: 503") {
+		t.Fatalf("exit %d, want 3 naming the failed readiness probe\n%s", res.ExitCode, res.Stderr)
 	}
 }
