@@ -260,6 +260,17 @@ func TestBundleTagRangeAndDigest(t *testing.T) {
 	if plan.ExitCode != 2 || !strings.Contains(plan.Stdout, "+  greeting: v1.5.0") {
 		t.Fatalf("bundle-plan: exit %d\n%s", plan.ExitCode, plan.Combined())
 	}
+
+	// werf's defaults: published without --tag is "latest", applied without --tag too, and an
+	// apply without --env keeps the environment baked at publication.
+	res = helm("giterm", "bundle-publish", ref, "--plain-http", "--env", "staging", "--set", "greeting=latest").Env("WERF_SECRET_KEY", key).Succeed()
+	if !strings.Contains(res.Stderr, "as "+ref+":latest") {
+		t.Fatalf("bundle-publish without --tag:\n%s", res.Stderr)
+	}
+	helm("giterm", "bundle-apply", ref, "shop", "-n", ns, "--plain-http").Env("WERF_SECRET_KEY", key).Succeed()
+	if greeting, werfEnv := jsonPath(t, env, ns, "configmap/shop-config", "{.data.greeting}"), jsonPath(t, env, ns, "configmap/shop-config", "{.data.env}"); greeting != "latest" || werfEnv != "staging" {
+		t.Fatalf("greeting %q, env %q after applying latest without --env; want latest and the baked staging", greeting, werfEnv)
+	}
 }
 
 // TestBundleRegistryCredentialsAndCA publishes to and applies from an HTTPS registry with a

@@ -71,7 +71,7 @@ helm install work on it). The chart version is TAG when it is a semantic version
 				tag = refTag
 			}
 			if tag == "" {
-				return exitcode.Usage("bundle-publish needs --tag TAG")
+				tag = bundle.DefaultTag
 			}
 			in, err := o.inputs("", firstArg(args[1:]))
 			if err != nil {
@@ -101,7 +101,7 @@ helm install work on it). The chart version is TAG when it is a semantic version
 	o.DeployFlags.AddFlags(cmd.Flags())
 	o.GitFlags.AddFlags(cmd.Flags())
 	reg.addFlags(cmd.Flags(), &o.DeployFlags.PlainHTTP)
-	cmd.Flags().StringVar(&tag, "tag", "", "tag of the bundle: a semantic version (1.4.2) or any tag (main, a commit)")
+	cmd.Flags().StringVar(&tag, "tag", "", "tag of the bundle: a semantic version (1.4.2) or any tag (main, a commit); default latest, as werf")
 	return cmd
 }
 
@@ -119,7 +119,7 @@ type bundleOptions struct {
 func (o *bundleOptions) addFlags(fs *pflag.FlagSet) {
 	o.DeployFlags.AddFlags(fs)
 	o.reg.addFlags(fs, &o.DeployFlags.PlainHTTP)
-	fs.StringVar(&o.tag, "tag", "", "tag to use, or a semver range (1.4.x, ^1.4) to use the highest matching tag")
+	fs.StringVar(&o.tag, "tag", "", "tag to use, or a semver range (1.4.x, ^1.4) to use the highest matching tag; default latest, as werf (when the reference names none)")
 	fs.StringVar(&o.digest, "digest", "", "the chart digest (sha256:...) an archive:FILE.tar.gz bundle must have, as bundle-copy printed it")
 }
 

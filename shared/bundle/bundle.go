@@ -21,6 +21,9 @@ import (
 	"github.com/Masterminds/semver/v3"
 )
 
+// DefaultTag is the tag of a bundle published or applied without one (werf's default).
+const DefaultTag = "latest"
+
 // Files a bundle chart carries besides the chart's own, as werf's bundles do.
 const (
 	ExtraAnnotationsFile = "extra_annotations.json"

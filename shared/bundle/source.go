@@ -97,7 +97,9 @@ func Load(src Source, reg *helmsdk.Registry) (*Loaded, error) {
 		case l.Tag != "":
 			ref += ":" + strings.ReplaceAll(l.Tag, "+", "_")
 		default:
-			return nil, fmt.Errorf("%s names no tag: add --tag TAG (a tag or a semver range such as 1.4.x), or :TAG or @sha256:... to the reference", src.Ref)
+			// werf's default tag (werf bundle apply --tag latest).
+			l.Tag = DefaultTag
+			ref += ":" + DefaultTag
 		}
 		art, err := reg.Pull(ref)
 		if err != nil {

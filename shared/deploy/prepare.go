@@ -171,7 +171,14 @@ func Prepare(in Inputs) (prepared *Prepared, err error) {
 		service.Project = in.Project.Project
 	}
 	service.DockerConfigJSON = in.DockerConfigJSON
-	vals = helmsdk.MergeMaps(vals, service.Values())
+	serviceValues := service.Values()
+	if in.Bundle {
+		// A bundle carries the service values of its publication: only what is given now
+		// replaces them (werf's GetBundleServiceValues), so an apply without --env keeps the
+		// baked environment.
+		serviceValues = service.BundleValues()
+	}
+	vals = helmsdk.MergeMaps(vals, serviceValues)
 	// werf's export-values come after the service values, so a subchart can see them.
 	if vals, err = ch.ExportValues(vals); err != nil {
 		return nil, err
@@ -182,7 +189,7 @@ func Prepare(in Inputs) (prepared *Prepared, err error) {
 		if stored, err = helmsdk.MergeValues(in.Values); err != nil {
 			return nil, err
 		}
-		if stored, err = ch.ExportValues(helmsdk.MergeMaps(stored, service.Values())); err != nil {
+		if stored, err = ch.ExportValues(helmsdk.MergeMaps(stored, serviceValues)); err != nil {
 			return nil, err
 		}
 	}

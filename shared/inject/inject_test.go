@@ -125,3 +125,21 @@ spec:
 		}
 	}
 }
+
+func TestBundleValuesKeepWhatWasBaked(t *testing.T) {
+	v := ServiceValues{Version: "v1.2.3", Namespace: "shop"}.BundleValues()
+	werf := v["werf"].(map[string]any)
+	if _, has := werf["env"]; has {
+		t.Fatalf("werf.env given without --env would replace the baked one: %v", werf)
+	}
+	if _, has := werf["image"]; has {
+		t.Fatalf("werf.image given without --image would replace the baked images: %v", werf)
+	}
+	if werf["version"] != "v1.2.3" || werf["namespace"] != "shop" {
+		t.Fatalf("werf values %v", werf)
+	}
+	withEnv := ServiceValues{Env: "prod", Images: Images{"web": "reg.io/web:1"}}.BundleValues()
+	if withEnv["werf"].(map[string]any)["env"] != "prod" || withEnv["global"].(map[string]any)["env"] != "prod" || withEnv["werf"].(map[string]any)["image"] == nil {
+		t.Fatalf("given env and images must be set: %v", withEnv)
+	}
+}

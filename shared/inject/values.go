@@ -154,6 +154,38 @@ func DockerConfigJSON(getenv func(string) string) (string, error) {
 	return base64.StdEncoding.EncodeToString(data), nil
 }
 
+// BundleValues are the service values of a bundle being applied: the version, and the
+// environment, namespace and images only when given, so that those baked at publication stay
+// otherwise (werf's GetBundleServiceValues).
+func (s ServiceValues) BundleValues() map[string]any {
+	all := s.Values()
+	werf, global := all["werf"].(map[string]any), all["global"].(map[string]any)
+	globalWerf := global["werf"].(map[string]any)
+	keep := func(m map[string]any, keys ...string) map[string]any {
+		out := map[string]any{}
+		for _, k := range keys {
+			if v, ok := m[k]; ok && v != "" {
+				out[k] = v
+			}
+		}
+		return out
+	}
+	outWerf := keep(werf, "version", "env", "namespace")
+	outGlobalWerf := keep(globalWerf, "version", "env", "namespace")
+	outGlobal := keep(global, "env")
+	if len(s.Images) > 0 {
+		outWerf["image"], outWerf["tag"] = werf["image"], werf["tag"]
+		outGlobalWerf["images"] = globalWerf["images"]
+	}
+	outGlobal["werf"] = outGlobalWerf
+	out := map[string]any{"werf": outWerf, "global": outGlobal}
+	if d, ok := all["dockerconfigjson"]; ok {
+		out["dockerconfigjson"] = d
+		outGlobalWerf["dockerconfigjson"] = d
+	}
+	return out
+}
+
 // werfValues are werf 2's keys for one image (.Values.global.werf.images.NAME): repository
 // without the registry, Docker Hub names completed as the registry client completes them.
 // Without a digest, the *_ref keys are the tagged forms.
