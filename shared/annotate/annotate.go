@@ -22,9 +22,22 @@ type Set struct {
 // Empty reports whether the set adds nothing.
 func (s Set) Empty() bool { return len(s.Annotations) == 0 && len(s.Labels) == 0 }
 
-// ParsePairs parses "key=value" items of the flag named flagName into a map, checking that
-// each key is a valid Kubernetes annotation or label key.
-func ParsePairs(flagName string, pairs []string) (map[string]string, error) {
+// Kind says what key=value pairs become, and so which rules their values follow.
+type Kind int
+
+const (
+	// KindAnnotation values are any text.
+	KindAnnotation Kind = iota
+	// KindLabel values are label values: at most 63 characters of letters, digits, '-', '_'
+	// and '.', starting and ending with a letter or digit.
+	KindLabel
+)
+
+// ParsePairs parses "key=value" items given as source (a flag or a variable, for errors) into
+// a map, checking that each key is a valid Kubernetes annotation or label key and, for
+// labels, each value a valid label value.
+func ParsePairs(kind Kind, source string, pairs []string) (map[string]string, error) {
+	flagName := source
 	out := map[string]string{}
 	for _, p := range pairs {
 		k, v, ok := strings.Cut(p, "=")
@@ -34,7 +47,7 @@ func ParsePairs(flagName string, pairs []string) (map[string]string, error) {
 		if errs := validation.IsQualifiedName(k); len(errs) > 0 {
 			return nil, fmt.Errorf("%s %q: invalid key: %s", flagName, p, strings.Join(errs, "; "))
 		}
-		if flagName == "--add-label" {
+		if kind == KindLabel {
 			if errs := validation.IsValidLabelValue(v); len(errs) > 0 {
 				return nil, fmt.Errorf("%s %q: invalid label value: %s", flagName, p, strings.Join(errs, "; "))
 			}

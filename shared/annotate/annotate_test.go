@@ -69,16 +69,16 @@ spec:
 }
 
 func TestParsePairs(t *testing.T) {
-	got, err := ParsePairs("--add-annotation", []string{"a=1", "example.com/b=x=y"})
+	got, err := ParsePairs(KindAnnotation, "--add-annotation", []string{"a=1", "example.com/b=x=y"})
 	if err != nil || !reflect.DeepEqual(got, map[string]string{"a": "1", "example.com/b": "x=y"}) {
 		t.Fatalf("ParsePairs = %v, %v", got, err)
 	}
 	for _, bad := range []string{"novalue", "=v", "bad key=v"} {
-		if _, err := ParsePairs("--add-annotation", []string{bad}); err == nil || !strings.Contains(err.Error(), "--add-annotation") {
+		if _, err := ParsePairs(KindAnnotation, "--add-annotation", []string{bad}); err == nil || !strings.Contains(err.Error(), "--add-annotation") {
 			t.Fatalf("ParsePairs(%q) error %v does not name the flag", bad, err)
 		}
 	}
-	if _, err := ParsePairs("--add-label", []string{"a=not a valid label value"}); err == nil {
+	if _, err := ParsePairs(KindLabel, "--add-label", []string{"a=not a valid label value"}); err == nil {
 		t.Fatal("invalid label value accepted")
 	}
 }

@@ -12,7 +12,7 @@ func FuzzParsePairs(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, pair string) {
-		m, err := ParsePairs("--add-annotation", []string{pair})
+		m, err := ParsePairs(KindAnnotation, "--add-annotation", []string{pair})
 		if err != nil {
 			if !strings.Contains(err.Error(), "--add-annotation") {
 				t.Fatalf("%q: error does not name the flag: %v", pair, err)

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/kubectl-converge/converge/shared/annotate"
 	"github.com/kubectl-converge/converge/shared/deploy"
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/helmsdk"
@@ -32,6 +33,10 @@ type ConvergeFlags struct {
 	// Output is "text" (progress on stderr, NOTES on stdout) or "json" (JSON lines of the
 	// events and a final result on stdout).
 	Output string
+	// NoInstallCRDs leaves the chart's crds/ alone.
+	NoInstallCRDs bool
+	// ReleaseLabels are key=value labels of the release's storage object.
+	ReleaseLabels []string
 }
 
 // NewConvergeFlags returns the defaults.
@@ -51,6 +56,8 @@ func (f *ConvergeFlags) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.LockTimeout, "lock-timeout", 0, "time to wait for another deploy of the release to finish (0: as long as --timeout allows)")
 	fs.StringVar(&f.SaveReport, "save-report", "", "write a JSON report of the deploy to this file: release, namespace, revision, status and every object's result")
 	fs.StringVar(&f.UsePlan, "use-plan", "", "apply exactly what this plan (from plan --save-plan) reviewed; refused when the release, its live objects or the rendered chart moved since")
+	fs.BoolVar(&f.NoInstallCRDs, "no-install-crds", false, "do not create or update the CRDs of the chart's crds/ directories (werf's flag)")
+	fs.StringArrayVar(&f.ReleaseLabels, "release-label", nil, "label of the release's storage object: key=value (can be repeated; also WERF_RELEASE_LABEL_*)")
 	fs.StringVarP(&f.Output, "output", "o", f.Output, "output format: text (progress on stderr, NOTES on stdout), or json (JSON lines of the events and a final result on stdout)")
 }
 
@@ -92,6 +99,10 @@ func (f *ConvergeFlags) Converge(ctx context.Context, r ConvergeRun) error {
 		return err
 	}
 	p := r.Prepared
+	releaseLabels, err := annotate.ParsePairs(annotate.KindLabel, "--release-label", f.ReleaseLabels)
+	if err != nil {
+		return exitcode.Wrap(exitcode.CodeUsage, err)
+	}
 	var plan *deploy.Plan
 	if f.UsePlan != "" {
 		if plan, err = LoadPlan(f.UsePlan); err != nil {
@@ -119,6 +130,8 @@ func (f *ConvergeFlags) Converge(ctx context.Context, r ConvergeRun) error {
 		AutoRollback:        f.AutoRollback,
 		AutoRollbackTimeout: f.AutoRollbackTimeout,
 		Lock:                deploy.LockOptions{Wait: f.LockTimeout},
+		SkipCRDs:            f.NoInstallCRDs,
+		ReleaseLabels:       releaseLabels,
 		Plan:                plan,
 		Track:               trackOpts,
 		Sink:                sink,

@@ -67,6 +67,7 @@ var werfScalars = []struct{ env, flag string }{
 	{"WERF_DISABLE_DEFAULT_VALUES", "disable-default-values"},
 	{"WERF_DISABLE_DEFAULT_SECRET_VALUES", "disable-default-secret-values"},
 	{"WERF_IGNORE_SECRET_KEY", "ignore-secret-key"},
+	{"WERF_NO_INSTALL_CRDS", "no-install-crds"},
 }
 
 // werfLists are werf's environment variables for repeatable flags: every variable with the
@@ -85,6 +86,7 @@ var werfLists = []struct {
 	{"WERF_SET_LITERAL_", nil, "set-literal"},
 	{"WERF_VALUES_", nil, "values"},
 	{"WERF_SECRET_VALUES_", nil, "secret-values"},
+	{"WERF_RELEASE_LABEL_", nil, "release-label"},
 }
 
 // ApplyWerfEnvironment lets a werf CI job run the command unchanged: the WERF_* variables

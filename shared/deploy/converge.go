@@ -42,6 +42,10 @@ type ConvergeOptions struct {
 	AutoRollbackTimeout time.Duration
 	// Lock tunes the release lock.
 	Lock LockOptions
+	// SkipCRDs leaves the chart's crds/ alone (werf's --no-install-crds).
+	SkipCRDs bool
+	// ReleaseLabels label the release's storage object (werf's --release-label).
+	ReleaseLabels map[string]string
 	// Plan, when set, is the reviewed plan to apply: the converge is refused when the
 	// release, its live objects or the rendered manifests moved since.
 	Plan *Plan
@@ -137,9 +141,11 @@ func Converge(ctx context.Context, client *helmsdk.Client, clients track.Clients
 	if err := renderBeforeCRDs(ctx, p); err != nil {
 		return nil, err
 	}
-	crds, err := client.ApplyCRDs(ctx, p.Chart)
-	if err != nil {
-		return nil, exitcode.Wrap(exitcode.CodeDeployFailed, err)
+	var crds helmsdk.CRDsResult
+	if !opts.SkipCRDs {
+		if crds, err = client.ApplyCRDs(ctx, p.Chart); err != nil {
+			return nil, exitcode.Wrap(exitcode.CodeDeployFailed, err)
+		}
 	}
 	if line := crdsLine(crds); line != "" {
 		sink(track.Event{Type: track.EventTypeStage, Time: time.Now(), Elapsed: time.Since(start), Stage: "crds", Line: line})
@@ -161,6 +167,7 @@ func Converge(ctx context.Context, client *helmsdk.Client, clients track.Clients
 		Description:   description(p),
 		Applier:       ap,
 		ForceAdoption: opts.ForceAdoption,
+		Labels:        opts.ReleaseLabels,
 		ExpectDigest:  expectDigest,
 		DigestKey:     digestKey,
 		Preflight: func(rendered []byte) error {
@@ -425,6 +432,10 @@ type DismissRequest struct {
 	Locked bool
 	// Lock tunes the release lock.
 	Lock LockOptions
+	// SkipCRDs leaves the chart's crds/ alone (werf's --no-install-crds).
+	SkipCRDs bool
+	// ReleaseLabels label the release's storage object (werf's --release-label).
+	ReleaseLabels map[string]string
 
 	handBackRun string
 }

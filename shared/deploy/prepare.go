@@ -440,24 +440,18 @@ func Metadata(req MetadataRequest) (annotate.Set, error) {
 	}
 	labels := map[string]string{}
 	for _, src := range []struct {
-		flag  string
-		items []string
-		into  map[string]string
+		source string
+		kind   annotate.Kind
+		items  []string
+		into   map[string]string
 	}{
-		{"WERF_ADD_ANNOTATION_*", annotate.FromEnv(req.Environ, "WERF_ADD_ANNOTATION_"), ann},
-		{"--add-annotation", req.AnnotationFlags, ann},
-		{"WERF_ADD_LABEL_*", annotate.FromEnv(req.Environ, "WERF_ADD_LABEL_"), labels},
-		{"--add-label", req.LabelFlags, labels},
+		{"WERF_ADD_ANNOTATION_*", annotate.KindAnnotation, annotate.FromEnv(req.Environ, "WERF_ADD_ANNOTATION_"), ann},
+		{"--add-annotation", annotate.KindAnnotation, req.AnnotationFlags, ann},
+		{"WERF_ADD_LABEL_*", annotate.KindLabel, annotate.FromEnv(req.Environ, "WERF_ADD_LABEL_"), labels},
+		{"--add-label", annotate.KindLabel, req.LabelFlags, labels},
 	} {
-		flag := src.flag
-		if strings.HasPrefix(flag, "WERF_ADD_LABEL") {
-			flag = "--add-label" // label rules apply to the environment form as well
-		}
-		parsed, err := annotate.ParsePairs(flag, src.items)
+		parsed, err := annotate.ParsePairs(src.kind, src.source, src.items)
 		if err != nil {
-			if flag != src.flag {
-				return annotate.Set{}, fmt.Errorf("%s: %w", src.flag, err)
-			}
 			return annotate.Set{}, err
 		}
 		for k, v := range parsed {

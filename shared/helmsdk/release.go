@@ -103,6 +103,8 @@ type UpgradeRequest struct {
 	// StoredValues are the values every revision stores instead of Values (which include
 	// decrypted secrets); nil stores Values, as Helm does.
 	StoredValues map[string]any
+	// Labels are added to the release's storage object (helm --labels, werf --release-label).
+	Labels map[string]string
 }
 
 // UpgradeOrInstall installs the release when it does not exist (or was uninstalled with its
@@ -180,6 +182,7 @@ func (c *Client) upgradeOrInstall(ctx context.Context, req UpgradeRequest, dryRu
 		install.Description = req.Description
 		install.TakeOwnership = req.ForceAdoption
 		install.SkipCRDs = !req.InstallCRDs
+		install.Labels = req.Labels
 		if dryRun {
 			install.DryRun, install.DryRunOption = true, "server"
 		}
@@ -198,6 +201,7 @@ func (c *Client) upgradeOrInstall(ctx context.Context, req UpgradeRequest, dryRu
 		upgrade.MaxHistory = req.HistoryMax
 		upgrade.PostRenderer = renderer
 		upgrade.Description = req.Description
+		upgrade.Labels = req.Labels
 		upgrade.TakeOwnership = req.ForceAdoption
 		if dryRun {
 			upgrade.DryRun, upgrade.DryRunOption = true, "server"
