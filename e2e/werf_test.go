@@ -99,6 +99,7 @@ func TestWerfProjectInWerfCI(t *testing.T) {
 		Env("WERF_REPO", "registry.example.com/shop").
 		Env("WERF_SET_REPLICAS", "replicas=3").
 		Env("WERF_ADD_ANNOTATION_TEAM", "team=payments").
+		Env("WERF_RELEASE_LABEL_TEAM", "team=payments").
 		Succeed()
 	if !strings.Contains(res.Stderr, `release "`+release+`" in namespace "`+namespace+`" from chart shop 1.0.0`) || !strings.Contains(res.Stderr, "waiting up to 10m0s") {
 		t.Fatalf("want release %s in namespace %s, chart shop 1.0.0, a 10m timeout:\n%s", release, namespace, res.Stderr)
@@ -110,6 +111,9 @@ func TestWerfProjectInWerfCI(t *testing.T) {
 	}
 	if listed[0].Name != release || listed[0].Chart != "shop-1.0.0" {
 		t.Fatalf("helm list: %+v, want release %s of chart shop-1.0.0", listed[0], release)
+	}
+	if got := env.Kubectl(t, "-n", namespace, "get", "secrets", "-l", "owner=helm,team=payments", "-o", "name"); got != "secret/sh.helm.release.v1."+release+".v1" {
+		t.Fatalf("release storage labelled team=payments: %q", got)
 	}
 	if got := jsonPath(t, env, namespace, "configmap/service-values", "{.data.replicas}"); got != "3" {
 		t.Fatalf("replicas %q: WERF_SET_REPLICAS not applied", got)
