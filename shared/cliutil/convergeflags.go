@@ -14,6 +14,7 @@ import (
 	"github.com/kubectl-converge/converge/shared/deploy"
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/helmsdk"
+	"github.com/kubectl-converge/converge/shared/printer"
 	"github.com/kubectl-converge/converge/shared/redact"
 	"github.com/kubectl-converge/converge/shared/track"
 )
@@ -109,7 +110,7 @@ func (f *ConvergeFlags) Converge(ctx context.Context, r ConvergeRun) error {
 			return err
 		}
 	}
-	sink := r.Track.Sink(r.ErrOut, "")
+	sink := r.Track.SinkCI(r.ErrOut, r.Out, "")
 	if f.Output == "json" {
 		sink = r.Track.Sink(r.Out, "json")
 	}
@@ -141,6 +142,9 @@ func (f *ConvergeFlags) Converge(ctx context.Context, r ConvergeRun) error {
 			err = jerr
 		}
 	}
+	if serr := r.Track.WriteCISummary(ciSummary(p, res, err)); serr != nil {
+		fmt.Fprintf(r.ErrOut, "%s: %v\n", r.Program, serr)
+	}
 	if f.SaveReport != "" {
 		if rerr := writeReport(f.SaveReport, deploy.NewReport(p.ReleaseName, p.Namespace, res, err)); rerr != nil {
 			fmt.Fprintf(r.ErrOut, "%s: %v\n", r.Program, rerr)
@@ -169,4 +173,25 @@ func writeReport(path string, report deploy.Report) error {
 		return fmt.Errorf("--save-report: %w", err)
 	}
 	return nil
+}
+
+// ciSummary is what the Markdown job summary says about a deploy.
+func ciSummary(p *deploy.Prepared, res *deploy.Result, err error) printer.SummaryInfo {
+	info := printer.SummaryInfo{Release: p.ReleaseName, Namespace: p.Namespace, Result: "deployed"}
+	if res != nil {
+		info.Objects = res.Tracking
+		if res.Release != nil {
+			info.Revision, info.Result = res.Release.Revision, string(res.Release.Status)
+		}
+	}
+	if err != nil {
+		info.Error = err.Error()
+		switch exitcode.Of(err) {
+		case exitcode.CodeTimeout:
+			info.Result = "timed out"
+		default:
+			info.Result = "failed"
+		}
+	}
+	return info
 }

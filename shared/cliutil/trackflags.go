@@ -3,6 +3,8 @@ package cliutil
 import (
 	"fmt"
 	"io"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -13,6 +15,7 @@ import (
 	"github.com/kubectl-converge/converge/shared/clientlog"
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/printer"
+	"github.com/kubectl-converge/converge/shared/redact"
 	"github.com/kubectl-converge/converge/shared/track"
 )
 
@@ -25,6 +28,11 @@ type TrackFlags struct {
 	ProgressInterval time.Duration
 	Unschedulable    time.Duration
 	ImagePull        time.Duration
+	// CIFormat adds a CI system's markup to the progress: auto, github, gitlab or none.
+	CIFormat string
+	// CISummary is a file a Markdown summary of the deploy is appended to; in GitHub Actions
+	// $GITHUB_STEP_SUMMARY by default.
+	CISummary string
 }
 
 // AddFlags registers the flags on fs.
@@ -34,6 +42,8 @@ func (f *TrackFlags) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.NoPodLogs, "no-pod-logs", false, "do not stream the logs of the pods being rolled out")
 	fs.DurationVar(&f.ProgressInterval, "progress-interval", 30*time.Second, "how often plain output lists what is still awaited (0: never)")
 	fs.DurationVar(&f.Unschedulable, "unschedulable-grace", track.DefaultLimits().Unschedulable, "how long a pod may stay unschedulable before the deploy fails")
+	fs.StringVar(&f.CIFormat, "ci-format", "auto", "CI markup in the progress: auto (from GITHUB_ACTIONS, GITLAB_CI), github (error annotations, warnings), gitlab (collapsible sections) or none")
+	fs.StringVar(&f.CISummary, "ci-summary", "", "append a Markdown summary of the deploy to this file (default in GitHub Actions: $GITHUB_STEP_SUMMARY)")
 	fs.DurationVar(&f.ImagePull, "image-pull-grace", track.DefaultLimits().ImagePull, "how long an image pull may fail for a passing reason (timeouts, rate limits) before the deploy fails")
 }
 
@@ -49,6 +59,11 @@ func (f *TrackFlags) Options() (track.Options, error) {
 	default:
 		return track.Options{}, exitcode.Usage("--color %q: use auto, always or never", f.Color)
 	}
+	switch f.CIFormat {
+	case "auto", "github", "gitlab", "none":
+	default:
+		return track.Options{}, exitcode.Usage("--ci-format %q: use auto, github, gitlab or none", f.CIFormat)
+	}
 	opts := track.DefaultOptions()
 	opts.PodLogs = !f.NoPodLogs
 	opts.Heartbeat = f.ProgressInterval
@@ -57,14 +72,64 @@ func (f *TrackFlags) Options() (track.Options, error) {
 	return opts, nil
 }
 
-// Sink returns the printer for w in the chosen progress mode, or mode when it is not empty.
+// Sink returns the printer for w in the chosen progress mode, or mode when it is not empty;
+// CI markup goes to w too.
 func (f *TrackFlags) Sink(w io.Writer, mode string) track.Sink {
+	return f.SinkCI(w, w, mode)
+}
+
+// SinkCI is Sink with GitHub's workflow commands written to commands (the standard output,
+// where the runner reads them).
+func (f *TrackFlags) SinkCI(w, commands io.Writer, mode string) track.Sink {
 	if mode == "" {
 		mode = f.Progress
 	}
 	sink := printer.New(w, printer.Mode(mode), printer.ColorWanted(f.Color, w))
+	if mode != string(printer.ModeJSON) {
+		sink = printer.WithCI(sink, w, commands, f.ciFormat())
+	}
 	ConnectClientLog(sink)
 	return sink
+}
+
+// ciFormat resolves --ci-format auto from the environment.
+func (f *TrackFlags) ciFormat() printer.CIFormat {
+	if f.CIFormat == "" || f.CIFormat == "auto" {
+		return printer.DetectCI(os.Getenv)
+	}
+	return printer.CIFormat(f.CIFormat)
+}
+
+// summaryFile is where the Markdown summary goes: --ci-summary, else GitHub's step summary
+// in GitHub Actions; "" for none.
+func (f *TrackFlags) summaryFile() string {
+	if f.CISummary != "" {
+		return f.CISummary
+	}
+	if f.ciFormat() == printer.CIGitHub {
+		return os.Getenv("GITHUB_STEP_SUMMARY")
+	}
+	return ""
+}
+
+// WriteCISummary appends the Markdown summary of a deploy to the summary file, if any,
+// redacted like every output.
+func (f *TrackFlags) WriteCISummary(info printer.SummaryInfo) error {
+	path := f.summaryFile()
+	if path == "" {
+		return nil
+	}
+	var b strings.Builder
+	printer.WriteMarkdownSummary(&b, info)
+	file, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("--ci-summary: %w", err)
+	}
+	defer file.Close()
+	if _, err := file.Write(redact.Bytes([]byte(b.String() + "\n"))); err != nil {
+		return fmt.Errorf("--ci-summary: %w", err)
+	}
+	return nil
 }
 
 // ConnectClientLog shows what the client libraries have to say that matters (requests
