@@ -88,7 +88,20 @@ data:
 		t.Fatalf("the failing template: exit %d\n%s", leak.ExitCode, leak.Stderr)
 	}
 	run("kubectl", "converge", "history", "careless", "-n", ns)
-	for _, f := range []string{report, plan} {
+	// CI formats: GitHub's annotations and step summary, GitLab's sections, for a success
+	// and for the failing template.
+	summary := filepath.Join(files, "summary.md")
+	for _, ci := range []string{"GITHUB_ACTIONS", "GITLAB_CI"} {
+		for _, leak := range []string{"false", "true"} {
+			res := env.Command(t, "kubectl", "converge", ".helm", "-n", ns, "--set", "leak="+leak, "--set", "token=tok-"+secretMarker+"-4", "--ci-summary", summary).
+				Dir(dir).Env("WERF_SECRET_KEY", key).Env(ci, "true").Env("GITHUB_STEP_SUMMARY", summary).Run()
+			printed = append(printed, ci+" leak="+leak+":\n"+res.Combined())
+		}
+	}
+	if data, err := os.ReadFile(summary); err != nil || !strings.Contains(string(data), "| `secret/creds` |") {
+		t.Fatalf("the CI summary lacks the Secret's row (%v):\n%s", err, data)
+	}
+	for _, f := range []string{report, plan, summary} {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
