@@ -254,3 +254,25 @@ func TestPlanSaysWhichHooksRun(t *testing.T) {
 	out := env.Command(t, "kubectl", "converge", "plan", chart, "-n", ns, "--set", "greeting=bye").Succeed().Stdout
 	goldenIn(t, "plan", "hooks-on-upgrade", strings.ReplaceAll(out, ns, "NAMESPACE"))
 }
+
+// TestPlanMarkdown: plan -o markdown gives the counts and a section per change with its diff
+// in a fenced block, for a create, an update, a delete and a Secret change (its values
+// hidden exactly as in the text plan).
+func TestPlanMarkdown(t *testing.T) {
+	env := harness.Get(t)
+	ns := env.Namespace(t)
+	chart := planChart(t)
+	markdown := func(name string, args ...string) {
+		t.Helper()
+		res := env.Command(t, "kubectl", append([]string{"converge", "plan", chart, "-n", ns, "-o", "markdown"}, args...)...).Succeed()
+		if strings.Contains(res.Combined(), "PLANMARKER") {
+			t.Fatalf("the Markdown plan printed a secret value:\n%s", res.Combined())
+		}
+		goldenIn(t, "plan", "markdown-"+name, strings.ReplaceAll(res.Stdout, ns, "NAMESPACE"))
+	}
+	markdown("create")
+	env.Command(t, "kubectl", "converge", chart, "-n", ns).Succeed()
+	markdown("update", "--set", "greeting=bye")
+	markdown("delete", "--set", "extra=false")
+	markdown("secret", "--set", "password=second-PLANMARKER")
+}

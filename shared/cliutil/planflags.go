@@ -25,7 +25,8 @@ type PlanFlags struct {
 	ShowSensitive     bool
 	DiffContext       int
 	SavePlan          string
-	// Output is "text" (diffs and a summary) or "json" (one document).
+	// Output is "text" (diffs and a summary), "json" (one document) or "markdown" (for a
+	// merge request).
 	Output string
 }
 
@@ -36,7 +37,7 @@ func (f *PlanFlags) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.ShowSensitive, "show-sensitive", false, "show the values of Secrets and of werf.io/sensitive-paths")
 	fs.IntVar(&f.DiffContext, "diff-context", 3, "unchanged lines shown around each change")
 	fs.StringVar(&f.SavePlan, "save-plan", "", "write the plan to this file, for kubectl converge --use-plan (holds no values, only what was reviewed)")
-	fs.StringVarP(&f.Output, "output", "o", "text", "output format: text or json")
+	fs.StringVarP(&f.Output, "output", "o", "text", "output format: text, json, or markdown (a plan ready for a merge request note)")
 }
 
 // Validate checks the flag values.
@@ -44,8 +45,8 @@ func (f *PlanFlags) Validate() error {
 	switch {
 	case f.DiffContext < 0:
 		return exitcode.Usage("--diff-context must be 0 or more, got %d", f.DiffContext)
-	case f.Output != "text" && f.Output != "json":
-		return exitcode.Usage("--output %q: use text or json", f.Output)
+	case f.Output != "text" && f.Output != "json" && f.Output != "markdown":
+		return exitcode.Usage("--output %q: use text, json or markdown", f.Output)
 	}
 	return nil
 }
@@ -74,6 +75,8 @@ func (f *PlanFlags) Plan(ctx context.Context, streams genericiooptions.IOStreams
 		if err := enc.Encode(plan); err != nil {
 			return err
 		}
+	} else if f.Output == "markdown" {
+		WritePlanMarkdown(out, plan)
 	} else {
 		WritePlan(out, plan)
 	}
@@ -88,47 +91,100 @@ func (f *PlanFlags) Plan(ctx context.Context, streams genericiooptions.IOStreams
 	return nil
 }
 
-// WritePlan prints every change with its diff, then the counts.
-func WritePlan(w io.Writer, plan *deploy.Plan) {
-	marks := map[deploy.Action]string{
+var (
+	planMarks = map[deploy.Action]string{
 		deploy.ActionCreate: "+", deploy.ActionUpdate: "~", deploy.ActionRecreate: "±", deploy.ActionDelete: "-",
 		deploy.ActionKeep: "=", deploy.ActionOrphan: "=", deploy.ActionHook: "*", deploy.ActionHookSkipped: " ",
 	}
-	notes := map[deploy.Action]string{
+	planNotes = map[deploy.Action]string{
 		deploy.ActionRecreate: " (deleted and created again: an update would change an immutable field)",
 		deploy.ActionKeep:     " (left the chart; kept by helm.sh/resource-policy: keep)",
 		deploy.ActionOrphan:   " (left the chart; not deleted: it belongs to another release now)",
 	}
+)
+
+// planHeading names the plan's release and where it starts from.
+func planHeading(plan *deploy.Plan) string {
 	from := fmt.Sprintf("revision %d", plan.Revision)
 	if plan.Revision == 0 {
 		from = "not installed"
 	}
-	fmt.Fprintf(w, "Plan for release %q in namespace %q (%s):\n", plan.Release, plan.Namespace, from)
+	return fmt.Sprintf("release %q in namespace %q (%s)", plan.Release, plan.Namespace, from)
+}
+
+// changeTitle is one change's line: action, object, where and why.
+func changeTitle(c deploy.Change) string {
+	where := ""
+	if c.Object.Namespace != "" {
+		where = " in " + c.Object.Namespace
+	}
+	note := planNotes[c.Action]
+	if c.Hook != nil {
+		note = hookNote(c.Hook)
+	}
+	return fmt.Sprintf("%s %s%s%s", c.Action, c.Object.KindName(), where, note)
+}
+
+// planCounts is the plan's closing line without its period.
+func planCounts(plan *deploy.Plan) string {
+	s := plan.Summary
+	line := fmt.Sprintf("%d to create, %d to update, %d to recreate, %d to delete, %d unchanged", s[deploy.ActionCreate], s[deploy.ActionUpdate], s[deploy.ActionRecreate], s[deploy.ActionDelete], s[deploy.ActionUnchanged])
+	if n := s[deploy.ActionKeep] + s[deploy.ActionOrphan]; n > 0 {
+		line += fmt.Sprintf(", %d left in place", n)
+	}
+	return line
+}
+
+// WritePlan prints every change with its diff, then the counts.
+func WritePlan(w io.Writer, plan *deploy.Plan) {
+	fmt.Fprintf(w, "Plan for %s:\n", planHeading(plan))
 	for _, c := range plan.Changes {
 		if c.Action == deploy.ActionUnchanged {
 			continue
 		}
-		where := ""
-		if c.Object.Namespace != "" {
-			where = " in " + c.Object.Namespace
-		}
-		note := notes[c.Action]
-		if c.Hook != nil {
-			note = hookNote(c.Hook)
-		}
-		fmt.Fprintf(w, "\n%s %s %s%s%s\n", marks[c.Action], c.Action, c.Object.KindName(), where, note)
+		fmt.Fprintf(w, "\n%s %s\n", planMarks[c.Action], changeTitle(c))
 		for _, line := range strings.Split(strings.TrimRight(c.Diff, "\n"), "\n") {
 			if line != "" {
 				fmt.Fprintln(w, "    "+line)
 			}
 		}
 	}
-	s := plan.Summary
-	fmt.Fprintf(w, "\nPlan: %d to create, %d to update, %d to recreate, %d to delete, %d unchanged", s[deploy.ActionCreate], s[deploy.ActionUpdate], s[deploy.ActionRecreate], s[deploy.ActionDelete], s[deploy.ActionUnchanged])
-	if n := s[deploy.ActionKeep] + s[deploy.ActionOrphan]; n > 0 {
-		fmt.Fprintf(w, ", %d left in place", n)
+	fmt.Fprintf(w, "\nPlan: %s.\n", planCounts(plan))
+}
+
+// markdownFoldLines is the length of a diff beyond which the Markdown plan folds it.
+const markdownFoldLines = 20
+
+// WritePlanMarkdown writes the plan for a merge request: the counts, then a section per
+// change with its diff in a fenced block (folded in <details> when long). The diffs are the
+// ones the text plan shows, sensitive values hidden the same way.
+func WritePlanMarkdown(w io.Writer, plan *deploy.Plan) {
+	fmt.Fprintf(w, "### Plan for %s\n\n**%s.**\n", strings.ReplaceAll(planHeading(plan), `"`, "`"), planCounts(plan))
+	for _, c := range plan.Changes {
+		if c.Action == deploy.ActionUnchanged {
+			continue
+		}
+		fmt.Fprintf(w, "\n#### `%s` %s\n", planMarks[c.Action], markdownText(changeTitle(c)))
+		diff := strings.TrimRight(c.Diff, "\n")
+		if diff == "" {
+			continue
+		}
+		fence := "```"
+		for strings.Contains(diff, fence) {
+			fence += "`"
+		}
+		block := fmt.Sprintf("%sdiff\n%s\n%s\n", fence, diff, fence)
+		if n := strings.Count(diff, "\n") + 1; n > markdownFoldLines {
+			fmt.Fprintf(w, "\n<details><summary>%d lines of diff</summary>\n\n%s\n</details>\n", n, block)
+			continue
+		}
+		fmt.Fprintf(w, "\n%s", block)
 	}
-	fmt.Fprintln(w, ".")
+}
+
+// markdownText keeps text from being read as Markdown markup.
+func markdownText(s string) string {
+	return strings.NewReplacer("*", "\\*", "_", "\\_", "<", "&lt;", ">", "&gt;", "|", "\\|").Replace(s)
 }
 
 // hookNote says when a hook runs, its weight and delete policy.
