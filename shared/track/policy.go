@@ -59,7 +59,7 @@ type Policy struct {
 	// IgnoreProbeFailsFor replaces, per container, the time after its start during which
 	// readiness probe failures do not count (kubedog computes it from the probe).
 	IgnoreProbeFailsFor map[string]time.Duration
-	SkipLogs          bool
+	SkipLogs            bool
 	// SkipLogsFor and ShowLogsOnlyFor filter containers by name; ShowLogsOnlyFor empty means all.
 	SkipLogsFor     map[string]bool
 	ShowLogsOnlyFor map[string]bool
