@@ -14,19 +14,7 @@ import (
 func ciChart(t *testing.T) string {
 	return writeChart(t, "ci", map[string]string{
 		"templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {a: b}\n",
-		"templates/web.yaml": `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata:
-      labels: {app: web}
-      annotations: {converge.test/behaviour: image-pull-failure}
-    spec:
-      containers: [{name: app, image: registry.example.com/missing:1}]
-`,
+		"templates/web.yaml": appDeployment("web", "", "converge.test/behaviour: image-pull-failure", ""),
 	})
 }
 

@@ -181,21 +181,7 @@ func TestChartWithoutVersion(t *testing.T) {
 func TestNeverReadyFailsOnReadinessProbeFailures(t *testing.T) {
 	env := harness.Get(t)
 	ns := env.Namespace(t)
-	chart := writeChart(t, "probe", map[string]string{"templates/web.yaml": `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  annotations: {werf.io/failures-allowed-per-replica: "0"}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata:
-      labels: {app: web}
-      annotations: {converge.test/behaviour: never-ready}
-    spec:
-      containers: [{name: app, image: registry.example.com/web:1}]
-`})
+	chart := writeChart(t, "probe", map[string]string{"templates/web.yaml": appDeployment("web", `werf.io/failures-allowed-per-replica: "0"`, "converge.test/behaviour: never-ready", "")})
 	run := env.Command(t, "kubectl", "converge", chart, "-n", ns, "--timeout", "10m", "--progress", "plain").Timeout(11 * time.Minute).Start()
 	var podName, uid string
 	for podName == "" {

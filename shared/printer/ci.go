@@ -159,14 +159,7 @@ func WriteMarkdownSummary(w io.Writer, s SummaryInfo) {
 	}
 	fmt.Fprintf(w, "| Resource | Result | Time | Details |\n| --- | --- | --- | --- |\n")
 	for _, r := range s.Objects {
-		detail := r.Status.Detail
-		if r.Status.Failure != nil && r.Status.State != track.StateProgressing {
-			detail = r.Status.Failure.Error()
-		}
-		mark := stateMark(r.Status.State)
-		if r.Status.State == track.StateProgressing && r.Status.Failure != nil {
-			mark = "TIMEOUT"
-		}
+		mark, detail := resultRow(r)
 		fmt.Fprintf(w, "| `%s` | %s | %s | %s |\n", r.Object, mark, r.Took.Round(time.Second), markdownCell(detail))
 	}
 	for _, r := range s.Objects {

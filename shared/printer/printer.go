@@ -192,14 +192,7 @@ func WriteSummary(w io.Writer, results []track.ObjectResult, color bool) {
 	}
 	fmt.Fprintf(w, "\n%-*s  %-8s  %-6s  %s\n", width, "RESOURCE", "RESULT", "TIME", "DETAILS")
 	for _, r := range results {
-		detail := r.Status.Detail
-		if r.Status.Failure != nil && r.Status.State != track.StateProgressing {
-			detail = r.Status.Failure.Error()
-		}
-		mark := stateMark(r.Status.State)
-		if r.Status.State == track.StateProgressing && r.Status.Failure != nil {
-			mark = "TIMEOUT"
-		}
+		mark, detail := resultRow(r)
 		fmt.Fprintf(w, "%-*s  %s  %-6s  %s\n", width, r.Object, paint(color, stateColor(r.Status.State), fmt.Sprintf("%-8s", mark)), r.Took.Round(time.Second), detail)
 	}
 	for _, r := range results {
@@ -238,4 +231,18 @@ func WriteSummary(w io.Writer, results []track.ObjectResult, color bool) {
 			fmt.Fprintf(w, "  next: kubectl -n %s describe pod %s\n", r.Object.Namespace, f.Pod)
 		}
 	}
+}
+
+// resultRow is an object's result mark (TIMEOUT for one unfinished at a timeout) and its
+// details (the failure, else the status detail).
+func resultRow(r track.ObjectResult) (mark, detail string) {
+	detail = r.Status.Detail
+	if r.Status.Failure != nil && r.Status.State != track.StateProgressing {
+		detail = r.Status.Failure.Error()
+	}
+	mark = stateMark(r.Status.State)
+	if r.Status.State == track.StateProgressing && r.Status.Failure != nil {
+		mark = "TIMEOUT"
+	}
+	return mark, detail
 }
