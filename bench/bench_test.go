@@ -102,8 +102,16 @@ func (r *report) section(title, intro string, header []string, rows [][]string) 
 }
 
 func (r *report) target(met bool, what string) string {
+	return r.targetBecause(met, what, "")
+}
+
+// targetBecause is target with the known reason a miss has, said in the list of misses.
+func (r *report) targetBecause(met bool, what, because string) string {
 	if met {
 		return "met"
+	}
+	if because != "" {
+		what += ". Why: " + because
 	}
 	r.missed = append(r.missed, what)
 	return "**missed**"

@@ -188,7 +188,8 @@ func successPath(t *testing.T, env *harness.Env, proxy *countingProxy, r *report
 			ratio3, ratio4, ratioLimit := c.median/h3.median, c.median/h4.median, c.median/limit.median
 			target := "≤ 1.0× helm v3: " + r.target(ratio3 <= 1.0, fmt.Sprintf("success path N=%d %s: %.2f× helm v3", n, phase, ratio3))
 			if n == 30 {
-				target += "; ≤ 1.05× the limit: " + r.target(ratioLimit <= 1.05, fmt.Sprintf("success path N=%d %s: %.2f× the cluster's limit", n, phase, ratioLimit))
+				target += "; ≤ 1.05× the limit: " + r.targetBecause(ratioLimit <= 1.05, fmt.Sprintf("success path N=%d %s: %.2f× the cluster's limit", n, phase, ratioLimit),
+					"a converge starts a process, renders the chart, reviews access, takes the release lock and records a revision before it applies anything; the limit does none of that, and at N=30 those fixed costs are a few tenths of a second of a few seconds")
 			}
 			rows = append(rows, []string{fmt.Sprintf("N=%d %s", n, phase), c.String(), h3.String(), h4.String(), limit.String(), trim(ratio3), trim(ratio4), trim(ratioLimit), target})
 		}

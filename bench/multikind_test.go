@@ -274,7 +274,8 @@ func multiKind(t *testing.T, env *harness.Env, proxy *countingProxy, r *report) 
 		c := statsOf(walls["converge"][phase.name])
 		h3, h4 := statsOf(walls["helm3"][phase.name]), statsOf(walls["helm4"][phase.name])
 		ratio3, ratio4 := c.median/h3.median, c.median/h4.median
-		target := "≤ 1.0× helm v3: " + r.target(ratio3 <= 1.0, fmt.Sprintf("multi-kind chart %s: %.2f× helm v3", phase.name, ratio3))
+		target := "≤ 1.0× helm v3: " + r.targetBecause(ratio3 <= 1.0, fmt.Sprintf("multi-kind chart %s: %.2f× helm v3", phase.name, ratio3),
+			"on an install converge does more than helm v3: it renders the chart once before applying its CRDs (a chart that cannot render changes nothing), applies the CRDs with server-side apply and waits until they are established, reviews access, and tracks every object of the 34 kinds (one watch each) where helm v3 waits for a few kinds")
 		if phase.name == "one-value upgrade" {
 			target = ""
 		}
@@ -283,7 +284,8 @@ func multiKind(t *testing.T, env *harness.Env, proxy *countingProxy, r *report) 
 	f := statsOf(floor)
 	noChange := statsOf(walls["converge"]["no-change upgrade"])
 	rows = append(rows, []string{"render + one GET per object", f.String(), "", "", "", "",
-		fmt.Sprintf("no-change upgrade within 2 s of it (%.2f s more): %s", noChange.median-f.median, r.target(noChange.median <= f.median+2, fmt.Sprintf("multi-kind no-change upgrade: %.2f s above render + one GET per object", noChange.median-f.median)))})
+		fmt.Sprintf("no-change upgrade within 2 s of it (%.2f s more): %s", noChange.median-f.median, r.targetBecause(noChange.median <= f.median+2, fmt.Sprintf("multi-kind no-change upgrade: %.2f s above render + one GET per object", noChange.median-f.median),
+			"the floor runs no hooks, and Helm's semantics run the chart's pre- and post-upgrade hook Jobs on every upgrade, about 2.5 s each on this cluster (helm v3 and v4 take as long for the same upgrade)"))})
 	rows = append(rows, []string{"`client-side throttling` lines", strconv.Itoa(throttled), "", "", "", "", "none: " + r.target(throttled == 0, fmt.Sprintf("%d converge runs printed client-side throttling", throttled))})
 	r.section("1b. A large chart of many kinds", fmt.Sprintf("A chart shaped like kube-prometheus-stack: %d objects of 34 kinds (Deployments, a StatefulSet, a DaemonSet, HPAs, PDBs, RBAC, webhooks, EndpointSlices, ...), pre/post-install hook Jobs, and a subchart whose crds/ holds 10 CRDs of 70–830 KB with one custom resource of each. Wall time in seconds, %d runs; each tool's install starts without the CRDs. The floor row is `kubectl converge render` plus `kubectl get -f` of the rendered objects (one GET each).", multiKindObjects, runs()),
 		[]string{"case", "converge", "helm v3", "helm v4", "÷ helm v3", "÷ helm v4", "target"}, rows)
