@@ -44,7 +44,7 @@ func DetectCI(getenv func(string) string) CIFormat {
 func WithCI(sink track.Sink, progress, commands io.Writer, format CIFormat) track.Sink {
 	switch format {
 	case CIGitHub:
-		g := &githubCI{w: commands, inner: sink}
+		g := &githubCI{w: commands, progress: progress, inner: sink}
 		return g.sink
 	case CIGitLab:
 		g := &gitlabCI{w: progress, inner: sink, now: time.Now}
@@ -54,9 +54,10 @@ func WithCI(sink track.Sink, progress, commands io.Writer, format CIFormat) trac
 }
 
 type githubCI struct {
-	mu    sync.Mutex
-	w     io.Writer
-	inner track.Sink
+	mu       sync.Mutex
+	w        io.Writer
+	progress io.Writer
+	inner    track.Sink
 }
 
 func (g *githubCI) sink(e track.Event) {
@@ -71,6 +72,13 @@ func (g *githubCI) sink(e track.Event) {
 		return
 	case e.Type == track.EventTypeStage && e.Warning:
 		fmt.Fprintf(g.w, "::warning::%s\n", githubData(strings.TrimPrefix(e.Line, "warning: ")))
+		return
+	case e.Type == track.EventTypeSummary:
+		// The explanation of each failure (events, last log lines) folds into a group of the
+		// log, in the progress stream it belongs to (the runner reads commands there too).
+		writeSummary(g.progress, e.Results, false, func(title string) (string, string) {
+			return "::group::" + githubData(title), "::endgroup::"
+		})
 		return
 	}
 	g.inner(e)

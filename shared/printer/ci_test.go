@@ -84,6 +84,10 @@ func TestGitHubWorkflowCommands(t *testing.T) {
 	if strings.Count(out, "::error") != 1 {
 		t.Errorf("one failure must give one error annotation:\n%s", out)
 	}
+	// The explanation of the failure folds into a group.
+	if !strings.Contains(out, "::group::Why deploy/web failed: CrashLoopBackOff\n") || strings.Count(out, "::group::") != strings.Count(out, "::endgroup::") {
+		t.Errorf("no balanced group around the failure's explanation:\n%s", out)
+	}
 	// The annotations replace the plain lines: nothing is said twice while tracking.
 	if strings.Contains(out, "deploy/web FAILED:") || strings.Contains(out, "── warning: no events") {
 		t.Errorf("a plain line was printed beside its annotation:\n%s", out)

@@ -183,6 +183,14 @@ func paintEvent(color bool, e track.Event) string {
 // WriteSummary prints the result table, then why each failed object failed: the pod,
 // container, reason, events and last log lines.
 func WriteSummary(w io.Writer, results []track.ObjectResult, color bool) {
+	writeSummary(w, results, color, nil)
+}
+
+// groupMarkers frame the explanation of one failed object (a CI log's foldable group): the
+// lines to print before and after it.
+type groupMarkers func(title string) (open, close string)
+
+func writeSummary(w io.Writer, results []track.ObjectResult, color bool, group groupMarkers) {
 	if len(results) == 0 {
 		return
 	}
@@ -200,10 +208,16 @@ func WriteSummary(w io.Writer, results []track.ObjectResult, color bool) {
 		if f == nil || (r.Status.State != track.StateFailed && r.Status.State != track.StateProgressing) {
 			continue
 		}
+		title := fmt.Sprintf("%s failed: %s", r.Object, f.Reason)
 		if r.Status.State == track.StateProgressing {
-			fmt.Fprintf(w, "\n%s %s not ready when the time ran out\n", paint(color, red, "x"), r.Object)
-		} else {
-			fmt.Fprintf(w, "\n%s %s failed: %s\n", paint(color, red, "x"), r.Object, f.Reason)
+			title = fmt.Sprintf("%s not ready when the time ran out", r.Object)
+		}
+		fmt.Fprintf(w, "\n%s %s\n", paint(color, red, "x"), title)
+		closing := ""
+		if group != nil {
+			var opening string
+			opening, closing = group("Why " + title)
+			fmt.Fprintln(w, opening)
 		}
 		if f.Pod != "" {
 			fmt.Fprintf(w, "  pod %s", f.Pod)
@@ -229,6 +243,9 @@ func WriteSummary(w io.Writer, results []track.ObjectResult, color bool) {
 		}
 		if f.Pod != "" {
 			fmt.Fprintf(w, "  next: kubectl -n %s describe pod %s\n", r.Object.Namespace, f.Pod)
+		}
+		if closing != "" {
+			fmt.Fprintln(w, closing)
 		}
 	}
 }
