@@ -112,7 +112,7 @@ func TestWerfProjectInWerfCI(t *testing.T) {
 	if listed[0].Name != release || listed[0].Chart != "shop-1.0.0" {
 		t.Fatalf("helm list: %+v, want release %s of chart shop-1.0.0", listed[0], release)
 	}
-	if got := env.Kubectl(t, "-n", namespace, "get", "secrets", "-l", "owner=helm,team=payments", "-o", "name"); got != "secret/sh.helm.release.v1."+release+".v1" {
+	if got := strings.TrimSpace(env.Kubectl(t, "-n", namespace, "get", "secrets", "-l", "owner=helm,team=payments", "-o", "name")); got != "secret/sh.helm.release.v1."+release+".v1" {
 		t.Fatalf("release storage labelled team=payments: %q", got)
 	}
 	if got := jsonPath(t, env, namespace, "configmap/service-values", "{.data.replicas}"); got != "3" {

@@ -43,11 +43,11 @@ type Options struct {
 var insignificantMetadata = []string{"managedFields", "resourceVersion", "generation", "uid", "creationTimestamp", "selfLink"}
 
 // insignificantAnnotations change on every deploy or are kept by controllers.
-var insignificantAnnotations = []string{"deployment.kubernetes.io/revision", "kubectl.kubernetes.io/last-applied-configuration"}
+var insignificantAnnotations = []string{"deployment.kubernetes.io/revision", "kubectl.kubernetes.io/last-applied-configuration", "werf.io/version"}
 
 // insignificantAnnotationPrefixes mark annotations recording where a deploy ran (CI job URLs,
 // tool version), not what it deploys.
-var insignificantAnnotationPrefixes = []string{"kubectl-converge.io/", "ci.werf.io/"}
+var insignificantAnnotationPrefixes = []string{"kubectl-converge.io/", "ci.werf.io/", "gitlab.ci.werf.io/", "github.ci.werf.io/"}
 
 // Normalize returns a deep copy of obj without the fields the API server and controllers own,
 // unless opts shows them.

@@ -34,8 +34,8 @@ func TestDiff(t *testing.T) {
 	}{
 		{
 			name:      "server-set fields are not changes",
-			live:      "kind: ConfigMap\nmetadata: {name: c, resourceVersion: '7', uid: x, generation: 2, managedFields: [{manager: helm}], annotations: {kubectl-converge.io/version: v1}}\ndata: {a: b}\nstatus: {x: 1}",
-			planned:   "kind: ConfigMap\nmetadata: {name: c, resourceVersion: '8', annotations: {kubectl-converge.io/version: v2}}\ndata: {a: b}",
+			live:      "kind: ConfigMap\nmetadata: {name: c, resourceVersion: '7', uid: x, generation: 2, managedFields: [{manager: helm}], annotations: {kubectl-converge.io/version: v1, werf.io/version: v1}}\ndata: {a: b}\nstatus: {x: 1}",
+			planned:   "kind: ConfigMap\nmetadata: {name: c, resourceVersion: '8', annotations: {kubectl-converge.io/version: v2, werf.io/version: v2}}\ndata: {a: b}",
 			wantEmpty: true,
 		},
 		{

@@ -3,7 +3,6 @@ package helmsdk
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"sigs.k8s.io/yaml"
 )
@@ -86,7 +85,7 @@ func LoadChartWith(chartPath string, d MetadataDefaults) (*Chart, error) {
 		return nil, err
 	}
 	if _, ok := files["Chart.yaml"]; !ok && d.Name == "" {
-		return nil, fmt.Errorf("%s: no Chart.yaml: add one with name and version, or a werf.yaml with project at the project root", filepath.Join(chartPath, "Chart.yaml"))
+		return nil, fmt.Errorf("%s: no Chart.yaml: add one with name and version, or a werf.yaml with project at the project root", chartPath)
 	}
 	return LoadChartFilesWith(chartPath, files, d)
 }
