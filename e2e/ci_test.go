@@ -13,7 +13,7 @@ import (
 // ciChart is a ConfigMap that deploys and a Deployment whose image cannot be pulled.
 func ciChart(t *testing.T) string {
 	return writeChart(t, "ci", map[string]string{
-		"templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {a: b}\n",
+		"templates/cm.yaml":  "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {a: b}\n",
 		"templates/web.yaml": appDeployment("web", "", "converge.test/behaviour: image-pull-failure", ""),
 	})
 }
