@@ -44,7 +44,9 @@ func TestGitHubActionsOutput(t *testing.T) {
 	stable := regexp.MustCompile(`web-[a-z0-9]+-[a-z0-9]+`).ReplaceAllString(strings.ReplaceAll(string(data), ns, "NAMESPACE"), "web-POD")
 	stable = regexp.MustCompile(`\| \d+s \|`).ReplaceAllString(stable, "| Ns |")
 	stable = regexp.MustCompile(`(ErrImagePull|ImagePullBackOff)`).ReplaceAllString(stable, "PULL-FAILURE")
-	stable = regexp.MustCompile("(?s)<details>.*</details>\n").ReplaceAllString(stable, "<details>EVENTS AND LOGS</details>\n")
+	// Whether the kubelet's events were seen before the failure is a matter of timing: the
+	// folded block of events and log lines is left out of the comparison.
+	stable = regexp.MustCompile("(?s)<details>.*</details>\n\n?").ReplaceAllString(stable, "")
 	goldenIn(t, "ci", "github-summary", stable)
 }
 
