@@ -51,11 +51,17 @@ type Lock struct {
 	observed   string
 	observedAt time.Time
 
-	mu     sync.Mutex
-	lease  *coordinationv1.Lease
-	stop   context.CancelFunc
-	done   chan struct{}
-	lostFn context.CancelCauseFunc
+	// werf is the werf-compatible lock held with the lease; nil when the deployer may not
+	// write the werf-synchronization ConfigMap.
+	werf *werfLock
+
+	mu    sync.Mutex
+	lease *coordinationv1.Lease
+	stop  context.CancelFunc
+	done  chan struct{}
+	// werfDone is closed when the werf lease's renewal has stopped.
+	werfDone chan struct{}
+	lostFn   context.CancelCauseFunc
 }
 
 type leaseClient interface {
@@ -120,7 +126,78 @@ func AcquireLock(ctx context.Context, kube kubernetes.Interface, namespace, rele
 	opCtx, lost := context.WithCancelCause(ctx)
 	l.lostFn = lost
 	go l.renew(renewCtx)
+	werf, err := acquireWerfLock(waitCtx, kube, namespace, release, sink)
+	if err != nil {
+		l.Release()
+		return nil, nil, err
+	}
+	if werf != nil {
+		l.werf = werf
+		l.werfDone = make(chan struct{})
+		go l.renewWerf(renewCtx)
+	}
 	return l, opCtx, nil
+}
+
+// acquireWerfLock waits for the werf-compatible lock of the release; nil when the deployer may
+// not use the ConfigMap it lives in, which is said as a warning.
+func acquireWerfLock(ctx context.Context, kube kubernetes.Interface, namespace, release string, sink track.Sink) (*werfLock, error) {
+	w := newWerfLock(kube, namespace, release)
+	announced := ""
+	for {
+		held, other, err := w.tryAcquire(ctx)
+		if errors.Is(err, errWerfLockForbidden) {
+			if sink != nil {
+				sink(track.Event{Type: track.EventTypeStage, Time: time.Now(), Stage: "lock", Warning: true, Line: fmt.Sprintf("werf-compatible lock not taken (%v on configmap %s in namespace %s): werf and nelm runs on release %q are not kept from running at the same time", err, WerfLockConfigMap, namespace, release)})
+			}
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("take the werf-compatible release lock (configmap %q in namespace %q): %w", WerfLockConfigMap, namespace, err)
+		}
+		if held {
+			return w, nil
+		}
+		if other != announced && sink != nil {
+			announced = other
+			sink(track.Event{Type: track.EventTypeStage, Time: time.Now(), Stage: "lock", Line: fmt.Sprintf("waiting for release %q: locked by werf or nelm (%s in configmap %s, namespace %s)", release, other, WerfLockConfigMap, namespace)})
+		}
+		select {
+		case <-ctx.Done():
+			return nil, exitcode.Wrap(exitcode.CodeTimeout, fmt.Errorf("release %q is locked by werf or nelm (%s in configmap %q, namespace %q): gave up waiting; retry later, or raise --lock-timeout", release, other, WerfLockConfigMap, namespace))
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// renewWerf keeps the werf lease fresh as lockgate's renew worker does; when another run took
+// it over, the operation is cancelled.
+func (l *Lock) renewWerf(ctx context.Context) {
+	everyTick(ctx, werfLeaseRenewPeriod, l.werfDone, func() bool {
+		if err := l.werf.renew(ctx); errors.Is(err, errWerfLeaseLost) {
+			l.lostFn(fmt.Errorf("%w: the werf lease in configmap %q of namespace %q was taken over", ErrLockLost, WerfLockConfigMap, l.namespace))
+			return false
+		}
+		// Other errors are retried at the next tick: the lease outlives two missed renewals.
+		return true
+	})
+}
+
+// everyTick calls step every period until it returns false or ctx ends, then closes done.
+func everyTick(ctx context.Context, period time.Duration, done chan struct{}, step func() bool) {
+	defer close(done)
+	tick := time.NewTicker(period)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if !step() {
+			return
+		}
+	}
 }
 
 // tryAcquire takes the lease when it is free or expired; otherwise it says who holds it.
@@ -234,15 +311,7 @@ func (l *Lock) setLease(lease *coordinationv1.Lease) {
 
 // renew keeps the lease fresh; when another run took it over, the operation is cancelled.
 func (l *Lock) renew(ctx context.Context) {
-	defer close(l.done)
-	tick := time.NewTicker(l.duration / 3)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
+	everyTick(ctx, l.duration/3, l.done, func() bool {
 		l.mu.Lock()
 		lease := l.lease.DeepCopy()
 		l.mu.Unlock()
@@ -255,14 +324,15 @@ func (l *Lock) renew(ctx context.Context) {
 		case apierrors.IsConflict(err) || apierrors.IsNotFound(err):
 			if current, gerr := l.leases().Get(ctx, l.name, metav1.GetOptions{}); gerr == nil && current.Spec.HolderIdentity != nil && *current.Spec.HolderIdentity == l.holder {
 				l.setLease(current)
-				continue
+				return true
 			}
 			l.lostFn(fmt.Errorf("%w: lease %q in namespace %q was taken over", ErrLockLost, l.name, l.namespace))
-			return
+			return false
 		}
 		// Other errors (an API server restart) are retried at the next tick; the lease
 		// outlives a few missed renewals.
-	}
+		return true
+	})
 }
 
 // Release stops renewing and deletes the lease, unless another run took it over meanwhile.
@@ -272,11 +342,16 @@ func (l *Lock) Release() {
 	}
 	l.stop()
 	<-l.done
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if l.werf != nil {
+		<-l.werfDone
+		// When this fails the werf lease expires by itself within lockgate's TTL.
+		_ = l.werf.release(ctx)
+	}
 	l.mu.Lock()
 	lease := l.lease
 	l.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
 	rv := lease.ResourceVersion
 	// When the delete fails the lease expires by itself: the next run takes it over after
 	// Duration. The precondition keeps a lease another run took over meanwhile.
