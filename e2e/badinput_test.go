@@ -188,12 +188,16 @@ func releaseSnapshot(t *testing.T, env *harness.Env, ns string) string {
 	t.Helper()
 	revisions := env.Kubectl(t, "-n", ns, "get", "secrets", "-l", "owner=helm", "-o",
 		`jsonpath={range .items[*]}{.metadata.name}={.metadata.labels.status} {end}`)
+	// The werf-synchronization ConfigMap holds release locks, not the release: a refused run
+	// may have taken and given back the lock (its resourceVersion moves); no lock may be left.
 	objects := env.Kubectl(t, "-n", ns, "get", "configmaps,services", "-l", "!kubernetes.io/metadata.name", "-o",
 		`jsonpath={range .items[*]}{.kind}/{.metadata.name}@{.metadata.resourceVersion} {end}`)
+	objects = regexp.MustCompile(`ConfigMap/werf-synchronization@\d+ `).ReplaceAllString(objects, "")
+	werfLocks := env.Kubectl(t, "-n", ns, "get", "configmaps", "--ignore-not-found", "werf-synchronization", "-o", "jsonpath={.metadata.annotations}")
 	deployments := env.Kubectl(t, "-n", ns, "get", "deployments", "-o",
 		`jsonpath={range .items[*]}{.metadata.name}@{.metadata.generation}/{.status.readyReplicas} {end}`)
 	leases := env.Kubectl(t, "-n", ns, "get", "leases", "-o", "name")
-	return "revisions: " + revisions + "| objects: " + objects + "| deployments: " + deployments + "| leases: " + strings.TrimSpace(leases)
+	return "revisions: " + revisions + "| objects: " + objects + "| deployments: " + deployments + "| leases: " + strings.TrimSpace(leases) + " | werf locks: " + werfLocks
 }
 
 // writeBrokenBundle writes a bundle archive broken in the named way.

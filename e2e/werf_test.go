@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -215,4 +217,200 @@ source: {component: kubelet}
 	if res.ExitCode != 3 || !strings.Contains(res.Stderr, "ReadinessProbeFailed") || !strings.Contains(res.Stderr, "statuscode: 503") {
 		t.Fatalf("exit %d, want 3 naming the failed readiness probe\n%s", res.ExitCode, res.Stderr)
 	}
+}
+
+// TestManualChangesAreRemoved: a data key someone added to the release's ConfigMap with
+// kubectl (field manager kubectl-patch) is shown by the plan and removed by the next converge,
+// as nelm does; --no-remove-manual-changes (or WERF_NO_REMOVE_MANUAL_CHANGES) keeps it, and its
+// plan shows no change. A chart's value someone changed is set back either way.
+func TestManualChangesAreRemoved(t *testing.T) {
+	env := harness.Get(t)
+	ns := env.Namespace(t)
+	chart := writeChart(t, "manual", map[string]string{
+		"templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {a: b}\n",
+	})
+	env.Command(t, "kubectl", "converge", chart, "-n", ns).Succeed()
+	env.Kubectl(t, "-n", ns, "patch", "configmap", "settings", "--type", "merge", "-p", `{"data":{"extra":"by-hand"}}`)
+
+	plan := env.Command(t, "kubectl", "converge", "plan", chart, "-n", ns).Succeed().Stdout
+	if got := changedLines(plan); !slices.Contains(got, `-  extra: by-hand`) {
+		t.Fatalf("the plan does not show the manual key's removal (changed lines %q):\n%s", got, plan)
+	}
+	kept := env.Command(t, "kubectl", "converge", "plan", chart, "-n", ns, "--no-remove-manual-changes").Succeed().Stdout
+	if got := changedLines(kept); len(got) != 0 {
+		t.Fatalf("with --no-remove-manual-changes the plan shows changes %q:\n%s", got, kept)
+	}
+
+	env.Command(t, "kubectl", "converge", chart, "-n", ns).Env("WERF_NO_REMOVE_MANUAL_CHANGES", "true").Succeed()
+	if got := jsonPath(t, env, ns, "configmap/settings", "{.data.extra}"); got != "by-hand" {
+		t.Fatalf("WERF_NO_REMOVE_MANUAL_CHANGES: the manual key is %q, want it kept", got)
+	}
+	env.Command(t, "kubectl", "converge", chart, "-n", ns).Succeed()
+	if got := jsonPath(t, env, ns, "configmap/settings", "{.data}"); got != `{"a":"b"}` {
+		t.Fatalf("after the default converge the data is %s, want only the chart's", got)
+	}
+}
+
+// TestNelmShortDependencyForms: nelm's "<id>.dependency.werf.io: apiVersion:kind:name" makes
+// an object wait until another of the release exists (state present: not until it is ready),
+// and "<id>.external-dependency.werf.io: v1:Secret:name" until an object outside the release
+// exists and is ready.
+func TestNelmShortDependencyForms(t *testing.T) {
+	env := harness.Get(t)
+	ns := env.Namespace(t)
+	chart := writeChart(t, "shortdeps", map[string]string{
+		"templates/app.yaml": appDeployment("db", "", `converge.test/behaviour: slow-start, converge.test/start-delay: 8s`, "") +
+			appDeployment("api", `db.dependency.werf.io: "apps/v1:Deployment:db"`, "", "") +
+			appDeployment("worker", `creds.external-dependency.werf.io: "v1:Secret:late-creds"`, "", ""),
+	})
+	run := env.Command(t, "kubectl", "converge", chart, "-n", ns).Start()
+	harness.Eventually(t, time.Minute, func() string {
+		if !strings.Contains(run.Stderr(), "deploy/worker waiting for secret/late-creds") {
+			return "converge has not said that worker waits for the Secret:\n" + run.Stderr()
+		}
+		return ""
+	})
+	env.Kubectl(t, "-n", ns, "create", "secret", "generic", "late-creds", "--from-literal=k=v")
+	if res := run.Wait(); res.ExitCode != 0 {
+		t.Fatalf("converge exit %d:\n%s", res.ExitCode, res.Combined())
+	}
+	db, api := creationTime(t, env, ns, "deployment/db"), creationTime(t, env, ns, "deployment/api")
+	dbReady := podReadyTime(t, env, ns, "db")
+	if api.Before(db) || !api.Before(dbReady) {
+		t.Fatalf("api created at %s; want once db exists (%s) and before db is ready (%s): the short form waits for presence", api, db, dbReady)
+	}
+	secret, worker := creationTime(t, env, ns, "secret/late-creds"), creationTime(t, env, ns, "deployment/worker")
+	if worker.Before(secret) {
+		t.Fatalf("worker created at %s, before its external dependency at %s", worker, secret)
+	}
+}
+
+// podReadyTime is when the first pod labelled app=NAME turned ready.
+func podReadyTime(t *testing.T, env *harness.Env, ns, app string) time.Time {
+	t.Helper()
+	out := env.Kubectl(t, "-n", ns, "get", "pods", "-l", "app="+app, "-o", `jsonpath={.items[0].status.conditions[?(@.type=="Ready")].lastTransitionTime}`)
+	at, err := time.Parse(time.RFC3339, strings.TrimSpace(out))
+	if err != nil {
+		t.Fatalf("pod of %s ready since %q: %v", app, out, err)
+	}
+	return at
+}
+
+// TestWerfWeightOrdersHooks: werf.io/weight on hooks wins over helm.sh/hook-weight, as in
+// nelm: "first" (helm weight 5, werf weight -5) runs before "second" (helm weight 0), the
+// reverse of Helm's own order, and the plan shows the weights used.
+func TestWerfWeightOrdersHooks(t *testing.T) {
+	env := harness.Get(t)
+	ns := env.Namespace(t)
+	job := func(name, annotations string) string {
+		return `apiVersion: batch/v1
+kind: Job
+metadata:
+  name: ` + name + `
+  annotations: {helm.sh/hook: pre-install, ` + annotations + `}
+spec:
+  template:
+    metadata: {annotations: {converge.test/run-time: 2s}}
+    spec: {restartPolicy: Never, containers: [{name: job, image: registry.example.com/migrate:1}]}
+---
+`
+	}
+	chart := writeChart(t, "hookweights", map[string]string{
+		"templates/hooks.yaml": job("first", `helm.sh/hook-weight: "5", werf.io/weight: "-5"`) + job("second", `helm.sh/hook-weight: "0"`),
+		"templates/cm.yaml":    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {a: b}\n",
+	})
+	plan := env.Command(t, "kubectl", "converge", "plan", chart, "-n", ns, "-o", "json").Succeed().Stdout
+	if !strings.Contains(plan, `"weight": -5`) && !strings.Contains(plan, `"weight":-5`) {
+		t.Fatalf("the plan does not show werf's weight -5 of the hook first:\n%s", plan)
+	}
+	env.Command(t, "kubectl", "converge", chart, "-n", ns).Succeed()
+	first, second := creationTime(t, env, ns, "job/first"), creationTime(t, env, ns, "job/second")
+	if !first.Before(second) {
+		t.Fatalf("hook first created at %s, second at %s: werf.io/weight -5 must run first", first, second)
+	}
+}
+
+// TestOwnershipAnyoneAndWerfKeep: an object annotated werf.io/ownership: anyone is applied
+// over an existing object nobody owns, gets no release metadata, and survives both leaving
+// the chart and the uninstall; werf.io/resource-policy: keep survives the uninstall; the
+// release's own objects go.
+func TestOwnershipAnyoneAndWerfKeep(t *testing.T) {
+	env := harness.Get(t)
+	ns := env.Namespace(t)
+	env.Apply(t, ns, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: shared}\ndata: {a: by-hand}\n")
+	cm := func(name, annotations string) string {
+		return "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: " + name + "\n  annotations: {" + annotations + "}\ndata: {a: chart}\n---\n"
+	}
+	chart := writeChart(t, "anyone", map[string]string{
+		"templates/cms.yaml": cm("settings", "") + cm("shared", "werf.io/ownership: anyone") + cm("kept", "werf.io/resource-policy: keep") +
+			`{{ if .Values.extra }}` + cm("extra", "werf.io/ownership: anyone") + `{{ end }}`,
+		"values.yaml": "extra: true\n",
+	})
+	env.Command(t, "kubectl", "converge", chart, "-n", ns).Succeed()
+	if got := jsonPath(t, env, ns, "configmap/shared", "{.data.a}"); got != "chart" {
+		t.Fatalf("shared data.a %q, want the chart's", got)
+	}
+	if got := jsonPath(t, env, ns, "configmap/shared", "{.metadata.annotations}{.metadata.labels}"); strings.Contains(got, "meta.helm.sh/release-name") || strings.Contains(got, "managed-by") {
+		t.Fatalf("an object owned by anyone got release metadata: %s", got)
+	}
+
+	plan := env.Command(t, "kubectl", "converge", "plan", chart, "-n", ns, "--set", "extra=false", "-o", "json").Succeed().Stdout
+	if !regexp.MustCompile(`"action":\s*"keep",\s*"object":\s*\{[^}]*"name":\s*"extra"`).MatchString(plan) {
+		t.Fatalf("the plan does not keep cm/extra:\n%s", plan)
+	}
+	env.Command(t, "kubectl", "converge", chart, "-n", ns, "--set", "extra=false").Succeed()
+	env.Kubectl(t, "-n", ns, "get", "configmap", "extra")
+
+	res := env.Command(t, "kubectl", "converge", "dismiss", "anyone", "-n", ns).Succeed()
+	for _, line := range []string{`keep ConfigMap "shared": it is annotated werf.io/ownership: anyone`, `keep ConfigMap "kept": it is annotated werf.io/resource-policy: keep`} {
+		if !strings.Contains(res.Stderr, line) {
+			t.Errorf("dismiss does not say %q:\n%s", line, res.Stderr)
+		}
+	}
+	if got := env.Kubectl(t, "-n", ns, "get", "configmaps", "-o", "jsonpath={.items[*].metadata.name}"); !strings.Contains(got, "shared") || !strings.Contains(got, "kept") || !strings.Contains(got, "extra") || strings.Contains(got, "settings") {
+		t.Fatalf("configmaps after dismiss: %s; want shared, kept and extra, not settings", got)
+	}
+}
+
+// TestDeleteDependencyOrdersDeletions: nelm's werf.io/delete-dependency-<id> deletes an object
+// only once the objects it names are gone, both when they leave the chart and on dismiss. The
+// first object is held by a finalizer: the dependent one must still be there, untouched, until
+// the finalizer is removed.
+func TestDeleteDependencyOrdersDeletions(t *testing.T) {
+	env := harness.Get(t)
+	ns := env.Namespace(t)
+	pair := func(first, second string) string {
+		return "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: " + first + "\n  finalizers: [converge.test/hold]\ndata: {a: b}\n---\n" +
+			"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: " + second + "\n  annotations: {werf.io/delete-dependency-first: \"state=absent,kind=ConfigMap,name=" + first + "\"}\ndata: {a: b}\n---\n"
+	}
+	chart := writeChart(t, "deletedeps", map[string]string{
+		"templates/cms.yaml": `{{ if .Values.removable }}` + pair("ingress-like", "service-like") + `{{ end }}` + pair("held", "after-held"),
+		"values.yaml":        "removable: true\n",
+	})
+	env.Command(t, "kubectl", "converge", chart, "-n", ns).Succeed()
+
+	heldThenReleased := func(run *harness.Running, first, second string) harness.Result {
+		t.Helper()
+		harness.Eventually(t, time.Minute, func() string {
+			if jsonPath(t, env, ns, "configmap/"+first, "{.metadata.deletionTimestamp}") == "" {
+				return first + " is not being deleted yet:\n" + run.Stderr()
+			}
+			return ""
+		})
+		time.Sleep(3 * time.Second)
+		if got := jsonPath(t, env, ns, "configmap/"+second, "{.metadata.name}/{.metadata.deletionTimestamp}"); got != second+"/" {
+			t.Fatalf("%s is %q while %s is still there: it must wait", second, got, first)
+		}
+		env.Kubectl(t, "-n", ns, "patch", "configmap", first, "--type", "json", "-p", `[{"op":"remove","path":"/metadata/finalizers"}]`)
+		res := run.Wait()
+		if res.ExitCode != 0 {
+			t.Fatalf("exit %d:\n%s", res.ExitCode, res.Combined())
+		}
+		if out := env.Kubectl(t, "-n", ns, "get", "configmaps", "--ignore-not-found", first, second, "-o", "name"); strings.TrimSpace(out) != "" {
+			t.Fatalf("still there: %s", out)
+		}
+		return res
+	}
+	heldThenReleased(env.Command(t, "kubectl", "converge", chart, "-n", ns, "--set", "removable=false").Start(), "ingress-like", "service-like")
+	heldThenReleased(env.Command(t, "kubectl", "converge", "dismiss", "deletedeps", "-n", ns).Start(), "held", "after-held")
 }

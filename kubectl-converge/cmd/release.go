@@ -259,6 +259,8 @@ type RollbackOptions struct {
 	cliutil.TrackFlags
 	Timeout    time.Duration
 	HistoryMax int
+	// KeepManualChanges is --no-remove-manual-changes.
+	KeepManualChanges bool
 	// LockTimeout bounds the wait for another operation on the release; zero: Timeout.
 	LockTimeout time.Duration
 }
@@ -272,6 +274,7 @@ func newRollbackCommand(streams genericiooptions.IOStreams, kube *genericcliopti
 	cliutil.TimeoutVar(cmd.Flags(), &o.Timeout, "time to wait for the release to become ready")
 	cmd.Flags().DurationVar(&o.LockTimeout, "lock-timeout", 0, "time to wait for another operation on the release to finish (0: as long as --timeout allows)")
 	cmd.Flags().IntVar(&o.HistoryMax, "history-max", o.HistoryMax, "revisions kept in the release history (0: no limit)")
+	cliutil.KeepManualChangesVar(cmd.Flags(), &o.KeepManualChanges)
 	o.TrackFlags.AddFlags(cmd.Flags())
 	return cmd
 }
@@ -299,7 +302,7 @@ func (o *RollbackOptions) Run(cmd *cobra.Command, args []string) error {
 		return err
 	}
 	res, err := deploy.Rollback(cmd.Context(), client, clients, deploy.RollbackRequest{ReleaseName: name, Namespace: ns, Revision: revision},
-		deploy.ConvergeOptions{Timeout: o.Timeout, HistoryMax: o.HistoryMax, Lock: deploy.LockOptions{Wait: o.LockTimeout}, Track: trackOpts, Sink: o.TrackFlags.Sink(o.ErrOut, "")})
+		deploy.ConvergeOptions{Timeout: o.Timeout, HistoryMax: o.HistoryMax, KeepManualChanges: o.KeepManualChanges, Lock: deploy.LockOptions{Wait: o.LockTimeout}, Track: trackOpts, Sink: o.TrackFlags.Sink(o.ErrOut, "")})
 	if errors.Is(err, helmsdk.ErrReleaseNotFound) {
 		return err
 	}

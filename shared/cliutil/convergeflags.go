@@ -38,6 +38,13 @@ type ConvergeFlags struct {
 	NoInstallCRDs bool
 	// ReleaseLabels are key=value labels of the release's storage object.
 	ReleaseLabels []string
+	// KeepManualChanges is --no-remove-manual-changes.
+	KeepManualChanges bool
+}
+
+// KeepManualChangesVar registers --no-remove-manual-changes (werf's and nelm's flag) on fs.
+func KeepManualChangesVar(fs *pflag.FlagSet, keep *bool) {
+	fs.BoolVar(keep, "no-remove-manual-changes", false, "keep fields people set with kubectl (kubectl edit, patch, apply...) that the chart does not have; by default they are removed, as werf and nelm do")
 }
 
 // NewConvergeFlags returns the defaults.
@@ -60,6 +67,7 @@ func (f *ConvergeFlags) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.NoInstallCRDs, "no-install-crds", false, "do not create or update the CRDs of the chart's crds/ directories (werf's flag)")
 	fs.StringArrayVar(&f.ReleaseLabels, "release-label", nil, "label of the release's storage object: key=value (can be repeated; also WERF_RELEASE_LABEL_*)")
 	fs.StringVarP(&f.Output, "output", "o", f.Output, "output format: text (progress on stderr, NOTES on stdout), or json (JSON lines of the events and a final result on stdout)")
+	KeepManualChangesVar(fs, &f.KeepManualChanges)
 }
 
 // Validate checks the flag values.
@@ -128,6 +136,7 @@ func (f *ConvergeFlags) Converge(ctx context.Context, r ConvergeRun) error {
 		HistoryMax:          f.HistoryMax,
 		CreateNamespace:     !f.NoCreateNamespace,
 		ForceAdoption:       f.ForceAdoption,
+		KeepManualChanges:   f.KeepManualChanges,
 		AutoRollback:        f.AutoRollback,
 		AutoRollbackTimeout: f.AutoRollbackTimeout,
 		Lock:                deploy.LockOptions{Wait: f.LockTimeout},

@@ -28,6 +28,8 @@ type PlanFlags struct {
 	// Output is "text" (diffs and a summary), "json" (one document) or "markdown" (for a
 	// merge request).
 	Output string
+	// KeepManualChanges plans as --no-remove-manual-changes converges.
+	KeepManualChanges bool
 }
 
 // AddFlags registers the flags on fs.
@@ -38,6 +40,7 @@ func (f *PlanFlags) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&f.DiffContext, "diff-context", 3, "unchanged lines shown around each change")
 	fs.StringVar(&f.SavePlan, "save-plan", "", "write the plan to this file, for kubectl converge --use-plan (holds no values, only what was reviewed)")
 	fs.StringVarP(&f.Output, "output", "o", "text", "output format: text, json, or markdown (a plan ready for a merge request note)")
+	KeepManualChangesVar(fs, &f.KeepManualChanges)
 }
 
 // Validate checks the flag values.
@@ -58,7 +61,7 @@ func (f *PlanFlags) Plan(ctx context.Context, streams genericiooptions.IOStreams
 	if context == 0 {
 		context = -1
 	}
-	plan, err := deploy.MakePlan(ctx, client, prepared, deploy.PlanOptions{Diff: diff.Options{
+	plan, err := deploy.MakePlan(ctx, client, prepared, deploy.PlanOptions{KeepManualChanges: f.KeepManualChanges, Diff: diff.Options{
 		ShowInsignificant: f.ShowInsignificant, ShowSensitive: f.ShowSensitive, Context: context,
 	}})
 	if err != nil {

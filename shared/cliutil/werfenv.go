@@ -68,6 +68,7 @@ var werfScalars = []struct{ env, flag string }{
 	{"WERF_DISABLE_DEFAULT_SECRET_VALUES", "disable-default-secret-values"},
 	{"WERF_IGNORE_SECRET_KEY", "ignore-secret-key"},
 	{"WERF_NO_INSTALL_CRDS", "no-install-crds"},
+	{"WERF_NO_REMOVE_MANUAL_CHANGES", "no-remove-manual-changes"},
 }
 
 // werfLists are werf's environment variables for repeatable flags: every variable with the

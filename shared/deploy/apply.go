@@ -349,7 +349,7 @@ func (a *applier) deleteRemoved(previous, target []*resource.Info, ops helmsdk.O
 	for _, t := range target {
 		wanted[infoKey(t)] = true
 	}
-	var deleted []track.Ref
+	var removed []*resource.Info
 	var errs []error
 	for _, p := range previous {
 		if wanted[infoKey(p)] {
@@ -376,28 +376,58 @@ func (a *applier) deleteRemoved(previous, target []*resource.Info, ops helmsdk.O
 				a.stage("hand-back", fmt.Sprintf("handed %s back to %q: the failed run had adopted it", t.Ref, ann[helmsdk.AnnotationAdoptedFrom]), []track.Ref{t.Ref})
 			}
 			continue
-		case ann[AnnotationHelmResourcePolicy] == "keep":
-			a.stage("keep", fmt.Sprintf("keep %s: it left the chart but is annotated %s: keep", t.Ref, AnnotationHelmResourcePolicy), []track.Ref{t.Ref})
+		case ann[AnnotationHelmResourcePolicy] == "keep", ann[AnnotationWerfResourcePolicy] == "keep":
+			policy := AnnotationHelmResourcePolicy
+			if ann[policy] != "keep" {
+				policy = AnnotationWerfResourcePolicy
+			}
+			a.stage("keep", fmt.Sprintf("keep %s: it left the chart but is annotated %s: keep", t.Ref, policy), []track.Ref{t.Ref})
+			continue
+		case ann[helmsdk.AnnotationOwnership] == helmsdk.OwnershipAnyone:
+			a.stage("keep", fmt.Sprintf("keep %s: it left the chart but is annotated %s: %s", t.Ref, helmsdk.AnnotationOwnership, helmsdk.OwnershipAnyone), []track.Ref{t.Ref})
 			continue
 		case ann[annotationReleaseName] != a.release || ann[annotationReleaseNamespace] != a.namespace:
 			a.sink(track.Event{Type: track.EventTypeStage, Time: time.Now(), Elapsed: time.Since(a.start), Stage: "orphan", Warning: true, Objects: []track.Ref{t.Ref},
 				Line: fmt.Sprintf("not deleting %s: it left the chart but no longer belongs to release %q (%s=%q)", t.Ref, a.release, annotationReleaseName, ann[annotationReleaseName])})
 			continue
 		}
-		propagation := metav1.DeletePropagationBackground
-		if u, ok := p.Object.(*unstructured.Unstructured); ok {
-			if l, err := ParseLifecycle(u.GetKind(), u.GetAnnotations()); err == nil {
-				propagation = l.Propagation
+		removed = append(removed, p)
+	}
+	waves, err := DeleteWaves(removed, a.namespace)
+	if err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	for w, wave := range waves {
+		var deleted []track.Ref
+		for _, p := range wave {
+			t, _ := targetOf(p)
+			propagation := metav1.DeletePropagationBackground
+			if u, ok := p.Object.(*unstructured.Unstructured); ok {
+				if l, err := ParseLifecycle(u.GetKind(), u.GetAnnotations()); err == nil {
+					propagation = l.Propagation
+				}
+			}
+			if err := ops.Delete(p, propagation); err != nil {
+				errs = append(errs, fmt.Errorf("delete %s: %w", t.Ref, err))
+				continue
+			}
+			deleted = append(deleted, t.Ref)
+		}
+		if len(deleted) > 0 {
+			a.stage("delete", "deleted, no longer in the chart: "+refList(deleted), deleted)
+		}
+		if w < len(waves)-1 && len(errs) == 0 {
+			// The next wave's delete dependencies wait for these to be gone.
+			for _, p := range wave {
+				if err := wait.PollUntilContextCancel(a.ctx, 250*time.Millisecond, true, func(context.Context) (bool, error) {
+					live, err := ops.Get(p)
+					return live == nil, err
+				}); err != nil {
+					t, _ := targetOf(p)
+					return errors.Join(append(errs, fmt.Errorf("wait for %s to be deleted before deleting what depends on it: %w", t.Ref, err))...)
+				}
 			}
 		}
-		if err := ops.Delete(p, propagation); err != nil {
-			errs = append(errs, fmt.Errorf("delete %s: %w", t.Ref, err))
-			continue
-		}
-		deleted = append(deleted, t.Ref)
-	}
-	if len(deleted) > 0 {
-		a.stage("delete", "deleted, no longer in the chart: "+refList(deleted), deleted)
 	}
 	return errors.Join(errs...)
 }

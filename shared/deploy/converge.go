@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/cli-runtime/pkg/resource"
 	"k8s.io/client-go/kubernetes"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -34,6 +35,9 @@ type ConvergeOptions struct {
 	CreateNamespace bool
 	// ForceAdoption takes over existing objects that do not belong to the release.
 	ForceAdoption bool
+	// KeepManualChanges keeps fields people set with kubectl that the chart does not have
+	// (--no-remove-manual-changes); by default they are removed, as nelm does.
+	KeepManualChanges bool
 	// AutoRollback returns to the last deployed revision when the deploy fails (helm's
 	// --atomic); a failed first install is uninstalled.
 	AutoRollback bool
@@ -158,18 +162,19 @@ func Converge(ctx context.Context, client *helmsdk.Client, clients track.Clients
 		ap.adoptRun = newRunID()
 	}
 	rel, err := client.UpgradeOrInstall(ctx, helmsdk.UpgradeRequest{
-		ReleaseName:   p.ReleaseName,
-		Chart:         p.Chart,
-		Values:        p.Values,
-		StoredValues:  p.StoredValues,
-		Timeout:       helmTimeout(opts.Timeout),
-		HistoryMax:    opts.HistoryMax,
-		Description:   description(p),
-		Applier:       ap,
-		ForceAdoption: opts.ForceAdoption,
-		Labels:        opts.ReleaseLabels,
-		ExpectDigest:  expectDigest,
-		DigestKey:     digestKey,
+		ReleaseName:       p.ReleaseName,
+		Chart:             p.Chart,
+		Values:            p.Values,
+		StoredValues:      p.StoredValues,
+		Timeout:           helmTimeout(opts.Timeout),
+		HistoryMax:        opts.HistoryMax,
+		Description:       description(p),
+		Applier:           ap,
+		ForceAdoption:     opts.ForceAdoption,
+		KeepManualChanges: opts.KeepManualChanges,
+		Labels:            opts.ReleaseLabels,
+		ExpectDigest:      expectDigest,
+		DigestKey:         digestKey,
 		Preflight: func(rendered []byte) error {
 			return checkAccess(ctx, clients, p.Namespace, rendered, opts.Track.Access, sink)
 		},
@@ -411,7 +416,7 @@ func rollbackLocked(ctx context.Context, client *helmsdk.Client, clients track.C
 	// with the redactor here, so that logs and events quoting them are masked.
 	RegisterReleaseSecrets(client, req.ReleaseName)
 	ap := newApplier(ctx, req.ReleaseName, req.Namespace, clients, opts, start)
-	rel, err := client.Rollback(ctx, helmsdk.RollbackRequest{ReleaseName: req.ReleaseName, Revision: req.Revision, Timeout: helmTimeout(opts.Timeout), HistoryMax: opts.HistoryMax, Applier: ap})
+	rel, err := client.Rollback(ctx, helmsdk.RollbackRequest{ReleaseName: req.ReleaseName, Revision: req.Revision, Timeout: helmTimeout(opts.Timeout), HistoryMax: opts.HistoryMax, Applier: ap, KeepManualChanges: opts.KeepManualChanges})
 	res := ap.result(rel, start)
 	if err != nil {
 		if errors.Is(err, helmsdk.ErrReleaseNotFound) {
@@ -458,7 +463,8 @@ func Dismiss(ctx context.Context, client *helmsdk.Client, clients track.Clients,
 		defer lock.Release()
 		ctx = lockedCtx
 	}
-	rel, err := client.Uninstall(helmsdk.UninstallRequest{ReleaseName: req.ReleaseName, Wait: false, Timeout: helmTimeout(req.Timeout), HandBackRun: req.handBackRun})
+	rel, err := client.Uninstall(helmsdk.UninstallRequest{ReleaseName: req.ReleaseName, Wait: false, Timeout: helmTimeout(req.Timeout), HandBackRun: req.handBackRun,
+		DeleteOrder: func(objects []*resource.Info) ([][]*resource.Info, error) { return DeleteWaves(objects, req.Namespace) }})
 	if err != nil || rel == nil {
 		return rel, err
 	}
@@ -473,11 +479,16 @@ func Dismiss(ctx context.Context, client *helmsdk.Client, clients track.Clients,
 	spared := map[string]bool{}
 	for _, s := range rel.Spared {
 		spared[s.Kind+"/"+s.Name] = true
-		line := fmt.Sprintf("not deleting %s %q: it belongs to release %q now", s.Kind, s.Name, s.Owner)
-		if s.HandedBack {
+		line, stage, warning := fmt.Sprintf("not deleting %s %q: it belongs to release %q now", s.Kind, s.Name, s.Owner), "orphan", true
+		switch {
+		case s.HandedBack:
 			line = fmt.Sprintf("handed %s %q back to %q: the failed run had adopted it", s.Kind, s.Name, s.Owner)
+		case s.Reason == helmsdk.SparedKept:
+			line, stage, warning = fmt.Sprintf("keep %s %q: it is annotated %s: keep", s.Kind, s.Name, AnnotationWerfResourcePolicy), "keep", false
+		case s.Reason == helmsdk.SparedOwnedByAnyone:
+			line, stage, warning = fmt.Sprintf("keep %s %q: it is annotated %s: %s", s.Kind, s.Name, helmsdk.AnnotationOwnership, helmsdk.OwnershipAnyone), "keep", false
 		}
-		sink(track.Event{Type: track.EventTypeStage, Time: time.Now(), Elapsed: time.Since(start), Stage: "orphan", Warning: true, Line: line})
+		sink(track.Event{Type: track.EventTypeStage, Time: time.Now(), Elapsed: time.Since(start), Stage: stage, Warning: warning, Line: line})
 	}
 	kept := targets[:0]
 	for _, t := range targets {

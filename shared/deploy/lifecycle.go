@@ -14,16 +14,21 @@ import (
 const (
 	AnnotationWeight                 = "werf.io/weight"
 	AnnotationDeployDependencyPrefix = "werf.io/deploy-dependency-"
+	// AnnotationDeleteDependencyPrefix is nelm's "werf.io/delete-dependency-<id>:
+	// state=absent,kind=…,name=…": the object is deleted only once those objects are gone.
+	AnnotationDeleteDependencyPrefix = "werf.io/delete-dependency-"
 	// External dependencies are "<id>.external-dependency.werf.io/resource" and ".../namespace",
 	// or nelm's "<id>.external-dependency.werf.io: apiVersion:kind[:namespace]:name".
 	annotationExternalDependencyDomain = ".external-dependency.werf.io"
 	annotationExternalDependencySuffix = annotationExternalDependencyDomain + "/"
-	AnnotationReplicasOnCreation       = "werf.io/replicas-on-creation"
-	AnnotationDeletePolicy             = "werf.io/delete-policy"
-	AnnotationDeletePropagation        = "werf.io/delete-propagation"
-	AnnotationHelmResourcePolicy       = "helm.sh/resource-policy"
-	AnnotationWerfResourcePolicy       = "werf.io/resource-policy"
-	AnnotationHelmHook                 = "helm.sh/hook"
+	// nelm's "<id>.dependency.werf.io: apiVersion:kind[:namespace]:name".
+	annotationDependencyDomain   = ".dependency.werf.io"
+	AnnotationReplicasOnCreation = "werf.io/replicas-on-creation"
+	AnnotationDeletePolicy       = "werf.io/delete-policy"
+	AnnotationDeletePropagation  = "werf.io/delete-propagation"
+	AnnotationHelmResourcePolicy = "helm.sh/resource-policy"
+	AnnotationWerfResourcePolicy = "werf.io/resource-policy"
+	AnnotationHelmHook           = "helm.sh/hook"
 )
 
 // DependencyState is what a dependency must reach before the dependent object is applied.
@@ -34,6 +39,8 @@ const (
 	DependencyStatePresent DependencyState = "present"
 	// DependencyStateReady waits until the dependency is ready, as tracking judges it.
 	DependencyStateReady DependencyState = "ready"
+	// DependencyStateAbsent waits until the dependency is deleted (delete dependencies).
+	DependencyStateAbsent DependencyState = "absent"
 )
 
 // Dependency selects objects of the same release; every field set must match.
@@ -64,7 +71,9 @@ type Lifecycle struct {
 	// Weight orders the release's objects: lower weights are applied and ready first.
 	Weight       int
 	Dependencies []Dependency
-	External     []ExternalDependency
+	// DeleteDependencies are objects that must be gone before this one is deleted.
+	DeleteDependencies []Dependency
+	External           []ExternalDependency
 	// ReplicasOnCreation is spec.replicas at creation only (so an HPA's scaling is kept); nil:
 	// replicas come from the template.
 	ReplicasOnCreation *int32
@@ -102,8 +111,14 @@ func ParseLifecycle(kind string, annotations map[string]string) (Lifecycle, erro
 				return l, bad(key, "a whole number such as -10 or 5")
 			}
 			l.Weight = w
+		case strings.HasPrefix(key, AnnotationDeleteDependencyPrefix):
+			d, err := parseDependency(strings.TrimPrefix(key, AnnotationDeleteDependencyPrefix), value, DependencyStateAbsent)
+			if err != nil {
+				return l, fmt.Errorf("annotation %s: invalid value %q: %w", key, value, err)
+			}
+			l.DeleteDependencies = append(l.DeleteDependencies, d)
 		case strings.HasPrefix(key, AnnotationDeployDependencyPrefix):
-			d, err := parseDependency(strings.TrimPrefix(key, AnnotationDeployDependencyPrefix), value)
+			d, err := parseDependency(strings.TrimPrefix(key, AnnotationDeployDependencyPrefix), value, DependencyStateReady, DependencyStatePresent)
 			if err != nil {
 				return l, fmt.Errorf("annotation %s: invalid value %q: %w", key, value, err)
 			}
@@ -123,6 +138,24 @@ func ParseLifecycle(kind string, annotations map[string]string) (Lifecycle, erro
 			if len(parts) == 4 {
 				e.Namespace = parts[2]
 			}
+		case strings.HasSuffix(key, annotationDependencyDomain) && !strings.Contains(key, "/"):
+			// nelm's short form of an internal dependency, state present (nelm
+			// pkg/resource/metadata.go: AnnotationKeyPatternDependency).
+			id := strings.TrimSuffix(key, annotationDependencyDomain)
+			parts := strings.Split(value, ":")
+			if id == "" || (len(parts) != 3 && len(parts) != 4) || slices.Contains(parts, "") {
+				return l, bad(key, "apiVersion:kind[:namespace]:name of an object of the release, such as v1:ConfigMap:settings")
+			}
+			d := Dependency{ID: id, State: DependencyStatePresent, Kind: parts[1], Name: parts[len(parts)-1]}
+			if group, version, ok := strings.Cut(parts[0], "/"); ok {
+				d.Group, d.Version = group, version
+			} else {
+				d.Version = parts[0]
+			}
+			if len(parts) == 4 {
+				d.Namespace = parts[2]
+			}
+			l.Dependencies = append(l.Dependencies, d)
 		case strings.Contains(key, annotationExternalDependencySuffix):
 			id, field, _ := strings.Cut(key, annotationExternalDependencySuffix)
 			if id == "" || (field != "resource" && field != "namespace") {
@@ -193,11 +226,12 @@ func ParseLifecycle(kind string, annotations map[string]string) (Lifecycle, erro
 	return l, nil
 }
 
-// parseDependency reads "state=ready,kind=StatefulSet,name=db".
-func parseDependency(id, value string) (Dependency, error) {
-	d := Dependency{ID: id, State: DependencyStateReady}
+// parseDependency reads "state=ready,kind=StatefulSet,name=db"; the first of states is the
+// default.
+func parseDependency(id, value string, states ...DependencyState) (Dependency, error) {
+	d := Dependency{ID: id, State: states[0]}
 	if id == "" {
-		return d, fmt.Errorf("the annotation needs an id after %s", AnnotationDeployDependencyPrefix)
+		return d, fmt.Errorf("the annotation needs an id")
 	}
 	targeted := false
 	for _, item := range strings.Split(value, ",") {
@@ -207,12 +241,14 @@ func parseDependency(id, value string) (Dependency, error) {
 		}
 		switch k {
 		case "state":
-			switch DependencyState(v) {
-			case DependencyStatePresent, DependencyStateReady:
-				d.State = DependencyState(v)
-			default:
-				return d, fmt.Errorf("state %q: want ready or present", v)
+			if !slices.Contains(states, DependencyState(v)) {
+				want := make([]string, len(states))
+				for i, s := range states {
+					want[i] = string(s)
+				}
+				return d, fmt.Errorf("state %q: want %s", v, strings.Join(want, " or "))
 			}
+			d.State = DependencyState(v)
 			continue
 		case "kind":
 			d.Kind = v

@@ -236,18 +236,27 @@ func (ix *objectIndex) match(d Dependency, namespace string) []*applyStep {
 	}
 	var out []*applyStep
 	for _, s := range ix.steps {
-		gvk := s.obj.GroupVersionKind()
-		switch {
-		case d.Kind != "" && !strings.EqualFold(d.Kind, gvk.Kind):
-		case d.Name != "" && d.Name != s.obj.GetName():
-		case d.Group != "" && d.Group != gvk.Group:
-		case d.Version != "" && d.Version != gvk.Version:
-		case s.obj.GetNamespace() != "" && objectNamespace(s.obj, ix.namespace) != namespace:
-		default:
+		if d.selects(s.obj, namespace, ix.namespace) {
 			out = append(out, s)
 		}
 	}
 	return out
+}
+
+// selects says whether the dependency names obj: every field set must match; namespace is
+// where the dependency looks, releaseNamespace that of objects without one.
+func (d Dependency) selects(obj *unstructured.Unstructured, namespace, releaseNamespace string) bool {
+	gvk := obj.GroupVersionKind()
+	switch {
+	case d.Kind != "" && !strings.EqualFold(d.Kind, gvk.Kind):
+	case d.Name != "" && d.Name != obj.GetName():
+	case d.Group != "" && d.Group != gvk.Group:
+	case d.Version != "" && d.Version != gvk.Version:
+	case obj.GetNamespace() != "" && objectNamespace(obj, releaseNamespace) != namespace:
+	default:
+		return true
+	}
+	return false
 }
 
 type objectReference struct {

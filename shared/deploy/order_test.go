@@ -187,6 +187,13 @@ func TestParseLifecycle(t *testing.T) {
 				return len(l.External) == 2 && l.External[0] == ExternalDependency{ID: "cfg", APIVersion: "v1", Kind: "Secret", Name: "config"} &&
 					l.External[1] == ExternalDependency{ID: "gw", APIVersion: "apps/v1", Kind: "Deployment", Namespace: "infra", Name: "gateway"}
 			}},
+		{name: "internal dependency, nelm's short form", kind: "Deployment", annotations: map[string]string{"cfg.dependency.werf.io": "v1:ConfigMap:settings", "db.dependency.werf.io": "apps/v1:StatefulSet:data:db"},
+			check: func(l Lifecycle) bool {
+				return len(l.Dependencies) == 2 && l.Dependencies[0] == Dependency{ID: "cfg", State: DependencyStatePresent, Version: "v1", Kind: "ConfigMap", Name: "settings"} &&
+					l.Dependencies[1] == Dependency{ID: "db", State: DependencyStatePresent, Group: "apps", Version: "v1", Kind: "StatefulSet", Namespace: "data", Name: "db"}
+			}},
+		{name: "internal dependency short form without a name", kind: "Job", annotations: map[string]string{"x.dependency.werf.io": "v1:ConfigMap"},
+			wantErr: "want apiVersion:kind[:namespace]:name of an object of the release"},
 		{name: "external dependency short form without a name", kind: "Job", annotations: map[string]string{"x.external-dependency.werf.io": "v1:Secret"},
 			wantErr: "want apiVersion:kind[:namespace]:name"},
 		{name: "negative replicas", kind: "Deployment", annotations: map[string]string{"werf.io/replicas-on-creation": "-1"},

@@ -50,7 +50,7 @@ const (
 type HookPlan struct {
 	// Events are its helm.sh/hook events (pre-install, post-upgrade, test...).
 	Events []string `json:"events"`
-	// Weight is its helm.sh/hook-weight.
+	// Weight is its werf.io/weight, else its helm.sh/hook-weight.
 	Weight int `json:"weight"`
 	// DeletePolicies are its helm.sh/hook-delete-policy (Helm's default: before-hook-creation).
 	DeletePolicies []string `json:"deletePolicies"`
@@ -104,6 +104,8 @@ func (p *Plan) HasChanges() bool {
 // PlanOptions tune a plan.
 type PlanOptions struct {
 	Diff diff.Options
+	// KeepManualChanges plans with --no-remove-manual-changes.
+	KeepManualChanges bool
 }
 
 // MakePlan renders the release as a converge would and compares every object with the
@@ -137,7 +139,7 @@ func MakePlan(ctx context.Context, client *helmsdk.Client, p *Prepared, opts Pla
 	wanted := map[string]bool{}
 	for _, info := range target {
 		wanted[infoKey(info)] = true
-		if u, ok := info.Object.(*unstructured.Unstructured); ok {
+		if u, ok := info.Object.(*unstructured.Unstructured); ok && !helmsdk.OwnedByAnyone(u) {
 			setOwnership(u, p.ReleaseName, p.Namespace)
 		}
 		c, err := planObject(prev[infoKey(info)], info, opts)
@@ -206,6 +208,10 @@ func planHook(info *resource.Info, operation string) *HookPlan {
 	if w, err := strconv.Atoi(strings.TrimSpace(ann["helm.sh/hook-weight"])); err == nil {
 		hp.Weight = w
 	}
+	// werf.io/weight wins on hooks, as in nelm (helmsdk.hookWeightDriver).
+	if w, err := strconv.Atoi(strings.TrimSpace(ann[AnnotationWeight])); err == nil {
+		hp.Weight = w
+	}
 	if policies := strings.TrimSpace(ann["helm.sh/hook-delete-policy"]); policies != "" {
 		hp.DeletePolicies = nil
 		for _, p := range strings.Split(policies, ",") {
@@ -263,7 +269,7 @@ func planObject(previous, info *resource.Info, opts PlanOptions) (Change, error)
 	case live != nil && l.RecreateAlways:
 		c.Action, desired = ActionRecreate, u
 	default:
-		desired, err = helmsdk.DryRunApply(previous, info, live)
+		desired, err = helmsdk.DryRunApply(previous, info, live, opts.KeepManualChanges)
 		if err != nil && live != nil && l.RecreateIfImmutable && strings.Contains(err.Error(), "field is immutable") {
 			c.Action, desired, err = ActionRecreate, u, nil
 		}
@@ -311,7 +317,7 @@ func planRemoval(info *resource.Info, release, namespace string, opts PlanOption
 	c := &Change{Object: t.Ref, Action: ActionDelete, LiveDigest: liveDigest(live)}
 	ann := live.GetAnnotations()
 	switch {
-	case ann[AnnotationHelmResourcePolicy] == "keep":
+	case ann[AnnotationHelmResourcePolicy] == "keep", ann[AnnotationWerfResourcePolicy] == "keep", ann[helmsdk.AnnotationOwnership] == helmsdk.OwnershipAnyone:
 		c.Action = ActionKeep
 	case ann[annotationReleaseName] != release || ann[annotationReleaseNamespace] != namespace:
 		c.Action = ActionOrphan

@@ -42,8 +42,8 @@ var werfAnnotations = []werfAnnotation{
 	{name: "werf.io/sensitive"},
 	{name: "werf.io/sensitive-paths"},
 	{name: "werf.io/deploy-on", unsupported: "deploying an object only in some stages (nelm) is not supported yet: render it conditionally with .Release.IsInstall / .Release.IsUpgrade, or make it a Helm hook"},
-	{name: "werf.io/ownership", unsupported: "ownership by anyone (nelm) is not supported yet: objects belong to the release; use helm.sh/resource-policy: keep to keep one on uninstall"},
-	{name: "werf.io/delete-dependency-", prefix: true, unsupported: "ordering of deletions (nelm) is not supported yet: objects are deleted together"},
+	{name: "werf.io/ownership"},
+	{name: AnnotationDeleteDependencyPrefix, prefix: true},
 }
 
 // werfMetadataDomains hold annotations werf and its CI integration write for people and
@@ -78,8 +78,8 @@ func checkWerfAnnotation(key, domain, name string) error {
 	switch {
 	case strings.HasSuffix(domain, annotationExternalDependencyDomain):
 		return nil // parsed, with its own errors, by ParseLifecycle
-	case strings.HasSuffix(domain, ".dependency.werf.io") && name == "":
-		return fmt.Errorf("annotation %s: the short form of a dependency (nelm) is not supported yet: use werf.io/deploy-dependency-<id>: state=ready,kind=KIND,name=NAME", key)
+	case strings.HasSuffix(domain, annotationDependencyDomain) && name == "":
+		return nil // parsed by ParseLifecycle
 	case domain != "werf.io":
 		return fmt.Errorf("annotation %s: werf defines no annotation in %s: check the spelling (werf's deploy annotations are werf.io/...)", key, domain)
 	}

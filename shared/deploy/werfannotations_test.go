@@ -27,9 +27,9 @@ func TestCheckWerfAnnotations(t *testing.T) {
 		{"werf.io/deploy-dependency-", "werf defines no such annotation"},
 		{"track.werf.io/mode", "werf defines no annotation in track.werf.io"},
 		{"werf.io/deploy-on", "not supported yet"},
-		{"werf.io/ownership", "not supported yet"},
-		{"werf.io/delete-dependency-db", "not supported yet"},
-		{"db.dependency.werf.io", "short form of a dependency (nelm) is not supported yet"},
+		{"werf.io/ownership", ""},
+		{"werf.io/delete-dependency-db", ""},
+		{"db.dependency.werf.io", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.annotation, func(t *testing.T) {

@@ -2,7 +2,8 @@ package helmsdk
 
 import (
 	"fmt"
-
+	"os"
+	"path/filepath"
 	"regexp"
 	"time"
 
@@ -43,6 +44,9 @@ type helmOps struct {
 	// install is a first install: objects are created straight away (one request), and
 	// only one that exists already goes through the update path.
 	install bool
+	// keepManual leaves fields people set with kubectl alone, as Helm 3 does; otherwise the
+	// patch removes those the chart does not have (see ManualFields).
+	keepManual bool
 }
 
 func (o helmOps) Apply(previous, target *resource.Info) error {
@@ -52,17 +56,50 @@ func (o helmOps) Apply(previous, target *resource.Info) error {
 			return err
 		}
 	}
-	var original kube.ResourceList
-	if previous != nil {
-		original = kube.ResourceList{previous}
+	return o.update(previous, target)
+}
+
+// update is Helm 3's kube.Client.Update of one object (create when missing, else the patch
+// against the old manifest, previous, or the live object when there is none) with one read of
+// the live object where Helm makes three.
+func (o helmOps) update(previous, target *resource.Info) error {
+	helper := resource.NewHelper(target.Client, target.Mapping).WithFieldManager(fieldManager())
+	kind := target.Mapping.GroupVersionKind.Kind
+	live, err := o.Get(target)
+	if err != nil {
+		return fmt.Errorf("could not get information about the resource: %w", err)
 	}
-	var err error
-	if o.threeWay {
-		_, err = o.client.UpdateThreeWayMerge(original, kube.ResourceList{target}, false)
-	} else {
-		_, err = o.client.Update(original, kube.ResourceList{target}, false)
+	if live == nil {
+		obj, err := helper.Create(target.Namespace, true, target.Object)
+		if err != nil {
+			return fmt.Errorf("failed to create resource: %w", err)
+		}
+		return target.Refresh(obj, true)
 	}
-	return err
+	patch, patchType, err := helmPatch(previous, target, live, patchOptions{threeWay: o.threeWay, keepManual: o.keepManual})
+	if err != nil {
+		return fmt.Errorf("failed to create patch: %w", err)
+	}
+	if len(patch) == 0 || string(patch) == "{}" {
+		return target.Refresh(live, true)
+	}
+	obj, err := helper.Patch(target.Namespace, target.Name, patchType, patch, nil)
+	if err != nil {
+		return fmt.Errorf("cannot patch %q with kind %s: %w", target.Name, kind, err)
+	}
+	return target.Refresh(obj, true)
+}
+
+// fieldManager is the field manager Helm 3's client writes with: kube.ManagedFieldsManager,
+// else the program's name.
+func fieldManager() string {
+	if kube.ManagedFieldsManager != "" {
+		return kube.ManagedFieldsManager
+	}
+	if len(os.Args) > 0 {
+		return filepath.Base(os.Args[0])
+	}
+	return "helm"
 }
 
 func (o helmOps) Get(info *resource.Info) (*unstructured.Unstructured, error) {
@@ -94,21 +131,24 @@ func (c *deployKubeClient) Create(resources kube.ResourceList) (*kube.Result, er
 	if c.applier == nil || isHookList(resources) {
 		return c.Client.Create(resources)
 	}
-	return &kube.Result{Created: resources}, c.applier.Apply(nil, resources, helmOps{client: c.Client, install: true})
+	withoutReleaseMetadata(resources)
+	return &kube.Result{Created: resources}, c.applier.Apply(nil, resources, helmOps{client: c.Client, install: true, keepManual: c.keepManual})
 }
 
 func (c *deployKubeClient) Update(original, target kube.ResourceList, force bool) (*kube.Result, error) {
 	if c.applier == nil || force {
 		return c.Client.Update(original, target, force)
 	}
-	return &kube.Result{Updated: target}, c.applier.Apply(original, target, helmOps{client: c.Client})
+	withoutReleaseMetadata(target)
+	return &kube.Result{Updated: target}, c.applier.Apply(original, target, helmOps{client: c.Client, keepManual: c.keepManual})
 }
 
 func (c *deployKubeClient) UpdateThreeWayMerge(original, target kube.ResourceList, force bool) (*kube.Result, error) {
 	if c.applier == nil || force {
 		return c.Client.UpdateThreeWayMerge(original, target, force)
 	}
-	return &kube.Result{Updated: target}, c.applier.Apply(original, target, helmOps{client: c.Client, threeWay: true})
+	withoutReleaseMetadata(target)
+	return &kube.Result{Updated: target}, c.applier.Apply(original, target, helmOps{client: c.Client, threeWay: true, keepManual: c.keepManual})
 }
 
 func (c *deployKubeClient) WatchUntilReady(resources kube.ResourceList, timeout time.Duration) error {
@@ -132,12 +172,12 @@ func isHookList(resources kube.ResourceList) bool {
 }
 
 // withApplier runs fn with the applier in charge of the release's objects.
-func (c *Client) withApplier(a Applier, fn func() error) error {
+func (c *Client) withApplier(a Applier, keepManual bool, fn func() error) error {
 	if c.kube == nil || a == nil {
 		return fn()
 	}
-	c.kube.applier = a
-	defer func() { c.kube.applier = nil }()
+	c.kube.applier, c.kube.keepManual = a, keepManual
+	defer func() { c.kube.applier, c.kube.keepManual = nil, false }()
 	return fn()
 }
 

@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/kube"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -60,7 +62,7 @@ func NewClient(c Config) (*Client, error) {
 	if err := cfg.Init(c.Getter, c.Namespace, c.Driver, debugf); err != nil {
 		return nil, fmt.Errorf("initialize release storage %q in namespace %q: %w", c.Driver, c.Namespace, err)
 	}
-	cfg.Releases.Driver = newCachedReads(cfg.Releases.Driver)
+	cfg.Releases.Driver = &hookWeightDriver{Driver: newCachedReads(cfg.Releases.Driver)}
 	client := &Client{cfg: cfg, getter: c.Getter, namespace: c.Namespace, transform: c.Transform}
 	if kc, ok := cfg.KubeClient.(*kube.Client); ok {
 		// Objects without metadata.namespace must land in the release namespace, not in the
@@ -79,10 +81,15 @@ type deployKubeClient struct {
 	*kube.Client
 	transform Transform
 	applier   Applier
+	// keepManual is the applier's request to keep manual changes (helmOps.keepManual).
+	keepManual bool
 	// owner, while set, limits Helm's deletions to objects that still carry this release's
 	// ownership annotations; the others are kept and listed in spared.
 	owner  *ownership
 	spared []SparedObject
+	// deleteOrder, while set, deletes the uninstall's objects in waves (UninstallRequest).
+	deleteOrder   func([]*resource.Info) ([][]*resource.Info, error)
+	deleteTimeout time.Duration
 }
 
 // SparedObject is an object of a release an uninstall did not delete: another release owns
@@ -93,7 +100,20 @@ type SparedObject struct {
 	Owner string `json:"owner"`
 	// HandedBack says it was adopted by the failed run and returned to Owner.
 	HandedBack bool `json:"handedBack,omitempty"`
+	// Reason is why it stays when no other release owns it: SparedKept, SparedOwnedByAnyone.
+	Reason string `json:"reason,omitempty"`
 }
+
+// Reasons an uninstall leaves an object of the release in place.
+const (
+	// SparedKept is werf.io/resource-policy: keep on the live object.
+	SparedKept = "keep"
+	// SparedOwnedByAnyone is werf.io/ownership: anyone.
+	SparedOwnedByAnyone = "ownership-anyone"
+)
+
+// annotationWerfResourcePolicy is nelm's helm.sh/resource-policy.
+const annotationWerfResourcePolicy = "werf.io/resource-policy"
 
 // ownership is the release a deletion may touch objects of; objects adopted in the run
 // handBackRun are handed back to their previous owner instead of deleted.
@@ -108,7 +128,39 @@ func (c *deployKubeClient) DeleteWithPropagationPolicy(resources kube.ResourceLi
 		// Helm's client calls an empty list an error ("no objects visited").
 		return &kube.Result{}, nil
 	}
-	return c.Client.DeleteWithPropagationPolicy(owned, policy)
+	if c.deleteOrder == nil {
+		return c.Client.DeleteWithPropagationPolicy(owned, policy)
+	}
+	waves, err := c.deleteOrder(owned)
+	if err != nil {
+		return &kube.Result{}, []error{err}
+	}
+	result := &kube.Result{}
+	deadline := time.Now().Add(c.deleteTimeout)
+	for w, wave := range waves {
+		res, errs := c.Client.DeleteWithPropagationPolicy(wave, policy)
+		if res != nil {
+			result.Deleted = append(result.Deleted, res.Deleted...)
+		}
+		if len(errs) > 0 {
+			return result, errs
+		}
+		if w == len(waves)-1 {
+			break
+		}
+		for _, info := range wave {
+			for {
+				if _, err := resource.NewHelper(info.Client, info.Mapping).Get(info.Namespace, info.Name); apierrors.IsNotFound(err) {
+					break
+				}
+				if c.deleteTimeout > 0 && time.Now().After(deadline) {
+					return result, []error{fmt.Errorf("%s %q is still there after %s: what depends on its deletion (werf.io/delete-dependency) was not deleted", info.Mapping.GroupVersionKind.Kind, info.Name, c.deleteTimeout)}
+				}
+				time.Sleep(250 * time.Millisecond)
+			}
+		}
+	}
+	return result, nil
 }
 
 // owned drops the objects another release (or nobody) owns now: an object taken over with
@@ -134,6 +186,17 @@ func (c *deployKubeClient) owned(resources kube.ResourceList) kube.ResourceList 
 				c.spared = append(c.spared, SparedObject{Kind: info.Mapping.GroupVersionKind.Kind, Name: info.Name, Owner: previous, HandedBack: true})
 				continue
 			}
+		}
+		kind := info.Mapping.GroupVersionKind.Kind
+		switch {
+		case ann[AnnotationOwnership] == OwnershipAnyone:
+			c.spared = append(c.spared, SparedObject{Kind: kind, Name: info.Name, Reason: SparedOwnedByAnyone})
+			continue
+		case ann[annotationWerfResourcePolicy] == "keep":
+			// Helm leaves helm.sh/resource-policy: keep objects out before this; nelm's own
+			// annotation (checked on the live object, as nelm does) is ours to honour.
+			c.spared = append(c.spared, SparedObject{Kind: kind, Name: info.Name, Reason: SparedKept})
+			continue
 		}
 		if ann[annotationReleaseName] == c.owner.release && ann[annotationReleaseNamespace] == c.owner.namespace {
 			out = append(out, info)

@@ -10,6 +10,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/jsonmergepatch"
+	"k8s.io/apimachinery/pkg/util/mergepatch"
 	"k8s.io/apimachinery/pkg/util/strategicpatch"
 	"k8s.io/cli-runtime/pkg/resource"
 )
@@ -30,9 +32,10 @@ func Live(info *resource.Info) (*unstructured.Unstructured, error) {
 
 // DryRunApply returns target as the API server would store it if a converge applied it,
 // defaults and admission included, without storing anything: a server-side dry-run of the
-// create, or of the patch Helm's upgrade sends (computed against previous, the object of the
-// revision being replaced, or against live when previous is nil).
-func DryRunApply(previous, target *resource.Info, live *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+// create, or of the patch the upgrade sends (computed against previous, the object of the
+// revision being replaced, or against live when previous is nil). keepManual is
+// --no-remove-manual-changes.
+func DryRunApply(previous, target *resource.Info, live *unstructured.Unstructured, keepManual bool) (*unstructured.Unstructured, error) {
 	helper := resource.NewHelper(target.Client, target.Mapping).DryRun(true)
 	var out runtime.Object
 	var err error
@@ -41,7 +44,7 @@ func DryRunApply(previous, target *resource.Info, live *unstructured.Unstructure
 	} else {
 		var patch []byte
 		var pt types.PatchType
-		patch, pt, err = helmPatch(previous, target, live)
+		patch, pt, err = helmPatch(previous, target, live, patchOptions{keepManual: keepManual})
 		if err != nil {
 			return nil, err
 		}
@@ -60,13 +63,29 @@ func DryRunApply(previous, target *resource.Info, live *unstructured.Unstructure
 	return u, nil
 }
 
-// helmPatch is the patch Helm 3's upgrade sends for target (kube.Client.Update without
-// three-way merge for unstructured kinds): a strategic three-way merge for built-in kinds, a
-// JSON merge patch from the old manifest for custom resources.
-func helmPatch(previous, target *resource.Info, live *unstructured.Unstructured) ([]byte, types.PatchType, error) {
-	var old runtime.Object = live
+type patchOptions struct {
+	// threeWay is Helm's three-way JSON merge for custom resources (UpdateThreeWayMerge).
+	threeWay bool
+	// keepManual keeps the fields people set with kubectl (Helm 3's behaviour).
+	keepManual bool
+}
+
+// helmPatch is the patch Helm 3's upgrade sends for target (kube.Client.Update): a strategic
+// three-way merge for built-in kinds, a JSON merge patch from the old manifest for custom
+// resources. Unless opts.keepManual, the old manifest has the live object's manual fields
+// added, so the patch removes those the new manifest does not have.
+func helmPatch(previous, target *resource.Info, live *unstructured.Unstructured, opts patchOptions) ([]byte, types.PatchType, error) {
+	old := live.Object
 	if previous != nil {
-		old = previous.Object
+		var err error
+		if old, err = runtime.DefaultUnstructuredConverter.ToUnstructured(previous.Object); err != nil {
+			return nil, "", err
+		}
+		if !opts.keepManual {
+			if manual := ManualFields(live); manual != nil {
+				old = withManualFields(old, manual)
+			}
+		}
 	}
 	oldData, err := json.Marshal(old)
 	if err != nil {
@@ -82,6 +101,11 @@ func helmPatch(previous, target *resource.Info, live *unstructured.Unstructured)
 	}
 	versioned := kube.AsVersioned(target)
 	if _, unstructuredKind := versioned.(runtime.Unstructured); unstructuredKind {
+		if opts.threeWay {
+			patch, err := jsonmergepatch.CreateThreeWayJSONMergePatch(oldData, newData, liveData,
+				mergepatch.RequireKeyUnchanged("apiVersion"), mergepatch.RequireKeyUnchanged("kind"), mergepatch.RequireMetadataKeyUnchanged("name"))
+			return patch, types.MergePatchType, err
+		}
 		patch, err := jsonpatch.CreateMergePatch(oldData, newData)
 		return patch, types.MergePatchType, err
 	}

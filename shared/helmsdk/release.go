@@ -13,6 +13,7 @@ import (
 	"helm.sh/helm/v3/pkg/action"
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/storage/driver"
+	"k8s.io/cli-runtime/pkg/resource"
 )
 
 // ErrReleaseNotFound is returned for a release with no revision in the namespace.
@@ -87,6 +88,9 @@ type UpgradeRequest struct {
 	Description string
 	// Applier applies the release's objects and awaits its hooks; nil lets Helm do it.
 	Applier Applier
+	// KeepManualChanges keeps fields people set with kubectl that the chart does not have
+	// (Helm 3's behaviour); by default they are removed, as nelm does.
+	KeepManualChanges bool
 	// ForceAdoption takes over existing objects that do not belong to the release.
 	ForceAdoption bool
 	// InstallCRDs creates the chart's crds/ on a first install, as Helm does; callers that
@@ -167,10 +171,10 @@ func (c *Client) upgradeOrInstall(ctx context.Context, req UpgradeRequest, dryRu
 	}
 	uninstalled := last != nil && last.Info.Status == helmrelease.StatusUninstalled
 	c.cfg.Releases.MaxHistory = req.HistoryMax
-	renderer := c.postRenderer(req.ExpectDigest, req.DigestKey, req.Preflight)
 	var rel *helmrelease.Release
 	if notFound || uninstalled {
 		install := action.NewInstall(c.cfg)
+		renderer := c.postRenderer(req, &install.TakeOwnership)
 		install.ReleaseName = req.ReleaseName
 		install.Namespace = c.namespace
 		install.CreateNamespace = req.CreateNamespace
@@ -187,13 +191,14 @@ func (c *Client) upgradeOrInstall(ctx context.Context, req UpgradeRequest, dryRu
 			install.DryRun, install.DryRunOption = true, "server"
 		}
 		err = c.storeWithout(req.StoredValues, func() error {
-			return c.withApplier(req.Applier, func() (runErr error) {
+			return c.withApplier(req.Applier, req.KeepManualChanges, func() (runErr error) {
 				rel, runErr = install.RunWithContext(ctx, req.Chart.chart, req.Values)
 				return runErr
 			})
 		})
 	} else {
 		upgrade := action.NewUpgrade(c.cfg)
+		renderer := c.postRenderer(req, &upgrade.TakeOwnership)
 		upgrade.Namespace = c.namespace
 		upgrade.Wait = req.Wait
 		upgrade.WaitForJobs = req.Wait
@@ -207,7 +212,7 @@ func (c *Client) upgradeOrInstall(ctx context.Context, req UpgradeRequest, dryRu
 			upgrade.DryRun, upgrade.DryRunOption = true, "server"
 		}
 		err = c.storeWithout(req.StoredValues, func() error {
-			return c.withApplier(req.Applier, func() (runErr error) {
+			return c.withApplier(req.Applier, req.KeepManualChanges, func() (runErr error) {
 				rel, runErr = upgrade.RunWithContext(ctx, req.ReleaseName, req.Chart.chart, req.Values)
 				return runErr
 			})
@@ -230,7 +235,11 @@ func ManifestDigest(key, manifests []byte) string {
 	return "hmac-sha256:" + hex.EncodeToString(mac.Sum(nil))
 }
 
-func (c *Client) postRenderer(expectDigest string, key []byte, preflight func([]byte) error) postRenderer {
+// postRenderer transforms the rendered objects and checks them before Helm goes on: the
+// digest a plan expects, werf.io/ownership (which may turn Helm's ownership check, through
+// takeOwnership, into ours), the caller's preflight.
+func (c *Client) postRenderer(req UpgradeRequest, takeOwnership *bool) postRenderer {
+	expectDigest, key, preflight := req.ExpectDigest, req.DigestKey, req.Preflight
 	transform := c.transform
 	if transform == nil {
 		transform = func(b []byte) ([]byte, error) { return b, nil }
@@ -247,6 +256,10 @@ func (c *Client) postRenderer(expectDigest string, key []byte, preflight func([]
 		if expectDigest != "" && expectDigest != c.lastDigest {
 			c.renderErr = fmt.Errorf("%w: the chart renders other manifests than the plan reviewed (the chart, values, images or the cluster's lookups changed since); make a new plan", ErrPlanOutdated)
 			return nil, c.renderErr
+		}
+		if err := c.checkOwnershipAnnotations(out, req.ReleaseName, req.ForceAdoption, takeOwnership); err != nil {
+			c.renderErr = err
+			return nil, err
 		}
 		if preflight != nil {
 			if err := preflight(out); err != nil {
@@ -320,6 +333,8 @@ type RollbackRequest struct {
 	HistoryMax int
 	// Applier applies the revision's objects and awaits its hooks; nil lets Helm do it.
 	Applier Applier
+	// KeepManualChanges: see UpgradeRequest.
+	KeepManualChanges bool
 }
 
 // Rollback deploys the manifests of an earlier revision as a new revision.
@@ -354,7 +369,7 @@ func (c *Client) Rollback(ctx context.Context, req RollbackRequest) (*Release, e
 	rb.WaitForJobs = req.Wait
 	rb.Timeout = req.Timeout
 	rb.MaxHistory = req.HistoryMax
-	if err := c.withApplier(req.Applier, func() error { return rb.Run(req.ReleaseName) }); err != nil {
+	if err := c.withApplier(req.Applier, req.KeepManualChanges, func() error { return rb.Run(req.ReleaseName) }); err != nil {
 		if last, lerr := c.lastRevision(req.ReleaseName); lerr == nil && last.Version > current.Revision {
 			return fromHelm(last), err
 		}
@@ -377,6 +392,9 @@ type UninstallRequest struct {
 	// HandBackRun returns the objects adopted by that run (an auto-rollback of a failed
 	// first install) to their previous owners instead of deleting them.
 	HandBackRun string
+	// DeleteOrder splits the release's objects into waves deleted one after the other, each
+	// once the previous wave is gone; nil deletes them all at once, as Helm does.
+	DeleteOrder func(objects []*resource.Info) ([][]*resource.Info, error)
 }
 
 // Uninstall deletes the release's objects (keeping those annotated helm.sh/resource-policy:
@@ -388,7 +406,8 @@ func (c *Client) Uninstall(req UninstallRequest) (*Release, error) {
 	u.DeletionPropagation = "foreground"
 	if c.kube != nil {
 		c.kube.owner, c.kube.spared = &ownership{release: req.ReleaseName, namespace: c.namespace, handBackRun: req.HandBackRun}, nil
-		defer func() { c.kube.owner = nil }()
+		c.kube.deleteOrder, c.kube.deleteTimeout = req.DeleteOrder, req.Timeout
+		defer func() { c.kube.owner, c.kube.deleteOrder = nil, nil }()
 	}
 	res, err := u.Run(req.ReleaseName)
 	if errors.Is(err, driver.ErrReleaseNotFound) {
