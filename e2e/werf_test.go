@@ -414,3 +414,41 @@ func TestDeleteDependencyOrdersDeletions(t *testing.T) {
 	heldThenReleased(env.Command(t, "kubectl", "converge", chart, "-n", ns, "--set", "removable=false").Start(), "ingress-like", "service-like")
 	heldThenReleased(env.Command(t, "kubectl", "converge", "dismiss", "deletedeps", "-n", ns).Start(), "held", "after-held")
 }
+
+// TestDeployOnMainStages: nelm's werf.io/deploy-on: install deploys an object on the first
+// install only (it leaves the release on the upgrade, as nelm warns; ownership anyone keeps
+// it), deploy-on: upgrade only from the first upgrade on; the plan shows the same.
+func TestDeployOnMainStages(t *testing.T) {
+	env := harness.Get(t)
+	ns := env.Namespace(t)
+	cm := func(name, annotations string) string {
+		return "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: " + name + "\n  annotations: {" + annotations + "}\ndata: {a: b}\n---\n"
+	}
+	chart := writeChart(t, "deployon", map[string]string{
+		"templates/cms.yaml": cm("always", "") + cm("install-only", "werf.io/deploy-on: install") +
+			cm("seed", `werf.io/deploy-on: install, werf.io/ownership: anyone`) + cm("upgrade-only", "werf.io/deploy-on: upgrade"),
+	})
+	names := func() string {
+		var ours []string
+		for _, n := range strings.Fields(env.Kubectl(t, "-n", ns, "get", "configmaps", "-o", "jsonpath={.items[*].metadata.name}")) {
+			if n != "kube-root-ca.crt" && n != "werf-synchronization" {
+				ours = append(ours, n)
+			}
+		}
+		return strings.Join(ours, " ")
+	}
+	env.Command(t, "kubectl", "converge", chart, "-n", ns).Succeed()
+	if got := names(); got != "always install-only seed" {
+		t.Fatalf("after the install: %q, want always, install-only and seed", got)
+	}
+	plan := env.Command(t, "kubectl", "converge", "plan", chart, "-n", ns).Run()
+	for _, want := range []string{"+ create ConfigMap/upgrade-only", "- delete ConfigMap/install-only"} {
+		if !strings.Contains(plan.Stdout, want) {
+			t.Errorf("the upgrade's plan does not say %q:\n%s", want, plan.Stdout)
+		}
+	}
+	env.Command(t, "kubectl", "converge", chart, "-n", ns).Succeed()
+	if got := names(); got != "always seed upgrade-only" {
+		t.Fatalf("after the upgrade: %q, want always, seed (owned by anyone) and upgrade-only", got)
+	}
+}

@@ -12,8 +12,6 @@ import (
 type werfAnnotation struct {
 	name   string
 	prefix bool
-	// unsupported says why converge refuses it rather than deploy without its effect.
-	unsupported string
 }
 
 var werfAnnotations = []werfAnnotation{
@@ -41,7 +39,7 @@ var werfAnnotations = []werfAnnotation{
 	{name: track.AnnotationShowServiceMessages},
 	{name: "werf.io/sensitive"},
 	{name: "werf.io/sensitive-paths"},
-	{name: "werf.io/deploy-on", unsupported: "deploying an object only in some stages (nelm) is not supported yet: render it conditionally with .Release.IsInstall / .Release.IsUpgrade, or make it a Helm hook"},
+	{name: "werf.io/deploy-on"},
 	{name: "werf.io/ownership"},
 	{name: AnnotationDeleteDependencyPrefix, prefix: true},
 }
@@ -51,8 +49,7 @@ var werfAnnotations = []werfAnnotation{
 var werfMetadataDomains = []string{"project.werf.io", "ci.werf.io", "gitlab.ci.werf.io", "github.ci.werf.io"}
 
 // checkWerfAnnotations refuses an annotation in werf.io/ or a *.werf.io domain that werf's
-// engines do not define (a typo would otherwise silently do nothing), and those converge
-// cannot honour yet, naming it and what to do.
+// engines do not define (a typo would otherwise silently do nothing), naming it.
 func checkWerfAnnotations(annotations map[string]string) error {
 	for key := range annotations {
 		domain, name, ok := strings.Cut(key, "/")
@@ -85,9 +82,6 @@ func checkWerfAnnotation(key, domain, name string) error {
 	}
 	for _, a := range werfAnnotations {
 		if (!a.prefix && key == a.name) || (a.prefix && strings.HasPrefix(key, a.name) && len(key) > len(a.name)) {
-			if a.unsupported != "" {
-				return fmt.Errorf("annotation %s: %s", key, a.unsupported)
-			}
 			return nil
 		}
 	}

@@ -26,7 +26,7 @@ func TestCheckWerfAnnotations(t *testing.T) {
 		{"werf.io/fail-mod", "werf defines no such annotation"},
 		{"werf.io/deploy-dependency-", "werf defines no such annotation"},
 		{"track.werf.io/mode", "werf defines no annotation in track.werf.io"},
-		{"werf.io/deploy-on", "not supported yet"},
+		{"werf.io/deploy-on", ""},
 		{"werf.io/ownership", ""},
 		{"werf.io/delete-dependency-db", ""},
 		{"db.dependency.werf.io", ""},

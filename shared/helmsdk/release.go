@@ -174,7 +174,7 @@ func (c *Client) upgradeOrInstall(ctx context.Context, req UpgradeRequest, dryRu
 	var rel *helmrelease.Release
 	if notFound || uninstalled {
 		install := action.NewInstall(c.cfg)
-		renderer := c.postRenderer(req, &install.TakeOwnership)
+		renderer := c.postRenderer(req, "install", &install.TakeOwnership)
 		install.ReleaseName = req.ReleaseName
 		install.Namespace = c.namespace
 		install.CreateNamespace = req.CreateNamespace
@@ -198,7 +198,7 @@ func (c *Client) upgradeOrInstall(ctx context.Context, req UpgradeRequest, dryRu
 		})
 	} else {
 		upgrade := action.NewUpgrade(c.cfg)
-		renderer := c.postRenderer(req, &upgrade.TakeOwnership)
+		renderer := c.postRenderer(req, "upgrade", &upgrade.TakeOwnership)
 		upgrade.Namespace = c.namespace
 		upgrade.Wait = req.Wait
 		upgrade.WaitForJobs = req.Wait
@@ -235,10 +235,10 @@ func ManifestDigest(key, manifests []byte) string {
 	return "hmac-sha256:" + hex.EncodeToString(mac.Sum(nil))
 }
 
-// postRenderer transforms the rendered objects and checks them before Helm goes on: the
-// digest a plan expects, werf.io/ownership (which may turn Helm's ownership check, through
+// postRenderer transforms the rendered objects, keeps those werf.io/deploy-on allows in
+// operation and checks them before Helm goes on: the digest a plan expects, werf.io/ownership (which may turn Helm's ownership check, through
 // takeOwnership, into ours), the caller's preflight.
-func (c *Client) postRenderer(req UpgradeRequest, takeOwnership *bool) postRenderer {
+func (c *Client) postRenderer(req UpgradeRequest, operation string, takeOwnership *bool) postRenderer {
 	expectDigest, key, preflight := req.ExpectDigest, req.DigestKey, req.Preflight
 	transform := c.transform
 	if transform == nil {
@@ -246,6 +246,9 @@ func (c *Client) postRenderer(req UpgradeRequest, takeOwnership *bool) postRende
 	}
 	return postRenderer{transform: func(b []byte) ([]byte, error) {
 		out, err := transform(b)
+		if err == nil {
+			out, err = filterDeployOn(out, operation)
+		}
 		if err != nil {
 			// Helm wraps this as "error while running post render on files", which tells the
 			// user nothing; the error already names the chart file.
