@@ -452,3 +452,34 @@ func TestDeployOnMainStages(t *testing.T) {
 		t.Fatalf("after the upgrade: %q, want always, seed (owned by anyone) and upgrade-only", got)
 	}
 }
+
+// TestWerfDeletePolicySucceeded: werf.io/delete-policy: succeeded deletes a Job of the release
+// once tracking found it complete, and a hook Job once it succeeded (Helm alone keeps both).
+func TestWerfDeletePolicySucceeded(t *testing.T) {
+	env := harness.Get(t)
+	ns := env.Namespace(t)
+	job := func(name, annotations string) string {
+		return `apiVersion: batch/v1
+kind: Job
+metadata:
+  name: ` + name + `
+  annotations: {` + annotations + `}
+spec:
+  template:
+    metadata: {annotations: {converge.test/run-time: 1s}}
+    spec: {restartPolicy: Never, containers: [{name: job, image: registry.example.com/migrate:1}]}
+---
+`
+	}
+	chart := writeChart(t, "deletepolicy", map[string]string{
+		"templates/jobs.yaml": job("migrate", `werf.io/delete-policy: succeeded`) + job("kept", "") +
+			job("hook", `helm.sh/hook: post-install, werf.io/delete-policy: succeeded`) + job("kept-hook", `helm.sh/hook: post-install`),
+	})
+	res := env.Command(t, "kubectl", "converge", chart, "-n", ns, "--progress", "plain").Succeed()
+	if !strings.Contains(res.Stderr, "deleted job/migrate: it succeeded and is annotated werf.io/delete-policy: succeeded") {
+		t.Errorf("the deletion is not said:\n%s", res.Stderr)
+	}
+	if got := env.Kubectl(t, "-n", ns, "get", "jobs", "-o", "jsonpath={.items[*].metadata.name}"); got != "kept kept-hook" {
+		t.Fatalf("jobs after the converge: %q, want only kept and kept-hook", got)
+	}
+}

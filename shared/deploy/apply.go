@@ -113,11 +113,48 @@ func (a *applier) Apply(previous, target []*resource.Info, ops helmsdk.Ops) erro
 		if err := a.applyGroup(g, infos, prev, ops); err != nil {
 			return err
 		}
-		if err := a.await(groupTargets); err != nil {
+		err := a.await(groupTargets)
+		if derr := a.deleteByPolicy(g, infos, ops); derr != nil && err == nil {
+			err = derr
+		}
+		if err != nil {
 			return err
 		}
 	}
 	return a.deleteRemoved(previous, target, ops)
+}
+
+// deleteByPolicy deletes the group's objects whose werf.io/delete-policy asks for it after
+// the result tracking found: succeeded once ready, failed once failed.
+func (a *applier) deleteByPolicy(g *applyGroup, infos map[*unstructured.Unstructured]*resource.Info, ops helmsdk.Ops) error {
+	var errs []error
+	for _, wave := range g.waves {
+		for _, s := range wave {
+			l := s.lifecycle
+			if !l.DeleteOnSucceeded && !l.DeleteOnFailed {
+				continue
+			}
+			t, err := targetOf(infos[s.obj])
+			if err != nil {
+				return err
+			}
+			state, policy := a.state(t.Ref), ""
+			switch {
+			case l.DeleteOnSucceeded && (state == track.StateReady || state == track.StateReadyWithWarnings):
+				policy = "succeeded"
+			case l.DeleteOnFailed && state == track.StateFailed:
+				policy = "failed"
+			default:
+				continue
+			}
+			if err := ops.Delete(infos[s.obj], l.Propagation); err != nil {
+				errs = append(errs, fmt.Errorf("delete %s (%s: %s): %w", t.Ref, AnnotationDeletePolicy, policy, err))
+				continue
+			}
+			a.stage("delete", fmt.Sprintf("deleted %s: it %s and is annotated %s: %s", t.Ref, policy, AnnotationDeletePolicy, policy), []track.Ref{t.Ref})
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // applyGroup applies every object of the group as soon as what it waits for is there: the
@@ -503,14 +540,20 @@ func (a *applier) interrupted(cause error) error {
 
 // isReady reports whether an earlier tracking run of this deploy found ref ready.
 func (a *applier) isReady(ref track.Ref) bool {
+	state := a.state(ref)
+	return state == track.StateReady || state == track.StateReadyWithWarnings
+}
+
+// state is where tracking last found ref; "" when it was not tracked.
+func (a *applier) state(ref track.Ref) track.State {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, r := range a.results {
 		if r.Object == ref {
-			return r.Status.State == track.StateReady || r.Status.State == track.StateReadyWithWarnings
+			return r.Status.State
 		}
 	}
-	return false
+	return ""
 }
 
 // record keeps the newest result of every object.

@@ -82,6 +82,10 @@ type Lifecycle struct {
 	// RecreateIfImmutable deletes and creates the object when an update hits an immutable
 	// field: the default for Jobs.
 	RecreateIfImmutable bool
+	// DeleteOnSucceeded and DeleteOnFailed delete the object once tracking found it ready,
+	// or failed (werf.io/delete-policy: succeeded, failed; nelm deletes such objects after
+	// tracking them). The next converge creates it again.
+	DeleteOnSucceeded, DeleteOnFailed bool
 	// Propagation is how the object's dependents go when it is deleted.
 	Propagation metav1.DeletionPropagation
 	// Keep leaves the object in the cluster when it leaves the chart or the release goes.
@@ -190,9 +194,10 @@ func ParseLifecycle(kind string, annotations map[string]string) (Lifecycle, erro
 					l.RecreateAlways = true
 				case "before-creation-if-immutable":
 					l.RecreateIfImmutable = true
-				case "succeeded", "failed":
-					// Deleting after the result is hook behaviour, which Helm's own hook
-					// delete policies carry out; accepted for werf charts.
+				case "succeeded":
+					l.DeleteOnSucceeded = true
+				case "failed":
+					l.DeleteOnFailed = true
 				default:
 					return l, bad(key, "a comma-separated list of before-creation, before-creation-if-immutable, succeeded, failed")
 				}

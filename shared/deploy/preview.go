@@ -208,7 +208,7 @@ func planHook(info *resource.Info, operation string) *HookPlan {
 	if w, err := strconv.Atoi(strings.TrimSpace(ann["helm.sh/hook-weight"])); err == nil {
 		hp.Weight = w
 	}
-	// werf.io/weight wins on hooks, as in nelm (helmsdk.hookWeightDriver).
+	// werf.io/weight wins on hooks, as in nelm (helmsdk.werfHooksDriver).
 	if w, err := strconv.Atoi(strings.TrimSpace(ann[AnnotationWeight])); err == nil {
 		hp.Weight = w
 	}

@@ -62,7 +62,7 @@ func NewClient(c Config) (*Client, error) {
 	if err := cfg.Init(c.Getter, c.Namespace, c.Driver, debugf); err != nil {
 		return nil, fmt.Errorf("initialize release storage %q in namespace %q: %w", c.Driver, c.Namespace, err)
 	}
-	cfg.Releases.Driver = &hookWeightDriver{Driver: newCachedReads(cfg.Releases.Driver)}
+	cfg.Releases.Driver = &werfHooksDriver{Driver: newCachedReads(cfg.Releases.Driver)}
 	client := &Client{cfg: cfg, getter: c.Getter, namespace: c.Namespace, transform: c.Transform}
 	if kc, ok := cfg.KubeClient.(*kube.Client); ok {
 		// Objects without metadata.namespace must land in the release namespace, not in the
