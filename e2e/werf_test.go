@@ -302,21 +302,9 @@ func podReadyTime(t *testing.T, env *harness.Env, ns, app string) time.Time {
 func TestWerfWeightOrdersHooks(t *testing.T) {
 	env := harness.Get(t)
 	ns := env.Namespace(t)
-	job := func(name, annotations string) string {
-		return `apiVersion: batch/v1
-kind: Job
-metadata:
-  name: ` + name + `
-  annotations: {helm.sh/hook: pre-install, ` + annotations + `}
-spec:
-  template:
-    metadata: {annotations: {converge.test/run-time: 2s}}
-    spec: {restartPolicy: Never, containers: [{name: job, image: registry.example.com/migrate:1}]}
----
-`
-	}
 	chart := writeChart(t, "hookweights", map[string]string{
-		"templates/hooks.yaml": job("first", `helm.sh/hook-weight: "5", werf.io/weight: "-5"`) + job("second", `helm.sh/hook-weight: "0"`),
+		"templates/hooks.yaml": werfJob("first", `helm.sh/hook: pre-install, helm.sh/hook-weight: "5", werf.io/weight: "-5"`) +
+			werfJob("second", `helm.sh/hook: pre-install, helm.sh/hook-weight: "0"`),
 		"templates/cm.yaml":    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {a: b}\n",
 	})
 	plan := env.Command(t, "kubectl", "converge", "plan", chart, "-n", ns, "-o", "json").Succeed().Stdout
@@ -458,22 +446,9 @@ func TestDeployOnMainStages(t *testing.T) {
 func TestWerfDeletePolicySucceeded(t *testing.T) {
 	env := harness.Get(t)
 	ns := env.Namespace(t)
-	job := func(name, annotations string) string {
-		return `apiVersion: batch/v1
-kind: Job
-metadata:
-  name: ` + name + `
-  annotations: {` + annotations + `}
-spec:
-  template:
-    metadata: {annotations: {converge.test/run-time: 1s}}
-    spec: {restartPolicy: Never, containers: [{name: job, image: registry.example.com/migrate:1}]}
----
-`
-	}
 	chart := writeChart(t, "deletepolicy", map[string]string{
-		"templates/jobs.yaml": job("migrate", `werf.io/delete-policy: succeeded`) + job("kept", "") +
-			job("hook", `helm.sh/hook: post-install, werf.io/delete-policy: succeeded`) + job("kept-hook", `helm.sh/hook: post-install`),
+		"templates/jobs.yaml": werfJob("migrate", `werf.io/delete-policy: succeeded`) + werfJob("kept", "") +
+			werfJob("hook", `helm.sh/hook: post-install, werf.io/delete-policy: succeeded`) + werfJob("kept-hook", `helm.sh/hook: post-install`),
 	})
 	res := env.Command(t, "kubectl", "converge", chart, "-n", ns, "--progress", "plain").Succeed()
 	if !strings.Contains(res.Stderr, "deleted job/migrate: it succeeded and is annotated werf.io/delete-policy: succeeded") {
@@ -482,4 +457,19 @@ spec:
 	if got := env.Kubectl(t, "-n", ns, "get", "jobs", "-o", "jsonpath={.items[*].metadata.name}"); got != "kept kept-hook" {
 		t.Fatalf("jobs after the converge: %q, want only kept and kept-hook", got)
 	}
+}
+
+// werfJob is a Job with the annotations given (a flow-mapping body) whose pod runs 2 s.
+func werfJob(name, annotations string) string {
+	return `apiVersion: batch/v1
+kind: Job
+metadata:
+  name: ` + name + `
+  annotations: {` + annotations + `}
+spec:
+  template:
+    metadata: {annotations: {converge.test/run-time: 2s}}
+    spec: {restartPolicy: Never, containers: [{name: job, image: registry.example.com/migrate:1}]}
+---
+`
 }

@@ -6,6 +6,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-converge/converge/shared/internal/testutil"
 )
 
 func objectsOf(t *testing.T, docs ...string) []*unstructured.Unstructured {
@@ -220,14 +222,8 @@ func TestParseLifecycle(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			l, err := ParseLifecycle(tt.kind, tt.annotations)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error %v, want %q", err, tt.wantErr)
-				}
+			if testutil.ExpectError(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if !tt.check(l) {
 				t.Fatalf("unexpected lifecycle %+v", l)

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kubectl-converge/converge/shared/internal/testutil"
 )
 
 func writeChart(t *testing.T, dir, chartYAML string) {
@@ -70,14 +72,8 @@ func TestLoadChartTree(t *testing.T) {
 				writeChart(t, filepath.Join(root, dir), meta)
 			}
 			ch, err := LoadChartTree(filepath.Join(root, "app"), LoadChart, DependencyOptions{Offline: true, CacheDir: t.TempDir()})
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error %v, want %q", err, tt.wantErr)
-				}
+			if testutil.ExpectError(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			var got []string
 			for _, d := range ch.chart.Dependencies() {

@@ -28,6 +28,20 @@ metadata: {name: settings, namespace: ns}
 data: {a: b}
 `
 
+// liveConfigMap is the live ConfigMap "settings": metadata (an "annotations: {...}" line or
+// ""), data, and its managed-fields entries in flow style.
+func liveConfigMap(metadata, data string, managedFields ...string) string {
+	out := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: ns\n"
+	if metadata != "" {
+		out += "  " + metadata + "\n"
+	}
+	out += "  managedFields:\n"
+	for _, f := range managedFields {
+		out += "  " + f + "\n"
+	}
+	return out + "data: " + data + "\n"
+}
+
 const manifestDeployment = `
 apiVersion: apps/v1
 kind: Deployment
@@ -56,65 +70,36 @@ func TestHelmPatchRemovesManualChanges(t *testing.T) {
 		{
 			name:     "a data key added with kubectl patch is removed",
 			manifest: manifestConfigMap,
-			live: `
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: settings
-  namespace: ns
-  managedFields:
-  - {manager: kubectl-converge, operation: Update, fieldsType: FieldsV1, fieldsV1: {"f:data": {".": {}, "f:a": {}}}}
-  - {manager: kubectl-patch, operation: Update, fieldsType: FieldsV1, fieldsV1: {"f:data": {"f:extra": {}}}}
-data: {a: b, extra: "1"}
-`,
+			live: liveConfigMap("", `{a: b, extra: "1"}`,
+				`- {manager: kubectl-converge, operation: Update, fieldsType: FieldsV1, fieldsV1: {"f:data": {".": {}, "f:a": {}}}}`,
+				`- {manager: kubectl-patch, operation: Update, fieldsType: FieldsV1, fieldsV1: {"f:data": {"f:extra": {}}}}`,
+			),
 			want: []string{`"extra":null`},
 		},
 		{
 			name:       "kept with --no-remove-manual-changes, as Helm 3 does",
 			manifest:   manifestConfigMap,
 			keepManual: true,
-			live: `
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: settings
-  namespace: ns
-  managedFields:
-  - {manager: kubectl-edit, operation: Update, fieldsType: FieldsV1, fieldsV1: {"f:data": {"f:extra": {}}}}
-data: {a: b, extra: "1"}
-`,
+			live: liveConfigMap("", `{a: b, extra: "1"}`,
+				`- {manager: kubectl-edit, operation: Update, fieldsType: FieldsV1, fieldsV1: {"f:data": {"f:extra": {}}}}`,
+			),
 			wantNot: []string{`extra`},
 		},
 		{
 			name:     "a field another manager owns as well stays",
 			manifest: manifestConfigMap,
-			live: `
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: settings
-  namespace: ns
-  managedFields:
-  - {manager: kubectl-edit, operation: Update, fieldsType: FieldsV1, fieldsV1: {"f:data": {"f:extra": {}}}}
-  - {manager: some-operator, operation: Apply, fieldsType: FieldsV1, fieldsV1: {"f:data": {"f:extra": {}}}}
-data: {a: b, extra: "1"}
-`,
+			live: liveConfigMap("", `{a: b, extra: "1"}`,
+				`- {manager: kubectl-edit, operation: Update, fieldsType: FieldsV1, fieldsV1: {"f:data": {"f:extra": {}}}}`,
+				`- {manager: some-operator, operation: Apply, fieldsType: FieldsV1, fieldsV1: {"f:data": {"f:extra": {}}}}`,
+			),
 			wantNot: []string{`extra`},
 		},
 		{
 			name:     "a manual change of a chart's value is set back, nothing else removed",
 			manifest: manifestConfigMap,
-			live: `
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: settings
-  namespace: ns
-  annotations: {team: x}
-  managedFields:
-  - {manager: kubectl-edit, operation: Update, fieldsType: FieldsV1, fieldsV1: {"f:data": {"f:a": {}}, "f:metadata": {"f:annotations": {".": {}}}}}
-data: {a: changed}
-`,
+			live: liveConfigMap("annotations: {team: x}", `{a: changed}`,
+				`- {manager: kubectl-edit, operation: Update, fieldsType: FieldsV1, fieldsV1: {"f:data": {"f:a": {}}, "f:metadata": {"f:annotations": {".": {}}}}}`,
+			),
 			want:    []string{`"a":"b"`},
 			wantNot: []string{`annotations`},
 		},

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"helm.sh/helm/v3/pkg/release"
+
+	"github.com/kubectl-converge/converge/shared/internal/testutil"
 )
 
 func TestApplyWerfHookAnnotations(t *testing.T) {
@@ -28,14 +30,8 @@ func TestApplyWerfHookAnnotations(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := hook(tt.annotations)
 			err := applyWerfHookAnnotations([]*release.Hook{h})
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error %v, want %q", err, tt.wantErr)
-				}
+			if testutil.ExpectError(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if h.Weight != tt.want {
 				t.Fatalf("weight %d, want %d", h.Weight, tt.want)
@@ -62,14 +58,8 @@ func TestWerfDeletePolicyOnHooks(t *testing.T) {
 			h := &release.Hook{Name: "migrate", Kind: "Job", DeletePolicies: tt.existing,
 				Manifest: "kind: Job\nmetadata:\n  name: migrate\n  annotations: {werf.io/delete-policy: \"" + tt.value + "\"}\n"}
 			err := applyWerfHookAnnotations([]*release.Hook{h})
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error %v, want %q", err, tt.wantErr)
-				}
+			if testutil.ExpectError(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			var got []string
 			for _, p := range h.DeletePolicies {
