@@ -305,7 +305,7 @@ func TestWerfWeightOrdersHooks(t *testing.T) {
 	chart := writeChart(t, "hookweights", map[string]string{
 		"templates/hooks.yaml": werfJob("first", `helm.sh/hook: pre-install, helm.sh/hook-weight: "5", werf.io/weight: "-5"`) +
 			werfJob("second", `helm.sh/hook: pre-install, helm.sh/hook-weight: "0"`),
-		"templates/cm.yaml":    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {a: b}\n",
+		"templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {a: b}\n",
 	})
 	plan := env.Command(t, "kubectl", "converge", "plan", chart, "-n", ns, "-o", "json").Succeed().Stdout
 	if !strings.Contains(plan, `"weight": -5`) && !strings.Contains(plan, `"weight":-5`) {
