@@ -1,17 +1,14 @@
 package e2e
 
 import (
-	"flag"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/kubectl-converge/converge/e2e/harness"
+	"github.com/kubectl-converge/converge/shared/testutil"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files of CLI output")
 
 // golden compares got with testdata/render/NAME.golden, or rewrites it with -update. The tool
 // version annotation is masked, since every build stamps its own.
@@ -24,18 +21,7 @@ func golden(t *testing.T, name, got string) {
 func goldenIn(t *testing.T, dir, name, got string) {
 	t.Helper()
 	got = regexp.MustCompile(`((?:kubectl-converge|werf)\.io/version: ).*`).ReplaceAllString(got, "${1}<version>")
-	path := filepath.Join("testdata", dir, name+".golden")
-	if *update {
-		writeFile(t, path, got)
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run the test with -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Fatalf("output differs from %s (rerun with -update if the change is intended):\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
+	testutil.Golden(t, filepath.Join("testdata", dir, name+".golden"), got)
 }
 
 func TestRenderGolden(t *testing.T) {

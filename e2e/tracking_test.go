@@ -164,7 +164,9 @@ func TestLogAnnotationsFilterPrintedLogs(t *testing.T) {
 	chart := chartWith(t,
 		workload("regex", 1, map[string]string{"werf.io/log-regex": "listening.*"}, map[string]string{"converge.test/behaviour": "slow-start", "converge.test/start-delay": "3s"}, "", "")+
 			workload("skipped", 1, map[string]string{"werf.io/skip-logs": "true"}, map[string]string{"converge.test/behaviour": "slow-start", "converge.test/start-delay": "3s"}, "", "")+
-			workload("minus", 1, map[string]string{"werf.io/log-regex-skip": "^(starting|loaded)"}, map[string]string{"converge.test/behaviour": "slow-start", "converge.test/start-delay": "3s"}, "", ""))
+			workload("minus", 1, map[string]string{"werf.io/log-regex-skip": "^(starting|loaded)"}, map[string]string{"converge.test/behaviour": "slow-start", "converge.test/start-delay": "3s"}, "", "")+
+			workload("minusfor", 1, map[string]string{"werf.io/log-regex-skip-for-app": "^(starting|loaded)"}, map[string]string{"converge.test/behaviour": "slow-start", "converge.test/start-delay": "3s"}, "", "")+
+			workload("minusother", 1, map[string]string{"werf.io/log-regex-skip-for-sidecar": "^(starting|loaded)"}, map[string]string{"converge.test/behaviour": "slow-start", "converge.test/start-delay": "3s"}, "", ""))
 	res := env.Command(t, "kubectl", "converge", chart, "-n", ns, "--progress", "plain").Succeed()
 	// The printed log lines, per object, without timestamps and generated pod names.
 	logLines := map[string][]string{}
@@ -175,7 +177,9 @@ func TestLogAnnotationsFilterPrintedLogs(t *testing.T) {
 		}
 	}
 	var b strings.Builder
-	for _, obj := range []string{"deploy/minus", "deploy/regex", "deploy/skipped"} {
+	// nelm's werf.io/log-regex-skip-for-<container>: deploy/minusfor skips as deploy/minus does;
+	// the annotation of another container (deploy/minusother) leaves app's lines alone.
+	for _, obj := range []string{"deploy/minus", "deploy/minusfor", "deploy/minusother", "deploy/regex", "deploy/skipped"} {
 		fmt.Fprintf(&b, "%s:\n", obj)
 		for _, l := range logLines[obj] {
 			fmt.Fprintf(&b, "  %s\n", l)

@@ -190,7 +190,31 @@ func TestNeverReadyFailsOnReadinessProbeFailures(t *testing.T) {
 	env := harness.Get(t)
 	ns := env.Namespace(t)
 	chart := writeChart(t, "probe", map[string]string{"templates/web.yaml": appDeployment("web", `werf.io/failures-allowed-per-replica: "0"`, "converge.test/behaviour: never-ready", "")})
-	run := env.Command(t, "kubectl", "converge", chart, "-n", ns, "--timeout", "10m", "--progress", "plain").Timeout(11 * time.Minute).Start()
+	res := runWithProbeFailure(t, env, ns, chart, "10m")
+	if res.ExitCode != 3 || !strings.Contains(res.Stderr, "ReadinessProbeFailed") || !strings.Contains(res.Stderr, "statuscode: 503") {
+		t.Fatalf("exit %d, want 3 naming the failed readiness probe\n%s", res.ExitCode, res.Stderr)
+	}
+}
+
+// TestIgnoreReadinessProbeFailsFor: the same never-ready Deployment with
+// werf.io/ignore-readiness-probe-fails-for-app: 1h does not fail on the probe failure; it
+// waits, and ends with the timeout.
+func TestIgnoreReadinessProbeFailsFor(t *testing.T) {
+	env := harness.Get(t)
+	ns := env.Namespace(t)
+	chart := writeChart(t, "probe", map[string]string{"templates/web.yaml": appDeployment("web",
+		`werf.io/failures-allowed-per-replica: "0", werf.io/ignore-readiness-probe-fails-for-app: 1h`, "converge.test/behaviour: never-ready", "")})
+	res := runWithProbeFailure(t, env, ns, chart, "30s")
+	if res.ExitCode != 4 || strings.Contains(res.Stderr, "ReadinessProbeFailed") {
+		t.Fatalf("exit %d, want 4 (timeout) without a readiness probe failure\n%s", res.ExitCode, res.Stderr)
+	}
+}
+
+// runWithProbeFailure converges chart and, once its pod runs, records a kubelet event of a
+// failed readiness probe for container app.
+func runWithProbeFailure(t *testing.T, env *harness.Env, ns, chart, timeout string) harness.Result {
+	t.Helper()
+	run := env.Command(t, "kubectl", "converge", chart, "-n", ns, "--timeout", timeout, "--progress", "plain").Timeout(11 * time.Minute).Start()
 	var podName, uid string
 	for podName == "" {
 		out := env.Command(t, "kubectl", "-n", ns, "get", "pods", "-l", "app=web", "-o", `jsonpath={range .items[?(@.status.containerStatuses[0].state.running)]}{.metadata.name} {.metadata.uid}{end}`).Run().Stdout
@@ -213,10 +237,7 @@ lastTimestamp: "`+now+`"
 count: 1
 source: {component: kubelet}
 `)
-	res := run.Wait()
-	if res.ExitCode != 3 || !strings.Contains(res.Stderr, "ReadinessProbeFailed") || !strings.Contains(res.Stderr, "statuscode: 503") {
-		t.Fatalf("exit %d, want 3 naming the failed readiness probe\n%s", res.ExitCode, res.Stderr)
-	}
+	return run.Wait()
 }
 
 // TestManualChangesAreRemoved: a data key someone added to the release's ConfigMap with
@@ -472,4 +493,31 @@ spec:
     spec: {restartPolicy: Never, containers: [{name: job, image: registry.example.com/migrate:1}]}
 ---
 `
+}
+
+// TestWerfDeletePolicyFailed: werf.io/delete-policy: failed deletes a Job of the release once
+// tracking found it failed; the converge still fails, naming it.
+func TestWerfDeletePolicyFailed(t *testing.T) {
+	env := harness.Get(t)
+	ns := env.Namespace(t)
+	chart := writeChart(t, "deletefailed", map[string]string{
+		"templates/job.yaml": `apiVersion: batch/v1
+kind: Job
+metadata:
+  name: broken
+  annotations: {werf.io/delete-policy: failed}
+spec:
+  backoffLimit: 0
+  template:
+    metadata: {annotations: {converge.test/behaviour: job-failure}}
+    spec: {restartPolicy: Never, containers: [{name: job, image: registry.example.com/migrate:1}]}
+`,
+	})
+	res := env.Command(t, "kubectl", "converge", chart, "-n", ns, "--progress", "plain").Run()
+	if res.ExitCode != 3 || !strings.Contains(res.Stderr, "deleted job/broken: it failed and is annotated werf.io/delete-policy: failed") {
+		t.Fatalf("exit %d, want 3 with the failed Job deleted\n%s", res.ExitCode, res.Stderr)
+	}
+	if out := env.Kubectl(t, "-n", ns, "get", "jobs", "-o", "name"); strings.TrimSpace(out) != "" {
+		t.Fatalf("jobs left: %s", out)
+	}
 }

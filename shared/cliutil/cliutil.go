@@ -29,6 +29,23 @@ func SetUsageErrors(root *cobra.Command) {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return exitcode.Wrap(exitcode.CodeUsage, err)
 	})
+	usageArgs(root)
+}
+
+// usageArgs makes a wrong number of arguments a usage error (exit 64) that shows the usage
+// line, in cmd and every subcommand: cobra's own says only "accepts at most 1 arg(s)".
+func usageArgs(cmd *cobra.Command) {
+	if check := cmd.Args; check != nil {
+		cmd.Args = func(c *cobra.Command, args []string) error {
+			if err := check(c, args); err != nil {
+				return exitcode.Usage("%v: usage: %s", err, c.UseLine())
+			}
+			return nil
+		}
+	}
+	for _, sub := range cmd.Commands() {
+		usageArgs(sub)
+	}
 }
 
 // NewVersionCommand builds the "version" subcommand of the plugin shown to users as displayName.
@@ -72,26 +89,36 @@ func Main(newRoot func(genericiooptions.IOStreams) *cobra.Command) {
 			os.Exit(int(exitcode.CodeError))
 		}
 	}()
-	root := newRoot(genericiooptions.IOStreams{In: os.Stdin, Out: redact.NewWriter(os.Stdout), ErrOut: stderr})
-	root.PersistentFlags().Bool("debug", debug != nil, "print the client libraries' own log lines (redacted) on stderr; also KUBECTL_CONVERGE_DEBUG=1, or HELM_DEBUG for helm giterm")
+	stopProfile := startCPUProfile(stderr)
+	code := Execute(ctx, newRoot, os.Args[1:], genericiooptions.IOStreams{In: os.Stdin, Out: redact.NewWriter(os.Stdout), ErrOut: stderr}, os.Environ(), debug != nil)
+	stopProfile()
+	stop()
+	os.Exit(code)
+}
+
+// Execute runs the command line args on the root command newRoot builds, with the werf
+// environment in environ applied, prints the error as Main does and returns the exit code.
+// Main calls it after installing the process-wide logging; the command tests call it
+// in-process.
+func Execute(ctx context.Context, newRoot func(genericiooptions.IOStreams) *cobra.Command, args []string, streams genericiooptions.IOStreams, environ []string, debug bool) int {
+	root := newRoot(streams)
+	root.SetArgs(args)
+	root.PersistentFlags().Bool("debug", debug, "print the client libraries' own log lines (redacted) on stderr; also KUBECTL_CONVERGE_DEBUG=1, or HELM_DEBUG for helm giterm")
 	removeKubeconfig := func() {}
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		if on, _ := cmd.Flags().GetBool("debug"); on {
-			clientlog.SetDebug(stderr)
+			clientlog.SetDebug(streams.ErrOut)
 		}
 		var err error
-		removeKubeconfig, err = ApplyWerfEnvironment(cmd.Flags(), os.Environ())
+		removeKubeconfig, err = ApplyWerfEnvironment(cmd.Flags(), environ)
 		return err
 	}
-	stopProfile := startCPUProfile(stderr)
 	err := root.ExecuteContext(ctx)
-	stopProfile()
 	removeKubeconfig()
-	stop()
 	if err != nil && !exitcode.IsQuiet(err) {
-		fmt.Fprintf(stderr, "Error: %v\n", err)
+		fmt.Fprintf(streams.ErrOut, "Error: %v\n", err)
 	}
-	os.Exit(int(exitcode.Of(err)))
+	return int(exitcode.Of(err))
 }
 
 func debugWanted() bool {

@@ -7,7 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/cli-runtime/pkg/resource"
 
-	"github.com/kubectl-converge/converge/shared/internal/testutil"
+	"github.com/kubectl-converge/converge/shared/testutil"
 )
 
 func deletionInfo(apiVersion, kind, name string, annotations map[string]string) *resource.Info {

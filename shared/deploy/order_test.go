@@ -7,7 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
-	"github.com/kubectl-converge/converge/shared/internal/testutil"
+	"github.com/kubectl-converge/converge/shared/testutil"
 )
 
 func objectsOf(t *testing.T, docs ...string) []*unstructured.Unstructured {

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kubectl-converge/converge/shared/internal/testutil"
+	"github.com/kubectl-converge/converge/shared/testutil"
 )
 
 func writeChart(t *testing.T, dir, chartYAML string) {

@@ -69,6 +69,10 @@ func MergeValues(src ValueSources, layers ...map[string]any) (map[string]any, er
 	}
 	for _, step := range steps {
 		for _, item := range step.items {
+			// Helm stores "=x" under the key "" without a word: a typo that sets nothing.
+			if strings.HasPrefix(item, "=") || strings.Contains(item, ",=") {
+				return nil, fmt.Errorf("%s %q: a key before = is empty: use KEY=VALUE", step.flag, item)
+			}
 			if err := step.parse(item); err != nil {
 				return nil, fmt.Errorf("%s %q: %w", step.flag, item, err)
 			}

@@ -6,7 +6,7 @@ import (
 
 	"helm.sh/helm/v3/pkg/release"
 
-	"github.com/kubectl-converge/converge/shared/internal/testutil"
+	"github.com/kubectl-converge/converge/shared/testutil"
 )
 
 func TestApplyWerfHookAnnotations(t *testing.T) {

@@ -46,7 +46,7 @@ func New(w io.Writer, mode Mode, color bool) track.Sink {
 			_ = enc.Encode(e)
 		}
 	case ModeTTY:
-		return (&tty{w: w, color: color, rows: map[string]*ttyRow{}}).sink
+		return (&tty{w: w, color: color, width: terminalWidth(w), rows: map[string]*ttyRow{}}).sink
 	default:
 		return (&plain{w: w, color: color}).sink
 	}
