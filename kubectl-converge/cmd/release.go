@@ -22,6 +22,7 @@ import (
 	"github.com/kubectl-converge/converge/shared/deploy"
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/helmsdk"
+	"github.com/kubectl-converge/converge/shared/releaselock"
 )
 
 // releaseTarget resolves which release a command acts on: the RELEASE argument, else the
@@ -138,7 +139,7 @@ func (o *DismissOptions) Run(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	rel, err := deploy.Dismiss(cmd.Context(), client, clients, deploy.DismissRequest{ReleaseName: name, Namespace: ns, Timeout: o.Timeout, Lock: deploy.LockOptions{Wait: o.LockTimeout}}, o.TrackFlags.Sink(o.ErrOut, ""))
+	rel, err := deploy.Dismiss(cmd.Context(), client, clients, deploy.DismissRequest{ReleaseName: name, Namespace: ns, Timeout: o.Timeout, Lock: releaselock.Options{Wait: o.LockTimeout}}, o.TrackFlags.Sink(o.ErrOut, ""))
 	switch {
 	case errors.Is(err, helmsdk.ErrReleaseNotFound):
 		left := ""
@@ -302,7 +303,7 @@ func (o *RollbackOptions) Run(cmd *cobra.Command, args []string) error {
 		return err
 	}
 	res, err := deploy.Rollback(cmd.Context(), client, clients, deploy.RollbackRequest{ReleaseName: name, Namespace: ns, Revision: revision},
-		deploy.ConvergeOptions{Timeout: o.Timeout, HistoryMax: o.HistoryMax, KeepManualChanges: o.KeepManualChanges, Lock: deploy.LockOptions{Wait: o.LockTimeout}, Track: trackOpts, Sink: o.TrackFlags.Sink(o.ErrOut, "")})
+		deploy.ConvergeOptions{Timeout: o.Timeout, HistoryMax: o.HistoryMax, KeepManualChanges: o.KeepManualChanges, Lock: releaselock.Options{Wait: o.LockTimeout}, Track: trackOpts, Sink: o.TrackFlags.Sink(o.ErrOut, "")})
 	if errors.Is(err, helmsdk.ErrReleaseNotFound) {
 		return err
 	}

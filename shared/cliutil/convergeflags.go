@@ -16,6 +16,7 @@ import (
 	"github.com/kubectl-converge/converge/shared/helmsdk"
 	"github.com/kubectl-converge/converge/shared/printer"
 	"github.com/kubectl-converge/converge/shared/redact"
+	"github.com/kubectl-converge/converge/shared/releaselock"
 	"github.com/kubectl-converge/converge/shared/track"
 )
 
@@ -139,7 +140,7 @@ func (f *ConvergeFlags) Converge(ctx context.Context, r ConvergeRun) error {
 		KeepManualChanges:   f.KeepManualChanges,
 		AutoRollback:        f.AutoRollback,
 		AutoRollbackTimeout: f.AutoRollbackTimeout,
-		Lock:                deploy.LockOptions{Wait: f.LockTimeout},
+		Lock:                releaselock.Options{Wait: f.LockTimeout},
 		SkipCRDs:            f.NoInstallCRDs,
 		ReleaseLabels:       releaseLabels,
 		Plan:                plan,

@@ -22,6 +22,7 @@ import (
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/helmsdk"
 	"github.com/kubectl-converge/converge/shared/manifest"
+	"github.com/kubectl-converge/converge/shared/releaselock"
 	"github.com/kubectl-converge/converge/shared/track"
 )
 
@@ -45,7 +46,7 @@ type ConvergeOptions struct {
 	// ran out of time; zero means DefaultAutoRollbackTimeout.
 	AutoRollbackTimeout time.Duration
 	// Lock tunes the release lock.
-	Lock LockOptions
+	Lock releaselock.Options
 	// SkipCRDs leaves the chart's crds/ alone (werf's --no-install-crds).
 	SkipCRDs bool
 	// ReleaseLabels label the release's storage object (werf's --release-label).
@@ -121,7 +122,7 @@ func Converge(ctx context.Context, client *helmsdk.Client, clients track.Clients
 		return nil, err
 	}
 	opts.Lock.Operation = "converge"
-	lock, ctx, err := AcquireLock(ctx, clients.Kube, p.Namespace, p.ReleaseName, opts.Lock, sink)
+	lock, ctx, err := releaselock.Acquire(ctx, clients.Kube, p.Namespace, p.ReleaseName, opts.Lock, sink)
 	if err != nil {
 		return nil, err
 	}
@@ -399,7 +400,7 @@ func Rollback(ctx context.Context, client *helmsdk.Client, clients track.Clients
 	if err := Reach(ctx, clients.Kube); err != nil {
 		return nil, err
 	}
-	lock, ctx, err := AcquireLock(ctx, clients.Kube, req.Namespace, req.ReleaseName, opts.Lock, opts.sink())
+	lock, ctx, err := releaselock.Acquire(ctx, clients.Kube, req.Namespace, req.ReleaseName, opts.Lock, opts.sink())
 	if err != nil {
 		return nil, err
 	}
@@ -436,7 +437,7 @@ type DismissRequest struct {
 	// Locked says the caller holds the release lock already.
 	Locked bool
 	// Lock tunes the release lock.
-	Lock LockOptions
+	Lock releaselock.Options
 	// SkipCRDs leaves the chart's crds/ alone (werf's --no-install-crds).
 	SkipCRDs bool
 	// ReleaseLabels label the release's storage object (werf's --release-label).
@@ -456,7 +457,7 @@ func Dismiss(ctx context.Context, client *helmsdk.Client, clients track.Clients,
 			return nil, err
 		}
 		req.Lock.Operation = "dismiss"
-		lock, lockedCtx, err := AcquireLock(ctx, clients.Kube, req.Namespace, req.ReleaseName, req.Lock, sink)
+		lock, lockedCtx, err := releaselock.Acquire(ctx, clients.Kube, req.Namespace, req.ReleaseName, req.Lock, sink)
 		if err != nil {
 			return nil, err
 		}

@@ -1,4 +1,4 @@
-package deploy
+package releaselock
 
 import (
 	"context"
@@ -21,7 +21,7 @@ func lease(holder string, renewed time.Time) *coordinationv1.Lease {
 	seconds := int32(15)
 	at := metav1.NewMicroTime(renewed)
 	return &coordinationv1.Lease{
-		ObjectMeta: metav1.ObjectMeta{Name: LockName("app"), Namespace: "ns"},
+		ObjectMeta: metav1.ObjectMeta{Name: LeaseName("app"), Namespace: "ns"},
 		Spec:       coordinationv1.LeaseSpec{HolderIdentity: &holder, LeaseDurationSeconds: &seconds, AcquireTime: &at, RenewTime: &at},
 	}
 }
@@ -56,7 +56,7 @@ func TestAcquireLock(t *testing.T) {
 			}
 			var said []string
 			sink := func(e track.Event) { said = append(said, e.Line) }
-			lock, ctx, err := AcquireLock(context.Background(), kube, "ns", "app", LockOptions{Wait: 1500 * time.Millisecond, Operation: "converge"}, sink)
+			lock, ctx, err := Acquire(context.Background(), kube, "ns", "app", Options{Wait: 1500 * time.Millisecond, Operation: "converge"}, sink)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || exitcode.Of(err) != exitcode.CodeTimeout {
 					t.Fatalf("error %v (exit code %d), want %q with the timeout code", err, exitcode.Of(err), tt.wantErr)
@@ -69,7 +69,7 @@ func TestAcquireLock(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := kube.CoordinationV1().Leases("ns").Get(ctx, LockName("app"), metav1.GetOptions{})
+			got, err := kube.CoordinationV1().Leases("ns").Get(ctx, LeaseName("app"), metav1.GetOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -80,7 +80,7 @@ func TestAcquireLock(t *testing.T) {
 			if ctx.Err() == nil {
 				t.Fatal("the operation context outlives the lock")
 			}
-			if _, err := kube.CoordinationV1().Leases("ns").Get(context.Background(), LockName("app"), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			if _, err := kube.CoordinationV1().Leases("ns").Get(context.Background(), LeaseName("app"), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 				t.Fatalf("lease after Release: %v, want deleted", err)
 			}
 		})
@@ -99,10 +99,10 @@ func TestAcquireLockAfterAmbiguousCreate(t *testing.T) {
 		if err := kube.Tracker().Create(coordinationv1.SchemeGroupVersion.WithResource("leases"), obj, "ns"); err != nil {
 			t.Fatal(err)
 		}
-		return true, nil, apierrors.NewAlreadyExists(coordinationv1.Resource("leases"), LockName("app"))
+		return true, nil, apierrors.NewAlreadyExists(coordinationv1.Resource("leases"), LeaseName("app"))
 	})
 	var said []string
-	lock, _, err := AcquireLock(context.Background(), kube, "ns", "app", LockOptions{Wait: 3 * time.Second, Operation: "converge"}, func(e track.Event) { said = append(said, e.Line) })
+	lock, _, err := Acquire(context.Background(), kube, "ns", "app", Options{Wait: 3 * time.Second, Operation: "converge"}, func(e track.Event) { said = append(said, e.Line) })
 	if err != nil {
 		t.Fatalf("acquire after an ambiguous create: %v (said %q)", err, said)
 	}

@@ -1,4 +1,4 @@
-package deploy
+package releaselock
 
 import (
 	"context"
@@ -25,7 +25,7 @@ import (
 const werfKeyOfApp = "lockgate.io/ea52bc36ac2b3f6517f2be8b874ec59a5f98cdc2ce97391ef4824d79"
 
 func werfLockConfigMap(record string) *corev1.ConfigMap {
-	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: WerfLockConfigMap, Namespace: "ns"}}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: WerfConfigMap, Namespace: "ns"}}
 	if record != "" {
 		cm.Annotations = map[string]string{werfKeyOfApp: record}
 	}
@@ -75,7 +75,7 @@ func TestAcquireWerfLock(t *testing.T) {
 			}
 			var said []string
 			sink := func(e track.Event) { said = append(said, e.Line) }
-			lock, _, err := AcquireLock(context.Background(), kube, "ns", "app", LockOptions{Wait: 1500 * time.Millisecond, Operation: "converge"}, sink)
+			lock, _, err := Acquire(context.Background(), kube, "ns", "app", Options{Wait: 1500 * time.Millisecond, Operation: "converge"}, sink)
 			waited := strings.Contains(strings.Join(said, "\n"), "locked by werf or nelm (werf lease f00d")
 			if waited != tt.wantWait {
 				t.Fatalf("said it waits for werf: %v, want %v: %q", waited, tt.wantWait, said)
@@ -85,7 +85,7 @@ func TestAcquireWerfLock(t *testing.T) {
 					t.Fatalf("error %v (code %d), want %q with the timeout code", err, exitcode.Of(err), tt.wantErr)
 				}
 				// Giving up on the werf lock gives the converge lease back.
-				if _, gerr := kube.CoordinationV1().Leases("ns").Get(context.Background(), LockName("app"), metav1.GetOptions{}); !apierrors.IsNotFound(gerr) {
+				if _, gerr := kube.CoordinationV1().Leases("ns").Get(context.Background(), LeaseName("app"), metav1.GetOptions{}); !apierrors.IsNotFound(gerr) {
 					t.Fatalf("the converge lease is still there after giving up: %v", gerr)
 				}
 				return
@@ -101,7 +101,7 @@ func TestAcquireWerfLock(t *testing.T) {
 				t.Fatalf("lease expires in %s, want lockgate's TTL %s", left, werfLeaseTTL)
 			}
 			lock.Release()
-			cm, err := kube.CoreV1().ConfigMaps("ns").Get(context.Background(), WerfLockConfigMap, metav1.GetOptions{})
+			cm, err := kube.CoreV1().ConfigMaps("ns").Get(context.Background(), WerfConfigMap, metav1.GetOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -114,7 +114,7 @@ func TestAcquireWerfLock(t *testing.T) {
 
 func readWerfRecord(t *testing.T, kube *fake.Clientset) map[string]any {
 	t.Helper()
-	cm, err := kube.CoreV1().ConfigMaps("ns").Get(context.Background(), WerfLockConfigMap, metav1.GetOptions{})
+	cm, err := kube.CoreV1().ConfigMaps("ns").Get(context.Background(), WerfConfigMap, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func TestWerfLeaseRenewAndLoss(t *testing.T) {
 	if held, _, err := w.tryAcquire(context.Background()); err != nil || !held {
 		t.Fatalf("held %v, err %v", held, err)
 	}
-	cm, _ := kube.CoreV1().ConfigMaps("ns").Get(context.Background(), WerfLockConfigMap, metav1.GetOptions{})
+	cm, _ := kube.CoreV1().ConfigMaps("ns").Get(context.Background(), WerfConfigMap, metav1.GetOptions{})
 	var record map[string]any
 	_ = json.Unmarshal([]byte(cm.Annotations[werfKeyOfApp]), &record)
 	record["QueueMembers"] = map[string]any{"other": map[string]any{"AcquirerId": "other"}}
@@ -157,7 +157,7 @@ func TestWerfLeaseRenewAndLoss(t *testing.T) {
 		t.Fatalf("renewal dropped the queue of a newer lockgate: %v", renewed)
 	}
 
-	cm, _ = kube.CoreV1().ConfigMaps("ns").Get(context.Background(), WerfLockConfigMap, metav1.GetOptions{})
+	cm, _ = kube.CoreV1().ConfigMaps("ns").Get(context.Background(), WerfConfigMap, metav1.GetOptions{})
 	cm.Annotations[werfKeyOfApp] = werfRecord("someone-else", clock.Add(time.Minute))
 	if _, err := kube.CoreV1().ConfigMaps("ns").Update(context.Background(), cm, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
@@ -181,7 +181,7 @@ func TestWerfLockConflictIsRedone(t *testing.T) {
 	kube.PrependReactor("update", "configmaps", func(k8stesting.Action) (bool, runtime.Object, error) {
 		if conflicts > 0 {
 			conflicts--
-			return true, nil, apierrors.NewConflict(schema.GroupResource{Resource: "configmaps"}, WerfLockConfigMap, errors.New("the object has been modified"))
+			return true, nil, apierrors.NewConflict(schema.GroupResource{Resource: "configmaps"}, WerfConfigMap, errors.New("the object has been modified"))
 		}
 		return false, nil, nil
 	})
@@ -199,10 +199,10 @@ func TestWerfLockConflictIsRedone(t *testing.T) {
 func TestWerfLockForbiddenIsSaid(t *testing.T) {
 	kube := fake.NewClientset()
 	kube.PrependReactor("*", "configmaps", func(a k8stesting.Action) (bool, runtime.Object, error) {
-		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "configmaps"}, WerfLockConfigMap, errors.New("no"))
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "configmaps"}, WerfConfigMap, errors.New("no"))
 	})
 	var said []string
-	lock, _, err := AcquireLock(context.Background(), kube, "ns", "app", LockOptions{Operation: "converge"}, func(e track.Event) {
+	lock, _, err := Acquire(context.Background(), kube, "ns", "app", Options{Operation: "converge"}, func(e track.Event) {
 		if e.Warning {
 			said = append(said, e.Line)
 		}

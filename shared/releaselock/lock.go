@@ -1,4 +1,6 @@
-package deploy
+// Package releaselock serializes the operations on one release: converge's own Lease and
+// werf's and nelm's lockgate lock, taken together, renewed while the operation runs.
+package releaselock
 
 import (
 	"context"
@@ -20,23 +22,23 @@ import (
 	"github.com/kubectl-converge/converge/shared/track"
 )
 
-// LockOptions tune the release lock.
-type LockOptions struct {
+// Options tune the release lock.
+type Options struct {
 	// Wait is how long to wait for a lock another run holds; zero waits as long as the
 	// operation's own timeout allows.
 	Wait time.Duration
 	// Duration is how long a lease stays valid without renewal: a run killed without
-	// releasing it blocks others this long. Zero means DefaultLockDuration.
+	// releasing it blocks others this long. Zero means DefaultDuration.
 	Duration time.Duration
 	// Operation names what the holder does, for the waiting side to read ("converge").
 	Operation string
 }
 
-// DefaultLockDuration is how long a lease of a killed run blocks the release.
-const DefaultLockDuration = 15 * time.Second
+// DefaultDuration is how long a lease of a killed run blocks the release.
+const DefaultDuration = 15 * time.Second
 
 // LockName is the Lease that serializes operations on a release in its namespace.
-func LockName(release string) string { return "converge-lock-" + release }
+func LeaseName(release string) string { return "converge-lock-" + release }
 
 // Lock is a held release lock; Release gives it up.
 type Lock struct {
@@ -73,20 +75,20 @@ type leaseClient interface {
 
 var errNoNamespace = errors.New("the namespace does not exist")
 
-// ErrLockLost ends an operation whose lease another run took over (it was not renewed in
+// ErrLost ends an operation whose lease another run took over (it was not renewed in
 // time: the process was stopped or the API server unreachable for too long).
-var ErrLockLost = errors.New("lost the release lock")
+var ErrLost = errors.New("lost the release lock")
 
-// AcquireLock takes the release's lock, a coordination.k8s.io Lease in the release
+// Acquire takes the release's lock, a coordination.k8s.io Lease in the release
 // namespace, waiting while another run holds it. The returned context ends when the lock is
 // lost; the lease is renewed until Release.
-func AcquireLock(ctx context.Context, kube kubernetes.Interface, namespace, release string, opts LockOptions, sink track.Sink) (*Lock, context.Context, error) {
+func Acquire(ctx context.Context, kube kubernetes.Interface, namespace, release string, opts Options, sink track.Sink) (*Lock, context.Context, error) {
 	if opts.Duration == 0 {
-		opts.Duration = DefaultLockDuration
+		opts.Duration = DefaultDuration
 	}
 	l := &Lock{
 		leases:    func() leaseClient { return kube.CoordinationV1().Leases(namespace) },
-		name:      LockName(release),
+		name:      LeaseName(release),
 		namespace: namespace,
 		holder:    holderIdentity(opts.Operation),
 		duration:  opts.Duration,
@@ -148,23 +150,23 @@ func acquireWerfLock(ctx context.Context, kube kubernetes.Interface, namespace, 
 		held, other, err := w.tryAcquire(ctx)
 		if errors.Is(err, errWerfLockForbidden) {
 			if sink != nil {
-				sink(track.Event{Type: track.EventTypeStage, Time: time.Now(), Stage: "lock", Warning: true, Line: fmt.Sprintf("werf-compatible lock not taken (%v on configmap %s in namespace %s): werf and nelm runs on release %q are not kept from running at the same time", err, WerfLockConfigMap, namespace, release)})
+				sink(track.Event{Type: track.EventTypeStage, Time: time.Now(), Stage: "lock", Warning: true, Line: fmt.Sprintf("werf-compatible lock not taken (%v on configmap %s in namespace %s): werf and nelm runs on release %q are not kept from running at the same time", err, WerfConfigMap, namespace, release)})
 			}
 			return nil, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("take the werf-compatible release lock (configmap %q in namespace %q): %w", WerfLockConfigMap, namespace, err)
+			return nil, fmt.Errorf("take the werf-compatible release lock (configmap %q in namespace %q): %w", WerfConfigMap, namespace, err)
 		}
 		if held {
 			return w, nil
 		}
 		if other != announced && sink != nil {
 			announced = other
-			sink(track.Event{Type: track.EventTypeStage, Time: time.Now(), Stage: "lock", Line: fmt.Sprintf("waiting for release %q: locked by werf or nelm (%s in configmap %s, namespace %s)", release, other, WerfLockConfigMap, namespace)})
+			sink(track.Event{Type: track.EventTypeStage, Time: time.Now(), Stage: "lock", Line: fmt.Sprintf("waiting for release %q: locked by werf or nelm (%s in configmap %s, namespace %s)", release, other, WerfConfigMap, namespace)})
 		}
 		select {
 		case <-ctx.Done():
-			return nil, exitcode.Wrap(exitcode.CodeTimeout, fmt.Errorf("release %q is locked by werf or nelm (%s in configmap %q, namespace %q): gave up waiting; retry later, or raise --lock-timeout", release, other, WerfLockConfigMap, namespace))
+			return nil, exitcode.Wrap(exitcode.CodeTimeout, fmt.Errorf("release %q is locked by werf or nelm (%s in configmap %q, namespace %q): gave up waiting; retry later, or raise --lock-timeout", release, other, WerfConfigMap, namespace))
 		case <-time.After(time.Second):
 		}
 	}
@@ -175,7 +177,7 @@ func acquireWerfLock(ctx context.Context, kube kubernetes.Interface, namespace, 
 func (l *Lock) renewWerf(ctx context.Context) {
 	everyTick(ctx, werfLeaseRenewPeriod, l.werfDone, func() bool {
 		if err := l.werf.renew(ctx); errors.Is(err, errWerfLeaseLost) {
-			l.lostFn(fmt.Errorf("%w: the werf lease in configmap %q of namespace %q was taken over", ErrLockLost, WerfLockConfigMap, l.namespace))
+			l.lostFn(fmt.Errorf("%w: the werf lease in configmap %q of namespace %q was taken over", ErrLost, WerfConfigMap, l.namespace))
 			return false
 		}
 		// Other errors are retried at the next tick: the lease outlives two missed renewals.
@@ -268,7 +270,7 @@ func (l *Lock) expired(lease *coordinationv1.Lease, now time.Time) bool {
 	if lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity == "" || lease.Spec.RenewTime == nil {
 		return true
 	}
-	d := DefaultLockDuration
+	d := DefaultDuration
 	if lease.Spec.LeaseDurationSeconds != nil {
 		d = time.Duration(*lease.Spec.LeaseDurationSeconds) * time.Second
 	}
@@ -326,7 +328,7 @@ func (l *Lock) renew(ctx context.Context) {
 				l.setLease(current)
 				return true
 			}
-			l.lostFn(fmt.Errorf("%w: lease %q in namespace %q was taken over", ErrLockLost, l.name, l.namespace))
+			l.lostFn(fmt.Errorf("%w: lease %q in namespace %q was taken over", ErrLost, l.name, l.namespace))
 			return false
 		}
 		// Other errors (an API server restart) are retried at the next tick; the lease

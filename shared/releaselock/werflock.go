@@ -1,4 +1,4 @@
-package deploy
+package releaselock
 
 import (
 	"context"
@@ -27,7 +27,7 @@ import (
 // a conflict means somebody else changed the locks and the step is redone. Converge takes this
 // lock after its own Lease, so werf and converge runs on one release wait for each other.
 const (
-	WerfLockConfigMap = "werf-synchronization"
+	WerfConfigMap = "werf-synchronization"
 	// lockgate's DistributedLockLeaseTTLSeconds and DistributedLockLeaseRenewPeriodSeconds.
 	werfLeaseTTL         = 10 * time.Second
 	werfLeaseRenewPeriod = 3 * time.Second
@@ -108,11 +108,11 @@ func (w *werfLock) tryAcquire(ctx context.Context) (held bool, holder string, er
 
 // configMap reads the lock ConfigMap, creating it empty as nelm does when it is missing.
 func (w *werfLock) configMap(ctx context.Context) (*corev1.ConfigMap, error) {
-	cm, err := w.configMaps().Get(ctx, WerfLockConfigMap, metav1.GetOptions{})
+	cm, err := w.configMaps().Get(ctx, WerfConfigMap, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		cm, err = w.configMaps().Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: WerfLockConfigMap, Namespace: w.namespace}}, metav1.CreateOptions{})
+		cm, err = w.configMaps().Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: WerfConfigMap, Namespace: w.namespace}}, metav1.CreateOptions{})
 		if apierrors.IsAlreadyExists(err) {
-			cm, err = w.configMaps().Get(ctx, WerfLockConfigMap, metav1.GetOptions{})
+			cm, err = w.configMaps().Get(ctx, WerfConfigMap, metav1.GetOptions{})
 		}
 	}
 	if apierrors.IsForbidden(err) {
@@ -158,7 +158,7 @@ func (w *werfLock) put(ctx context.Context, cm *corev1.ConfigMap, lease *werfLea
 // run's.
 func (w *werfLock) change(ctx context.Context, fn func(*werfLease) *werfLease) error {
 	for {
-		cm, err := w.configMaps().Get(ctx, WerfLockConfigMap, metav1.GetOptions{})
+		cm, err := w.configMaps().Get(ctx, WerfConfigMap, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return errWerfLeaseLost
 		}
