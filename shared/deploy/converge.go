@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/kubectl-converge/converge/shared/apply"
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/helmsdk"
 	"github.com/kubectl-converge/converge/shared/manifest"
@@ -158,10 +159,11 @@ func Converge(ctx context.Context, client *helmsdk.Client, clients track.Clients
 	if opts.Track.Access == nil {
 		opts.Track.Access = track.NewAccess()
 	}
-	ap := newApplier(ctx, p.ReleaseName, p.Namespace, clients, opts, start)
+	adoptRun := ""
 	if opts.ForceAdoption {
-		ap.adoptRun = newRunID()
+		adoptRun = newRunID()
 	}
+	ap := newApplier(ctx, p.ReleaseName, p.Namespace, clients, opts, start, adoptRun)
 	rel, err := client.UpgradeOrInstall(ctx, helmsdk.UpgradeRequest{
 		ReleaseName:       p.ReleaseName,
 		Chart:             p.Chart,
@@ -180,11 +182,11 @@ func Converge(ctx context.Context, client *helmsdk.Client, clients track.Clients
 			return checkAccess(ctx, clients, p.Namespace, rendered, opts.Track.Access, sink)
 		},
 	})
-	res := ap.result(rel, start)
+	res := result(ap, rel, opts.sink(), start)
 	if err == nil {
 		return res, nil
 	}
-	err = ap.explain(err)
+	err = ap.Explain(err)
 	if rel == nil && exitcode.Of(err) == exitcode.CodeDeployFailed {
 		// No revision was recorded, so nothing was deployed: the input was refused.
 		err = exitcode.Wrap(exitcode.CodeError, err)
@@ -200,7 +202,7 @@ func Converge(ctx context.Context, client *helmsdk.Client, clients track.Clients
 	rbCtx, rbCancel := context.WithTimeout(parent, rollbackTimeout)
 	defer rbCancel()
 	opts.Timeout = rollbackTimeout
-	opts.handBackRun = ap.adoptRun
+	opts.handBackRun = adoptRun
 	var rolled *Result
 	rolled, err = autoRollback(rbCtx, client, clients, p.ReleaseName, p.Namespace, rel.Revision, opts, err)
 	if rolled != nil {
@@ -257,15 +259,20 @@ func helmTimeout(d time.Duration) time.Duration {
 	return d
 }
 
-func (a *applier) result(rel *helmsdk.Release, start time.Time) *Result {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	res := &Result{Release: rel, Tracking: a.results, Duration: time.Since(start)}
+// newApplier is the apply engine of one converge or rollback.
+func newApplier(ctx context.Context, release, namespace string, clients track.Clients, opts ConvergeOptions, start time.Time, adoptRun string) *apply.Applier {
+	return apply.New(ctx, apply.Config{Release: release, Namespace: namespace, Clients: clients, Track: opts.Track, Sink: opts.Sink, Start: start, AdoptRun: adoptRun, HandBackRun: opts.handBackRun})
+}
+
+// result is the outcome of an operation the applier carried out; its summary goes to sink.
+func result(ap *apply.Applier, rel *helmsdk.Release, sink track.Sink, start time.Time) *Result {
+	tracked := ap.Results()
+	res := &Result{Release: rel, Tracking: tracked, Duration: time.Since(start)}
 	if rel != nil {
 		res.Resources = Resources(rel.Manifest)
 	}
-	if len(a.results) > 0 {
-		a.sink(track.Event{Type: track.EventTypeSummary, Time: time.Now(), Elapsed: time.Since(start), Results: a.results})
+	if len(tracked) > 0 {
+		sink(track.Event{Type: track.EventTypeSummary, Time: time.Now(), Elapsed: time.Since(start), Results: tracked})
 	}
 	return res
 }
@@ -416,14 +423,14 @@ func rollbackLocked(ctx context.Context, client *helmsdk.Client, clients track.C
 	// A rollback renders nothing: the Secrets of the revisions it may deploy are registered
 	// with the redactor here, so that logs and events quoting them are masked.
 	RegisterReleaseSecrets(client, req.ReleaseName)
-	ap := newApplier(ctx, req.ReleaseName, req.Namespace, clients, opts, start)
+	ap := newApplier(ctx, req.ReleaseName, req.Namespace, clients, opts, start, "")
 	rel, err := client.Rollback(ctx, helmsdk.RollbackRequest{ReleaseName: req.ReleaseName, Revision: req.Revision, Timeout: helmTimeout(opts.Timeout), HistoryMax: opts.HistoryMax, Applier: ap, KeepManualChanges: opts.KeepManualChanges})
-	res := ap.result(rel, start)
+	res := result(ap, rel, opts.sink(), start)
 	if err != nil {
 		if errors.Is(err, helmsdk.ErrReleaseNotFound) {
 			return nil, err
 		}
-		return res, ap.explain(err)
+		return res, ap.Explain(err)
 	}
 	return res, nil
 }
@@ -465,7 +472,9 @@ func Dismiss(ctx context.Context, client *helmsdk.Client, clients track.Clients,
 		ctx = lockedCtx
 	}
 	rel, err := client.Uninstall(helmsdk.UninstallRequest{ReleaseName: req.ReleaseName, Wait: false, Timeout: helmTimeout(req.Timeout), HandBackRun: req.handBackRun,
-		DeleteOrder: func(objects []*resource.Info) ([][]*resource.Info, error) { return DeleteWaves(objects, req.Namespace) }})
+		DeleteOrder: func(objects []*resource.Info) ([][]*resource.Info, error) {
+			return apply.DeleteWaves(objects, req.Namespace)
+		}})
 	if err != nil || rel == nil {
 		return rel, err
 	}
@@ -485,7 +494,7 @@ func Dismiss(ctx context.Context, client *helmsdk.Client, clients track.Clients,
 		case s.HandedBack:
 			line = fmt.Sprintf("handed %s %q back to %q: the failed run had adopted it", s.Kind, s.Name, s.Owner)
 		case s.Reason == helmsdk.SparedKept:
-			line, stage, warning = fmt.Sprintf("keep %s %q: it is annotated %s: keep", s.Kind, s.Name, AnnotationWerfResourcePolicy), "keep", false
+			line, stage, warning = fmt.Sprintf("keep %s %q: it is annotated %s: keep", s.Kind, s.Name, apply.AnnotationWerfResourcePolicy), "keep", false
 		case s.Reason == helmsdk.SparedOwnedByAnyone:
 			line, stage, warning = fmt.Sprintf("keep %s %q: it is annotated %s: %s", s.Kind, s.Name, helmsdk.AnnotationOwnership, helmsdk.OwnershipAnyone), "keep", false
 		}
@@ -551,16 +560,6 @@ func Targets(rendered, namespace string, mapper meta.RESTMapper) ([]track.Target
 		return err != nil || m.Scope.Name() == meta.RESTScopeNameNamespace
 	}
 	return track.RefsFromManifest(list, namespace, namespaced)
-}
-
-// ClassifyDeployError gives a failed deploy its exit code: timeouts apart from other failures.
-func ClassifyDeployError(err error) error {
-	if errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "timed out waiting for the condition") || strings.Contains(err.Error(), "context deadline exceeded") {
-		// Helm's own waits (hook deletion) end with the bare context error: say what it means.
-		text := strings.ReplaceAll(err.Error(), "context deadline exceeded", "the time given by --timeout ran out")
-		return exitcode.Wrap(exitcode.CodeTimeout, errors.New(text))
-	}
-	return exitcode.Wrap(exitcode.CodeDeployFailed, err)
 }
 
 // Resources lists the objects of a rendered manifest.

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/kubectl-converge/converge/shared/annotate"
+	"github.com/kubectl-converge/converge/shared/apply"
 	"github.com/kubectl-converge/converge/shared/giterm"
 	"github.com/kubectl-converge/converge/shared/helmsdk"
 	"github.com/kubectl-converge/converge/shared/inject"
@@ -381,13 +382,13 @@ func transform(md annotate.Set, rewrites []inject.Rewrite) helmsdk.Transform {
 			registerSecretData(o)
 			// Tracking and deploy annotations are checked here, before anything reaches the
 			// cluster or a release revision is recorded.
-			if err := checkWerfAnnotations(o.Annotations()); err != nil {
+			if err := apply.CheckWerfAnnotations(o.Annotations()); err != nil {
 				return fmt.Errorf("%s: %s %q: %w", o.Source(), o.Kind(), o.Name(), err)
 			}
 			if _, err := track.ParsePolicy(o.Annotations()); err != nil {
 				return fmt.Errorf("%s: %s %q: %w", o.Source(), o.Kind(), o.Name(), err)
 			}
-			lifecycle, err := ParseLifecycle(o.Kind(), o.Annotations())
+			lifecycle, err := apply.ParseLifecycle(o.Kind(), o.Annotations())
 			if err != nil {
 				return fmt.Errorf("%s: %s %q: %w", o.Source(), o.Kind(), o.Name(), err)
 			}

@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/resource"
 
+	"github.com/kubectl-converge/converge/shared/apply"
 	"github.com/kubectl-converge/converge/shared/diff"
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/helmsdk"
@@ -134,22 +135,22 @@ func MakePlan(ctx context.Context, client *helmsdk.Client, p *Prepared, opts Pla
 	}
 	prev := map[string]*resource.Info{}
 	for _, info := range previous {
-		prev[infoKey(info)] = info
+		prev[apply.InfoKey(info)] = info
 	}
 	wanted := map[string]bool{}
 	for _, info := range target {
-		wanted[infoKey(info)] = true
+		wanted[apply.InfoKey(info)] = true
 		if u, ok := info.Object.(*unstructured.Unstructured); ok && !helmsdk.OwnedByAnyone(u) {
 			setOwnership(u, p.ReleaseName, p.Namespace)
 		}
-		c, err := planObject(prev[infoKey(info)], info, opts)
+		c, err := planObject(prev[apply.InfoKey(info)], info, opts)
 		if err != nil {
 			return nil, err
 		}
 		plan.add(c)
 	}
 	for _, info := range previous {
-		if wanted[infoKey(info)] {
+		if wanted[apply.InfoKey(info)] {
 			continue
 		}
 		c, err := planRemoval(info, p.ReleaseName, p.Namespace, opts)
@@ -170,7 +171,7 @@ func MakePlan(ctx context.Context, client *helmsdk.Client, p *Prepared, opts Pla
 			operation = "install"
 		}
 		for _, info := range hooks {
-			t, err := targetOf(info)
+			t, err := apply.TargetOf(info)
 			if err != nil {
 				return nil, err
 			}
@@ -195,7 +196,7 @@ func planHook(info *resource.Info, operation string) *HookPlan {
 		return hp
 	}
 	ann := u.GetAnnotations()
-	for _, e := range strings.Split(ann[AnnotationHelmHook], ",") {
+	for _, e := range strings.Split(ann[apply.AnnotationHelmHook], ",") {
 		e = strings.TrimSpace(e)
 		if e == "" {
 			continue
@@ -209,7 +210,7 @@ func planHook(info *resource.Info, operation string) *HookPlan {
 		hp.Weight = w
 	}
 	// werf.io/weight wins on hooks, as in nelm (helmsdk.werfHooksDriver).
-	if w, err := strconv.Atoi(strings.TrimSpace(ann[AnnotationWeight])); err == nil {
+	if w, err := strconv.Atoi(strings.TrimSpace(ann[apply.AnnotationWeight])); err == nil {
 		hp.Weight = w
 	}
 	if policies := strings.TrimSpace(ann["helm.sh/hook-delete-policy"]); policies != "" {
@@ -233,7 +234,7 @@ func setOwnership(u *unstructured.Unstructured, release, namespace string) {
 	if ann == nil {
 		ann = map[string]string{}
 	}
-	ann[annotationReleaseName], ann[annotationReleaseNamespace] = release, namespace
+	ann[apply.AnnotationReleaseName], ann[apply.AnnotationReleaseNamespace] = release, namespace
 	u.SetAnnotations(ann)
 }
 
@@ -244,13 +245,13 @@ func (p *Plan) add(c Change) {
 
 // planObject compares one object of the chart with the cluster.
 func planObject(previous, info *resource.Info, opts PlanOptions) (Change, error) {
-	t, err := targetOf(info)
+	t, err := apply.TargetOf(info)
 	if err != nil {
 		return Change{}, err
 	}
 	c := Change{Object: t.Ref}
 	u := info.Object.(*unstructured.Unstructured)
-	l, err := ParseLifecycle(u.GetKind(), u.GetAnnotations())
+	l, err := apply.ParseLifecycle(u.GetKind(), u.GetAnnotations())
 	if err != nil {
 		return c, exitcode.Wrap(exitcode.CodeUsage, fmt.Errorf("%s: %w", t.Ref, err))
 	}
@@ -259,7 +260,7 @@ func planObject(previous, info *resource.Info, opts PlanOptions) (Change, error)
 		return c, fmt.Errorf("read %s: %w", t.Ref, err)
 	}
 	registerLiveSecret(live)
-	previous, err = prepareForApply(u, previous, l, live != nil)
+	previous, err = apply.PrepareForApply(u, previous, l, live != nil)
 	if err != nil {
 		return c, err
 	}
@@ -302,7 +303,7 @@ func planObject(previous, info *resource.Info, opts PlanOptions) (Change, error)
 
 // planRemoval says what happens to an object that left the chart; nil when it is gone.
 func planRemoval(info *resource.Info, release, namespace string, opts PlanOptions) (*Change, error) {
-	t, err := targetOf(info)
+	t, err := apply.TargetOf(info)
 	if err != nil {
 		return nil, err
 	}
@@ -317,9 +318,9 @@ func planRemoval(info *resource.Info, release, namespace string, opts PlanOption
 	c := &Change{Object: t.Ref, Action: ActionDelete, LiveDigest: liveDigest(live)}
 	ann := live.GetAnnotations()
 	switch {
-	case ann[AnnotationHelmResourcePolicy] == "keep", ann[AnnotationWerfResourcePolicy] == "keep", ann[helmsdk.AnnotationOwnership] == helmsdk.OwnershipAnyone:
+	case ann[apply.AnnotationHelmResourcePolicy] == "keep", ann[apply.AnnotationWerfResourcePolicy] == "keep", ann[helmsdk.AnnotationOwnership] == helmsdk.OwnershipAnyone:
 		c.Action = ActionKeep
-	case ann[annotationReleaseName] != release || ann[annotationReleaseNamespace] != namespace:
+	case ann[apply.AnnotationReleaseName] != release || ann[apply.AnnotationReleaseNamespace] != namespace:
 		c.Action = ActionOrphan
 	default:
 		if c.Diff, err = objectDiff(live.Object, nil, opts.Diff); err != nil {
@@ -335,33 +336,6 @@ func objectDiff(live, planned map[string]any, opts diff.Options) (string, error)
 		return "", err
 	}
 	return diff.Unified(l, p, opts)
-}
-
-// prepareForApply adjusts obj and the previous revision's object for the lifecycle
-// annotations, as the applier does before sending obj: replicas only on creation.
-func prepareForApply(obj *unstructured.Unstructured, previous *resource.Info, l Lifecycle, exists bool) (*resource.Info, error) {
-	if l.ReplicasOnCreation == nil {
-		return previous, nil
-	}
-	if !exists {
-		if err := unstructured.SetNestedField(obj.Object, int64(*l.ReplicasOnCreation), "spec", "replicas"); err != nil {
-			return previous, fmt.Errorf("%s: %w", describe(obj), err)
-		}
-	}
-	if previous == nil {
-		return nil, nil
-	}
-	// An older revision may still carry spec.replicas; the three-way merge would then remove
-	// it and reset the scale.
-	u, ok := previous.Object.(*unstructured.Unstructured)
-	if !ok {
-		return previous, nil
-	}
-	u = u.DeepCopy()
-	unstructured.RemoveNestedField(u.Object, "spec", "replicas")
-	copied := *previous
-	copied.Object = u
-	return &copied, nil
 }
 
 // liveDigest identifies the content of a live object, leaving out what the API server and

@@ -1,4 +1,8 @@
-package deploy
+// Package apply is the deploy engine Helm calls back into: it orders a release's objects by
+// werf's weights and dependencies, applies them group by group (a three-way patch per
+// object), tracks each group until ready, deletes what left the chart in dependency order, and
+// reads the lifecycle annotations of werf and nelm that steer all of it.
+package apply
 
 import (
 	"context"
@@ -22,17 +26,17 @@ import (
 // Helm's ownership metadata: an object removed from the chart is deleted only while it still
 // carries this release's.
 const (
-	annotationReleaseName      = "meta.helm.sh/release-name"
-	annotationReleaseNamespace = "meta.helm.sh/release-namespace"
+	AnnotationReleaseName      = "meta.helm.sh/release-name"
+	AnnotationReleaseNamespace = "meta.helm.sh/release-namespace"
 )
 
 // applyParallelism bounds the objects of one wave sent to the API server at once.
 const applyParallelism = 8
 
-// applier puts a release's objects into the cluster group by group (werf.io/weight), each
+// Applier puts a release's objects into the cluster group by group (werf.io/weight), each
 // group in waves by dependencies, tracks each group until ready before the next, then deletes
 // what left the chart. Helm calls it from its install, upgrade and rollback actions.
-type applier struct {
+type Applier struct {
 	ctx       context.Context
 	release   string
 	namespace string
@@ -55,24 +59,49 @@ type applier struct {
 	failure error
 }
 
-var _ helmsdk.Applier = (*applier)(nil)
+var _ helmsdk.Applier = (*Applier)(nil)
 
-func newApplier(ctx context.Context, release, namespace string, clients track.Clients, opts ConvergeOptions, start time.Time) *applier {
-	sink := opts.Sink
+// Config is what an Applier needs for one operation.
+type Config struct {
+	Release, Namespace string
+	Clients            track.Clients
+	// Track are the tracking options; Since and NoSummary are set by the Applier.
+	Track track.Options
+	// Sink receives the stages, the objects' progress and failures; nil discards them.
+	Sink track.Sink
+	// Start is when the operation started: tracking times count from it.
+	Start time.Time
+	// AdoptRun, when set (--force-adoption), records on every object taken over from another
+	// owner that this run adopted it; HandBackRun returns the objects that run adopted to
+	// their previous owners instead of deleting them (the auto-rollback of a failed run).
+	AdoptRun, HandBackRun string
+}
+
+// New returns the Applier of one operation, which ends with ctx.
+func New(ctx context.Context, c Config) *Applier {
+	sink := c.Sink
 	if sink == nil {
 		sink = func(track.Event) {}
 	}
-	trackOpts := opts.Track
-	trackOpts.Since = start
+	trackOpts := c.Track
+	trackOpts.Since = c.Start
 	trackOpts.NoSummary = true
-	return &applier{ctx: ctx, release: release, namespace: namespace, clients: clients, track: trackOpts, sink: sink, start: start, applied: map[track.Ref]time.Time{}, handBackRun: opts.handBackRun}
+	return &Applier{ctx: ctx, release: c.Release, namespace: c.Namespace, clients: c.Clients, track: trackOpts, sink: sink, start: c.Start,
+		applied: map[track.Ref]time.Time{}, adoptRun: c.AdoptRun, handBackRun: c.HandBackRun}
 }
 
-func (a *applier) stage(name, line string, objects []track.Ref) {
+// Results are the tracking results of the objects so far.
+func (a *Applier) Results() []track.ObjectResult {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]track.ObjectResult(nil), a.results...)
+}
+
+func (a *Applier) Stage(name, line string, objects []track.Ref) {
 	a.sink(track.Event{Type: track.EventTypeStage, Time: time.Now(), Elapsed: time.Since(a.start), Stage: name, Line: line, Objects: objects})
 }
 
-func (a *applier) Apply(previous, target []*resource.Info, ops helmsdk.Ops) error {
+func (a *Applier) Apply(previous, target []*resource.Info, ops helmsdk.Ops) error {
 	objects := make([]*unstructured.Unstructured, 0, len(target))
 	infos := map[*unstructured.Unstructured]*resource.Info{}
 	for _, info := range target {
@@ -92,14 +121,14 @@ func (a *applier) Apply(previous, target []*resource.Info, ops helmsdk.Ops) erro
 	}
 	prev := map[string]*resource.Info{}
 	for _, p := range previous {
-		prev[infoKey(p)] = p
+		prev[InfoKey(p)] = p
 	}
 	for _, g := range order.groups {
 		var refs []track.Ref
 		var groupTargets []track.Target
 		for _, wave := range g.waves {
 			for _, s := range wave {
-				t, err := targetOf(infos[s.obj])
+				t, err := TargetOf(infos[s.obj])
 				if err != nil {
 					return err
 				}
@@ -109,7 +138,7 @@ func (a *applier) Apply(previous, target []*resource.Info, ops helmsdk.Ops) erro
 				}
 			}
 		}
-		a.stage(g.label(), fmt.Sprintf("apply %s: %s", g.label(), refList(refs)), refs)
+		a.Stage(g.label(), fmt.Sprintf("apply %s: %s", g.label(), RefList(refs)), refs)
 		if err := a.applyGroup(g, infos, prev, ops); err != nil {
 			return err
 		}
@@ -126,7 +155,7 @@ func (a *applier) Apply(previous, target []*resource.Info, ops helmsdk.Ops) erro
 
 // deleteByPolicy deletes the group's objects whose werf.io/delete-policy asks for it after
 // the result tracking found: succeeded once ready, failed once failed.
-func (a *applier) deleteByPolicy(g *applyGroup, infos map[*unstructured.Unstructured]*resource.Info, ops helmsdk.Ops) error {
+func (a *Applier) deleteByPolicy(g *applyGroup, infos map[*unstructured.Unstructured]*resource.Info, ops helmsdk.Ops) error {
 	var errs []error
 	for _, wave := range g.waves {
 		for _, s := range wave {
@@ -134,7 +163,7 @@ func (a *applier) deleteByPolicy(g *applyGroup, infos map[*unstructured.Unstruct
 			if !l.DeleteOnSucceeded && !l.DeleteOnFailed {
 				continue
 			}
-			t, err := targetOf(infos[s.obj])
+			t, err := TargetOf(infos[s.obj])
 			if err != nil {
 				return err
 			}
@@ -151,7 +180,7 @@ func (a *applier) deleteByPolicy(g *applyGroup, infos map[*unstructured.Unstruct
 				errs = append(errs, fmt.Errorf("delete %s (%s: %s): %w", t.Ref, AnnotationDeletePolicy, policy, err))
 				continue
 			}
-			a.stage("delete", fmt.Sprintf("deleted %s: it %s and is annotated %s: %s", t.Ref, policy, AnnotationDeletePolicy, policy), []track.Ref{t.Ref})
+			a.Stage("delete", fmt.Sprintf("deleted %s: it %s and is annotated %s: %s", t.Ref, policy, AnnotationDeletePolicy, policy), []track.Ref{t.Ref})
 		}
 	}
 	return errors.Join(errs...)
@@ -160,7 +189,7 @@ func (a *applier) deleteByPolicy(g *applyGroup, infos map[*unstructured.Unstruct
 // applyGroup applies every object of the group as soon as what it waits for is there: the
 // objects of the group it depends on applied (and ready, when asked), its external
 // dependencies present and ready. Independent objects go at once, a few at a time.
-func (a *applier) applyGroup(g *applyGroup, infos map[*unstructured.Unstructured]*resource.Info, prev map[string]*resource.Info, ops helmsdk.Ops) error {
+func (a *Applier) applyGroup(g *applyGroup, infos map[*unstructured.Unstructured]*resource.Info, prev map[string]*resource.Info, ops helmsdk.Ops) error {
 	ctx, abort := context.WithCancel(a.ctx)
 	defer abort()
 	applied := map[*applyStep]chan struct{}{}
@@ -198,7 +227,7 @@ func (a *applier) applyGroup(g *applyGroup, infos map[*unstructured.Unstructured
 				return
 			}
 			info := infos[s.obj]
-			err := a.applyOne(s, info, prev[infoKey(info)], ops)
+			err := a.applyOne(s, info, prev[InfoKey(info)], ops)
 			<-sem
 			if err != nil {
 				errs[i] = err
@@ -217,7 +246,7 @@ func (a *applier) applyGroup(g *applyGroup, infos map[*unstructured.Unstructured
 		case <-ch:
 		default:
 			// A step gave up because the context ended before it was applied.
-			return a.interrupted(context.Cause(a.ctx))
+			return a.Interrupted(context.Cause(a.ctx))
 		}
 	}
 	return nil
@@ -225,14 +254,14 @@ func (a *applier) applyGroup(g *applyGroup, infos map[*unstructured.Unstructured
 
 // awaitDependencies waits until the group's objects s needs ready are ready and the external
 // objects it names are present and ready.
-func (a *applier) awaitDependencies(s *applyStep, infos map[*unstructured.Unstructured]*resource.Info, inGroup map[*applyStep]chan struct{}) error {
+func (a *Applier) awaitDependencies(s *applyStep, infos map[*unstructured.Unstructured]*resource.Info, inGroup map[*applyStep]chan struct{}) error {
 	var targets []track.Target
 	seen := map[track.Ref]bool{}
 	for _, d := range s.waitsFor {
 		if _, ok := inGroup[d.step]; !ok || d.state != DependencyStateReady {
 			continue
 		}
-		t, err := targetOf(infos[d.step.obj])
+		t, err := TargetOf(infos[d.step.obj])
 		if err != nil {
 			return err
 		}
@@ -258,17 +287,17 @@ func (a *applier) awaitDependencies(s *applyStep, infos map[*unstructured.Unstru
 	for _, t := range targets {
 		refs = append(refs, t.Ref)
 	}
-	self, err := targetOf(infos[s.obj])
+	self, err := TargetOf(infos[s.obj])
 	if err != nil {
 		return err
 	}
-	a.stage("dependencies", fmt.Sprintf("%s waiting for %s", self.Ref, refList(refs)), refs)
+	a.Stage("dependencies", fmt.Sprintf("%s waiting for %s", self.Ref, RefList(refs)), refs)
 	return a.await(targets)
 }
 
 // externalRef resolves "secret/config" or "deployments.v1.apps/app" with the API server's
 // discovery.
-func (a *applier) externalRef(e ExternalDependency, namespace string) (track.Ref, error) {
+func (a *Applier) externalRef(e ExternalDependency, namespace string) (track.Ref, error) {
 	if e.Kind != "" {
 		gv, err := schema.ParseGroupVersion(e.APIVersion)
 		if err != nil {
@@ -312,9 +341,9 @@ func (a *applier) externalRef(e ExternalDependency, namespace string) (track.Ref
 	return track.Ref{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Namespace: namespace, Name: name}, nil
 }
 
-func (a *applier) applyOne(s *applyStep, info, previous *resource.Info, ops helmsdk.Ops) error {
+func (a *Applier) applyOne(s *applyStep, info, previous *resource.Info, ops helmsdk.Ops) error {
 	l := s.lifecycle
-	name := describe(s.obj)
+	name := Describe(s.obj)
 	if l.RecreateAlways {
 		if err := a.recreate(info, ops, "werf.io/delete-policy: before-creation"); err != nil {
 			return err
@@ -326,7 +355,7 @@ func (a *applier) applyOne(s *applyStep, info, previous *resource.Info, ops helm
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
-		if previous, err = prepareForApply(s.obj, previous, l, live != nil); err != nil {
+		if previous, err = PrepareForApply(s.obj, previous, l, live != nil); err != nil {
 			return err
 		}
 	}
@@ -350,7 +379,7 @@ func (a *applier) applyOne(s *applyStep, info, previous *resource.Info, ops helm
 	if err != nil {
 		return fmt.Errorf("apply %s: %w", name, err)
 	}
-	if t, terr := targetOf(info); terr == nil {
+	if t, terr := TargetOf(info); terr == nil {
 		a.mu.Lock()
 		a.applied[t.Ref] = time.Now()
 		a.mu.Unlock()
@@ -359,13 +388,13 @@ func (a *applier) applyOne(s *applyStep, info, previous *resource.Info, ops helm
 }
 
 // recreate deletes the live object, if any, and waits until it is gone.
-func (a *applier) recreate(info *resource.Info, ops helmsdk.Ops, why string) error {
+func (a *Applier) recreate(info *resource.Info, ops helmsdk.Ops, why string) error {
 	live, err := ops.Get(info)
 	if err != nil || live == nil {
 		return err
 	}
-	ref, _ := targetOf(info)
-	a.stage("recreate", fmt.Sprintf("recreate %s: %s", ref.Ref, why), []track.Ref{ref.Ref})
+	ref, _ := TargetOf(info)
+	a.Stage("recreate", fmt.Sprintf("recreate %s: %s", ref.Ref, why), []track.Ref{ref.Ref})
 	if err := ops.Delete(info, metav1.DeletePropagationForeground); err != nil {
 		return fmt.Errorf("delete %s to recreate it: %w", ref.Ref, err)
 	}
@@ -381,18 +410,18 @@ func (a *applier) recreate(info *resource.Info, ops helmsdk.Ops, why string) err
 
 // deleteRemoved deletes the objects that left the chart, except those kept by
 // helm.sh/resource-policy: keep (on the live object too) and those no longer this release's.
-func (a *applier) deleteRemoved(previous, target []*resource.Info, ops helmsdk.Ops) error {
+func (a *Applier) deleteRemoved(previous, target []*resource.Info, ops helmsdk.Ops) error {
 	wanted := map[string]bool{}
 	for _, t := range target {
-		wanted[infoKey(t)] = true
+		wanted[InfoKey(t)] = true
 	}
 	var removed []*resource.Info
 	var errs []error
 	for _, p := range previous {
-		if wanted[infoKey(p)] {
+		if wanted[InfoKey(p)] {
 			continue
 		}
-		t, err := targetOf(p)
+		t, err := TargetOf(p)
 		if err != nil {
 			return err
 		}
@@ -410,7 +439,7 @@ func (a *applier) deleteRemoved(previous, target []*resource.Info, ops helmsdk.O
 			if err := helmsdk.HandBack(p, ann); err != nil {
 				errs = append(errs, fmt.Errorf("hand %s back to %q: %w", t.Ref, ann[helmsdk.AnnotationAdoptedFrom], err))
 			} else {
-				a.stage("hand-back", fmt.Sprintf("handed %s back to %q: the failed run had adopted it", t.Ref, ann[helmsdk.AnnotationAdoptedFrom]), []track.Ref{t.Ref})
+				a.Stage("hand-back", fmt.Sprintf("handed %s back to %q: the failed run had adopted it", t.Ref, ann[helmsdk.AnnotationAdoptedFrom]), []track.Ref{t.Ref})
 			}
 			continue
 		case ann[AnnotationHelmResourcePolicy] == "keep", ann[AnnotationWerfResourcePolicy] == "keep":
@@ -418,14 +447,14 @@ func (a *applier) deleteRemoved(previous, target []*resource.Info, ops helmsdk.O
 			if ann[policy] != "keep" {
 				policy = AnnotationWerfResourcePolicy
 			}
-			a.stage("keep", fmt.Sprintf("keep %s: it left the chart but is annotated %s: keep", t.Ref, policy), []track.Ref{t.Ref})
+			a.Stage("keep", fmt.Sprintf("keep %s: it left the chart but is annotated %s: keep", t.Ref, policy), []track.Ref{t.Ref})
 			continue
 		case ann[helmsdk.AnnotationOwnership] == helmsdk.OwnershipAnyone:
-			a.stage("keep", fmt.Sprintf("keep %s: it left the chart but is annotated %s: %s", t.Ref, helmsdk.AnnotationOwnership, helmsdk.OwnershipAnyone), []track.Ref{t.Ref})
+			a.Stage("keep", fmt.Sprintf("keep %s: it left the chart but is annotated %s: %s", t.Ref, helmsdk.AnnotationOwnership, helmsdk.OwnershipAnyone), []track.Ref{t.Ref})
 			continue
-		case ann[annotationReleaseName] != a.release || ann[annotationReleaseNamespace] != a.namespace:
+		case ann[AnnotationReleaseName] != a.release || ann[AnnotationReleaseNamespace] != a.namespace:
 			a.sink(track.Event{Type: track.EventTypeStage, Time: time.Now(), Elapsed: time.Since(a.start), Stage: "orphan", Warning: true, Objects: []track.Ref{t.Ref},
-				Line: fmt.Sprintf("not deleting %s: it left the chart but no longer belongs to release %q (%s=%q)", t.Ref, a.release, annotationReleaseName, ann[annotationReleaseName])})
+				Line: fmt.Sprintf("not deleting %s: it left the chart but no longer belongs to release %q (%s=%q)", t.Ref, a.release, AnnotationReleaseName, ann[AnnotationReleaseName])})
 			continue
 		}
 		removed = append(removed, p)
@@ -437,7 +466,7 @@ func (a *applier) deleteRemoved(previous, target []*resource.Info, ops helmsdk.O
 	for w, wave := range waves {
 		var deleted []track.Ref
 		for _, p := range wave {
-			t, _ := targetOf(p)
+			t, _ := TargetOf(p)
 			propagation := metav1.DeletePropagationBackground
 			if u, ok := p.Object.(*unstructured.Unstructured); ok {
 				if l, err := ParseLifecycle(u.GetKind(), u.GetAnnotations()); err == nil {
@@ -451,7 +480,7 @@ func (a *applier) deleteRemoved(previous, target []*resource.Info, ops helmsdk.O
 			deleted = append(deleted, t.Ref)
 		}
 		if len(deleted) > 0 {
-			a.stage("delete", "deleted, no longer in the chart: "+refList(deleted), deleted)
+			a.Stage("delete", "deleted, no longer in the chart: "+RefList(deleted), deleted)
 		}
 		if w < len(waves)-1 && len(errs) == 0 {
 			// The next wave's delete dependencies wait for these to be gone.
@@ -460,7 +489,7 @@ func (a *applier) deleteRemoved(previous, target []*resource.Info, ops helmsdk.O
 					live, err := ops.Get(p)
 					return live == nil, err
 				}); err != nil {
-					t, _ := targetOf(p)
+					t, _ := TargetOf(p)
 					return errors.Join(append(errs, fmt.Errorf("wait for %s to be deleted before deleting what depends on it: %w", t.Ref, err))...)
 				}
 			}
@@ -469,12 +498,12 @@ func (a *applier) deleteRemoved(previous, target []*resource.Info, ops helmsdk.O
 	return errors.Join(errs...)
 }
 
-func (a *applier) AwaitHook(objects []*resource.Info) error {
+func (a *Applier) AwaitHook(objects []*resource.Info) error {
 	var targets []track.Target
 	var refs []track.Ref
 	hook := ""
 	for _, info := range objects {
-		t, err := targetOf(info)
+		t, err := TargetOf(info)
 		if err != nil {
 			return err
 		}
@@ -484,13 +513,13 @@ func (a *applier) AwaitHook(objects []*resource.Info) error {
 			hook = u.GetAnnotations()[AnnotationHelmHook]
 		}
 	}
-	a.stage("hook "+hook, fmt.Sprintf("hook %s: %s", hook, refList(refs)), refs)
+	a.Stage("hook "+hook, fmt.Sprintf("hook %s: %s", hook, RefList(refs)), refs)
 	return a.await(targets)
 }
 
 // await tracks targets until they are ready; a failure or timeout is kept as the deploy's
 // failure.
-func (a *applier) await(targets []track.Target) error {
+func (a *Applier) await(targets []track.Target) error {
 	if len(targets) == 0 {
 		return nil
 	}
@@ -511,7 +540,7 @@ func (a *applier) await(targets []track.Target) error {
 	code := exitcode.CodeDeployFailed
 	if len(res.Failed()) == 0 {
 		if cerr := a.ctx.Err(); cerr != nil && !errors.Is(cerr, context.DeadlineExceeded) {
-			return a.interrupted(cerr)
+			return a.Interrupted(cerr)
 		}
 		code = exitcode.CodeTimeout
 		terr = fmt.Errorf("timed out: %w", terr)
@@ -525,7 +554,7 @@ func (a *applier) await(targets []track.Target) error {
 	return err
 }
 
-func (a *applier) interrupted(cause error) error {
+func (a *Applier) Interrupted(cause error) error {
 	err := exitcode.Wrap(exitcode.CodeDeployFailed, fmt.Errorf("interrupted: %w", cause))
 	if errors.Is(cause, context.DeadlineExceeded) {
 		err = exitcode.Wrap(exitcode.CodeTimeout, errTimeUp)
@@ -539,13 +568,13 @@ func (a *applier) interrupted(cause error) error {
 }
 
 // isReady reports whether an earlier tracking run of this deploy found ref ready.
-func (a *applier) isReady(ref track.Ref) bool {
+func (a *Applier) isReady(ref track.Ref) bool {
 	state := a.state(ref)
 	return state == track.StateReady || state == track.StateReadyWithWarnings
 }
 
 // state is where tracking last found ref; "" when it was not tracked.
-func (a *applier) state(ref track.Ref) track.State {
+func (a *Applier) state(ref track.Ref) track.State {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, r := range a.results {
@@ -557,7 +586,7 @@ func (a *applier) state(ref track.Ref) track.State {
 }
 
 // record keeps the newest result of every object.
-func (a *applier) record(objects []track.ObjectResult) {
+func (a *Applier) record(objects []track.ObjectResult) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, o := range objects {
@@ -573,8 +602,8 @@ func (a *applier) record(objects []track.ObjectResult) {
 	}
 }
 
-// explain prefers the applier's own account of a failure to Helm's wrapping of it.
-func (a *applier) explain(err error) error {
+// explain prefers the Applier's own account of a failure to Helm's wrapping of it.
+func (a *Applier) Explain(err error) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.failure != nil {
@@ -598,7 +627,7 @@ func (timeUpError) Error() string {
 
 func (timeUpError) Is(target error) bool { return target == context.DeadlineExceeded }
 
-func targetOf(info *resource.Info) (track.Target, error) {
+func TargetOf(info *resource.Info) (track.Target, error) {
 	gvk := info.Mapping.GroupVersionKind
 	ref := track.Ref{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Namespace: info.Namespace, Name: info.Name}
 	policy := track.DefaultPolicy()
@@ -612,12 +641,12 @@ func targetOf(info *resource.Info) (track.Target, error) {
 	return track.Target{Ref: ref, Policy: policy}, nil
 }
 
-func infoKey(info *resource.Info) string {
+func InfoKey(info *resource.Info) string {
 	gvk := info.Mapping.GroupVersionKind
 	return gvk.Group + "/" + gvk.Kind + "/" + info.Namespace + "/" + info.Name
 }
 
-func refList(refs []track.Ref) string {
+func RefList(refs []track.Ref) string {
 	parts := make([]string, 0, len(refs))
 	for _, r := range refs {
 		parts = append(parts, r.String())
@@ -626,4 +655,14 @@ func refList(refs []track.Ref) string {
 		return strings.Join(parts[:12], ", ") + fmt.Sprintf(" and %d more", len(parts)-12)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// ClassifyDeployError gives a failed deploy its exit code: timeouts apart from other failures.
+func ClassifyDeployError(err error) error {
+	if errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "timed out waiting for the condition") || strings.Contains(err.Error(), "context deadline exceeded") {
+		// Helm's own waits (hook deletion) end with the bare context error: say what it means.
+		text := strings.ReplaceAll(err.Error(), "context deadline exceeded", "the time given by --timeout ran out")
+		return exitcode.Wrap(exitcode.CodeTimeout, errors.New(text))
+	}
+	return exitcode.Wrap(exitcode.CodeDeployFailed, err)
 }

@@ -1,4 +1,4 @@
-package deploy
+package apply
 
 import (
 	"strings"
@@ -31,7 +31,7 @@ func layout(p *applyOrder) string {
 		for _, w := range g.waves {
 			var names []string
 			for _, s := range w {
-				names = append(names, describe(s.obj))
+				names = append(names, Describe(s.obj))
 			}
 			waves = append(waves, strings.Join(names, ","))
 		}

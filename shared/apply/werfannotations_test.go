@@ -1,4 +1,4 @@
-package deploy
+package apply
 
 import (
 	"strings"
@@ -33,7 +33,7 @@ func TestCheckWerfAnnotations(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.annotation, func(t *testing.T) {
-			err := checkWerfAnnotations(map[string]string{tt.annotation: "x"})
+			err := CheckWerfAnnotations(map[string]string{tt.annotation: "x"})
 			if tt.wantErr == "" {
 				if err != nil {
 					t.Fatalf("refused: %v", err)

@@ -1,4 +1,4 @@
-package deploy
+package apply
 
 import (
 	"fmt"
@@ -114,7 +114,7 @@ func raiseWeights(steps []*applyStep) error {
 	state := map[*applyStep]int{}
 	var visit func(s *applyStep, path []string) error
 	visit = func(s *applyStep, path []string) error {
-		path = append(path, describe(s.obj))
+		path = append(path, Describe(s.obj))
 		switch state[s] {
 		case visiting:
 			return fmt.Errorf("deploy dependencies form a cycle: %s", strings.Join(path, " -> "))
@@ -156,7 +156,7 @@ func (g *applyGroup) orderWaves() error {
 		if done[s] {
 			return nil
 		}
-		path = append(path, describe(s.obj))
+		path = append(path, Describe(s.obj))
 		if len(path) > len(members) {
 			return fmt.Errorf("dependencies form a cycle: %s", strings.Join(path, " -> "))
 		}
@@ -199,7 +199,7 @@ func (g *applyGroup) label() string {
 	return "weight " + strconv.Itoa(g.Weight)
 }
 
-func describe(o *unstructured.Unstructured) string {
+func Describe(o *unstructured.Unstructured) string {
 	return o.GetKind() + "/" + o.GetName()
 }
 

@@ -1,4 +1,4 @@
-package deploy
+package apply
 
 import (
 	"fmt"
@@ -21,7 +21,7 @@ var werfAnnotations = []werfAnnotation{
 	{name: AnnotationDeletePolicy},
 	{name: AnnotationDeletePropagation},
 	{name: AnnotationWerfResourcePolicy},
-	{name: AnnotationWerfVersion},
+	{name: "werf.io/version"},
 	{name: "werf.io/release-channel"},
 	{name: track.AnnotationTrackTerminationMode},
 	{name: track.AnnotationFailMode},
@@ -48,9 +48,9 @@ var werfAnnotations = []werfAnnotation{
 // tools, not for the deploy: any name in them is accepted.
 var werfMetadataDomains = []string{"project.werf.io", "ci.werf.io", "gitlab.ci.werf.io", "github.ci.werf.io"}
 
-// checkWerfAnnotations refuses an annotation in werf.io/ or a *.werf.io domain that werf's
+// CheckWerfAnnotations refuses an annotation in werf.io/ or a *.werf.io domain that werf's
 // engines do not define (a typo would otherwise silently do nothing), naming it.
-func checkWerfAnnotations(annotations map[string]string) error {
+func CheckWerfAnnotations(annotations map[string]string) error {
 	for key := range annotations {
 		domain, name, ok := strings.Cut(key, "/")
 		if !ok {

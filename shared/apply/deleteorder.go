@@ -1,4 +1,4 @@
-package deploy
+package apply
 
 import (
 	"fmt"
@@ -26,7 +26,7 @@ func DeleteWaves(infos []*resource.Info, namespace string) ([][]*resource.Info, 
 	for i, u := range objs {
 		l, err := ParseLifecycle(u.GetKind(), u.GetAnnotations())
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", describe(u), err)
+			return nil, fmt.Errorf("%s: %w", Describe(u), err)
 		}
 		deps[i] = map[int]bool{}
 		for _, d := range l.DeleteDependencies {
@@ -64,7 +64,7 @@ func DeleteWaves(infos []*resource.Info, namespace string) ([][]*resource.Info, 
 			var cycle []string
 			for i := range infos {
 				if !placed[i] {
-					cycle = append(cycle, describe(objs[i]))
+					cycle = append(cycle, Describe(objs[i]))
 				}
 			}
 			return nil, fmt.Errorf("%s: the delete dependencies of these objects wait for each other: remove one of them", strings.Join(cycle, ", "))

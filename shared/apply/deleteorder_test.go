@@ -1,4 +1,4 @@
-package deploy
+package apply
 
 import (
 	"strings"
@@ -52,7 +52,7 @@ func TestDeleteWaves(t *testing.T) {
 			for _, w := range waves {
 				var names []string
 				for _, info := range w {
-					names = append(names, describe(info.Object.(*unstructured.Unstructured)))
+					names = append(names, Describe(info.Object.(*unstructured.Unstructured)))
 				}
 				got = append(got, strings.Join(names, " "))
 			}
