@@ -13,10 +13,10 @@ import (
 	"github.com/kubectl-converge/converge/shared/bundle"
 	"github.com/kubectl-converge/converge/shared/chart"
 	"github.com/kubectl-converge/converge/shared/cliutil"
-	"github.com/kubectl-converge/converge/shared/deploy"
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/helmsdk"
 	"github.com/kubectl-converge/converge/shared/inject"
+	"github.com/kubectl-converge/converge/shared/inputs"
 	"github.com/kubectl-converge/converge/shared/redact"
 )
 
@@ -77,7 +77,7 @@ helm install work on it). The chart version is TAG when it is a semantic version
 			if err != nil {
 				return err
 			}
-			ch, err := deploy.PrepareBundle(in, tag, time.Now())
+			ch, err := inputs.PrepareBundle(in, tag, time.Now())
 			if err != nil {
 				return exitcode.Wrap(exitcode.CodeUsage, err)
 			}
@@ -125,7 +125,7 @@ func (o *bundleOptions) addFlags(fs *pflag.FlagSet) {
 
 // prepare loads the bundle src as release; values, --set, --secret-values, --image and
 // --add-annotation given now win over the baked ones.
-func (o *bundleOptions) prepare(src, release string) (*deploy.Prepared, error) {
+func (o *bundleOptions) prepare(src, release string) (*inputs.Prepared, error) {
 	o.env = helmsdk.FromHelmEnv()
 	r, err := o.reg.registry()
 	if err != nil {
@@ -161,14 +161,14 @@ func (o *bundleOptions) prepare(src, release string) (*deploy.Prepared, error) {
 		return nil, err
 	}
 	in.Chart, in.Bundle, in.Origin, in.Progress = loaded.Chart, true, loaded.Origin, o.ErrOut
-	prepared, err := deploy.Prepare(in)
+	prepared, err := inputs.Prepare(in)
 	if err != nil {
 		return nil, exitcode.Wrap(exitcode.CodeUsage, err)
 	}
 	return prepared, nil
 }
 
-func (o *bundleOptions) client(p *deploy.Prepared) (*helmsdk.Client, error) {
+func (o *bundleOptions) client(p *inputs.Prepared) (*helmsdk.Client, error) {
 	return helmsdk.NewClient(helmsdk.Config{Getter: o.env.Getter, Namespace: p.Namespace, Driver: o.env.Driver, Transform: p.Transform})
 }
 

@@ -9,9 +9,9 @@ import (
 
 	"github.com/kubectl-converge/converge/shared/chart"
 	"github.com/kubectl-converge/converge/shared/cliutil"
-	"github.com/kubectl-converge/converge/shared/deploy"
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/helmsdk"
+	"github.com/kubectl-converge/converge/shared/inputs"
 	"github.com/kubectl-converge/converge/shared/redact"
 )
 
@@ -25,12 +25,12 @@ type chartOptions struct {
 }
 
 // prepare reads the chart named by chartArg ("" locates it) from git and prepares the release.
-func (o *chartOptions) prepare(release, chartArg string) (*deploy.Prepared, error) {
+func (o *chartOptions) prepare(release, chartArg string) (*inputs.Prepared, error) {
 	in, err := o.inputs(release, chartArg)
 	if err != nil {
 		return nil, err
 	}
-	prepared, err := deploy.Prepare(in)
+	prepared, err := inputs.Prepare(in)
 	if err != nil {
 		return nil, exitcode.Wrap(exitcode.CodeUsage, err)
 	}
@@ -39,24 +39,24 @@ func (o *chartOptions) prepare(release, chartArg string) (*deploy.Prepared, erro
 
 // inputs locates the chart named by chartArg ("" locates it), opens its repository and turns
 // the flags into deploy inputs.
-func (o *chartOptions) inputs(release, chartArg string) (deploy.Inputs, error) {
+func (o *chartOptions) inputs(release, chartArg string) (inputs.Inputs, error) {
 	o.env = helmsdk.FromHelmEnv()
 	cwd, err := os.Getwd()
 	if err != nil {
-		return deploy.Inputs{}, err
+		return inputs.Inputs{}, err
 	}
 	chartPath, err := chart.Locate(chartArg, cwd)
 	if err != nil {
-		return deploy.Inputs{}, exitcode.Wrap(exitcode.CodeUsage, err)
+		return inputs.Inputs{}, exitcode.Wrap(exitcode.CodeUsage, err)
 	}
 	repo, err := o.GitFlags.Open(cwd)
 	if err != nil {
-		return deploy.Inputs{}, err
+		return inputs.Inputs{}, err
 	}
 	o.DeployFlags.ReleaseName = release
 	in, err := o.DeployFlags.Inputs(chartPath, chart.ProjectDir(cwd), o.env.Namespace, "")
 	if err != nil {
-		return deploy.Inputs{}, err
+		return inputs.Inputs{}, err
 	}
 	in.Git = repo
 	in.DownloadDependencies = true

@@ -11,10 +11,10 @@ import (
 
 	"github.com/kubectl-converge/converge/shared/chart"
 	"github.com/kubectl-converge/converge/shared/cliutil"
-	"github.com/kubectl-converge/converge/shared/deploy"
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/helmsdk"
 	"github.com/kubectl-converge/converge/shared/inject"
+	"github.com/kubectl-converge/converge/shared/inputs"
 )
 
 // committedChartDir writes the chart as committed (or as --dev/--loose read it) into a
@@ -53,8 +53,8 @@ func committedChartDir(git *cliutil.GitFlags, chartArg string, forLint bool) (di
 		return "", "", cleanup, exitcode.Wrap(exitcode.CodeUsage, err)
 	}
 	secretFiles := map[string][]byte{}
-	for name, data := range ch.FilesUnder(deploy.SecretFilesDir) {
-		secretFiles[strings.TrimPrefix(name, deploy.SecretFilesDir+"/")] = data
+	for name, data := range ch.FilesUnder(inputs.SecretFilesDir) {
+		secretFiles[strings.TrimPrefix(name, inputs.SecretFilesDir+"/")] = data
 	}
 	ch.ProvideSecretFiles(secretFiles)
 	dir, err = helmsdk.SaveChartDir(ch, tmp)

@@ -11,9 +11,9 @@ import (
 
 	"github.com/kubectl-converge/converge/shared/chart"
 	"github.com/kubectl-converge/converge/shared/cliutil"
-	"github.com/kubectl-converge/converge/shared/deploy"
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/giterm"
+	"github.com/kubectl-converge/converge/shared/inputs"
 )
 
 var convergeExample = templates.Examples(`
@@ -32,7 +32,7 @@ type ConvergeOptions struct {
 	cliutil.GitFlags
 	cliutil.ConvergeFlags
 
-	inputs deploy.Inputs
+	inputs inputs.Inputs
 }
 
 func newConvergeCommand(streams genericiooptions.IOStreams, kube *genericclioptions.ConfigFlags) *cobra.Command {
@@ -98,26 +98,26 @@ func addGitFlags(f *cliutil.GitFlags, cmd *cobra.Command) {
 // deployInputs locates the chart from args (or the werf project), resolves the namespace
 // from kube (or werf.yaml) and turns the deploy flags into inputs; dependency downloads
 // report to progress.
-func deployInputs(kube *genericclioptions.ConfigFlags, flags *cliutil.DeployFlags, git *cliutil.GitFlags, args []string, progress io.Writer) (deploy.Inputs, error) {
+func deployInputs(kube *genericclioptions.ConfigFlags, flags *cliutil.DeployFlags, git *cliutil.GitFlags, args []string, progress io.Writer) (inputs.Inputs, error) {
 	cwd, err := os.Getwd()
 	if err != nil {
-		return deploy.Inputs{}, err
+		return inputs.Inputs{}, err
 	}
 	repo, err := giterminism(git, chart.ProjectDir(cwd))
 	if err != nil {
-		return deploy.Inputs{}, err
+		return inputs.Inputs{}, err
 	}
 	p, err := openProject(repo, flags.Env)
 	if err != nil {
-		return deploy.Inputs{}, err
+		return inputs.Inputs{}, err
 	}
 	chartPath, err := p.chartPath(args)
 	if err != nil {
-		return deploy.Inputs{}, err
+		return inputs.Inputs{}, err
 	}
 	ns, err := p.namespace(kube, flags.Env)
 	if err != nil {
-		return deploy.Inputs{}, err
+		return inputs.Inputs{}, err
 	}
 	projectName := ""
 	if p.config != nil {
@@ -125,7 +125,7 @@ func deployInputs(kube *genericclioptions.ConfigFlags, flags *cliutil.DeployFlag
 	}
 	in, err := flags.Inputs(chartPath, p.dir, ns, projectName)
 	if err != nil {
-		return deploy.Inputs{}, err
+		return inputs.Inputs{}, err
 	}
 	in.Project, in.Commit = p.config, p.commit
 	in.Git = repo
@@ -156,7 +156,7 @@ func (o *ConvergeOptions) Validate() error {
 
 // Run installs or upgrades the release.
 func (o *ConvergeOptions) Run(cmd *cobra.Command) error {
-	prepared, err := deploy.Prepare(o.inputs)
+	prepared, err := inputs.Prepare(o.inputs)
 	if err != nil {
 		return exitcode.Wrap(exitcode.CodeUsage, err)
 	}

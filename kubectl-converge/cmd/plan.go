@@ -6,8 +6,8 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-converge/converge/shared/cliutil"
-	"github.com/kubectl-converge/converge/shared/deploy"
 	"github.com/kubectl-converge/converge/shared/exitcode"
+	"github.com/kubectl-converge/converge/shared/inputs"
 )
 
 // PlanOptions are the flags and arguments of "kubectl converge plan [CHART]".
@@ -18,7 +18,7 @@ type PlanOptions struct {
 	cliutil.GitFlags
 	cliutil.PlanFlags
 
-	inputs deploy.Inputs
+	inputs inputs.Inputs
 }
 
 func newPlanCommand(streams genericiooptions.IOStreams, kube *genericclioptions.ConfigFlags) *cobra.Command {
@@ -58,7 +58,7 @@ func (o *PlanOptions) Complete(args []string) error {
 
 // Run prints the plan.
 func (o *PlanOptions) Run(cmd *cobra.Command) error {
-	prepared, err := deploy.Prepare(o.inputs)
+	prepared, err := inputs.Prepare(o.inputs)
 	if err != nil {
 		return exitcode.Wrap(exitcode.CodeUsage, err)
 	}

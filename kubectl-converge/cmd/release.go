@@ -23,6 +23,7 @@ import (
 	"github.com/kubectl-converge/converge/shared/deploy"
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/helmsdk"
+	"github.com/kubectl-converge/converge/shared/inputs"
 	"github.com/kubectl-converge/converge/shared/releaselock"
 )
 
@@ -75,7 +76,7 @@ func completeReleases(kube *genericclioptions.ConfigFlags) cobra.CompletionFunc 
 
 func (r *releaseTarget) name(p *project, args []string, ns string) (string, error) {
 	if len(args) > 0 && args[0] != "" {
-		if err := deploy.ValidateReleaseName(args[0]); err != nil {
+		if err := inputs.ValidateReleaseName(args[0]); err != nil {
 			return "", exitcode.Usage("release %q: %v", args[0], err)
 		}
 		return args[0], nil
@@ -95,7 +96,7 @@ func (r *releaseTarget) name(p *project, args []string, ns string) (string, erro
 	if err != nil {
 		return "", exitcode.Wrap(exitcode.CodeUsage, err)
 	}
-	return deploy.ReleaseName("", ch.Name(), r.Env)
+	return inputs.ReleaseName("", ch.Name(), r.Env)
 }
 
 // DismissOptions are the flags and arguments of "kubectl converge dismiss [RELEASE]".

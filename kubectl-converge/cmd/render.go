@@ -8,9 +8,9 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-converge/converge/shared/cliutil"
-	"github.com/kubectl-converge/converge/shared/deploy"
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/helmsdk"
+	"github.com/kubectl-converge/converge/shared/inputs"
 	"github.com/kubectl-converge/converge/shared/redact"
 )
 
@@ -28,7 +28,7 @@ type RenderOptions struct {
 	// ShowOnly keeps only the objects rendered from these templates.
 	ShowOnly []string
 
-	inputs deploy.Inputs
+	inputs inputs.Inputs
 }
 
 func newRenderCommand(streams genericiooptions.IOStreams, kube *genericclioptions.ConfigFlags) *cobra.Command {
@@ -59,7 +59,7 @@ func (o *RenderOptions) Complete(args []string) error {
 
 // Run renders the chart to stdout.
 func (o *RenderOptions) Run(cmd *cobra.Command) error {
-	prepared, err := deploy.Prepare(o.inputs)
+	prepared, err := inputs.Prepare(o.inputs)
 	if err != nil {
 		return exitcode.Wrap(exitcode.CodeUsage, err)
 	}

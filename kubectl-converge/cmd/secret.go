@@ -17,8 +17,8 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-converge/converge/shared/chart"
-	"github.com/kubectl-converge/converge/shared/deploy"
 	"github.com/kubectl-converge/converge/shared/exitcode"
+	"github.com/kubectl-converge/converge/shared/inputs"
 	"github.com/kubectl-converge/converge/shared/secrets"
 )
 
@@ -105,7 +105,7 @@ func (o *SecretOptions) wholeFile(path string) (bool, error) {
 func isUnderSecretDir(path string) bool {
 	parts := strings.Split(filepath.ToSlash(filepath.Clean(path)), "/")
 	for _, p := range parts[:len(parts)-1] {
-		if p == deploy.SecretFilesDir {
+		if p == inputs.SecretFilesDir {
 			return true
 		}
 	}
@@ -304,10 +304,10 @@ func (o *RotateKeyOptions) Run(extra []string) error {
 		}
 	}
 	targets := map[string]bool{}
-	if _, err := os.Stat(filepath.Join(chartDir, deploy.DefaultSecretValuesFile)); err == nil {
-		targets[filepath.Join(chartDir, deploy.DefaultSecretValuesFile)] = false
+	if _, err := os.Stat(filepath.Join(chartDir, inputs.DefaultSecretValuesFile)); err == nil {
+		targets[filepath.Join(chartDir, inputs.DefaultSecretValuesFile)] = false
 	}
-	secretDir := filepath.Join(chartDir, deploy.SecretFilesDir)
+	secretDir := filepath.Join(chartDir, inputs.SecretFilesDir)
 	_ = filepath.WalkDir(secretDir, func(p string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
 			targets[p] = true

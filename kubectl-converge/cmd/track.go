@@ -17,6 +17,7 @@ import (
 	"github.com/kubectl-converge/converge/shared/cliutil"
 	"github.com/kubectl-converge/converge/shared/deploy"
 	"github.com/kubectl-converge/converge/shared/exitcode"
+	"github.com/kubectl-converge/converge/shared/inputs"
 	"github.com/kubectl-converge/converge/shared/track"
 )
 
@@ -124,7 +125,7 @@ func (o *TrackOptions) registerReleaseSecrets(ctx context.Context, clients track
 		}
 		seen[key] = true
 		if client, err := releaseClient(o.kube, key[1], nil); err == nil {
-			deploy.RegisterReleaseSecrets(client, key[0])
+			inputs.RegisterReleaseSecrets(client, key[0])
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/kubectl-converge/converge/shared/deploy"
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/helmsdk"
+	"github.com/kubectl-converge/converge/shared/inputs"
 	"github.com/kubectl-converge/converge/shared/printer"
 	"github.com/kubectl-converge/converge/shared/redact"
 	"github.com/kubectl-converge/converge/shared/releaselock"
@@ -93,7 +94,7 @@ type ConvergeRun struct {
 	genericiooptions.IOStreams
 	Client   *helmsdk.Client
 	Clients  track.Clients
-	Prepared *deploy.Prepared
+	Prepared *inputs.Prepared
 	Track    TrackFlags
 	// Program prefixes the progress lines ("converge", "giterm").
 	Program string
@@ -186,7 +187,7 @@ func writeReport(path string, report deploy.Report) error {
 }
 
 // ciSummary is what the Markdown job summary says about a deploy.
-func ciSummary(p *deploy.Prepared, res *deploy.Result, err error) printer.SummaryInfo {
+func ciSummary(p *inputs.Prepared, res *deploy.Result, err error) printer.SummaryInfo {
 	info := printer.SummaryInfo{Release: p.ReleaseName, Namespace: p.Namespace, Result: "deployed"}
 	if res != nil {
 		info.Objects = res.Tracking

@@ -7,10 +7,10 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/kubectl-converge/converge/shared/deploy"
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/helmsdk"
 	"github.com/kubectl-converge/converge/shared/inject"
+	"github.com/kubectl-converge/converge/shared/inputs"
 	"github.com/kubectl-converge/converge/shared/redact"
 )
 
@@ -63,27 +63,27 @@ func (f *DeployFlags) AddFlags(fs *pflag.FlagSet) {
 
 // Inputs turns the flags into the deploy inputs for chartPath in namespace; project is the
 // werf project's name ("" outside one). Bad flag values are usage errors.
-func (f *DeployFlags) Inputs(chartPath, projectDir, namespace, project string) (deploy.Inputs, error) {
+func (f *DeployFlags) Inputs(chartPath, projectDir, namespace, project string) (inputs.Inputs, error) {
 	images := inject.Images{}
 	if f.ImagesFile != "" {
 		fromFile, err := inject.LoadImagesFile(f.ImagesFile)
 		if err != nil {
-			return deploy.Inputs{}, exitcode.Wrap(exitcode.CodeUsage, err)
+			return inputs.Inputs{}, exitcode.Wrap(exitcode.CodeUsage, err)
 		}
 		images = fromFile
 	}
 	fromFlags, err := inject.ParseImageFlags(f.ImageFlags)
 	if err != nil {
-		return deploy.Inputs{}, exitcode.Wrap(exitcode.CodeUsage, err)
+		return inputs.Inputs{}, exitcode.Wrap(exitcode.CodeUsage, err)
 	}
 	rewrites, err := inject.ParseRewrites(f.RewriteImages)
 	if err != nil {
-		return deploy.Inputs{}, exitcode.Wrap(exitcode.CodeUsage, err)
+		return inputs.Inputs{}, exitcode.Wrap(exitcode.CodeUsage, err)
 	}
 	dockerConfig := ""
 	if f.SetDockerConfigJSONValue {
 		if dockerConfig, err = inject.DockerConfigJSON(os.Getenv); err != nil {
-			return deploy.Inputs{}, exitcode.Wrap(exitcode.CodeUsage, err)
+			return inputs.Inputs{}, exitcode.Wrap(exitcode.CodeUsage, err)
 		}
 		// Registry credentials: never printed.
 		redact.Add(dockerConfig)
@@ -99,11 +99,11 @@ func (f *DeployFlags) Inputs(chartPath, projectDir, namespace, project string) (
 			}
 		}
 	}
-	md, err := deploy.Metadata(deploy.MetadataRequest{AnnotationFlags: f.Annotations, LabelFlags: f.Labels, Environ: os.Environ(), Env: f.Env, Project: project})
+	md, err := inputs.Metadata(inputs.MetadataRequest{AnnotationFlags: f.Annotations, LabelFlags: f.Labels, Environ: os.Environ(), Env: f.Env, Project: project})
 	if err != nil {
-		return deploy.Inputs{}, exitcode.Wrap(exitcode.CodeUsage, err)
+		return inputs.Inputs{}, exitcode.Wrap(exitcode.CodeUsage, err)
 	}
-	return deploy.Inputs{
+	return inputs.Inputs{
 		ChartPath:         chartPath,
 		ProjectDir:        projectDir,
 		ReleaseName:       f.ReleaseName,

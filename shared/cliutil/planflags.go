@@ -15,6 +15,7 @@ import (
 	"github.com/kubectl-converge/converge/shared/diff"
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/helmsdk"
+	"github.com/kubectl-converge/converge/shared/inputs"
 	"github.com/kubectl-converge/converge/shared/redact"
 )
 
@@ -56,7 +57,7 @@ func (f *PlanFlags) Validate() error {
 
 // Plan shows what a converge of prepared would change; with --exit-code the exit status
 // says whether anything would.
-func (f *PlanFlags) Plan(ctx context.Context, streams genericiooptions.IOStreams, client *helmsdk.Client, prepared *deploy.Prepared) error {
+func (f *PlanFlags) Plan(ctx context.Context, streams genericiooptions.IOStreams, client *helmsdk.Client, prepared *inputs.Prepared) error {
 	context := f.DiffContext
 	if context == 0 {
 		context = -1

@@ -164,3 +164,16 @@ func TestAccessReviewerAsksRulesOncePerNamespace(t *testing.T) {
 		})
 	}
 }
+
+func TestAccessErrorNamesVerbsResourcesAndNamespaces(t *testing.T) {
+	err := accessError(map[accessKey][]string{
+		{group: "apps", resource: "deployments", namespace: "shop"}: {"patch", "create"},
+		{resource: "namespaces"}:                                    {"create"},
+	})
+	want := `forbidden: you may not create namespaces cluster-wide; create, patch deployments.apps in namespace "shop"; ` +
+		`ask for a role that grants it and a binding to it, e.g. kubectl create clusterrole NAME --verb=create --resource=namespaces; ` +
+		`kubectl create role NAME -n shop --verb=create,patch --resource=deployments.apps`
+	if err.Error() != want {
+		t.Fatalf("got  %s\nwant %s", err, want)
+	}
+}

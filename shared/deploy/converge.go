@@ -1,3 +1,6 @@
+// Package deploy carries out the operations on a release: converge (install or upgrade),
+// rollback, dismiss and plan, each under the release lock, with the apply engine deploying
+// and tracking the objects.
 package deploy
 
 import (
@@ -22,6 +25,7 @@ import (
 	"github.com/kubectl-converge/converge/shared/apply"
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/helmsdk"
+	"github.com/kubectl-converge/converge/shared/inputs"
 	"github.com/kubectl-converge/converge/shared/manifest"
 	"github.com/kubectl-converge/converge/shared/releaselock"
 	"github.com/kubectl-converge/converge/shared/track"
@@ -110,7 +114,7 @@ type Result struct {
 // first, then the chart's CRDs, pre-hooks, the objects weight group by weight group (each
 // tracked until ready), post-hooks. A revision left pending by an interrupted run is marked
 // failed first. A failure marks the new revision failed.
-func Converge(ctx context.Context, client *helmsdk.Client, clients track.Clients, p *Prepared, opts ConvergeOptions) (*Result, error) {
+func Converge(ctx context.Context, client *helmsdk.Client, clients track.Clients, p *inputs.Prepared, opts ConvergeOptions) (*Result, error) {
 	start := time.Now()
 	parent := ctx
 	ctx, cancel := withTimeout(ctx, opts.Timeout)
@@ -171,7 +175,7 @@ func Converge(ctx context.Context, client *helmsdk.Client, clients track.Clients
 		StoredValues:      p.StoredValues,
 		Timeout:           helmTimeout(opts.Timeout),
 		HistoryMax:        opts.HistoryMax,
-		Description:       description(p),
+		Description:       p.Description(),
 		Applier:           ap,
 		ForceAdoption:     opts.ForceAdoption,
 		KeepManualChanges: opts.KeepManualChanges,
@@ -230,7 +234,7 @@ func crdsLine(crds helmsdk.CRDsResult) string {
 // API versions in .Capabilities, and without the transform (its checks need the CRDs served:
 // they run in the deploy's own render); charts without CRDs skip it (nothing precedes their
 // render).
-func renderBeforeCRDs(ctx context.Context, p *Prepared) error {
+func renderBeforeCRDs(ctx context.Context, p *inputs.Prepared) error {
 	if !p.Chart.HasCRDs() {
 		return nil
 	}
@@ -305,16 +309,6 @@ func autoRollback(ctx context.Context, client *helmsdk.Client, clients track.Cli
 		return nil, errors.Join(failure, fmt.Errorf("auto-rollback to revision %d failed too: %w", target, err))
 	}
 	return rolled, fmt.Errorf("%w (auto-rollback: revision %d is live again as revision %d)", failure, target, rolled.Release.Revision)
-}
-
-func description(p *Prepared) string {
-	switch {
-	case p.Commit != "":
-		return "Deployed from git commit " + p.Commit
-	case p.Origin != "":
-		return "Deployed from " + p.Origin
-	}
-	return ""
 }
 
 // recoverPending marks failed a revision that an interrupted run left pending: it holds no
@@ -422,7 +416,7 @@ func rollbackLocked(ctx context.Context, client *helmsdk.Client, clients track.C
 	start := time.Now()
 	// A rollback renders nothing: the Secrets of the revisions it may deploy are registered
 	// with the redactor here, so that logs and events quoting them are masked.
-	RegisterReleaseSecrets(client, req.ReleaseName)
+	inputs.RegisterReleaseSecrets(client, req.ReleaseName)
 	ap := newApplier(ctx, req.ReleaseName, req.Namespace, clients, opts, start, "")
 	rel, err := client.Rollback(ctx, helmsdk.RollbackRequest{ReleaseName: req.ReleaseName, Revision: req.Revision, Timeout: helmTimeout(opts.Timeout), HistoryMax: opts.HistoryMax, Applier: ap, KeepManualChanges: opts.KeepManualChanges})
 	res := result(ap, rel, opts.sink(), start)
@@ -478,7 +472,7 @@ func Dismiss(ctx context.Context, client *helmsdk.Client, clients track.Clients,
 	if err != nil || rel == nil {
 		return rel, err
 	}
-	registerManifestSecrets(rel.Manifest)
+	inputs.RegisterManifestSecrets(rel.Manifest)
 	targets, err := Targets(removedObjects(rel.Manifest), req.Namespace, clients.Mapper)
 	if err != nil {
 		return rel, err

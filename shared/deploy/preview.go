@@ -23,6 +23,7 @@ import (
 	"github.com/kubectl-converge/converge/shared/diff"
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/helmsdk"
+	"github.com/kubectl-converge/converge/shared/inputs"
 	"github.com/kubectl-converge/converge/shared/redact"
 	"github.com/kubectl-converge/converge/shared/track"
 )
@@ -112,12 +113,12 @@ type PlanOptions struct {
 // MakePlan renders the release as a converge would and compares every object with the
 // cluster: desired states come from server-side dry runs of the very requests a converge
 // sends (defaults and admission included), objects that left the chart are listed.
-func MakePlan(ctx context.Context, client *helmsdk.Client, p *Prepared, opts PlanOptions) (*Plan, error) {
+func MakePlan(ctx context.Context, client *helmsdk.Client, p *inputs.Prepared, opts PlanOptions) (*Plan, error) {
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		return nil, err
 	}
-	pv, err := client.Preview(ctx, helmsdk.UpgradeRequest{ReleaseName: p.ReleaseName, Chart: p.Chart, Values: p.Values, Description: description(p), DigestKey: key})
+	pv, err := client.Preview(ctx, helmsdk.UpgradeRequest{ReleaseName: p.ReleaseName, Chart: p.Chart, Values: p.Values, Description: p.Description(), DigestKey: key})
 	if err != nil {
 		return nil, err
 	}

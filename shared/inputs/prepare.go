@@ -1,4 +1,4 @@
-package deploy
+package inputs
 
 import (
 	"encoding/base64"
@@ -568,12 +568,12 @@ func RegisterReleaseSecrets(client *helmsdk.Client, release string) {
 		return
 	}
 	for _, r := range revs {
-		registerManifestSecrets(r.Manifest)
+		RegisterManifestSecrets(r.Manifest)
 	}
 }
 
-// registerManifestSecrets registers the data of every Secret of a rendered manifest.
-func registerManifestSecrets(rendered string) {
+// RegisterManifestSecrets registers the data of every Secret of a rendered manifest.
+func RegisterManifestSecrets(rendered string) {
 	objs, err := manifest.Parse([]byte(rendered))
 	if err != nil {
 		return
@@ -606,4 +606,15 @@ func registerSecretData(o *manifest.Object) {
 			redact.Add(value)
 		}
 	}
+}
+
+// Description is the release description of the revision: where the chart came from.
+func (p *Prepared) Description() string {
+	switch {
+	case p.Commit != "":
+		return "Deployed from git commit " + p.Commit
+	case p.Origin != "":
+		return "Deployed from " + p.Origin
+	}
+	return ""
 }

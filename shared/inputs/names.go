@@ -1,6 +1,6 @@
-// Package deploy turns what a user asked for (a chart, values, secrets, images, annotations)
-// into a release and deploys it through the Helm-compatible release layer.
-package deploy
+// Package inputs turns what a user asked for (a chart, values, secrets, images, annotations,
+// names) into a Prepared release: loaded, validated, decrypted, ready to render and deploy.
+package inputs
 
 import (
 	"fmt"

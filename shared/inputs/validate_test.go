@@ -1,4 +1,4 @@
-package deploy
+package inputs
 
 import (
 	"strings"
@@ -44,18 +44,5 @@ func TestObjectCheckerRefusesBrokenObjects(t *testing.T) {
 				t.Fatalf("error %q does not contain %q", err, tt.want)
 			}
 		})
-	}
-}
-
-func TestAccessErrorNamesVerbsResourcesAndNamespaces(t *testing.T) {
-	err := accessError(map[accessKey][]string{
-		{group: "apps", resource: "deployments", namespace: "shop"}: {"patch", "create"},
-		{resource: "namespaces"}:                                    {"create"},
-	})
-	want := `forbidden: you may not create namespaces cluster-wide; create, patch deployments.apps in namespace "shop"; ` +
-		`ask for a role that grants it and a binding to it, e.g. kubectl create clusterrole NAME --verb=create --resource=namespaces; ` +
-		`kubectl create role NAME -n shop --verb=create,patch --resource=deployments.apps`
-	if err.Error() != want {
-		t.Fatalf("got  %s\nwant %s", err, want)
 	}
 }
