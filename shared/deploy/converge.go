@@ -27,6 +27,7 @@ import (
 	"github.com/kubectl-converge/converge/shared/helmsdk"
 	"github.com/kubectl-converge/converge/shared/inputs"
 	"github.com/kubectl-converge/converge/shared/manifest"
+	"github.com/kubectl-converge/converge/shared/preflight"
 	"github.com/kubectl-converge/converge/shared/releaselock"
 	"github.com/kubectl-converge/converge/shared/track"
 )
@@ -183,7 +184,7 @@ func Converge(ctx context.Context, client *helmsdk.Client, clients track.Clients
 		ExpectDigest:      expectDigest,
 		DigestKey:         digestKey,
 		Preflight: func(rendered []byte) error {
-			return checkAccess(ctx, clients, p.Namespace, rendered, opts.Track.Access, sink)
+			return preflight.CheckAccess(ctx, clients, p.Namespace, rendered, opts.Track.Access, sink)
 		},
 	})
 	res := result(ap, rel, opts.sink(), start)

@@ -1,7 +1,11 @@
-package deploy
+// Package preflight checks, before anything is applied, that the deployer may do what a
+// deploy will do, in as few requests as the API server allows.
+package preflight
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"sort"
 	"strings"
@@ -34,14 +38,14 @@ func (k accessKey) String() string {
 	return r
 }
 
-// checkAccess asks the API server whether the user may do what the deploy will do to every
+// CheckAccess asks the API server whether the user may do what the deploy will do to every
 // kind of the rendered manifest, before a revision is recorded: a missing permission then
 // fails the converge with the verbs, resources and namespaces to grant, instead of halfway
 // through the apply. Kinds the cluster does not know, and an API server that cannot answer
 // access reviews, are left to the deploy itself. What tracking only reads to explain (pods,
 // ReplicaSets, events, pod logs) is optional: each missing one is said once, as a warning,
 // and recorded in access so that tracking does without it.
-func checkAccess(ctx context.Context, clients track.Clients, namespace string, rendered []byte, access *track.Access, sink track.Sink) error {
+func CheckAccess(ctx context.Context, clients track.Clients, namespace string, rendered []byte, access *track.Access, sink track.Sink) error {
 	objects, err := manifest.Parse(rendered)
 	if err != nil {
 		return nil
@@ -118,7 +122,7 @@ type accessReviewer struct {
 }
 
 func newAccessReviewer(clients track.Clients) *accessReviewer {
-	return &accessReviewer{clients: clients, clusterRulesNamespace: "kubectl-converge-cluster-rules-" + newRunID(),
+	return &accessReviewer{clients: clients, clusterRulesNamespace: "kubectl-converge-cluster-rules-" + randomSuffix(),
 		rules: map[string][]authorizationv1.ResourceRule{}}
 }
 
@@ -264,4 +268,11 @@ func verbIndex(verb string) int {
 		}
 	}
 	return len(deployVerbs)
+}
+
+// randomSuffix makes the made-up namespace of the cluster-wide rules review unique to the run.
+func randomSuffix() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
