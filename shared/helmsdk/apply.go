@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"time"
 
 	"helm.sh/helm/v3/pkg/kube"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -123,62 +122,6 @@ func (o helmOps) Delete(info *resource.Info, propagation metav1.DeletionPropagat
 		return nil
 	}
 	return err
-}
-
-// Create is how Helm creates a first install's objects and each hook's objects; only the
-// former go to the Applier (hooks are created as Helm does, then awaited by the Applier).
-func (c *deployKubeClient) Create(resources kube.ResourceList) (*kube.Result, error) {
-	if c.applier == nil || isHookList(resources) {
-		return c.Client.Create(resources)
-	}
-	withoutReleaseMetadata(resources)
-	return &kube.Result{Created: resources}, c.applier.Apply(nil, resources, helmOps{client: c.Client, install: true, keepManual: c.keepManual})
-}
-
-func (c *deployKubeClient) Update(original, target kube.ResourceList, force bool) (*kube.Result, error) {
-	if c.applier == nil || force {
-		return c.Client.Update(original, target, force)
-	}
-	withoutReleaseMetadata(target)
-	return &kube.Result{Updated: target}, c.applier.Apply(original, target, helmOps{client: c.Client, keepManual: c.keepManual})
-}
-
-func (c *deployKubeClient) UpdateThreeWayMerge(original, target kube.ResourceList, force bool) (*kube.Result, error) {
-	if c.applier == nil || force {
-		return c.Client.UpdateThreeWayMerge(original, target, force)
-	}
-	withoutReleaseMetadata(target)
-	return &kube.Result{Updated: target}, c.applier.Apply(original, target, helmOps{client: c.Client, threeWay: true, keepManual: c.keepManual})
-}
-
-func (c *deployKubeClient) WatchUntilReady(resources kube.ResourceList, timeout time.Duration) error {
-	if c.applier == nil {
-		return c.Client.WatchUntilReady(resources, timeout)
-	}
-	return c.applier.AwaitHook(resources)
-}
-
-func isHookList(resources kube.ResourceList) bool {
-	if len(resources) == 0 {
-		return false
-	}
-	for _, info := range resources {
-		u, ok := info.Object.(*unstructured.Unstructured)
-		if !ok || u.GetAnnotations()["helm.sh/hook"] == "" {
-			return false
-		}
-	}
-	return true
-}
-
-// withApplier runs fn with the applier in charge of the release's objects.
-func (c *Client) withApplier(a Applier, keepManual bool, fn func() error) error {
-	if c.kube == nil || a == nil {
-		return fn()
-	}
-	c.kube.applier, c.kube.keepManual = a, keepManual
-	defer func() { c.kube.applier, c.kube.keepManual = nil, false }()
-	return fn()
 }
 
 // AdoptionError is an object that exists in the cluster without belonging to the release.

@@ -1,0 +1,238 @@
+package helmsdk
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"helm.sh/helm/v3/pkg/kube"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/cli-runtime/pkg/resource"
+)
+
+// deployKubeClient is the seam between Helm 3's actions and ours, and the one file that
+// depends on how Helm 3 calls its kube client (helm.sh/helm/v3/pkg/kube.Interface): Build for
+// every manifest it turns into objects (our Transform goes in there), Create for a first
+// install's objects and for hooks, Update (or UpdateThreeWayMerge) with the old and new
+// revision's objects for an upgrade or rollback, WatchUntilReady for hooks, and
+// DeleteWithPropagationPolicy for an uninstall. The release's objects are handed to the
+// Applier from here, so Helm stores the release and runs the hooks while we order, apply,
+// track and delete.
+//
+// Moving to the Helm 4 SDK (helm.sh/helm/v4/pkg/kube): Update gains an options argument
+// (server-side apply, force conflicts, three-way merge become options of one call instead of
+// two methods), waiting moves to a Waiter returned by GetWaiter (WatchUntilReady goes), and
+// deletion takes its propagation policy through Delete's options. The Applier interface and
+// everything outside this package stay as they are; this adapter is rewritten against
+// Helm 4's Interface, the hook detection and ownership filtering here carry over unchanged,
+// and helmOps (apply.go) swaps its Helm 3 patch for Helm 4's server-side apply or keeps the
+// three-way patch as now.
+
+// deployKubeClient is Helm's kube client with our transform applied to everything Helm
+// builds (hooks, CRDs and the release's manifests all go through Build), and with the
+// release's objects applied and hooks awaited by an Applier when one is set.
+type deployKubeClient struct {
+	*kube.Client
+	transform Transform
+	applier   Applier
+	// keepManual is the applier's request to keep manual changes (helmOps.keepManual).
+	keepManual bool
+	// owner, while set, limits Helm's deletions to objects that still carry this release's
+	// ownership annotations; the others are kept and listed in spared.
+	owner  *ownership
+	spared []SparedObject
+	// deleteOrder, while set, deletes the uninstall's objects in waves (UninstallRequest).
+	deleteOrder   func([]*resource.Info) ([][]*resource.Info, error)
+	deleteTimeout time.Duration
+}
+
+// SparedObject is an object of a release an uninstall did not delete: another release owns
+// it now.
+type SparedObject struct {
+	Kind  string `json:"kind"`
+	Name  string `json:"name"`
+	Owner string `json:"owner"`
+	// HandedBack says it was adopted by the failed run and returned to Owner.
+	HandedBack bool `json:"handedBack,omitempty"`
+	// Reason is why it stays when no other release owns it: SparedKept, SparedOwnedByAnyone.
+	Reason string `json:"reason,omitempty"`
+}
+
+// Reasons an uninstall leaves an object of the release in place.
+const (
+	// SparedKept is werf.io/resource-policy: keep on the live object.
+	SparedKept = "keep"
+	// SparedOwnedByAnyone is werf.io/ownership: anyone.
+	SparedOwnedByAnyone = "ownership-anyone"
+)
+
+// annotationWerfResourcePolicy is nelm's helm.sh/resource-policy.
+const annotationWerfResourcePolicy = "werf.io/resource-policy"
+
+// ownership is the release a deletion may touch objects of; objects adopted in the run
+// handBackRun are handed back to their previous owner instead of deleted.
+type ownership struct{ release, namespace, handBackRun string }
+
+// DeleteWithPropagationPolicy is how Helm's uninstall deletes the release's objects: only
+// those the release still owns go. Hooks (deleted through Delete by their delete policy)
+// carry no ownership annotations and are the release's by definition.
+func (c *deployKubeClient) DeleteWithPropagationPolicy(resources kube.ResourceList, policy metav1.DeletionPropagation) (*kube.Result, []error) {
+	owned := c.owned(resources)
+	if len(owned) == 0 {
+		// Helm's client calls an empty list an error ("no objects visited").
+		return &kube.Result{}, nil
+	}
+	if c.deleteOrder == nil {
+		return c.Client.DeleteWithPropagationPolicy(owned, policy)
+	}
+	waves, err := c.deleteOrder(owned)
+	if err != nil {
+		return &kube.Result{}, []error{err}
+	}
+	result := &kube.Result{}
+	deadline := time.Now().Add(c.deleteTimeout)
+	for w, wave := range waves {
+		res, errs := c.Client.DeleteWithPropagationPolicy(wave, policy)
+		if res != nil {
+			result.Deleted = append(result.Deleted, res.Deleted...)
+		}
+		if len(errs) > 0 {
+			return result, errs
+		}
+		if w == len(waves)-1 {
+			break
+		}
+		for _, info := range wave {
+			for {
+				if _, err := resource.NewHelper(info.Client, info.Mapping).Get(info.Namespace, info.Name); apierrors.IsNotFound(err) {
+					break
+				}
+				if c.deleteTimeout > 0 && time.Now().After(deadline) {
+					return result, []error{fmt.Errorf("%s %q is still there after %s: what depends on its deletion (werf.io/delete-dependency) was not deleted", info.Mapping.GroupVersionKind.Kind, info.Name, c.deleteTimeout)}
+				}
+				time.Sleep(250 * time.Millisecond)
+			}
+		}
+	}
+	return result, nil
+}
+
+// owned drops the objects another release (or nobody) owns now: an object taken over with
+// --force-adoption by another release, or adopted from outside, is not this release's to delete.
+func (c *deployKubeClient) owned(resources kube.ResourceList) kube.ResourceList {
+	if c.owner == nil {
+		return resources
+	}
+	var out kube.ResourceList
+	for _, info := range resources {
+		live, err := resource.NewHelper(info.Client, info.Mapping).Get(info.Namespace, info.Name)
+		if err != nil {
+			out = append(out, info) // gone, or unreadable: Helm reports it
+			continue
+		}
+		ann := map[string]string{}
+		if m, err := meta.Accessor(live); err == nil {
+			ann = m.GetAnnotations()
+		}
+		if run := ann[AnnotationAdoptedInRun]; run != "" && run == c.owner.handBackRun {
+			if err := HandBack(info, ann); err == nil {
+				previous, _, _ := strings.Cut(ann[AnnotationAdoptedFrom], "/")
+				c.spared = append(c.spared, SparedObject{Kind: info.Mapping.GroupVersionKind.Kind, Name: info.Name, Owner: previous, HandedBack: true})
+				continue
+			}
+		}
+		kind := info.Mapping.GroupVersionKind.Kind
+		switch {
+		case ann[AnnotationOwnership] == OwnershipAnyone:
+			c.spared = append(c.spared, SparedObject{Kind: kind, Name: info.Name, Reason: SparedOwnedByAnyone})
+			continue
+		case ann[annotationWerfResourcePolicy] == "keep":
+			// Helm leaves helm.sh/resource-policy: keep objects out before this; nelm's own
+			// annotation (checked on the live object, as nelm does) is ours to honour.
+			c.spared = append(c.spared, SparedObject{Kind: kind, Name: info.Name, Reason: SparedKept})
+			continue
+		}
+		if ann[annotationReleaseName] == c.owner.release && ann[annotationReleaseNamespace] == c.owner.namespace {
+			out = append(out, info)
+			continue
+		}
+		c.spared = append(c.spared, SparedObject{Kind: info.Mapping.GroupVersionKind.Kind, Name: info.Name, Owner: ann["meta.helm.sh/release-name"]})
+	}
+	return out
+}
+
+func (c *deployKubeClient) Build(r io.Reader, validate bool) (kube.ResourceList, error) {
+	if c.transform == nil {
+		return c.Client.Build(r, validate)
+	}
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	out, err := c.transform(data)
+	if err != nil {
+		return nil, err
+	}
+	return c.Client.Build(bytes.NewReader(out), validate)
+}
+
+// Create is how Helm creates a first install's objects and each hook's objects; only the
+// former go to the Applier (hooks are created as Helm does, then awaited by the Applier).
+func (c *deployKubeClient) Create(resources kube.ResourceList) (*kube.Result, error) {
+	if c.applier == nil || isHookList(resources) {
+		return c.Client.Create(resources)
+	}
+	withoutReleaseMetadata(resources)
+	return &kube.Result{Created: resources}, c.applier.Apply(nil, resources, helmOps{client: c.Client, install: true, keepManual: c.keepManual})
+}
+
+func (c *deployKubeClient) Update(original, target kube.ResourceList, force bool) (*kube.Result, error) {
+	if c.applier == nil || force {
+		return c.Client.Update(original, target, force)
+	}
+	withoutReleaseMetadata(target)
+	return &kube.Result{Updated: target}, c.applier.Apply(original, target, helmOps{client: c.Client, keepManual: c.keepManual})
+}
+
+func (c *deployKubeClient) UpdateThreeWayMerge(original, target kube.ResourceList, force bool) (*kube.Result, error) {
+	if c.applier == nil || force {
+		return c.Client.UpdateThreeWayMerge(original, target, force)
+	}
+	withoutReleaseMetadata(target)
+	return &kube.Result{Updated: target}, c.applier.Apply(original, target, helmOps{client: c.Client, threeWay: true, keepManual: c.keepManual})
+}
+
+func (c *deployKubeClient) WatchUntilReady(resources kube.ResourceList, timeout time.Duration) error {
+	if c.applier == nil {
+		return c.Client.WatchUntilReady(resources, timeout)
+	}
+	return c.applier.AwaitHook(resources)
+}
+
+func isHookList(resources kube.ResourceList) bool {
+	if len(resources) == 0 {
+		return false
+	}
+	for _, info := range resources {
+		u, ok := info.Object.(*unstructured.Unstructured)
+		if !ok || u.GetAnnotations()["helm.sh/hook"] == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// withApplier runs fn with the applier in charge of the release's objects.
+func (c *Client) withApplier(a Applier, keepManual bool, fn func() error) error {
+	if c.kube == nil || a == nil {
+		return fn()
+	}
+	c.kube.applier, c.kube.keepManual = a, keepManual
+	defer func() { c.kube.applier, c.kube.keepManual = nil, false }()
+	return fn()
+}
