@@ -39,10 +39,6 @@ type Client struct {
 	kube      *deployKubeClient
 	namespace string
 	transform Transform
-	// lastDigest is the sha256 of the manifests the last render produced.
-	lastDigest string
-	// renderErr is the post-renderer's own refusal of the last render.
-	renderErr error
 }
 
 // NewClient connects the Helm action configuration to the cluster described by c.

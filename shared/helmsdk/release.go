@@ -114,11 +114,11 @@ type UpgradeRequest struct {
 // UpgradeOrInstall installs the release when it does not exist (or was uninstalled with its
 // history kept) and upgrades it otherwise, as helm upgrade --install does.
 func (c *Client) UpgradeOrInstall(ctx context.Context, req UpgradeRequest) (*Release, error) {
-	c.renderErr = nil
 	rel, err := c.upgradeOrInstall(ctx, req, false)
-	if err != nil && c.renderErr != nil {
+	var refused *renderRefusal
+	if errors.As(err, &refused) {
 		// Helm's wrapping ("error while running post render on files") says less.
-		return nil, c.renderErr
+		return nil, refused.err
 	}
 	if err != nil {
 		err = helmError(c.adoptionError(err, req.ReleaseName))
@@ -151,11 +151,16 @@ func (c *Client) Preview(ctx context.Context, req UpgradeRequest) (*Preview, err
 		return nil, err
 	}
 	rel, err := c.upgradeOrInstall(ctx, req, true)
+	var refused *renderRefusal
+	if errors.As(err, &refused) {
+		return nil, refused.err
+	}
 	if err != nil {
 		return nil, err
 	}
 	out.Release = fromHelm(rel)
-	out.Digest = c.lastDigest
+	// Helm stores the post-renderer's output as the manifest, byte for byte.
+	out.Digest = ManifestDigest(req.DigestKey, []byte(rel.Manifest))
 	return out, nil
 }
 
@@ -250,29 +255,30 @@ func (c *Client) postRenderer(req UpgradeRequest, operation string, takeOwnershi
 			out, err = filterDeployOn(out, operation)
 		}
 		if err != nil {
-			// Helm wraps this as "error while running post render on files", which tells the
-			// user nothing; the error already names the chart file.
-			c.renderErr = err
-			return nil, err
+			return nil, &renderRefusal{err}
 		}
-		c.lastDigest = ManifestDigest(key, out)
-		if expectDigest != "" && expectDigest != c.lastDigest {
-			c.renderErr = fmt.Errorf("%w: the chart renders other manifests than the plan reviewed (the chart, values, images or the cluster's lookups changed since); make a new plan", ErrPlanOutdated)
-			return nil, c.renderErr
+		if expectDigest != "" && expectDigest != ManifestDigest(key, out) {
+			return nil, &renderRefusal{fmt.Errorf("%w: the chart renders other manifests than the plan reviewed (the chart, values, images or the cluster's lookups changed since); make a new plan", ErrPlanOutdated)}
 		}
 		if err := c.checkOwnershipAnnotations(out, req.ReleaseName, req.ForceAdoption, takeOwnership); err != nil {
-			c.renderErr = err
-			return nil, err
+			return nil, &renderRefusal{err}
 		}
 		if preflight != nil {
 			if err := preflight(out); err != nil {
-				c.renderErr = err
-				return nil, err
+				return nil, &renderRefusal{err}
 			}
 		}
 		return out, nil
 	}}
 }
+
+// renderRefusal is the post-renderer's own refusal of a render. Helm wraps it as "error while
+// running post render on files", which tells the user nothing; the callers unwrap it (the
+// error already names the chart file, the object or the plan).
+type renderRefusal struct{ err error }
+
+func (r *renderRefusal) Error() string { return r.err.Error() }
+func (r *renderRefusal) Unwrap() error { return r.err }
 
 // Last returns the newest revision of the release.
 func (c *Client) Last(name string) (*Release, error) {
