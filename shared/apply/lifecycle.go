@@ -131,8 +131,8 @@ func ParseLifecycle(kind string, annotations map[string]string) (Lifecycle, erro
 			l.Dependencies = append(l.Dependencies, d)
 		case strings.HasSuffix(key, annotationExternalDependencyDomain) && !strings.Contains(key, "/"):
 			id := strings.TrimSuffix(key, annotationExternalDependencyDomain)
-			parts := strings.Split(value, ":")
-			if id == "" || (len(parts) != 3 && len(parts) != 4) || slices.Contains(parts, "") {
+			addr, ok := parseObjectAddress(value)
+			if id == "" || !ok {
 				return l, bad(key, "apiVersion:kind[:namespace]:name, such as v1:Secret:config or apps/v1:Deployment:infra:gateway")
 			}
 			e := external[id]
@@ -140,26 +140,20 @@ func ParseLifecycle(kind string, annotations map[string]string) (Lifecycle, erro
 				e = &ExternalDependency{ID: id}
 				external[id] = e
 			}
-			e.APIVersion, e.Kind, e.Name = parts[0], parts[1], parts[len(parts)-1]
-			if len(parts) == 4 {
-				e.Namespace = parts[2]
-			}
+			e.APIVersion, e.Kind, e.Namespace, e.Name = addr.apiVersion, addr.kind, addr.namespace, addr.name
 		case strings.HasSuffix(key, annotationDependencyDomain) && !strings.Contains(key, "/"):
 			// nelm's short form of an internal dependency, state present (nelm
 			// pkg/resource/metadata.go: AnnotationKeyPatternDependency).
 			id := strings.TrimSuffix(key, annotationDependencyDomain)
-			parts := strings.Split(value, ":")
-			if id == "" || (len(parts) != 3 && len(parts) != 4) || slices.Contains(parts, "") {
+			addr, ok := parseObjectAddress(value)
+			if id == "" || !ok {
 				return l, bad(key, "apiVersion:kind[:namespace]:name of an object of the release, such as v1:ConfigMap:settings")
 			}
-			d := Dependency{ID: id, State: DependencyStatePresent, Kind: parts[1], Name: parts[len(parts)-1]}
-			if group, version, ok := strings.Cut(parts[0], "/"); ok {
+			d := Dependency{ID: id, State: DependencyStatePresent, Kind: addr.kind, Namespace: addr.namespace, Name: addr.name}
+			if group, version, ok := strings.Cut(addr.apiVersion, "/"); ok {
 				d.Group, d.Version = group, version
 			} else {
-				d.Version = parts[0]
-			}
-			if len(parts) == 4 {
-				d.Namespace = parts[2]
+				d.Version = addr.apiVersion
 			}
 			l.Dependencies = append(l.Dependencies, d)
 		case strings.Contains(key, annotationExternalDependencySuffix):
@@ -303,4 +297,19 @@ func PrepareForApply(obj *unstructured.Unstructured, previous *resource.Info, l 
 	copied := *previous
 	copied.Object = u
 	return &copied, nil
+}
+
+// objectAddress is nelm's "apiVersion:kind[:namespace]:name" of its short dependency forms.
+type objectAddress struct{ apiVersion, kind, namespace, name string }
+
+func parseObjectAddress(value string) (objectAddress, bool) {
+	parts := strings.Split(value, ":")
+	if (len(parts) != 3 && len(parts) != 4) || slices.Contains(parts, "") {
+		return objectAddress{}, false
+	}
+	a := objectAddress{apiVersion: parts[0], kind: parts[1], name: parts[len(parts)-1]}
+	if len(parts) == 4 {
+		a.namespace = parts[2]
+	}
+	return a, true
 }
