@@ -26,19 +26,32 @@ users: [{name: none, user: {token: x}}]
 current-context: none
 `
 
+// kubeconfigPath is the unreachableKubeconfig written for the whole test run.
+var kubeconfigPath string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "converge-cmd-test")
+	if err != nil {
+		panic(err)
+	}
+	kubeconfigPath = filepath.Join(dir, "kubeconfig")
+	if err := os.WriteFile(kubeconfigPath, []byte(unreachableKubeconfig), 0o600); err != nil {
+		panic(err)
+	}
+	// Releases live in Helm's memory driver.
+	os.Setenv("HELM_DRIVER", "memory")
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
 // runCommand runs kubectl converge in-process as the binary would, against a cluster that
-// cannot be reached; releases live in Helm's memory driver.
+// cannot be reached.
 func runCommand(t *testing.T, args ...string) string {
 	t.Helper()
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(kubeconfig, []byte(unreachableKubeconfig), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("KUBECONFIG", kubeconfig)
-	t.Setenv("HELM_DRIVER", "memory")
 	var out, errOut bytes.Buffer
 	streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
-	code := cliutil.Execute(context.Background(), NewCmdConverge, args, streams, nil, false)
+	code := cliutil.Execute(context.Background(), NewCmdConverge, append(args, "--kubeconfig", kubeconfigPath), streams, nil, false)
 	result := fmt.Sprintf("exit %d\n--- stdout\n%s--- stderr\n%s", code, out.String(), errOut.String())
 	// Every build stamps its own version.
 	return regexp.MustCompile(`((?:kubectl-converge|werf)\.io/version: ).*`).ReplaceAllString(result, "${1}<version>")
@@ -72,9 +85,13 @@ func TestCommands(t *testing.T) {
 		{"render", []string{"render", "testdata/chart", "--release", "shop", "-n", "prod", "--set", "replicas=3", "--env", "production", "--image", "web=registry.example.com/web@sha256:" + strings.Repeat("a", 64)}},
 		{"render-show-only", []string{"render", "testdata/chart", "--show-only", "templates/app.yaml", "--add-annotation", "team=shop"}},
 		{"history-no-release", []string{"history", "shop", "-n", "prod"}},
+		// werf's unit for --timeout is seconds: 600 is ten minutes, as 10m is.
+		{"timeout-seconds", []string{"testdata/chart", "--timeout", "600"}},
+		{"timeout-duration", []string{"testdata/chart", "--timeout", "10m"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			testutil.Golden(t, filepath.Join("testdata", "golden", tt.name+".golden"), runCommand(t, tt.args...))
 		})
 	}
