@@ -53,13 +53,3 @@ func releaseClient(kube *genericclioptions.ConfigFlags, ns string, transform hel
 	return helmsdk.NewClient(helmsdk.Config{Getter: kube, Namespace: ns, Driver: os.Getenv("HELM_DRIVER"), Transform: transform})
 }
 
-func subcommand(use, short string, args cobra.PositionalArgs, run func(cmd *cobra.Command, args []string) error) *cobra.Command {
-	return &cobra.Command{
-		Use:           use,
-		Short:         short,
-		Args:          args,
-		SilenceUsage:  true,
-		SilenceErrors: true,
-		RunE:          run,
-	}
-}

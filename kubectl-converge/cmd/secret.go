@@ -339,3 +339,14 @@ func (o *RotateKeyOptions) Run(extra []string) error {
 	}
 	return nil
 }
+
+func subcommand(use, short string, args cobra.PositionalArgs, run func(cmd *cobra.Command, args []string) error) *cobra.Command {
+	return &cobra.Command{
+		Use:           use,
+		Short:         short,
+		Args:          args,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE:          run,
+	}
+}

@@ -236,3 +236,20 @@ func (c *Client) withApplier(a Applier, keepManual bool, fn func() error) error 
 	defer func() { c.kube.applier, c.kube.keepManual = nil, false }()
 	return fn()
 }
+
+// withoutReleaseMetadata removes the metadata Helm gave the objects owned by anyone.
+func withoutReleaseMetadata(resources kube.ResourceList) {
+	for _, info := range resources {
+		u, ok := info.Object.(*unstructured.Unstructured)
+		if !ok || !OwnedByAnyone(u) {
+			continue
+		}
+		labels := u.GetLabels()
+		delete(labels, "app.kubernetes.io/managed-by")
+		u.SetLabels(labels)
+		ann := u.GetAnnotations()
+		delete(ann, annotationReleaseName)
+		delete(ann, annotationReleaseNamespace)
+		u.SetAnnotations(ann)
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 
-	"helm.sh/helm/v3/pkg/kube"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/cli-runtime/pkg/resource"
 )
@@ -72,19 +71,3 @@ func (c *Client) checkOwnershipAnnotations(rendered []byte, release string, forc
 	return nil
 }
 
-// withoutReleaseMetadata removes the metadata Helm gave the objects owned by anyone.
-func withoutReleaseMetadata(resources kube.ResourceList) {
-	for _, info := range resources {
-		u, ok := info.Object.(*unstructured.Unstructured)
-		if !ok || !OwnedByAnyone(u) {
-			continue
-		}
-		labels := u.GetLabels()
-		delete(labels, "app.kubernetes.io/managed-by")
-		u.SetLabels(labels)
-		ann := u.GetAnnotations()
-		delete(ann, annotationReleaseName)
-		delete(ann, annotationReleaseNamespace)
-		u.SetAnnotations(ann)
-	}
-}
