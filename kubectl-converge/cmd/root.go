@@ -52,4 +52,3 @@ func namespaceOf(kube *genericclioptions.ConfigFlags) (string, error) {
 func releaseClient(kube *genericclioptions.ConfigFlags, ns string, transform helmsdk.Transform) (*helmsdk.Client, error) {
 	return helmsdk.NewClient(helmsdk.Config{Getter: kube, Namespace: ns, Driver: os.Getenv("HELM_DRIVER"), Transform: transform})
 }
-

@@ -70,4 +70,3 @@ func (c *Client) checkOwnershipAnnotations(rendered []byte, release string, forc
 	}
 	return nil
 }
-
