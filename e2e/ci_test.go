@@ -78,3 +78,35 @@ func TestGitLabCIOutput(t *testing.T) {
 		}
 	}
 }
+
+// TestCISummaryOfEveryTrackingCommand: rollback, track and dismiss append their Markdown
+// summary to $GITHUB_STEP_SUMMARY as converge does (the flag exists on all of them).
+func TestCISummaryOfEveryTrackingCommand(t *testing.T) {
+	env := harness.Get(t)
+	ns := env.Namespace(t)
+	chart := writeChart(t, "summaries", map[string]string{
+		"templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {a: \"{{ .Values.a }}\"}\n",
+		"values.yaml":       "a: one\n",
+	})
+	env.Command(t, "kubectl", "converge", chart, "-n", ns).Succeed()
+	env.Command(t, "kubectl", "converge", chart, "-n", ns, "--set", "a=two").Succeed()
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"rollback", "summaries", "1"}, "### ✅ Release `summaries` in namespace `NAMESPACE`\n\nRevision 3: **deployed**"},
+		{[]string{"track", "configmap/settings"}, "### ✅ Objects in namespace `NAMESPACE`\n\n**ready**"},
+		{[]string{"dismiss", "summaries"}, "### ✅ Release `summaries` in namespace `NAMESPACE`\n\nRevision 3: **uninstalled**"},
+	} {
+		summary := filepath.Join(t.TempDir(), "step-summary.md")
+		env.Command(t, "kubectl", append(append([]string{"converge"}, c.args...), "-n", ns)...).
+			Env("GITHUB_ACTIONS", "true").Env("GITHUB_STEP_SUMMARY", summary).Succeed()
+		data, err := os.ReadFile(summary)
+		if err != nil {
+			t.Fatalf("%s wrote no summary: %v", c.args[0], err)
+		}
+		if got := strings.ReplaceAll(string(data), ns, "NAMESPACE"); !strings.HasPrefix(got, c.want) {
+			t.Errorf("%s summary:\n%s\nwant it to begin with:\n%s", c.args[0], got, c.want)
+		}
+	}
+}

@@ -142,6 +142,15 @@ func (o *DismissOptions) Run(cmd *cobra.Command, args []string) error {
 		return err
 	}
 	rel, err := deploy.Dismiss(cmd.Context(), client, clients, deploy.DismissRequest{ReleaseName: name, Namespace: ns, Timeout: o.Timeout, Lock: releaselock.Options{Wait: o.LockTimeout}}, o.TrackFlags.Sink(o.ErrOut, ""))
+	if !errors.Is(err, helmsdk.ErrReleaseNotFound) {
+		summary := cliutil.CISummary(name, ns, nil, err)
+		if err == nil {
+			summary.Result, summary.Revision = "uninstalled", rel.Revision
+		}
+		if serr := o.TrackFlags.WriteCISummary(summary); serr != nil {
+			fmt.Fprintf(o.ErrOut, "dismiss: %v\n", serr)
+		}
+	}
 	switch {
 	case errors.Is(err, helmsdk.ErrReleaseNotFound):
 		left := ""
@@ -310,7 +319,13 @@ func (o *RollbackOptions) Run(cmd *cobra.Command, args []string) error {
 		return err
 	}
 	if err != nil {
-		return fmt.Errorf("rollback release %q in namespace %q: %w", name, ns, err)
+		err = fmt.Errorf("rollback release %q in namespace %q: %w", name, ns, err)
+	}
+	if serr := o.TrackFlags.WriteCISummary(cliutil.CISummary(name, ns, res, err)); serr != nil {
+		fmt.Fprintf(o.ErrOut, "rollback: %v\n", serr)
+	}
+	if err != nil {
+		return err
 	}
 	rel := res.Release
 	fmt.Fprintf(o.ErrOut, "rollback: release %q is at revision %d (%s): %s\n", rel.Name, rel.Revision, rel.Status, rel.Description)

@@ -79,11 +79,19 @@ func (o *TrackOptions) Run(ctx context.Context, args []string) error {
 	}
 	if terr := res.Err(); terr != nil {
 		if len(res.Failed()) == 0 {
-			return exitcode.Wrap(exitcode.CodeTimeout, fmt.Errorf("not ready within %s: %w", o.Timeout, terr))
+			err = exitcode.Wrap(exitcode.CodeTimeout, fmt.Errorf("not ready within %s: %w", o.Timeout, terr))
+		} else {
+			err = exitcode.Wrap(exitcode.CodeDeployFailed, terr)
 		}
-		return exitcode.Wrap(exitcode.CodeDeployFailed, terr)
 	}
-	return nil
+	summary := cliutil.CISummary("", ns, &deploy.Result{Tracking: res.Objects}, err)
+	if err == nil {
+		summary.Result = "ready"
+	}
+	if serr := o.TrackFlags.WriteCISummary(summary); serr != nil {
+		fmt.Fprintf(o.ErrOut, "track: %v\n", serr)
+	}
+	return err
 }
 
 // parseObjectArg resolves KIND/NAME (short names, plural or kind.group as kubectl takes them)

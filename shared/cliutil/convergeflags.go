@@ -153,7 +153,7 @@ func (f *ConvergeFlags) Converge(ctx context.Context, r ConvergeRun) error {
 			err = jerr
 		}
 	}
-	if serr := r.Track.WriteCISummary(ciSummary(p, res, err)); serr != nil {
+	if serr := r.Track.WriteCISummary(CISummary(p.ReleaseName, p.Namespace, res, err)); serr != nil {
 		fmt.Fprintf(r.ErrOut, "%s: %v\n", r.Program, serr)
 	}
 	if f.SaveReport != "" {
@@ -186,9 +186,9 @@ func writeReport(path string, report deploy.Report) error {
 	return nil
 }
 
-// ciSummary is what the Markdown job summary says about a deploy.
-func ciSummary(p *inputs.Prepared, res *deploy.Result, err error) printer.SummaryInfo {
-	info := printer.SummaryInfo{Release: p.ReleaseName, Namespace: p.Namespace, Result: "deployed"}
+// CISummary is what the Markdown job summary says about a deploy or a rollback.
+func CISummary(release, namespace string, res *deploy.Result, err error) printer.SummaryInfo {
+	info := printer.SummaryInfo{Release: release, Namespace: namespace, Result: "deployed"}
 	if res != nil {
 		info.Objects = res.Tracking
 		if res.Release != nil {

@@ -153,7 +153,12 @@ func WriteMarkdownSummary(w io.Writer, s SummaryInfo) {
 	if s.Error != "" {
 		icon = "❌"
 	}
-	fmt.Fprintf(w, "### %s Release `%s` in namespace `%s`\n\n", icon, s.Release, s.Namespace)
+	if s.Release == "" {
+		// kubectl converge track follows objects, not a release.
+		fmt.Fprintf(w, "### %s Objects in namespace `%s`\n\n", icon, s.Namespace)
+	} else {
+		fmt.Fprintf(w, "### %s Release `%s` in namespace `%s`\n\n", icon, s.Release, s.Namespace)
+	}
 	if s.Revision > 0 {
 		fmt.Fprintf(w, "Revision %d: **%s**\n\n", s.Revision, s.Result)
 	} else {

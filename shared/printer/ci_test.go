@@ -116,3 +116,12 @@ func TestMarkdownSummary(t *testing.T) {
 		Error: "converge release \"shop\": deploy/web failed", Objects: events[len(events)-1].Results})
 	golden(t, "summary", b.String())
 }
+
+// TestMarkdownSummaryOfObjects: kubectl converge track follows objects, not a release; its
+// summary says so.
+func TestMarkdownSummaryOfObjects(t *testing.T) {
+	var b strings.Builder
+	WriteMarkdownSummary(&b, SummaryInfo{Namespace: "shop", Result: "ready",
+		Objects: []track.ObjectResult{{Object: cache, Status: track.Status{State: track.StateReady}, Took: 2 * time.Second}}})
+	golden(t, "summary-objects", b.String())
+}
