@@ -44,7 +44,7 @@ type helmOps struct {
 	// only one that exists already goes through the update path.
 	install bool
 	// keepManual leaves fields people set with kubectl alone, as Helm 3 does; otherwise the
-	// patch removes those the chart does not have (see ManualFields).
+	// patch removes those the chart does not have (see drift.ManualFields).
 	keepManual bool
 }
 

@@ -14,6 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/mergepatch"
 	"k8s.io/apimachinery/pkg/util/strategicpatch"
 	"k8s.io/cli-runtime/pkg/resource"
+
+	"github.com/kubectl-converge/converge/shared/drift"
 )
 
 // Objects builds the API objects of a rendered manifest, each with its client, the
@@ -82,8 +84,8 @@ func helmPatch(previous, target *resource.Info, live *unstructured.Unstructured,
 			return nil, "", err
 		}
 		if !opts.keepManual {
-			if manual := ManualFields(live); manual != nil {
-				old = withManualFields(old, manual)
+			if manual := drift.ManualFields(live); manual != nil {
+				old = drift.WithManualFields(old, manual)
 			}
 		}
 	}

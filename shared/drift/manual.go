@@ -1,4 +1,6 @@
-package helmsdk
+// Package drift finds manual changes: fields of a release's object that a person set with
+// kubectl and the chart does not have.
+package drift
 
 import (
 	"encoding/json"
@@ -228,9 +230,9 @@ func emptyLike(v any) any {
 	return map[string]any{}
 }
 
-// withManualFields returns old with the manual fields added: maps are merged, list items
+// WithManualFields returns old with the manual fields added: maps are merged, list items
 // matched by their key fields (or value) and added when missing.
-func withManualFields(old, manual map[string]any) map[string]any {
+func WithManualFields(old, manual map[string]any) map[string]any {
 	out := runtime.DeepCopyJSONValue(old).(map[string]any)
 	mergeInto(out, manual)
 	return out
