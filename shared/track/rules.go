@@ -81,7 +81,15 @@ func (v podView) diagnose() (*Failure, string) {
 // that runs but never becomes ready fails once its allowance is spent, instead of waiting
 // for the timeout).
 func (v podView) restartFailure(pods []*corev1.Pod) *Failure {
-	if f := v.probeFailure(pods); f != nil {
+	var probes []probeCount
+	probeTotal := 0
+	for _, pod := range pods {
+		for _, c := range v.probeCounts(pod) {
+			probes = append(probes, c)
+			probeTotal += c.failures
+		}
+	}
+	if f := v.probeFailure(pods, probes, probeTotal); f != nil {
 		return f
 	}
 	total := 0
@@ -111,7 +119,7 @@ func (v podView) restartFailure(pods []*corev1.Pod) *Failure {
 			msg += ": " + t.Message
 		}
 	}
-	total += v.probeFailures(pods)
+	total += probeTotal
 	if total <= v.allowedRestarts {
 		return nil
 	}
@@ -541,10 +549,10 @@ func toInt64(v any) (int64, bool) {
 	return 0, false
 }
 
-// probeFailure fails the workload on readiness probe failures alone: when they (with the
-// restarts) exceed the allowance while no container restarted, it names the container whose
+// probeFailure fails the workload on readiness probe failures alone (probes, total in all):
+// when they exceed the allowance while no container restarted, it names the container whose
 // probe failed most, with the probe's message.
-func (v podView) probeFailure(pods []*corev1.Pod) *Failure {
+func (v podView) probeFailure(pods []*corev1.Pod, probes []probeCount, total int) *Failure {
 	restarts := 0
 	for _, pod := range pods {
 		for _, cs := range pod.Status.ContainerStatuses {
@@ -554,13 +562,10 @@ func (v podView) probeFailure(pods []*corev1.Pod) *Failure {
 	if restarts > 0 {
 		return nil
 	}
-	total, worst := 0, probeCount{}
-	for _, pod := range pods {
-		for _, c := range v.probeCounts(pod) {
-			total += c.failures
-			if c.failures > worst.failures {
-				worst = c
-			}
+	worst := probeCount{}
+	for _, c := range probes {
+		if c.failures > worst.failures {
+			worst = c
 		}
 	}
 	if total <= v.allowedRestarts || worst.failures == 0 {
@@ -568,17 +573,6 @@ func (v podView) probeFailure(pods []*corev1.Pod) *Failure {
 	}
 	return &Failure{Reason: "ReadinessProbeFailed", Pod: worst.pod.Name, Container: worst.container, Events: v.warnings(string(worst.pod.UID)),
 		Message: fmt.Sprintf("%s (%d failures after the probe's grace, %d allowed)", worst.message, total, v.allowedRestarts)}
-}
-
-// probeFailures counts the readiness probe failures of the pods that count (after grace).
-func (v podView) probeFailures(pods []*corev1.Pod) int {
-	total := 0
-	for _, pod := range pods {
-		for _, c := range v.probeCounts(pod) {
-			total += c.failures
-		}
-	}
-	return total
 }
 
 type probeCount struct {
