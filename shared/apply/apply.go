@@ -387,6 +387,14 @@ func (a *Applier) applyOne(s *applyStep, info, previous *resource.Info, ops helm
 	return nil
 }
 
+// awaitGone returns once the live object of info is gone, or when the operation ends.
+func (a *Applier) awaitGone(info *resource.Info, ops helmsdk.Ops) error {
+	return wait.PollUntilContextCancel(a.ctx, 250*time.Millisecond, true, func(context.Context) (bool, error) {
+		live, err := ops.Get(info)
+		return live == nil, err
+	})
+}
+
 // recreate deletes the live object, if any, and waits until it is gone.
 func (a *Applier) recreate(info *resource.Info, ops helmsdk.Ops, why string) error {
 	live, err := ops.Get(info)
@@ -398,11 +406,7 @@ func (a *Applier) recreate(info *resource.Info, ops helmsdk.Ops, why string) err
 	if err := ops.Delete(info, metav1.DeletePropagationForeground); err != nil {
 		return fmt.Errorf("delete %s to recreate it: %w", ref.Ref, err)
 	}
-	err = wait.PollUntilContextCancel(a.ctx, 250*time.Millisecond, true, func(context.Context) (bool, error) {
-		live, err := ops.Get(info)
-		return live == nil, err
-	})
-	if err != nil {
+	if err := a.awaitGone(info, ops); err != nil {
 		return fmt.Errorf("wait for %s to be deleted before recreating it: %w", ref.Ref, err)
 	}
 	return nil
@@ -485,10 +489,7 @@ func (a *Applier) deleteRemoved(previous, target []*resource.Info, ops helmsdk.O
 		if w < len(waves)-1 && len(errs) == 0 {
 			// The next wave's delete dependencies wait for these to be gone.
 			for _, p := range wave {
-				if err := wait.PollUntilContextCancel(a.ctx, 250*time.Millisecond, true, func(context.Context) (bool, error) {
-					live, err := ops.Get(p)
-					return live == nil, err
-				}); err != nil {
+				if err := a.awaitGone(p, ops); err != nil {
 					t, _ := TargetOf(p)
 					return errors.Join(append(errs, fmt.Errorf("wait for %s to be deleted before deleting what depends on it: %w", t.Ref, err))...)
 				}
