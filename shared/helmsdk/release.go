@@ -114,7 +114,17 @@ type UpgradeRequest struct {
 // UpgradeOrInstall installs the release when it does not exist (or was uninstalled with its
 // history kept) and upgrades it otherwise, as helm upgrade --install does.
 func (c *Client) UpgradeOrInstall(ctx context.Context, req UpgradeRequest) (*Release, error) {
-	rel, err := c.upgradeOrInstall(ctx, req, false)
+	// Helm's install returns as soon as its context ends and leaves its own goroutine to
+	// mark the revision failed, which loses the race against the process's exit: the
+	// revision stays pending-install. Helm gets a context that ends a grace period later,
+	// so that it returns after recording the failure (our applier, on ctx, ends its waits
+	// at once); a revision still pending after that is marked failed here.
+	helmCtx, cancel := afterGrace(ctx, interruptGrace)
+	defer cancel()
+	rel, err := c.upgradeOrInstall(helmCtx, req, false)
+	if err != nil && ctx.Err() != nil {
+		rel = c.failPending(req.ReleaseName, rel, context.Cause(ctx))
+	}
 	var refused *renderRefusal
 	if errors.As(err, &refused) {
 		// Helm's wrapping ("error while running post render on files") says less.
@@ -433,6 +443,47 @@ func (c *Client) Uninstall(req UninstallRequest) (*Release, error) {
 		out.Spared = c.kube.spared
 	}
 	return out, nil
+}
+
+// interruptGrace is how long Helm may go on after an interruption to record the failed
+// revision before it is no longer waited for.
+const interruptGrace = 5 * time.Second
+
+// afterGrace returns a context that ends grace after ctx ends (or when cancel is called).
+func afterGrace(ctx context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+	out, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() {
+		timer := time.NewTimer(grace)
+		defer timer.Stop()
+		select {
+		case <-timer.C:
+			cancel()
+		case <-out.Done():
+		}
+	})
+	return out, func() {
+		stop()
+		cancel()
+	}
+}
+
+// failPending marks failed the newest revision of an interrupted run when Helm left it
+// pending, and returns the revision as recorded (rel when nothing could be read).
+func (c *Client) failPending(name string, rel *helmrelease.Release, cause error) *helmrelease.Release {
+	last, err := c.lastRevision(name)
+	if err != nil {
+		return rel
+	}
+	if last.Info.Status.IsPending() {
+		last.SetStatus(helmrelease.StatusFailed, fmt.Sprintf("Release %q interrupted: %v", name, cause))
+		if c.cfg.Releases.Update(last) != nil {
+			return rel
+		}
+	}
+	if rel != nil && rel.Version != last.Version {
+		return rel
+	}
+	return last
 }
 
 // MarkFailed records that a revision failed after Helm had stored it as deployed (our own
