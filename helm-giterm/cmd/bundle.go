@@ -15,6 +15,7 @@ import (
 	"github.com/kubectl-converge/converge/shared/cliutil"
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/helmsdk"
+	"github.com/kubectl-converge/converge/shared/helmsdk/charts"
 	"github.com/kubectl-converge/converge/shared/inject"
 	"github.com/kubectl-converge/converge/shared/inputs"
 	"github.com/kubectl-converge/converge/shared/redact"
@@ -37,8 +38,8 @@ func (f *registryFlags) addFlags(fs *pflag.FlagSet, plainHTTP *bool) {
 	fs.BoolVar(&f.insecure, "insecure-skip-tls-verify", false, "do not verify the registry's certificate")
 }
 
-func (f *registryFlags) registry() (*helmsdk.Registry, error) {
-	return helmsdk.NewRegistry(helmsdk.RegistryOptions{
+func (f *registryFlags) registry() (*charts.Registry, error) {
+	return charts.NewRegistry(charts.RegistryOptions{
 		PlainHTTP: *f.plainHTTP, CAFile: f.caFile, InsecureSkipTLSVerify: f.insecure, ConfigFile: helmsdk.FromHelmEnv().RegistryConfig,
 	})
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/kubectl-converge/converge/shared/cliutil"
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/helmsdk"
+	"github.com/kubectl-converge/converge/shared/helmsdk/charts"
 	"github.com/kubectl-converge/converge/shared/inject"
 	"github.com/kubectl-converge/converge/shared/inputs"
 )
@@ -44,11 +45,11 @@ func committedChartDir(git *cliutil.GitFlags, chartArg string, forLint bool) (di
 	cleanup = func() { os.RemoveAll(tmp) }
 	abs, _ := filepath.Abs(chartPath)
 	if !forLint {
-		dir, err = helmsdk.WriteChartDir(tmp, filepath.Base(abs), files)
+		dir, err = charts.WriteChartDir(tmp, filepath.Base(abs), files)
 		return dir, repo.Commit(), cleanup, err
 	}
 	// Lint renders the templates: werf_secret_file must exist, its content does not matter.
-	ch, err := helmsdk.LoadChartFiles(chartPath, files)
+	ch, err := charts.LoadChartFiles(chartPath, files)
 	if err != nil {
 		return "", "", cleanup, exitcode.Wrap(exitcode.CodeUsage, err)
 	}
@@ -57,7 +58,7 @@ func committedChartDir(git *cliutil.GitFlags, chartArg string, forLint bool) (di
 		secretFiles[strings.TrimPrefix(name, inputs.SecretFilesDir+"/")] = data
 	}
 	ch.ProvideSecretFiles(secretFiles)
-	dir, err = helmsdk.SaveChartDir(ch, tmp)
+	dir, err = charts.SaveChartDir(ch, tmp)
 	return dir, repo.Commit(), cleanup, err
 }
 
@@ -86,7 +87,7 @@ func newLintCommand(streams genericiooptions.IOStreams) *cobra.Command {
 			}
 			// Charts written for werf read its service values; lint renders with them, empty.
 			service := inject.ServiceValues{Namespace: helmsdk.FromHelmEnv().Namespace}.Values()
-			messages, err := helmsdk.Lint(dir, service, strict)
+			messages, err := charts.Lint(dir, service, strict)
 			for _, m := range messages {
 				fmt.Fprintln(streams.Out, m)
 			}
@@ -119,7 +120,7 @@ func newPackageCommand(streams genericiooptions.IOStreams) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out, err := helmsdk.Package(dir, dest)
+			out, err := charts.Package(dir, dest)
 			if err != nil {
 				return exitcode.Wrap(exitcode.CodeUsage, err)
 			}

@@ -23,6 +23,7 @@ import (
 	"github.com/kubectl-converge/converge/shared/deploy"
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/helmsdk"
+	"github.com/kubectl-converge/converge/shared/helmsdk/charts"
 	"github.com/kubectl-converge/converge/shared/inputs"
 	"github.com/kubectl-converge/converge/shared/releaselock"
 )
@@ -92,7 +93,7 @@ func (r *releaseTarget) name(p *project, args []string, ns string) (string, erro
 	if err != nil {
 		return "", exitcode.Usage("no RELEASE given and %v", err)
 	}
-	ch, err := helmsdk.LoadChartWith(chartPath, helmsdk.MetadataDefaults{Version: helmsdk.DefaultChartVersion})
+	ch, err := charts.LoadChartWith(chartPath, charts.MetadataDefaults{Version: charts.DefaultChartVersion})
 	if err != nil {
 		return "", exitcode.Wrap(exitcode.CodeUsage, err)
 	}

@@ -5,7 +5,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/kubectl-converge/converge/shared/helmsdk"
+	"github.com/kubectl-converge/converge/shared/helmsdk/charts"
 )
 
 // ArchivePrefix marks a bundle archive file in place of a registry reference.
@@ -23,7 +23,7 @@ type Source struct {
 
 // Loaded is a bundle ready to deploy.
 type Loaded struct {
-	Chart *helmsdk.Chart
+	Chart *charts.Chart
 	// Archive is the packaged chart as stored.
 	Archive []byte
 	// Origin names exactly what was loaded ("oci://host/repo:1.4.2@sha256:..."), for the
@@ -51,7 +51,7 @@ func Repository(ref string) (repo, tag, digest string) {
 }
 
 // Load fetches the bundle src names.
-func Load(src Source, reg *helmsdk.Registry) (*Loaded, error) {
+func Load(src Source, reg *charts.Registry) (*Loaded, error) {
 	switch {
 	case strings.HasPrefix(src.Ref, ArchivePrefix):
 		path := strings.TrimPrefix(src.Ref, ArchivePrefix)
@@ -59,11 +59,11 @@ func Load(src Source, reg *helmsdk.Registry) (*Loaded, error) {
 		if err != nil {
 			return nil, err
 		}
-		ch, err := helmsdk.LoadChartArchive(a.Chart)
+		ch, err := charts.LoadChartArchive(a.Chart)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: chart: %v", ErrBadArchive, path, err)
 		}
-		if err := helmsdk.CheckDependencies(ch); err != nil {
+		if err := charts.CheckDependencies(ch); err != nil {
 			return nil, fmt.Errorf("bundle archive %s: %w (a bundle carries its dependencies: publish it again)", path, err)
 		}
 		origin := "bundle archive " + path
@@ -105,11 +105,11 @@ func Load(src Source, reg *helmsdk.Registry) (*Loaded, error) {
 		if err != nil {
 			return nil, err
 		}
-		ch, err := helmsdk.LoadChartArchive(art.Chart)
+		ch, err := charts.LoadChartArchive(art.Chart)
 		if err != nil {
 			return nil, fmt.Errorf("bundle %s: %w", ref, err)
 		}
-		if err := helmsdk.CheckDependencies(ch); err != nil {
+		if err := charts.CheckDependencies(ch); err != nil {
 			return nil, fmt.Errorf("bundle %s: %w (a bundle carries its dependencies: publish it again)", ref, err)
 		}
 		l.Chart, l.Archive = ch, art.Chart
@@ -126,7 +126,7 @@ func Load(src Source, reg *helmsdk.Registry) (*Loaded, error) {
 		}
 		// A directory is packaged with its dependencies, as bundle-publish would, so that
 		// what is copied or applied is a complete chart.
-		ch, err := helmsdk.LoadChartTree(src.Ref, helmsdk.LoadChart, helmsdk.DependencyOptions{PlainHTTP: src.PlainHTTP})
+		ch, err := charts.LoadChartTree(src.Ref, charts.LoadChart, charts.DependencyOptions{PlainHTTP: src.PlainHTTP})
 		if err != nil {
 			return nil, err
 		}

@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/kubectl-converge/converge/shared/exitcode"
-	"github.com/kubectl-converge/converge/shared/helmsdk"
+	"github.com/kubectl-converge/converge/shared/helmsdk/charts"
 	"github.com/kubectl-converge/converge/shared/inject"
 	"github.com/kubectl-converge/converge/shared/inputs"
 	"github.com/kubectl-converge/converge/shared/redact"
@@ -18,7 +18,7 @@ import (
 type DeployFlags struct {
 	ReleaseName   string
 	Env           string
-	Values        helmsdk.ValueSources
+	Values        charts.ValueSources
 	SecretValues  []string
 	SecretKeyFile string
 	ImageFlags    []string

@@ -1,6 +1,6 @@
-// Package helmsdk is the only place that calls the Helm SDK. Everything else works with the
-// types declared here, so moving from helm.sh/helm/v3 to helm.sh/helm/v4 changes this package
-// and nothing outside it.
+// Package helmsdk is, with its subpackage charts, the only place that calls the Helm SDK.
+// Everything else works with the types declared here and in charts, so moving from
+// helm.sh/helm/v3 to helm.sh/helm/v4 changes these two packages and nothing outside them.
 package helmsdk
 
 import (

@@ -14,6 +14,8 @@ import (
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/storage/driver"
 	"k8s.io/cli-runtime/pkg/resource"
+
+	"github.com/kubectl-converge/converge/shared/helmsdk/charts"
 )
 
 // ErrReleaseNotFound is returned for a release with no revision in the namespace.
@@ -73,7 +75,7 @@ func fromHelm(rel *helmrelease.Release) *Release {
 // UpgradeRequest describes one install-or-upgrade of a release.
 type UpgradeRequest struct {
 	ReleaseName string
-	Chart       *Chart
+	Chart       *charts.Chart
 	Values      map[string]any
 	// CreateNamespace creates the release namespace when the release is installed.
 	CreateNamespace bool
@@ -207,7 +209,7 @@ func (c *Client) upgradeOrInstall(ctx context.Context, req UpgradeRequest, dryRu
 		}
 		err = c.storeWithout(req.StoredValues, func() error {
 			return c.withApplier(req.Applier, req.KeepManualChanges, func() (runErr error) {
-				rel, runErr = install.RunWithContext(ctx, req.Chart.chart, req.Values)
+				rel, runErr = install.RunWithContext(ctx, req.Chart.Helm(), req.Values)
 				return runErr
 			})
 		})
@@ -228,7 +230,7 @@ func (c *Client) upgradeOrInstall(ctx context.Context, req UpgradeRequest, dryRu
 		}
 		err = c.storeWithout(req.StoredValues, func() error {
 			return c.withApplier(req.Applier, req.KeepManualChanges, func() (runErr error) {
-				rel, runErr = upgrade.RunWithContext(ctx, req.ReleaseName, req.Chart.chart, req.Values)
+				rel, runErr = upgrade.RunWithContext(ctx, req.ReleaseName, req.Chart.Helm(), req.Values)
 				return runErr
 			})
 		})

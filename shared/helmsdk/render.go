@@ -9,13 +9,15 @@ import (
 
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chartutil"
+
+	"github.com/kubectl-converge/converge/shared/helmsdk/charts"
 )
 
 // RenderRequest describes an offline render of a chart, as helm template does.
 type RenderRequest struct {
 	ReleaseName string
 	Namespace   string
-	Chart       *Chart
+	Chart       *charts.Chart
 	Values      map[string]any
 	// KubeVersion is the version .Capabilities.KubeVersion reports; "" means the version of
 	// the Kubernetes client libraries this binary is built with.
@@ -51,7 +53,7 @@ func Render(ctx context.Context, req RenderRequest) (string, error) {
 		}
 		install.KubeVersion = kv
 	}
-	rel, err := install.RunWithContext(ctx, req.Chart.chart, req.Values)
+	rel, err := install.RunWithContext(ctx, req.Chart.Helm(), req.Values)
 	if err != nil {
 		return "", helmError(err)
 	}

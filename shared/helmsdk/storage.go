@@ -4,6 +4,8 @@ import (
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/storage/driver"
+
+	"github.com/kubectl-converge/converge/shared/helmsdk/charts"
 )
 
 // secretFreeDriver is the release storage with secrets kept out: every revision written
@@ -37,7 +39,7 @@ func (d *secretFreeDriver) secretFree(rls *release.Release) *release.Release {
 }
 
 // storedSecretStub replaces the generated template of decrypted secret files in stored charts.
-const storedSecretStub = `{{- define "` + SecretFileHelper + `" -}}{{- fail (printf "werf_secret_file %q: secret files are not stored in the release; deploy the chart again to render them" .) -}}{{- end -}}` + "\n"
+const storedSecretStub = `{{- define "` + charts.SecretFileHelper + `" -}}{{- fail (printf "werf_secret_file %q: secret files are not stored in the release; deploy the chart again to render them" .) -}}{{- end -}}` + "\n"
 
 // withoutSecretFiles returns the chart (a copy where it changes) with the generated secret
 // file template replaced by a stub, in the chart and every subchart.
@@ -49,7 +51,7 @@ func withoutSecretFiles(c *chart.Chart) *chart.Chart {
 	out.Templates = make([]*chart.File, len(c.Templates))
 	for i, t := range c.Templates {
 		out.Templates[i] = t
-		if t.Name == secretFileHelperTemplate {
+		if t.Name == charts.SecretFileHelperTemplate {
 			out.Templates[i] = &chart.File{Name: t.Name, Data: []byte(storedSecretStub)}
 		}
 	}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/kubectl-converge/converge/shared/annotate"
 	"github.com/kubectl-converge/converge/shared/bundle"
-	"github.com/kubectl-converge/converge/shared/helmsdk"
+	"github.com/kubectl-converge/converge/shared/helmsdk/charts"
 	"github.com/kubectl-converge/converge/shared/inject"
 	"sigs.k8s.io/yaml"
 )
@@ -17,7 +17,7 @@ import (
 // --secret-values' secrets merged and encrypted again into secret-values.yaml; the global
 // annotations and labels in extra_annotations.json and extra_labels.json; the version from
 // tag (bundle.Version).
-func PrepareBundle(in Inputs, tag string, now time.Time) (ch *helmsdk.Chart, err error) {
+func PrepareBundle(in Inputs, tag string, now time.Time) (ch *charts.Chart, err error) {
 	l, err := load(in)
 	if l != nil {
 		defer l.copies.remove()
@@ -27,12 +27,12 @@ func PrepareBundle(in Inputs, tag string, now time.Time) (ch *helmsdk.Chart, err
 		return nil, err
 	}
 	in, ch = l.in, l.chart
-	user, err := helmsdk.MergeValues(in.Values)
+	user, err := charts.MergeValues(in.Values)
 	if err != nil {
 		return nil, err
 	}
 	service := inject.ServiceValues{Env: in.Env, Images: in.Images}
-	values := helmsdk.MergeMaps(helmsdk.MergeMaps(ch.Values(), user), service.Values())
+	values := charts.MergeMaps(charts.MergeMaps(ch.Values(), user), service.Values())
 	if err := ch.SetValues(values); err != nil {
 		return nil, err
 	}
@@ -60,14 +60,14 @@ func PrepareBundle(in Inputs, tag string, now time.Time) (ch *helmsdk.Chart, err
 
 // bakeSecretValues merges the chart's secret-values.yaml and the --secret-values files, and
 // stores them encrypted again with the same key as the bundle's secret-values.yaml.
-func bakeSecretValues(in Inputs, ch *helmsdk.Chart) error {
+func bakeSecretValues(in Inputs, ch *charts.Chart) error {
 	layers, cipher, err := decryptValueFiles(in, ch)
 	if err != nil || len(layers) == 0 {
 		return err
 	}
 	merged := map[string]any{}
 	for _, l := range layers {
-		merged = helmsdk.MergeMaps(merged, l)
+		merged = charts.MergeMaps(merged, l)
 	}
 	plain, err := yaml.Marshal(merged)
 	if err != nil {
@@ -82,7 +82,7 @@ func bakeSecretValues(in Inputs, ch *helmsdk.Chart) error {
 }
 
 // bundleMetadata merges a bundle's stored annotations and labels under md's.
-func bundleMetadata(ch *helmsdk.Chart, md annotate.Set) (annotate.Set, error) {
+func bundleMetadata(ch *charts.Chart, md annotate.Set) (annotate.Set, error) {
 	for _, f := range []struct {
 		name string
 		into *map[string]string

@@ -13,6 +13,7 @@ import (
 	"github.com/kubectl-converge/converge/shared/apply"
 	"github.com/kubectl-converge/converge/shared/giterm"
 	"github.com/kubectl-converge/converge/shared/helmsdk"
+	"github.com/kubectl-converge/converge/shared/helmsdk/charts"
 	"github.com/kubectl-converge/converge/shared/inject"
 	"github.com/kubectl-converge/converge/shared/manifest"
 	"github.com/kubectl-converge/converge/shared/redact"
@@ -51,7 +52,7 @@ type Inputs struct {
 	// Env is --env: part of the default release name and of the werf service values.
 	Env       string
 	Namespace string
-	Values    helmsdk.ValueSources
+	Values    charts.ValueSources
 	// SecretValuesFiles are extra encrypted values files (--secret-values), merged after the
 	// chart's secret-values.yaml.
 	SecretValuesFiles []string
@@ -74,7 +75,7 @@ type Inputs struct {
 	// (giterminism); nil reads the file system.
 	Git *giterm.Repo
 	// Chart, when set, is the chart to deploy (a pulled bundle); ChartPath then only names it.
-	Chart *helmsdk.Chart
+	Chart *charts.Chart
 	// Bundle says Chart is a bundle: its extra_annotations.json and extra_labels.json join
 	// Metadata, whose own entries win.
 	Bundle bool
@@ -102,8 +103,8 @@ type Inputs struct {
 
 // chartDefaults completes the project's own chart as werf does: version 1.0.0 when
 // Chart.yaml has none, and in a werf project the project's name and appVersion.
-func (in Inputs) chartDefaults() helmsdk.MetadataDefaults {
-	d := helmsdk.MetadataDefaults{Version: helmsdk.DefaultChartVersion}
+func (in Inputs) chartDefaults() charts.MetadataDefaults {
+	d := charts.MetadataDefaults{Version: charts.DefaultChartVersion}
 	if in.Project != nil {
 		d.Name, d.AppVersion = in.Project.Project, in.Project.AppVersion
 	}
@@ -111,7 +112,7 @@ func (in Inputs) chartDefaults() helmsdk.MetadataDefaults {
 }
 
 // releaseName is the release name: werf's rules in a werf project, else the chart's name.
-func (in Inputs) releaseName(ch *helmsdk.Chart) (string, error) {
+func (in Inputs) releaseName(ch *charts.Chart) (string, error) {
 	if in.Project != nil {
 		return in.Project.Release(in.ReleaseName, in.Env, in.Namespace)
 	}
@@ -122,7 +123,7 @@ func (in Inputs) releaseName(ch *helmsdk.Chart) (string, error) {
 type Prepared struct {
 	ReleaseName string
 	Namespace   string
-	Chart       *helmsdk.Chart
+	Chart       *charts.Chart
 	Values      map[string]any
 	// StoredValues are what revisions store instead of Values when Values hold decrypted
 	// secrets; nil when there are none.
@@ -163,7 +164,7 @@ func Prepare(in Inputs) (prepared *Prepared, err error) {
 	if err != nil {
 		return nil, err
 	}
-	vals, err := helmsdk.MergeValues(in.Values, secretLayers...)
+	vals, err := charts.MergeValues(in.Values, secretLayers...)
 	if err != nil {
 		return nil, err
 	}
@@ -179,7 +180,7 @@ func Prepare(in Inputs) (prepared *Prepared, err error) {
 		// baked environment.
 		serviceValues = service.BundleValues()
 	}
-	vals = helmsdk.MergeMaps(vals, serviceValues)
+	vals = charts.MergeMaps(vals, serviceValues)
 	// werf's export-values come after the service values, so a subchart can see them.
 	if vals, err = ch.ExportValues(vals); err != nil {
 		return nil, err
@@ -187,10 +188,10 @@ func Prepare(in Inputs) (prepared *Prepared, err error) {
 	var stored map[string]any
 	if len(secretLayers) > 0 || len(ch.FilesUnder(SecretFilesDir)) > 0 {
 		// Revisions store the values without the decrypted layers, as nelm does.
-		if stored, err = helmsdk.MergeValues(in.Values); err != nil {
+		if stored, err = charts.MergeValues(in.Values); err != nil {
 			return nil, err
 		}
-		if stored, err = ch.ExportValues(helmsdk.MergeMaps(stored, serviceValues)); err != nil {
+		if stored, err = ch.ExportValues(charts.MergeMaps(stored, serviceValues)); err != nil {
 			return nil, err
 		}
 	}
@@ -210,7 +211,7 @@ func Prepare(in Inputs) (prepared *Prepared, err error) {
 // read from a commit.
 type loadedChart struct {
 	in     Inputs
-	chart  *helmsdk.Chart
+	chart  *charts.Chart
 	commit string
 	copies *commitCopies
 }
@@ -221,23 +222,23 @@ func load(in Inputs) (*loadedChart, error) {
 		progress = io.Discard
 	}
 	l := &loadedChart{in: in, copies: &commitCopies{}}
-	deps := helmsdk.DependencyOptions{Out: progress, PlainHTTP: in.PlainHTTP, Offline: !in.DownloadDependencies}
+	deps := charts.DependencyOptions{Out: progress, PlainHTTP: in.PlainHTTP, Offline: !in.DownloadDependencies}
 	var err error
 	switch {
 	case in.Chart != nil:
 		l.chart = in.Chart
 	case in.Git != nil:
-		chartAtCommit := func(dir string) (*helmsdk.Chart, error) {
+		chartAtCommit := func(dir string) (*charts.Chart, error) {
 			files, err := in.Git.ChartFiles(dir)
 			if err != nil {
 				return nil, err
 			}
 			if dir == in.ChartPath {
-				return helmsdk.LoadChartFilesWith(dir, files, in.chartDefaults())
+				return charts.LoadChartFilesWith(dir, files, in.chartDefaults())
 			}
-			return helmsdk.LoadChartFiles(dir, files)
+			return charts.LoadChartFiles(dir, files)
 		}
-		if l.chart, err = helmsdk.LoadChartTree(in.ChartPath, chartAtCommit, deps); err != nil {
+		if l.chart, err = charts.LoadChartTree(in.ChartPath, chartAtCommit, deps); err != nil {
 			return nil, err
 		}
 		l.commit = in.Git.Commit()
@@ -250,13 +251,13 @@ func load(in Inputs) (*loadedChart, error) {
 		}
 		l.in.Metadata.Annotations = withAnnotation(l.in.Metadata.Annotations, AnnotationGitCommit, l.commit)
 	default:
-		fromDir := func(dir string) (*helmsdk.Chart, error) {
+		fromDir := func(dir string) (*charts.Chart, error) {
 			if dir == in.ChartPath {
-				return helmsdk.LoadChartWith(dir, in.chartDefaults())
+				return charts.LoadChartWith(dir, in.chartDefaults())
 			}
-			return helmsdk.LoadChart(dir)
+			return charts.LoadChart(dir)
 		}
-		l.chart, err = helmsdk.LoadChartTree(in.ChartPath, fromDir, deps)
+		l.chart, err = charts.LoadChartTree(in.ChartPath, fromDir, deps)
 	}
 	if err != nil {
 		return nil, err
@@ -264,7 +265,7 @@ func load(in Inputs) (*loadedChart, error) {
 	return l, nil
 }
 
-func decryptSecrets(in Inputs, ch *helmsdk.Chart) ([]map[string]any, error) {
+func decryptSecrets(in Inputs, ch *charts.Chart) ([]map[string]any, error) {
 	layers, cipher, err := decryptValueFiles(in, ch)
 	if err != nil {
 		return nil, err
@@ -305,7 +306,7 @@ func decryptSecrets(in Inputs, ch *helmsdk.Chart) ([]map[string]any, error) {
 
 // decryptValueFiles decrypts the chart's secret-values.yaml and the --secret-values files,
 // in that order; the cipher is nil when there are none.
-func decryptValueFiles(in Inputs, ch *helmsdk.Chart) ([]map[string]any, *secrets.Cipher, error) {
+func decryptValueFiles(in Inputs, ch *charts.Chart) ([]map[string]any, *secrets.Cipher, error) {
 	type encrypted struct {
 		origin string
 		data   []byte
@@ -327,7 +328,7 @@ func decryptValueFiles(in Inputs, ch *helmsdk.Chart) ([]map[string]any, *secrets
 	if in.IgnoreSecretKey {
 		var layers []map[string]any
 		for _, f := range valueFiles {
-			m, err := helmsdk.ParseValuesYAML(f.data)
+			m, err := charts.ParseValuesYAML(f.data)
 			if err != nil {
 				return nil, nil, fmt.Errorf("%s: %w", f.origin, err)
 			}
@@ -345,7 +346,7 @@ func decryptValueFiles(in Inputs, ch *helmsdk.Chart) ([]map[string]any, *secrets
 		if err != nil {
 			return nil, nil, fmt.Errorf("decrypt %s: %w", f.origin, err)
 		}
-		m, err := helmsdk.ParseValuesYAML(plain)
+		m, err := charts.ParseValuesYAML(plain)
 		if err != nil {
 			return nil, nil, fmt.Errorf("decrypt %s: %w", f.origin, err)
 		}

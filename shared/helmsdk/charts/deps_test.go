@@ -1,4 +1,4 @@
-package helmsdk
+package charts
 
 import (
 	"os"

@@ -1,4 +1,8 @@
-package helmsdk
+// Package charts loads charts through the Helm SDK: directories (symlinks followed only inside
+// the project), archives, files from a git commit and registries; it resolves dependencies,
+// merges values, completes Chart.yaml as werf does, and lints and packages. It is part of
+// the Helm seam with its parent helmsdk: nothing outside these two imports helm.sh/helm.
+package charts
 
 import (
 	"bytes"
@@ -25,6 +29,13 @@ import (
 type Chart struct {
 	chart *chart.Chart
 }
+
+// Helm is Helm's own chart, for the helmsdk package's actions (nothing else may reach into
+// Helm's types: they change with the Helm 4 SDK).
+func (c *Chart) Helm() *chart.Chart { return c.chart }
+
+// FromHelm wraps a chart Helm loaded (from a stored release, say).
+func FromHelm(ch *chart.Chart) *Chart { return &Chart{chart: ch} }
 
 // LoadChart loads a chart from a directory (following symlinks only inside its project, see
 // readChartDir) or a packaged archive.
@@ -139,12 +150,14 @@ func (c *Chart) StubSecretFiles(message string) {
 	rewriteTemplates(c.chart, body)
 }
 
-const secretFileHelperTemplate = "templates/_werf_secret_file.tpl"
+// SecretFileHelperTemplate is the generated template that holds the secret files' contents
+// (the release storage keeps a stub in its place).
+const SecretFileHelperTemplate = "templates/_werf_secret_file.tpl"
 
 func rewriteTemplates(ch *chart.Chart, helper string) {
 	kept := ch.Templates[:0]
 	for _, t := range ch.Templates {
-		if t.Name == secretFileHelperTemplate {
+		if t.Name == SecretFileHelperTemplate {
 			continue
 		}
 		if secretFileCall.Match(t.Data) {
@@ -152,7 +165,7 @@ func rewriteTemplates(ch *chart.Chart, helper string) {
 		}
 		kept = append(kept, t)
 	}
-	ch.Templates = append(kept, &chart.File{Name: secretFileHelperTemplate, Data: []byte(helper)})
+	ch.Templates = append(kept, &chart.File{Name: SecretFileHelperTemplate, Data: []byte(helper)})
 	for _, dep := range ch.Dependencies() {
 		rewriteTemplates(dep, helper)
 	}
