@@ -1,6 +1,6 @@
-// Package helmsdk is, with its subpackage charts, the only place that calls the Helm SDK.
-// Everything else works with the types declared here and in charts, so moving from
-// helm.sh/helm/v3 to helm.sh/helm/v4 changes these two packages and nothing outside them.
+// Package helmsdk is, with its subpackages charts and drivers, the only place that calls the
+// Helm SDK. Everything else works with the types declared here and in charts, so moving from
+// helm.sh/helm/v3 to helm.sh/helm/v4 changes these packages and nothing outside them.
 package helmsdk
 
 import (
@@ -10,6 +10,8 @@ import (
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/kube"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
+
+	"github.com/kubectl-converge/converge/shared/helmsdk/drivers"
 )
 
 // Transform rewrites a stream of YAML documents; it must be idempotent, because Helm passes
@@ -51,7 +53,7 @@ func NewClient(c Config) (*Client, error) {
 	if err := cfg.Init(c.Getter, c.Namespace, c.Driver, debugf); err != nil {
 		return nil, fmt.Errorf("initialize release storage %q in namespace %q: %w", c.Driver, c.Namespace, err)
 	}
-	cfg.Releases.Driver = &werfHooksDriver{Driver: newCachedReads(cfg.Releases.Driver)}
+	cfg.Releases.Driver = drivers.WerfHooks(drivers.CachedReads(cfg.Releases.Driver))
 	client := &Client{cfg: cfg, getter: c.Getter, namespace: c.Namespace, transform: c.Transform}
 	if kc, ok := cfg.KubeClient.(*kube.Client); ok {
 		// Objects without metadata.namespace must land in the release namespace, not in the

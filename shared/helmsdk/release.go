@@ -16,6 +16,7 @@ import (
 	"k8s.io/cli-runtime/pkg/resource"
 
 	"github.com/kubectl-converge/converge/shared/helmsdk/charts"
+	"github.com/kubectl-converge/converge/shared/helmsdk/drivers"
 )
 
 // ErrReleaseNotFound is returned for a release with no revision in the namespace.
@@ -517,4 +518,16 @@ func (c *Client) List() ([]string, error) {
 	}
 	sort.Strings(names)
 	return names, nil
+}
+
+// storeWithout keeps the release storage secret-free for the duration of run when values (the
+// non-secret values to store) are given.
+func (c *Client) storeWithout(values map[string]any, run func() error) error {
+	if values == nil {
+		return run()
+	}
+	original := c.cfg.Releases.Driver
+	c.cfg.Releases.Driver = drivers.SecretFree(original, values)
+	defer func() { c.cfg.Releases.Driver = original }()
+	return run()
 }

@@ -10,8 +10,8 @@ import (
 	"testing"
 )
 
-// TestOnlyTheSeamImportsHelm keeps the Helm SDK behind helmsdk and helmsdk/charts, so that a
-// move to the Helm 4 SDK stays inside them.
+// TestOnlyTheSeamImportsHelm keeps the Helm SDK behind helmsdk and its subpackages, so that
+// a move to the Helm 4 SDK stays inside them.
 func TestOnlyTheSeamImportsHelm(t *testing.T) {
 	root, err := filepath.Abs("../..")
 	if err != nil {

@@ -1,7 +1,7 @@
 // Package charts loads charts through the Helm SDK: directories (symlinks followed only inside
 // the project), archives, files from a git commit and registries; it resolves dependencies,
 // merges values, completes Chart.yaml as werf does, and lints and packages. It is part of
-// the Helm seam with its parent helmsdk: nothing outside these two imports helm.sh/helm.
+// the Helm seam with its parent helmsdk: nothing outside helmsdk/... imports helm.sh/helm.
 package charts
 
 import (

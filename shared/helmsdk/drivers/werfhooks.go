@@ -1,4 +1,4 @@
-package helmsdk
+package drivers
 
 import (
 	"fmt"
@@ -25,6 +25,9 @@ type werfHooksDriver struct {
 }
 
 var _ driver.Driver = (*werfHooksDriver)(nil)
+
+// WerfHooks is d setting the hooks' weights and delete policies from werf's annotations.
+func WerfHooks(d driver.Driver) driver.Driver { return &werfHooksDriver{Driver: d} }
 
 func (d *werfHooksDriver) Create(key string, rls *release.Release) error {
 	if rls != nil {

@@ -1,4 +1,4 @@
-package helmsdk
+package drivers
 
 import (
 	"testing"

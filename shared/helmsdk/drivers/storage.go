@@ -1,4 +1,6 @@
-package helmsdk
+// Package drivers wraps Helm's release storage: revisions stored without decrypted secrets,
+// history lists read once per command, werf's hook annotations set as a revision is stored.
+package drivers
 
 import (
 	"helm.sh/helm/v3/pkg/chart"
@@ -19,6 +21,11 @@ type secretFreeDriver struct {
 }
 
 var _ driver.Driver = (*secretFreeDriver)(nil)
+
+// SecretFree is d storing values instead of the values a revision rendered with.
+func SecretFree(d driver.Driver, values map[string]any) driver.Driver {
+	return &secretFreeDriver{Driver: d, values: values}
+}
 
 func (d *secretFreeDriver) Create(key string, rls *release.Release) error {
 	return d.Driver.Create(key, d.secretFree(rls))
@@ -64,16 +71,4 @@ func withoutSecretFiles(c *chart.Chart) *chart.Chart {
 		out.SetDependencies(copies...)
 	}
 	return &out
-}
-
-// storeWithout keeps the release storage secret-free for the duration of run when values (the
-// non-secret values to store) are given.
-func (c *Client) storeWithout(values map[string]any, run func() error) error {
-	if values == nil {
-		return run()
-	}
-	original := c.cfg.Releases.Driver
-	c.cfg.Releases.Driver = &secretFreeDriver{Driver: original, values: values}
-	defer func() { c.cfg.Releases.Driver = original }()
-	return run()
 }

@@ -1,4 +1,4 @@
-package helmsdk
+package drivers
 
 import (
 	"errors"
@@ -27,6 +27,9 @@ type cachedQuery struct {
 }
 
 var _ driver.Driver = (*cachedReads)(nil)
+
+// CachedReads is d with the history lists remembered until the next write.
+func CachedReads(d driver.Driver) driver.Driver { return newCachedReads(d) }
 
 func newCachedReads(d driver.Driver) *cachedReads {
 	return &cachedReads{Driver: d, queries: map[string]cachedQuery{}}
