@@ -6,9 +6,7 @@ package charts
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"fmt"
 	"io/fs"
 	"os"
@@ -22,7 +20,6 @@ import (
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/ignore"
-	"helm.sh/helm/v3/pkg/repo"
 )
 
 // Chart is a loaded chart, ready to render or deploy.
@@ -169,45 +166,6 @@ func rewriteTemplates(ch *chart.Chart, helper string) {
 	for _, dep := range ch.Dependencies() {
 		rewriteTemplates(dep, helper)
 	}
-}
-
-// repositoriesWithDependencyURLs writes a temporary copy of Helm's repositories file with an
-// entry for every http(s) dependency repository that is not in it, so that charts whose
-// dependencies name repository URLs build without "helm repo add" first (as werf does).
-func repositoriesWithDependencyURLs(configured string, deps []*chart.Dependency) (string, func(), error) {
-	f, err := repo.LoadFile(configured)
-	if err != nil {
-		f = repo.NewFile()
-	}
-	added := false
-	for _, d := range deps {
-		u := strings.TrimSuffix(d.Repository, "/")
-		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
-			continue
-		}
-		known := false
-		for _, e := range f.Repositories {
-			known = known || strings.TrimSuffix(e.URL, "/") == u
-		}
-		if !known {
-			sum := sha256.Sum256([]byte(u))
-			f.Add(&repo.Entry{Name: "converge-" + hex.EncodeToString(sum[:6]), URL: u})
-			added = true
-		}
-	}
-	if !added {
-		return configured, func() {}, nil
-	}
-	dir, err := os.MkdirTemp("", "converge-repositories-")
-	if err != nil {
-		return "", nil, err
-	}
-	path := filepath.Join(dir, "repositories.yaml")
-	if err := f.WriteFile(path, 0o600); err != nil {
-		os.RemoveAll(dir)
-		return "", nil, err
-	}
-	return path, func() { os.RemoveAll(dir) }, nil
 }
 
 // LoadChartFiles builds a chart from its files, keyed by their path in the chart, honouring
