@@ -7,12 +7,15 @@ import (
 	"strings"
 	"time"
 
+	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/kube"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/cli-runtime/pkg/resource"
+
+	"github.com/kubectl-converge/converge/shared/helmsdk/drivers"
 )
 
 // deployKubeClient is the seam between Helm 3's actions and ours, and the one file that
@@ -35,18 +38,20 @@ import (
 
 // deployKubeClient is Helm's kube client with our transform applied to everything Helm
 // builds (hooks, CRDs and the release's manifests all go through Build), and with the
-// release's objects applied and hooks awaited by an Applier when one is set.
+// release's objects applied and hooks awaited by an Applier when one is set. The Client keeps
+// one without an applier; every action that deploys or deletes gets one of its own
+// (actionConfig), so what one action set never reaches the next.
 type deployKubeClient struct {
 	*kube.Client
 	transform Transform
 	applier   Applier
 	// keepManual is the applier's request to keep manual changes (helmOps.keepManual).
 	keepManual bool
-	// owner, while set, limits Helm's deletions to objects that still carry this release's
+	// owner, when set, limits Helm's deletions to objects that still carry this release's
 	// ownership annotations; the others are kept and listed in spared.
 	owner  *ownership
 	spared []SparedObject
-	// deleteOrder, while set, deletes the uninstall's objects in waves (UninstallRequest).
+	// deleteOrder, when set, deletes the uninstall's objects in waves (UninstallRequest).
 	deleteOrder   func([]*resource.Info) ([][]*resource.Info, error)
 	deleteTimeout time.Duration
 }
@@ -227,14 +232,42 @@ func isHookList(resources kube.ResourceList) bool {
 	return true
 }
 
-// withApplier runs fn with the applier in charge of the release's objects.
-func (c *Client) withApplier(a Applier, keepManual bool, fn func() error) error {
-	if c.kube == nil || a == nil {
-		return fn()
+// actionSettings is what one Helm action runs with beyond what every action shares.
+type actionSettings struct {
+	// applier applies the release's objects and awaits its hooks; nil lets Helm do it.
+	applier    Applier
+	keepManual bool
+	// storedValues are stored in the action's revision instead of the rendered values.
+	storedValues map[string]any
+	historyMax   int
+	// owner, deleteOrder and deleteTimeout: see deployKubeClient.
+	owner         *ownership
+	deleteOrder   func([]*resource.Info) ([][]*resource.Info, error)
+	deleteTimeout time.Duration
+}
+
+// actionConfig is a Helm configuration of one action's own: its kube client carries the
+// action's applier and deletion rules and its storage the action's stored values, so nothing
+// of one action stays on the Client (the storage driver underneath, with its cache, is
+// shared). The kube client is nil when Helm's own is not a *kube.Client.
+func (c *Client) actionConfig(s actionSettings) (*action.Configuration, *deployKubeClient) {
+	cfg := *c.cfg
+	releases := *c.cfg.Releases
+	if s.storedValues != nil {
+		releases.Driver = drivers.SecretFree(releases.Driver, s.storedValues)
 	}
-	c.kube.applier, c.kube.keepManual = a, keepManual
-	defer func() { c.kube.applier, c.kube.keepManual = nil, false }()
-	return fn()
+	releases.MaxHistory = s.historyMax
+	cfg.Releases = &releases
+	if c.kube == nil {
+		return &cfg, nil
+	}
+	kube := &deployKubeClient{
+		Client: c.kube.Client, transform: c.kube.transform,
+		applier: s.applier, keepManual: s.keepManual,
+		owner: s.owner, deleteOrder: s.deleteOrder, deleteTimeout: s.deleteTimeout,
+	}
+	cfg.KubeClient = kube
+	return &cfg, kube
 }
 
 // withoutReleaseMetadata removes the metadata Helm gave the objects owned by anyone.

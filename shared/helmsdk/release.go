@@ -16,7 +16,6 @@ import (
 	"k8s.io/cli-runtime/pkg/resource"
 
 	"github.com/kubectl-converge/converge/shared/helmsdk/charts"
-	"github.com/kubectl-converge/converge/shared/helmsdk/drivers"
 )
 
 // ErrReleaseNotFound is returned for a release with no revision in the namespace.
@@ -188,10 +187,10 @@ func (c *Client) upgradeOrInstall(ctx context.Context, req UpgradeRequest, dryRu
 		return nil, err
 	}
 	uninstalled := last != nil && last.Info.Status == helmrelease.StatusUninstalled
-	c.cfg.Releases.MaxHistory = req.HistoryMax
+	cfg, _ := c.actionConfig(actionSettings{applier: req.Applier, keepManual: req.KeepManualChanges, storedValues: req.StoredValues, historyMax: req.HistoryMax})
 	var rel *helmrelease.Release
 	if notFound || uninstalled {
-		install := action.NewInstall(c.cfg)
+		install := action.NewInstall(cfg)
 		renderer := c.postRenderer(req, "install", &install.TakeOwnership)
 		install.ReleaseName = req.ReleaseName
 		install.Namespace = c.namespace
@@ -208,14 +207,9 @@ func (c *Client) upgradeOrInstall(ctx context.Context, req UpgradeRequest, dryRu
 		if dryRun {
 			install.DryRun, install.DryRunOption = true, "server"
 		}
-		err = c.storeWithout(req.StoredValues, func() error {
-			return c.withApplier(req.Applier, req.KeepManualChanges, func() (runErr error) {
-				rel, runErr = install.RunWithContext(ctx, req.Chart.Helm(), req.Values)
-				return runErr
-			})
-		})
+		rel, err = install.RunWithContext(ctx, req.Chart.Helm(), req.Values)
 	} else {
-		upgrade := action.NewUpgrade(c.cfg)
+		upgrade := action.NewUpgrade(cfg)
 		renderer := c.postRenderer(req, "upgrade", &upgrade.TakeOwnership)
 		upgrade.Namespace = c.namespace
 		upgrade.Wait = req.Wait
@@ -229,12 +223,7 @@ func (c *Client) upgradeOrInstall(ctx context.Context, req UpgradeRequest, dryRu
 		if dryRun {
 			upgrade.DryRun, upgrade.DryRunOption = true, "server"
 		}
-		err = c.storeWithout(req.StoredValues, func() error {
-			return c.withApplier(req.Applier, req.KeepManualChanges, func() (runErr error) {
-				rel, runErr = upgrade.RunWithContext(ctx, req.ReleaseName, req.Chart.Helm(), req.Values)
-				return runErr
-			})
-		})
+		rel, err = upgrade.RunWithContext(ctx, req.ReleaseName, req.Chart.Helm(), req.Values)
 	}
 	return rel, err
 }
@@ -385,13 +374,14 @@ func (c *Client) Rollback(ctx context.Context, req RollbackRequest) (*Release, e
 	if !found {
 		return nil, fmt.Errorf("release %q has no revision %d (it has %d to %d)", req.ReleaseName, target, revs[0].Revision, current.Revision)
 	}
-	rb := action.NewRollback(c.cfg)
+	cfg, _ := c.actionConfig(actionSettings{applier: req.Applier, keepManual: req.KeepManualChanges, historyMax: req.HistoryMax})
+	rb := action.NewRollback(cfg)
 	rb.Version = target
 	rb.Wait = req.Wait
 	rb.WaitForJobs = req.Wait
 	rb.Timeout = req.Timeout
 	rb.MaxHistory = req.HistoryMax
-	if err := c.withApplier(req.Applier, req.KeepManualChanges, func() error { return rb.Run(req.ReleaseName) }); err != nil {
+	if err := rb.Run(req.ReleaseName); err != nil {
 		if last, lerr := c.lastRevision(req.ReleaseName); lerr == nil && last.Version > current.Revision {
 			return fromHelm(last), err
 		}
@@ -422,15 +412,14 @@ type UninstallRequest struct {
 // Uninstall deletes the release's objects (keeping those annotated helm.sh/resource-policy:
 // keep), runs its delete hooks and removes its history. It returns the release as it was.
 func (c *Client) Uninstall(req UninstallRequest) (*Release, error) {
-	u := action.NewUninstall(c.cfg)
+	cfg, kube := c.actionConfig(actionSettings{
+		owner:       &ownership{release: req.ReleaseName, namespace: c.namespace, handBackRun: req.HandBackRun},
+		deleteOrder: req.DeleteOrder, deleteTimeout: req.Timeout,
+	})
+	u := action.NewUninstall(cfg)
 	u.Wait = req.Wait
 	u.Timeout = req.Timeout
 	u.DeletionPropagation = "foreground"
-	if c.kube != nil {
-		c.kube.owner, c.kube.spared = &ownership{release: req.ReleaseName, namespace: c.namespace, handBackRun: req.HandBackRun}, nil
-		c.kube.deleteOrder, c.kube.deleteTimeout = req.DeleteOrder, req.Timeout
-		defer func() { c.kube.owner, c.kube.deleteOrder = nil, nil }()
-	}
 	res, err := u.Run(req.ReleaseName)
 	if errors.Is(err, driver.ErrReleaseNotFound) {
 		return nil, fmt.Errorf("%w: %q in namespace %q", ErrReleaseNotFound, req.ReleaseName, c.namespace)
@@ -442,8 +431,8 @@ func (c *Client) Uninstall(req UninstallRequest) (*Release, error) {
 		return nil, nil
 	}
 	out := fromHelm(res.Release)
-	if c.kube != nil {
-		out.Spared = c.kube.spared
+	if kube != nil {
+		out.Spared = kube.spared
 	}
 	return out, nil
 }
@@ -518,16 +507,4 @@ func (c *Client) List() ([]string, error) {
 	}
 	sort.Strings(names)
 	return names, nil
-}
-
-// storeWithout keeps the release storage secret-free for the duration of run when values (the
-// non-secret values to store) are given.
-func (c *Client) storeWithout(values map[string]any, run func() error) error {
-	if values == nil {
-		return run()
-	}
-	original := c.cfg.Releases.Driver
-	c.cfg.Releases.Driver = drivers.SecretFree(original, values)
-	defer func() { c.cfg.Releases.Driver = original }()
-	return run()
 }
