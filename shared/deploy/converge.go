@@ -466,7 +466,7 @@ func Dismiss(ctx context.Context, client *helmsdk.Client, clients track.Clients,
 		defer lock.Release()
 		ctx = lockedCtx
 	}
-	rel, err := client.Uninstall(helmsdk.UninstallRequest{ReleaseName: req.ReleaseName, Wait: false, Timeout: helmTimeout(req.Timeout), HandBackRun: req.handBackRun,
+	rel, err := client.Uninstall(ctx, helmsdk.UninstallRequest{ReleaseName: req.ReleaseName, Wait: false, Timeout: helmTimeout(req.Timeout), HandBackRun: req.handBackRun,
 		DeleteOrder: func(objects []*resource.Info) ([][]*resource.Info, error) {
 			return apply.DeleteWaves(objects, req.Namespace)
 		}})

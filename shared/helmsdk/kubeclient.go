@@ -2,6 +2,7 @@ package helmsdk
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/cli-runtime/pkg/resource"
 
 	"github.com/kubectl-converge/converge/shared/helmsdk/drivers"
@@ -54,6 +56,15 @@ type deployKubeClient struct {
 	// deleteOrder, when set, deletes the uninstall's objects in waves (UninstallRequest).
 	deleteOrder   func([]*resource.Info) ([][]*resource.Info, error)
 	deleteTimeout time.Duration
+	// context ends the waits of the action (Helm 3's uninstall takes none); nil: none.
+	context context.Context
+}
+
+func (c *deployKubeClient) ctx() context.Context {
+	if c.context == nil {
+		return context.Background()
+	}
+	return c.context
 }
 
 // SparedObject is an object of a release an uninstall did not delete: another release owns
@@ -100,7 +111,12 @@ func (c *deployKubeClient) DeleteWithPropagationPolicy(resources kube.ResourceLi
 		return &kube.Result{}, []error{err}
 	}
 	result := &kube.Result{}
-	deadline := time.Now().Add(c.deleteTimeout)
+	timeout := c.deleteTimeout
+	if timeout <= 0 {
+		timeout = 24 * time.Hour // Helm's zero: no limit
+	}
+	waitCtx, cancel := context.WithTimeout(c.ctx(), timeout)
+	defer cancel()
 	for w, wave := range waves {
 		res, errs := c.Client.DeleteWithPropagationPolicy(wave, policy)
 		if res != nil {
@@ -113,14 +129,17 @@ func (c *deployKubeClient) DeleteWithPropagationPolicy(resources kube.ResourceLi
 			break
 		}
 		for _, info := range wave {
-			for {
-				if _, err := resource.NewHelper(info.Client, info.Mapping).Get(info.Namespace, info.Name); apierrors.IsNotFound(err) {
-					break
-				}
-				if c.deleteTimeout > 0 && time.Now().After(deadline) {
-					return result, []error{fmt.Errorf("%s %q is still there after %s: what depends on its deletion (werf.io/delete-dependency) was not deleted", info.Mapping.GroupVersionKind.Kind, info.Name, c.deleteTimeout)}
-				}
-				time.Sleep(250 * time.Millisecond)
+			helper := resource.NewHelper(info.Client, info.Mapping)
+			err := wait.PollUntilContextCancel(waitCtx, 250*time.Millisecond, true, func(context.Context) (bool, error) {
+				_, err := helper.Get(info.Namespace, info.Name)
+				return apierrors.IsNotFound(err), nil
+			})
+			switch {
+			case err == nil:
+			case c.ctx().Err() != nil:
+				return result, []error{fmt.Errorf("interrupted while waiting for %s %q to be deleted: %w", info.Mapping.GroupVersionKind.Kind, info.Name, context.Cause(c.ctx()))}
+			default:
+				return result, []error{fmt.Errorf("%s %q is still there after %s: what depends on its deletion (werf.io/delete-dependency) was not deleted", info.Mapping.GroupVersionKind.Kind, info.Name, c.deleteTimeout)}
 			}
 		}
 	}
@@ -240,10 +259,11 @@ type actionSettings struct {
 	// storedValues are stored in the action's revision instead of the rendered values.
 	storedValues map[string]any
 	historyMax   int
-	// owner, deleteOrder and deleteTimeout: see deployKubeClient.
+	// owner, deleteOrder, deleteTimeout and context: see deployKubeClient.
 	owner         *ownership
 	deleteOrder   func([]*resource.Info) ([][]*resource.Info, error)
 	deleteTimeout time.Duration
+	context       context.Context
 }
 
 // actionConfig is a Helm configuration of one action's own: its kube client carries the
@@ -265,6 +285,7 @@ func (c *Client) actionConfig(s actionSettings) (*action.Configuration, *deployK
 		Client: c.kube.Client, transform: c.kube.transform,
 		applier: s.applier, keepManual: s.keepManual,
 		owner: s.owner, deleteOrder: s.deleteOrder, deleteTimeout: s.deleteTimeout,
+		context: s.context,
 	}
 	cfg.KubeClient = kube
 	return &cfg, kube

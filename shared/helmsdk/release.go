@@ -411,10 +411,10 @@ type UninstallRequest struct {
 
 // Uninstall deletes the release's objects (keeping those annotated helm.sh/resource-policy:
 // keep), runs its delete hooks and removes its history. It returns the release as it was.
-func (c *Client) Uninstall(req UninstallRequest) (*Release, error) {
+func (c *Client) Uninstall(ctx context.Context, req UninstallRequest) (*Release, error) {
 	cfg, kube := c.actionConfig(actionSettings{
 		owner:       &ownership{release: req.ReleaseName, namespace: c.namespace, handBackRun: req.HandBackRun},
-		deleteOrder: req.DeleteOrder, deleteTimeout: req.Timeout,
+		deleteOrder: req.DeleteOrder, deleteTimeout: req.Timeout, context: ctx,
 	})
 	u := action.NewUninstall(cfg)
 	u.Wait = req.Wait
