@@ -9,10 +9,15 @@ import (
 	"time"
 
 	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/kube"
 	kubefake "helm.sh/helm/v3/pkg/kube/fake"
 	"helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/storage"
 	"helm.sh/helm/v3/pkg/storage/driver"
+
+	"github.com/kubectl-converge/converge/shared/helmsdk/charts"
 )
 
 func TestAfterGraceEndsOnlyAGracePeriodAfterItsParent(t *testing.T) {
@@ -33,6 +38,76 @@ func TestAfterGraceEndsOnlyAGracePeriodAfterItsParent(t *testing.T) {
 	live, cancelLive := afterGrace(context.Background(), time.Hour)
 	cancelLive()
 	<-live.Done() // cancel ends it at once, whatever the grace
+}
+
+// encodingDriver stores what a release was when it was written (the secret and configmap
+// drivers encode it at once; the memory driver would keep the pointer Helm goes on changing).
+// The write Helm makes as a hook starts interrupts the run and lands a moment later, as on a
+// slow API server, so that any write made meanwhile comes before it.
+type encodingDriver struct {
+	driver.Driver
+	interrupt func()
+}
+
+func snapshot(r *release.Release) *release.Release {
+	out, info := *r, *r.Info
+	out.Info = &info
+	return &out
+}
+
+func (d *encodingDriver) Create(key string, r *release.Release) error {
+	return d.Driver.Create(key, snapshot(r))
+}
+
+func (d *encodingDriver) Update(key string, r *release.Release) error {
+	stored := snapshot(r)
+	if stored.Info.Status.IsPending() {
+		d.interrupt()
+		time.Sleep(300 * time.Millisecond)
+	}
+	return d.Driver.Update(key, stored)
+}
+
+// failingHookKube is a kube client whose hook wait fails at once, as the applier's does once
+// the run is interrupted.
+type failingHookKube struct {
+	kubefake.PrintingKubeClient
+	waited chan struct{}
+}
+
+func (k *failingHookKube) WatchUntilReady(kube.ResourceList, time.Duration) error {
+	close(k.waited)
+	return errors.New("interrupted: context canceled")
+}
+
+func TestInterruptedInstallLeavesItsRevisionFailed(t *testing.T) {
+	ctx, interrupt := context.WithCancel(context.Background())
+	defer interrupt()
+	hookKube := &failingHookKube{PrintingKubeClient: kubefake.PrintingKubeClient{Out: io.Discard}, waited: make(chan struct{})}
+	c := &Client{namespace: "ns", cfg: &action.Configuration{
+		Releases:     storage.Init(&encodingDriver{Driver: driver.NewMemory(), interrupt: interrupt}),
+		KubeClient:   hookKube,
+		Capabilities: chartutil.DefaultCapabilities,
+		Log:          func(string, ...any) {},
+	}}
+	ch := &chart.Chart{
+		Metadata: &chart.Metadata{APIVersion: "v2", Name: "app", Version: "1.0.0"},
+		Templates: []*chart.File{{Name: "templates/hook.yaml", Data: []byte(
+			"apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\n  annotations:\n    helm.sh/hook: pre-install\n")}},
+	}
+	// Interrupted as the hook starts.
+	_, err := c.UpgradeOrInstall(ctx, UpgradeRequest{ReleaseName: "app", Chart: charts.FromHelm(ch), Values: map[string]any{}, Timeout: time.Minute})
+	if err == nil {
+		t.Fatal("the interrupted install succeeded")
+	}
+	<-hookKube.waited // Helm's own goroutine made its writes
+	stored, gerr := c.cfg.Releases.Get("app", 1)
+	if gerr != nil {
+		t.Fatal(gerr)
+	}
+	if stored.Info.Status != release.StatusFailed {
+		t.Fatalf("revision 1 is left %s after the install returned %q", stored.Info.Status, err)
+	}
 }
 
 func TestFailPendingMarksOnlyAPendingRevisionFailed(t *testing.T) {
