@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -422,6 +423,48 @@ func TestDeleteDependencyOrdersDeletions(t *testing.T) {
 	}
 	heldThenReleased(env.Command(t, "kubectl", "converge", chart, "-n", ns, "--set", "removable=false").Start(), "ingress-like", "service-like")
 	heldThenReleased(env.Command(t, "kubectl", "converge", "dismiss", "deletedeps", "-n", ns).Start(), "held", "after-held")
+}
+
+// TestDismissInterruptedWhileADeletionWaits: SIGINT while a dismiss waits for an object held
+// by a finalizer (werf.io/delete-dependency) ends it at once, saying why, with the lock
+// released and the dependent object not deleted; the next dismiss finishes the job.
+func TestDismissInterruptedWhileADeletionWaits(t *testing.T) {
+	env := harness.Get(t)
+	ns := env.Namespace(t)
+	chart := writeChart(t, "dismissint", map[string]string{
+		"templates/cms.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: held\n  finalizers: [converge.test/hold]\ndata: {a: b}\n---\n" +
+			"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: after-held\n  annotations: {werf.io/delete-dependency-held: \"state=absent,kind=ConfigMap,name=held\"}\ndata: {a: b}\n",
+	})
+	env.Command(t, "kubectl", "converge", chart, "-n", ns).Succeed()
+	run := env.Command(t, "kubectl", "converge", "dismiss", "dismissint", "-n", ns).Start()
+	harness.Eventually(t, time.Minute, func() string {
+		if jsonPath(t, env, ns, "configmap/held", "{.metadata.deletionTimestamp}") == "" {
+			return "held is not being deleted yet:\n" + run.Stderr()
+		}
+		return ""
+	})
+	if err := run.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	// Without the interruption the wait would go on until the 15-minute timeout and say so.
+	res := run.Wait()
+	if res.ExitCode == 0 || !strings.Contains(res.Stderr, `interrupted while waiting for ConfigMap "held" to be deleted`) || !strings.Contains(res.Stderr, "run dismiss again") {
+		t.Fatalf("exit %d after SIGINT:\n%s", res.ExitCode, res.Stderr)
+	}
+	if got := jsonPath(t, env, ns, "configmap/after-held", "{.metadata.name}/{.metadata.deletionTimestamp}"); got != "after-held/" {
+		t.Fatalf("after-held is %q: it was deleted while held was still there", got)
+	}
+	if out := env.Kubectl(t, "-n", ns, "get", "lease", "-o", "name"); strings.TrimSpace(out) != "" {
+		t.Fatalf("the lock is still there: %s", out)
+	}
+	if h := historyStatuses(t, env, ns, "dismissint"); h != "1:uninstalling" {
+		t.Fatalf("history %q, want 1:uninstalling", h)
+	}
+	env.Kubectl(t, "-n", ns, "patch", "configmap", "held", "--type", "json", "-p", `[{"op":"remove","path":"/metadata/finalizers"}]`)
+	env.Command(t, "kubectl", "converge", "dismiss", "dismissint", "-n", ns).Succeed()
+	if out := env.Kubectl(t, "-n", ns, "get", "configmaps", "--ignore-not-found", "held", "after-held", "-o", "name"); strings.TrimSpace(out) != "" {
+		t.Fatalf("still there after the second dismiss: %s", out)
+	}
 }
 
 // TestDeployOnMainStages: nelm's werf.io/deploy-on: install deploys an object on the first

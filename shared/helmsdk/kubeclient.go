@@ -58,6 +58,8 @@ type deployKubeClient struct {
 	deleteTimeout time.Duration
 	// context ends the waits of the action (Helm 3's uninstall takes none); nil: none.
 	context context.Context
+	// deleteErrs are why the uninstall's deletion stopped: Helm only logs them.
+	deleteErrs []error
 }
 
 func (c *deployKubeClient) ctx() context.Context {
@@ -123,6 +125,7 @@ func (c *deployKubeClient) DeleteWithPropagationPolicy(resources kube.ResourceLi
 			result.Deleted = append(result.Deleted, res.Deleted...)
 		}
 		if len(errs) > 0 {
+			c.deleteErrs = errs
 			return result, errs
 		}
 		if w == len(waves)-1 {
@@ -137,9 +140,11 @@ func (c *deployKubeClient) DeleteWithPropagationPolicy(resources kube.ResourceLi
 			switch {
 			case err == nil:
 			case c.ctx().Err() != nil:
-				return result, []error{fmt.Errorf("interrupted while waiting for %s %q to be deleted: %w", info.Mapping.GroupVersionKind.Kind, info.Name, context.Cause(c.ctx()))}
+				c.deleteErrs = []error{fmt.Errorf("interrupted while waiting for %s %q to be deleted: %w", info.Mapping.GroupVersionKind.Kind, info.Name, context.Cause(c.ctx()))}
+				return result, c.deleteErrs
 			default:
-				return result, []error{fmt.Errorf("%s %q is still there after %s: what depends on its deletion (werf.io/delete-dependency) was not deleted", info.Mapping.GroupVersionKind.Kind, info.Name, c.deleteTimeout)}
+				c.deleteErrs = []error{fmt.Errorf("%s %q is still there after %s: what depends on its deletion (werf.io/delete-dependency) was not deleted", info.Mapping.GroupVersionKind.Kind, info.Name, c.deleteTimeout)}
+				return result, c.deleteErrs
 			}
 		}
 	}

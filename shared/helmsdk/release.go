@@ -424,6 +424,10 @@ func (c *Client) Uninstall(ctx context.Context, req UninstallRequest) (*Release,
 	if errors.Is(err, driver.ErrReleaseNotFound) {
 		return nil, fmt.Errorf("%w: %q in namespace %q", ErrReleaseNotFound, req.ReleaseName, c.namespace)
 	}
+	if err != nil && kube != nil && len(kube.deleteErrs) > 0 {
+		// Helm says only "failed to delete release" and logs why.
+		return nil, fmt.Errorf("uninstall release %q: %w (its revision stays %s: run dismiss again)", req.ReleaseName, errors.Join(kube.deleteErrs...), helmrelease.StatusUninstalling)
+	}
 	if err != nil {
 		return nil, err
 	}
