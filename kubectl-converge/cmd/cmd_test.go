@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -26,35 +28,56 @@ users: [{name: none, user: {token: x}}]
 current-context: none
 `
 
-// kubeconfigPath is the unreachableKubeconfig written for the whole test run.
-var kubeconfigPath string
+// refusingAPI answers like an API server that knows the caller but allows nothing: /version
+// (what reaching it asks) and 403 Forbidden for everything else, at once, so commands that
+// need the API end quickly and the same way on every machine.
+func refusingAPI() *httptest.Server {
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/version" {
+			fmt.Fprint(w, `{"major":"1","minor":"37","gitVersion":"v1.37.2"}`)
+			return
+		}
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprintf(w, `{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"Forbidden","code":403,"message":"%s %s is forbidden: User \"deployer\" cannot do it"}`, r.Method, r.URL.Path)
+	}))
+}
+
+// Kubeconfigs written for the whole test run: unreachable (nothing listens) and refusing
+// (refusingAPI).
+var unreachablePath, refusingPath string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "converge-cmd-test")
 	if err != nil {
 		panic(err)
 	}
-	kubeconfigPath = filepath.Join(dir, "kubeconfig")
-	if err := os.WriteFile(kubeconfigPath, []byte(unreachableKubeconfig), 0o600); err != nil {
-		panic(err)
+	api := refusingAPI()
+	unreachablePath, refusingPath = filepath.Join(dir, "unreachable"), filepath.Join(dir, "refusing")
+	refusing := strings.Replace(unreachableKubeconfig, "https://127.0.0.1:1", api.URL, 1)
+	for path, content := range map[string]string{unreachablePath: unreachableKubeconfig, refusingPath: refusing} {
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			panic(err)
+		}
 	}
 	// Releases live in Helm's memory driver.
 	os.Setenv("HELM_DRIVER", "memory")
 	code := m.Run()
+	api.Close()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
 
-// runCommand runs kubectl converge in-process as the binary would, against a cluster that
-// cannot be reached.
-func runCommand(t *testing.T, args ...string) string {
+// runWith runs kubectl converge in-process as the binary would, with the kubeconfig at path.
+func runWith(t *testing.T, kubeconfig string, args ...string) string {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
-	code := cliutil.Execute(context.Background(), NewCmdConverge, append(args, "--kubeconfig", kubeconfigPath), streams, nil, false)
+	code := cliutil.Execute(context.Background(), NewCmdConverge, append(args, "--kubeconfig", kubeconfig), streams, nil, false)
 	result := fmt.Sprintf("exit %d\n--- stdout\n%s--- stderr\n%s", code, out.String(), errOut.String())
-	// Every build stamps its own version.
-	return regexp.MustCompile(`((?:kubectl-converge|werf)\.io/version: ).*`).ReplaceAllString(result, "${1}<version>")
+	// Every build stamps its own version; the refusing API listens on a port of its own.
+	result = regexp.MustCompile(`((?:kubectl-converge|werf)\.io/version: ).*`).ReplaceAllString(result, "${1}<version>")
+	return regexp.MustCompile(`127\.0\.0\.1:\d{2,}`).ReplaceAllString(result, "127.0.0.1:<port>")
 }
 
 // TestCommands runs each command in-process with golden output: help, usage errors and their
@@ -64,6 +87,9 @@ func TestCommands(t *testing.T) {
 		name string
 		args []string
 	}{
+		// The one command that waits for an API server that is not there (retries, then a
+		// one-line error); every other command needing the API meets one that refuses.
+		{"unreachable", []string{"testdata/chart", "--timeout", "30s"}},
 		{"help", []string{"--help"}},
 		{"help-render", []string{"render", "--help"}},
 		{"help-plan", []string{"plan", "--help"}},
@@ -92,7 +118,11 @@ func TestCommands(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			testutil.Golden(t, filepath.Join("testdata", "golden", tt.name+".golden"), runCommand(t, tt.args...))
+			kubeconfig := refusingPath
+			if tt.name == "unreachable" {
+				kubeconfig = unreachablePath
+			}
+			testutil.Golden(t, filepath.Join("testdata", "golden", tt.name+".golden"), runWith(t, kubeconfig, tt.args...))
 		})
 	}
 }

@@ -119,3 +119,20 @@ func TestHolderIdentityIsPerRun(t *testing.T) {
 		t.Fatalf("two runs share the identity %q", a)
 	}
 }
+
+// TestForbiddenLockSaysWhatToGrant: a deployer who may not use Leases learns which verbs on
+// which resource the lock needs, not only that something was forbidden.
+func TestForbiddenLockSaysWhatToGrant(t *testing.T) {
+	for _, verb := range []string{"get", "create"} {
+		t.Run(verb, func(t *testing.T) {
+			kube := fake.NewClientset()
+			kube.PrependReactor(verb, "leases", func(k8stesting.Action) (bool, runtime.Object, error) {
+				return true, nil, apierrors.NewForbidden(coordinationv1.Resource("leases"), LeaseName("app"), nil)
+			})
+			_, _, err := Acquire(context.Background(), kube, "ns", "app", Options{Wait: time.Second, Operation: "converge"}, nil)
+			if err == nil || !strings.Contains(err.Error(), `grant get, create, update and delete on leases.coordination.k8s.io in namespace "ns"`) {
+				t.Fatalf("error %v", err)
+			}
+		})
+	}
+}
