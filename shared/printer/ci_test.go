@@ -125,3 +125,20 @@ func TestMarkdownSummaryOfObjects(t *testing.T) {
 		Objects: []track.ObjectResult{{Object: cache, Status: track.Status{State: track.StateReady}, Took: 2 * time.Second}}})
 	golden(t, "summary-objects", b.String())
 }
+
+// TestPlainAndJSON renders one deploy's events as a CI log without colors and as JSON lines.
+func TestPlainAndJSON(t *testing.T) {
+	events := deployEvents()
+	// Log lines and messages come from the workload and may be any text.
+	events = append(events, track.Event{Type: track.EventTypeLog, Time: events[0].Time, Object: &web, Pod: "web-7c9f-x2k", Container: "app", Line: "démarrage: 準備完了 ✓"})
+	for _, mode := range []Mode{ModePlain, ModeJSON} {
+		t.Run(string(mode), func(t *testing.T) {
+			var b strings.Builder
+			sink := New(&b, mode, false)
+			for _, e := range events {
+				sink(e)
+			}
+			golden(t, "mode-"+string(mode), b.String())
+		})
+	}
+}
