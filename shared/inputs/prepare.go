@@ -164,7 +164,11 @@ func Prepare(in Inputs) (prepared *Prepared, err error) {
 	if err != nil {
 		return nil, err
 	}
-	vals, err := charts.MergeValues(in.Values, secretLayers...)
+	userValues, err := charts.LoadValues(in.Values)
+	if err != nil {
+		return nil, err
+	}
+	vals, err := userValues.Merge(secretLayers...)
 	if err != nil {
 		return nil, err
 	}
@@ -188,7 +192,7 @@ func Prepare(in Inputs) (prepared *Prepared, err error) {
 	var stored map[string]any
 	if len(secretLayers) > 0 || len(ch.FilesUnder(SecretFilesDir)) > 0 {
 		// Revisions store the values without the decrypted layers, as nelm does.
-		if stored, err = charts.MergeValues(in.Values); err != nil {
+		if stored, err = userValues.Merge(); err != nil {
 			return nil, err
 		}
 		if stored, err = ch.ExportValues(charts.MergeMaps(stored, serviceValues)); err != nil {

@@ -3,6 +3,7 @@ package charts
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/url"
 	"os"
@@ -10,7 +11,6 @@ import (
 
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/cli"
-	"helm.sh/helm/v3/pkg/cli/values"
 	"helm.sh/helm/v3/pkg/getter"
 	"helm.sh/helm/v3/pkg/strvals"
 	"sigs.k8s.io/yaml"
@@ -26,36 +26,70 @@ type ValueSources struct {
 	SetLiteral []string
 }
 
-// MergeValues merges, lowest precedence first: the values files, then each of layers (for
-// example decrypted secret values), then the --set family in Helm's order (--set-json, --set,
-// --set-string, --set-file, --set-literal). Chart defaults are merged later, by the action.
-func MergeValues(src ValueSources, layers ...map[string]any) (map[string]any, error) {
-	providers := getter.All(cli.New())
+// Values are the user's values as the flags give them, each file read once (a URL or stdin
+// read twice could differ between the deployed and the stored values): Merge makes the
+// values of a deploy from them as often as needed.
+type Values struct {
+	src       ValueSources
+	files     map[string]any
+	providers getter.Providers
+	// setFiles are the contents of the --set-file files, by path, once read.
+	setFiles map[string]string
+}
+
+// LoadValues reads and parses the values files in order (later files win, maps merge, as in
+// Helm); "-" is stdin, a URL is fetched with Helm's getters.
+func LoadValues(src ValueSources) (*Values, error) {
+	v := &Values{src: src, files: map[string]any{}, providers: getter.All(cli.New()), setFiles: map[string]string{}}
 	for _, file := range src.Files {
-		// Helm's own errors for these say "open x" or "failed to parse x", not which flag.
-		raw, err := readFileOrURL(file, providers)
+		raw, err := readFileOrURL(file, v.providers)
 		var pathErr *fs.PathError
 		if errors.As(err, &pathErr) {
+			// Helm's own errors for these say "open x", not which flag.
 			err = pathErr.Err
 		}
 		if err != nil {
 			return nil, fmt.Errorf("--values %s: %w", file, err)
 		}
-		if _, err := ParseValuesYAML(raw); err != nil {
+		parsed, err := ParseValuesYAML(raw)
+		if err != nil {
 			return nil, fmt.Errorf("--values %s: %s", file, strings.TrimPrefix(err.Error(), "error converting YAML to JSON: yaml: "))
 		}
+		v.files = MergeMaps(v.files, parsed)
 	}
-	base, err := (&values.Options{ValueFiles: src.Files}).MergeValues(providers)
+	return v, nil
+}
+
+// MergeValues is LoadValues and Merge for values needed once.
+func MergeValues(src ValueSources, layers ...map[string]any) (map[string]any, error) {
+	v, err := LoadValues(src)
 	if err != nil {
 		return nil, err
 	}
+	return v.Merge(layers...)
+}
+
+// Merge returns new values, lowest precedence first: the values files, then each of layers
+// (for example decrypted secret values), then the --set family in Helm's order (--set-json,
+// --set, --set-string, --set-file, --set-literal). Chart defaults are merged later, by the
+// action. Nothing of v or layers is changed.
+func (v *Values) Merge(layers ...map[string]any) (map[string]any, error) {
+	base := deepCopyMap(v.files)
 	for _, layer := range layers {
-		base = MergeMaps(base, layer)
+		base = MergeMaps(base, deepCopyMap(layer))
 	}
 	readFile := func(rs []rune) (any, error) {
-		raw, err := readFileOrURL(string(rs), providers)
+		path := string(rs)
+		if content, ok := v.setFiles[path]; ok {
+			return content, nil
+		}
+		raw, err := readFileOrURL(path, v.providers)
+		if err == nil {
+			v.setFiles[path] = string(raw)
+		}
 		return string(raw), err
 	}
+	src := v.src
 	steps := []struct {
 		flag  string
 		items []string
@@ -81,8 +115,39 @@ func MergeValues(src ValueSources, layers ...map[string]any) (map[string]any, er
 	return base, nil
 }
 
-// readFileOrURL reads a local file, or a URL of a scheme Helm has a getter for.
+// deepCopyMap copies the maps and lists of values, which --set parsing changes in place.
+func deepCopyMap(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = deepCopyValue(v)
+	}
+	return out
+}
+
+func deepCopyValue(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		return deepCopyMap(x)
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = deepCopyValue(e)
+		}
+		return out
+	default:
+		return v
+	}
+}
+
+// readFileOrURL reads a local file, stdin for "-", or a URL of a scheme Helm has a getter
+// for.
 func readFileOrURL(path string, providers getter.Providers) ([]byte, error) {
+	if strings.TrimSpace(path) == "-" {
+		return io.ReadAll(os.Stdin)
+	}
 	u, err := url.Parse(path)
 	if err == nil && u.Scheme != "" && len(u.Scheme) > 1 {
 		g, err := providers.ByScheme(u.Scheme)
