@@ -17,16 +17,12 @@ import (
 // --secret-values' secrets merged and encrypted again into secret-values.yaml; the global
 // annotations and labels in extra_annotations.json and extra_labels.json; the version from
 // tag (bundle.Version).
-func PrepareBundle(in Inputs, tag string, now time.Time) (ch *charts.Chart, err error) {
-	l, err := load(in)
-	if l != nil {
-		defer l.copies.remove()
-		defer func() { err = l.copies.rename(err) }()
-	}
-	if err != nil {
-		return nil, err
-	}
-	in, ch = l.in, l.chart
+func PrepareBundle(in Inputs, tag string, now time.Time) (*charts.Chart, error) {
+	return withLoaded(in, func(l *loadedChart) (*charts.Chart, error) { return bundleLoaded(l, tag, now) })
+}
+
+func bundleLoaded(l *loadedChart, tag string, now time.Time) (*charts.Chart, error) {
+	in, ch := l.in, l.chart
 	user, err := charts.MergeValues(in.Values)
 	if err != nil {
 		return nil, err

@@ -137,16 +137,26 @@ type Prepared struct {
 
 // Prepare loads the chart, decrypts its secrets, merges the values and builds the transform
 // that stamps annotations and rewrites images.
-func Prepare(in Inputs) (prepared *Prepared, err error) {
+func Prepare(in Inputs) (*Prepared, error) {
+	return withLoaded(in, prepareLoaded)
+}
+
+// withLoaded loads the chart of in and hands it to use; the copies made to load it (from a
+// git commit) are removed after, and errors about them (a bad values file, say) name the
+// user's paths.
+func withLoaded[T any](in Inputs, use func(*loadedChart) (T, error)) (out T, err error) {
 	l, err := load(in)
 	if l != nil {
 		defer l.copies.remove()
-		// Errors about the copies (a bad values file, say) must name the user's paths.
 		defer func() { err = l.copies.rename(err) }()
 	}
 	if err != nil {
-		return nil, err
+		return out, err
 	}
+	return use(l)
+}
+
+func prepareLoaded(l *loadedChart) (*Prepared, error) {
 	in, ch := l.in, l.chart
 	name, err := in.releaseName(ch)
 	if err != nil {
