@@ -498,14 +498,7 @@ func (t *tracker) mappedKind(r mapResult) {
 
 // startLate starts a source opened after the others (a kind mapped late).
 func (t *tracker) startLate(s *source) {
-	s.mu.Lock()
-	started := s.stop != nil
-	s.mu.Unlock()
-	if started {
-		return
-	}
-	only := &sources{clients: t.sources.clients, byKey: map[sourceKey]*source{s.key: s}, access: t.sources.access, changed: t.sources.changed, said: t.sources.said}
-	_ = only.start(t.logs.ctx)
+	_ = t.sources.startOne(t.logs.ctx, s)
 }
 
 // optionalSettled reports whether the pods, ReplicaSets and events an object is explained

@@ -170,29 +170,43 @@ func (ss *sources) events(namespace string) *source {
 // start runs every source until ctx ends. A source the API server forbids is stopped at
 // once; one that fails otherwise is retried by its reflector, and said once.
 func (ss *sources) start(ctx context.Context) error {
+	for _, s := range ss.byKey {
+		if s == nil {
+			continue
+		}
+		if err := ss.startOne(ctx, s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// startOne runs source s until ctx ends, unless it runs already.
+func (ss *sources) startOne(ctx context.Context, s *source) error {
+	s.mu.Lock()
+	if s.stop != nil {
+		s.mu.Unlock()
+		return nil
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	s.stop = stop
+	s.mu.Unlock()
 	handler := cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { ss.changed() },
 		UpdateFunc: func(any, any) { ss.changed() },
 		DeleteFunc: func(any) { ss.changed() },
 	}
-	for _, s := range ss.byKey {
-		if s == nil {
-			continue
-		}
-		if _, err := s.informer.AddEventHandler(handler); err != nil {
-			return fmt.Errorf("watch %s: %w", s.key, err)
-		}
-		// Replaces client-go's default handler, which writes the error to the terminal
-		// through klog on every retry.
-		if err := s.informer.SetWatchErrorHandler(func(_ *cache.Reflector, err error) { ss.failed(s, err) }); err != nil {
-			return fmt.Errorf("watch %s: %w", s.key, err)
-		}
-		runCtx, stop := context.WithCancel(ctx)
-		s.mu.Lock()
-		s.stop = stop
-		s.mu.Unlock()
-		go s.informer.Run(runCtx.Done())
+	if _, err := s.informer.AddEventHandler(handler); err != nil {
+		stop()
+		return fmt.Errorf("watch %s: %w", s.key, err)
 	}
+	// Replaces client-go's default handler, which writes the error to the terminal
+	// through klog on every retry.
+	if err := s.informer.SetWatchErrorHandler(func(_ *cache.Reflector, err error) { ss.failed(s, err) }); err != nil {
+		stop()
+		return fmt.Errorf("watch %s: %w", s.key, err)
+	}
+	go s.informer.Run(runCtx.Done())
 	return nil
 }
 
