@@ -25,31 +25,26 @@ func newOwnerIndex(s *sources) *ownerIndex {
 }
 
 func (x *ownerIndex) podsOf(namespace, ownerUID string) []*corev1.Pod {
-	byOwner, ok := x.pods[namespace]
-	if !ok {
-		byOwner = map[string][]*corev1.Pod{}
-		for _, obj := range x.sources.byKey[sourceKey{ResourcePods, namespace}].list() {
-			p := obj.(*corev1.Pod)
-			if owner := metav1.GetControllerOf(p); owner != nil {
-				byOwner[string(owner.UID)] = append(byOwner[string(owner.UID)], p)
-			}
-		}
-		x.pods[namespace] = byOwner
-	}
-	return byOwner[ownerUID]
+	return controlledBy(x.pods, x.sources.byKey[sourceKey{ResourcePods, namespace}], namespace, ownerUID)
 }
 
 func (x *ownerIndex) replicaSetsOf(namespace, ownerUID string) []*appsv1.ReplicaSet {
-	byOwner, ok := x.sets[namespace]
+	return controlledBy(x.sets, x.sources.byKey[sourceKey{ResourceReplicaSets, namespace}], namespace, ownerUID)
+}
+
+// controlledBy returns the objects of src in namespace whose controller has ownerUID,
+// indexing src into index[namespace] on first use.
+func controlledBy[T metav1.Object](index map[string]map[string][]T, src *source, namespace, ownerUID string) []T {
+	byOwner, ok := index[namespace]
 	if !ok {
-		byOwner = map[string][]*appsv1.ReplicaSet{}
-		for _, obj := range x.sources.byKey[sourceKey{ResourceReplicaSets, namespace}].list() {
-			rs := obj.(*appsv1.ReplicaSet)
-			if owner := metav1.GetControllerOf(rs); owner != nil {
-				byOwner[string(owner.UID)] = append(byOwner[string(owner.UID)], rs)
+		byOwner = map[string][]T{}
+		for _, obj := range src.list() {
+			o := obj.(T)
+			if owner := metav1.GetControllerOf(o); owner != nil {
+				byOwner[string(owner.UID)] = append(byOwner[string(owner.UID)], o)
 			}
 		}
-		x.sets[namespace] = byOwner
+		index[namespace] = byOwner
 	}
 	return byOwner[ownerUID]
 }
