@@ -3,6 +3,7 @@ package e2e
 import (
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -54,6 +55,13 @@ func TestRenderGolden(t *testing.T) {
 			golden(t, tt.name, res.Stdout)
 		})
 	}
+	// helm's -f - reads the values from stdin: the same values render the same manifests.
+	t.Run("values-from-stdin", func(t *testing.T) {
+		args := append([]string{"converge", "render", chart, "-n", "shop"}, tests[1].args...)
+		args[slices.Index(args, valuesFile)] = "-"
+		res := env.Command(t, "kubectl", args...).Stdin("greeting: from-values-file\nreplicas: 5\n").Succeed()
+		golden(t, "values", res.Stdout)
+	})
 }
 
 func TestRenderErrorsNameTheInput(t *testing.T) {
