@@ -60,8 +60,9 @@ func TestMain(m *testing.M) {
 			panic(err)
 		}
 	}
-	// Releases live in Helm's memory driver.
+	// Releases live in Helm's memory driver, which starts with those of testdata/releases.yaml.
 	os.Setenv("HELM_DRIVER", "memory")
+	os.Setenv("HELM_MEMORY_DRIVER_DATA", filepath.Join("testdata", "releases.yaml"))
 	code := m.Run()
 	api.Close()
 	os.RemoveAll(dir)
@@ -114,6 +115,8 @@ func TestCommands(t *testing.T) {
 		// werf's unit for --timeout is seconds: 600 is ten minutes, as 10m is.
 		{"timeout-seconds", []string{"testdata/chart", "--timeout", "600"}},
 		{"timeout-duration", []string{"testdata/chart", "--timeout", "10m"}},
+		{"history", []string{"history", "shop", "-n", "archive"}},
+		{"history-json", []string{"history", "shop", "-n", "archive", "-o", "json"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,10 +6,15 @@ package helmsdk
 import (
 	"bytes"
 	"fmt"
+	"os"
+	"strings"
 
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/kube"
+	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/storage/driver"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-converge/converge/shared/helmsdk/drivers"
 )
@@ -53,6 +58,11 @@ func NewClient(c Config) (*Client, error) {
 	if err := cfg.Init(c.Getter, c.Namespace, c.Driver, debugf); err != nil {
 		return nil, fmt.Errorf("initialize release storage %q in namespace %q: %w", c.Driver, c.Namespace, err)
 	}
+	if c.Driver == "memory" {
+		if err := loadMemoryReleases(cfg, c.Namespace, os.Getenv("HELM_MEMORY_DRIVER_DATA")); err != nil {
+			return nil, err
+		}
+	}
 	cfg.Releases.Driver = drivers.WerfHooks(drivers.CachedReads(cfg.Releases.Driver))
 	client := &Client{cfg: cfg, getter: c.Getter, namespace: c.Namespace, transform: c.Transform}
 	if kc, ok := cfg.KubeClient.(*kube.Client); ok {
@@ -75,4 +85,33 @@ func (p postRenderer) Run(in *bytes.Buffer) (*bytes.Buffer, error) {
 		return nil, err
 	}
 	return bytes.NewBuffer(out), nil
+}
+
+// loadMemoryReleases fills the memory driver with the releases of the YAML files in paths
+// (colon-separated), as helm does with HELM_MEMORY_DRIVER_DATA: each file is a list of
+// releases, as Helm stores them.
+func loadMemoryReleases(cfg *action.Configuration, namespace, paths string) error {
+	if paths == "" {
+		return nil
+	}
+	// Helm's memory driver moves to the namespace of each release it stores.
+	if mem, ok := cfg.Releases.Driver.(*driver.Memory); ok {
+		defer mem.SetNamespace(namespace)
+	}
+	for _, path := range strings.Split(paths, ":") {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("HELM_MEMORY_DRIVER_DATA: %w", err)
+		}
+		var releases []*helmrelease.Release
+		if err := yaml.Unmarshal(data, &releases); err != nil {
+			return fmt.Errorf("HELM_MEMORY_DRIVER_DATA %s: %w", path, err)
+		}
+		for _, rel := range releases {
+			if err := cfg.Releases.Create(rel); err != nil {
+				return fmt.Errorf("HELM_MEMORY_DRIVER_DATA %s: release %q revision %d: %w", path, rel.Name, rel.Version, err)
+			}
+		}
+	}
+	return nil
 }
