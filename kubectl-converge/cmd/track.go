@@ -19,6 +19,7 @@ import (
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/inputs"
 	"github.com/kubectl-converge/converge/shared/track"
+	"github.com/kubectl-converge/converge/shared/track/readiness"
 )
 
 // TrackOptions are the flags and arguments of "kubectl converge track KIND/NAME...".
@@ -65,7 +66,7 @@ func (o *TrackOptions) Run(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		targets = append(targets, track.Target{Ref: ref, Policy: track.DefaultPolicy()})
+		targets = append(targets, track.Target{Ref: ref, Policy: readiness.DefaultPolicy()})
 	}
 	if o.Timeout > 0 {
 		var cancel context.CancelFunc

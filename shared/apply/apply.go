@@ -21,6 +21,7 @@ import (
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/helmsdk"
 	"github.com/kubectl-converge/converge/shared/track"
+	"github.com/kubectl-converge/converge/shared/track/readiness"
 )
 
 // Helm's ownership metadata: an object removed from the chart is deleted only while it still
@@ -277,7 +278,7 @@ func (a *Applier) awaitDependencies(s *applyStep, infos map[*unstructured.Unstru
 		}
 		if !seen[ref] {
 			seen[ref] = true
-			targets = append(targets, track.Target{Ref: ref, Policy: track.DefaultPolicy()})
+			targets = append(targets, track.Target{Ref: ref, Policy: readiness.DefaultPolicy()})
 		}
 	}
 	if len(targets) == 0 {
@@ -631,9 +632,9 @@ func (timeUpError) Is(target error) bool { return target == context.DeadlineExce
 func TargetOf(info *resource.Info) (track.Target, error) {
 	gvk := info.Mapping.GroupVersionKind
 	ref := track.Ref{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Namespace: info.Namespace, Name: info.Name}
-	policy := track.DefaultPolicy()
+	policy := readiness.DefaultPolicy()
 	if u, ok := info.Object.(*unstructured.Unstructured); ok {
-		p, err := track.ParsePolicy(u.GetAnnotations())
+		p, err := readiness.ParsePolicy(u.GetAnnotations())
 		if err != nil {
 			return track.Target{}, exitcode.Wrap(exitcode.CodeUsage, fmt.Errorf("%s: %w", ref, err))
 		}

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kubectl-converge/converge/shared/track"
+	"github.com/kubectl-converge/converge/shared/track/readiness"
 )
 
 // FuzzAnnotationParsers feeds arbitrary annotation values to the deploy and tracking
@@ -13,9 +13,9 @@ func FuzzAnnotationParsers(f *testing.F) {
 	keys := []string{
 		AnnotationWeight, AnnotationDeployDependencyPrefix + "db", "db.external-dependency.werf.io/resource",
 		"db.external-dependency.werf.io/namespace", AnnotationReplicasOnCreation, AnnotationDeletePolicy,
-		AnnotationDeletePropagation, AnnotationHelmResourcePolicy, track.AnnotationFailMode,
-		track.AnnotationFailuresAllowed, track.AnnotationNoActivityTimeout, track.AnnotationLogRegex,
-		track.AnnotationShowLogsForReplicas, track.AnnotationTrackTerminationMode,
+		AnnotationDeletePropagation, AnnotationHelmResourcePolicy, readiness.AnnotationFailMode,
+		readiness.AnnotationFailuresAllowed, readiness.AnnotationNoActivityTimeout, readiness.AnnotationLogRegex,
+		readiness.AnnotationShowLogsForReplicas, readiness.AnnotationTrackTerminationMode,
 	}
 	for _, seed := range []string{"10", "-5", "state=ready,kind=Deployment,name=db", "secret/x", "deployments.v1.apps/app", "3", "before-creation", "Foreground", "keep", "4m", "(", "=", ",,", "state=", "x/y/z", "99999999999999999999"} {
 		f.Add(0, seed)
@@ -29,7 +29,7 @@ func FuzzAnnotationParsers(f *testing.F) {
 		if _, err := ParseLifecycle("Deployment", ann); err != nil && !strings.Contains(err.Error(), "annotation") {
 			t.Fatalf("%s=%q: error does not name the annotation: %v", key, value, err)
 		}
-		if _, err := track.ParsePolicy(ann); err != nil && !strings.Contains(err.Error(), key) {
+		if _, err := readiness.ParsePolicy(ann); err != nil && !strings.Contains(err.Error(), key) {
 			t.Fatalf("%s=%q: error does not name the annotation: %v", key, value, err)
 		}
 	})

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/kubectl-converge/converge/shared/track"
+	"github.com/kubectl-converge/converge/shared/track/readiness"
 )
 
 // werfAnnotation is one annotation name of werf's and nelm's deploy engines (nelm
@@ -23,20 +23,20 @@ var werfAnnotations = []werfAnnotation{
 	{name: AnnotationWerfResourcePolicy},
 	{name: "werf.io/version"},
 	{name: "werf.io/release-channel"},
-	{name: track.AnnotationTrackTerminationMode},
-	{name: track.AnnotationFailMode},
-	{name: track.AnnotationFailuresAllowed},
-	{name: track.AnnotationNoActivityTimeout},
-	{name: track.AnnotationIgnoreProbeFailsPrefix, prefix: true},
-	{name: track.AnnotationLogRegex},
-	{name: track.AnnotationLogRegexForPrefix, prefix: true},
-	{name: track.AnnotationLogRegexSkip},
-	{name: track.AnnotationLogRegexSkipForPrefix, prefix: true},
-	{name: track.AnnotationSkipLogs},
-	{name: track.AnnotationSkipLogsForContainers},
-	{name: track.AnnotationShowLogsOnlyFor},
-	{name: track.AnnotationShowLogsForReplicas},
-	{name: track.AnnotationShowServiceMessages},
+	{name: readiness.AnnotationTrackTerminationMode},
+	{name: readiness.AnnotationFailMode},
+	{name: readiness.AnnotationFailuresAllowed},
+	{name: readiness.AnnotationNoActivityTimeout},
+	{name: readiness.AnnotationIgnoreProbeFailsPrefix, prefix: true},
+	{name: readiness.AnnotationLogRegex},
+	{name: readiness.AnnotationLogRegexForPrefix, prefix: true},
+	{name: readiness.AnnotationLogRegexSkip},
+	{name: readiness.AnnotationLogRegexSkipForPrefix, prefix: true},
+	{name: readiness.AnnotationSkipLogs},
+	{name: readiness.AnnotationSkipLogsForContainers},
+	{name: readiness.AnnotationShowLogsOnlyFor},
+	{name: readiness.AnnotationShowLogsForReplicas},
+	{name: readiness.AnnotationShowServiceMessages},
 	{name: "werf.io/sensitive"},
 	{name: "werf.io/sensitive-paths"},
 	{name: "werf.io/deploy-on"},

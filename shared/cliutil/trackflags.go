@@ -17,6 +17,7 @@ import (
 	"github.com/kubectl-converge/converge/shared/printer"
 	"github.com/kubectl-converge/converge/shared/redact"
 	"github.com/kubectl-converge/converge/shared/track"
+	"github.com/kubectl-converge/converge/shared/track/readiness"
 )
 
 // TrackFlags are the flags of every command that tracks objects.
@@ -41,10 +42,10 @@ func (f *TrackFlags) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&f.Color, "color", "auto", "colors: auto, always or never (NO_COLOR is honoured)")
 	fs.BoolVar(&f.NoPodLogs, "no-pod-logs", false, "do not stream the logs of the pods being rolled out")
 	fs.DurationVar(&f.ProgressInterval, "progress-interval", 30*time.Second, "how often plain output lists what is still awaited (0: never)")
-	fs.DurationVar(&f.Unschedulable, "unschedulable-grace", track.DefaultLimits().Unschedulable, "how long a pod may stay unschedulable before the deploy fails")
+	fs.DurationVar(&f.Unschedulable, "unschedulable-grace", readiness.DefaultLimits().Unschedulable, "how long a pod may stay unschedulable before the deploy fails")
 	fs.StringVar(&f.CIFormat, "ci-format", "auto", "CI markup in the progress: auto (from GITHUB_ACTIONS, GITLAB_CI), github (error annotations, warnings), gitlab (collapsible sections) or none")
 	fs.StringVar(&f.CISummary, "ci-summary", "", "append a Markdown summary of the deploy to this file (default in GitHub Actions: $GITHUB_STEP_SUMMARY)")
-	fs.DurationVar(&f.ImagePull, "image-pull-grace", track.DefaultLimits().ImagePull, "how long an image pull may fail for a passing reason (timeouts, rate limits) before the deploy fails")
+	fs.DurationVar(&f.ImagePull, "image-pull-grace", readiness.DefaultLimits().ImagePull, "how long an image pull may fail for a passing reason (timeouts, rate limits) before the deploy fails")
 }
 
 // Options turns the flags into tracking options; mode "" keeps --progress.

@@ -18,7 +18,7 @@ import (
 	"github.com/kubectl-converge/converge/shared/manifest"
 	"github.com/kubectl-converge/converge/shared/redact"
 	"github.com/kubectl-converge/converge/shared/secrets"
-	"github.com/kubectl-converge/converge/shared/track"
+	"github.com/kubectl-converge/converge/shared/track/readiness"
 	"github.com/kubectl-converge/converge/shared/version"
 	"github.com/kubectl-converge/converge/shared/werfproject"
 	"gopkg.in/yaml.v3"
@@ -400,7 +400,7 @@ func transform(md annotate.Set, rewrites []inject.Rewrite) helmsdk.Transform {
 			if err := apply.CheckWerfAnnotations(o.Annotations()); err != nil {
 				return fmt.Errorf("%s: %s %q: %w", o.Source(), o.Kind(), o.Name(), err)
 			}
-			if _, err := track.ParsePolicy(o.Annotations()); err != nil {
+			if _, err := readiness.ParsePolicy(o.Annotations()); err != nil {
 				return fmt.Errorf("%s: %s %q: %w", o.Source(), o.Kind(), o.Name(), err)
 			}
 			lifecycle, err := apply.ParseLifecycle(o.Kind(), o.Annotations())

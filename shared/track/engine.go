@@ -17,6 +17,8 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/kubectl-converge/converge/shared/track/readiness"
 )
 
 // Clients are the API clients tracking needs.
@@ -59,7 +61,7 @@ type Options struct {
 
 // DefaultOptions are the options used unless flags change them.
 func DefaultOptions() Options {
-	return Options{Limits: DefaultLimits(), PodLogs: true, FailureLogLines: 20, Heartbeat: 30 * time.Second}
+	return Options{Limits: readiness.DefaultLimits(), PodLogs: true, FailureLogLines: 20, Heartbeat: 30 * time.Second}
 }
 
 // builtinKind is a kind the rules judge from typed objects: its resource, its informer, and
@@ -329,7 +331,7 @@ func (t *tracker) result(timedOut bool) *Result {
 		took, status := o.finished, o.status
 		if !status.State.Done() {
 			took = time.Since(o.started)
-			if o.Policy.Termination == TerminationModeNonBlocking {
+			if o.Policy.Termination == readiness.TerminationModeNonBlocking {
 				status = Status{State: StateSkipped, Detail: "not waited for (NonBlocking): " + status.Detail}
 			} else if timedOut {
 				status.Failure = t.notReady(o)
@@ -383,14 +385,14 @@ func (t *tracker) evaluate() bool {
 			next := t.evalObject(o, now)
 			if next.State == StateFailed {
 				switch o.Policy.FailMode {
-				case FailModeIgnoreAndContinueDeployProcess:
+				case readiness.FailModeIgnoreAndContinueDeployProcess:
 					next = Status{State: StateSkipped, Detail: "failure ignored (fail-mode IgnoreAndContinueDeployProcess): " + next.Failure.Error(), Failure: next.Failure}
 				default:
 					t.fetchFailureLogs(o, next.Failure)
 				}
 			}
 			if limit := o.noActivityTimeout(); limit > 0 && next.State == StateProgressing && next.Detail == o.status.Detail && now.Sub(o.lastMove) > limit {
-				next = failed(&Failure{Reason: "NoActivity", Message: fmt.Sprintf("no progress for %s: %s", limit, next.Detail)})
+				next = readiness.Failed(&Failure{Reason: "NoActivity", Message: fmt.Sprintf("no progress for %s: %s", limit, next.Detail)})
 			}
 			if next.State != o.status.State || next.Detail != o.status.Detail || failureText(next) != failureText(o.status) {
 				o.lastMove = now
@@ -403,10 +405,10 @@ func (t *tracker) evaluate() bool {
 				t.sink(Event{Type: EventTypeStatus, Time: now, Elapsed: now.Sub(t.origin), Object: &ref, Status: &status})
 			}
 		}
-		if o.status.State == StateFailed && o.Policy.FailMode == FailModeFailWholeDeployProcessImmediately {
+		if o.status.State == StateFailed && o.Policy.FailMode == readiness.FailModeFailWholeDeployProcessImmediately {
 			return true
 		}
-		if !o.status.State.Done() && o.Policy.Termination != TerminationModeNonBlocking {
+		if !o.status.State.Done() && o.Policy.Termination != readiness.TerminationModeNonBlocking {
 			over = false
 		}
 	}
@@ -440,20 +442,20 @@ func (t *tracker) waitForSource(o *trackedObject) (Status, bool) {
 	if o.src == nil {
 		t.mapLater(o)
 		if o.mapErr != nil {
-			return progressing("kind %s is not known to the API server: %v", o.Ref.GroupKind(), o.mapErr), false
+			return readiness.Progressing("kind %s is not known to the API server: %v", o.Ref.GroupKind(), o.mapErr), false
 		}
-		return progressing("waiting"), false
+		return readiness.Progressing("waiting"), false
 	}
 	h, err := o.src.health()
 	switch h {
 	case healthSynced:
 		return Status{}, true
 	case healthDenied:
-		return failed(&Failure{Reason: "Forbidden", Message: fmt.Sprintf("cannot list and watch %s to track %s: %v; grant list and watch on it, or annotate the object werf.io/track-termination-mode: NonBlocking", o.src.key, o.Ref, err)}), false
+		return readiness.Failed(&Failure{Reason: "Forbidden", Message: fmt.Sprintf("cannot list and watch %s to track %s: %v; grant list and watch on it, or annotate the object werf.io/track-termination-mode: NonBlocking", o.src.key, o.Ref, err)}), false
 	case healthFailing:
-		return progressing("cannot list %s: %v (retrying)", o.src.key, err), false
+		return readiness.Progressing("cannot list %s: %v (retrying)", o.src.key, err), false
 	}
-	return progressing("waiting"), false
+	return readiness.Progressing("waiting"), false
 }
 
 // mapResult is the answer of a mapping asked for in the background.
@@ -522,68 +524,68 @@ func (t *tracker) evalObject(o *trackedObject, now time.Time) Status {
 		return st
 	}
 	if !t.optionalSettled(o) {
-		return progressing("waiting")
+		return readiness.Progressing("waiting")
 	}
 	obj, exists, err := o.src.informer.GetStore().GetByKey(o.storeKey)
 	if err != nil || !exists {
-		return progressing("waiting for the object to appear")
+		return readiness.Progressing("waiting for the object to appear")
 	}
 	if m, err := meta.Accessor(obj); err == nil {
 		o.uid = string(m.GetUID())
 	}
-	view := podView{limits: t.opts.Limits, policy: o.Policy, now: now, events: t.index.eventsByUID(o.Ref.Namespace)}
+	view := readiness.Pods{Limits: t.opts.Limits, Policy: o.Policy, Now: now, Events: t.index.eventsByUID(o.Ref.Namespace)}
 	switch obj := obj.(type) {
 	case *appsv1.Deployment:
 		newRS := t.index.newReplicaSet(obj)
 		if newRS != nil {
-			view.pods = t.index.podsOf(obj.Namespace, string(newRS.UID))
+			view.Pods = t.index.podsOf(obj.Namespace, string(newRS.UID))
 		}
-		o.pods = view.pods
-		t.logs.follow(o, view.pods)
-		return evalDeployment(obj, newRS, view.withAllowedRestarts(replicas(obj.Spec.Replicas)))
+		o.pods = view.Pods
+		t.logs.follow(o, view.Pods)
+		return readiness.Deployment(obj, newRS, view.WithAllowedRestarts(readiness.Replicas(obj.Spec.Replicas)))
 	case *appsv1.StatefulSet:
 		for _, p := range t.index.podsOf(obj.Namespace, string(obj.UID)) {
 			if obj.Status.UpdateRevision == "" || p.Labels[appsv1.ControllerRevisionHashLabelKey] == obj.Status.UpdateRevision {
-				view.pods = append(view.pods, p)
+				view.Pods = append(view.Pods, p)
 			}
 		}
-		o.pods = view.pods
-		t.logs.follow(o, view.pods)
-		return evalStatefulSet(obj, view.withAllowedRestarts(replicas(obj.Spec.Replicas)))
+		o.pods = view.Pods
+		t.logs.follow(o, view.Pods)
+		return readiness.StatefulSet(obj, view.WithAllowedRestarts(readiness.Replicas(obj.Spec.Replicas)))
 	case *appsv1.DaemonSet:
-		view.pods = t.index.podsOf(obj.Namespace, string(obj.UID))
-		o.pods = view.pods
-		t.logs.follow(o, view.pods)
+		view.Pods = t.index.podsOf(obj.Namespace, string(obj.UID))
+		o.pods = view.Pods
+		t.logs.follow(o, view.Pods)
 		// A DaemonSet has no replicas to multiply by (nelm does not either).
-		return evalDaemonSet(obj, view.withAllowedRestarts(1))
+		return readiness.DaemonSet(obj, view.WithAllowedRestarts(1))
 	case *appsv1.ReplicaSet:
-		view.pods = t.index.podsOf(obj.Namespace, string(obj.UID))
-		o.pods = view.pods
-		return evalReplicaSet(obj, view.withAllowedRestarts(replicas(obj.Spec.Replicas)))
+		view.Pods = t.index.podsOf(obj.Namespace, string(obj.UID))
+		o.pods = view.Pods
+		return readiness.ReplicaSet(obj, view.WithAllowedRestarts(readiness.Replicas(obj.Spec.Replicas)))
 	case *batchv1.Job:
-		view.pods = t.index.podsOf(obj.Namespace, string(obj.UID))
-		o.pods = view.pods
-		t.logs.follow(o, view.pods)
-		return evalJob(obj, view)
+		view.Pods = t.index.podsOf(obj.Namespace, string(obj.UID))
+		o.pods = view.Pods
+		t.logs.follow(o, view.Pods)
+		return readiness.Job(obj, view)
 	case *corev1.Pod:
-		view.pods = []*corev1.Pod{obj}
-		o.pods = view.pods
-		t.logs.follow(o, view.pods)
-		return evalPod(obj, view)
+		view.Pods = []*corev1.Pod{obj}
+		o.pods = view.Pods
+		t.logs.follow(o, view.Pods)
+		return readiness.Pod(obj, view)
 	case *corev1.Service:
-		return evalService(obj)
+		return readiness.Service(obj)
 	case *corev1.PersistentVolumeClaim:
 		wfc, known := t.storage.waitsForFirstConsumer(obj)
 		if !known {
-			return progressing("reading storage class %s", *obj.Spec.StorageClassName)
+			return readiness.Progressing("reading storage class %s", *obj.Spec.StorageClassName)
 		}
-		return evalPVC(obj, wfc)
+		return readiness.PVC(obj, wfc)
 	case *unstructured.Unstructured:
 		if presence := presenceKinds[obj.GroupVersionKind().GroupKind().String()]; presence != "" {
 			return Status{State: StateReady, Detail: presence}
 		}
 		o.generic = true
-		return evalCustom(obj)
+		return readiness.Custom(obj)
 	default:
 		return Status{State: StateReady, Detail: "present"}
 	}
@@ -609,25 +611,25 @@ func (t *tracker) evalDeletion(o *trackedObject) Status {
 		if o.mapErr != nil {
 			return Status{State: StateDeleted, Detail: "kind no longer served"}
 		}
-		return progressing("waiting")
+		return readiness.Progressing("waiting")
 	}
 	h, err := o.src.health()
 	switch h {
 	case healthDenied:
 		return Status{State: StateDeleted, Detail: fmt.Sprintf("deletion requested; cannot watch %s to see it go: %v", o.src.key, err)}
 	case healthFailing:
-		return progressing("cannot list %s: %v (retrying)", o.src.key, err)
+		return readiness.Progressing("cannot list %s: %v (retrying)", o.src.key, err)
 	case healthStarting:
-		return progressing("waiting")
+		return readiness.Progressing("waiting")
 	}
 	obj, exists, err := o.src.informer.GetStore().GetByKey(o.storeKey)
 	if err != nil || !exists {
 		return Status{State: StateDeleted}
 	}
 	if m, err := meta.Accessor(obj); err == nil && len(m.GetFinalizers()) > 0 {
-		return progressing("deleting, waiting for finalizers %s", strings.Join(m.GetFinalizers(), ", "))
+		return readiness.Progressing("deleting, waiting for finalizers %s", strings.Join(m.GetFinalizers(), ", "))
 	}
-	return progressing("deleting")
+	return readiness.Progressing("deleting")
 }
 
 // presenceKinds are ready once they exist: waiting on them would block on things outside the
@@ -643,7 +645,7 @@ var presenceKinds = map[string]string{
 // not ready.
 func notReadyContainer(pods []*corev1.Pod) (*corev1.Pod, string) {
 	for _, p := range pods {
-		if isPodReady(p) || p.Status.Phase == corev1.PodSucceeded {
+		if readiness.PodReady(p) || p.Status.Phase == corev1.PodSucceeded {
 			continue
 		}
 		for _, cs := range p.Status.ContainerStatuses {

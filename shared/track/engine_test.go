@@ -2,6 +2,7 @@ package track
 
 import (
 	"context"
+	"github.com/kubectl-converge/converge/shared/track/readiness"
 	"strings"
 	"sync"
 	"testing"
@@ -115,7 +116,7 @@ func TestTrackWithoutEvents(t *testing.T) {
 			rec := &recorder{}
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			res, err := Track(ctx, testClients(t, kube), []Target{{Ref: deploymentRef("app"), Policy: DefaultPolicy()}}, DefaultOptions(), rec.sink)
+			res, err := Track(ctx, testClients(t, kube), []Target{{Ref: deploymentRef("app"), Policy: readiness.DefaultPolicy()}}, DefaultOptions(), rec.sink)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -149,7 +150,7 @@ func TestTrackWatchForbiddenAfterList(t *testing.T) {
 	rec := &recorder{}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	res, err := Track(ctx, testClients(t, kube), []Target{{Ref: deploymentRef("app"), Policy: DefaultPolicy()}}, DefaultOptions(), rec.sink)
+	res, err := Track(ctx, testClients(t, kube), []Target{{Ref: deploymentRef("app"), Policy: readiness.DefaultPolicy()}}, DefaultOptions(), rec.sink)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +169,7 @@ func TestTrackKnownDenied(t *testing.T) {
 	access.Deny(ResourceEvents, "ns")
 	opts := DefaultOptions()
 	opts.Access = access
-	if _, err := Track(context.Background(), testClients(t, kube), []Target{{Ref: deploymentRef("app"), Policy: DefaultPolicy()}}, opts, func(Event) {}); err != nil {
+	if _, err := Track(context.Background(), testClients(t, kube), []Target{{Ref: deploymentRef("app"), Policy: readiness.DefaultPolicy()}}, opts, func(Event) {}); err != nil {
 		t.Fatal(err)
 	}
 	for _, a := range kube.Actions() {
@@ -189,7 +190,7 @@ func TestTrackFailingListEndsWithItsContext(t *testing.T) {
 	defer cancel()
 	done := make(chan *Result)
 	go func() {
-		res, _ := Track(ctx, testClients(t, kube), []Target{{Ref: deploymentRef("app"), Policy: DefaultPolicy()}}, DefaultOptions(), func(Event) {})
+		res, _ := Track(ctx, testClients(t, kube), []Target{{Ref: deploymentRef("app"), Policy: readiness.DefaultPolicy()}}, DefaultOptions(), func(Event) {})
 		done <- res
 	}()
 	var res *Result
@@ -227,7 +228,7 @@ func TestTrackIdentityByGroup(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	res, err := Track(ctx, clients, []Target{{Ref: coreRef, Policy: DefaultPolicy()}, {Ref: customRef, Policy: DefaultPolicy()}}, DefaultOptions(), func(Event) {})
+	res, err := Track(ctx, clients, []Target{{Ref: coreRef, Policy: readiness.DefaultPolicy()}, {Ref: customRef, Policy: readiness.DefaultPolicy()}}, DefaultOptions(), func(Event) {})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,7 +278,7 @@ func TestTrackAttributionByOwner(t *testing.T) {
 	opts := DefaultOptions()
 	opts.PodLogs = false
 	opts.Since = time.Now().Add(-time.Minute)
-	res, err := Track(ctx, testClients(t, kube), []Target{{Ref: deploymentRef("app"), Policy: DefaultPolicy()}, {Ref: deploymentRef("app-worker"), Policy: DefaultPolicy()}}, opts, rec.sink)
+	res, err := Track(ctx, testClients(t, kube), []Target{{Ref: deploymentRef("app"), Policy: readiness.DefaultPolicy()}, {Ref: deploymentRef("app-worker"), Policy: readiness.DefaultPolicy()}}, opts, rec.sink)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -316,7 +317,7 @@ func TestTrackTimeoutExplains(t *testing.T) {
 	defer cancel()
 	opts := DefaultOptions()
 	opts.PodLogs = false
-	res, err := Track(ctx, testClients(t, kube), []Target{{Ref: deploymentRef("web"), Policy: DefaultPolicy()}}, opts, func(Event) {})
+	res, err := Track(ctx, testClients(t, kube), []Target{{Ref: deploymentRef("web"), Policy: readiness.DefaultPolicy()}}, opts, func(Event) {})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -335,11 +336,33 @@ func TestTrackTimeoutExplains(t *testing.T) {
 func TestTrackTimeFromApply(t *testing.T) {
 	kube := fake.NewClientset(readyDeployment("app", "u1"))
 	applied := time.Now().Add(-6 * time.Second)
-	res, err := Track(context.Background(), testClients(t, kube), []Target{{Ref: deploymentRef("app"), Policy: DefaultPolicy(), Applied: applied}}, DefaultOptions(), func(Event) {})
+	res, err := Track(context.Background(), testClients(t, kube), []Target{{Ref: deploymentRef("app"), Policy: readiness.DefaultPolicy(), Applied: applied}}, DefaultOptions(), func(Event) {})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if took := findResult(t, res, deploymentRef("app")).Took; took < 6*time.Second {
 		t.Fatalf("took %s, want at least the 6s since it was applied", took)
+	}
+}
+
+func TestNoActivityTimeoutDefaultsForCustomResourcesOnly(t *testing.T) {
+	withAnnotation := readiness.DefaultPolicy()
+	withAnnotation.NoActivityTimeout = time.Minute
+	tests := []struct {
+		name    string
+		policy  Policy
+		generic bool
+		want    time.Duration
+	}{
+		{"custom resource without the annotation: kubedog's 4m", readiness.DefaultPolicy(), true, 4 * time.Minute},
+		{"custom resource with the annotation", withAnnotation, true, time.Minute},
+		{"built-in kind without the annotation: none", readiness.DefaultPolicy(), false, 0},
+		{"built-in kind with the annotation", withAnnotation, false, time.Minute},
+	}
+	for _, tt := range tests {
+		o := &trackedObject{Target: Target{Policy: tt.policy}, generic: tt.generic}
+		if got := o.noActivityTimeout(); got != tt.want {
+			t.Errorf("%s: %s, want %s", tt.name, got, tt.want)
+		}
 	}
 }

@@ -5,6 +5,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/kubectl-converge/converge/shared/track/readiness"
 )
 
 // RefsFromManifest lists the objects of a rendered manifest as tracking targets, with the
@@ -13,7 +15,7 @@ func RefsFromManifest(objects []*unstructured.Unstructured, namespace string, na
 	var out []Target
 	for _, u := range objects {
 		gvk := u.GroupVersionKind()
-		policy, err := ParsePolicy(u.GetAnnotations())
+		policy, err := readiness.ParsePolicy(u.GetAnnotations())
 		if err != nil {
 			return nil, fmt.Errorf("%s %q: %w", gvk.Kind, u.GetName(), err)
 		}

@@ -1,4 +1,4 @@
-package track
+package readiness
 
 import (
 	"fmt"
@@ -33,22 +33,22 @@ func DefaultLimits() Limits {
 	return Limits{Unschedulable: 5 * time.Second, ImagePull: 2 * time.Minute, ContainerConfig: 5 * time.Second, ReplicaFailure: 5 * time.Second}
 }
 
-// podView is what the rules need to know about the pods of a workload.
-type podView struct {
-	pods   []*corev1.Pod
-	events map[string][]*corev1.Event // by involved object UID, oldest first
-	limits Limits
-	policy Policy
-	now    time.Time
+// Pods is what the rules need to know about the pods of a workload.
+type Pods struct {
+	Pods   []*corev1.Pod
+	Events map[string][]*corev1.Event // by involved object UID, oldest first
+	Limits Limits
+	Policy Policy
+	Now    time.Time
 	// allowedRestarts is how many container restarts the workload's pods may have in all
 	// before it fails: werf.io/failures-allowed-per-replica times the replicas, as nelm
 	// counts (pkg/resource/metadata.go, failuresAllowed).
 	allowedRestarts int
 }
 
-// withAllowedRestarts sets the restart allowance for a workload of the given replicas.
-func (v podView) withAllowedRestarts(replicas int32) podView {
-	v.allowedRestarts = v.policy.FailuresAllowedPerReplica * int(replicas)
+// WithAllowedRestarts sets the restart allowance for a workload of the given replicas.
+func (v Pods) WithAllowedRestarts(replicas int32) Pods {
+	v.allowedRestarts = v.Policy.FailuresAllowedPerReplica * int(replicas)
 	return v
 }
 
@@ -56,9 +56,9 @@ var terminalPull = regexp.MustCompile(`(?i)not found|manifest unknown|repository
 
 // diagnose returns the first failure among the pods, and a short description of what the
 // pods are waiting for.
-func (v podView) diagnose() (*Failure, string) {
+func (v Pods) diagnose() (*Failure, string) {
 	var waiting []string
-	pods := append([]*corev1.Pod(nil), v.pods...)
+	pods := append([]*corev1.Pod(nil), v.Pods...)
 	sort.Slice(pods, func(i, j int) bool { return pods[i].Name < pods[j].Name })
 	for _, pod := range pods {
 		if f := v.podFailure(pod); f != nil {
@@ -80,7 +80,7 @@ func (v podView) diagnose() (*Failure, string) {
 // container restart or a readiness probe failure after the probe's grace window (so a pod
 // that runs but never becomes ready fails once its allowance is spent, instead of waiting
 // for the timeout).
-func (v podView) restartFailure(pods []*corev1.Pod) *Failure {
+func (v Pods) restartFailure(pods []*corev1.Pod) *Failure {
 	var probes []probeCount
 	probeTotal := 0
 	for _, pod := range pods {
@@ -129,9 +129,9 @@ func (v podView) restartFailure(pods []*corev1.Pod) *Failure {
 	return &Failure{Reason: reason, Message: msg, Pod: worstPod.Name, Container: worst.Name, Events: v.warnings(string(worstPod.UID))}
 }
 
-func (v podView) warnings(uid string) []string {
+func (v Pods) warnings(uid string) []string {
 	var out []string
-	for _, e := range v.events[uid] {
+	for _, e := range v.Events[uid] {
 		if e.Type == corev1.EventTypeWarning {
 			line := e.Reason + ": " + e.Message
 			if e.Count > 1 {
@@ -143,13 +143,13 @@ func (v podView) warnings(uid string) []string {
 	return out
 }
 
-func (v podView) podFailure(pod *corev1.Pod) *Failure {
+func (v Pods) podFailure(pod *corev1.Pod) *Failure {
 	if pod.DeletionTimestamp != nil {
 		return nil
 	}
 	for _, c := range pod.Status.Conditions {
 		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
-			if v.now.Sub(c.LastTransitionTime.Time) >= v.limits.Unschedulable && !v.scaleUpTriggered(pod) {
+			if v.Now.Sub(c.LastTransitionTime.Time) >= v.Limits.Unschedulable && !v.scaleUpTriggered(pod) {
 				return &Failure{Reason: "Unschedulable", Message: c.Message, Pod: pod.Name}
 			}
 		}
@@ -163,8 +163,8 @@ func (v podView) podFailure(pod *corev1.Pod) *Failure {
 	return nil
 }
 
-func (v podView) scaleUpTriggered(pod *corev1.Pod) bool {
-	for _, e := range v.events[string(pod.UID)] {
+func (v Pods) scaleUpTriggered(pod *corev1.Pod) bool {
+	for _, e := range v.Events[string(pod.UID)] {
 		if e.Reason == "TriggeredScaleUp" || e.Reason == "Nominated" {
 			return true
 		}
@@ -172,7 +172,7 @@ func (v podView) scaleUpTriggered(pod *corev1.Pod) bool {
 	return false
 }
 
-func (v podView) containerFailure(pod *corev1.Pod, cs corev1.ContainerStatus) *Failure {
+func (v Pods) containerFailure(pod *corev1.Pod, cs corev1.ContainerStatus) *Failure {
 	fail := func(reason, msg string) *Failure {
 		return &Failure{Reason: reason, Message: msg, Pod: pod.Name, Container: cs.Name}
 	}
@@ -183,7 +183,7 @@ func (v podView) containerFailure(pod *corev1.Pod, cs corev1.ContainerStatus) *F
 			if !terminalPull.MatchString(msg) {
 				// ImagePullBackOff says only "Back-off pulling image"; the cause is in the
 				// kubelet's Failed event.
-				for _, e := range v.events[string(pod.UID)] {
+				for _, e := range v.Events[string(pod.UID)] {
 					if e.Reason == "Failed" && strings.Contains(e.Message, "pull") {
 						msg = w.Message + ": " + e.Message
 					}
@@ -192,13 +192,13 @@ func (v podView) containerFailure(pod *corev1.Pod, cs corev1.ContainerStatus) *F
 			if terminalPull.MatchString(msg) {
 				return fail(w.Reason, msg)
 			}
-			if since := v.since(pod); since >= v.limits.ImagePull {
+			if since := v.since(pod); since >= v.Limits.ImagePull {
 				return fail(w.Reason, fmt.Sprintf("%s (still failing after %s)", msg, since.Round(time.Second)))
 			}
 		case "InvalidImageName", "ErrImageNeverPull":
 			return fail(w.Reason, w.Message)
 		case "CreateContainerConfigError", "CreateContainerError", "RunContainerError":
-			if v.since(pod) >= v.limits.ContainerConfig {
+			if v.since(pod) >= v.Limits.ContainerConfig {
 				return fail(w.Reason, w.Message)
 			}
 		}
@@ -207,13 +207,13 @@ func (v podView) containerFailure(pod *corev1.Pod, cs corev1.ContainerStatus) *F
 }
 
 // since is how long the pod has existed.
-func (v podView) since(pod *corev1.Pod) time.Duration {
-	return v.now.Sub(pod.CreationTimestamp.Time)
+func (v Pods) since(pod *corev1.Pod) time.Duration {
+	return v.Now.Sub(pod.CreationTimestamp.Time)
 }
 
 // podWaiting describes a pod that is not ready yet, or "" for a ready one.
 func podWaiting(pod *corev1.Pod) string {
-	if isPodReady(pod) || pod.Status.Phase == corev1.PodSucceeded {
+	if PodReady(pod) || pod.Status.Phase == corev1.PodSucceeded {
 		return ""
 	}
 	for _, cs := range pod.Status.ContainerStatuses {
@@ -232,7 +232,7 @@ func podWaiting(pod *corev1.Pod) string {
 	return fmt.Sprintf("pod %s: %s", pod.Name, pod.Status.Phase)
 }
 
-func isPodReady(pod *corev1.Pod) bool {
+func PodReady(pod *corev1.Pod) bool {
 	for _, c := range pod.Status.Conditions {
 		if c.Type == corev1.PodReady {
 			return c.Status == corev1.ConditionTrue
@@ -241,15 +241,15 @@ func isPodReady(pod *corev1.Pod) bool {
 	return false
 }
 
-func progressing(format string, args ...any) Status {
+func Progressing(format string, args ...any) Status {
 	return Status{State: StateProgressing, Detail: fmt.Sprintf(format, args...)}
 }
 
-func failed(f *Failure) Status { return Status{State: StateFailed, Failure: f} }
+func Failed(f *Failure) Status { return Status{State: StateFailed, Failure: f} }
 
-func withPods(s Status, v podView) Status {
+func withPods(s Status, v Pods) Status {
 	if f, waiting := v.diagnose(); f != nil {
-		return failed(f)
+		return Failed(f)
 	} else if waiting != "" && s.State == StateProgressing {
 		s.Detail += "; " + waiting
 	}
@@ -260,7 +260,7 @@ func generationPending(meta metav1.Object, observed int64) bool {
 	return observed < meta.GetGeneration()
 }
 
-func replicas(p *int32) int32 {
+func Replicas(p *int32) int32 {
 	if p == nil {
 		return 1
 	}
@@ -276,20 +276,20 @@ func condition(conds []metav1.Condition, t string) *metav1.Condition {
 	return nil
 }
 
-// evalDeployment judges a Deployment by its status and the pods of its newest ReplicaSet.
-func evalDeployment(d *appsv1.Deployment, newRS *appsv1.ReplicaSet, v podView) Status {
+// Deployment judges a Deployment by its status and the pods of its newest ReplicaSet.
+func Deployment(d *appsv1.Deployment, newRS *appsv1.ReplicaSet, v Pods) Status {
 	for _, c := range d.Status.Conditions {
 		if c.Type == appsv1.DeploymentProgressing && c.Reason == "ProgressDeadlineExceeded" {
-			return failed(&Failure{Reason: "ProgressDeadlineExceeded", Message: c.Message})
+			return Failed(&Failure{Reason: "ProgressDeadlineExceeded", Message: c.Message})
 		}
-		if c.Type == appsv1.DeploymentReplicaFailure && c.Status == corev1.ConditionTrue && v.now.Sub(c.LastTransitionTime.Time) >= v.limits.ReplicaFailure {
-			return failed(&Failure{Reason: c.Reason, Message: c.Message})
+		if c.Type == appsv1.DeploymentReplicaFailure && c.Status == corev1.ConditionTrue && v.Now.Sub(c.LastTransitionTime.Time) >= v.Limits.ReplicaFailure {
+			return Failed(&Failure{Reason: c.Reason, Message: c.Message})
 		}
 	}
 	if newRS != nil {
 		for _, c := range newRS.Status.Conditions {
-			if c.Type == appsv1.ReplicaSetReplicaFailure && c.Status == corev1.ConditionTrue && v.now.Sub(c.LastTransitionTime.Time) >= v.limits.ReplicaFailure {
-				return failed(&Failure{Reason: c.Reason, Message: c.Message})
+			if c.Type == appsv1.ReplicaSetReplicaFailure && c.Status == corev1.ConditionTrue && v.Now.Sub(c.LastTransitionTime.Time) >= v.Limits.ReplicaFailure {
+				return Failed(&Failure{Reason: c.Reason, Message: c.Message})
 			}
 		}
 	}
@@ -297,30 +297,30 @@ func evalDeployment(d *appsv1.Deployment, newRS *appsv1.ReplicaSet, v podView) S
 		return Status{State: StateSkipped, Detail: "paused: not waiting"}
 	}
 	if generationPending(d, d.Status.ObservedGeneration) {
-		return progressing("waiting for the controller to observe generation %d", d.Generation)
+		return Progressing("waiting for the controller to observe generation %d", d.Generation)
 	}
-	want := replicas(d.Spec.Replicas)
+	want := Replicas(d.Spec.Replicas)
 	st := d.Status
 	switch {
 	case st.UpdatedReplicas < want:
-		return withPods(progressing("updated %d/%d", st.UpdatedReplicas, want), v)
+		return withPods(Progressing("updated %d/%d", st.UpdatedReplicas, want), v)
 	case st.Replicas > want:
-		return withPods(progressing("old pods terminating: %d", st.Replicas-want), v)
+		return withPods(Progressing("old pods terminating: %d", st.Replicas-want), v)
 	case st.AvailableReplicas < want || st.UnavailableReplicas > 0:
-		return withPods(progressing("available %d/%d", st.AvailableReplicas, want), v)
+		return withPods(Progressing("available %d/%d", st.AvailableReplicas, want), v)
 	}
 	return Status{State: StateReady, Detail: fmt.Sprintf("%d/%d available", st.AvailableReplicas, want)}
 }
 
-// evalStatefulSet judges a StatefulSet, honouring partitions and OnDelete updates.
-func evalStatefulSet(s *appsv1.StatefulSet, v podView) Status {
+// StatefulSet judges a StatefulSet, honouring partitions and OnDelete updates.
+func StatefulSet(s *appsv1.StatefulSet, v Pods) Status {
 	if generationPending(s, s.Status.ObservedGeneration) {
-		return progressing("waiting for the controller to observe generation %d", s.Generation)
+		return Progressing("waiting for the controller to observe generation %d", s.Generation)
 	}
-	want := replicas(s.Spec.Replicas)
+	want := Replicas(s.Spec.Replicas)
 	st := s.Status
 	if st.ReadyReplicas < want || st.Replicas != want {
-		return withPods(progressing("ready %d/%d", st.ReadyReplicas, want), v)
+		return withPods(Progressing("ready %d/%d", st.ReadyReplicas, want), v)
 	}
 	if s.Spec.UpdateStrategy.Type == appsv1.OnDeleteStatefulSetStrategyType {
 		if st.UpdatedReplicas < want {
@@ -333,18 +333,18 @@ func evalStatefulSet(s *appsv1.StatefulSet, v podView) Status {
 		partition = *ru.Partition
 	}
 	if st.UpdatedReplicas < want-partition {
-		return withPods(progressing("updated %d/%d", st.UpdatedReplicas, want-partition), v)
+		return withPods(Progressing("updated %d/%d", st.UpdatedReplicas, want-partition), v)
 	}
 	if partition == 0 && st.CurrentRevision != st.UpdateRevision && st.UpdatedReplicas < want {
-		return withPods(progressing("rolling out revision %s", st.UpdateRevision), v)
+		return withPods(Progressing("rolling out revision %s", st.UpdateRevision), v)
 	}
 	return Status{State: StateReady, Detail: fmt.Sprintf("%d/%d ready", st.ReadyReplicas, want)}
 }
 
-// evalDaemonSet judges a DaemonSet.
-func evalDaemonSet(d *appsv1.DaemonSet, v podView) Status {
+// DaemonSet judges a DaemonSet.
+func DaemonSet(d *appsv1.DaemonSet, v Pods) Status {
 	if generationPending(d, d.Status.ObservedGeneration) {
-		return progressing("waiting for the controller to observe generation %d", d.Generation)
+		return Progressing("waiting for the controller to observe generation %d", d.Generation)
 	}
 	st := d.Status
 	if st.DesiredNumberScheduled == 0 {
@@ -354,30 +354,30 @@ func evalDaemonSet(d *appsv1.DaemonSet, v podView) Status {
 		return Status{State: StateReadyWithWarnings, Detail: "some nodes run the old revision; OnDelete updates pods only when they are deleted"}
 	}
 	if st.UpdatedNumberScheduled < st.DesiredNumberScheduled || st.NumberAvailable < st.DesiredNumberScheduled || st.NumberReady < st.DesiredNumberScheduled {
-		return withPods(progressing("available %d/%d", st.NumberAvailable, st.DesiredNumberScheduled), v)
+		return withPods(Progressing("available %d/%d", st.NumberAvailable, st.DesiredNumberScheduled), v)
 	}
 	return Status{State: StateReady, Detail: fmt.Sprintf("%d/%d available", st.NumberAvailable, st.DesiredNumberScheduled)}
 }
 
-// evalReplicaSet judges a standalone ReplicaSet.
-func evalReplicaSet(rs *appsv1.ReplicaSet, v podView) Status {
+// ReplicaSet judges a standalone ReplicaSet.
+func ReplicaSet(rs *appsv1.ReplicaSet, v Pods) Status {
 	for _, c := range rs.Status.Conditions {
-		if c.Type == appsv1.ReplicaSetReplicaFailure && c.Status == corev1.ConditionTrue && v.now.Sub(c.LastTransitionTime.Time) >= v.limits.ReplicaFailure {
-			return failed(&Failure{Reason: c.Reason, Message: c.Message})
+		if c.Type == appsv1.ReplicaSetReplicaFailure && c.Status == corev1.ConditionTrue && v.Now.Sub(c.LastTransitionTime.Time) >= v.Limits.ReplicaFailure {
+			return Failed(&Failure{Reason: c.Reason, Message: c.Message})
 		}
 	}
 	if generationPending(rs, rs.Status.ObservedGeneration) {
-		return progressing("waiting for the controller to observe generation %d", rs.Generation)
+		return Progressing("waiting for the controller to observe generation %d", rs.Generation)
 	}
-	want := replicas(rs.Spec.Replicas)
+	want := Replicas(rs.Spec.Replicas)
 	if rs.Status.AvailableReplicas < want || rs.Status.Replicas != want {
-		return withPods(progressing("available %d/%d", rs.Status.AvailableReplicas, want), v)
+		return withPods(Progressing("available %d/%d", rs.Status.AvailableReplicas, want), v)
 	}
 	return Status{State: StateReady, Detail: fmt.Sprintf("%d/%d available", rs.Status.AvailableReplicas, want)}
 }
 
-// evalJob judges a Job by its conditions, never by counting failed pods.
-func evalJob(j *batchv1.Job, v podView) Status {
+// Job judges a Job by its conditions, never by counting failed pods.
+func Job(j *batchv1.Job, v Pods) Status {
 	for _, c := range j.Status.Conditions {
 		if c.Status != corev1.ConditionTrue {
 			continue
@@ -394,7 +394,7 @@ func evalJob(j *batchv1.Job, v podView) Status {
 			if pf, _ := v.diagnose(); pf != nil {
 				f.Pod, f.Container = pf.Pod, pf.Container
 				f.Message = strings.TrimSpace(f.Message + "; " + pf.Error())
-			} else if pod := lastFailedPod(v.pods); pod != nil {
+			} else if pod := lastFailedPod(v.Pods); pod != nil {
 				f.Pod = pod.Name
 				for _, cs := range pod.Status.ContainerStatuses {
 					if t := cs.State.Terminated; t != nil && t.ExitCode != 0 {
@@ -404,16 +404,16 @@ func evalJob(j *batchv1.Job, v podView) Status {
 					}
 				}
 			}
-			return failed(f)
+			return Failed(f)
 		}
 	}
 	if j.Spec.Suspend != nil && *j.Spec.Suspend {
 		return Status{State: StateSkipped, Detail: "suspended: not waiting"}
 	}
 	if f, _ := v.diagnose(); f != nil && f.Reason != "CrashLoopBackOff" {
-		return failed(f)
+		return Failed(f)
 	}
-	return withPods(progressing("active %d, succeeded %d, failed %d", j.Status.Active, j.Status.Succeeded, j.Status.Failed), podView{now: v.now, limits: v.limits, policy: v.policy, allowedRestarts: 1 << 30, pods: v.pods, events: v.events})
+	return withPods(Progressing("active %d, succeeded %d, failed %d", j.Status.Active, j.Status.Succeeded, j.Status.Failed), Pods{Now: v.Now, Limits: v.Limits, Policy: v.Policy, allowedRestarts: 1 << 30, Pods: v.Pods, Events: v.Events})
 }
 
 func lastFailedPod(pods []*corev1.Pod) *corev1.Pod {
@@ -426,12 +426,12 @@ func lastFailedPod(pods []*corev1.Pod) *corev1.Pod {
 	return last
 }
 
-// evalPod judges a standalone Pod.
-func evalPod(p *corev1.Pod, v podView) Status {
+// Pod judges a standalone Pod.
+func Pod(p *corev1.Pod, v Pods) Status {
 	if p.Status.Phase == corev1.PodSucceeded {
 		return Status{State: StateReady, Detail: "succeeded"}
 	}
-	if p.Spec.RestartPolicy == corev1.RestartPolicyAlways && isPodReady(p) {
+	if p.Spec.RestartPolicy == corev1.RestartPolicyAlways && PodReady(p) {
 		return Status{State: StateReady, Detail: "ready"}
 	}
 	if p.Status.Phase == corev1.PodFailed {
@@ -441,19 +441,19 @@ func evalPod(p *corev1.Pod, v podView) Status {
 				f.Container, f.Message = cs.Name, fmt.Sprintf("exit code %d (%s)", t.ExitCode, t.Reason)
 			}
 		}
-		return failed(f)
+		return Failed(f)
 	}
-	return withPods(progressing("%s", p.Status.Phase), v)
+	return withPods(Progressing("%s", p.Status.Phase), v)
 }
 
-// evalService judges a Service: a cluster IP, and for a LoadBalancer its address when the
+// Service judges a Service: a cluster IP, and for a LoadBalancer its address when the
 // cluster provides one (without a load balancer controller it would never come).
-func evalService(s *corev1.Service) Status {
+func Service(s *corev1.Service) Status {
 	if s.Spec.Type == corev1.ServiceTypeExternalName || s.Spec.ClusterIP == corev1.ClusterIPNone {
 		return Status{State: StateReady}
 	}
 	if s.Spec.ClusterIP == "" {
-		return progressing("waiting for a cluster IP")
+		return Progressing("waiting for a cluster IP")
 	}
 	if s.Spec.Type == corev1.ServiceTypeLoadBalancer && len(s.Status.LoadBalancer.Ingress) == 0 {
 		return Status{State: StateReadyWithWarnings, Detail: "LoadBalancer has no address yet (not waited for)"}
@@ -461,18 +461,18 @@ func evalService(s *corev1.Service) Status {
 	return Status{State: StateReady, Detail: s.Spec.ClusterIP}
 }
 
-// evalPVC judges a PersistentVolumeClaim; one waiting for its first consumer is not awaited.
-func evalPVC(p *corev1.PersistentVolumeClaim, waitForFirstConsumer bool) Status {
+// PVC judges a PersistentVolumeClaim; one waiting for its first consumer is not awaited.
+func PVC(p *corev1.PersistentVolumeClaim, waitForFirstConsumer bool) Status {
 	switch p.Status.Phase {
 	case corev1.ClaimBound:
 		return Status{State: StateReady, Detail: "bound"}
 	case corev1.ClaimLost:
-		return failed(&Failure{Reason: "ClaimLost", Message: "the bound volume was lost"})
+		return Failed(&Failure{Reason: "ClaimLost", Message: "the bound volume was lost"})
 	}
 	if waitForFirstConsumer {
 		return Status{State: StateReadyWithWarnings, Detail: "waiting for the first consumer to be bound"}
 	}
-	return progressing("%s", p.Status.Phase)
+	return Progressing("%s", p.Status.Phase)
 }
 
 var (
@@ -489,7 +489,7 @@ func evalGeneric(u *unstructured.Unstructured) Status {
 	}
 	if og, found, _ := unstructured.NestedFieldNoCopy(u.Object, "status", "observedGeneration"); found {
 		if n, ok := toInt64(og); ok && n < u.GetGeneration() {
-			return progressing("waiting for the controller to observe generation %d", u.GetGeneration())
+			return Progressing("waiting for the controller to observe generation %d", u.GetGeneration())
 		}
 	}
 	var conds []metav1.Condition
@@ -504,10 +504,10 @@ func evalGeneric(u *unstructured.Unstructured) Status {
 		}
 	}
 	if c := condition(conds, "Stalled"); c != nil && c.Status == metav1.ConditionTrue {
-		return failed(&Failure{Reason: c.Reason, Message: c.Message})
+		return Failed(&Failure{Reason: c.Reason, Message: c.Message})
 	}
 	if c := condition(conds, "Reconciling"); c != nil && c.Status == metav1.ConditionTrue {
-		return progressing("reconciling: %s", c.Message)
+		return Progressing("reconciling: %s", c.Message)
 	}
 	for _, t := range []string{"Ready", "Available", "Established", "Succeeded"} {
 		c := condition(conds, t)
@@ -517,7 +517,7 @@ func evalGeneric(u *unstructured.Unstructured) Status {
 		if c.Status == metav1.ConditionTrue {
 			return Status{State: StateReady, Detail: t}
 		}
-		return progressing("%s=%s %s: %s", c.Type, c.Status, c.Reason, c.Message)
+		return Progressing("%s=%s %s: %s", c.Type, c.Status, c.Reason, c.Message)
 	}
 	for _, field := range []string{"phase", "state", "health"} {
 		if v, ok := status[field].(string); ok && v != "" {
@@ -526,9 +526,9 @@ func evalGeneric(u *unstructured.Unstructured) Status {
 				return Status{State: StateReady, Detail: field + " " + v}
 			case failedPhases[strings.ToLower(v)]:
 				msg, _ := status["message"].(string)
-				return failed(&Failure{Reason: v, Message: msg})
+				return Failed(&Failure{Reason: v, Message: msg})
 			default:
-				return progressing("%s %s", field, v)
+				return Progressing("%s %s", field, v)
 			}
 		}
 	}
@@ -552,7 +552,7 @@ func toInt64(v any) (int64, bool) {
 // probeFailure fails the workload on readiness probe failures alone (probes, total in all):
 // when they exceed the allowance while no container restarted, it names the container whose
 // probe failed most, with the probe's message.
-func (v podView) probeFailure(pods []*corev1.Pod, probes []probeCount, total int) *Failure {
+func (v Pods) probeFailure(pods []*corev1.Pod, probes []probeCount, total int) *Failure {
 	restarts := 0
 	for _, pod := range pods {
 		for _, cs := range pod.Status.ContainerStatuses {
@@ -584,7 +584,7 @@ type probeCount struct {
 
 // probeCounts reads the pod's "Readiness probe failed" events per container, counting those
 // after the container's grace window.
-func (v podView) probeCounts(pod *corev1.Pod) []probeCount {
+func (v Pods) probeCounts(pod *corev1.Pod) []probeCount {
 	if pod.DeletionTimestamp != nil {
 		return nil
 	}
@@ -596,7 +596,7 @@ func (v podView) probeCounts(pod *corev1.Pod) []probeCount {
 	}
 	counts := map[string]*probeCount{}
 	var order []string
-	for _, e := range v.events[string(pod.UID)] {
+	for _, e := range v.Events[string(pod.UID)] {
 		if e.Reason != "Unhealthy" || !strings.HasPrefix(e.Message, "Readiness probe failed") {
 			continue
 		}
@@ -648,8 +648,8 @@ func containerOfFieldPath(path string) string {
 // (pod/probes.go): initial delay (after a startup probe's worst case) + timeout +
 // (failureThreshold + successThreshold - 3) periods + half a period + timeout; none when
 // failureThreshold is 1.
-func (v podView) probeGrace(pod *corev1.Pod, container string) time.Duration {
-	if d, ok := v.policy.IgnoreProbeFailsFor[container]; ok {
+func (v Pods) probeGrace(pod *corev1.Pod, container string) time.Duration {
+	if d, ok := v.Policy.IgnoreProbeFailsFor[container]; ok {
 		return d
 	}
 	for _, c := range pod.Spec.Containers {

@@ -1,4 +1,4 @@
-package track
+package readiness
 
 import (
 	"strings"
@@ -17,8 +17,8 @@ var now = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 
 func ago(d time.Duration) metav1.Time { return metav1.NewTime(now.Add(-d)) }
 
-func view(pods ...*corev1.Pod) podView {
-	return podView{pods: pods, limits: DefaultLimits(), policy: DefaultPolicy(), now: now, events: map[string][]*corev1.Event{}}.withAllowedRestarts(1)
+func view(pods ...*corev1.Pod) Pods {
+	return Pods{Pods: pods, Limits: DefaultLimits(), Policy: DefaultPolicy(), Now: now, Events: map[string][]*corev1.Event{}}.WithAllowedRestarts(1)
 }
 
 func deployment(gen, observed int64, want, updated, available, total int32, conds ...appsv1.DeploymentCondition) *appsv1.Deployment {
@@ -46,7 +46,7 @@ func TestEvalDeployment(t *testing.T) {
 	tests := []struct {
 		name   string
 		d      *appsv1.Deployment
-		v      podView
+		v      Pods
 		state  State
 		reason string
 		detail string
@@ -62,7 +62,7 @@ func TestEvalDeployment(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := evalDeployment(tt.d, nil, tt.v)
+			got := Deployment(tt.d, nil, tt.v)
 			if got.State != tt.state {
 				t.Fatalf("state = %s (%+v), want %s", got.State, got, tt.state)
 			}
@@ -101,8 +101,8 @@ func TestRestartsCountForTheWholeWorkload(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			v := view(tt.pods...)
-			v.policy.FailuresAllowedPerReplica = tt.perPod
-			f, _ := v.withAllowedRestarts(tt.replicas).diagnose()
+			v.Policy.FailuresAllowedPerReplica = tt.perPod
+			f, _ := v.WithAllowedRestarts(tt.replicas).diagnose()
 			if tt.failPod == "" {
 				if f != nil {
 					t.Fatalf("unexpected failure %+v", f)
@@ -130,13 +130,13 @@ func TestPodClassifier(t *testing.T) {
 		}
 	}
 	strict := view()
-	strict.policy.FailuresAllowedPerReplica = 0
-	strict = strict.withAllowedRestarts(1)
+	strict.Policy.FailuresAllowedPerReplica = 0
+	strict = strict.WithAllowedRestarts(1)
 	young := func(p *corev1.Pod) { p.CreationTimestamp = ago(time.Second) }
 	tests := []struct {
 		name   string
 		pod    *corev1.Pod
-		v      podView
+		v      Pods
 		reason string // "" means no failure
 		msg    string
 	}{
@@ -161,7 +161,7 @@ func TestPodClassifier(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.v.pods = []*corev1.Pod{tt.pod}
+			tt.v.Pods = []*corev1.Pod{tt.pod}
 			f, _ := tt.v.diagnose()
 			if tt.reason == "" {
 				if f != nil {
@@ -183,18 +183,18 @@ func TestEvalJob(t *testing.T) {
 	job := func(conds ...batchv1.JobCondition) *batchv1.Job {
 		return &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "migrate"}, Status: batchv1.JobStatus{Conditions: conds}}
 	}
-	if s := evalJob(job(batchv1.JobCondition{Type: batchv1.JobComplete, Status: corev1.ConditionTrue}), view()); s.State != StateReady {
+	if s := Job(job(batchv1.JobCondition{Type: batchv1.JobComplete, Status: corev1.ConditionTrue}), view()); s.State != StateReady {
 		t.Fatalf("complete job: %+v", s)
 	}
 	failedPod := pod("migrate-x", func(p *corev1.Pod) {
 		p.Status.Phase = corev1.PodFailed
 		p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "job", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 2, Reason: "Error"}}}}
 	})
-	s := evalJob(job(batchv1.JobCondition{Type: batchv1.JobFailed, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded"}), view(failedPod))
+	s := Job(job(batchv1.JobCondition{Type: batchv1.JobFailed, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded"}), view(failedPod))
 	if s.State != StateFailed || s.Failure.Pod != "migrate-x" || s.Failure.Container != "job" || !strings.Contains(s.Failure.Message, "exited with code 2") {
 		t.Fatalf("failed job: %+v", s.Failure)
 	}
-	if s := evalJob(job(), view(pod("migrate-y", func(p *corev1.Pod) { crashedTwice(p) }))); s.State != StateProgressing {
+	if s := Job(job(), view(pod("migrate-y", func(p *corev1.Pod) { crashedTwice(p) }))); s.State != StateProgressing {
 		t.Fatalf("a Job retrying its pod must not fail before its own Failed condition: %+v", s)
 	}
 }
@@ -279,17 +279,17 @@ func TestParsePolicy(t *testing.T) {
 
 func TestEvalServiceAndPVC(t *testing.T) {
 	lb := &corev1.Service{Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, ClusterIP: "10.0.0.1"}}
-	if s := evalService(lb); s.State != StateReadyWithWarnings {
+	if s := Service(lb); s.State != StateReadyWithWarnings {
 		t.Fatalf("LoadBalancer without address: %+v", s)
 	}
-	if s := evalService(&corev1.Service{}); s.State != StateProgressing {
+	if s := Service(&corev1.Service{}); s.State != StateProgressing {
 		t.Fatalf("service without cluster IP: %+v", s)
 	}
 	pending := &corev1.PersistentVolumeClaim{Status: corev1.PersistentVolumeClaimStatus{Phase: corev1.ClaimPending}}
-	if s := evalPVC(pending, true); s.State != StateReadyWithWarnings {
+	if s := PVC(pending, true); s.State != StateReadyWithWarnings {
 		t.Fatalf("WaitForFirstConsumer PVC must not hang: %+v", s)
 	}
-	if s := evalPVC(pending, false); s.State != StateProgressing {
+	if s := PVC(pending, false); s.State != StateProgressing {
 		t.Fatalf("pending PVC: %+v", s)
 	}
 }
@@ -321,21 +321,21 @@ func TestEvalStatefulSetAndDaemonSet(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := evalStatefulSet(tt.s, view()); got.State != tt.state {
-				t.Fatalf("evalStatefulSet = %+v, want %s", got, tt.state)
+			if got := StatefulSet(tt.s, view()); got.State != tt.state {
+				t.Fatalf("StatefulSet = %+v, want %s", got, tt.state)
 			}
 		})
 	}
 	ds := &appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Generation: 1}, Status: appsv1.DaemonSetStatus{ObservedGeneration: 1, DesiredNumberScheduled: 4, UpdatedNumberScheduled: 4, NumberAvailable: 3, NumberReady: 3}}
-	if got := evalDaemonSet(ds, view()); got.State != StateProgressing || !strings.Contains(got.Detail, "available 3/4") {
+	if got := DaemonSet(ds, view()); got.State != StateProgressing || !strings.Contains(got.Detail, "available 3/4") {
 		t.Fatalf("daemonset 3/4: %+v", got)
 	}
 	ds.Status.NumberAvailable, ds.Status.NumberReady = 4, 4
-	if got := evalDaemonSet(ds, view()); got.State != StateReady {
+	if got := DaemonSet(ds, view()); got.State != StateReady {
 		t.Fatalf("daemonset 4/4: %+v", got)
 	}
 	ds.Status = appsv1.DaemonSetStatus{ObservedGeneration: 1}
-	if got := evalDaemonSet(ds, view()); got.State != StateReadyWithWarnings {
+	if got := DaemonSet(ds, view()); got.State != StateReadyWithWarnings {
 		t.Fatalf("daemonset on no node must not hang: %+v", got)
 	}
 }
@@ -362,32 +362,10 @@ func TestBuiltinCustomResourceRules(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := evalCustom(tt.u); got.State != tt.state {
-				t.Fatalf("evalCustom = %+v, want %s", got, tt.state)
+			if got := Custom(tt.u); got.State != tt.state {
+				t.Fatalf("Custom = %+v, want %s", got, tt.state)
 			}
 		})
-	}
-}
-
-func TestNoActivityTimeoutDefaultsForCustomResourcesOnly(t *testing.T) {
-	withAnnotation := DefaultPolicy()
-	withAnnotation.NoActivityTimeout = time.Minute
-	tests := []struct {
-		name    string
-		policy  Policy
-		generic bool
-		want    time.Duration
-	}{
-		{"custom resource without the annotation: kubedog's 4m", DefaultPolicy(), true, 4 * time.Minute},
-		{"custom resource with the annotation", withAnnotation, true, time.Minute},
-		{"built-in kind without the annotation: none", DefaultPolicy(), false, 0},
-		{"built-in kind with the annotation", withAnnotation, false, time.Minute},
-	}
-	for _, tt := range tests {
-		o := &trackedObject{Target: Target{Policy: tt.policy}, generic: tt.generic}
-		if got := o.noActivityTimeout(); got != tt.want {
-			t.Errorf("%s: %s, want %s", tt.name, got, tt.want)
-		}
 	}
 }
 
@@ -423,12 +401,12 @@ func TestReadinessProbeFailuresCount(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			v := view(pod("web", neverReady))
-			v.policy.FailuresAllowedPerReplica = tt.perPod
+			v.Policy.FailuresAllowedPerReplica = tt.perPod
 			if tt.ignore > 0 {
-				v.policy.IgnoreProbeFailsFor = map[string]time.Duration{"app": tt.ignore}
+				v.Policy.IgnoreProbeFailsFor = map[string]time.Duration{"app": tt.ignore}
 			}
-			v.events = map[string][]*corev1.Event{"uid-web": tt.events}
-			f, _ := v.withAllowedRestarts(1).diagnose()
+			v.Events = map[string][]*corev1.Event{"uid-web": tt.events}
+			f, _ := v.WithAllowedRestarts(1).diagnose()
 			if !tt.wantFail {
 				if f != nil {
 					t.Fatalf("unexpected failure %+v", f)

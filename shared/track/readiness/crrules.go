@@ -1,4 +1,4 @@
-package track
+package readiness
 
 import (
 	"strings"
@@ -64,10 +64,10 @@ func str(v any, fallback string) string {
 	return fallback
 }
 
-// evalCustom judges a custom resource: the built-in rule of its kind first, then kstatus
+// Custom judges a custom resource: the built-in rule of its kind first, then kstatus
 // (cli-utils: standard conditions, observedGeneration, Stalled/Reconciling), then the
 // phase-like fields kstatus does not read.
-func evalCustom(u *unstructured.Unstructured) Status {
+func Custom(u *unstructured.Unstructured) Status {
 	gk := u.GroupVersionKind().GroupKind().String()
 	if rule, ok := crRules[gk]; ok {
 		if s := rule(u); s != nil {
@@ -86,14 +86,14 @@ func evalCustom(u *unstructured.Unstructured) Status {
 				f.Reason = c.Reason
 			}
 		}
-		return failed(f)
+		return Failed(f)
 	case kstatus.InProgressStatus:
 		if generic := evalGeneric(u); generic.State == StateFailed {
 			return generic
 		}
-		return progressing("%s", res.Message)
+		return Progressing("%s", res.Message)
 	case kstatus.TerminatingStatus:
-		return progressing("terminating")
+		return Progressing("terminating")
 	}
 	return evalGeneric(u)
 }
