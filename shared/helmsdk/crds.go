@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/cli-runtime/pkg/resource"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/metadata"
 
 	"github.com/kubectl-converge/converge/shared/helmsdk/charts"
@@ -97,8 +98,9 @@ func (c *Client) ApplyCRDs(ctx context.Context, ch *charts.Chart) (CRDsResult, e
 		res.Applied = append(res.Applied, p.info.Name)
 		established = append(established, p.info)
 	}
+	served := c.freshDiscovery()
 	for _, info := range established {
-		if err := waitEstablished(ctx, info); err != nil {
+		if err := waitEstablished(ctx, info, served); err != nil {
 			return res, err
 		}
 	}
@@ -167,7 +169,7 @@ func unchangedSinceApplied(m *metav1.PartialObjectMetadata) bool {
 	return true
 }
 
-func waitEstablished(ctx context.Context, info *resource.Info) error {
+func waitEstablished(ctx context.Context, info *resource.Info, served discovery.DiscoveryInterface) error {
 	helper := resource.NewHelper(info.Client, info.Mapping)
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
@@ -184,7 +186,7 @@ func waitEstablished(ctx context.Context, info *resource.Info) error {
 		for _, c := range conds {
 			m, _ := c.(map[string]any)
 			if m["type"] == "Established" && m["status"] == "True" {
-				return true, nil
+				return discoveryServes(served, u), nil
 			}
 		}
 		return false, nil
@@ -193,6 +195,51 @@ func waitEstablished(ctx context.Context, info *resource.Info) error {
 		return fmt.Errorf("CRD %q is not established after applying it: %w", info.Name, err)
 	}
 	return nil
+}
+
+// discoveryServes reports whether the API server's discovery lists the CRD's kind in every
+// version it serves. Established comes first: the discovery documents follow a moment later,
+// and objects of the kind built before that are "no matches for kind".
+func discoveryServes(served discovery.DiscoveryInterface, crd *unstructured.Unstructured) bool {
+	if served == nil {
+		return true
+	}
+	group, _, _ := unstructured.NestedString(crd.Object, "spec", "group")
+	kind, _, _ := unstructured.NestedString(crd.Object, "spec", "names", "kind")
+	versions, _, _ := unstructured.NestedSlice(crd.Object, "spec", "versions")
+	for _, v := range versions {
+		version, _ := v.(map[string]any)
+		if on, _ := version["served"].(bool); !on {
+			continue
+		}
+		name, _ := version["name"].(string)
+		list, err := served.ServerResourcesForGroupVersion(group + "/" + name)
+		if err != nil {
+			return false
+		}
+		found := false
+		for _, r := range list.APIResources {
+			found = found || r.Kind == kind
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// freshDiscovery asks the API server directly, never a cache; nil when no client can be made
+// (the CRDs are then taken as served once established).
+func (c *Client) freshDiscovery() discovery.DiscoveryInterface {
+	cfg, err := c.getter.ToRESTConfig()
+	if err != nil {
+		return nil
+	}
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return nil
+	}
+	return dc
 }
 
 // forgetAPIResources drops the cached discovery, so that objects of new CRDs can be built.

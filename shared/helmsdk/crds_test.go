@@ -5,6 +5,9 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	fakediscovery "k8s.io/client-go/discovery/fake"
+	"k8s.io/client-go/kubernetes/fake"
 )
 
 func TestUnchangedSinceApplied(t *testing.T) {
@@ -43,5 +46,32 @@ func TestUnchangedSinceApplied(t *testing.T) {
 				t.Errorf("unchangedSinceApplied = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestDiscoveryServes: a CRD counts as served only once discovery lists its kind in every
+// version it serves (Established comes a moment before).
+func TestDiscoveryServes(t *testing.T) {
+	crd := &unstructured.Unstructured{Object: map[string]any{
+		"spec": map[string]any{
+			"group": "corpus.converge.test",
+			"names": map[string]any{"kind": "ScrapeTarget"},
+			"versions": []any{
+				map[string]any{"name": "v1", "served": true},
+				map[string]any{"name": "v1alpha1", "served": false},
+			},
+		},
+	}}
+	dc := fake.NewClientset().Discovery().(*fakediscovery.FakeDiscovery)
+	if discoveryServes(dc, crd) {
+		t.Fatal("served before discovery lists the group")
+	}
+	dc.Resources = []*metav1.APIResourceList{{GroupVersion: "corpus.converge.test/v1", APIResources: []metav1.APIResource{{Name: "alertrules", Kind: "AlertRule"}}}}
+	if discoveryServes(dc, crd) {
+		t.Fatal("served while discovery lists another kind of the group only")
+	}
+	dc.Resources[0].APIResources = append(dc.Resources[0].APIResources, metav1.APIResource{Name: "scrapetargets", Kind: "ScrapeTarget"})
+	if !discoveryServes(dc, crd) {
+		t.Fatal("not served once discovery lists the kind in its one served version")
 	}
 }
