@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/mitchellh/copystructure"
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/cli"
 	"helm.sh/helm/v3/pkg/getter"
@@ -74,9 +75,16 @@ func MergeValues(src ValueSources, layers ...map[string]any) (map[string]any, er
 // --set, --set-string, --set-file, --set-literal). Chart defaults are merged later, by the
 // action. Nothing of v or layers is changed.
 func (v *Values) Merge(layers ...map[string]any) (map[string]any, error) {
-	base := deepCopyMap(v.files)
+	base, err := copyValues(v.files)
+	if err != nil {
+		return nil, err
+	}
 	for _, layer := range layers {
-		base = MergeMaps(base, deepCopyMap(layer))
+		copied, err := copyValues(layer)
+		if err != nil {
+			return nil, err
+		}
+		base = MergeMaps(base, copied)
 	}
 	readFile := func(rs []rune) (any, error) {
 		path := string(rs)
@@ -115,31 +123,15 @@ func (v *Values) Merge(layers ...map[string]any) (map[string]any, error) {
 	return base, nil
 }
 
-// deepCopyMap copies the maps and lists of values, which --set parsing changes in place.
-func deepCopyMap(m map[string]any) map[string]any {
-	if m == nil {
-		return nil
+// copyValues copies values deeply, as Copy copies a chart's: --set parsing changes maps and
+// lists in place.
+func copyValues(m map[string]any) (map[string]any, error) {
+	copied, err := copystructure.Copy(m)
+	if err != nil {
+		return nil, fmt.Errorf("copy values: %w", err)
 	}
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = deepCopyValue(v)
-	}
-	return out
-}
-
-func deepCopyValue(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		return deepCopyMap(x)
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = deepCopyValue(e)
-		}
-		return out
-	default:
-		return v
-	}
+	out, _ := copied.(map[string]any)
+	return out, nil
 }
 
 // readFileOrURL reads a local file, stdin for "-", or a URL of a scheme Helm has a getter

@@ -25,11 +25,11 @@ func TestValuesFilesAreReadOnce(t *testing.T) {
 	if err := os.WriteFile(local, []byte("db:\n  port: 6432\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	v, err := LoadValues(ValueSources{Files: []string{server.URL + "/values.yaml", local}, Set: []string{"db.user=app"}})
+	v, err := LoadValues(ValueSources{Files: []string{server.URL + "/values.yaml", local}, Set: []string{"db.user=app", "cache.user=app"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	secret := map[string]any{"db": map[string]any{"password": "s3cret"}}
+	secret := map[string]any{"db": map[string]any{"password": "s3cret"}, "cache": map[string]any{"password": "s3cret"}}
 	deployed, err := v.Merge(secret)
 	if err != nil {
 		t.Fatal(err)
@@ -38,15 +38,17 @@ func TestValuesFilesAreReadOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantDeployed := map[string]any{"served": float64(1), "db": map[string]any{"host": "db", "port": float64(6432), "user": "app", "password": "s3cret"}}
-	wantStored := map[string]any{"served": float64(1), "db": map[string]any{"host": "db", "port": float64(6432), "user": "app"}}
+	wantDeployed := map[string]any{"served": float64(1), "db": map[string]any{"host": "db", "port": float64(6432), "user": "app", "password": "s3cret"},
+		"cache": map[string]any{"user": "app", "password": "s3cret"}}
+	wantStored := map[string]any{"served": float64(1), "db": map[string]any{"host": "db", "port": float64(6432), "user": "app"}, "cache": map[string]any{"user": "app"}}
 	if !reflect.DeepEqual(deployed, wantDeployed) || !reflect.DeepEqual(stored, wantStored) {
 		t.Fatalf("deployed %v\nstored %v", deployed, stored)
 	}
 	if gets.Load() != 1 {
 		t.Fatalf("the values URL was fetched %d times", gets.Load())
 	}
-	if _, ok := secret["db"].(map[string]any)["user"]; ok {
+	_, dbChanged := secret["db"].(map[string]any)["user"]
+	if _, ok := secret["cache"].(map[string]any)["user"]; ok || dbChanged {
 		t.Fatalf("--set changed the secret layer it was merged over: %v", secret)
 	}
 }
