@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -217,11 +218,7 @@ func discoveryServes(served discovery.DiscoveryInterface, crd *unstructured.Unst
 		if err != nil {
 			return false
 		}
-		found := false
-		for _, r := range list.APIResources {
-			found = found || r.Kind == kind
-		}
-		if !found {
+		if !slices.ContainsFunc(list.APIResources, func(r metav1.APIResource) bool { return r.Kind == kind }) {
 			return false
 		}
 	}

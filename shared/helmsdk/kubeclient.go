@@ -56,17 +56,10 @@ type deployKubeClient struct {
 	// deleteOrder, when set, deletes the uninstall's objects in waves (UninstallRequest).
 	deleteOrder   func([]*resource.Info) ([][]*resource.Info, error)
 	deleteTimeout time.Duration
-	// context ends the waits of the action (Helm 3's uninstall takes none); nil: none.
+	// context ends the waits of the action (Helm 3's uninstall takes none).
 	context context.Context
 	// deleteErrs are why the uninstall's deletion stopped: Helm only logs them.
 	deleteErrs []error
-}
-
-func (c *deployKubeClient) ctx() context.Context {
-	if c.context == nil {
-		return context.Background()
-	}
-	return c.context
 }
 
 // SparedObject is an object of a release an uninstall did not delete: another release owns
@@ -108,6 +101,15 @@ func (c *deployKubeClient) DeleteWithPropagationPolicy(resources kube.ResourceLi
 	if c.deleteOrder == nil {
 		return c.Client.DeleteWithPropagationPolicy(owned, policy)
 	}
+	result, errs := c.deleteInWaves(owned, policy)
+	// Helm's uninstall only logs these and says "failed to delete release".
+	c.deleteErrs = errs
+	return result, errs
+}
+
+// deleteInWaves deletes the objects wave by wave (deleteOrder), each once the previous
+// wave is gone; the waits end with the action's context or after deleteTimeout.
+func (c *deployKubeClient) deleteInWaves(owned kube.ResourceList, policy metav1.DeletionPropagation) (*kube.Result, []error) {
 	waves, err := c.deleteOrder(owned)
 	if err != nil {
 		return &kube.Result{}, []error{err}
@@ -117,19 +119,15 @@ func (c *deployKubeClient) DeleteWithPropagationPolicy(resources kube.ResourceLi
 	if timeout <= 0 {
 		timeout = 24 * time.Hour // Helm's zero: no limit
 	}
-	waitCtx, cancel := context.WithTimeout(c.ctx(), timeout)
+	waitCtx, cancel := context.WithTimeout(c.context, timeout)
 	defer cancel()
 	for w, wave := range waves {
 		res, errs := c.Client.DeleteWithPropagationPolicy(wave, policy)
 		if res != nil {
 			result.Deleted = append(result.Deleted, res.Deleted...)
 		}
-		if len(errs) > 0 {
-			c.deleteErrs = errs
+		if len(errs) > 0 || w == len(waves)-1 {
 			return result, errs
-		}
-		if w == len(waves)-1 {
-			break
 		}
 		for _, info := range wave {
 			helper := resource.NewHelper(info.Client, info.Mapping)
@@ -139,12 +137,10 @@ func (c *deployKubeClient) DeleteWithPropagationPolicy(resources kube.ResourceLi
 			})
 			switch {
 			case err == nil:
-			case c.ctx().Err() != nil:
-				c.deleteErrs = []error{fmt.Errorf("interrupted while waiting for %s %q to be deleted: %w", info.Mapping.GroupVersionKind.Kind, info.Name, context.Cause(c.ctx()))}
-				return result, c.deleteErrs
+			case c.context.Err() != nil:
+				return result, []error{fmt.Errorf("interrupted while waiting for %s %q to be deleted: %w", info.Mapping.GroupVersionKind.Kind, info.Name, context.Cause(c.context))}
 			default:
-				c.deleteErrs = []error{fmt.Errorf("%s %q is still there after %s: what depends on its deletion (werf.io/delete-dependency) was not deleted", info.Mapping.GroupVersionKind.Kind, info.Name, c.deleteTimeout)}
-				return result, c.deleteErrs
+				return result, []error{fmt.Errorf("%s %q is still there after %s: what depends on its deletion (werf.io/delete-dependency) was not deleted", info.Mapping.GroupVersionKind.Kind, info.Name, c.deleteTimeout)}
 			}
 		}
 	}
@@ -264,7 +260,8 @@ type actionSettings struct {
 	// storedValues are stored in the action's revision instead of the rendered values.
 	storedValues map[string]any
 	historyMax   int
-	// owner, deleteOrder, deleteTimeout and context: see deployKubeClient.
+	// owner, deleteOrder, deleteTimeout and context (nil: none ends the waits): see
+	// deployKubeClient.
 	owner         *ownership
 	deleteOrder   func([]*resource.Info) ([][]*resource.Info, error)
 	deleteTimeout time.Duration
@@ -285,6 +282,9 @@ func (c *Client) actionConfig(s actionSettings) (*action.Configuration, *deployK
 	cfg.Releases = &releases
 	if c.kube == nil {
 		return &cfg, nil
+	}
+	if s.context == nil {
+		s.context = context.Background()
 	}
 	kube := &deployKubeClient{
 		Client: c.kube.Client, transform: c.kube.transform,

@@ -116,11 +116,12 @@ type UpgradeRequest struct {
 // UpgradeOrInstall installs the release when it does not exist (or was uninstalled with its
 // history kept) and upgrades it otherwise, as helm upgrade --install does.
 func (c *Client) UpgradeOrInstall(ctx context.Context, req UpgradeRequest) (*Release, error) {
-	// Helm's install returns as soon as its context ends and leaves its own goroutine to
-	// mark the revision failed, which loses the race against the process's exit: the
-	// revision stays pending-install. Helm gets a context that ends a grace period later,
-	// so that it returns after recording the failure (our applier, on ctx, ends its waits
-	// at once); a revision still pending after that is marked failed here.
+	// When its context ends, Helm marks the revision failed at once while its own goroutine
+	// goes on, and that goroutine's write of the release as a hook starts can land after
+	// the failure: the revision is left pending. Helm gets a context that ends a grace
+	// period after ours, so that its goroutine fails first (our applier ends its waits on
+	// ctx at once) and Helm records the failure after its own writes; a revision still
+	// pending after that is marked failed here.
 	helmCtx, cancel := afterGrace(ctx, interruptGrace)
 	defer cancel()
 	rel, err := c.upgradeOrInstall(helmCtx, req, false)

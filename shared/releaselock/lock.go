@@ -106,11 +106,12 @@ func Acquire(ctx context.Context, kube kubernetes.Interface, namespace, release 
 			// No release can live in a missing namespace: there is nothing to serialize.
 			return nil, ctx, nil
 		}
-		if apierrors.IsForbidden(err) {
-			return nil, nil, fmt.Errorf("take the release lock (lease %q in namespace %q): %w: grant get, create, update and delete on leases.coordination.k8s.io in namespace %q", l.name, namespace, err, namespace)
-		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("take the release lock (lease %q in namespace %q): %w", l.name, namespace, err)
+			grant := ""
+			if apierrors.IsForbidden(err) {
+				grant = fmt.Sprintf(": grant get, create, update and delete on leases.coordination.k8s.io in namespace %q", namespace)
+			}
+			return nil, nil, fmt.Errorf("take the release lock (lease %q in namespace %q): %w%s", l.name, namespace, err, grant)
 		}
 		if held {
 			break
