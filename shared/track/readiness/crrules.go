@@ -64,15 +64,18 @@ func str(v any, fallback string) string {
 	return fallback
 }
 
-// Custom judges a custom resource: the built-in rule of its kind first, then kstatus
-// (cli-utils: standard conditions, observedGeneration, Stalled/Reconciling), then the
-// phase-like fields kstatus does not read.
+// Custom judges a custom resource: the built-in rule of its kind first, then kubedog's rule
+// of its kind (kubedogRules), then kstatus (cli-utils: standard conditions,
+// observedGeneration, Stalled/Reconciling), then the conditions and fields kubedog reads.
 func Custom(u *unstructured.Unstructured) Status {
 	gk := u.GroupVersionKind().GroupKind().String()
 	if rule, ok := crRules[gk]; ok {
 		if s := rule(u); s != nil {
 			return *s
 		}
+	}
+	if rule, ok := kubedogRules[gk]; ok {
+		return rule.judge(u)
 	}
 	res, err := kstatus.Compute(u)
 	if err != nil {

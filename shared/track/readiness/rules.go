@@ -410,10 +410,13 @@ func Job(j *batchv1.Job, v Pods) Status {
 	if j.Spec.Suspend != nil && *j.Spec.Suspend {
 		return Status{State: StateSkipped, Detail: "suspended: not waiting"}
 	}
-	if f, _ := v.diagnose(); f != nil && f.Reason != "CrashLoopBackOff" {
-		return Failed(f)
-	}
-	return withPods(Progressing("active %d, succeeded %d, failed %d", j.Status.Active, j.Status.Succeeded, j.Status.Failed), Pods{Now: v.Now, Limits: v.Limits, Policy: v.Policy, allowedRestarts: 1 << 30, Pods: v.Pods, Events: v.Events})
+	// nelm allows a Job no failure (pkg/resource/metadata.go, failuresAllowed: 0 for
+	// batch/Job, before werf.io/failures-allowed-per-replica is read): its first container
+	// restart or counted readiness probe failure fails it, as kubedog's first CrashLoopBackOff
+	// does. Pods that fail under restartPolicy Never restart nothing: the Job retries them
+	// until its own Failed condition.
+	v.allowedRestarts = 0
+	return withPods(Progressing("active %d, succeeded %d, failed %d", j.Status.Active, j.Status.Succeeded, j.Status.Failed), v)
 }
 
 func lastFailedPod(pods []*corev1.Pod) *corev1.Pod {
@@ -475,13 +478,9 @@ func PVC(p *corev1.PersistentVolumeClaim, waitForFirstConsumer bool) Status {
 	return Progressing("%s", p.Status.Phase)
 }
 
-var (
-	readyPhases  = map[string]bool{"running": true, "active": true, "ready": true, "succeeded": true, "bound": true, "healthy": true, "available": true, "established": true, "complete": true, "completed": true, "deployed": true}
-	failedPhases = map[string]bool{"failed": true, "error": true, "degraded": true}
-)
-
-// evalGeneric judges any other object: standard conditions first, then phase-like fields;
-// objects with no status are ready once they exist.
+// evalGeneric judges any other object: standard conditions first, then the conditions and
+// status fields kubedog reads (kubedog.go); objects with no status, or with no field
+// kubedog reads a word in, are ready once they exist.
 func evalGeneric(u *unstructured.Unstructured) Status {
 	status, ok := u.Object["status"].(map[string]any)
 	if !ok || len(status) == 0 {
@@ -519,18 +518,15 @@ func evalGeneric(u *unstructured.Unstructured) Status {
 		}
 		return Progressing("%s=%s %s: %s", c.Type, c.Status, c.Reason, c.Message)
 	}
-	for _, field := range []string{"phase", "state", "health"} {
-		if v, ok := status[field].(string); ok && v != "" {
-			switch {
-			case readyPhases[strings.ToLower(v)]:
-				return Status{State: StateReady, Detail: field + " " + v}
-			case failedPhases[strings.ToLower(v)]:
-				msg, _ := status["message"].(string)
-				return Failed(&Failure{Reason: v, Message: msg})
-			default:
-				return Progressing("%s %s", field, v)
-			}
-		}
+	if s := kubedogConditions(u); s != nil {
+		return *s
+	}
+	s, unknown := kubedogFields(status)
+	if s != nil {
+		return *s
+	}
+	if unknown != "" {
+		return Status{State: StateReadyWithWarnings, Detail: unknown + " is no state kubedog knows: tracked by presence"}
 	}
 	return Status{State: StateReadyWithWarnings, Detail: "no readiness signal in its status: tracked by presence"}
 }

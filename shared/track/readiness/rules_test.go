@@ -194,8 +194,44 @@ func TestEvalJob(t *testing.T) {
 	if s.State != StateFailed || s.Failure.Pod != "migrate-x" || s.Failure.Container != "job" || !strings.Contains(s.Failure.Message, "exited with code 2") {
 		t.Fatalf("failed job: %+v", s.Failure)
 	}
-	if s := Job(job(), view(pod("migrate-y", func(p *corev1.Pod) { crashedTwice(p) }))); s.State != StateProgressing {
-		t.Fatalf("a Job retrying its pod must not fail before its own Failed condition: %+v", s)
+}
+
+// TestJobFailureAllowance: nelm allows a Job 0 failures, whatever
+// werf.io/failures-allowed-per-replica says (pkg/resource/metadata.go, failuresAllowed).
+func TestJobFailureAllowance(t *testing.T) {
+	job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "migrate"}, Status: batchv1.JobStatus{Active: 1}}
+	restarted := func(p *corev1.Pod) {
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "job", RestartCount: 1, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}},
+			LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, Reason: "Error"}}}}
+	}
+	failedNever := func(p *corev1.Pod) {
+		p.Spec.RestartPolicy = corev1.RestartPolicyNever
+		p.Status.Phase = corev1.PodFailed
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "job", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, Reason: "Error"}}}}
+	}
+	running := func(p *corev1.Pod) {
+		p.Status.Phase = corev1.PodRunning
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "job", State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}
+	}
+	for _, tt := range []struct {
+		name    string
+		allowed int
+		pods    []*corev1.Pod
+		state   State
+	}{
+		{"running, no failure", 1, []*corev1.Pod{pod("migrate-a", running)}, StateProgressing},
+		{"one restart fails it", 1, []*corev1.Pod{pod("migrate-a", restarted)}, StateFailed},
+		{"crash loop fails it", 1, []*corev1.Pod{pod("migrate-a", crashedTwice)}, StateFailed},
+		{"the annotation does not lift it", 5, []*corev1.Pod{pod("migrate-a", crashedTwice)}, StateFailed},
+		{"a failed pod under restartPolicy Never is retried", 1, []*corev1.Pod{pod("migrate-a", failedNever), pod("migrate-b", running)}, StateProgressing},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			v := view(tt.pods...)
+			v.Policy.FailuresAllowedPerReplica = tt.allowed
+			if s := Job(job, v.WithAllowedRestarts(1)); s.State != tt.state {
+				t.Fatalf("Job = %+v, want %s", s, tt.state)
+			}
+		})
 	}
 }
 
