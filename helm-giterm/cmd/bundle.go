@@ -103,6 +103,7 @@ helm install work on it). The chart version is TAG when it is a semantic version
 	o.GitFlags.AddFlags(cmd.Flags())
 	reg.addFlags(cmd.Flags(), &o.DeployFlags.PlainHTTP)
 	cmd.Flags().StringVar(&tag, "tag", "", "tag of the bundle: a semantic version (1.4.2) or any tag (main, a commit); default latest, as werf")
+	cliutil.MarkWerfCommand(cmd, cliutil.WerfBundlePublish)
 	return cmd
 }
 
@@ -214,6 +215,7 @@ exact digest, or archive:FILE.tar.gz from bundle-copy. The revision records the 
 	o.addFlags(cmd.Flags())
 	track.AddFlags(cmd.Flags())
 	flags.AddFlags(cmd.Flags())
+	cliutil.MarkWerfCommand(cmd, cliutil.WerfBundleApply)
 	return cmd
 }
 
@@ -241,6 +243,7 @@ func newBundleRenderCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		},
 	}
 	o.addFlags(cmd.Flags())
+	cliutil.MarkWerfCommand(cmd, cliutil.WerfBundleRender)
 	return cmd
 }
 
@@ -346,6 +349,7 @@ are copied by your image tooling); the copy is then a new chart with a new diges
 	cmd.Flags().StringVar(&to, "to", "", "destination: oci://REGISTRY/REPO[:TAG] or archive:FILE.tar.gz")
 	cmd.Flags().StringVar(&tag, "tag", "", "tag of the source, or a semver range")
 	cmd.Flags().StringVar(&relocate, "rewrite-images-to", "", "point the baked image refs at this repository (REGISTRY/PATH), keeping tags and digests")
+	cliutil.MarkWerfCommand(cmd, cliutil.WerfBundleCopy)
 	return cmd
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -112,4 +113,14 @@ func mustGetwd(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return wd
+}
+
+// TestWerfOptions: every flag and WERF_* variable of werf's converge, plan, render and
+// bundle commands is honoured, refused or noted by the command standing for it (the table
+// is cliutil's werfOptions, written down from werf's source).
+func TestWerfOptions(t *testing.T) {
+	root := NewCmdGiterm(genericiooptions.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard})
+	for _, problem := range cliutil.WerfCoverage(root) {
+		t.Error(problem)
+	}
 }

@@ -102,6 +102,7 @@ func newTemplateCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	cmd.Flags().StringVar(&kubeVersion, "kube-version", "", "Kubernetes version for .Capabilities.KubeVersion")
 	cmd.Flags().StringSliceVarP(&apiVersions, "api-versions", "a", nil, "API versions for .Capabilities.APIVersions (can be repeated)")
 	cmd.Flags().StringArrayVarP(&showOnly, "show-only", "s", nil, "only show objects rendered from this template (can be repeated)")
+	cliutil.MarkWerfCommand(cmd, cliutil.WerfRender)
 	return cmd
 }
 
@@ -161,6 +162,7 @@ and events, failing fast with the reason. The revision records the commit it was
 	track.AddFlags(cmd.Flags())
 	cmd.Flags().BoolVarP(&install, "install", "i", false, "install the release when it does not exist")
 	flags.AddFlags(cmd.Flags())
+	cliutil.MarkWerfCommand(cmd, cliutil.WerfConverge)
 	return cmd
 }
 
@@ -194,5 +196,6 @@ an upgrade would send, and show per object what would be created, updated, recre
 	o.DeployFlags.AddFlags(cmd.Flags())
 	o.GitFlags.AddFlags(cmd.Flags())
 	flags.AddFlags(cmd.Flags())
+	cliutil.MarkWerfCommand(cmd, cliutil.WerfPlan)
 	return cmd
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -127,5 +128,15 @@ func TestCommands(t *testing.T) {
 			}
 			testutil.Golden(t, filepath.Join("testdata", "golden", tt.name+".golden"), runWith(t, kubeconfig, tt.args...))
 		})
+	}
+}
+
+// TestWerfOptions: every flag and WERF_* variable of werf's converge, plan, render and
+// dismiss is honoured, refused or noted by the command standing for it (the table is
+// cliutil's werfOptions, written down from werf's source).
+func TestWerfOptions(t *testing.T) {
+	root := NewCmdConverge(genericiooptions.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard})
+	for _, problem := range cliutil.WerfCoverage(root) {
+		t.Error(problem)
 	}
 }

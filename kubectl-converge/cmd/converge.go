@@ -73,6 +73,7 @@ Exit codes: 0 deployed, 1 error, 3 deploy failed, 4 timed out, 64 bad command li
 	o.TrackFlags.AddFlags(cmd.Flags())
 	addGitFlags(&o.GitFlags, cmd)
 	o.ConvergeFlags.AddFlags(cmd.Flags())
+	cliutil.MarkWerfCommand(cmd, cliutil.WerfConverge)
 	return cmd
 }
 

@@ -46,6 +46,7 @@ Exit codes with --exit-code: 0 no changes, 2 changes planned, 1 error.`
 	o.DeployFlags.AddFlags(cmd.Flags())
 	addGitFlags(&o.GitFlags, cmd)
 	o.PlanFlags.AddFlags(cmd.Flags())
+	cliutil.MarkWerfCommand(cmd, cliutil.WerfPlan)
 	return cmd
 }
 

@@ -126,6 +126,7 @@ func newDismissCommand(streams genericiooptions.IOStreams, kube *genericclioptio
 	o.TrackFlags.AddFlags(cmd.Flags())
 	cliutil.TimeoutVar(cmd.Flags(), &o.Timeout, "time to wait for the objects to be deleted")
 	cmd.Flags().DurationVar(&o.LockTimeout, "lock-timeout", 0, "time to wait for another operation on the release to finish (0: as long as --timeout allows)")
+	cliutil.MarkWerfCommand(cmd, cliutil.WerfDismiss)
 	return cmd
 }
 

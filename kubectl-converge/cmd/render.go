@@ -47,6 +47,7 @@ images, rewritten images and global annotations and labels included, hooks and C
 	cmd.Flags().StringVar(&o.KubeVersion, "kube-version", "", "Kubernetes version for .Capabilities.KubeVersion (default: Helm's)")
 	cmd.Flags().StringSliceVarP(&o.APIVersions, "api-versions", "a", nil, "API versions for .Capabilities.APIVersions (can be repeated)")
 	cmd.Flags().StringArrayVar(&o.ShowOnly, "show-only", nil, "only show objects rendered from this template, e.g. templates/deployment.yaml (can be repeated)")
+	cliutil.MarkWerfCommand(cmd, cliutil.WerfRender)
 	return cmd
 }
 

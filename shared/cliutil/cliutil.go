@@ -103,14 +103,14 @@ func Main(newRoot func(genericiooptions.IOStreams) *cobra.Command) {
 func Execute(ctx context.Context, newRoot func(genericiooptions.IOStreams) *cobra.Command, args []string, streams genericiooptions.IOStreams, environ []string, debug bool) int {
 	root := newRoot(streams)
 	root.SetArgs(args)
-	root.PersistentFlags().Bool("debug", debug, "print the client libraries' own log lines (redacted) on stderr; also KUBECTL_CONVERGE_DEBUG=1, or HELM_DEBUG for helm giterm")
+	addRootFlags(root, debug)
 	removeKubeconfig := func() {}
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		var err error
+		removeKubeconfig, err = ApplyWerfEnvironment(cmd.Flags(), werfCommandOf(cmd), environ, streams.ErrOut)
 		if on, _ := cmd.Flags().GetBool("debug"); on {
 			clientlog.SetDebug(streams.ErrOut)
 		}
-		var err error
-		removeKubeconfig, err = ApplyWerfEnvironment(cmd.Flags(), environ)
 		return err
 	}
 	err := root.ExecuteContext(ctx)
@@ -119,6 +119,13 @@ func Execute(ctx context.Context, newRoot func(genericiooptions.IOStreams) *cobr
 		fmt.Fprintf(streams.ErrOut, "Error: %v\n", err)
 	}
 	return int(exitcode.Of(err))
+}
+
+// addRootFlags gives root the flags every command has: --debug, and werf's names
+// (AddWerfFlags).
+func addRootFlags(root *cobra.Command, debug bool) {
+	root.PersistentFlags().Bool("debug", debug, "print the client libraries' own log lines (redacted) on stderr; also KUBECTL_CONVERGE_DEBUG=1, or HELM_DEBUG for helm giterm")
+	AddWerfFlags(root)
 }
 
 func debugWanted() bool {
