@@ -7,11 +7,13 @@ package cliutil
 // command's NewCmd in cmd/werf/{converge,plan,render,dismiss,bundle/*}/*.go, following every
 // common.Setup* call into cmd/werf/common/*.go for the flags they define and the variables
 // their defaults read (os.Getenv, util.GetBoolEnvironment*, util.GetIntEnvVar, the
-// $WERF_*_ prefixes of repeatable flags). A few entries come from werf 2 (main), as marked:
-// the variables and flags a werf 2 CI job brings.
+// $WERF_*_ prefixes of repeatable flags), plus the WERF_* variables pkg/ reads on the deploy
+// path (git grep 'Getenv("WERF_' in pkg/config, pkg/deploy, pkg/process_exterminator). A few
+// entries come from werf 2 (main), as marked: the variables and flags a werf 2 CI job brings.
 //
-// The table test (TestWerfOptionsCoverEveryCommand) fails on any option of a marked command
-// that is neither honoured (the command has the flag it becomes) nor refused nor noted.
+// The table test of each plugin (TestWerfOptions, through WerfCoverage) fails on any option
+// of a marked command that is neither honoured (the command has the flag it becomes) nor
+// refused nor noted; docs/werf-options.md is generated from it.
 var werfOptions = []werfOption{
 	// Project, werf.yaml and giterminism.
 	{flag: "dir", env: []string{"WERF_DIR"}, cmds: werfProject, source: "common/common.go SetupDir",
@@ -202,6 +204,18 @@ var werfOptions = []werfOption{
 		note: "bundles are plain helm charts"},
 	{flag: "rename-chart", env: []string{"WERF_RENAME_CHART"}, cmds: WerfBundlePublish | WerfBundleCopy, source: "common/cmd_data.go SetupRenameChart",
 		refuse: "the bundle keeps its Chart.yaml name: rename the chart in Chart.yaml"},
+
+	// Variables werf 1.2 reads outside the flags while these commands run.
+	{env: []string{"WERF_PROJECT_NAME"}, cmds: werfProject, source: "pkg/config/raw_meta.go",
+		refuse: "the project name is werf.yaml's project: set it there, or give --release and -n"},
+	{env: []string{"WERF_DISABLE_RESOURCES_WAITER"}, kind: werfBoolKind, cmds: WerfConverge | WerfBundleApply, source: "pkg/deploy/helm/resources_waiter.go",
+		refuse: "every object is tracked: annotate those not to wait for with werf.io/track-termination-mode: NonBlocking"},
+	{env: []string{"WERF_DEBUG_SECRET_VALUES"}, kind: werfBoolKind, cmds: werfValues, source: "pkg/deploy/helm/chart_extender/helpers/util.go",
+		note: "secret values are never printed"},
+	{env: []string{"WERF_HELM_V3_EXTRA_ANNOTATIONS_AND_LABELS_DEBUG"}, kind: werfBoolKind, cmds: werfValues, source: "pkg/deploy/helm/extra_annotations_and_labels_post_renderer.go",
+		note: logOnly},
+	{env: []string{"WERF_ENABLE_PROCESS_EXTERMINATOR"}, kind: werfBoolKind, cmds: werfAll, source: "pkg/process_exterminator/unix.go (set by werf ci-env)",
+		note: "werf's guard against orphaned processes; converge stops on its parent's SIGTERM"},
 
 	// werf 2 (main, cmd/werf/common/common.go): what a werf 2 CI job brings.
 	{flag: "set-json", kind: werfListKind, env: []string{"WERF_SET_JSON_"}, cmds: werfValues, as: "set-json", source: "werf 2: common/common.go SetupSetJSON"},
