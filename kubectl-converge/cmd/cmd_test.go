@@ -116,6 +116,9 @@ func TestCommands(t *testing.T) {
 		// werf's unit for --timeout is seconds: 600 is ten minutes, as 10m is.
 		{"timeout-seconds", []string{"testdata/chart", "--timeout", "600"}},
 		{"timeout-duration", []string{"testdata/chart", "--timeout", "10m"}},
+		// werf's flags: one this tool cannot honour stops with one line naming what to use.
+		{"werf-flag-refused", []string{"testdata/chart", "--follow"}},
+		{"werf-flag-refused-render", []string{"render", "testdata/chart", "--output", "out.yaml"}},
 		{"history", []string{"history", "shop", "-n", "archive"}},
 		{"history-json", []string{"history", "shop", "-n", "archive", "-o", "json"}},
 	}

@@ -519,6 +519,14 @@ func werfColor(v string) (string, error) {
 	return "", fmt.Errorf("use on, off or auto")
 }
 
+// werfKubeconfigPath takes one kubeconfig file for --kubeconfig; werf also merges a list.
+func werfKubeconfigPath(v string) (string, error) {
+	if strings.ContainsRune(v, os.PathListSeparator) {
+		return "", fmt.Errorf("a list of kubeconfig files: set KUBECONFIG to it instead")
+	}
+	return v, nil
+}
+
 // werfSeconds turns werf's --status-progress-period (seconds; -1 shows no progress) into
 // --progress-interval (0: never).
 func werfSeconds(v string) (string, error) {

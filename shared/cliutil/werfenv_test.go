@@ -158,6 +158,7 @@ func TestWerfOptionsRefused(t *testing.T) {
 		{"--deploy-report-path with an extension", []string{"--save-deploy-report", "--deploy-report-path", "r.yaml"}, nil, `--deploy-report-path="r.yaml": the extension must be .json or none`},
 		{"--save-deploy-report with --save-report", []string{"--save-deploy-report", "--save-report", "x.json"}, nil, "--save-report and --save-deploy-report cannot be combined"},
 		{"--kube-context with --context", []string{"--kube-context", "a", "--context", "b"}, nil, "--context and werf's --kube-context cannot be combined"},
+		{"WERF_KUBECONFIG list", nil, []string{"WERF_KUBECONFIG=/a:/b"}, `WERF_KUBECONFIG="/a:/b": a list of kubeconfig files: set KUBECONFIG to it instead`},
 		{"WERF_RELEASE_STORAGE", nil, []string{"WERF_RELEASE_STORAGE=sql"}, "WERF_RELEASE_STORAGE (werf's --release-storage): set HELM_DRIVER"},
 		{"--no-notes", []string{"--no-notes"}, nil, "werf's --no-notes: NOTES go to stdout"},
 	}

@@ -133,7 +133,7 @@ var werfOptions = []werfOption{
 		note: "dependencies are downloaded at their Chart.lock versions into a cache, with no repository index"},
 
 	// The cluster.
-	{flag: "kube-config", kind: werfStringKind, env: []string{"WERF_KUBE_CONFIG", "WERF_KUBECONFIG"}, cmds: werfKube, as: "kubeconfig", source: "common/common.go SetupKubeConfig",
+	{flag: "kube-config", kind: werfStringKind, env: []string{"WERF_KUBE_CONFIG", "WERF_KUBECONFIG"}, cmds: werfKube, as: "kubeconfig", convert: werfKubeconfigPath, source: "common/common.go SetupKubeConfig",
 		refuse: "helm giterm takes the cluster from helm: use helm's --kubeconfig (or KUBECONFIG)", note: noCluster, noteIn: offline},
 	{flag: "kube-config-base64", kind: werfStringKind, env: []string{"WERF_KUBE_CONFIG_BASE64", "WERF_KUBECONFIG_BASE64"}, cmds: werfKube, custom: true, as: "kubeconfig", source: "common/common.go SetupKubeConfigBase64",
 		refuse: "helm giterm takes the cluster from helm: write the kubeconfig to a file for helm's --kubeconfig", note: noCluster, noteIn: offline},
