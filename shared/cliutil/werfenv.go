@@ -334,6 +334,8 @@ func ApplyWerfEnvironment(fs *pflag.FlagSet, wc WerfCommand, environ []string, n
 					return cleanup, exitcode.Usage("%s=%q: %v", name, strings.Join(values, ","), err)
 				}
 			case !applies:
+			case o.refuses(wc) && o.flag == "":
+				return cleanup, exitcode.Usage("%s: %s", name, o.refuse)
 			case o.refuses(wc):
 				return cleanup, exitcode.Usage("%s (werf's --%s): %s", name, o.flag, o.refuse)
 			case o.note != "":
@@ -371,6 +373,9 @@ func (o *werfOption) fill(fs *pflag.FlagSet, target *pflag.Flag, values []string
 	}
 	value := values[len(values)-1]
 	if o.kind == werfBoolKind || target.Value.Type() == "bool" {
+		if !werfBool(value) && target.Value.String() == "false" {
+			return nil // nothing asked; a second variable for the flag (WERF_ATOMIC) may still set it
+		}
 		value = strconv.FormatBool(werfBool(value))
 	}
 	if o.convert != nil {

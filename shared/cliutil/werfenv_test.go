@@ -107,6 +107,7 @@ func TestWerfOptionsHonoured(t *testing.T) {
 	}{
 		{"WERF_AUTO_ROLLBACK", nil, []string{"WERF_AUTO_ROLLBACK=true"}, func(c werfTestCommand) string { return fmt.Sprint(c.converge.AutoRollback) }},
 		{"WERF_ATOMIC", nil, []string{"WERF_ATOMIC=1"}, func(c werfTestCommand) string { return fmt.Sprint(c.converge.AutoRollback) }},
+		{"WERF_ATOMIC after WERF_AUTO_ROLLBACK=false", nil, []string{"WERF_AUTO_ROLLBACK=false", "WERF_ATOMIC=true"}, func(c werfTestCommand) string { return fmt.Sprint(c.converge.AutoRollback) }},
 		{"-R", []string{"-R"}, nil, func(c werfTestCommand) string { return fmt.Sprint(c.converge.AutoRollback) }},
 		{"WERF_RELEASES_HISTORY_MAX", nil, []string{"WERF_RELEASES_HISTORY_MAX=3"}, func(c werfTestCommand) string { return fmt.Sprint(c.converge.HistoryMax == 3) }},
 		{"--releases-history-max", []string{"--releases-history-max", "4"}, nil, func(c werfTestCommand) string { return fmt.Sprint(c.converge.HistoryMax == 4) }},
@@ -159,6 +160,7 @@ func TestWerfOptionsRefused(t *testing.T) {
 		{"--save-deploy-report with --save-report", []string{"--save-deploy-report", "--save-report", "x.json"}, nil, "--save-report and --save-deploy-report cannot be combined"},
 		{"--kube-context with --context", []string{"--kube-context", "a", "--context", "b"}, nil, "--context and werf's --kube-context cannot be combined"},
 		{"WERF_KUBECONFIG list", nil, []string{"WERF_KUBECONFIG=/a:/b"}, `WERF_KUBECONFIG="/a:/b": a list of kubeconfig files: set KUBECONFIG to it instead`},
+		{"WERF_PROJECT_NAME", nil, []string{"WERF_PROJECT_NAME=shop"}, "WERF_PROJECT_NAME: the project name is werf.yaml's project"},
 		{"WERF_RELEASE_STORAGE", nil, []string{"WERF_RELEASE_STORAGE=sql"}, "WERF_RELEASE_STORAGE (werf's --release-storage): set HELM_DRIVER"},
 		{"--no-notes", []string{"--no-notes"}, nil, "werf's --no-notes: NOTES go to stdout"},
 	}
