@@ -103,6 +103,12 @@ func TestWerfProjectInWerfCI(t *testing.T) {
 		Env("WERF_SET_REPLICAS", "replicas=3").
 		Env("WERF_ADD_ANNOTATION_TEAM", "team=payments").
 		Env("WERF_RELEASE_LABEL_TEAM", "team=payments").
+		// What werf ci-env (cmd/werf/ci_env) sets in every werf CI job: accepted.
+		Env("WERF_LOG_COLOR_MODE", "off").
+		Env("WERF_LOG_PROJECT_DIR", "1").
+		Env("WERF_LOG_TERMINAL_WIDTH", "95").
+		Env("WERF_ENABLE_PROCESS_EXTERMINATOR", "1").
+		Env("WERF_REPO_CONTAINER_REGISTRY", "default").
 		Succeed()
 	if !strings.Contains(res.Stderr, `release "`+release+`" in namespace "`+namespace+`" from chart shop 1.0.0`) || !strings.Contains(res.Stderr, "waiting up to 10m0s") {
 		t.Fatalf("want release %s in namespace %s, chart shop 1.0.0, a 10m timeout:\n%s", release, namespace, res.Stderr)
