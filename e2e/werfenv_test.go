@@ -41,14 +41,14 @@ func TestWerfReleasesHistoryMax(t *testing.T) {
 		"values.yaml":       "n: 0\n",
 	})
 	for _, n := range []string{"1", "2", "3", "4"} {
-		env.Command(t, "kubectl", "converge", chart, "-n", ns, "--set", "n="+n).Env("WERF_RELEASES_HISTORY_MAX", "2").Succeed()
+		env.Command(t, "kubectl", "converge", chart, "-n", ns, "--set", "n="+n).Env("WERF_RELEASES_HISTORY_MAX", "3").Succeed()
 	}
-	if h := historyStatuses(t, env, ns, "werfhist"); h != "3:superseded 4:deployed" {
-		t.Fatalf("history %q, want the last 2 revisions: 3:superseded 4:deployed", h)
+	if h := historyStatuses(t, env, ns, "werfhist"); h != "2:superseded 3:superseded 4:deployed" {
+		t.Fatalf("history %q, want the last 3 revisions: 2:superseded 3:superseded 4:deployed", h)
 	}
-	env.Command(t, "kubectl", "converge", chart, "-n", ns, "--set", "n=5", "--releases-history-max", "1").Succeed()
-	if h := historyStatuses(t, env, ns, "werfhist"); h != "5:deployed" {
-		t.Fatalf("history %q after --releases-history-max 1, want 5:deployed", h)
+	env.Command(t, "kubectl", "converge", chart, "-n", ns, "--set", "n=5", "--releases-history-max", "2").Succeed()
+	if h := historyStatuses(t, env, ns, "werfhist"); h != "4:superseded 5:deployed" {
+		t.Fatalf("history %q after --releases-history-max 2, want 4:superseded 5:deployed", h)
 	}
 }
 
