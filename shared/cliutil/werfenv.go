@@ -319,6 +319,7 @@ func ApplyWerfEnvironment(fs *pflag.FlagSet, wc WerfCommand, environ []string, n
 			var values []string
 			if strings.HasSuffix(name, "_") {
 				values = annotate.FromEnv(excluding(environ, longerWerfPrefixes(name)), name)
+				name += "*"
 			} else if v := env[name]; v != "" {
 				values = []string{v}
 			}

@@ -160,6 +160,8 @@ func TestWerfOptionsRefused(t *testing.T) {
 		{"--save-deploy-report with --save-report", []string{"--save-deploy-report", "--save-report", "x.json"}, nil, "--save-report and --save-deploy-report cannot be combined"},
 		{"--kube-context with --context", []string{"--kube-context", "a", "--context", "b"}, nil, "--context and werf's --kube-context cannot be combined"},
 		{"WERF_KUBECONFIG list", nil, []string{"WERF_KUBECONFIG=/a:/b"}, `WERF_KUBECONFIG="/a:/b": a list of kubeconfig files: set KUBECONFIG to it instead`},
+		// Not a --set item, although it starts with WERF_SET_.
+		{"WERF_SET_RUNTIME_JSON_1", nil, []string{"WERF_SET_RUNTIME_JSON_1=a=1"}, "WERF_SET_RUNTIME_JSON_* (werf's --set-runtime-json): values outside .Values cannot be set: use --set-json"},
 		{"WERF_PROJECT_NAME", nil, []string{"WERF_PROJECT_NAME=shop"}, "WERF_PROJECT_NAME: the project name is werf.yaml's project"},
 		{"WERF_RELEASE_STORAGE", nil, []string{"WERF_RELEASE_STORAGE=sql"}, "WERF_RELEASE_STORAGE (werf's --release-storage): set HELM_DRIVER"},
 		{"--no-notes", []string{"--no-notes"}, nil, "werf's --no-notes: NOTES go to stdout"},

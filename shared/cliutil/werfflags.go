@@ -220,6 +220,10 @@ var werfOptions = []werfOption{
 	// werf 2 (main, cmd/werf/common/common.go): what a werf 2 CI job brings.
 	{flag: "set-json", kind: werfListKind, env: []string{"WERF_SET_JSON_"}, cmds: werfValues, as: "set-json", source: "werf 2: common/common.go SetupSetJSON"},
 	{flag: "set-literal", kind: werfListKind, env: []string{"WERF_SET_LITERAL_"}, cmds: werfValues, as: "set-literal", source: "werf 2: common/common.go SetupSetLiteral"},
+	{flag: "set-root-json", kind: werfListKind, env: []string{"WERF_SET_ROOT_JSON_"}, cmds: werfValues, source: "werf 2: common/common.go SetupSetRootJSON",
+		refuse: "values outside .Values cannot be set: use --set-json"},
+	{flag: "set-runtime-json", kind: werfListKind, env: []string{"WERF_SET_RUNTIME_JSON_"}, cmds: werfValues, source: "werf 2: common/common.go SetupSetRuntimeJSON",
+		refuse: "values outside .Values cannot be set: use --set-json"},
 	{flag: "release-label", kind: werfListKind, env: []string{"WERF_RELEASE_LABEL_"}, cmds: WerfConverge | WerfBundleApply, as: "release-label", source: "werf 2: common/common.go SetupReleaseLabel"},
 	{flag: "no-install-crds", kind: werfBoolKind, env: []string{"WERF_NO_INSTALL_CRDS"}, cmds: WerfConverge | WerfBundleApply, as: "no-install-crds", source: "werf 2: common/common.go SetupNoInstallCRDs"},
 	{flag: "no-remove-manual-changes", kind: werfBoolKind, env: []string{"WERF_NO_REMOVE_MANUAL_CHANGES"}, cmds: WerfConverge | WerfPlan | WerfBundleApply, as: "no-remove-manual-changes", source: "werf 2: common/common.go SetupNoRemoveManualChanges"},
