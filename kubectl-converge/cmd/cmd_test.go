@@ -118,6 +118,7 @@ func TestCommands(t *testing.T) {
 		{"timeout-duration", []string{"testdata/chart", "--timeout", "10m"}},
 		// werf's flags: one this tool cannot honour stops with one line naming what to use.
 		{"werf-flag-refused", []string{"testdata/chart", "--follow"}},
+		{"render-werf-s", []string{"render", "testdata/chart", "-s", "templates/app.yaml"}},
 		{"werf-flag-refused-render", []string{"render", "testdata/chart", "--output", "out.yaml"}},
 		{"history", []string{"history", "shop", "-n", "archive"}},
 		{"history-json", []string{"history", "shop", "-n", "archive", "-o", "json"}},

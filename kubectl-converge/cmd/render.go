@@ -53,6 +53,11 @@ images, rewritten images and global annotations and labels included, hooks and C
 
 // Complete resolves the chart, the namespace and the inputs.
 func (o *RenderOptions) Complete(args []string) error {
+	// kubectl's -s is --server, werf render's -s is --show-only: render uses no server, so a
+	// server given to it is werf's -s read as kubectl's, not to be ignored.
+	if s := o.kube.APIServer; s != nil && *s != "" {
+		return exitcode.Usage("--server %q: render uses no cluster (werf's render -s is --show-only here)", *s)
+	}
 	var err error
 	o.inputs, err = deployInputs(o.kube, &o.DeployFlags, &o.GitFlags, args, o.ErrOut)
 	return err
