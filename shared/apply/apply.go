@@ -15,7 +15,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/cli-runtime/pkg/resource"
 
 	"github.com/kubectl-converge/converge/shared/exitcode"
@@ -181,7 +180,24 @@ func (a *Applier) deleteByPolicy(g *applyGroup, infos map[*unstructured.Unstruct
 				errs = append(errs, fmt.Errorf("delete %s (%s: %s): %w", t.Ref, AnnotationDeletePolicy, policy, err))
 				continue
 			}
+			// Gone before the deploy goes on, as nelm tracks its absence.
+			if err := a.awaitGone([]track.Ref{t.Ref}, false); err != nil {
+				return errors.Join(append(errs, err)...)
+			}
 			a.Stage("delete", fmt.Sprintf("deleted %s: it %s and is annotated %s: %s", t.Ref, policy, AnnotationDeletePolicy, policy), []track.Ref{t.Ref})
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Delete deletes hook objects Helm deletes by their delete policy, each with its
+// werf.io/delete-propagation; Helm then awaits them with AwaitGone.
+func (a *Applier) Delete(objects []*resource.Info, ops helmsdk.Ops) error {
+	var errs []error
+	for _, info := range objects {
+		if err := ops.Delete(info, propagationOf(info)); err != nil {
+			t, _ := TargetOf(info)
+			errs = append(errs, fmt.Errorf("delete %s: %w", t.Ref, err))
 		}
 	}
 	return errors.Join(errs...)
@@ -356,7 +372,8 @@ func (a *Applier) applyOne(s *applyStep, info, previous *resource.Info, ops helm
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
-		if previous, err = PrepareForApply(s.obj, previous, l, live != nil); err != nil {
+		// A copy still being deleted is waited for below: the object is then created.
+		if previous, err = PrepareForApply(s.obj, previous, l, live != nil && live.GetDeletionTimestamp() == nil); err != nil {
 			return err
 		}
 	}
@@ -369,6 +386,13 @@ func (a *Applier) applyOne(s *applyStep, info, previous *resource.Info, ops helm
 		}
 	}
 	err := ops.Apply(previous, info)
+	if errors.Is(err, helmsdk.ErrTerminating) {
+		ref, _ := TargetOf(info)
+		a.Stage("recreate", fmt.Sprintf("recreate %s: its previous copy is still being deleted (deletionTimestamp set): waiting until it is gone", ref.Ref), []track.Ref{ref.Ref})
+		if err = a.awaitGone([]track.Ref{ref.Ref}, false); err == nil {
+			err = ops.Apply(previous, info)
+		}
+	}
 	if err == nil && adopting {
 		err = helmsdk.RecordAdoption(info, adoptedFrom, a.adoptRun)
 	}
@@ -388,14 +412,6 @@ func (a *Applier) applyOne(s *applyStep, info, previous *resource.Info, ops helm
 	return nil
 }
 
-// awaitGone returns once the live object of info is gone, or when the operation ends.
-func (a *Applier) awaitGone(info *resource.Info, ops helmsdk.Ops) error {
-	return wait.PollUntilContextCancel(a.ctx, 250*time.Millisecond, true, func(context.Context) (bool, error) {
-		live, err := ops.Get(info)
-		return live == nil, err
-	})
-}
-
 // recreate deletes the live object, if any, and waits until it is gone.
 func (a *Applier) recreate(info *resource.Info, ops helmsdk.Ops, why string) error {
 	live, err := ops.Get(info)
@@ -407,10 +423,7 @@ func (a *Applier) recreate(info *resource.Info, ops helmsdk.Ops, why string) err
 	if err := ops.Delete(info, metav1.DeletePropagationForeground); err != nil {
 		return fmt.Errorf("delete %s to recreate it: %w", ref.Ref, err)
 	}
-	if err := a.awaitGone(info, ops); err != nil {
-		return fmt.Errorf("wait for %s to be deleted before recreating it: %w", ref.Ref, err)
-	}
-	return nil
+	return a.awaitGone([]track.Ref{ref.Ref}, false)
 }
 
 // deleteRemoved deletes the objects that left the chart, except those kept by
@@ -468,36 +481,42 @@ func (a *Applier) deleteRemoved(previous, target []*resource.Info, ops helmsdk.O
 	if err != nil {
 		return errors.Join(append(errs, err)...)
 	}
-	for w, wave := range waves {
+	for _, wave := range waves {
 		var deleted []track.Ref
 		for _, p := range wave {
 			t, _ := TargetOf(p)
-			propagation := metav1.DeletePropagationBackground
-			if u, ok := p.Object.(*unstructured.Unstructured); ok {
-				if l, err := ParseLifecycle(u.GetKind(), u.GetAnnotations()); err == nil {
-					propagation = l.Propagation
-				}
-			}
-			if err := ops.Delete(p, propagation); err != nil {
+			if err := ops.Delete(p, propagationOf(p)); err != nil {
 				errs = append(errs, fmt.Errorf("delete %s: %w", t.Ref, err))
 				continue
 			}
 			deleted = append(deleted, t.Ref)
 		}
-		if len(deleted) > 0 {
-			a.Stage("delete", "deleted, no longer in the chart: "+RefList(deleted), deleted)
+		if len(deleted) == 0 {
+			continue
 		}
-		if w < len(waves)-1 && len(errs) == 0 {
-			// The next wave's delete dependencies wait for these to be gone.
-			for _, p := range wave {
-				if err := a.awaitGone(p, ops); err != nil {
-					t, _ := TargetOf(p)
-					return errors.Join(append(errs, fmt.Errorf("wait for %s to be deleted before deleting what depends on it: %w", t.Ref, err))...)
-				}
-			}
+		// Reported deleted once gone, as nelm tracks their absence: an object still
+		// terminating would be patched, not created, if the next converge brings it back. The
+		// next wave's delete dependencies wait for these too.
+		a.Stage("delete", "deleting, no longer in the chart: "+RefList(deleted), deleted)
+		if err := a.awaitGone(deleted, true); err != nil {
+			return errors.Join(append(errs, err)...)
+		}
+		a.Stage("delete", "deleted, no longer in the chart: "+RefList(deleted), deleted)
+		if len(errs) > 0 {
+			break
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// propagationOf is the object's werf.io/delete-propagation: Foreground by default, as nelm.
+func propagationOf(info *resource.Info) metav1.DeletionPropagation {
+	if u, ok := info.Object.(*unstructured.Unstructured); ok {
+		if l, err := ParseLifecycle(u.GetKind(), u.GetAnnotations()); err == nil {
+			return l.Propagation
+		}
+	}
+	return metav1.DeletePropagationForeground
 }
 
 func (a *Applier) AwaitHook(objects []*resource.Info) error {

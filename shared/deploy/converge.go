@@ -502,16 +502,14 @@ func Dismiss(ctx context.Context, client *helmsdk.Client, clients track.Clients,
 		}
 	}
 	targets = kept
+	refs := make([]track.Ref, len(targets))
+	for i, t := range targets {
+		refs[i] = t.Ref
+	}
 	opts := track.DefaultOptions()
-	opts.Deletion, opts.PodLogs, opts.Since = true, false, start
-	tracked, err := track.Track(ctx, clients, targets, opts, sink)
-	if err != nil {
-		return rel, err
-	}
-	if terr := tracked.Err(); terr != nil {
-		return rel, exitcode.Wrap(exitcode.CodeTimeout, fmt.Errorf("objects still there after %s: %w", req.Timeout, terr))
-	}
-	return rel, nil
+	opts.Since = start
+	_, err = apply.AwaitGone(ctx, clients, refs, opts, sink)
+	return rel, err
 }
 
 // removedObjects drops from a manifest the objects Helm keeps on uninstall.

@@ -1,6 +1,7 @@
 package helmsdk
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -22,7 +23,18 @@ type Applier interface {
 	Apply(previous, target []*resource.Info, ops Ops) error
 	// AwaitHook returns once the hook objects Helm just created are complete (or failed).
 	AwaitHook(objects []*resource.Info) error
+	// Delete deletes the objects Helm deletes on its own (hooks, by their delete policy),
+	// each with its werf.io/delete-propagation.
+	Delete(objects []*resource.Info, ops Ops) error
+	// AwaitGone returns once the objects are gone (those already gone are not waited for),
+	// reporting their progress; why says what waits for them.
+	AwaitGone(objects []*resource.Info, ops Ops, why string) error
 }
+
+// ErrTerminating is an object that cannot be applied yet: its previous copy is still being
+// deleted (deletionTimestamp set), and a patch would be refused or lost with it. Wait until
+// it is gone, then apply it again: it is created anew.
+var ErrTerminating = errors.New("its previous copy is still being deleted")
 
 // Ops are the object operations an Applier builds on.
 type Ops interface {
@@ -74,6 +86,9 @@ func (o helmOps) update(previous, target *resource.Info) error {
 			return fmt.Errorf("failed to create resource: %w", err)
 		}
 		return target.Refresh(obj, true)
+	}
+	if live.GetDeletionTimestamp() != nil {
+		return fmt.Errorf("%s %q: %w", kind, target.Name, ErrTerminating)
 	}
 	patch, patchType, err := helmPatch(previous, target, live, patchOptions{threeWay: o.threeWay, keepManual: o.keepManual})
 	if err != nil {

@@ -207,13 +207,55 @@ func (c *deployKubeClient) Build(r io.Reader, validate bool) (kube.ResourceList,
 }
 
 // Create is how Helm creates a first install's objects and each hook's objects; only the
-// former go to the Applier (hooks are created as Helm does, then awaited by the Applier).
+// former go to the Applier. Hooks are created as Helm does (then awaited by the Applier),
+// once an old copy still being deleted is gone: Helm deletes one by before-hook-creation and
+// waits, but a copy deleted by hook-succeeded or by hand may still be terminating.
 func (c *deployKubeClient) Create(resources kube.ResourceList) (*kube.Result, error) {
-	if c.applier == nil || isHookList(resources) {
+	if c.applier == nil {
+		return c.Client.Create(resources)
+	}
+	ops := helmOps{client: c.Client, install: true, keepManual: c.keepManual}
+	if isHookList(resources) {
+		var terminating kube.ResourceList
+		for _, info := range resources {
+			live, err := ops.Get(info)
+			if err != nil {
+				return nil, fmt.Errorf("read %s %q before creating it: %w", info.Mapping.GroupVersionKind.Kind, info.Name, err)
+			}
+			if live != nil && live.GetDeletionTimestamp() != nil {
+				terminating = append(terminating, info)
+			}
+		}
+		if len(terminating) > 0 {
+			if err := c.applier.AwaitGone(terminating, ops, "the hook's previous copy is still being deleted"); err != nil {
+				return nil, err
+			}
+		}
 		return c.Client.Create(resources)
 	}
 	withoutReleaseMetadata(resources)
-	return &kube.Result{Created: resources}, c.applier.Apply(nil, resources, helmOps{client: c.Client, install: true, keepManual: c.keepManual})
+	return &kube.Result{Created: resources}, c.applier.Apply(nil, resources, ops)
+}
+
+// Delete is how Helm deletes hooks by their delete policy (before-hook-creation,
+// hook-succeeded, hook-failed); WaitForDelete follows. With an Applier both go through it:
+// each object's werf.io/delete-propagation (Foreground by default, as nelm), and the wait
+// reported live and bounded by the operation.
+func (c *deployKubeClient) Delete(resources kube.ResourceList) (*kube.Result, []error) {
+	if c.applier == nil {
+		return c.Client.Delete(resources)
+	}
+	if err := c.applier.Delete(resources, helmOps{client: c.Client}); err != nil {
+		return nil, []error{err}
+	}
+	return &kube.Result{Deleted: resources}, nil
+}
+
+func (c *deployKubeClient) WaitForDelete(resources kube.ResourceList, timeout time.Duration) error {
+	if c.applier == nil {
+		return c.Client.WaitForDelete(resources, timeout)
+	}
+	return c.applier.AwaitGone(resources, helmOps{client: c.Client}, "deleted by helm.sh/hook-delete-policy")
 }
 
 func (c *deployKubeClient) Update(original, target kube.ResourceList, force bool) (*kube.Result, error) {

@@ -11,6 +11,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
@@ -626,10 +627,38 @@ func (t *tracker) evalDeletion(o *trackedObject) Status {
 	if err != nil || !exists {
 		return Status{State: StateDeleted}
 	}
-	if m, err := meta.Accessor(obj); err == nil && len(m.GetFinalizers()) > 0 {
-		return readiness.Progressing("deleting, waiting for finalizers %s", strings.Join(m.GetFinalizers(), ", "))
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return readiness.Progressing("deleting")
 	}
-	return readiness.Progressing("deleting")
+	if m.GetDeletionTimestamp() == nil {
+		return readiness.Progressing("deletion requested")
+	}
+	return readiness.Progressing("%s", deletionHolds(m.GetFinalizers()))
+}
+
+// deletionHolds says what keeps an object that is being deleted: its dependents (the
+// foregroundDeletion finalizer of a foreground deletion), other finalizers (whoever set them
+// must remove them).
+func deletionHolds(finalizers []string) string {
+	var dependents bool
+	var others []string
+	for _, f := range finalizers {
+		if f == metav1.FinalizerDeleteDependents {
+			dependents = true
+		} else {
+			others = append(others, f)
+		}
+	}
+	switch {
+	case len(others) > 0 && dependents:
+		return fmt.Sprintf("deleting, waiting for finalizers %s and for its dependents (foreground deletion)", strings.Join(others, ", "))
+	case len(others) > 0:
+		return fmt.Sprintf("deleting, waiting for finalizers %s", strings.Join(others, ", "))
+	case dependents:
+		return "deleting, waiting for its dependents to go first (foreground deletion)"
+	}
+	return "deleting"
 }
 
 // presenceKinds are ready once they exist: waiting on them would block on things outside the
