@@ -454,7 +454,7 @@ func TestDismissInterruptedWhileADeletionWaits(t *testing.T) {
 	}
 	// Without the interruption the wait would go on until the 15-minute timeout and say so.
 	res := run.Wait()
-	if res.ExitCode == 0 || !strings.Contains(res.Stderr, `interrupted while waiting for ConfigMap "held" to be deleted`) || !strings.Contains(res.Stderr, "run dismiss again") {
+	if res.ExitCode == 0 || !strings.Contains(res.Stderr, "interrupted while waiting for the deletion of cm/held (deleting, waiting for finalizers converge.test/hold") || !strings.Contains(res.Stderr, "run dismiss again") {
 		t.Fatalf("exit %d after SIGINT:\n%s", res.ExitCode, res.Stderr)
 	}
 	if got := jsonPath(t, env, ns, "configmap/after-held", "{.metadata.name}/{.metadata.deletionTimestamp}"); got != "after-held/" {

@@ -50,6 +50,19 @@ func AwaitGone(ctx context.Context, clients track.Clients, refs []track.Ref, opt
 	return res.Objects, exitcode.Wrap(exitcode.CodeTimeout, fmt.Errorf("timed out waiting for the deletion of %s: the time given by --timeout ran out", what))
 }
 
+// Refs names the objects as tracking does.
+func Refs(objects []*resource.Info) ([]track.Ref, error) {
+	refs := make([]track.Ref, 0, len(objects))
+	for _, info := range objects {
+		t, err := TargetOf(info)
+		if err != nil {
+			return nil, err
+		}
+		refs = append(refs, t.Ref)
+	}
+	return refs, nil
+}
+
 // awaitGone waits until the objects are gone (AwaitGone) within the operation; removed
 // records them in the results (objects that left the release), others get their own result
 // when applied again. A timeout or interruption is kept as the deploy's failure.

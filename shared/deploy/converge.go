@@ -452,6 +452,9 @@ type DismissRequest struct {
 // keep stay) and tracks its objects until they are gone.
 func Dismiss(ctx context.Context, client *helmsdk.Client, clients track.Clients, req DismissRequest, sink track.Sink) (*helmsdk.Release, error) {
 	start := time.Now()
+	if sink == nil {
+		sink = func(track.Event) {}
+	}
 	ctx, cancel := withTimeout(ctx, req.Timeout)
 	defer cancel()
 	if !req.Locked {
@@ -469,6 +472,16 @@ func Dismiss(ctx context.Context, client *helmsdk.Client, clients track.Clients,
 	rel, err := client.Uninstall(ctx, helmsdk.UninstallRequest{ReleaseName: req.ReleaseName, Wait: false, Timeout: helmTimeout(req.Timeout), HandBackRun: req.handBackRun,
 		DeleteOrder: func(objects []*resource.Info) ([][]*resource.Info, error) {
 			return apply.DeleteWaves(objects, req.Namespace)
+		},
+		AwaitGone: func(ctx context.Context, objects []*resource.Info) error {
+			refs, err := apply.Refs(objects)
+			if err != nil {
+				return err
+			}
+			opts := track.DefaultOptions()
+			opts.Since, opts.NoSummary = start, true
+			_, err = apply.AwaitGone(ctx, clients, refs, opts, sink)
+			return err
 		}})
 	if err != nil || rel == nil {
 		return rel, err
@@ -477,9 +490,6 @@ func Dismiss(ctx context.Context, client *helmsdk.Client, clients track.Clients,
 	targets, err := Targets(removedObjects(rel.Manifest), req.Namespace, clients.Mapper)
 	if err != nil {
 		return rel, err
-	}
-	if sink == nil {
-		sink = func(track.Event) {}
 	}
 	spared := map[string]bool{}
 	for _, s := range rel.Spared {

@@ -10,11 +10,9 @@ import (
 
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/kube"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/cli-runtime/pkg/resource"
 
 	"github.com/kubectl-converge/converge/shared/helmsdk/drivers"
@@ -53,8 +51,10 @@ type deployKubeClient struct {
 	// ownership annotations; the others are kept and listed in spared.
 	owner  *ownership
 	spared []SparedObject
-	// deleteOrder, when set, deletes the uninstall's objects in waves (UninstallRequest).
+	// deleteOrder, when set, deletes the uninstall's objects in waves (UninstallRequest),
+	// each awaited with awaitGone.
 	deleteOrder   func([]*resource.Info) ([][]*resource.Info, error)
+	awaitGone     func(context.Context, []*resource.Info) error
 	deleteTimeout time.Duration
 	// context ends the waits of the action (Helm 3's uninstall takes none).
 	context context.Context
@@ -111,6 +111,9 @@ func (c *deployKubeClient) DeleteWithPropagationPolicy(resources kube.ResourceLi
 // wave is gone; the waits end with the action's context or after deleteTimeout.
 func (c *deployKubeClient) deleteInWaves(owned kube.ResourceList, policy metav1.DeletionPropagation) (*kube.Result, []error) {
 	waves, err := c.deleteOrder(owned)
+	if err == nil && c.awaitGone == nil && len(waves) > 1 {
+		err = fmt.Errorf("uninstall in waves: UninstallRequest.AwaitGone is not set")
+	}
 	if err != nil {
 		return &kube.Result{}, []error{err}
 	}
@@ -129,19 +132,8 @@ func (c *deployKubeClient) deleteInWaves(owned kube.ResourceList, policy metav1.
 		if len(errs) > 0 || w == len(waves)-1 {
 			return result, errs
 		}
-		for _, info := range wave {
-			helper := resource.NewHelper(info.Client, info.Mapping)
-			err := wait.PollUntilContextCancel(waitCtx, 250*time.Millisecond, true, func(context.Context) (bool, error) {
-				_, err := helper.Get(info.Namespace, info.Name)
-				return apierrors.IsNotFound(err), nil
-			})
-			switch {
-			case err == nil:
-			case c.context.Err() != nil:
-				return result, []error{fmt.Errorf("interrupted while waiting for %s %q to be deleted: %w", info.Mapping.GroupVersionKind.Kind, info.Name, context.Cause(c.context))}
-			default:
-				return result, []error{fmt.Errorf("%s %q is still there after %s: what depends on its deletion (werf.io/delete-dependency) was not deleted", info.Mapping.GroupVersionKind.Kind, info.Name, c.deleteTimeout)}
-			}
+		if err := c.awaitGone(waitCtx, wave); err != nil {
+			return result, []error{fmt.Errorf("%w; what depends on their deletion (werf.io/delete-dependency) was not deleted", err)}
 		}
 	}
 	return result, nil
@@ -302,10 +294,11 @@ type actionSettings struct {
 	// storedValues are stored in the action's revision instead of the rendered values.
 	storedValues map[string]any
 	historyMax   int
-	// owner, deleteOrder, deleteTimeout and context (nil: none ends the waits): see
-	// deployKubeClient.
+	// owner, deleteOrder, awaitGone, deleteTimeout and context (nil: none ends the waits):
+	// see deployKubeClient.
 	owner         *ownership
 	deleteOrder   func([]*resource.Info) ([][]*resource.Info, error)
+	awaitGone     func(context.Context, []*resource.Info) error
 	deleteTimeout time.Duration
 	context       context.Context
 }
@@ -331,7 +324,7 @@ func (c *Client) actionConfig(s actionSettings) (*action.Configuration, *deployK
 	kube := &deployKubeClient{
 		Client: c.kube.Client, transform: c.kube.transform,
 		applier: s.applier, keepManual: s.keepManual,
-		owner: s.owner, deleteOrder: s.deleteOrder, deleteTimeout: s.deleteTimeout,
+		owner: s.owner, deleteOrder: s.deleteOrder, awaitGone: s.awaitGone, deleteTimeout: s.deleteTimeout,
 		context: s.context,
 	}
 	cfg.KubeClient = kube

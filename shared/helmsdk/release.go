@@ -408,6 +408,9 @@ type UninstallRequest struct {
 	// DeleteOrder splits the release's objects into waves deleted one after the other, each
 	// once the previous wave is gone; nil deletes them all at once, as Helm does.
 	DeleteOrder func(objects []*resource.Info) ([][]*resource.Info, error)
+	// AwaitGone returns once a wave's objects are gone, or ctx ends (with an error naming
+	// what is still there); it is required with DeleteOrder.
+	AwaitGone func(ctx context.Context, objects []*resource.Info) error
 }
 
 // Uninstall deletes the release's objects (keeping those annotated helm.sh/resource-policy:
@@ -415,7 +418,7 @@ type UninstallRequest struct {
 func (c *Client) Uninstall(ctx context.Context, req UninstallRequest) (*Release, error) {
 	cfg, kube := c.actionConfig(actionSettings{
 		owner:       &ownership{release: req.ReleaseName, namespace: c.namespace, handBackRun: req.HandBackRun},
-		deleteOrder: req.DeleteOrder, deleteTimeout: req.Timeout, context: ctx,
+		deleteOrder: req.DeleteOrder, awaitGone: req.AwaitGone, deleteTimeout: req.Timeout, context: ctx,
 	})
 	u := action.NewUninstall(cfg)
 	u.Wait = req.Wait
