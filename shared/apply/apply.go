@@ -420,7 +420,7 @@ func (a *Applier) recreate(info *resource.Info, ops helmsdk.Ops, why string) err
 	}
 	ref, _ := TargetOf(info)
 	a.Stage("recreate", fmt.Sprintf("recreate %s: %s", ref.Ref, why), []track.Ref{ref.Ref})
-	if err := ops.Delete(info, metav1.DeletePropagationForeground); err != nil {
+	if err := ops.Delete(info, propagationOf(info)); err != nil {
 		return fmt.Errorf("delete %s to recreate it: %w", ref.Ref, err)
 	}
 	return a.awaitGone([]track.Ref{ref.Ref}, false)

@@ -22,8 +22,9 @@ import (
 // depends on how Helm 3 calls its kube client (helm.sh/helm/v3/pkg/kube.Interface): Build for
 // every manifest it turns into objects (our Transform goes in there), Create for a first
 // install's objects and for hooks, Update (or UpdateThreeWayMerge) with the old and new
-// revision's objects for an upgrade or rollback, WatchUntilReady for hooks, and
-// DeleteWithPropagationPolicy for an uninstall. The release's objects are handed to the
+// revision's objects for an upgrade or rollback, WatchUntilReady for hooks, Delete and
+// WaitForDelete for hooks by their delete policy, and DeleteWithPropagationPolicy for an
+// uninstall. The release's objects are handed to the
 // Applier from here, so Helm stores the release and runs the hooks while we order, apply,
 // track and delete.
 //
