@@ -250,6 +250,9 @@ func WerfCoverage(root *cobra.Command) []string {
 				if o.flag != "" && fs.Lookup(o.flag) == nil {
 					problems = append(problems, fmt.Sprintf("%s (%s): werf's --%s is not accepted", cmd.CommandPath(), wc, o.flag))
 				}
+				if own := fs.Lookup(o.flag); o.flag != "" && o.as == "" && own != nil && !isWerfFlag(own) {
+					problems = append(problems, fmt.Sprintf("%s (%s): has --%s, but the table does not honour werf's %s with it (as: %q)", cmd.CommandPath(), wc, o.flag, name, o.flag))
+				}
 			}
 		}
 		for _, sub := range cmd.Commands() {

@@ -343,3 +343,23 @@ func TestWerfOptionsDoc(t *testing.T) {
 	}
 	testutil.Golden(t, filepath.Join("..", "..", "docs", "werf-options.md"), b.String())
 }
+
+// TestWerfCoverageFindsGaps: the table test of a plugin fails on a command that lacks the
+// flag an option is honoured as (with no refusal to fall back on), and on one that has the
+// flag werf names while the table still refuses it.
+func TestWerfCoverageFindsGaps(t *testing.T) {
+	root := &cobra.Command{Use: "tool"}
+	sub := &cobra.Command{Use: "deploy", RunE: func(*cobra.Command, []string) error { return nil }}
+	sub.Flags().String("dir", "", "")
+	MarkWerfCommand(sub, WerfConverge)
+	root.AddCommand(sub)
+	problems := strings.Join(WerfCoverage(root), "\n")
+	for _, want := range []string{
+		"tool deploy (werf converge): werf's --env (WERF_ENV) is neither honoured (no --env) nor refused nor noted",
+		`tool deploy (werf converge): has --dir, but the table does not honour werf's --dir (WERF_DIR) with it (as: "dir")`,
+	} {
+		if !strings.Contains(problems, want) {
+			t.Errorf("problems lack %q:\n%s", want, problems)
+		}
+	}
+}
