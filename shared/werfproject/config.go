@@ -6,9 +6,10 @@ package werfproject
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
+	"io"
+	"slices"
 	"strings"
 	"text/template"
 
@@ -16,7 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// ConfigFiles are the names werf looks for at the project root, in order.
+// ConfigFiles are the names werf looks for in the project directory, in order.
 var ConfigFiles = []string{"werf.yaml", "werf.yml"}
 
 // DefaultChartDir is the chart of a werf project unless deploy.helmChartDir says otherwise.
@@ -27,7 +28,8 @@ type Config struct {
 	// File is the path of werf.yaml, for errors.
 	File    string
 	Project string
-	// ChartDir is deploy.helmChartDir (default .helm), relative to the project root.
+	// ChartDir is deploy.helmChartDir, relative to the project directory; by default .helm
+	// beside werf.yaml.
 	ChartDir string
 	// AppVersion is deploy.helmChartConfig.appVersion: the chart's appVersion when set.
 	AppVersion string
@@ -36,118 +38,11 @@ type Config struct {
 	releaseSlug, namespaceSlug         bool
 }
 
-// LoadOptions say where werf.yaml is and what its templates may see.
-type LoadOptions struct {
-	// Dir is the project root.
-	Dir string
-	// Read reads a file of the project by path: from the commit in git mode. nil reads the
-	// file system.
-	Read func(path string) ([]byte, error)
-	// Env is --env: {{ .Env }} in werf.yaml.
-	Env string
-	// LookupEnv reads the environment for {{ env "NAME" }}; nil means os.LookupEnv.
-	LookupEnv func(string) (string, bool)
-	// EnvAllowed says whether werf.yaml may read an environment variable: werf refuses those
-	// werf-giterminism.yaml does not allow (config.goTemplateRendering.allowEnvVariables)
-	// unless giterminism is loose. nil allows every variable.
-	EnvAllowed func(name string) bool
-}
-
-// Load reads werf.yaml from the project root; it returns nil (and no error) when the project
-// has none.
-func Load(opts LoadOptions) (*Config, error) {
-	read := opts.Read
-	if read == nil {
-		read = os.ReadFile
-	}
-	var path string
-	var raw []byte
-	for _, name := range ConfigFiles {
-		candidate := filepath.Join(opts.Dir, name)
-		if _, err := os.Lstat(candidate); err != nil {
-			continue
-		}
-		data, err := read(candidate)
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", candidate, err)
-		}
-		path, raw = candidate, data
-		break
-	}
-	if path == "" {
-		return nil, nil
-	}
-	rendered, err := renderConfig(path, raw, opts)
-	if err != nil {
-		return nil, err
-	}
-	return parseMeta(path, rendered)
-}
-
-// renderConfig executes werf.yaml as werf does: a Go template with sprig's functions, env
-// (gated) and required, include and tpl of templates it defines, and .Env.
-func renderConfig(path string, raw []byte, opts LoadOptions) ([]byte, error) {
-	lookup := opts.LookupEnv
-	if lookup == nil {
-		lookup = os.LookupEnv
-	}
-	tmpl := template.New(filepath.Base(path))
-	funcs := sprig.TxtFuncMap()
-	delete(funcs, "expandenv")
-	funcs["env"] = func(name string, fallback ...string) (string, error) {
-		if len(fallback) > 1 {
-			return "", fmt.Errorf("env %q: at most one default", name)
-		}
-		if opts.EnvAllowed != nil && !opts.EnvAllowed(name) {
-			return "", fmt.Errorf("env %q: werf-giterminism.yaml does not allow it: add it to config.goTemplateRendering.allowEnvVariables", name)
-		}
-		value, found := lookup(name)
-		if (!found || value == "") && len(fallback) == 1 {
-			return fallback[0], nil
-		}
-		if !found && opts.EnvAllowed != nil {
-			return "", fmt.Errorf("env %q: the environment variable must be set or a default given", name)
-		}
-		return value, nil
-	}
-	funcs["required"] = func(msg string, v any) (any, error) {
-		if v == nil || v == "" {
-			return nil, fmt.Errorf("%s", msg)
-		}
-		return v, nil
-	}
-	funcs["include"] = func(name string, data any) (string, error) {
-		var b bytes.Buffer
-		err := tmpl.ExecuteTemplate(&b, name, data)
-		return b.String(), err
-	}
-	funcs["tpl"] = func(text string, data any) (string, error) {
-		t, err := tmpl.Clone()
-		if err != nil {
-			return "", err
-		}
-		if t, err = t.New("tpl").Parse(text); err != nil {
-			return "", err
-		}
-		var b bytes.Buffer
-		err = t.Execute(&b, data)
-		return b.String(), err
-	}
-	tmpl, err := tmpl.Funcs(funcs).Option("missingkey=zero").Parse(string(raw))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	var out bytes.Buffer
-	if err := tmpl.Execute(&out, map[string]any{"Env": opts.Env}); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return out.Bytes(), nil
-}
-
-// meta is the document of werf.yaml that holds project (the others describe images).
+// meta is the meta section of werf.yaml: the document with configVersion (the others
+// describe images).
 type meta struct {
-	Project       string `yaml:"project"`
-	ConfigVersion int    `yaml:"configVersion"`
+	Project       *string `yaml:"project"`
+	ConfigVersion *int    `yaml:"configVersion"`
 	Deploy        struct {
 		HelmChartDir    *string `yaml:"helmChartDir"`
 		HelmRelease     *string `yaml:"helmRelease"`
@@ -160,39 +55,76 @@ type meta struct {
 	} `yaml:"deploy"`
 }
 
-func parseMeta(path string, rendered []byte) (*Config, error) {
+// metaKeys are the keys werf accepts in the meta section (werf 1.2 pkg/config/raw_meta.go,
+// raw_meta_deploy.go; helmChartConfig is werf 2's), by parent: werf refuses any other.
+// build, cleanup and gitWorktree concern builds and cleanups, not deploys: their contents
+// are left to werf.
+var metaKeys = map[string][]string{
+	"":                       {"configVersion", "project", "build", "deploy", "cleanup", "gitWorktree"},
+	"deploy":                 {"helmChartDir", "helmRelease", "helmReleaseSlug", "namespace", "namespaceSlug", "helmChartConfig"},
+	"deploy.helmChartConfig": {"appVersion"},
+}
+
+// parseMeta finds the meta section of rendered werf.yaml: exactly one document with
+// configVersion, as werf requires.
+func parseMeta(path string, rendered []byte) (meta, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(rendered))
+	var found map[string]any
 	for {
 		var doc map[string]any
-		if err := dec.Decode(&doc); err != nil {
-			if err.Error() == "EOF" {
-				return nil, fmt.Errorf("%s: no document with project: werf.yaml starts with project and configVersion", path)
-			}
-			return nil, fmt.Errorf("%s: %w", path, err)
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			break
 		}
-		if _, ok := doc["project"]; !ok {
+		if err != nil {
+			return meta{}, fmt.Errorf("%s: %w", path, err)
+		}
+		if _, ok := doc["configVersion"]; !ok {
 			continue
 		}
-		data, err := yaml.Marshal(doc)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
+		if found != nil {
+			return meta{}, fmt.Errorf("%s: two documents with configVersion: werf.yaml has one meta section", path)
 		}
-		var m meta
-		if err := yaml.Unmarshal(data, &m); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		return newConfig(path, m)
+		found = doc
 	}
+	if found == nil {
+		return meta{}, fmt.Errorf("%s: no document with configVersion: werf.yaml starts with configVersion: 1 and project", path)
+	}
+	for parent, keys := range metaKeys {
+		section := found
+		if parent != "" {
+			for _, name := range strings.Split(parent, ".") {
+				section, _ = section[name].(map[string]any)
+			}
+		}
+		for key := range section {
+			if !slices.Contains(keys, key) {
+				return meta{}, fmt.Errorf("%s: unknown key %s in the meta section (werf accepts %s)", path, strings.TrimPrefix(parent+"."+key, "."), strings.Join(keys, ", "))
+			}
+		}
+	}
+	data, err := yaml.Marshal(found)
+	if err != nil {
+		return meta{}, fmt.Errorf("%s: %w", path, err)
+	}
+	var m meta
+	if err := yaml.Unmarshal(data, &m); err != nil {
+		return meta{}, fmt.Errorf("%s: %s", path, strings.ReplaceAll(err.Error(), "\n", " "))
+	}
+	if m.ConfigVersion == nil || *m.ConfigVersion != 1 {
+		return meta{}, fmt.Errorf("%s: configVersion must be 1", path)
+	}
+	if m.Project == nil || *m.Project == "" {
+		return meta{}, fmt.Errorf("%s: project cannot be empty", path)
+	}
+	return m, nil
 }
 
 func newConfig(path string, m meta) (*Config, error) {
-	if err := validateProject(m.Project); err != nil {
+	if err := validateProject(*m.Project); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if m.ConfigVersion != 1 {
-		return nil, fmt.Errorf("%s: configVersion must be 1, got %d", path, m.ConfigVersion)
-	}
-	c := &Config{File: path, Project: m.Project, ChartDir: DefaultChartDir, releaseSlug: true, namespaceSlug: true}
+	c := &Config{File: path, Project: *m.Project, ChartDir: DefaultChartDir, releaseSlug: true, namespaceSlug: true}
 	d := m.Deploy
 	for _, field := range []struct {
 		name  string

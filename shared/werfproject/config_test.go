@@ -3,9 +3,32 @@ package werfproject
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
+
+// wantedError checks err against the wanted parts of its message (empty ones ignored): nil
+// when none is wanted, else one line holding each. It reports whether an error was wanted.
+func wantedError(t *testing.T, err error, want ...string) bool {
+	t.Helper()
+	want = slices.DeleteFunc(want, func(s string) bool { return s == "" })
+	if len(want) == 0 {
+		if err != nil {
+			t.Fatal(err)
+		}
+		return false
+	}
+	if err == nil {
+		t.Fatalf("no error, want one containing %q", want)
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) || strings.Contains(err.Error(), "\n") {
+			t.Fatalf("err = %q, want one line containing %q", err, w)
+		}
+	}
+	return true
+}
 
 func writeWerfYAML(t *testing.T, content string) string {
 	t.Helper()
@@ -76,14 +99,8 @@ func TestNames(t *testing.T) {
 			if err == nil {
 				release, err = cfg.Release(tt.explicitRelease, tt.env, namespace)
 			}
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
-				}
+			if wantedError(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if release != tt.wantRelease || namespace != tt.wantNamespace {
 				t.Fatalf("release %q, namespace %q; want %q, %q", release, namespace, tt.wantRelease, tt.wantNamespace)
