@@ -49,7 +49,7 @@ func (o *chartOptions) inputs(release, chartArg string) (inputs.Inputs, error) {
 	if err != nil {
 		return inputs.Inputs{}, exitcode.Wrap(exitcode.CodeUsage, err)
 	}
-	repo, err := o.GitFlags.Open(cwd)
+	repo, err := o.GitFlags.Open(chart.ProjectDir(cwd))
 	if err != nil {
 		return inputs.Inputs{}, err
 	}

@@ -30,7 +30,7 @@ func committedChartDir(git *cliutil.GitFlags, chartArg string, forLint bool) (di
 	if err != nil {
 		return "", "", cleanup, exitcode.Wrap(exitcode.CodeUsage, err)
 	}
-	repo, err := git.Open(cwd)
+	repo, err := git.Open(chart.ProjectDir(cwd))
 	if err != nil || repo == nil {
 		return chartPath, "", cleanup, err
 	}

@@ -2,14 +2,12 @@ package cmd
 
 import (
 	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
 
-	"github.com/kubectl-converge/converge/shared/chart"
 	"github.com/kubectl-converge/converge/shared/cliutil"
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/giterm"
@@ -31,6 +29,7 @@ type ConvergeOptions struct {
 	cliutil.TrackFlags
 	cliutil.GitFlags
 	cliutil.ConvergeFlags
+	cliutil.ProjectFlags
 
 	inputs inputs.Inputs
 }
@@ -72,6 +71,7 @@ Exit codes: 0 deployed, 1 error, 3 deploy failed, 4 timed out, 64 bad command li
 	o.DeployFlags.AddFlags(cmd.Flags())
 	o.TrackFlags.AddFlags(cmd.Flags())
 	addGitFlags(&o.GitFlags, cmd)
+	o.ProjectFlags.AddFlags(cmd.Flags())
 	o.ConvergeFlags.AddFlags(cmd.Flags())
 	cliutil.MarkWerfCommand(cmd, cliutil.WerfConverge)
 	return cmd
@@ -83,7 +83,7 @@ func (o *ConvergeOptions) Complete(args []string) error {
 		return err
 	}
 	var err error
-	o.inputs, err = deployInputs(o.kube, &o.DeployFlags, &o.GitFlags, args, o.ErrOut)
+	o.inputs, err = deployInputs(o.kube, &o.DeployFlags, &o.GitFlags, &o.ProjectFlags, args, o.ErrOut)
 	return err
 }
 
@@ -99,16 +99,8 @@ func addGitFlags(f *cliutil.GitFlags, cmd *cobra.Command) {
 // deployInputs locates the chart from args (or the werf project), resolves the namespace
 // from kube (or werf.yaml) and turns the deploy flags into inputs; dependency downloads
 // report to progress.
-func deployInputs(kube *genericclioptions.ConfigFlags, flags *cliutil.DeployFlags, git *cliutil.GitFlags, args []string, progress io.Writer) (inputs.Inputs, error) {
-	cwd, err := os.Getwd()
-	if err != nil {
-		return inputs.Inputs{}, err
-	}
-	repo, err := giterminism(git, chart.ProjectDir(cwd))
-	if err != nil {
-		return inputs.Inputs{}, err
-	}
-	p, err := openProject(repo, flags.Env)
+func deployInputs(kube *genericclioptions.ConfigFlags, flags *cliutil.DeployFlags, git *cliutil.GitFlags, projectFlags *cliutil.ProjectFlags, args []string, progress io.Writer) (inputs.Inputs, error) {
+	p, err := openProject(projectFlags, git, flags.Env)
 	if err != nil {
 		return inputs.Inputs{}, err
 	}
@@ -128,8 +120,8 @@ func deployInputs(kube *genericclioptions.ConfigFlags, flags *cliutil.DeployFlag
 	if err != nil {
 		return inputs.Inputs{}, err
 	}
-	in.Project, in.Commit = p.config, p.commit
-	in.Git = repo
+	in.Project, in.Commit = p.config, p.commitOf(chartPath)
+	in.Git = p.repo
 	in.DownloadDependencies = true
 	in.Progress = progress
 	return in, nil
@@ -142,7 +134,7 @@ func giterminism(git *cliutil.GitFlags, projectDir string) (*giterm.Repo, error)
 		return nil, nil
 	}
 	if git.Ref == "" && !git.Dev {
-		if !giterm.HasConfig(projectDir) {
+		if !giterm.HasConfig(projectDir, git.Config) {
 			return nil, nil
 		}
 		git.Ref = "HEAD"

@@ -16,6 +16,7 @@ type PlanOptions struct {
 	genericiooptions.IOStreams
 	cliutil.DeployFlags
 	cliutil.GitFlags
+	cliutil.ProjectFlags
 	cliutil.PlanFlags
 
 	inputs inputs.Inputs
@@ -45,6 +46,7 @@ that, and refuses when the release, its live objects or the rendered chart moved
 Exit codes with --exit-code: 0 no changes, 2 changes planned, 1 error.`
 	o.DeployFlags.AddFlags(cmd.Flags())
 	addGitFlags(&o.GitFlags, cmd)
+	o.ProjectFlags.AddFlags(cmd.Flags())
 	o.PlanFlags.AddFlags(cmd.Flags())
 	cliutil.MarkWerfCommand(cmd, cliutil.WerfPlan)
 	return cmd
@@ -53,7 +55,7 @@ Exit codes with --exit-code: 0 no changes, 2 changes planned, 1 error.`
 // Complete resolves the chart, the namespace and the inputs.
 func (o *PlanOptions) Complete(args []string) error {
 	var err error
-	o.inputs, err = deployInputs(o.kube, &o.DeployFlags, &o.GitFlags, args, o.ErrOut)
+	o.inputs, err = deployInputs(o.kube, &o.DeployFlags, &o.GitFlags, &o.ProjectFlags, args, o.ErrOut)
 	return err
 }
 

@@ -7,40 +7,82 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 
 	"github.com/kubectl-converge/converge/shared/chart"
+	"github.com/kubectl-converge/converge/shared/cliutil"
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/giterm"
 	"github.com/kubectl-converge/converge/shared/inject"
 	"github.com/kubectl-converge/converge/shared/werfproject"
 )
 
-// project is what a command knows of the project around the current directory: its root
-// (the git work tree, else the current directory), werf.yaml when there is one, and the
-// commit the chart is read from.
+// project is what a command knows of the project it runs in: its directory (the werf
+// project's, else the git work tree root, else the current directory), werf.yaml when there
+// is one, and the repository at the commit files are read from in git mode.
 type project struct {
 	dir    string
 	config *werfproject.Config
-	commit *inject.Commit
+	repo   *giterm.Repo
 }
 
-// openProject reads werf.yaml of the project holding the current directory: from the commit
-// when repo reads the chart from one (giterminism), else from the file system.
-func openProject(repo *giterm.Repo, env string) (*project, error) {
+// openProject finds the werf project as werf does (--dir, --config, else werf.yaml from the
+// current directory up to the git work tree root) and reads its werf.yaml: from the commit
+// when git asks for giterminism (or the project commits a giterminism config), else from the
+// file system. git nil reads the file system; flags nil finds the project from the current
+// directory.
+func openProject(flags *cliutil.ProjectFlags, git *cliutil.GitFlags, env string) (*project, error) {
+	if flags == nil {
+		flags = &cliutil.ProjectFlags{}
+	}
 	cwd, err := os.Getwd()
 	if err != nil {
 		return nil, err
 	}
-	p := &project{dir: chart.ProjectDir(cwd)}
-	opts := werfproject.LoadOptions{Dir: p.dir, Env: env}
-	if repo != nil {
-		opts.Read, opts.EnvAllowed = repo.File, repo.EnvAllowed
-		p.commit = &inject.Commit{Hash: repo.Commit(), Date: repo.CommitTime()}
-	} else if hash, when, ok := giterm.HeadCommit(p.dir); ok {
-		p.commit = &inject.Commit{Hash: hash, Date: when}
+	root := chart.ProjectDir(cwd)
+	werfDir, err := werfproject.Find(werfproject.FindOptions{Cwd: cwd, Root: root, Dir: flags.Dir, Config: flags.Config})
+	if err != nil {
+		return nil, exitcode.Wrap(exitcode.CodeUsage, err)
+	}
+	p := &project{dir: root}
+	if werfDir != "" {
+		p.dir = werfDir
+	}
+	if git != nil {
+		if p.repo, err = giterminism(git, p.dir); err != nil {
+			return nil, err
+		}
+	}
+	if werfDir == "" {
+		return p, nil
+	}
+	opts := werfproject.LoadOptions{Dir: p.dir, Config: flags.Config, TemplatesDir: flags.TemplatesDir, Env: env}
+	if opts.TemplatesDir != "" && !filepath.IsAbs(opts.TemplatesDir) {
+		opts.TemplatesDir = filepath.Join(cwd, opts.TemplatesDir)
+	}
+	if p.repo != nil {
+		opts.Read, opts.ReadDir, opts.EnvAllowed = p.repo.File, p.repo.ChartFiles, p.repo.EnvAllowed
+	}
+	if c := p.commitOf(p.dir); c != nil {
+		opts.Commit = &werfproject.Commit{Hash: c.Hash, Date: c.Date}
 	}
 	if p.config, err = werfproject.Load(opts); err != nil {
 		return nil, exitcode.Wrap(exitcode.CodeUsage, err)
 	}
 	return p, nil
+}
+
+// commitOf is the commit of path (a directory or a file) for .Values.werf.commit and
+// werf.yaml's .Commit: the one files are read from in git mode, else HEAD of the repository
+// holding path (which need not be the current directory's); nil outside git.
+func (p *project) commitOf(path string) *inject.Commit {
+	if p.repo != nil {
+		return &inject.Commit{Hash: p.repo.Commit(), Date: p.repo.CommitTime()}
+	}
+	if info, err := os.Stat(path); err == nil && !info.IsDir() {
+		path = filepath.Dir(path)
+	}
+	if hash, when, ok := giterm.HeadCommit(path); ok {
+		return &inject.Commit{Hash: hash, Date: when}
+	}
+	return nil
 }
 
 // chartPath is the chart to deploy: the CHART argument, else a werf project's chart

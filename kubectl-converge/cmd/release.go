@@ -32,12 +32,13 @@ import (
 // name converge would give the release of the located chart with --env.
 type releaseTarget struct {
 	Env string
+	cliutil.ProjectFlags
 }
 
 // resolve returns the release name, the namespace and a release client for them: in a werf
 // project, the names werf gives them.
 func (r *releaseTarget) resolve(kube *genericclioptions.ConfigFlags, args []string) (string, string, *helmsdk.Client, error) {
-	p, err := openProject(nil, r.Env)
+	p, err := openProject(&r.ProjectFlags, nil, r.Env)
 	if err != nil {
 		return "", "", nil, err
 	}
@@ -121,6 +122,7 @@ func newDismissCommand(streams genericiooptions.IOStreams, kube *genericclioptio
 		func(cmd *cobra.Command, args []string) error { return o.Run(cmd, args) })
 	cmd.ValidArgsFunction = completeReleases(kube)
 	cmd.Flags().StringVar(&o.Env, "env", "", "environment, to derive the release name from the chart as converge does")
+	o.ProjectFlags.AddFlags(cmd.Flags())
 	cmd.Flags().BoolVar(&o.WithNamespace, "with-namespace", false, "delete the release namespace too, and wait until it is gone: only after uninstalling a release, and only a namespace converge created for it")
 	cmd.Flags().BoolVar(&o.ForceNamespace, "force-namespace", false, "with --with-namespace, delete the namespace even when converge did not create it for this release")
 	o.TrackFlags.AddFlags(cmd.Flags())
@@ -231,6 +233,7 @@ func newHistoryCommand(streams genericiooptions.IOStreams, kube *genericclioptio
 		func(cmd *cobra.Command, args []string) error { return o.Run(args) })
 	cmd.ValidArgsFunction = completeReleases(kube)
 	cmd.Flags().StringVar(&o.Env, "env", "", "environment, to derive the release name from the chart as converge does")
+	o.ProjectFlags.AddFlags(cmd.Flags())
 	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table or json")
 	return cmd
 }
@@ -285,6 +288,7 @@ func newRollbackCommand(streams genericiooptions.IOStreams, kube *genericcliopti
 		func(cmd *cobra.Command, args []string) error { return o.Run(cmd, args) })
 	cmd.ValidArgsFunction = completeReleases(kube)
 	cmd.Flags().StringVar(&o.Env, "env", "", "environment, to derive the release name from the chart as converge does")
+	o.ProjectFlags.AddFlags(cmd.Flags())
 	cliutil.TimeoutVar(cmd.Flags(), &o.Timeout, "time to wait for the release to become ready")
 	cmd.Flags().DurationVar(&o.LockTimeout, "lock-timeout", 0, "time to wait for another operation on the release to finish (0: as long as --timeout allows)")
 	cmd.Flags().IntVar(&o.HistoryMax, "history-max", o.HistoryMax, "revisions kept in the release history (0: no limit)")

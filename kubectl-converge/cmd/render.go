@@ -20,6 +20,7 @@ type RenderOptions struct {
 	genericiooptions.IOStreams
 	cliutil.DeployFlags
 	cliutil.GitFlags
+	cliutil.ProjectFlags
 
 	// KubeVersion is reported as .Capabilities.KubeVersion; empty means Helm's default.
 	KubeVersion string
@@ -44,6 +45,7 @@ func newRenderCommand(streams genericiooptions.IOStreams, kube *genericclioption
 images, rewritten images and global annotations and labels included, hooks and CRDs too.`
 	o.DeployFlags.AddFlags(cmd.Flags())
 	addGitFlags(&o.GitFlags, cmd)
+	o.ProjectFlags.AddFlags(cmd.Flags())
 	cmd.Flags().StringVar(&o.KubeVersion, "kube-version", "", "Kubernetes version for .Capabilities.KubeVersion (default: Helm's)")
 	cmd.Flags().StringSliceVarP(&o.APIVersions, "api-versions", "a", nil, "API versions for .Capabilities.APIVersions (can be repeated)")
 	cmd.Flags().StringArrayVar(&o.ShowOnly, "show-only", nil, "only show objects rendered from this template, e.g. templates/deployment.yaml (can be repeated)")
@@ -59,7 +61,7 @@ func (o *RenderOptions) Complete(args []string) error {
 		return exitcode.Usage("--server %q: render uses no cluster (werf's render -s is --show-only here)", *s)
 	}
 	var err error
-	o.inputs, err = deployInputs(o.kube, &o.DeployFlags, &o.GitFlags, args, o.ErrOut)
+	o.inputs, err = deployInputs(o.kube, &o.DeployFlags, &o.GitFlags, &o.ProjectFlags, args, o.ErrOut)
 	return err
 }
 

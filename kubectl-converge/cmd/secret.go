@@ -295,7 +295,7 @@ func (o *RotateKeyOptions) Run(extra []string) error {
 	}
 	chartDir := o.ChartDir
 	if chartDir == "" {
-		p, err := openProject(nil, "")
+		p, err := openProject(nil, nil, "")
 		if err != nil {
 			return err
 		}

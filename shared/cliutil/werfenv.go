@@ -288,7 +288,7 @@ func ApplyWerfEnvironment(fs *pflag.FlagSet, wc WerfCommand, environ []string, n
 	}
 	for i := range werfOptions {
 		o := &werfOptions[i]
-		if o.custom || o.elsewhere {
+		if o.custom {
 			continue
 		}
 		var target *pflag.Flag
@@ -296,6 +296,9 @@ func ApplyWerfEnvironment(fs *pflag.FlagSet, wc WerfCommand, environ []string, n
 			if f := fs.Lookup(o.as); f != nil && !isWerfFlag(f) {
 				target = f
 			}
+		}
+		if o.elsewhere && (target != nil || o.refuse == "" && o.note == "") {
+			continue // read where it is used, or refused and noted only where the flag is missing
 		}
 		applies := o.cmds&wc != 0
 		if f := werfFlagOf(fs, o); f != nil && f.Changed {

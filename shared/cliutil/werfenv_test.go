@@ -155,14 +155,13 @@ func TestWerfOptionsRefused(t *testing.T) {
 		{"WERF_FOLLOW", nil, []string{"WERF_FOLLOW=1"}, "WERF_FOLLOW (werf's --follow): converge deploys once: run it again on each new commit"},
 		{"--follow", []string{"--follow"}, nil, "werf's --follow: converge deploys once"},
 		{"--use-custom-tag", []string{"--use-custom-tag", "main"}, nil, "werf's --use-custom-tag: converge builds no images: pass each as --image NAME=REF"},
-		{"WERF_DIR", nil, []string{"WERF_DIR=deploy"}, "WERF_DIR (werf's --dir): werf.yaml is read from the current directory"},
+		{"WERF_DIR", nil, []string{"WERF_DIR=deploy"}, "WERF_DIR (werf's --dir): helm giterm reads the chart named on its command line"},
 		{"--deploy-report-path with an extension", []string{"--save-deploy-report", "--deploy-report-path", "r.yaml"}, nil, `--deploy-report-path="r.yaml": the extension must be .json or none`},
 		{"--save-deploy-report with --save-report", []string{"--save-deploy-report", "--save-report", "x.json"}, nil, "--save-report and --save-deploy-report cannot be combined"},
 		{"--kube-context with --context", []string{"--kube-context", "a", "--context", "b"}, nil, "--context and werf's --kube-context cannot be combined"},
 		{"WERF_KUBECONFIG list", nil, []string{"WERF_KUBECONFIG=/a:/b"}, `WERF_KUBECONFIG="/a:/b": a list of kubeconfig files: set KUBECONFIG to it instead`},
 		// Not a --set item, although it starts with WERF_SET_.
 		{"WERF_SET_RUNTIME_JSON_1", nil, []string{"WERF_SET_RUNTIME_JSON_1=a=1"}, "WERF_SET_RUNTIME_JSON_* (werf's --set-runtime-json): values outside .Values cannot be set: use --set-json"},
-		{"WERF_PROJECT_NAME", nil, []string{"WERF_PROJECT_NAME=shop"}, "WERF_PROJECT_NAME: the project name is werf.yaml's project"},
 		{"WERF_RELEASE_STORAGE", nil, []string{"WERF_RELEASE_STORAGE=sql"}, "WERF_RELEASE_STORAGE (werf's --release-storage): set HELM_DRIVER"},
 		{"--no-notes", []string{"--no-notes"}, nil, "werf's --no-notes: NOTES go to stdout"},
 	}
@@ -319,7 +318,10 @@ func TestWerfOptionsDoc(t *testing.T) {
 			env = append(env, "`"+e+"`")
 		}
 		var here []string
-		if o.as != "" {
+		switch {
+		case o.as != "" && o.elsewhere && o.flag == "":
+			here = append(here, "honoured where the command has `--"+o.as+"`")
+		case o.as != "":
 			here = append(here, "honoured as `--"+o.as+"`")
 		}
 		if o.refuse != "" {

@@ -16,14 +16,14 @@ package cliutil
 // refused nor noted; docs/werf-options.md is generated from it.
 var werfOptions = []werfOption{
 	// Project, werf.yaml and giterminism.
-	{flag: "dir", env: []string{"WERF_DIR"}, cmds: werfProject, source: "common/common.go SetupDir",
-		refuse: "werf.yaml is read from the current directory: cd to the project directory"},
-	{flag: "config", env: []string{"WERF_CONFIG"}, cmds: werfProject, source: "common/common.go SetupConfigPath",
-		refuse: "werf.yaml is read from the current directory under its own name: cd to the project directory"},
-	{flag: "giterminism-config", env: []string{"WERF_GITERMINISM_CONFIG"}, cmds: werfProject, source: "common/common.go SetupGiterminismConfigPath",
-		refuse: "werf-giterminism.yaml is read from the project directory under its own name"},
-	{flag: "config-templates-dir", env: []string{"WERF_CONFIG_TEMPLATES_DIR"}, cmds: werfProject, source: "common/common.go SetupConfigTemplatesDir",
-		refuse: "werf.yaml's templates are read from .werf/ in the project directory"},
+	{flag: "dir", kind: werfStringKind, env: []string{"WERF_DIR"}, cmds: werfProject, as: "dir", source: "common/common.go SetupDir",
+		refuse: "helm giterm reads the chart named on its command line, not a werf project: pass the chart directory"},
+	{flag: "config", kind: werfStringKind, env: []string{"WERF_CONFIG"}, cmds: werfProject, as: "config", source: "common/common.go SetupConfigPath",
+		refuse: "helm giterm reads no werf.yaml: pass the chart directory, and --release"},
+	{flag: "giterminism-config", kind: werfStringKind, env: []string{"WERF_GITERMINISM_CONFIG"}, cmds: werfProject, as: "giterminism-config", source: "common/common.go SetupGiterminismConfigPath",
+		note: "dismiss reads werf.yaml from the work tree, with no giterminism"},
+	{flag: "config-templates-dir", kind: werfStringKind, env: []string{"WERF_CONFIG_TEMPLATES_DIR"}, cmds: werfProject, as: "config-templates-dir", source: "common/common.go SetupConfigTemplatesDir",
+		refuse: "helm giterm reads no werf.yaml: pass the chart directory"},
 	{flag: "git-work-tree", env: []string{"WERF_GIT_WORK_TREE", "WERF_WORK_TREE"}, cmds: werfProject, source: "common/common.go SetupGitWorkTree",
 		refuse: "the git work tree is the one holding the current directory: cd into it"},
 	{flag: "env", kind: werfStringKind, env: []string{"WERF_ENV"}, cmds: werfProject | WerfBundleApply | WerfBundleRender, as: "env", source: "common/common.go SetupEnvironment"},
@@ -206,8 +206,8 @@ var werfOptions = []werfOption{
 		refuse: "the bundle keeps its Chart.yaml name: rename the chart in Chart.yaml"},
 
 	// Variables werf 1.2 reads outside the flags while these commands run.
-	{env: []string{"WERF_PROJECT_NAME"}, cmds: werfProject, source: "pkg/config/raw_meta.go",
-		refuse: "the project name is werf.yaml's project: set it there, or give --release and -n"},
+	{env: []string{"WERF_PROJECT_NAME"}, cmds: werfProject, as: "dir", elsewhere: true, source: "pkg/config/raw_meta.go",
+		note: "helm giterm reads no werf.yaml"},
 	{env: []string{"WERF_DISABLE_RESOURCES_WAITER"}, kind: werfBoolKind, cmds: WerfConverge | WerfBundleApply, source: "pkg/deploy/helm/resources_waiter.go",
 		refuse: "every object is tracked: annotate those not to wait for with werf.io/track-termination-mode: NonBlocking"},
 	{env: []string{"WERF_DEBUG_SECRET_VALUES"}, kind: werfBoolKind, cmds: werfValues, source: "pkg/deploy/helm/chart_extender/helpers/util.go",

@@ -36,7 +36,8 @@ const (
 	ModeLoose Mode = "loose"
 )
 
-// ConfigFile is werf's giterminism config, read from the commit at the repository root.
+// ConfigFile is werf's giterminism config, read from the commit in the project directory
+// unless --giterminism-config names another file.
 const ConfigFile = "werf-giterminism.yaml"
 
 // Config is the part of werf's giterminism config that concerns charts.
@@ -56,10 +57,15 @@ type Config struct {
 	} `json:"config"`
 }
 
-// HasConfig reports whether the repository holding dir commits a giterminism config at its
-// root (HEAD), which turns giterminism on for commands that default to plain files.
-func HasConfig(dir string) bool {
+// HasConfig reports whether HEAD of the repository holding the project directory dir
+// commits its giterminism config (config, see Open), which turns giterminism on for
+// commands that default to plain files.
+func HasConfig(dir, config string) bool {
 	repo, err := git.PlainOpenWithOptions(dir, &git.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
+	if err != nil {
+		return false
+	}
+	wt, err := repo.Worktree()
 	if err != nil {
 		return false
 	}
@@ -71,25 +77,45 @@ func HasConfig(dir string) bool {
 	if err != nil {
 		return false
 	}
-	_, err = commit.File(ConfigFile)
+	rel, err := (&Repo{root: wt.Filesystem.Root()}).rel(configPath(dir, config))
+	if err != nil {
+		return false
+	}
+	_, err = commit.File(rel)
 	return err == nil
+}
+
+// configPath is the giterminism config of the project directory dir: config (werf's
+// --giterminism-config) relative to dir, else werf-giterminism.yaml in dir.
+func configPath(dir, config string) string {
+	if config == "" {
+		config = ConfigFile
+	}
+	if filepath.IsAbs(config) {
+		return config
+	}
+	return filepath.Join(dir, config)
 }
 
 // Repo is a git repository opened at one commit.
 type Repo struct {
 	allowedEnv []string
 	root       string
-	commit     *object.Commit
-	tree       *object.Tree
-	mode       Mode
-	allowed    []*regexp.Regexp
+	// config is the giterminism config's path in the repository, project the project
+	// directory's (the globs of the config are relative to it).
+	config, project string
+	commit          *object.Commit
+	tree            *object.Tree
+	mode            Mode
+	allowed         []*regexp.Regexp
 	// checkWorktree is set when the commit is the one checked out.
 	checkWorktree bool
 }
 
-// Open finds the repository holding dir (linked worktrees included) and resolves ref
-// (HEAD when empty).
-func Open(dir, ref string, mode Mode) (*Repo, error) {
+// Open finds the repository holding the project directory dir (linked worktrees included)
+// and resolves ref (HEAD when empty). The giterminism config is config relative to dir
+// (werf's --giterminism-config), else werf-giterminism.yaml in dir, as werf reads it.
+func Open(dir, ref string, mode Mode, config string) (*Repo, error) {
 	repo, err := git.PlainOpenWithOptions(dir, &git.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
 	if err != nil {
 		return nil, fmt.Errorf("giterminism: %q is not in a git repository (%v); use --loose-giterminism to read plain files", dir, err)
@@ -114,6 +140,12 @@ func Open(dir, ref string, mode Mode) (*Repo, error) {
 		return nil, fmt.Errorf("giterminism: tree of commit %s: %w", hash, err)
 	}
 	r := &Repo{root: wt.Filesystem.Root(), commit: commit, tree: tree, mode: mode}
+	if r.config, err = r.rel(configPath(dir, config)); err != nil {
+		return nil, fmt.Errorf("--giterminism-config: %w", err)
+	}
+	if r.project, err = r.rel(dir); err != nil {
+		return nil, err
+	}
 	// The working tree says nothing about another commit than the checked-out one: only
 	// then are uncommitted changes a reason to stop.
 	if head, err := repo.Head(); err == nil {
@@ -132,12 +164,12 @@ func (r *Repo) Root() string { return r.root }
 func (r *Repo) Commit() string { return r.commit.Hash.String() }
 
 func (r *Repo) loadConfig() error {
-	f, err := r.tree.File(ConfigFile)
+	f, err := r.tree.File(r.config)
 	if errors.Is(err, object.ErrFileNotFound) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("giterminism: read %s from the commit: %w", ConfigFile, err)
+		return fmt.Errorf("giterminism: read %s from the commit: %w", r.config, err)
 	}
 	raw, err := f.Contents()
 	if err != nil {
@@ -147,29 +179,38 @@ func (r *Repo) loadConfig() error {
 	if err := yaml.UnmarshalStrict([]byte(raw), &cfg); err != nil {
 		// werf's config has more sections than charts need; read only ours.
 		if err := yaml.Unmarshal([]byte(raw), &cfg); err != nil {
-			return fmt.Errorf("giterminism: %s: %s", ConfigFile, strings.TrimPrefix(err.Error(), "error converting YAML to JSON: yaml: "))
+			return fmt.Errorf("giterminism: %s: %s", r.config, strings.TrimPrefix(err.Error(), "error converting YAML to JSON: yaml: "))
 		}
 	}
 	if cfg.GiterminismConfigVersion != 1 {
-		return fmt.Errorf("giterminism: %s: giterminismConfigVersion must be 1, got %d", ConfigFile, cfg.GiterminismConfigVersion)
+		return fmt.Errorf("giterminism: %s: giterminismConfigVersion must be 1, got %d", r.config, cfg.GiterminismConfigVersion)
 	}
 	r.allowedEnv = cfg.Config.GoTemplateRendering.AllowEnvVariables
 	for _, entry := range r.allowedEnv {
 		if pattern, ok := envPattern(entry); ok {
 			if _, err := regexp.Compile(pattern); err != nil {
-				return fmt.Errorf("giterminism: %s: config.goTemplateRendering.allowEnvVariables %q: %w", ConfigFile, entry, err)
+				return fmt.Errorf("giterminism: %s: config.goTemplateRendering.allowEnvVariables %q: %w", r.config, entry, err)
 			}
 		}
 	}
 	for _, g := range cfg.Helm.AllowUncommittedFiles {
-		re, err := globRegexp(g)
+		re, err := globRegexp(path.Join(r.project, g))
 		if err != nil {
-			return fmt.Errorf("giterminism: %s: helm.allowUncommittedFiles %q: %w", ConfigFile, g, err)
+			return fmt.Errorf("giterminism: %s: helm.allowUncommittedFiles %q: %w", r.config, g, err)
 		}
 		r.allowed = append(r.allowed, re)
 	}
 	return nil
 }
+
+// errNotExist marks the errors of files and directories missing from the commit (errors.Is
+// fs.ErrNotExist) and adds nothing to their message.
+var errNotExist = silentError{fs.ErrNotExist}
+
+type silentError struct{ err error }
+
+func (silentError) Error() string   { return "" }
+func (e silentError) Unwrap() error { return e.err }
 
 // globRegexp turns a glob with ** into an anchored regular expression.
 func globRegexp(glob string) (*regexp.Regexp, error) {
@@ -303,7 +344,7 @@ func (r *Repo) ChartFiles(chartDir string) (map[string][]byte, error) {
 		}
 	}
 	if len(files) == 0 {
-		return nil, fmt.Errorf("giterminism: the directory %q not found in commit %s", rel, r.Commit()[:12])
+		return nil, fmt.Errorf("giterminism: the directory %q not found in commit %s%w", rel, r.Commit()[:12], errNotExist)
 	}
 	return files, nil
 }
@@ -313,7 +354,7 @@ func (r *Repo) ChartFiles(chartDir string) (map[string][]byte, error) {
 func (r *Repo) collect(src, chartRoot string, files map[string][]byte, hops int) error {
 	entry, err := r.tree.FindEntry(src)
 	if err != nil {
-		return fmt.Errorf("giterminism: %q not found in commit %s", src, r.Commit()[:12])
+		return fmt.Errorf("giterminism: %q not found in commit %s%w", src, r.Commit()[:12], errNotExist)
 	}
 	if entry.Mode != filemode.Dir {
 		return r.addEntry(src, src, entry, chartRoot, files, hops)
