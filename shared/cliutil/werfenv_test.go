@@ -352,13 +352,13 @@ func TestWerfOptionsDoc(t *testing.T) {
 func TestWerfCoverageFindsGaps(t *testing.T) {
 	root := &cobra.Command{Use: "tool"}
 	sub := &cobra.Command{Use: "deploy", RunE: func(*cobra.Command, []string) error { return nil }}
-	sub.Flags().String("dir", "", "")
+	sub.Flags().String("git-work-tree", "", "")
 	MarkWerfCommand(sub, WerfConverge)
 	root.AddCommand(sub)
 	problems := strings.Join(WerfCoverage(root), "\n")
 	for _, want := range []string{
 		"tool deploy (werf converge): werf's --env (WERF_ENV) is neither honoured (no --env) nor refused nor noted",
-		`tool deploy (werf converge): has --dir, but the table does not honour werf's --dir (WERF_DIR) with it (as: "dir")`,
+		`tool deploy (werf converge): has --git-work-tree, but the table does not honour werf's --git-work-tree (WERF_GIT_WORK_TREE, WERF_WORK_TREE) with it (as: "git-work-tree")`,
 	} {
 		if !strings.Contains(problems, want) {
 			t.Errorf("problems lack %q:\n%s", want, problems)
