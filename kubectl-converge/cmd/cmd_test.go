@@ -77,7 +77,11 @@ func runWith(t *testing.T, kubeconfig string, args ...string) string {
 	streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
 	code := cliutil.Execute(context.Background(), NewCmdConverge, append(args, "--kubeconfig", kubeconfig), streams, nil, false)
 	result := fmt.Sprintf("exit %d\n--- stdout\n%s--- stderr\n%s", code, out.String(), errOut.String())
-	// Every build stamps its own version; the refusing API listens on a port of its own.
+	// Every build stamps its own version; the refusing API listens on a port of its own;
+	// kubectl's --cache-dir defaults under the home directory.
+	if home, err := os.UserHomeDir(); err == nil {
+		result = strings.ReplaceAll(result, home+string(filepath.Separator), "$HOME/")
+	}
 	result = regexp.MustCompile(`((?:kubectl-converge|werf)\.io/version: ).*`).ReplaceAllString(result, "${1}<version>")
 	return regexp.MustCompile(`127\.0\.0\.1:\d{2,}`).ReplaceAllString(result, "127.0.0.1:<port>")
 }

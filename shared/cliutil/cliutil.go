@@ -104,6 +104,9 @@ func Execute(ctx context.Context, newRoot func(genericiooptions.IOStreams) *cobr
 	root := newRoot(streams)
 	root.SetArgs(args)
 	addRootFlags(root, debug)
+	// Help and usage go to the streams too (cobra writes them to os.Stdout otherwise).
+	root.SetOut(streams.Out)
+	root.SetErr(streams.ErrOut)
 	removeKubeconfig := func() {}
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		var err error
