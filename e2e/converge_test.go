@@ -314,7 +314,8 @@ spec:
       containers: [{name: job, image: registry.example.com/cleanup:1}]
 `)
 	env.Command(t, "kubectl", "converge", chart, "-n", ns).Succeed()
-	env.Command(t, "kubectl", "converge", "dismiss", "shop", "-n", ns).Succeed()
+	// --with-hooks=false keeps the hook Job to look at (by default dismiss deletes it too).
+	env.Command(t, "kubectl", "converge", "dismiss", "shop", "-n", ns, "--with-hooks=false").Succeed()
 	if got := jsonPath(t, env, ns, "job/cleanup", "{.status.succeeded}"); got != "1" {
 		t.Fatalf("the pre-delete hook did not run to completion during dismiss (succeeded=%q)", got)
 	}

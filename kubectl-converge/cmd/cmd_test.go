@@ -124,6 +124,14 @@ func TestCommands(t *testing.T) {
 		{"werf-flag-refused", []string{"testdata/chart", "--follow"}},
 		{"render-werf-s", []string{"render", "testdata/chart", "-s", "templates/app.yaml"}},
 		{"werf-flag-refused-render", []string{"render", "testdata/chart", "--output", "out.yaml"}},
+		// werf's dismiss flags: --release as the RELEASE argument, the release and namespace
+		// from a deploy report (werf's, here) and what cannot go with it.
+		{"dismiss-release-differs", []string{"dismiss", "shop", "--release", "web"}},
+		{"dismiss-deploy-report", []string{"dismiss", "--use-deploy-report", "--deploy-report-path", "testdata/deploy-report"}},
+		{"dismiss-deploy-report-and-release", []string{"dismiss", "--use-deploy-report", "--release", "shop"}},
+		{"dismiss-deploy-report-and-namespace", []string{"dismiss", "--use-deploy-report", "-n", "prod"}},
+		{"dismiss-deploy-report-missing", []string{"dismiss", "--use-deploy-report", "--deploy-report-path", "testdata/no-such-report.json"}},
+		{"dismiss-deploy-report-extension", []string{"dismiss", "--use-deploy-report", "--deploy-report-path", "testdata/deploy-report.yaml"}},
 		{"history", []string{"history", "shop", "-n", "archive"}},
 		{"history-json", []string{"history", "shop", "-n", "archive", "-o", "json"}},
 	}

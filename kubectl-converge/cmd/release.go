@@ -107,6 +107,15 @@ type DismissOptions struct {
 	genericiooptions.IOStreams
 	releaseTarget
 	cliutil.TrackFlags
+	// Release is werf's --release, the RELEASE argument as a flag.
+	Release string
+	// WithHooks deletes the release's hooks after its objects (werf's --with-hooks, on by
+	// default); false leaves them as Helm does.
+	WithHooks bool
+	// UseDeployReport takes the release and namespace from the deploy report at
+	// DeployReportPath (werf's --use-deploy-report, --deploy-report-path; "" is werf's default).
+	UseDeployReport  bool
+	DeployReportPath string
 	// WithNamespace deletes the release namespace after the release, and waits until it is gone.
 	WithNamespace bool
 	// ForceNamespace deletes with --with-namespace a namespace the release did not create.
@@ -117,12 +126,16 @@ type DismissOptions struct {
 }
 
 func newDismissCommand(streams genericiooptions.IOStreams, kube *genericclioptions.ConfigFlags) *cobra.Command {
-	o := &DismissOptions{kube: kube, IOStreams: streams, Timeout: deploy.DefaultTimeout}
-	cmd := subcommand("dismiss [RELEASE]", "Uninstall a release, run its delete hooks and wait until its objects are gone", cobra.MaximumNArgs(1),
+	o := &DismissOptions{kube: kube, IOStreams: streams, Timeout: deploy.DefaultTimeout, WithHooks: true}
+	cmd := subcommand("dismiss [RELEASE]", "Uninstall a release, run its delete hooks, delete its hooks and wait until its objects are gone", cobra.MaximumNArgs(1),
 		func(cmd *cobra.Command, args []string) error { return o.Run(cmd, args) })
 	cmd.ValidArgsFunction = completeReleases(kube)
 	cmd.Flags().StringVar(&o.Env, "env", "", "environment, to derive the release name from the chart as converge does")
 	o.ProjectFlags.AddFlags(cmd.Flags())
+	cmd.Flags().StringVar(&o.Release, "release", "", "release name, as the RELEASE argument (werf's flag)")
+	cmd.Flags().BoolVar(&o.WithHooks, "with-hooks", o.WithHooks, "delete the hooks of the release's revisions after its objects, as werf does (those annotated resource-policy: keep or werf.io/ownership: anyone stay); false leaves them, as helm uninstall does")
+	cmd.Flags().BoolVar(&o.UseDeployReport, "use-deploy-report", false, "take the release and namespace from the deploy report of a converge (--save-report) or of werf (--save-deploy-report)")
+	cmd.Flags().StringVar(&o.DeployReportPath, "deploy-report-path", "", "the deploy report --use-deploy-report reads (default "+cliutil.DefaultDeployReportPath+"; .json is added to a path without an extension)")
 	cmd.Flags().BoolVar(&o.WithNamespace, "with-namespace", false, "delete the release namespace too, and wait until it is gone: only after uninstalling a release, and only a namespace converge created for it")
 	cmd.Flags().BoolVar(&o.ForceNamespace, "force-namespace", false, "with --with-namespace, delete the namespace even when converge did not create it for this release")
 	o.TrackFlags.AddFlags(cmd.Flags())
@@ -137,7 +150,7 @@ func (o *DismissOptions) Run(cmd *cobra.Command, args []string) error {
 	if _, err := o.TrackFlags.Options(); err != nil {
 		return err
 	}
-	name, ns, client, err := o.resolve(o.kube, args)
+	name, ns, client, err := o.target(args)
 	if err != nil {
 		return err
 	}
@@ -145,7 +158,7 @@ func (o *DismissOptions) Run(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	rel, err := deploy.Dismiss(cmd.Context(), client, clients, deploy.DismissRequest{ReleaseName: name, Namespace: ns, Timeout: o.Timeout, Lock: releaselock.Options{Wait: o.LockTimeout}}, o.TrackFlags.Sink(o.ErrOut, ""))
+	rel, err := deploy.Dismiss(cmd.Context(), client, clients, deploy.DismissRequest{ReleaseName: name, Namespace: ns, Timeout: o.Timeout, Lock: releaselock.Options{Wait: o.LockTimeout}, KeepHooks: !o.WithHooks}, o.TrackFlags.Sink(o.ErrOut, ""))
 	if !errors.Is(err, helmsdk.ErrReleaseNotFound) {
 		summary := cliutil.CISummary(name, ns, nil, err)
 		if err == nil {
@@ -174,6 +187,34 @@ func (o *DismissOptions) Run(cmd *cobra.Command, args []string) error {
 		return o.deleteNamespace(cmd, name, ns)
 	}
 	return nil
+}
+
+// target resolves the release to dismiss: from the deploy report with --use-deploy-report,
+// else RELEASE or --release, else as the other commands do.
+func (o *DismissOptions) target(args []string) (string, string, *helmsdk.Client, error) {
+	nsGiven := o.kube.Namespace != nil && *o.kube.Namespace != ""
+	if o.UseDeployReport {
+		if len(args) > 0 || o.Release != "" || nsGiven {
+			return "", "", nil, exitcode.Usage("--use-deploy-report takes the release and namespace from the report: drop RELEASE, --release and --namespace, or --use-deploy-report")
+		}
+		path, err := cliutil.DeployReportPath(o.DeployReportPath)
+		if err != nil {
+			return "", "", nil, exitcode.Usage("--deploy-report-path=%q: %v", o.DeployReportPath, err)
+		}
+		name, ns, err := cliutil.ReadDeployReport(path)
+		if err != nil {
+			return "", "", nil, err
+		}
+		client, err := releaseClient(o.kube, ns, nil)
+		return name, ns, client, err
+	}
+	if o.Release != "" {
+		if len(args) > 0 && args[0] != o.Release {
+			return "", "", nil, exitcode.Usage("RELEASE %q and --release %q differ: give one of them", args[0], o.Release)
+		}
+		args = []string{o.Release}
+	}
+	return o.resolve(o.kube, args)
 }
 
 func (o *DismissOptions) deleteNamespace(cmd *cobra.Command, name, ns string) error {

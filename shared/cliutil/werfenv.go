@@ -243,7 +243,7 @@ func WerfCoverage(root *cobra.Command) []string {
 				} else if o.flag != "" {
 					name = "--" + o.flag
 				}
-				target := o.as != "" && fs.Lookup(o.as) != nil && !isWerfFlag(fs.Lookup(o.as))
+				target := o.target(fs) != nil
 				if !target && o.refuse == "" && o.note == "" {
 					problems = append(problems, fmt.Sprintf("%s (%s): werf's %s is neither honoured (no --%s) nor refused nor noted", cmd.CommandPath(), wc, name, o.as))
 				}
@@ -291,12 +291,7 @@ func ApplyWerfEnvironment(fs *pflag.FlagSet, wc WerfCommand, environ []string, n
 		if o.custom {
 			continue
 		}
-		var target *pflag.Flag
-		if o.as != "" {
-			if f := fs.Lookup(o.as); f != nil && !isWerfFlag(f) {
-				target = f
-			}
-		}
+		target := o.target(fs)
 		if o.elsewhere && (target != nil || o.refuse == "" && o.note == "") {
 			continue // read where it is used, or refused and noted only where the flag is missing
 		}
@@ -308,7 +303,7 @@ func ApplyWerfEnvironment(fs *pflag.FlagSet, wc WerfCommand, environ []string, n
 			case o.isDefault(values):
 			case target != nil:
 				if target.Changed && o.kind != werfListKind {
-					return cleanup, exitcode.Usage("--%s and %s cannot be combined", o.as, what)
+					return cleanup, exitcode.Usage("--%s and %s cannot be combined", target.Name, what)
 				}
 				if err := o.fill(fs, target, values, false); err != nil {
 					return cleanup, exitcode.Usage("%s=%q: %v", what, strings.Join(values, ","), err)
@@ -359,6 +354,16 @@ func ApplyWerfEnvironment(fs *pflag.FlagSet, wc WerfCommand, environ []string, n
 	return applyWerfKubeconfigBase64(fs, wc, env, notes)
 }
 
+// target is the flag of fs that takes o: the first of o.as the command has.
+func (o *werfOption) target(fs *pflag.FlagSet) *pflag.Flag {
+	for _, name := range strings.Split(o.as, ",") {
+		if f := fs.Lookup(name); name != "" && f != nil && !isWerfFlag(f) {
+			return f
+		}
+	}
+	return nil
+}
+
 // refuses: o is refused (not noted) in wc when the command lacks the flag it is honoured as.
 func (o *werfOption) refuses(wc WerfCommand) bool {
 	return o.refuse != "" && (o.note == "" || wc&o.noteIn == 0)
@@ -380,10 +385,14 @@ func (o *werfOption) fill(fs *pflag.FlagSet, target *pflag.Flag, values []string
 	}
 	value := values[len(values)-1]
 	if o.kind == werfBoolKind || target.Value.Type() == "bool" {
-		if !werfBool(value) && target.Value.String() == "false" {
+		b := werfBool(value)
+		if o.defTrue {
+			b = werfBoolDefaultTrue(value)
+		}
+		if !b && target.Value.String() == "false" {
 			return nil // nothing asked; a second variable for the flag (WERF_ATOMIC) may still set it
 		}
-		value = strconv.FormatBool(werfBool(value))
+		value = strconv.FormatBool(b)
 	}
 	if o.convert != nil {
 		var err error
@@ -448,19 +457,17 @@ func werfOptionNamed(flag string) *werfOption {
 	panic("no werf option " + flag)
 }
 
-// defaultWerfDeployReport is werf's deploy report path (common.DefaultDeployReportPathJSON).
-const defaultWerfDeployReport = ".werf-deploy-report.json"
-
 // applyWerfDeployReport honours werf's --save-deploy-report with --deploy-report-path as
-// --save-report: the same file, with this tool's report in it.
+// --save-report: the same file, with this tool's report in it; and WERF_DEPLOY_REPORT_PATH
+// as --deploy-report-path where a command has it (dismiss --use-deploy-report reads it).
 func applyWerfDeployReport(fs *pflag.FlagSet, wc WerfCommand, env map[string]string) error {
 	saveOpt, pathOpt := werfOptionNamed("save-deploy-report"), werfOptionNamed("deploy-report-path")
 	save, saveFrom, saveSet := werfFlagOrEnv(fs, saveOpt, env)
 	path, pathFrom, pathSet := werfFlagOrEnv(fs, pathOpt, env)
 	target := fs.Lookup("save-report")
 	if target == nil {
-		if pathSet && pathOpt.cmds&wc != 0 {
-			return exitcode.Usage("%s: %s", pathFrom, pathOpt.refuse)
+		if own := pathOpt.target(fs); own != nil && pathSet && !own.Changed && pathOpt.cmds&wc != 0 {
+			return fs.Set(own.Name, path)
 		}
 		return nil
 	}
@@ -470,17 +477,11 @@ func applyWerfDeployReport(fs *pflag.FlagSet, wc WerfCommand, env map[string]str
 	if target.Changed {
 		return exitcode.Usage("--save-report and %s cannot be combined", saveFrom)
 	}
-	if !pathSet {
-		path = defaultWerfDeployReport
+	file, err := DeployReportPath(path)
+	if err != nil {
+		return exitcode.Usage("%s=%q: %v", pathFrom, path, err)
 	}
-	switch filepath.Ext(path) {
-	case ".json":
-	case "":
-		path += ".json"
-	default:
-		return exitcode.Usage("%s=%q: the extension must be .json or none, as in werf", pathFrom, path)
-	}
-	return fs.Set("save-report", path)
+	return fs.Set("save-report", file)
 }
 
 // applyWerfKubeconfigBase64 writes werf's base64 kubeconfig to a private file for
@@ -568,7 +569,17 @@ func excluding(environ, prefixes []string) []string {
 	return out
 }
 
-// werfBoolKind reads a werf boolean variable: "1", "true" and "yes" are true.
+// werfBoolDefaultTrue reads a werf boolean variable whose default is true: only "0",
+// "false" and "no" are false (werf 1.2 pkg/util/env.go GetBoolEnvironmentDefaultTrue).
+func werfBoolDefaultTrue(v string) bool {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "0", "false", "no":
+		return false
+	}
+	return true
+}
+
+// werfBool reads a werf boolean variable: "1", "true" and "yes" are true.
 func werfBool(v string) bool {
 	switch strings.ToLower(strings.TrimSpace(v)) {
 	case "1", "true", "yes":

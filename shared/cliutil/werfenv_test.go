@@ -322,7 +322,7 @@ func TestWerfOptionsDoc(t *testing.T) {
 		case o.as != "" && o.elsewhere && o.flag == "":
 			here = append(here, "honoured where the command has `--"+o.as+"`")
 		case o.as != "":
-			here = append(here, "honoured as `--"+o.as+"`")
+			here = append(here, "honoured as `--"+strings.ReplaceAll(o.as, ",", "` or `--")+"`")
 		}
 		if o.refuse != "" {
 			prefix := "refused: "
@@ -338,7 +338,7 @@ func TestWerfOptionsDoc(t *testing.T) {
 			}
 			here = append(here, prefix+o.note)
 		}
-		if o.defTrue {
+		if o.defTrue && o.as == "" {
 			here = append(here, "(true, werf's default, asks for nothing)")
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", flag, strings.Join(env, " "), strings.ReplaceAll(o.cmds.String(), "werf ", ""), strings.ReplaceAll(strings.Join(here, "; "), "|", "\\|"), o.source)

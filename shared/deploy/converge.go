@@ -444,12 +444,16 @@ type DismissRequest struct {
 	SkipCRDs bool
 	// ReleaseLabels label the release's storage object (werf's --release-label).
 	ReleaseLabels map[string]string
+	// KeepHooks leaves the release's hooks in place (werf's --with-hooks=false); zero: they
+	// are deleted after its objects, as werf's dismiss deletes them, so that a converge of
+	// the same chart can create them again.
+	KeepHooks bool
 
 	handBackRun string
 }
 
 // Dismiss uninstalls the release (delete hooks run, objects with helm.sh/resource-policy:
-// keep stay) and tracks its objects until they are gone.
+// keep stay, then its hooks go unless kept) and tracks its objects until they are gone.
 func Dismiss(ctx context.Context, client *helmsdk.Client, clients track.Clients, req DismissRequest, sink track.Sink) (*helmsdk.Release, error) {
 	start := time.Now()
 	if sink == nil {
@@ -469,7 +473,7 @@ func Dismiss(ctx context.Context, client *helmsdk.Client, clients track.Clients,
 		defer lock.Release()
 		ctx = lockedCtx
 	}
-	rel, err := client.Uninstall(ctx, helmsdk.UninstallRequest{ReleaseName: req.ReleaseName, Wait: false, Timeout: helmTimeout(req.Timeout), HandBackRun: req.handBackRun,
+	rel, err := client.Uninstall(ctx, helmsdk.UninstallRequest{ReleaseName: req.ReleaseName, Wait: false, Timeout: helmTimeout(req.Timeout), HandBackRun: req.handBackRun, KeepHooks: req.KeepHooks,
 		DeleteOrder: func(objects []*resource.Info) ([][]*resource.Info, error) {
 			return apply.DeleteWaves(objects, req.Namespace)
 		},
@@ -487,7 +491,7 @@ func Dismiss(ctx context.Context, client *helmsdk.Client, clients track.Clients,
 		return rel, err
 	}
 	inputs.RegisterManifestSecrets(rel.Manifest)
-	targets, err := Targets(removedObjects(rel.Manifest), req.Namespace, clients.Mapper)
+	targets, err := Targets(removedObjects(rel.Manifest)+"\n---\n"+rel.DeletedHooks, req.Namespace, clients.Mapper)
 	if err != nil {
 		return rel, err
 	}
@@ -500,6 +504,8 @@ func Dismiss(ctx context.Context, client *helmsdk.Client, clients track.Clients,
 			line = fmt.Sprintf("handed %s %q back to %q: the failed run had adopted it", s.Kind, s.Name, s.Owner)
 		case s.Reason == helmsdk.SparedKept:
 			line, stage, warning = fmt.Sprintf("keep %s %q: it is annotated %s: keep", s.Kind, s.Name, apply.AnnotationWerfResourcePolicy), "keep", false
+		case s.Reason == helmsdk.SparedHelmKept:
+			line, stage, warning = fmt.Sprintf("keep hook %s %q: it is annotated %s: keep", s.Kind, s.Name, apply.AnnotationHelmResourcePolicy), "keep", false
 		case s.Reason == helmsdk.SparedOwnedByAnyone:
 			line, stage, warning = fmt.Sprintf("keep %s %q: it is annotated %s: %s", s.Kind, s.Name, helmsdk.AnnotationOwnership, helmsdk.OwnershipAnyone), "keep", false
 		}

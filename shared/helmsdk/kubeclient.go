@@ -10,6 +10,7 @@ import (
 
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/kube"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -79,16 +80,27 @@ type SparedObject struct {
 const (
 	// SparedKept is werf.io/resource-policy: keep on the live object.
 	SparedKept = "keep"
+	// SparedHelmKept is helm.sh/resource-policy: keep on a live hook (Helm leaves the
+	// release's own objects with it out before they reach the deletion).
+	SparedHelmKept = "helm-keep"
 	// SparedOwnedByAnyone is werf.io/ownership: anyone.
 	SparedOwnedByAnyone = "ownership-anyone"
 )
 
 // annotationWerfResourcePolicy is nelm's helm.sh/resource-policy.
-const annotationWerfResourcePolicy = "werf.io/resource-policy"
+const (
+	annotationWerfResourcePolicy = "werf.io/resource-policy"
+	annotationHelmResourcePolicy = "helm.sh/resource-policy"
+)
 
 // ownership is the release a deletion may touch objects of; objects adopted in the run
-// handBackRun are handed back to their previous owner instead of deleted.
-type ownership struct{ release, namespace, handBackRun string }
+// handBackRun are handed back to their previous owner instead of deleted. hooks says the
+// objects are the release's hooks, which carry no release metadata: those without any are
+// the release's, those that are gone are left out.
+type ownership struct {
+	release, namespace, handBackRun string
+	hooks                           bool
+}
 
 // DeleteWithPropagationPolicy is how Helm's uninstall deletes the release's objects: only
 // those the release still owns go. Hooks (deleted through Delete by their delete policy)
@@ -150,7 +162,9 @@ func (c *deployKubeClient) owned(resources kube.ResourceList) kube.ResourceList 
 	for _, info := range resources {
 		live, err := resource.NewHelper(info.Client, info.Mapping).Get(info.Namespace, info.Name)
 		if err != nil {
-			out = append(out, info) // gone, or unreadable: Helm reports it
+			if !c.owner.hooks || !apierrors.IsNotFound(err) {
+				out = append(out, info) // gone, or unreadable: Helm reports it
+			}
 			continue
 		}
 		ann := map[string]string{}
@@ -164,24 +178,34 @@ func (c *deployKubeClient) owned(resources kube.ResourceList) kube.ResourceList 
 				continue
 			}
 		}
-		kind := info.Mapping.GroupVersionKind.Kind
-		switch {
-		case ann[AnnotationOwnership] == OwnershipAnyone:
-			c.spared = append(c.spared, SparedObject{Kind: kind, Name: info.Name, Reason: SparedOwnedByAnyone})
-			continue
-		case ann[annotationWerfResourcePolicy] == "keep":
-			// Helm leaves helm.sh/resource-policy: keep objects out before this; nelm's own
-			// annotation (checked on the live object, as nelm does) is ours to honour.
-			c.spared = append(c.spared, SparedObject{Kind: kind, Name: info.Name, Reason: SparedKept})
+		if spared := c.owner.spare(info.Mapping.GroupVersionKind.Kind, info.Name, ann); spared != nil {
+			c.spared = append(c.spared, *spared)
 			continue
 		}
-		if ann[annotationReleaseName] == c.owner.release && ann[annotationReleaseNamespace] == c.owner.namespace {
-			out = append(out, info)
-			continue
-		}
-		c.spared = append(c.spared, SparedObject{Kind: info.Mapping.GroupVersionKind.Kind, Name: info.Name, Owner: ann["meta.helm.sh/release-name"]})
+		out = append(out, info)
 	}
 	return out
+}
+
+// spare says why a live object of the release, annotated ann, is not deleted; nil: it is.
+func (o *ownership) spare(kind, name string, ann map[string]string) *SparedObject {
+	switch {
+	case ann[AnnotationOwnership] == OwnershipAnyone:
+		return &SparedObject{Kind: kind, Name: name, Reason: SparedOwnedByAnyone}
+	case ann[annotationWerfResourcePolicy] == "keep":
+		// Helm leaves helm.sh/resource-policy: keep objects out before this; nelm's own
+		// annotation (checked on the live object, as nelm does) is ours to honour.
+		return &SparedObject{Kind: kind, Name: name, Reason: SparedKept}
+	case o.hooks && ann[annotationHelmResourcePolicy] == "keep":
+		// Helm checks it in the release's manifest (leaving those objects out before
+		// this), not in its hooks.
+		return &SparedObject{Kind: kind, Name: name, Reason: SparedHelmKept}
+	}
+	ours := ann[annotationReleaseName] == o.release && ann[annotationReleaseNamespace] == o.namespace
+	if ours || (o.hooks && ann[annotationReleaseName] == "") {
+		return nil
+	}
+	return &SparedObject{Kind: kind, Name: name, Owner: ann[annotationReleaseName]}
 }
 
 func (c *deployKubeClient) Build(r io.Reader, validate bool) (kube.ResourceList, error) {

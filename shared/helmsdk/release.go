@@ -46,6 +46,8 @@ type Release struct {
 	Hooks []string `json:"-"`
 	// Spared are the objects an uninstall left because another release owns them now.
 	Spared []SparedObject `json:"spared,omitempty"`
+	// DeletedHooks is the manifest of the hooks an uninstall deleted (UninstallRequest.KeepHooks).
+	DeletedHooks string `json:"-"`
 }
 
 func fromHelm(rel *helmrelease.Release) *Release {
@@ -411,6 +413,11 @@ type UninstallRequest struct {
 	// AwaitGone returns once a wave's objects are gone, or ctx ends (with an error naming
 	// what is still there); it is required with DeleteOrder.
 	AwaitGone func(ctx context.Context, objects []*resource.Info) error
+	// KeepHooks leaves the hooks of the release in place, as Helm does (werf's
+	// --with-hooks=false). Zero: once the release's objects are deleted and its post-delete
+	// hooks ran, the hooks of every stored revision are deleted too, as werf's dismiss
+	// deletes them (those kept by a resource policy or owned by anyone stay).
+	KeepHooks bool
 }
 
 // Uninstall deletes the release's objects (keeping those annotated helm.sh/resource-policy:
@@ -420,6 +427,10 @@ func (c *Client) Uninstall(ctx context.Context, req UninstallRequest) (*Release,
 		owner:       &ownership{release: req.ReleaseName, namespace: c.namespace, handBackRun: req.HandBackRun},
 		deleteOrder: req.DeleteOrder, awaitGone: req.AwaitGone, deleteTimeout: req.Timeout, context: ctx,
 	})
+	var hooks []*helmrelease.Hook
+	if !req.KeepHooks {
+		hooks = releaseHooks(cfg.Releases, req.ReleaseName)
+	}
 	u := action.NewUninstall(cfg)
 	u.Wait = req.Wait
 	u.Timeout = req.Timeout
@@ -439,8 +450,13 @@ func (c *Client) Uninstall(ctx context.Context, req UninstallRequest) (*Release,
 		return nil, nil
 	}
 	out := fromHelm(res.Release)
-	if kube != nil {
-		out.Spared = kube.spared
+	if kube == nil {
+		return out, nil
+	}
+	out.DeletedHooks, err = kube.deleteHooks(hooks)
+	out.Spared = kube.spared
+	if err != nil {
+		return out, fmt.Errorf("uninstall release %q: delete its hooks: %w (the release is uninstalled: delete them with kubectl)", req.ReleaseName, err)
 	}
 	return out, nil
 }

@@ -1,0 +1,121 @@
+package e2e
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kubectl-converge/converge/e2e/harness"
+)
+
+// dismissProject writes a werf project whose chart has a Deployment hook with an empty
+// delete policy (as werf's complex converge fixture has: Helm never deletes it), a hook kept
+// by helm.sh/resource-policy and one owned by anyone (both deleted before they are created
+// again, Helm's default policy), and an ordinary ConfigMap.
+func dismissProject(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "werf.yaml"), "project: dismisshooks\nconfigVersion: 1\n")
+	writeFile(t, filepath.Join(dir, ".helm", "templates", "hook.yaml"), `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: hook-rootchart
+  annotations:
+    helm.sh/hook: pre-install,pre-upgrade
+    helm.sh/hook-delete-policy: ""
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: hook-rootchart}}
+  template:
+    metadata: {labels: {app: hook-rootchart}}
+    spec:
+      containers: [{name: app, image: registry.example.com/hook:1}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: kept-hook
+  annotations: {helm.sh/hook: pre-install, helm.sh/resource-policy: keep}
+data: {a: b}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: anyone-hook
+  annotations: {helm.sh/hook: post-install, werf.io/ownership: anyone}
+data: {a: b}
+`)
+	writeFile(t, filepath.Join(dir, ".helm", "templates", "cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {a: b}\n")
+	return dir
+}
+
+// TestDismissDeletesHooks: dismiss deletes the release's hooks as werf's dismiss does
+// (--with-hooks, default true), so that converging the same project again creates them
+// anew instead of failing on "already exists"; hooks kept by a resource policy or owned by
+// anyone stay. --with-hooks=false and WERF_WITH_HOOKS=false leave them; werf's forms
+// --release R --namespace N and --use-deploy-report name the release from anywhere.
+func TestDismissDeletesHooks(t *testing.T) {
+	env := harness.Get(t)
+	ns := env.Namespace(t)
+	project := dismissProject(t)
+	elsewhere := t.TempDir()
+	const release = "dismisshooks-e2e"
+	converge := func(extra ...string) {
+		t.Helper()
+		res := env.Command(t, "kubectl", append([]string{"converge", "-n", ns, "--env", "e2e", "--progress", "plain"}, extra...)...).Dir(project).Succeed()
+		if !strings.Contains(res.Stderr, `release "`+release+`" revision 1 deployed`) {
+			t.Fatalf("converge output:\n%s", res.Stderr)
+		}
+	}
+	exists := func(object string) bool {
+		t.Helper()
+		return env.Command(t, "kubectl", "-n", ns, "get", object).Run().ExitCode == 0
+	}
+	deleteByHand := func(object string) {
+		t.Helper()
+		env.Kubectl(t, "-n", ns, "delete", object, "--wait=true")
+	}
+
+	converge()
+	if !exists("deploy/hook-rootchart") || !exists("configmap/kept-hook") || !exists("configmap/anyone-hook") {
+		t.Fatal("the hooks are not there after converge")
+	}
+	res := env.Command(t, "kubectl", "converge", "dismiss", "-n", ns, "--env", "e2e", "--progress", "plain").Dir(project).Succeed()
+	if exists("deploy/hook-rootchart") || exists("configmap/settings") {
+		t.Fatalf("the hook or the release's ConfigMap is still there after dismiss:\n%s", res.Stderr)
+	}
+	for _, line := range []string{`keep hook ConfigMap "kept-hook": it is annotated helm.sh/resource-policy: keep`, `keep ConfigMap "anyone-hook": it is annotated werf.io/ownership: anyone`, "deploy/hook-rootchart deleted"} {
+		if !strings.Contains(res.Stderr, line) {
+			t.Errorf("dismiss does not say %q:\n%s", line, res.Stderr)
+		}
+	}
+	if !exists("configmap/kept-hook") || !exists("configmap/anyone-hook") {
+		t.Fatal("dismiss deleted a hook annotated keep or owned by anyone")
+	}
+	// Without the hook deletion this failed: pre-install hooks failed: "hook-rootchart" already exists.
+	converge()
+
+	// --with-hooks=false leaves the hooks, as helm uninstall does.
+	env.Command(t, "kubectl", "converge", "dismiss", "-n", ns, "--env", "e2e", "--with-hooks=false").Dir(project).Succeed()
+	if !exists("deploy/hook-rootchart") || exists("configmap/settings") {
+		t.Fatal("dismiss --with-hooks=false: want the hook kept and the release's objects gone")
+	}
+	deleteByHand("deploy/hook-rootchart")
+	converge()
+
+	// werf's --release R --namespace N, from a directory without the project, with werf's
+	// variable saying to keep the hooks.
+	env.Command(t, "kubectl", "converge", "dismiss", "--release", release, "--namespace", ns).Dir(elsewhere).Env("WERF_WITH_HOOKS", "false").Succeed()
+	if !exists("deploy/hook-rootchart") || exists("configmap/settings") {
+		t.Fatal("WERF_WITH_HOOKS=false dismiss --release --namespace: want the hook kept and the release's objects gone")
+	}
+	deleteByHand("deploy/hook-rootchart")
+
+	// The release and namespace from the deploy report of the converge.
+	report := filepath.Join(elsewhere, "report.json")
+	converge("--save-report", report)
+	res = env.Command(t, "kubectl", "converge", "dismiss", "--use-deploy-report", "--deploy-report-path", strings.TrimSuffix(report, ".json")).Dir(elsewhere).Succeed()
+	if !strings.Contains(res.Stderr, `release "`+release+`" (revision 1) uninstalled from namespace "`+ns+`"`) || exists("deploy/hook-rootchart") || exists("configmap/settings") {
+		t.Fatalf("dismiss --use-deploy-report: want the release and its hook gone:\n%s", res.Stderr)
+	}
+}
