@@ -183,17 +183,28 @@ func TestRemovedThenBroughtBack(t *testing.T) {
 	})
 	env.Command(t, "kubectl", "converge", chart, "-n", ns).Succeed()
 	state1 := env.Command(t, "kubectl", "converge", chart, "-n", ns, "--set-string", "state=1").Start()
-	// The pods' grace period on a real cluster: the test lets go a few seconds after the
-	// deletion started.
-	harness.Eventually(t, 2*time.Minute, func() string {
-		if jsonPath(t, env, ns, "deployment/app", "{.metadata.deletionTimestamp}") == "" {
-			return "deploy/app is not being deleted yet:\n" + state1.Stderr()
+	released := make(chan struct{})
+	go func() {
+		// The pods' grace period on a real cluster: the hold goes a few seconds after the
+		// deletion started, whatever state1 does meanwhile.
+		defer close(released)
+		for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+			res := env.Command(t, "kubectl", "-n", ns, "get", "deployment/app", "-o", "jsonpath={.metadata.deletionTimestamp}").Run()
+			if res.ExitCode == 0 && strings.TrimSpace(res.Stdout) != "" {
+				break
+			}
 		}
-		return ""
-	})
-	time.Sleep(3 * time.Second)
-	releaseThenSucceed(t, env, ns, state1, "deployment/app")
-	env.Command(t, "kubectl", "converge", chart, "-n", ns, "--set-string", "state=2").Succeed()
+		time.Sleep(3 * time.Second)
+		releaseHold(t, env, ns, "deployment/app")
+	}()
+	defer func() { <-released }()
+	if res := state1.Wait(); res.ExitCode != 0 {
+		t.Fatalf("state1: exit %d:\n%s", res.ExitCode, res.Combined())
+	}
+	// state2 at once, as werf's test runs its states.
+	if res := env.Command(t, "kubectl", "converge", chart, "-n", ns, "--set-string", "state=2").Run(); res.ExitCode != 0 {
+		t.Fatalf("state2: exit %d:\n%s", res.ExitCode, res.Combined())
+	}
 	deleting := jsonPath(t, env, ns, "deployment/app", "{.metadata.deletionTimestamp}")
 	probe := jsonPath(t, env, ns, "deployment/app", "{.spec.template.spec.containers[0].readinessProbe}")
 	if deleting != "" || !strings.Contains(probe, `"exec"`) || strings.Contains(probe, "httpGet") {
