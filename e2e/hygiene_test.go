@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -145,81 +146,120 @@ func decodedReleases(t *testing.T, env *harness.Env, ns, release, kind string) [
 }
 
 // TestSecretsNotStoredInReleases: revisions store neither decrypted secret values nor
-// decrypted secret files (used or not), with the Secret and the ConfigMap drivers; what the
-// templates rendered from them reaches the cluster, and helm rollback and converge rollback
-// deploy it again from the stored manifest.
+// decrypted secret files (used or not), for a chart with secret files only, secret values
+// only and both, with the Secret and the ConfigMap drivers: every stored revision, its values,
+// templates and files decoded, holds no secret and no base64 of one outside the rendered
+// manifests. No revision's stored values change when later upgrades supersede it. What the
+// templates rendered from the secrets reaches the cluster, and helm rollback and converge
+// rollback deploy it again from the stored manifest.
 func TestSecretsNotStoredInReleases(t *testing.T) {
 	env := harness.Get(t)
-	for _, driverKind := range []struct{ driver, kind string }{{"secret", "secrets"}, {"configmap", "configmaps"}} {
-		t.Run(driverKind.driver, func(t *testing.T) {
+	tests := []struct {
+		name, driver, kind        string
+		secretValues, secretFiles bool
+	}{
+		{name: "values and files, secret driver", driver: "secret", kind: "secrets", secretValues: true, secretFiles: true},
+		{name: "values and files, configmap driver", driver: "configmap", kind: "configmaps", secretValues: true, secretFiles: true},
+		{name: "files only", driver: "secret", kind: "secrets", secretFiles: true},
+		{name: "values only", driver: "secret", kind: "secrets", secretValues: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
 			ns := env.Namespace(t)
 			key := strings.TrimSpace(env.Command(t, "kubectl-converge", "secret", "generate-key").Succeed().Stdout)
 			chart := filepath.Join(t.TempDir(), "stored")
 			writeFile(t, filepath.Join(chart, "Chart.yaml"), "apiVersion: v2\nname: stored\nversion: 0.1.0\n")
 			writeFile(t, filepath.Join(chart, "values.yaml"), "greeting: hello\n")
-			writeFile(t, filepath.Join(chart, "templates", "secret.yaml"), `apiVersion: v1
-kind: Secret
-metadata: {name: creds}
-stringData:
-  password: {{ .Values.db.password | quote }}
-  cert: {{ werf_secret_file "cert.pem" | quote }}
-  greeting: {{ .Values.greeting | quote }}
-`)
 			encrypt := func(mode, plain, target string) {
 				if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
 					t.Fatal(err)
 				}
 				env.Command(t, "kubectl-converge", "secret", "encrypt", "--mode", mode, "-o", target).Env("WERF_SECRET_KEY", key).Stdin(plain).Succeed()
 			}
-			encrypt("values", "db:\n  password: pw-"+secretMarker+"\n", filepath.Join(chart, "secret-values.yaml"))
-			encrypt("file", "-----BEGIN CERT-----\ncert-"+secretMarker+"\n-----END CERT-----\n", filepath.Join(chart, "secret", "cert.pem"))
-			encrypt("file", "unused-"+secretMarker+"\n", filepath.Join(chart, "secret", "unused.txt"))
+			const cert = "-----BEGIN CERT-----\ncert-" + secretMarker + "\n-----END CERT-----\n"
+			template := "apiVersion: v1\nkind: Secret\nmetadata: {name: creds}\nstringData:\n  greeting: {{ .Values.greeting | quote }}\n"
+			if tt.secretValues {
+				template += "  password: {{ .Values.db.password | quote }}\n"
+				encrypt("values", "db:\n  password: pw-"+secretMarker+"\n", filepath.Join(chart, "secret-values.yaml"))
+			}
+			if tt.secretFiles {
+				template += "  cert: {{ werf_secret_file \"cert.pem\" | quote }}\n"
+				encrypt("file", cert, filepath.Join(chart, "secret", "cert.pem"))
+				encrypt("file", "unused-"+secretMarker+"\n", filepath.Join(chart, "secret", "unused.txt"))
+			}
+			writeFile(t, filepath.Join(chart, "templates", "secret.yaml"), template)
 			converge := func(args ...string) {
 				t.Helper()
-				res := env.Command(t, "kubectl", append([]string{"converge", chart, "-n", ns, "--release", "stored"}, args...)...).Env("WERF_SECRET_KEY", key).Env("HELM_DRIVER", driverKind.driver).Run()
+				res := env.Command(t, "kubectl", append([]string{"converge", chart, "-n", ns, "--release", "stored"}, args...)...).Env("WERF_SECRET_KEY", key).Env("HELM_DRIVER", tt.driver).Run()
 				if res.ExitCode != 0 {
 					t.Fatalf("converge %v: exit %d\n%s", args, res.ExitCode, res.Stderr)
 				}
 			}
-			converge()
-			converge("--set", "greeting=bye")
-			revisions := decodedReleases(t, env, ns, "stored", driverKind.kind)
-			if len(revisions) != 2 {
-				t.Fatalf("%d stored revisions, want 2", len(revisions))
+			storedValues := func(revision string) string {
+				t.Helper()
+				return env.Command(t, "helm3", "get", "values", "stored", "-n", ns, "--revision", revision, "-o", "json").Env("HELM_DRIVER", tt.driver).Succeed().Stdout
 			}
-			for i, r := range revisions {
-				if stored := withoutManifests(t, r); strings.Contains(stored, secretMarker) {
-					t.Errorf("stored revision %d holds a secret outside its rendered manifest:\n%s", i+1, stored)
+			checkStored := func(after string, want int) {
+				t.Helper()
+				revisions := decodedReleases(t, env, ns, "stored", tt.kind)
+				if len(revisions) != want {
+					t.Fatalf("after %s: %d stored revisions, want %d", after, len(revisions), want)
 				}
-				if !strings.Contains(r, "greeting") {
-					t.Errorf("stored revision %d lacks the non-secret values:\n%s", i+1, r)
+				for i, r := range revisions {
+					if stored := storedOutsideManifests(t, r); containsSecret(stored, secretMarker) {
+						t.Errorf("after %s: stored revision %d holds a secret (or its base64) outside its rendered manifests:\n%s", after, i+1, stored)
+					}
 				}
 			}
-			if got := secretValue(t, env, ns, "creds", "password"); got != "pw-"+secretMarker {
-				t.Fatalf("the live Secret holds %q", got)
+			converge("--set", "greeting=one")
+			first := storedValues("1")
+			if !strings.Contains(first, `"greeting":"one"`) {
+				t.Fatalf("revision 1 stores values %s, want greeting one", first)
+			}
+			converge("--set", "greeting=two")
+			second := storedValues("2")
+			converge("--set", "greeting=three")
+			checkStored("two upgrades", 3)
+			if got := storedValues("1"); got != first {
+				t.Errorf("revision 1 stores values %s after two upgrades, want %s as deployed", got, first)
+			}
+			if got := storedValues("2"); got != second {
+				t.Errorf("revision 2 stores values %s after an upgrade, want %s as deployed", got, second)
+			}
+			if tt.secretValues && secretValue(t, env, ns, "creds", "password") != "pw-"+secretMarker {
+				t.Fatalf("the live Secret lacks the decrypted value")
+			}
+			if tt.secretFiles && secretValue(t, env, ns, "creds", "cert") != cert {
+				t.Fatalf("the live Secret lacks the decrypted file")
 			}
 
-			env.Command(t, "helm3", "rollback", "stored", "1", "-n", ns).Env("HELM_DRIVER", driverKind.driver).Succeed()
-			if got := secretValue(t, env, ns, "creds", "greeting") + " " + secretValue(t, env, ns, "creds", "cert"); got != "hello -----BEGIN CERT-----\ncert-"+secretMarker+"\n-----END CERT-----\n" {
-				t.Fatalf("after helm rollback the Secret holds %q", got)
+			env.Command(t, "helm3", "rollback", "stored", "1", "-n", ns).Env("HELM_DRIVER", tt.driver).Succeed()
+			if got := secretValue(t, env, ns, "creds", "greeting"); got != "one" {
+				t.Fatalf("after helm rollback the Secret holds greeting %q", got)
 			}
-			res := env.Command(t, "kubectl", "converge", "rollback", "stored", "2", "-n", ns).Env("HELM_DRIVER", driverKind.driver).Run()
-			if res.ExitCode != 0 || secretValue(t, env, ns, "creds", "greeting") != "bye" || secretValue(t, env, ns, "creds", "password") != "pw-"+secretMarker {
+			if tt.secretFiles && secretValue(t, env, ns, "creds", "cert") != cert {
+				t.Fatalf("after helm rollback the Secret lacks the decrypted file")
+			}
+			res := env.Command(t, "kubectl", "converge", "rollback", "stored", "2", "-n", ns).Env("HELM_DRIVER", tt.driver).Run()
+			if res.ExitCode != 0 || secretValue(t, env, ns, "creds", "greeting") != "two" {
 				t.Fatalf("converge rollback to revision 2: exit %d\n%s", res.ExitCode, res.Stderr)
 			}
-			for i, r := range decodedReleases(t, env, ns, "stored", driverKind.kind) {
-				if strings.Contains(withoutManifests(t, r), secretMarker) {
-					t.Errorf("revision %d, written by a rollback, holds a secret outside its manifest", i+1)
-				}
+			if tt.secretValues && secretValue(t, env, ns, "creds", "password") != "pw-"+secretMarker {
+				t.Fatalf("after converge rollback the Secret lacks the decrypted value")
+			}
+			checkStored("two rollbacks", 5)
+			if got := storedValues("1"); got != first {
+				t.Errorf("revision 1 stores values %s after rollbacks, want %s as deployed", got, first)
 			}
 		})
 	}
 }
 
-// withoutManifests drops what templates rendered (the manifest and the hooks' manifests)
-// from a decoded release: a template may put a secret there, as in Helm and nelm; the
-// values and the chart are what must never hold one.
-func withoutManifests(t *testing.T, release string) string {
+// storedOutsideManifests is a decoded release without what templates rendered (the manifest
+// and the hooks' manifests: a template may put a secret there, as in Helm and nelm), followed
+// by the decoded content of every template and file of the chart (Helm stores no subcharts):
+// the values and the chart are what must never hold a secret.
+func storedOutsideManifests(t *testing.T, release string) string {
 	t.Helper()
 	var rel map[string]any
 	if err := json.Unmarshal([]byte(release), &rel); err != nil {
@@ -237,7 +277,41 @@ func withoutManifests(t *testing.T, release string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return string(out)
+	var b strings.Builder
+	b.Write(out)
+	decodeChart := func(c map[string]any) {
+		for _, field := range []string{"templates", "files"} {
+			files, _ := c[field].([]any)
+			for _, f := range files {
+				file, _ := f.(map[string]any)
+				data, _ := file["data"].(string)
+				plain, err := base64.StdEncoding.DecodeString(data)
+				if err != nil {
+					t.Fatalf("stored chart %s %v: %v", field, file["name"], err)
+				}
+				fmt.Fprintf(&b, "\n--- %s %v\n%s", field, file["name"], plain)
+			}
+		}
+	}
+	if c, ok := rel["chart"].(map[string]any); ok {
+		decodeChart(c)
+	}
+	return b.String()
+}
+
+// containsSecret says whether s holds secret or its base64, whatever the alignment of the
+// secret in the encoded text (the characters that encode only the secret's bytes).
+func containsSecret(s, secret string) bool {
+	if strings.Contains(s, secret) {
+		return true
+	}
+	for skip := 0; skip < 3; skip++ {
+		n := (len(secret) - skip) / 3 * 3
+		if n > 0 && strings.Contains(s, base64.StdEncoding.EncodeToString([]byte(secret[skip:skip+n]))) {
+			return true
+		}
+	}
+	return false
 }
 
 // TestSecretFormsNeverPrinted: secrets in the shapes output encodes differently (JSON- and

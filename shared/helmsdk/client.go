@@ -63,7 +63,8 @@ func NewClient(c Config) (*Client, error) {
 			return nil, err
 		}
 	}
-	cfg.Releases.Driver = drivers.WerfHooks(drivers.CachedReads(cfg.Releases.Driver))
+	// Every revision any action writes goes through SecretFree: no path stores decrypted files.
+	cfg.Releases.Driver = drivers.SecretFree(drivers.WerfHooks(drivers.CachedReads(cfg.Releases.Driver)))
 	client := &Client{cfg: cfg, getter: c.Getter, namespace: c.Namespace, transform: c.Transform}
 	if kc, ok := cfg.KubeClient.(*kube.Client); ok {
 		// Objects without metadata.namespace must land in the release namespace, not in the

@@ -316,7 +316,8 @@ type actionSettings struct {
 	// applier applies the release's objects and awaits its hooks; nil lets Helm do it.
 	applier    Applier
 	keepManual bool
-	// storedValues are stored in the action's revision instead of the rendered values.
+	// storedValues are stored in the revisions the action creates instead of the rendered
+	// values; nil stores the rendered values.
 	storedValues map[string]any
 	historyMax   int
 	// owner, deleteOrder, awaitGone, deleteTimeout and context (nil: none ends the waits):
@@ -336,7 +337,7 @@ func (c *Client) actionConfig(s actionSettings) (*action.Configuration, *deployK
 	cfg := *c.cfg
 	releases := *c.cfg.Releases
 	if s.storedValues != nil {
-		releases.Driver = drivers.SecretFree(releases.Driver, s.storedValues)
+		releases.Driver = drivers.StoredValues(releases.Driver, s.storedValues)
 	}
 	releases.MaxHistory = s.historyMax
 	cfg.Releases = &releases

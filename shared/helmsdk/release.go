@@ -108,8 +108,9 @@ type UpgradeRequest struct {
 	// Preflight checks the rendered manifest after the transform, before Helm records a
 	// revision or touches an object; its error fails the deploy as it is.
 	Preflight func(rendered []byte) error
-	// StoredValues are the values every revision stores instead of Values (which include
-	// decrypted secrets); nil stores Values, as Helm does.
+	// StoredValues are the values the revision this upgrade writes stores instead of Values
+	// (which include decrypted secrets); nil stores Values, as Helm does. Earlier revisions
+	// keep the values they were written with.
 	StoredValues map[string]any
 	// Labels are added to the release's storage object (helm --labels, werf --release-label).
 	Labels map[string]string

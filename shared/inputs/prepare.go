@@ -170,7 +170,7 @@ func prepareLoaded(l *loadedChart) (*Prepared, error) {
 	if in.DisableDefaultValues {
 		ch.DropDefaultValues()
 	}
-	secretLayers, err := decryptSecrets(in, ch)
+	secretLayers, decryptedFiles, err := decryptSecrets(in, ch)
 	if err != nil {
 		return nil, err
 	}
@@ -200,8 +200,9 @@ func prepareLoaded(l *loadedChart) (*Prepared, error) {
 		return nil, err
 	}
 	var stored map[string]any
-	if len(secretLayers) > 0 || len(ch.FilesUnder(SecretFilesDir)) > 0 {
-		// Revisions store the values without the decrypted layers, as nelm does.
+	if len(secretLayers) > 0 || decryptedFiles > 0 {
+		// Revisions store the values without the decrypted layers, as nelm does (the storage
+		// keeps decrypted files out of every revision's chart).
 		if stored, err = userValues.Merge(); err != nil {
 			return nil, err
 		}
@@ -279,10 +280,12 @@ func load(in Inputs) (*loadedChart, error) {
 	return l, nil
 }
 
-func decryptSecrets(in Inputs, ch *charts.Chart) ([]map[string]any, error) {
+// decryptSecrets returns the secret values layers and how many secret files were decrypted
+// (they are in the chart's generated werf_secret_file template from now on).
+func decryptSecrets(in Inputs, ch *charts.Chart) ([]map[string]any, int, error) {
 	layers, cipher, err := decryptValueFiles(in, ch)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	files := ch.FilesUnder(SecretFilesDir)
 	plainFiles := map[string][]byte{}
@@ -295,13 +298,13 @@ func decryptSecrets(in Inputs, ch *charts.Chart) ([]map[string]any, error) {
 	}
 	if len(files) > 0 && cipher == nil {
 		if cipher, err = loadKey(in, chartFileName(in, SecretFilesDir)); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 	}
 	for name, data := range files {
 		plain, err := cipher.Decrypt(data)
 		if err != nil {
-			return nil, fmt.Errorf("decrypt %s: %w", chartFileName(in, name), err)
+			return nil, 0, fmt.Errorf("decrypt %s: %w", chartFileName(in, name), err)
 		}
 		redact.Add(string(plain))
 		for _, line := range strings.Split(string(plain), "\n") {
@@ -315,7 +318,7 @@ func decryptSecrets(in Inputs, ch *charts.Chart) ([]map[string]any, error) {
 		ch.RemoveFiles(map[string][]byte{DefaultSecretValuesFile: f})
 	}
 	ch.ProvideSecretFiles(plainFiles)
-	return layers, nil
+	return layers, len(files), nil
 }
 
 // decryptValueFiles decrypts the chart's secret-values.yaml and the --secret-values files,

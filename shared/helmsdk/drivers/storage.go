@@ -3,6 +3,8 @@
 package drivers
 
 import (
+	"sync"
+
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/storage/driver"
@@ -10,38 +12,73 @@ import (
 	"github.com/kubectl-converge/converge/shared/helmsdk/charts"
 )
 
-// secretFreeDriver is the release storage with secrets kept out: every revision written
-// stores the non-secret values instead of the ones templates rendered with, and a chart whose
-// generated werf_secret_file template held decrypted files stores a stub instead. What the
+// secretFreeDriver is the release storage with secrets kept out, for every revision any
+// action writes: a chart whose generated werf_secret_file template held decrypted files is
+// stored with a stub instead, whether or not the revision had secret values. What the
 // templates rendered from secrets lives only in the rendered manifest, as in Helm and nelm,
 // and rollbacks deploy that manifest without rendering again.
-type secretFreeDriver struct {
-	driver.Driver
-	values map[string]any
-}
+type secretFreeDriver struct{ driver.Driver }
 
 var _ driver.Driver = (*secretFreeDriver)(nil)
 
-// SecretFree is d storing values instead of the values a revision rendered with.
-func SecretFree(d driver.Driver, values map[string]any) driver.Driver {
-	return &secretFreeDriver{Driver: d, values: values}
-}
+// SecretFree is d storing every revision's chart without decrypted secret files.
+func SecretFree(d driver.Driver) driver.Driver { return &secretFreeDriver{Driver: d} }
 
 func (d *secretFreeDriver) Create(key string, rls *release.Release) error {
-	return d.Driver.Create(key, d.secretFree(rls))
+	return d.Driver.Create(key, withoutSecretFilesIn(rls))
 }
 
 func (d *secretFreeDriver) Update(key string, rls *release.Release) error {
-	return d.Driver.Update(key, d.secretFree(rls))
+	return d.Driver.Update(key, withoutSecretFilesIn(rls))
 }
 
-func (d *secretFreeDriver) secretFree(rls *release.Release) *release.Release {
+func withoutSecretFilesIn(rls *release.Release) *release.Release {
 	if rls == nil {
 		return nil
 	}
 	stored := *rls
-	stored.Config = d.values
 	stored.Chart = withoutSecretFiles(rls.Chart)
+	return &stored
+}
+
+// storedValuesDriver stores values instead of the values a revision rendered with, in the
+// revisions its action creates only: an upgrade also writes the revision it supersedes, whose
+// stored values stay those it was written with.
+type storedValuesDriver struct {
+	driver.Driver
+	values  map[string]any
+	mu      sync.Mutex
+	created map[string]bool
+}
+
+var _ driver.Driver = (*storedValuesDriver)(nil)
+
+// StoredValues is d storing values instead of the rendered values in the revisions created
+// through it (one action's), and writing every other revision as it is.
+func StoredValues(d driver.Driver, values map[string]any) driver.Driver {
+	return &storedValuesDriver{Driver: d, values: values, created: map[string]bool{}}
+}
+
+func (d *storedValuesDriver) Create(key string, rls *release.Release) error {
+	d.mu.Lock()
+	d.created[key] = true
+	d.mu.Unlock()
+	return d.Driver.Create(key, d.withValues(key, rls))
+}
+
+func (d *storedValuesDriver) Update(key string, rls *release.Release) error {
+	return d.Driver.Update(key, d.withValues(key, rls))
+}
+
+func (d *storedValuesDriver) withValues(key string, rls *release.Release) *release.Release {
+	d.mu.Lock()
+	own := d.created[key]
+	d.mu.Unlock()
+	if rls == nil || !own {
+		return rls
+	}
+	stored := *rls
+	stored.Config = d.values
 	return &stored
 }
 
