@@ -147,7 +147,7 @@ func TestDeletionAwaitedWhenRemovedFromChart(t *testing.T) {
 // TestTerminatingObjectRecreated: a Deployment deleted by hand and still terminating (held by
 // a finalizer) is waited for and created anew by the next converge, which changes its
 // readiness probe's handler (a patch of the terminating object would be refused: "may not
-// specify more than 1 handler type").
+// specify more than 1 handler type"), and by a rollback.
 func TestTerminatingObjectRecreated(t *testing.T) {
 	env := harness.Get(t)
 	ns := env.Namespace(t)
@@ -158,14 +158,30 @@ func TestTerminatingObjectRecreated(t *testing.T) {
 	})
 	env.Command(t, "kubectl", "converge", chart, "-n", ns).Succeed()
 	oldUID := jsonPath(t, env, ns, "deployment/app", "{.metadata.uid}")
-	env.Kubectl(t, "-n", ns, "patch", "deployment", "app", "--type", "merge", "-p", `{"metadata":{"finalizers":["`+holdFinalizer+`"]}}`)
-	env.Kubectl(t, "-n", ns, "delete", "deployment", "app", "--cascade=foreground", "--wait=false")
+	holdAndDelete(t, env, ns, "deployment/app")
 
 	run := env.Command(t, "kubectl", "converge", chart, "-n", ns, "--set", "exec=true").Start()
 	heldThenRecreated(t, env, ns, run, "deployment/app", "deploy/app", oldUID, "recreate deploy/app: its previous copy is still being deleted")
 	if probe := jsonPath(t, env, ns, "deployment/app", "{.spec.template.spec.containers[0].readinessProbe}"); !strings.Contains(probe, `"exec"`) || strings.Contains(probe, "httpGet") {
 		t.Fatalf("deploy/app readinessProbe after the converge: %s; want the exec probe alone", probe)
 	}
+
+	// The same on a rollback to revision 1, with the httpGet probe.
+	holdAndDelete(t, env, ns, "deployment/app")
+	oldUID = jsonPath(t, env, ns, "deployment/app", "{.metadata.uid}")
+	run = env.Command(t, "kubectl", "converge", "rollback", "terminating", "1", "-n", ns).Start()
+	heldThenRecreated(t, env, ns, run, "deployment/app", "deploy/app", oldUID, "recreate deploy/app: its previous copy is still being deleted")
+	if probe := jsonPath(t, env, ns, "deployment/app", "{.spec.template.spec.containers[0].readinessProbe}"); !strings.Contains(probe, "httpGet") || strings.Contains(probe, `"exec"`) {
+		t.Fatalf("deploy/app readinessProbe after the rollback: %s; want the httpGet probe alone", probe)
+	}
+}
+
+// holdAndDelete deletes object by hand (foreground, as kubectl delete --cascade=foreground)
+// with holdFinalizer holding it.
+func holdAndDelete(t *testing.T, env *harness.Env, ns, object string) {
+	t.Helper()
+	env.Kubectl(t, "-n", ns, "patch", object, "--type", "merge", "-p", `{"metadata":{"finalizers":["`+holdFinalizer+`"]}}`)
+	env.Kubectl(t, "-n", ns, "delete", object, "--cascade=foreground", "--wait=false")
 }
 
 // TestRemovedThenBroughtBack: werf's complex fixture shape, state1 removes a Deployment whose
