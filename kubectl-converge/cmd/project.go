@@ -58,7 +58,9 @@ func openProject(flags *cliutil.ProjectFlags, git *cliutil.GitFlags, env string)
 		opts.TemplatesDir = filepath.Join(cwd, opts.TemplatesDir)
 	}
 	if p.repo != nil {
-		opts.Read, opts.ReadDir, opts.EnvAllowed = p.repo.File, p.repo.ChartFiles, p.repo.EnvAllowed
+		files := p.repo.For(giterm.FilesWerfTemplateFiles)
+		opts.Read, opts.ReadDir, opts.EnvAllowed = files.File, files.ChartFiles, p.repo.EnvAllowed
+		opts.ReadConfig, opts.ReadTemplates = p.repo.For(giterm.FilesWerfConfig).File, p.repo.For(giterm.FilesWerfTemplates).ChartFiles
 	}
 	if c := p.commitOf(p.dir); c != nil {
 		opts.Commit = &werfproject.Commit{Hash: c.Hash, Date: c.Date}

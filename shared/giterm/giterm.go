@@ -49,13 +49,37 @@ type Config struct {
 		AllowUncommittedFiles []string `json:"allowUncommittedFiles"`
 	} `json:"helm"`
 	Config struct {
-		GoTemplateRendering struct {
+		// AllowUncommitted reads werf.yaml from the working tree.
+		AllowUncommitted bool `json:"allowUncommitted"`
+		// AllowUncommittedTemplates are globs of the partials (.werf/**/*.tmpl) read from
+		// the working tree.
+		AllowUncommittedTemplates []string `json:"allowUncommittedTemplates"`
+		GoTemplateRendering       struct {
 			// AllowEnvVariables are the environment variables werf.yaml may read: names, or
 			// regular expressions between slashes ("/^CI_/").
 			AllowEnvVariables []string `json:"allowEnvVariables"`
+			// AllowUncommittedFiles are globs of the files werf.yaml reads with .Files.Get
+			// and .Files.Glob from the working tree.
+			AllowUncommittedFiles []string `json:"allowUncommittedFiles"`
 		} `json:"goTemplateRendering"`
 	} `json:"config"`
 }
+
+// Files are the kinds of files a project reads, each with its own allowance of uncommitted
+// files in the giterminism config (werf pkg/giterminism_manager/config).
+type Files int
+
+const (
+	// FilesHelm are the chart and the files named on the command line: helm.allowUncommittedFiles.
+	FilesHelm Files = iota
+	// FilesWerfConfig is werf.yaml: config.allowUncommitted.
+	FilesWerfConfig
+	// FilesWerfTemplates are werf.yaml's partials: config.allowUncommittedTemplates.
+	FilesWerfTemplates
+	// FilesWerfTemplateFiles are what werf.yaml reads with .Files:
+	// config.goTemplateRendering.allowUncommittedFiles.
+	FilesWerfTemplateFiles
+)
 
 // HasConfig reports whether HEAD of the repository holding the project directory dir
 // commits its giterminism config (config, see Open), which turns giterminism on for
@@ -107,7 +131,10 @@ type Repo struct {
 	commit          *object.Commit
 	tree            *object.Tree
 	mode            Mode
-	allowed         []*regexp.Regexp
+	// allowed are the uncommitted files this reader takes from the working tree, those
+	// the config allows for the kind of files it reads (For); allowedBy of every kind.
+	allowed   []*regexp.Regexp
+	allowedBy map[Files][]*regexp.Regexp
 	// checkWorktree is set when the commit is the one checked out.
 	checkWorktree bool
 }
@@ -193,14 +220,37 @@ func (r *Repo) loadConfig() error {
 			}
 		}
 	}
-	for _, g := range cfg.Helm.AllowUncommittedFiles {
-		re, err := globRegexp(path.Join(r.project, g))
-		if err != nil {
-			return fmt.Errorf("giterminism: %s: helm.allowUncommittedFiles %q: %w", r.config, g, err)
-		}
-		r.allowed = append(r.allowed, re)
+	r.allowedBy = map[Files][]*regexp.Regexp{}
+	if cfg.Config.AllowUncommitted {
+		r.allowedBy[FilesWerfConfig] = []*regexp.Regexp{regexp.MustCompile(".*")}
 	}
+	for _, kind := range []struct {
+		files Files
+		field string
+		globs []string
+	}{
+		{FilesHelm, "helm.allowUncommittedFiles", cfg.Helm.AllowUncommittedFiles},
+		{FilesWerfTemplates, "config.allowUncommittedTemplates", cfg.Config.AllowUncommittedTemplates},
+		{FilesWerfTemplateFiles, "config.goTemplateRendering.allowUncommittedFiles", cfg.Config.GoTemplateRendering.AllowUncommittedFiles},
+	} {
+		for _, g := range kind.globs {
+			re, err := globRegexp(path.Join(r.project, g))
+			if err != nil {
+				return fmt.Errorf("giterminism: %s: %s %q: %w", r.config, kind.field, g, err)
+			}
+			r.allowedBy[kind.files] = append(r.allowedBy[kind.files], re)
+		}
+	}
+	r.allowed = r.allowedBy[FilesHelm]
 	return nil
+}
+
+// For is a reader of the same commit for files of the kind given: the uncommitted files it
+// takes from the working tree are those the giterminism config allows for that kind.
+func (r *Repo) For(kind Files) *Repo {
+	c := *r
+	c.allowed = r.allowedBy[kind]
+	return &c
 }
 
 // errNotExist marks the errors of files and directories missing from the commit (errors.Is
@@ -330,7 +380,8 @@ func (r *Repo) ChartFiles(chartDir string) (map[string][]byte, error) {
 		return nil, err
 	}
 	files := map[string][]byte{}
-	if err := r.collect(rel, rel, files, 0); err != nil {
+	// A directory the commit lacks may still hold files the config allows uncommitted.
+	if err := r.collect(rel, rel, files, 0); err != nil && (!errors.Is(err, fs.ErrNotExist) || len(r.allowed) == 0) {
 		return nil, err
 	}
 	// Files the config allows to stay uncommitted come from the working tree.

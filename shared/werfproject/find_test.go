@@ -1,24 +1,11 @@
 package werfproject
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
-)
 
-// writeTree writes files (slash paths relative to dir, contents) below dir.
-func writeTree(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for name, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
+	"github.com/kubectl-converge/converge/shared/testutil"
+)
 
 // TestFind follows werf 1.2's discovery (cmd/werf/common GetWorkingDir, --dir, --config;
 // pkg/giterminism_manager/file_reader/config.go): the project directory is --dir, else the
@@ -50,7 +37,7 @@ func TestFind(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			root := t.TempDir()
-			writeTree(t, root, tt.files)
+			testutil.WriteFiles(t, root, tt.files)
 			got, err := Find(FindOptions{Cwd: filepath.Join(root, tt.cwd), Root: root, Dir: tt.dir, Config: tt.config})
 			if wantedError(t, err, tt.wantErr) {
 				return

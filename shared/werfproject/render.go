@@ -30,13 +30,17 @@ type LoadOptions struct {
 	Config string
 	// TemplatesDir is --config-templates-dir; "" is .werf in Dir.
 	TemplatesDir string
-	// Read reads a file of the project by path: from the commit in git mode. nil reads the
-	// file system.
+	// Read reads a file of the project by path (.Files.Get): from the commit in git mode.
+	// nil reads the file system.
 	Read func(path string) ([]byte, error)
-	// ReadDir returns the files below a directory keyed by their slash path relative to it,
-	// and an error wrapping fs.ErrNotExist when there is no such directory: from the commit in
-	// git mode. nil reads the file system.
+	// ReadDir returns the files below a directory keyed by their slash path relative to it
+	// (.Files.Glob), and an error wrapping fs.ErrNotExist when there is no such directory:
+	// from the commit in git mode. nil reads the file system.
 	ReadDir func(dir string) (map[string][]byte, error)
+	// ReadConfig reads werf.yaml and ReadTemplates its partials, where git mode allows other
+	// uncommitted files than for .Files; nil: Read and ReadDir.
+	ReadConfig    func(path string) ([]byte, error)
+	ReadTemplates func(dir string) (map[string][]byte, error)
 	// Env is --env: {{ .Env }} in werf.yaml.
 	Env string
 	// LookupEnv reads the environment for {{ env "NAME" }} and WERF_PROJECT_NAME; nil means
@@ -71,6 +75,12 @@ func Load(opts LoadOptions) (*Config, error) {
 	if opts.LookupEnv == nil {
 		opts.LookupEnv = os.LookupEnv
 	}
+	if opts.ReadConfig == nil {
+		opts.ReadConfig = opts.Read
+	}
+	if opts.ReadTemplates == nil {
+		opts.ReadTemplates = opts.ReadDir
+	}
 	file := configIn(opts.Dir)
 	if opts.Config != "" {
 		var err error
@@ -81,7 +91,7 @@ func Load(opts LoadOptions) (*Config, error) {
 	if file == "" {
 		return nil, nil
 	}
-	raw, err := opts.Read(file)
+	raw, err := opts.ReadConfig(file)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", file, err)
 	}
@@ -124,7 +134,7 @@ func render(file, name string, raw []byte, opts LoadOptions) ([]byte, error) {
 	if templatesDir == "" {
 		templatesDir = filepath.Join(opts.Dir, TemplatesDir)
 	}
-	partials, err := opts.ReadDir(templatesDir)
+	partials, err := opts.ReadTemplates(templatesDir)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("read the werf.yaml partials in %s: %w", templatesDir, err)
 	}

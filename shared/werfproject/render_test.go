@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kubectl-converge/converge/shared/testutil"
 )
 
 // TestRender follows werf 1.2's werf.yaml templating (pkg/config/parser.go
@@ -144,7 +146,7 @@ func TestRender(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			writeTree(t, dir, tt.files)
+			testutil.WriteFiles(t, dir, tt.files)
 			opts := LoadOptions{Dir: dir, Env: tt.env, Commit: commit, LookupEnv: func(name string) (string, bool) {
 				v, ok := tt.vars[name]
 				return v, ok
@@ -181,7 +183,7 @@ func TestRender(t *testing.T) {
 // reader given (the commit in git mode), not the file system.
 func TestLoadReadsThroughTheSource(t *testing.T) {
 	dir := t.TempDir()
-	writeTree(t, dir, map[string]string{"werf.yaml": "configVersion: 1\nproject: disk\n"})
+	testutil.WriteFiles(t, dir, map[string]string{"werf.yaml": "configVersion: 1\nproject: disk\n"})
 	committed := map[string]string{
 		"werf.yaml":      "configVersion: 1\nproject: {{ include \"p\" . }}-{{ .Files.Get \"suffix\" }}\n",
 		".werf/p.tmpl":   "{{ define \"p\" }}committed{{ end }}",
