@@ -144,6 +144,24 @@ func TestDeletionAwaitedWhenRemovedFromChart(t *testing.T) {
 	}
 }
 
+// TestDeletionBoundedByTimeout: a deletion that does not finish within --timeout ends the
+// converge with exit code 4, naming the object and what holds it.
+func TestDeletionBoundedByTimeout(t *testing.T) {
+	env := harness.Get(t)
+	ns := env.Namespace(t)
+	releaseAtEnd(t, env, ns, "deployment/held")
+	chart := writeChart(t, "stuck", map[string]string{
+		"templates/app.yaml": `{{ if .Values.held }}` + heldDeployment("held", true, httpProbe) + `{{ end }}`,
+		"values.yaml":        "held: true\n",
+	})
+	env.Command(t, "kubectl", "converge", chart, "-n", ns).Succeed()
+	res := env.Command(t, "kubectl", "converge", chart, "-n", ns, "--set", "held=false", "--timeout", "10s").Run()
+	want := "timed out waiting for the deletion of deploy/held (deleting, waiting for finalizers " + holdFinalizer
+	if res.ExitCode != 4 || !strings.Contains(res.Stderr, want) || strings.Contains(res.Stderr, "deleted, no longer in the chart") {
+		t.Fatalf("exit %d, want 4 saying %q:\n%s", res.ExitCode, want, res.Stderr)
+	}
+}
+
 // TestTerminatingObjectRecreated: a Deployment deleted by hand and still terminating (held by
 // a finalizer) is waited for and created anew by the next converge, which changes its
 // readiness probe's handler (a patch of the terminating object would be refused: "may not
