@@ -194,9 +194,9 @@ func prepareLoaded(l *loadedChart) (*Prepared, error) {
 		// baked environment.
 		serviceValues = service.BundleValues()
 	}
-	vals = charts.MergeMaps(vals, serviceValues)
-	// werf's export-values come after the service values, so a subchart can see them.
-	if vals, err = ch.ExportValues(vals); err != nil {
+	// The service values win over the user's; werf's export-values hand both down to the
+	// subcharts.
+	if vals, err = ch.ExportValues(vals, serviceValues); err != nil {
 		return nil, err
 	}
 	var stored map[string]any
@@ -206,7 +206,7 @@ func prepareLoaded(l *loadedChart) (*Prepared, error) {
 		if stored, err = userValues.Merge(); err != nil {
 			return nil, err
 		}
-		if stored, err = ch.ExportValues(charts.MergeMaps(stored, serviceValues)); err != nil {
+		if stored, err = ch.ExportValues(stored, serviceValues); err != nil {
 			return nil, err
 		}
 	}

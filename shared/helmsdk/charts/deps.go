@@ -179,17 +179,24 @@ func missingDependencyError(c *chart.Chart, dep *chart.Dependency) error {
 }
 
 // lockedVersions reads Chart.lock, when the chart has one, checks it is in sync with
-// Chart.yaml (Helm's digest) and returns the locked version of each dependency.
+// Chart.yaml (the digest Helm writes, or the one werf and nelm write) and returns the locked
+// version of each dependency.
 func lockedVersions(c *chart.Chart) (map[string]string, error) {
 	if c.Lock == nil {
 		return nil, nil
 	}
-	digest, err := hashDependencies(c.Metadata.Dependencies, c.Lock.Dependencies)
-	if err != nil {
-		return nil, err
-	}
-	if c.Lock.Digest != "" && digest != c.Lock.Digest {
-		return nil, fmt.Errorf("chart %q: Chart.lock is out of sync with the dependencies in Chart.yaml: run helm dependency update and commit Chart.lock", c.Name())
+	if c.Lock.Digest != "" {
+		helm, err := hashDependencies(c.Metadata.Dependencies, c.Lock.Dependencies)
+		if err != nil {
+			return nil, err
+		}
+		werf, err := werfHashDependencies(c)
+		if err != nil {
+			return nil, err
+		}
+		if c.Lock.Digest != helm && c.Lock.Digest != werf {
+			return nil, fmt.Errorf("chart %q: Chart.lock is out of sync with the dependencies in Chart.yaml: run helm dependency update and commit Chart.lock", c.Name())
+		}
 	}
 	out := map[string]string{}
 	for _, d := range c.Lock.Dependencies {
@@ -201,6 +208,38 @@ func lockedVersions(c *chart.Chart) (map[string]string, error) {
 // hashDependencies is Helm's Chart.lock digest of the declared and the locked dependencies.
 func hashDependencies(req, lock []*chart.Dependency) (string, error) {
 	data, err := json.Marshal([2][]*chart.Dependency{req, lock})
+	if err != nil {
+		return "", err
+	}
+	s, err := provenance.Digest(bytes.NewBuffer(data))
+	return "sha256:" + s, err
+}
+
+// werfHashDependencies is the Chart.lock digest werf and nelm write: Helm's, with each
+// declared dependency's export-values in it (nelm's chart.Dependency has the field, last,
+// so its JSON is Helm's with "export-values" appended when there are any; nelm
+// pkg/helm/intern/resolver HashReq).
+func werfHashDependencies(c *chart.Chart) (string, error) {
+	exports := rawExportValues(c)
+	var req []json.RawMessage // nil when Helm's is, so that both marshal alike
+	if c.Metadata.Dependencies != nil {
+		req = make([]json.RawMessage, 0, len(c.Metadata.Dependencies))
+	}
+	for i, d := range c.Metadata.Dependencies {
+		data, err := json.Marshal(d)
+		if err != nil {
+			return "", err
+		}
+		if exports != nil && len(exports[i]) > 0 && d != nil {
+			items, err := json.Marshal(exports[i])
+			if err != nil {
+				return "", err
+			}
+			data = append(append(append(data[:len(data)-1:len(data)-1], `,"export-values":`...), items...), '}')
+		}
+		req = append(req, data)
+	}
+	data, err := json.Marshal([2]any{req, c.Lock.Dependencies})
 	if err != nil {
 		return "", err
 	}

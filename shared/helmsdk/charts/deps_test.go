@@ -1,6 +1,8 @@
 package charts
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strings"
@@ -92,45 +94,66 @@ func TestLoadChartTree(t *testing.T) {
 	}
 }
 
-// TestExportValues: werf's export-values push parent values (service values included) into
-// a subchart, in both forms, above what the parent's values say for the subchart.
-func TestExportValues(t *testing.T) {
-	root := t.TempDir()
-	writeChart(t, filepath.Join(root, "app"), `apiVersion: v2
+// TestChartLockDigest: a Chart.lock is in sync whether Helm wrote it (its digest leaves
+// export-values out) or werf/nelm did (theirs has them). The werf digest below was computed
+// with werf 1.2's own chart types (werf/3p-helm, whose Dependency has ExportValues) by
+// resolver.HashReq's body, json.Marshal([2][]*chart.Dependency{req, lock}); the same program
+// reproduces the digest werf committed in werf/werf's
+// test/e2e/converge/_fixtures/complex/state0/.helm/requirements.lock. Both digests are the
+// SHA-256 of the JSON written out here.
+func TestChartLockDigest(t *testing.T) {
+	const chartYAML = `apiVersion: v2
 name: app
 version: 1.0.0
 dependencies:
-- name: backend
-  alias: api
-  repository: file://../backend
+- name: sub
+  version: ~0.2.0
+  repository: file://../sub
   export-values:
   - {parent: werf, child: werf}
-  - {parent: db.host, child: database.host}
   - shared
-`)
-	if err := os.WriteFile(filepath.Join(root, "app", "values.yaml"), []byte("db: {host: db.internal}\nexports: {shared: {region: eu}}\napi: {database: {host: overridden}}\n"), 0o644); err != nil {
-		t.Fatal(err)
+- name: metrics
+  version: 0.9.1
+  repository: https://charts.example.com
+  alias: m
+  condition: m.enabled
+`
+	const werfJSON = `[[{"name":"sub","version":"~0.2.0","repository":"file://../sub","export-values":[{"child":"werf","parent":"werf"},"shared"]},` +
+		`{"name":"metrics","version":"0.9.1","repository":"https://charts.example.com","condition":"m.enabled","alias":"m"}],` +
+		`[{"name":"sub","version":"0.2.0","repository":"file://../sub"},{"name":"metrics","version":"0.9.1","repository":"https://charts.example.com"}]]`
+	helmJSON := strings.Replace(werfJSON, `,"export-values":[{"child":"werf","parent":"werf"},"shared"]`, "", 1)
+	sum := func(s string) string { h := sha256.Sum256([]byte(s)); return "sha256:" + hex.EncodeToString(h[:]) }
+	const werfDigest = "sha256:32edc8dfecc9460bacc384297d7263c9b38ab4fbee5b7173ba749a68f55dbd24"
+	const helmDigest = "sha256:a16dc031f6fe844e0b94d6d8def9966fc76752286fcd0f1d984d28d9a1b9e198"
+	if sum(werfJSON) != werfDigest || sum(helmJSON) != helmDigest {
+		t.Fatalf("the written-out JSON does not hash to the digests: %s %s", sum(werfJSON), sum(helmJSON))
 	}
-	writeChart(t, filepath.Join(root, "backend"), "apiVersion: v2\nname: backend\nversion: 0.1.0\n")
-	ch, err := LoadChartTree(filepath.Join(root, "app"), LoadChart, DependencyOptions{Offline: true, CacheDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name    string
+		digest  string
+		wantErr string
+	}{
+		{name: "written by werf or nelm", digest: werfDigest},
+		{name: "written by helm", digest: helmDigest},
+		{name: "no digest", digest: ""},
+		{name: "out of sync", digest: sum(helmJSON + " "), wantErr: `chart "app": Chart.lock is out of sync with the dependencies in Chart.yaml`},
 	}
-	vals, err := ch.ExportValues(map[string]any{"werf": map[string]any{"env": "production"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	api, _ := vals["api"].(map[string]any)
-	if got, _ := valueAt(vals, "api.werf.env"); got != "production" {
-		t.Errorf("api.werf.env = %v, want the service value", got)
-	}
-	if got, _ := valueAt(vals, "api.database.host"); got != "db.internal" {
-		t.Errorf("api.database.host = %v, want the exported db.internal over the parent's own", got)
-	}
-	if got, _ := valueAt(vals, "api.region"); got != "eu" {
-		t.Errorf("api.region = %v, want eu from the short form (exports.shared)", got)
-	}
-	if api == nil {
-		t.Fatalf("no values for the alias api: %v", vals)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lock := "dependencies:\n- {name: sub, repository: file://../sub, version: 0.2.0}\n" +
+				"- {name: metrics, repository: https://charts.example.com, version: 0.9.1}\n" +
+				"digest: " + tt.digest + "\ngenerated: \"2026-01-01T00:00:00Z\"\n"
+			ch, err := LoadChartFiles("app", map[string][]byte{"Chart.yaml": []byte(chartYAML), "Chart.lock": []byte(lock)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			locked, err := lockedVersions(ch.Helm())
+			if testutil.ExpectError(t, err, tt.wantErr) {
+				return
+			}
+			if locked["metrics|https://charts.example.com"] != "0.9.1" {
+				t.Fatalf("locked versions %v", locked)
+			}
+		})
 	}
 }

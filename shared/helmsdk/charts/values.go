@@ -14,7 +14,6 @@ import (
 	"helm.sh/helm/v3/pkg/cli"
 	"helm.sh/helm/v3/pkg/getter"
 	"helm.sh/helm/v3/pkg/strvals"
-	"sigs.k8s.io/yaml"
 )
 
 // ValueSources are the user's values as Helm's flags give them.
@@ -178,112 +177,6 @@ func MergeMaps(a, b map[string]any) map[string]any {
 			}
 		}
 		out[k] = v
-	}
-	return out
-}
-
-// exportingDependency is what werf reads of a Chart.yaml dependency that Helm does not:
-// export-values, the inverse of import-values.
-type exportingDependency struct {
-	Name         string `json:"name"`
-	Alias        string `json:"alias"`
-	ExportValues []any  `json:"export-values"`
-}
-
-// ExportValues applies werf's dependencies[].export-values of the chart to vals: each
-// {parent: PATH, child: PATH} copies the parent's value at PATH (chart defaults, files,
-// --set and service values merged) into the subchart's values at child ("." is the
-// subchart's root); the short form "NAME" means {parent: exports.NAME, child: .}. As in
-// werf, exported values win over what the parent's values say for the subchart.
-func (c *Chart) ExportValues(vals map[string]any) (map[string]any, error) {
-	var raw []byte
-	for _, f := range c.chart.Raw {
-		if f.Name == "Chart.yaml" {
-			raw = f.Data
-		}
-	}
-	var meta struct {
-		Dependencies []exportingDependency `json:"dependencies"`
-	}
-	if len(raw) == 0 || yaml.Unmarshal(raw, &meta) != nil {
-		return vals, nil
-	}
-	var parentValues map[string]any
-	exported := map[string]any{}
-	for _, dep := range meta.Dependencies {
-		if len(dep.ExportValues) == 0 {
-			continue
-		}
-		if parentValues == nil {
-			coalesced, err := chartutil.CoalesceValues(c.chart, vals)
-			if err != nil {
-				return nil, fmt.Errorf("chart %q: export-values: %w", c.Name(), err)
-			}
-			parentValues = coalesced
-		}
-		target := dep.Name
-		if dep.Alias != "" {
-			target = dep.Alias
-		}
-		for _, e := range dep.ExportValues {
-			parent, child, err := exportPaths(e)
-			if err != nil {
-				return nil, fmt.Errorf("chart %q: dependency %q: export-values: %w", c.Name(), target, err)
-			}
-			v, ok := valueAt(parentValues, parent)
-			if !ok {
-				continue
-			}
-			if child == "." {
-				m, isMap := v.(map[string]any)
-				if !isMap {
-					return nil, fmt.Errorf("chart %q: dependency %q: export-values: %q is not a map, so it cannot become the subchart's values (give child: a key)", c.Name(), target, parent)
-				}
-				exported = MergeMaps(exported, map[string]any{target: m})
-				continue
-			}
-			exported = MergeMaps(exported, nest(append([]string{target}, strings.Split(child, ".")...), v))
-		}
-	}
-	if len(exported) == 0 {
-		return vals, nil
-	}
-	return MergeMaps(vals, exported), nil
-}
-
-func exportPaths(entry any) (parent, child string, err error) {
-	switch e := entry.(type) {
-	case string:
-		return "exports." + e, ".", nil
-	case map[string]any:
-		parent, _ = e["parent"].(string)
-		child, _ = e["child"].(string)
-		if parent == "" || child == "" {
-			return "", "", fmt.Errorf("want {parent: PATH, child: PATH} or a name, got %v", e)
-		}
-		return parent, child, nil
-	}
-	return "", "", fmt.Errorf("want {parent: PATH, child: PATH} or a name, got %v", entry)
-}
-
-func valueAt(m map[string]any, path string) (any, bool) {
-	var cur any = m
-	for _, key := range strings.Split(path, ".") {
-		next, ok := cur.(map[string]any)
-		if !ok {
-			return nil, false
-		}
-		if cur, ok = next[key]; !ok {
-			return nil, false
-		}
-	}
-	return cur, true
-}
-
-func nest(keys []string, v any) map[string]any {
-	out := map[string]any{keys[len(keys)-1]: v}
-	for i := len(keys) - 2; i >= 0; i-- {
-		out = map[string]any{keys[i]: out}
 	}
 	return out
 }
