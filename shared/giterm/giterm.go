@@ -5,6 +5,7 @@
 package giterm
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -42,7 +43,9 @@ const ConfigFile = "werf-giterminism.yaml"
 
 // Config is the part of werf's giterminism config that concerns charts.
 type Config struct {
-	GiterminismConfigVersion int `json:"giterminismConfigVersion"`
+	// GiterminismConfigVersion is 1, written as a number or as the string "1" (werf's schema
+	// takes either: pkg/giterminism_manager/config/openapi_spec.go).
+	GiterminismConfigVersion any `json:"giterminismConfigVersion"`
 	Helm                     struct {
 		// AllowUncommittedFiles are globs (relative to the repository root) of files read
 		// from the working tree even in strict mode.
@@ -202,15 +205,9 @@ func (r *Repo) loadConfig() error {
 	if err != nil {
 		return err
 	}
-	var cfg Config
-	if err := yaml.UnmarshalStrict([]byte(raw), &cfg); err != nil {
-		// werf's config has more sections than charts need; read only ours.
-		if err := yaml.Unmarshal([]byte(raw), &cfg); err != nil {
-			return fmt.Errorf("giterminism: %s: %s", r.config, strings.TrimPrefix(err.Error(), "error converting YAML to JSON: yaml: "))
-		}
-	}
-	if cfg.GiterminismConfigVersion != 1 {
-		return fmt.Errorf("giterminism: %s: giterminismConfigVersion must be 1, got %d", r.config, cfg.GiterminismConfigVersion)
+	cfg, err := parseConfig(r.config, []byte(raw))
+	if err != nil {
+		return err
 	}
 	r.allowedEnv = cfg.Config.GoTemplateRendering.AllowEnvVariables
 	for _, entry := range r.allowedEnv {
@@ -261,6 +258,29 @@ type silentError struct{ err error }
 
 func (silentError) Error() string   { return "" }
 func (e silentError) Unwrap() error { return e.err }
+
+// parseConfig reads werf-giterminism.yaml (name is its path, for errors): only the sections charts need, and the version,
+// which must be 1 (a number or the string "1", as werf accepts it).
+func parseConfig(name string, raw []byte) (Config, error) {
+	var cfg Config
+	if err := yaml.Unmarshal(raw, &cfg); err != nil {
+		return Config{}, fmt.Errorf("giterminism: %s: %s", name, strings.TrimPrefix(err.Error(), "error converting YAML to JSON: yaml: "))
+	}
+	switch v := cfg.GiterminismConfigVersion.(type) {
+	case float64:
+		if v == 1 {
+			return cfg, nil
+		}
+	case string:
+		if v == "1" {
+			return cfg, nil
+		}
+	case nil:
+		return Config{}, fmt.Errorf("giterminism: %s: giterminismConfigVersion is missing: set giterminismConfigVersion: 1", ConfigFile)
+	}
+	got, _ := json.Marshal(cfg.GiterminismConfigVersion)
+	return Config{}, fmt.Errorf("giterminism: %s: giterminismConfigVersion %s is not supported: only 1 is", name, got)
+}
 
 // globRegexp turns a glob with ** into an anchored regular expression.
 func globRegexp(glob string) (*regexp.Regexp, error) {
