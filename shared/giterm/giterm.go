@@ -276,7 +276,7 @@ func parseConfig(name string, raw []byte) (Config, error) {
 			return cfg, nil
 		}
 	case nil:
-		return Config{}, fmt.Errorf("giterminism: %s: giterminismConfigVersion is missing: set giterminismConfigVersion: 1", ConfigFile)
+		return Config{}, fmt.Errorf("giterminism: %s: giterminismConfigVersion is missing: set giterminismConfigVersion: 1", name)
 	}
 	got, _ := json.Marshal(cfg.GiterminismConfigVersion)
 	return Config{}, fmt.Errorf("giterminism: %s: giterminismConfigVersion %s is not supported: only 1 is", name, got)
