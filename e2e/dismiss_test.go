@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -118,4 +119,26 @@ func TestDismissDeletesHooks(t *testing.T) {
 	if !strings.Contains(res.Stderr, `release "`+release+`" (revision 1) uninstalled from namespace "`+ns+`"`) || exists("deploy/hook-rootchart") || exists("configmap/settings") {
 		t.Fatalf("dismiss --use-deploy-report: want the release and its hook gone:\n%s", res.Stderr)
 	}
+}
+
+// TestAutoRollbackOfAFailedFirstInstallDeletesItsHooks: --auto-rollback uninstalls a first
+// install that failed as dismiss does, hooks included, so that the next converge of the
+// project creates them again instead of failing on "already exists".
+func TestAutoRollbackOfAFailedFirstInstallDeletesItsHooks(t *testing.T) {
+	env := harness.Get(t)
+	ns := env.Namespace(t)
+	project := dismissProject(t)
+	app := filepath.Join(project, ".helm", "templates", "app.yaml")
+	writeFile(t, app, appDeployment("app", "", "converge.test/behaviour: crash-loop", ""))
+	res := env.Command(t, "kubectl", "converge", "-n", ns, "--env", "e2e", "--auto-rollback", "--progress", "plain").Dir(project).Run()
+	if res.ExitCode != 3 || !strings.Contains(res.Stderr, "the failed first install was uninstalled") {
+		t.Fatalf("a crash-looping first install with --auto-rollback: exit %d, want 3 and the install uninstalled\n%s", res.ExitCode, res.Stderr)
+	}
+	if env.Command(t, "kubectl", "-n", ns, "get", "deploy/hook-rootchart").Run().ExitCode == 0 {
+		t.Fatalf("the hook of the failed first install is still there after its auto-rollback:\n%s", res.Stderr)
+	}
+	if err := os.Remove(app); err != nil {
+		t.Fatal(err)
+	}
+	env.Command(t, "kubectl", "converge", "-n", ns, "--env", "e2e").Dir(project).Succeed()
 }
