@@ -26,7 +26,8 @@ data:
 // and the namespace from an allowed environment variable. Converged from another
 // subdirectory with --dir and then with WERF_DIR, it deploys the release werf computes
 // (werf 1.2 pkg/config/parser.go, deploy_params, slug): [[ project ]]-blue-[[ env ]] for the
-// env Review/JIRA_12, slugged. Rendered from inside the project, werf.yaml is found above.
+// env Review/JIRA_12, slugged. Rendered from inside the project, werf.yaml is found above;
+// dismiss with WERF_DIR removes the release.
 func TestWerfYAMLFoundAndTemplatedAsWerf(t *testing.T) {
 	env := harness.Get(t)
 	ns := env.Namespace(t)
@@ -103,6 +104,13 @@ dockerfile: Dockerfile
 		Dir(repo).Env("WERF_GITERMINISM_CONFIG", "ci/giterminism.yaml").Env("E2E_NAMESPACE", ns).Succeed().Stdout
 	if !strings.Contains(out, `release: "`+release+`"`) {
 		t.Fatalf("render with WERF_GITERMINISM_CONFIG: want release %s:\n%s", release, out)
+	}
+
+	// dismiss finds the same project and release through WERF_DIR.
+	env.Command(t, "kubectl", "converge", "dismiss", "--env", "Review/JIRA_12").
+		Dir(filepath.Join(repo, "docs")).Env("WERF_DIR", project).Env("E2E_NAMESPACE", ns).Succeed()
+	if got := strings.TrimSpace(env.Command(t, "helm3", "list", "-n", ns, "-q").Succeed().Stdout); got != "" {
+		t.Fatalf("after dismiss with WERF_DIR: helm list shows %q", got)
 	}
 }
 
