@@ -178,6 +178,10 @@ func TestTerminatingObjectRecreated(t *testing.T) {
 	oldUID := jsonPath(t, env, ns, "deployment/app", "{.metadata.uid}")
 	holdAndDelete(t, env, ns, "deployment/app")
 
+	plan := env.Command(t, "kubectl", "converge", "plan", chart, "-n", ns, "--set", "exec=true", "--exit-code").Run()
+	if plan.ExitCode != 2 || !strings.Contains(plan.Stdout, "1 to recreate") {
+		t.Fatalf("plan of the terminating deploy/app: exit %d, want 2 and 1 to recreate:\n%s", plan.ExitCode, plan.Combined())
+	}
 	run := env.Command(t, "kubectl", "converge", chart, "-n", ns, "--set", "exec=true").Start()
 	heldThenRecreated(t, env, ns, run, "deployment/app", "deploy/app", oldUID, "recreate deploy/app: its previous copy is still being deleted")
 	if probe := jsonPath(t, env, ns, "deployment/app", "{.spec.template.spec.containers[0].readinessProbe}"); !strings.Contains(probe, `"exec"`) || strings.Contains(probe, "httpGet") {

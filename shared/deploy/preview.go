@@ -261,14 +261,17 @@ func planObject(previous, info *resource.Info, opts PlanOptions) (Change, error)
 		return c, fmt.Errorf("read %s: %w", t.Ref, err)
 	}
 	registerLiveSecret(live)
-	previous, err = apply.PrepareForApply(u, previous, l, live != nil)
+	// An old copy still being deleted is waited for and the object created anew (a dry-run
+	// patch of it would be refused, or lost with it).
+	terminating := live != nil && live.GetDeletionTimestamp() != nil
+	previous, err = apply.PrepareForApply(u, previous, l, live != nil && !terminating)
 	if err != nil {
 		return c, err
 	}
 	c.Action = ActionCreate
 	var desired *unstructured.Unstructured
 	switch {
-	case live != nil && l.RecreateAlways:
+	case live != nil && (l.RecreateAlways || terminating):
 		c.Action, desired = ActionRecreate, u
 	default:
 		desired, err = helmsdk.DryRunApply(previous, info, live, opts.KeepManualChanges)
