@@ -1,10 +1,13 @@
 package cliutil
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spf13/pflag"
 
 	"github.com/kubectl-converge/converge/shared/exitcode"
 )
@@ -55,6 +58,35 @@ func TestReadDeployReport(t *testing.T) {
 				t.Errorf("err = %v", err)
 			case tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err) || exitcode.Of(err) != exitcode.CodeUsage):
 				t.Errorf("err = %v (exit %d), want a usage error saying %q", err, exitcode.Of(err), tt.err)
+			}
+		})
+	}
+}
+
+// TestWerfDeployReportVariablesOfDismiss: WERF_USE_DEPLOY_REPORT and WERF_DEPLOY_REPORT_PATH
+// fill dismiss's flags of werf's names; the command line wins.
+func TestWerfDeployReportVariablesOfDismiss(t *testing.T) {
+	tests := []struct {
+		name, args, wantPath string
+		wantUse              bool
+	}{
+		{"variables", "", "out/report", true},
+		{"the command line wins", "--deploy-report-path=cli.json", "cli.json", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs := pflag.NewFlagSet("dismiss", pflag.ContinueOnError)
+			use, path := fs.Bool("use-deploy-report", false, ""), fs.String("deploy-report-path", "", "")
+			if tt.args != "" {
+				if err := fs.Parse([]string{tt.args}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := ApplyWerfEnvironment(fs, WerfDismiss, []string{"WERF_USE_DEPLOY_REPORT=1", "WERF_DEPLOY_REPORT_PATH=out/report"}, io.Discard); err != nil {
+				t.Fatal(err)
+			}
+			if *use != tt.wantUse || *path != tt.wantPath {
+				t.Errorf("use-deploy-report %v deploy-report-path %q, want %v %q", *use, *path, tt.wantUse, tt.wantPath)
 			}
 		})
 	}
