@@ -168,7 +168,7 @@ func MakePlan(ctx context.Context, client *helmsdk.Client, p *inputs.Prepared, o
 			return nil, err
 		}
 		operation := "upgrade"
-		if pv.Current == nil {
+		if pv.Install {
 			operation = "install"
 		}
 		for _, info := range hooks {

@@ -62,6 +62,10 @@ type deployKubeClient struct {
 	context context.Context
 	// deleteErrs are why the uninstall's deletion stopped: Helm only logs them.
 	deleteErrs []error
+	// retried are the objects of the failed revision an install retries (deployMode): the
+	// Applier gets them as the previous objects, where Helm's install has none (Create) or
+	// only the live ones it adopts (Update).
+	retried kube.ResourceList
 }
 
 // SparedObject is an object of a release an uninstall did not delete: another release owns
@@ -251,7 +255,7 @@ func (c *deployKubeClient) Create(resources kube.ResourceList) (*kube.Result, er
 		return c.Client.Create(resources)
 	}
 	withoutReleaseMetadata(resources)
-	return &kube.Result{Created: resources}, c.applier.Apply(nil, resources, ops)
+	return &kube.Result{Created: resources}, c.applier.Apply(c.retried, resources, ops)
 }
 
 // Delete is how Helm deletes hooks by their delete policy (before-hook-creation,
@@ -280,7 +284,7 @@ func (c *deployKubeClient) Update(original, target kube.ResourceList, force bool
 		return c.Client.Update(original, target, force)
 	}
 	withoutReleaseMetadata(target)
-	return &kube.Result{Updated: target}, c.applier.Apply(original, target, helmOps{client: c.Client, keepManual: c.keepManual})
+	return &kube.Result{Updated: target}, c.applier.Apply(c.previous(original), target, helmOps{client: c.Client, keepManual: c.keepManual})
 }
 
 func (c *deployKubeClient) UpdateThreeWayMerge(original, target kube.ResourceList, force bool) (*kube.Result, error) {
@@ -288,7 +292,16 @@ func (c *deployKubeClient) UpdateThreeWayMerge(original, target kube.ResourceLis
 		return c.Client.UpdateThreeWayMerge(original, target, force)
 	}
 	withoutReleaseMetadata(target)
-	return &kube.Result{Updated: target}, c.applier.Apply(original, target, helmOps{client: c.Client, threeWay: true, keepManual: c.keepManual})
+	return &kube.Result{Updated: target}, c.applier.Apply(c.previous(original), target, helmOps{client: c.Client, threeWay: true, keepManual: c.keepManual})
+}
+
+// previous is what an update replaces: the retried revision's objects on an install that
+// retries a failed one, else Helm's original.
+func (c *deployKubeClient) previous(original kube.ResourceList) kube.ResourceList {
+	if c.retried != nil {
+		return c.retried
+	}
+	return original
 }
 
 func (c *deployKubeClient) WatchUntilReady(resources kube.ResourceList, timeout time.Duration) error {

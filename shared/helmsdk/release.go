@@ -153,6 +153,9 @@ type Preview struct {
 	Release *Release
 	// Current is the newest recorded revision; nil for a release that does not exist.
 	Current *Release
+	// Install says the deploy is an install (see deployMode): no revision was deployed
+	// since the release was created or last uninstalled.
+	Install bool
 	Digest  string
 }
 
@@ -166,6 +169,11 @@ func (c *Client) Preview(ctx context.Context, req UpgradeRequest) (*Preview, err
 	case err != nil && !errors.Is(err, ErrReleaseNotFound):
 		return nil, err
 	}
+	mode, err := c.deployMode(req.ReleaseName)
+	if err != nil {
+		return nil, err
+	}
+	out.Install = mode.install
 	rel, err := c.upgradeOrInstall(ctx, req, true)
 	var refused *renderRefusal
 	if errors.As(err, &refused) {
@@ -185,15 +193,18 @@ func (c *Client) upgradeOrInstall(ctx context.Context, req UpgradeRequest, dryRu
 	if timeout == 0 {
 		timeout = 5 * time.Minute
 	}
-	last, err := c.lastRevision(req.ReleaseName)
-	notFound := errors.Is(err, ErrReleaseNotFound)
-	if err != nil && !notFound {
+	mode, err := c.deployMode(req.ReleaseName)
+	if err != nil {
 		return nil, err
 	}
-	uninstalled := last != nil && last.Info.Status == helmrelease.StatusUninstalled
-	cfg, _ := c.actionConfig(actionSettings{applier: req.Applier, keepManual: req.KeepManualChanges, storedValues: req.StoredValues, historyMax: req.HistoryMax})
+	cfg, kube := c.actionConfig(actionSettings{applier: req.Applier, keepManual: req.KeepManualChanges, storedValues: req.StoredValues, historyMax: req.HistoryMax})
+	if mode.retried != nil && kube != nil {
+		if kube.retried, err = c.Objects(mode.retried.Manifest); err != nil {
+			return nil, fmt.Errorf("read the objects of failed revision %d of release %q: %w", mode.retried.Version, req.ReleaseName, err)
+		}
+	}
 	var rel *helmrelease.Release
-	if notFound || uninstalled {
+	if mode.install {
 		install := action.NewInstall(cfg)
 		renderer := c.postRenderer(req, "install", &install.TakeOwnership)
 		install.ReleaseName = req.ReleaseName
@@ -202,7 +213,7 @@ func (c *Client) upgradeOrInstall(ctx context.Context, req UpgradeRequest, dryRu
 		install.Wait = req.Wait
 		install.WaitForJobs = req.Wait
 		install.Timeout = timeout
-		install.Replace = uninstalled
+		install.Replace = mode.replace
 		install.PostRenderer = renderer
 		install.Description = req.Description
 		install.TakeOwnership = req.ForceAdoption
@@ -230,6 +241,56 @@ func (c *Client) upgradeOrInstall(ctx context.Context, req UpgradeRequest, dryRu
 		rel, err = upgrade.RunWithContext(ctx, req.ReleaseName, req.Chart.Helm(), req.Values)
 	}
 	return rel, err
+}
+
+// deployMode is how a deploy of a release goes: an install or an upgrade.
+type deployMode struct {
+	install bool
+	// replace installs over earlier revisions (Helm's install --replace): the new revision
+	// is numbered after them.
+	replace bool
+	// retried is the failed revision an install retries: its objects are the previous ones
+	// (those not rendered any more leave the release, as on an upgrade).
+	retried *helmrelease.Release
+}
+
+// deployMode decides install or upgrade as nelm does (nelm pkg/action/release_install.go:
+// DeployTypeUpgrade only when pkg/release/history.go FindAllDeployed finds a revision deployed
+// or superseded since the last uninstall, else DeployTypeInstall): a retry after a failed
+// first install is an install (.Release.IsInstall, install hooks, werf.io/deploy-on:
+// install), where helm upgrade --install would upgrade the failed revision.
+func (c *Client) deployMode(name string) (deployMode, error) {
+	revs, err := c.cfg.Releases.History(name)
+	if errors.Is(err, driver.ErrReleaseNotFound) || (err == nil && len(revs) == 0) {
+		return deployMode{install: true}, nil
+	}
+	if err != nil {
+		return deployMode{}, fmt.Errorf("read history of release %q: %w", name, err)
+	}
+	sort.Slice(revs, func(i, j int) bool { return revs[i].Version < revs[j].Version })
+	return modeAfter(revs), nil
+}
+
+// modeAfter is deployMode for a history sorted oldest first. Only a newest revision Helm's
+// install may replace (uninstalled, failed) turns into an install; any other status
+// (uninstalling, unknown) is left to Helm's upgrade, as before.
+func modeAfter(revs []*helmrelease.Release) deployMode {
+	last := revs[len(revs)-1]
+	switch last.Info.Status {
+	case helmrelease.StatusUninstalled:
+		return deployMode{install: true, replace: true}
+	case helmrelease.StatusFailed:
+		for i := len(revs) - 2; i >= 0; i-- {
+			switch revs[i].Info.Status {
+			case helmrelease.StatusDeployed, helmrelease.StatusSuperseded:
+				return deployMode{}
+			case helmrelease.StatusUninstalled, helmrelease.StatusUninstalling:
+				return deployMode{install: true, replace: true, retried: last}
+			}
+		}
+		return deployMode{install: true, replace: true, retried: last}
+	}
+	return deployMode{}
 }
 
 // ErrPlanOutdated is a deploy refused because what it would apply is not what was planned.

@@ -1,0 +1,153 @@
+package helmsdk
+
+import (
+	"context"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chartutil"
+	kubefake "helm.sh/helm/v3/pkg/kube/fake"
+	"helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/storage"
+	"helm.sh/helm/v3/pkg/storage/driver"
+
+	"github.com/kubectl-converge/converge/shared/helmsdk/charts"
+)
+
+func history(statuses ...release.Status) []*release.Release {
+	out := make([]*release.Release, 0, len(statuses))
+	for i, s := range statuses {
+		out = append(out, &release.Release{Name: "app", Namespace: "ns", Version: i + 1, Info: &release.Info{Status: s}})
+	}
+	return out
+}
+
+// TestModeAfterDecidesAsNelm: an upgrade only when a revision since the last uninstall was
+// deployed (nelm pkg/action/release_install.go, pkg/release/history.go FindAllDeployed).
+func TestModeAfterDecidesAsNelm(t *testing.T) {
+	const (
+		deployed     = release.StatusDeployed
+		superseded   = release.StatusSuperseded
+		failed       = release.StatusFailed
+		uninstalled  = release.StatusUninstalled
+		uninstalling = release.StatusUninstalling
+	)
+	for _, tc := range []struct {
+		name    string
+		history []*release.Release
+		want    deployMode
+		retried int
+	}{
+		{"a failed first install", history(failed), deployMode{install: true, replace: true}, 1},
+		{"two failed installs", history(failed, failed), deployMode{install: true, replace: true}, 2},
+		{"a failed install after an uninstall", history(deployed, uninstalled, failed), deployMode{install: true, replace: true}, 3},
+		{"a failed install after an interrupted uninstall", history(superseded, uninstalling, failed), deployMode{install: true, replace: true}, 3},
+		{"uninstalled", history(deployed, uninstalled), deployMode{install: true, replace: true}, 0},
+		{"a failed upgrade", history(deployed, failed), deployMode{}, 0},
+		{"a failed upgrade after a superseded revision", history(superseded, failed, failed), deployMode{}, 0},
+		{"deployed", history(superseded, deployed), deployMode{}, 0},
+		{"uninstalling", history(deployed, uninstalling), deployMode{}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := modeAfter(tc.history)
+			retried := 0
+			if got.retried != nil {
+				retried = got.retried.Version
+			}
+			got.retried = nil
+			if got != tc.want || retried != tc.retried {
+				t.Fatalf("got %+v retrying revision %d, want %+v retrying revision %d", got, retried, tc.want, tc.retried)
+			}
+		})
+	}
+}
+
+// TestRetryAfterFailedInstallRendersAnInstall deploys over a history Helm's upgrade --install
+// would upgrade: the retry of a failed first install renders .Release.IsInstall, runs the
+// pre-install hook and deploys werf.io/deploy-on: install objects; a failed upgrade stays an
+// upgrade.
+func TestRetryAfterFailedInstallRendersAnInstall(t *testing.T) {
+	ch := &chart.Chart{
+		Metadata: &chart.Metadata{APIVersion: "v2", Name: "app", Version: "1.0.0"},
+		Templates: []*chart.File{
+			{Name: "templates/cm.yaml", Data: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: mode\ndata:\n  isInstall: \"{{ .Release.IsInstall }}\"\n  isUpgrade: \"{{ .Release.IsUpgrade }}\"\n")},
+			{Name: "templates/seed.yaml", Data: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: seed\n  annotations:\n    werf.io/deploy-on: install\n")},
+			{Name: "templates/hooks.yaml", Data: []byte("apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: on-install\n  annotations:\n    helm.sh/hook: pre-install\n---\n" +
+				"apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: on-upgrade\n  annotations:\n    helm.sh/hook: pre-upgrade\n")},
+		},
+	}
+	for _, tc := range []struct {
+		name     string
+		history  []*release.Release
+		install  bool
+		revision int
+	}{
+		{"after a failed first install", history(release.StatusFailed), true, 2},
+		{"after two failed installs", history(release.StatusFailed, release.StatusFailed), true, 3},
+		{"after a failed upgrade", history(release.StatusSuperseded, release.StatusFailed), false, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &Client{namespace: "ns", cfg: &action.Configuration{
+				Releases:     storage.Init(driver.NewMemory()),
+				KubeClient:   &kubefake.PrintingKubeClient{Out: io.Discard},
+				Capabilities: chartutil.DefaultCapabilities,
+				Log:          func(string, ...any) {},
+			}}
+			for _, r := range tc.history {
+				r.Chart = ch
+				r.Config = map[string]any{}
+				if err := c.cfg.Releases.Create(r); err != nil {
+					t.Fatal(err)
+				}
+			}
+			pv, err := c.Preview(context.Background(), UpgradeRequest{ReleaseName: "app", Chart: charts.FromHelm(ch), Values: map[string]any{}, Timeout: time.Minute})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pv.Install != tc.install {
+				t.Fatalf("the preview calls it an install: %v, want %v", pv.Install, tc.install)
+			}
+			got, err := c.UpgradeOrInstall(context.Background(), UpgradeRequest{ReleaseName: "app", Chart: charts.FromHelm(ch), Values: map[string]any{}, Timeout: time.Minute})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Revision != tc.revision || got.Status != StatusDeployed {
+				t.Fatalf("revision %d %s, want revision %d deployed", got.Revision, got.Status, tc.revision)
+			}
+			wantLine := `isInstall: "false"`
+			if tc.install {
+				wantLine = `isInstall: "true"`
+			}
+			if !strings.Contains(got.Manifest, wantLine) {
+				t.Fatalf("the manifest does not say %s:\n%s", wantLine, got.Manifest)
+			}
+			if strings.Contains(got.Manifest, "name: seed") != tc.install {
+				t.Fatalf("the werf.io/deploy-on: install object is deployed: %v, want %v:\n%s", !tc.install, tc.install, got.Manifest)
+			}
+			stored, err := c.cfg.Releases.Get("app", tc.revision)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ran := map[string]bool{}
+			for _, h := range stored.Hooks {
+				ran[h.Name] = !h.LastRun.StartedAt.IsZero()
+			}
+			if ran["on-install"] != tc.install || ran["on-upgrade"] == tc.install {
+				t.Fatalf("hooks run: %v, want the pre-install hook only on an install", ran)
+			}
+			for v := 1; tc.install && v < tc.revision; v++ {
+				before, err := c.cfg.Releases.Get("app", v)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if before.Info.Status != release.StatusFailed {
+					t.Fatalf("failed revision %d is now %s: an install leaves it failed", v, before.Info.Status)
+				}
+			}
+		})
+	}
+}
