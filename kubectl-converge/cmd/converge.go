@@ -87,13 +87,13 @@ func (o *ConvergeOptions) Complete(args []string) error {
 	return err
 }
 
-// addGitFlags offers giterminism to kubectl converge: off unless --git-ref is given or the
-// repository commits a werf-giterminism.yaml.
+// addGitFlags offers giterminism to kubectl converge: on in a werf project, off for a plain
+// chart unless --git-ref is given (see giterminism).
 func addGitFlags(f *cliutil.GitFlags, cmd *cobra.Command) {
 	f.AddFlags(cmd.Flags())
 	f.Ref = ""
 	cmd.Flags().Lookup("git-ref").DefValue = ""
-	cmd.Flags().Lookup("git-ref").Usage = "read the chart and the named files from this commit (giterminism); default: only when the repository commits werf-giterminism.yaml, from HEAD"
+	cmd.Flags().Lookup("git-ref").Usage = "read the chart and the named files from this commit (giterminism); default: HEAD when the repository commits werf.yaml or werf-giterminism.yaml, else the file system"
 }
 
 // deployInputs locates the chart from args (or the werf project), resolves the namespace
@@ -127,14 +127,17 @@ func deployInputs(kube *genericclioptions.ConfigFlags, flags *cliutil.DeployFlag
 	return in, nil
 }
 
-// giterminism opens the repository when the user asked for a commit (--git-ref, --dev) or the
-// project commits a giterminism config; nil otherwise.
-func giterminism(git *cliutil.GitFlags, projectDir string) (*giterm.Repo, error) {
+// giterminism opens the repository when the user asked for a commit (--git-ref, --dev), or
+// the project is a werf project whose werf.yaml (werfConfigs: the paths it may have) is
+// committed, or the project commits a giterminism config: werf reads a project from its
+// commit unless told otherwise (--dev, --loose-giterminism), and so does converge. A plain
+// chart is read from the file system, as helm reads it. nil when the file system is read.
+func giterminism(git *cliutil.GitFlags, projectDir string, werfConfigs ...string) (*giterm.Repo, error) {
 	if git.Loose {
 		return nil, nil
 	}
 	if git.Ref == "" && !git.Dev {
-		if !giterm.HasConfig(projectDir, git.Config) {
+		if !giterm.HasConfig(projectDir, git.Config) && !giterm.Commits(projectDir, werfConfigs...) {
 			return nil, nil
 		}
 		git.Ref = "HEAD"

@@ -46,7 +46,7 @@ func openProject(flags *cliutil.ProjectFlags, git *cliutil.GitFlags, env string)
 		p.dir = werfDir
 	}
 	if git != nil {
-		if p.repo, err = giterminism(git, p.dir); err != nil {
+		if p.repo, err = giterminism(git, p.dir, werfConfigPaths(cwd, werfDir, flags.Config)...); err != nil {
 			return nil, err
 		}
 	}
@@ -69,6 +69,24 @@ func openProject(flags *cliutil.ProjectFlags, git *cliutil.GitFlags, env string)
 		return nil, exitcode.Wrap(exitcode.CodeUsage, err)
 	}
 	return p, nil
+}
+
+// werfConfigPaths are the paths werf.yaml of the project in werfDir may have: --config
+// (relative to cwd), else werf.yaml and werf.yml there; none outside a werf project.
+func werfConfigPaths(cwd, werfDir, config string) []string {
+	switch {
+	case werfDir == "":
+		return nil
+	case config != "" && filepath.IsAbs(config):
+		return []string{config}
+	case config != "":
+		return []string{filepath.Join(cwd, config)}
+	}
+	paths := make([]string, 0, len(werfproject.ConfigFiles))
+	for _, name := range werfproject.ConfigFiles {
+		paths = append(paths, filepath.Join(werfDir, name))
+	}
+	return paths
 }
 
 // commitOf is the commit of path (a directory or a file) for .Values.werf.commit and

@@ -88,6 +88,12 @@ const (
 // commits its giterminism config (config, see Open), which turns giterminism on for
 // commands that default to plain files.
 func HasConfig(dir, config string) bool {
+	return Commits(dir, configPath(dir, config))
+}
+
+// Commits reports whether HEAD of the repository holding dir has one of files (paths on the
+// file system, inside its work tree).
+func Commits(dir string, files ...string) bool {
 	repo, err := git.PlainOpenWithOptions(dir, &git.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
 	if err != nil {
 		return false
@@ -104,12 +110,16 @@ func HasConfig(dir, config string) bool {
 	if err != nil {
 		return false
 	}
-	rel, err := (&Repo{root: wt.Filesystem.Root()}).rel(configPath(dir, config))
-	if err != nil {
-		return false
+	for _, f := range files {
+		rel, err := (&Repo{root: wt.Filesystem.Root()}).rel(f)
+		if err != nil {
+			continue
+		}
+		if _, err := commit.File(rel); err == nil {
+			return true
+		}
 	}
-	_, err = commit.File(rel)
-	return err == nil
+	return false
 }
 
 // configPath is the giterminism config of the project directory dir: config (werf's
