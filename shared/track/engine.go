@@ -562,7 +562,7 @@ func (t *tracker) evalObject(o *trackedObject, now time.Time) Status {
 	case *appsv1.ReplicaSet:
 		view.Pods = t.index.podsOf(obj.Namespace, string(obj.UID))
 		o.pods = view.Pods
-		return readiness.ReplicaSet(obj, view.WithAllowedRestarts(readiness.Replicas(obj.Spec.Replicas)))
+		return readiness.ReplicaSet(obj, view.WithAnnotatedAllowance(readiness.Replicas(obj.Spec.Replicas), obj.Spec.Template.Spec.RestartPolicy))
 	case *batchv1.Job:
 		view.Pods = t.index.podsOf(obj.Namespace, string(obj.UID))
 		o.pods = view.Pods
@@ -572,7 +572,7 @@ func (t *tracker) evalObject(o *trackedObject, now time.Time) Status {
 		view.Pods = []*corev1.Pod{obj}
 		o.pods = view.Pods
 		t.logs.follow(o, view.Pods)
-		return readiness.Pod(obj, view)
+		return readiness.Pod(obj, view.WithAnnotatedAllowance(1, obj.Spec.RestartPolicy))
 	case *corev1.Service:
 		return readiness.Service(obj)
 	case *corev1.PersistentVolumeClaim:

@@ -54,6 +54,9 @@ type Policy struct {
 	FailMode    FailMode
 	// FailuresAllowedPerReplica is the number of container restarts tolerated per pod.
 	FailuresAllowedPerReplica int
+	// FailuresAllowedSet says werf.io/failures-allowed-per-replica was given: kinds without
+	// a default allowance (WithAnnotatedAllowance) get one only then.
+	FailuresAllowedSet bool
 	// NoActivityTimeout fails the object when nothing progresses for that long; zero: none.
 	NoActivityTimeout time.Duration
 	// IgnoreProbeFailsFor replaces, per container, the time after its start during which
@@ -112,6 +115,7 @@ func ParsePolicy(annotations map[string]string) (Policy, error) {
 			if p.FailuresAllowedPerReplica, err = strconv.Atoi(value); err != nil || p.FailuresAllowedPerReplica < 0 {
 				return p, bad(key, "a whole number of 0 or more")
 			}
+			p.FailuresAllowedSet = true
 		case key == AnnotationNoActivityTimeout:
 			if p.NoActivityTimeout, err = time.ParseDuration(value); err != nil || p.NoActivityTimeout <= 0 {
 				return p, bad(key, "a positive duration such as 4m")

@@ -46,9 +46,22 @@ type Pods struct {
 	allowedRestarts int
 }
 
-// WithAllowedRestarts sets the restart allowance for a workload of the given replicas.
+// WithAllowedRestarts sets the restart allowance for a workload of the given replicas: that
+// of a Deployment, StatefulSet or DaemonSet, whose default is 1 per replica.
 func (v Pods) WithAllowedRestarts(replicas int32) Pods {
 	v.allowedRestarts = v.Policy.FailuresAllowedPerReplica * int(replicas)
+	return v
+}
+
+// WithAnnotatedAllowance sets the restart allowance of a kind nelm gives no default one (a
+// ReplicaSet, a Pod): werf.io/failures-allowed-per-replica times the replicas when given,
+// else none; none at all for pods with restartPolicy Never (nelm pkg/resource/metadata.go,
+// failuresAllowed).
+func (v Pods) WithAnnotatedAllowance(replicas int32, restartPolicy corev1.RestartPolicy) Pods {
+	v.allowedRestarts = 0
+	if v.Policy.FailuresAllowedSet && restartPolicy != corev1.RestartPolicyNever {
+		v.allowedRestarts = v.Policy.FailuresAllowedPerReplica * int(replicas)
+	}
 	return v
 }
 

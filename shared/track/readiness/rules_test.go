@@ -455,3 +455,34 @@ func TestReadinessProbeFailuresCount(t *testing.T) {
 		})
 	}
 }
+
+// TestFailureAllowanceByKind: the restarts a workload's pods may have in all, as nelm allows
+// them (pkg/resource/metadata.go, failuresAllowed); a Job's is in TestJobFailureAllowance.
+func TestFailureAllowanceByKind(t *testing.T) {
+	annotated := map[string]string{AnnotationFailuresAllowed: "2"}
+	for _, tt := range []struct {
+		name        string
+		annotations map[string]string
+		allowance   func(Pods) Pods
+		want        int
+	}{
+		{"deployment, 3 replicas", nil, func(v Pods) Pods { return v.WithAllowedRestarts(3) }, 3},
+		{"deployment, 3 replicas, annotated 2", annotated, func(v Pods) Pods { return v.WithAllowedRestarts(3) }, 6},
+		{"deployment annotated 0", map[string]string{AnnotationFailuresAllowed: "0"}, func(v Pods) Pods { return v.WithAllowedRestarts(3) }, 0},
+		{"replicaset, 3 replicas", nil, func(v Pods) Pods { return v.WithAnnotatedAllowance(3, corev1.RestartPolicyAlways) }, 0},
+		{"replicaset, 3 replicas, annotated 2", annotated, func(v Pods) Pods { return v.WithAnnotatedAllowance(3, corev1.RestartPolicyAlways) }, 6},
+		{"pod", nil, func(v Pods) Pods { return v.WithAnnotatedAllowance(1, corev1.RestartPolicyOnFailure) }, 0},
+		{"pod annotated 2", annotated, func(v Pods) Pods { return v.WithAnnotatedAllowance(1, corev1.RestartPolicyAlways) }, 2},
+		{"pod annotated 2, restartPolicy Never", annotated, func(v Pods) Pods { return v.WithAnnotatedAllowance(1, corev1.RestartPolicyNever) }, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := ParsePolicy(tt.annotations)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := tt.allowance(Pods{Policy: p}).allowedRestarts; got != tt.want {
+				t.Fatalf("allowance %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
