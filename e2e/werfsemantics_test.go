@@ -18,7 +18,7 @@ func TestRetryAfterFailedFirstInstallIsAnInstall(t *testing.T) {
 	ns := env.Namespace(t)
 	chart := writeChart(t, "retry", map[string]string{
 		"values.yaml": "broken: false\n",
-		"templates/web.yaml": appDeployment("web", "", `{{ if .Values.broken }}converge.test/behaviour: image-pull-failure{{ end }}`, ""),
+		"templates/web.yaml": appDeployment("web", "", `converge.test/behaviour: {{ if .Values.broken }}image-pull-failure{{ end }}`, ""),
 		"templates/cms.yaml": `apiVersion: v1
 kind: ConfigMap
 metadata: {name: mode}
@@ -45,7 +45,7 @@ data: {a: b}
 		t.Fatalf("the broken install: exit %d, want 3\n%s", failed.ExitCode, failed.Combined())
 	}
 	if got := statuses(helmHistory(t, env, "helm3", ns, "retry")); got != "failed" {
-		t.Fatalf("history after the broken install: %s, want failed", got)
+		t.Fatalf("history after the broken install: %s, want failed\n%s", got, failed.Combined())
 	}
 
 	plan := env.Command(t, "kubectl", "converge", "plan", chart, "-n", ns).Run().Stdout
