@@ -17,7 +17,7 @@ func TestRetryAfterFailedFirstInstallIsAnInstall(t *testing.T) {
 	env := harness.Get(t)
 	ns := env.Namespace(t)
 	chart := writeChart(t, "retry", map[string]string{
-		"values.yaml": "broken: false\n",
+		"values.yaml":        "broken: false\n",
 		"templates/web.yaml": appDeployment("web", "", `converge.test/behaviour: {{ if .Values.broken }}image-pull-failure{{ end }}`, ""),
 		"templates/cms.yaml": `apiVersion: v1
 kind: ConfigMap
