@@ -116,8 +116,9 @@ type UpgradeRequest struct {
 	Labels map[string]string
 }
 
-// UpgradeOrInstall installs the release when it does not exist (or was uninstalled with its
-// history kept) and upgrades it otherwise, as helm upgrade --install does.
+// UpgradeOrInstall installs the release when no revision of it was deployed since it was
+// created or uninstalled (a retry after a failed first install is an install, as in nelm:
+// deployMode), and upgrades it otherwise.
 func (c *Client) UpgradeOrInstall(ctx context.Context, req UpgradeRequest) (*Release, error) {
 	// When its context ends, Helm marks the revision failed at once while its own goroutine
 	// goes on, and that goroutine's write of the release as a hook starts can land after
