@@ -490,7 +490,6 @@ func Dismiss(ctx context.Context, client *helmsdk.Client, clients track.Clients,
 	if err != nil || rel == nil {
 		return rel, err
 	}
-	inputs.RegisterManifestSecrets(rel.Manifest)
 	targets, err := Targets(removedObjects(rel.Manifest)+"\n---\n"+rel.DeletedHooks, req.Namespace, clients.Mapper)
 	if err != nil {
 		return rel, err

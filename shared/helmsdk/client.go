@@ -63,8 +63,10 @@ func NewClient(c Config) (*Client, error) {
 			return nil, err
 		}
 	}
-	// Every revision any action writes goes through SecretFree: no path stores decrypted files.
-	cfg.Releases.Driver = drivers.SecretFree(drivers.WerfHooks(drivers.CachedReads(cfg.Releases.Driver)))
+	// Every revision any action writes goes through SecretFree (no path stores decrypted
+	// files), and every revision read registers its Secrets, hooks included, with the
+	// redactor (no command shows a release it has not read).
+	cfg.Releases.Driver = drivers.SecretFree(drivers.SecretsRegistered(drivers.WerfHooks(drivers.CachedReads(cfg.Releases.Driver))))
 	client := &Client{cfg: cfg, getter: c.Getter, namespace: c.Namespace, transform: c.Transform}
 	if kc, ok := cfg.KubeClient.(*kube.Client); ok {
 		// Objects without metadata.namespace must land in the release namespace, not in the

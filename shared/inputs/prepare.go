@@ -1,7 +1,6 @@
 package inputs
 
 import (
-	"encoding/base64"
 	"fmt"
 	"io"
 	"os"
@@ -21,7 +20,6 @@ import (
 	"github.com/kubectl-converge/converge/shared/track/readiness"
 	"github.com/kubectl-converge/converge/shared/version"
 	"github.com/kubectl-converge/converge/shared/werfproject"
-	"gopkg.in/yaml.v3"
 )
 
 const (
@@ -579,28 +577,10 @@ func fromCommit(repo *giterm.Repo, in *Inputs) (*commitCopies, error) {
 }
 
 // RegisterReleaseSecrets registers the data of the Secrets of every stored revision of the
-// release, for commands that show cluster data without rendering (track).
+// release, hooks included, for commands that show cluster data without rendering (track):
+// the release storage registers what it reads (helmsdk/drivers).
 func RegisterReleaseSecrets(client *helmsdk.Client, release string) {
-	revs, err := client.History(release)
-	if err != nil {
-		return
-	}
-	for _, r := range revs {
-		RegisterManifestSecrets(r.Manifest)
-	}
-}
-
-// RegisterManifestSecrets registers the data of every Secret of a rendered manifest.
-func RegisterManifestSecrets(rendered string) {
-	objs, err := manifest.Parse([]byte(rendered))
-	if err != nil {
-		return
-	}
-	for _, o := range objs {
-		if o.Root != nil {
-			registerSecretData(o)
-		}
-	}
+	_, _ = client.History(release)
 }
 
 // registerSecretData hands the values of a Secret object to the redactor, so that what a
@@ -609,20 +589,9 @@ func registerSecretData(o *manifest.Object) {
 	if o.Kind() != "Secret" {
 		return
 	}
-	for _, field := range []string{"data", "stringData"} {
-		m := manifest.Lookup(o.Root, field)
-		if m == nil || m.Kind != yaml.MappingNode {
-			continue
-		}
-		for i := 1; i < len(m.Content); i += 2 {
-			value := m.Content[i].Value
-			if field == "data" {
-				if decoded, err := base64.StdEncoding.DecodeString(value); err == nil {
-					value = string(decoded)
-				}
-			}
-			redact.Add(value)
-		}
+	var obj map[string]any
+	if o.Root.Decode(&obj) == nil {
+		redact.AddSecretObject(obj)
 	}
 }
 

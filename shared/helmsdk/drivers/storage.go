@@ -1,5 +1,6 @@
 // Package drivers wraps Helm's release storage: revisions stored without decrypted secrets,
-// history lists read once per command, werf's hook annotations set as a revision is stored.
+// the Secrets of revisions read registered with the redactor, history lists read once per
+// command, werf's hook annotations set as a revision is stored.
 package drivers
 
 import (

@@ -12,10 +12,12 @@ import (
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chartutil"
 	kubefake "helm.sh/helm/v3/pkg/kube/fake"
+	"helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/storage"
 	"helm.sh/helm/v3/pkg/storage/driver"
 
 	"github.com/kubectl-converge/converge/shared/helmsdk/charts"
+	"github.com/kubectl-converge/converge/shared/redact"
 )
 
 // TestSecretFreeStorage runs Helm's install and two upgrades through the storage as the
@@ -91,6 +93,51 @@ func TestSecretFreeStorage(t *testing.T) {
 					}
 				} else if rls.Config["greeting"] != want["greeting"] {
 					t.Errorf("revision %d stores values %v, want greeting %v", rls.Version, rls.Config, want["greeting"])
+				}
+			}
+		})
+	}
+}
+
+// TestReadRevisionsRegisterTheirSecrets: reading a release registers the Secrets of its
+// manifest and of its hooks, whichever read (Get, List, Query) a command makes.
+func TestReadRevisionsRegisterTheirSecrets(t *testing.T) {
+	reads := []struct {
+		name string
+		read func(driver.Driver) error
+	}{
+		{name: "get", read: func(d driver.Driver) error { _, err := d.Get("sh.helm.release.v1.app.v1"); return err }},
+		{name: "list", read: func(d driver.Driver) error {
+			_, err := d.List(func(*release.Release) bool { return true })
+			return err
+		}},
+		{name: "query", read: func(d driver.Driver) error { _, err := d.Query(map[string]string{"name": "app"}); return err }},
+	}
+	for _, tt := range reads {
+		t.Run(tt.name, func(t *testing.T) {
+			hookSecret := "hook-" + tt.name + "-SECRETMARKER"
+			manifestSecret := "manifest-" + tt.name + "-SECRETMARKER"
+			mem := driver.NewMemory()
+			rls := &release.Release{Name: "app", Namespace: "default", Version: 1,
+				Info:     &release.Info{Status: release.StatusDeployed},
+				Manifest: "---\n# Source: app/templates/s.yaml\napiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata: {v: " + base64.StdEncoding.EncodeToString([]byte(manifestSecret)) + "}\n",
+				Hooks: []*release.Hook{{Name: "h", Kind: "Secret", Path: "app/templates/h.yaml",
+					Manifest: "apiVersion: v1\nkind: Secret\nmetadata: {name: h}\nstringData: {v: " + hookSecret + "}\n"}},
+			}
+			if err := mem.Create("sh.helm.release.v1.app.v1", rls); err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range []string{hookSecret, manifestSecret} {
+				if redact.String(s) != s {
+					t.Fatalf("%s registered before the read", s)
+				}
+			}
+			if err := tt.read(SecretsRegistered(mem)); err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range []string{hookSecret, manifestSecret} {
+				if got := redact.String("log: " + s); got != "log: "+redact.Mask {
+					t.Errorf("after the read, %q prints as %q", s, got)
 				}
 			}
 		})

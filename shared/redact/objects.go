@@ -1,0 +1,49 @@
+package redact
+
+import (
+	"encoding/base64"
+	"regexp"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// AddSecretObject registers the values of a Secret object (data decoded from base64,
+// stringData as it is); other kinds are ignored.
+func AddSecretObject(obj map[string]any) {
+	if obj["kind"] != "Secret" {
+		return
+	}
+	for _, field := range []string{"data", "stringData"} {
+		m, _ := obj[field].(map[string]any)
+		for _, v := range m {
+			value, ok := v.(string)
+			if !ok {
+				continue
+			}
+			if field == "data" {
+				if decoded, err := base64.StdEncoding.DecodeString(value); err == nil {
+					value = string(decoded)
+				}
+			}
+			Add(value)
+		}
+	}
+}
+
+// documentSeparator splits a YAML stream into documents.
+var documentSeparator = regexp.MustCompile(`(?m)^---[ \t]*(#.*)?$`)
+
+// AddManifestSecrets registers the values of every Secret in a YAML stream (a release's
+// manifest or a hook's); documents that do not parse are skipped.
+func AddManifestSecrets(manifest string) {
+	for _, doc := range documentSeparator.Split(manifest, -1) {
+		if !strings.Contains(doc, "Secret") {
+			continue
+		}
+		var obj map[string]any
+		if yaml.Unmarshal([]byte(doc), &obj) == nil {
+			AddSecretObject(obj)
+		}
+	}
+}
