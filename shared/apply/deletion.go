@@ -9,7 +9,6 @@ import (
 	"k8s.io/cli-runtime/pkg/resource"
 
 	"github.com/kubectl-converge/converge/shared/exitcode"
-	"github.com/kubectl-converge/converge/shared/helmsdk"
 	"github.com/kubectl-converge/converge/shared/track"
 	"github.com/kubectl-converge/converge/shared/track/readiness"
 )
@@ -82,25 +81,11 @@ func (a *Applier) awaitGone(refs []track.Ref, removed bool) error {
 }
 
 // AwaitGone waits until the objects Helm deleted, or an old copy of hook objects it is about
-// to create, are gone; objects already gone are not waited for.
-func (a *Applier) AwaitGone(objects []*resource.Info, ops helmsdk.Ops, why string) error {
-	var refs []track.Ref
-	for _, info := range objects {
-		live, err := ops.Get(info)
-		if err != nil {
-			return fmt.Errorf("read %s %q: %w", info.Mapping.GroupVersionKind.Kind, info.Name, err)
-		}
-		if live == nil {
-			continue
-		}
-		t, err := TargetOf(info)
-		if err != nil {
-			return err
-		}
-		refs = append(refs, t.Ref)
-	}
-	if len(refs) == 0 {
-		return nil
+// to create, are gone.
+func (a *Applier) AwaitGone(objects []*resource.Info, why string) error {
+	refs, err := Refs(objects)
+	if err != nil || len(refs) == 0 {
+		return err
 	}
 	a.Stage("delete", fmt.Sprintf("waiting for %s to be gone: %s", RefList(refs), why), refs)
 	return a.awaitGone(refs, false)

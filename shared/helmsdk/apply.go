@@ -26,9 +26,9 @@ type Applier interface {
 	// Delete deletes the objects Helm deletes on its own (hooks, by their delete policy),
 	// each with its werf.io/delete-propagation.
 	Delete(objects []*resource.Info, ops Ops) error
-	// AwaitGone returns once the objects are gone (those already gone are not waited for),
+	// AwaitGone returns once the objects, deleted or still being deleted, are gone,
 	// reporting their progress; why says what waits for them.
-	AwaitGone(objects []*resource.Info, ops Ops, why string) error
+	AwaitGone(objects []*resource.Info, why string) error
 }
 
 // ErrTerminating is an object that cannot be applied yet: its previous copy is still being

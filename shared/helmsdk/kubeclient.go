@@ -248,7 +248,7 @@ func (c *deployKubeClient) Create(resources kube.ResourceList) (*kube.Result, er
 			}
 		}
 		if len(terminating) > 0 {
-			if err := c.applier.AwaitGone(terminating, ops, "the hook's previous copy is still being deleted"); err != nil {
+			if err := c.applier.AwaitGone(terminating, "the hook's previous copy is still being deleted"); err != nil {
 				return nil, err
 			}
 		}
@@ -272,11 +272,30 @@ func (c *deployKubeClient) Delete(resources kube.ResourceList) (*kube.Result, []
 	return &kube.Result{Deleted: resources}, nil
 }
 
+// WaitForDelete is how Helm awaits the hooks it deleted by their delete policy (and an
+// uninstall's objects, which ours does not ask for): those still there are awaited through
+// the Applier, or an uninstall's awaitGone.
 func (c *deployKubeClient) WaitForDelete(resources kube.ResourceList, timeout time.Duration) error {
-	if c.applier == nil {
+	if c.applier == nil && c.awaitGone == nil {
 		return c.Client.WaitForDelete(resources, timeout)
 	}
-	return c.applier.AwaitGone(resources, helmOps{client: c.Client}, "deleted by helm.sh/hook-delete-policy")
+	var present kube.ResourceList
+	for _, info := range resources {
+		live, err := helmOps{client: c.Client}.Get(info)
+		if err != nil {
+			return fmt.Errorf("read %s %q: %w", info.Mapping.GroupVersionKind.Kind, info.Name, err)
+		}
+		if live != nil {
+			present = append(present, info)
+		}
+	}
+	switch {
+	case len(present) == 0:
+		return nil
+	case c.applier != nil:
+		return c.applier.AwaitGone(present, "deleted by helm.sh/hook-delete-policy")
+	}
+	return c.awaitGone(c.context, present)
 }
 
 func (c *deployKubeClient) Update(original, target kube.ResourceList, force bool) (*kube.Result, error) {

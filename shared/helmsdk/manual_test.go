@@ -18,7 +18,7 @@ func objectInfo(t *testing.T, doc string) *resource.Info {
 		t.Fatal(err)
 	}
 	gvk := u.GroupVersionKind()
-	return &resource.Info{Name: u.GetName(), Namespace: "ns", Object: u, Mapping: &meta.RESTMapping{GroupVersionKind: gvk, Resource: schema.GroupVersionResource{Group: gvk.Group, Version: gvk.Version, Resource: strings.ToLower(gvk.Kind) + "s"}}}
+	return &resource.Info{Name: u.GetName(), Namespace: "ns", Object: u, Mapping: &meta.RESTMapping{GroupVersionKind: gvk, Resource: schema.GroupVersionResource{Group: gvk.Group, Version: gvk.Version, Resource: strings.ToLower(gvk.Kind) + "s"}, Scope: meta.RESTScopeNamespace}}
 }
 
 const manifestConfigMap = `

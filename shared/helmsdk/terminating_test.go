@@ -2,18 +2,37 @@ package helmsdk
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net/http"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"helm.sh/helm/v3/pkg/kube"
-	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/resource"
 	"k8s.io/client-go/rest/fake"
 	"sigs.k8s.io/yaml"
 )
+
+const statusNotFound = `{kind: Status, apiVersion: v1, status: Failure, reason: NotFound, code: 404}`
+
+// answering is a REST client whose server answers each request with a status code and a
+// YAML body.
+func answering(answer func(*http.Request) (int, string)) *fake.RESTClient {
+	return &fake.RESTClient{
+		NegotiatedSerializer: resource.UnstructuredPlusDefaultContentConfig().NegotiatedSerializer,
+		GroupVersion:         schema.GroupVersion{Version: "v1"},
+		Client: fake.CreateHTTPClient(func(req *http.Request) (*http.Response, error) {
+			code, doc := answer(req)
+			data, err := yaml.YAMLToJSON([]byte(doc))
+			return &http.Response{StatusCode: code, Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(bytes.NewReader(data))}, err
+		}),
+	}
+}
 
 // TestApplyWaitsOutATerminatingCopy: an object whose live copy is being deleted is neither
 // patched nor created over (a patch merges into the copy that goes, or is refused): Apply
@@ -35,37 +54,90 @@ func TestApplyWaitsOutATerminatingCopy(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var writes []string
-			client := &fake.RESTClient{
-				NegotiatedSerializer: resource.UnstructuredPlusDefaultContentConfig().NegotiatedSerializer,
-				GroupVersion:         schema.GroupVersion{Version: "v1"},
-				Client: fake.CreateHTTPClient(func(req *http.Request) (*http.Response, error) {
-					body := func(code int, doc string) (*http.Response, error) {
-						data, err := yaml.YAMLToJSON([]byte(doc))
-						return &http.Response{StatusCode: code, Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(bytes.NewReader(data))}, err
-					}
-					if req.Method != http.MethodGet {
-						writes = append(writes, req.Method)
-					}
-					switch {
-					case req.Method == http.MethodPost && tt.live != "":
-						return body(http.StatusConflict, `{kind: Status, apiVersion: v1, status: Failure, reason: AlreadyExists, code: 409, message: "object is being deleted: configmaps \"settings\" already exists"}`)
-					case req.Method == http.MethodPost:
-						return body(http.StatusCreated, manifestConfigMap)
-					case tt.live == "":
-						return body(http.StatusNotFound, `{kind: Status, apiVersion: v1, status: Failure, reason: NotFound, code: 404}`)
-					default:
-						return body(http.StatusOK, tt.live)
-					}
-				}),
-			}
 			info := objectInfo(t, manifestConfigMap)
-			info.Client, info.Mapping.Scope = client, meta.RESTScopeNamespace
+			info.Client = answering(func(req *http.Request) (int, string) {
+				if req.Method != http.MethodGet {
+					writes = append(writes, req.Method)
+				}
+				switch {
+				case req.Method == http.MethodPost && tt.live != "":
+					return http.StatusConflict, `{kind: Status, apiVersion: v1, status: Failure, reason: AlreadyExists, code: 409, message: "object is being deleted: configmaps \"settings\" already exists"}`
+				case req.Method == http.MethodPost:
+					return http.StatusCreated, manifestConfigMap
+				case tt.live == "":
+					return http.StatusNotFound, statusNotFound
+				}
+				return http.StatusOK, tt.live
+			})
 			err := helmOps{client: &kube.Client{Log: func(string, ...any) {}}, install: tt.install}.Apply(nil, info)
 			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
 				t.Fatalf("Apply: %v, want %v", err, tt.wantErr)
 			}
 			if got := len(writes); (tt.wantWrite == "" && got != 0) || (tt.wantWrite != "" && (got != 1 || writes[0] != tt.wantWrite)) {
 				t.Fatalf("writes %v, want %q alone", writes, tt.wantWrite)
+			}
+		})
+	}
+}
+
+// awaiting records what it is asked to await.
+type awaiting struct {
+	Applier
+	got []string
+}
+
+func (a *awaiting) AwaitGone(objects []*resource.Info, why string) error {
+	for _, o := range objects {
+		a.got = append(a.got, o.Name)
+	}
+	return nil
+}
+
+// TestWaitForDeleteAwaitsWhatIsStillThere: the hooks Helm deleted are awaited through the
+// Applier, or an uninstall's awaitGone, once each, and only those still there (Helm asks
+// for every hook with a delete policy, most of which never existed).
+func TestWaitForDeleteAwaitsWhatIsStillThere(t *testing.T) {
+	tests := []struct {
+		name      string
+		uninstall bool
+		live      []string
+		want      string
+	}{
+		{name: "a deploy, one still there", live: []string{"settings"}, want: "settings"},
+		{name: "a deploy, none there", want: ""},
+		{name: "an uninstall, one still there", uninstall: true, live: []string{"settings"}, want: "settings"},
+		{name: "an uninstall, none there", uninstall: true, want: ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var resources kube.ResourceList
+			for _, name := range []string{"settings", "gone"} {
+				info := objectInfo(t, strings.Replace(manifestConfigMap, "settings", name, 1))
+				live := slices.Contains(tt.live, name)
+				info.Client = answering(func(*http.Request) (int, string) {
+					if live {
+						return http.StatusOK, manifestConfigMap
+					}
+					return http.StatusNotFound, statusNotFound
+				})
+				resources = append(resources, info)
+			}
+			applier := &awaiting{}
+			c := &deployKubeClient{Client: &kube.Client{Log: func(string, ...any) {}}, context: context.Background()}
+			called := 0
+			if tt.uninstall {
+				c.awaitGone = func(_ context.Context, objects []*resource.Info) error {
+					called++
+					return applier.AwaitGone(objects, "")
+				}
+			} else {
+				c.applier = applier
+			}
+			if err := c.WaitForDelete(resources, time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(applier.got, ","); got != tt.want || (tt.uninstall && tt.want == "" && called != 0) {
+				t.Fatalf("awaited %q (%d calls), want %q", got, called, tt.want)
 			}
 		})
 	}
