@@ -8,27 +8,44 @@ import (
 	"github.com/kubectl-converge/converge/shared/manifest"
 )
 
+// Digests of the right length: the parser checks them as the runtimes do.
+var (
+	hexA = strings.Repeat("a", 64)
+	hexB = strings.Repeat("b", 64)
+)
+
 func TestParseRef(t *testing.T) {
 	tests := []struct {
 		in      string
 		want    Ref
-		wantErr bool
+		name    string
+		wantErr string
 	}{
-		{in: "nginx", want: Ref{Repository: "nginx"}},
-		{in: "nginx:1.27", want: Ref{Repository: "nginx", Tag: "1.27"}},
-		{in: "registry.example.com:5000/team/app:v1@sha256:abc", want: Ref{Registry: "registry.example.com:5000", Repository: "registry.example.com:5000/team/app", Tag: "v1", Digest: "sha256:abc"}},
-		{in: "localhost/app@sha256:def", want: Ref{Registry: "localhost", Repository: "localhost/app", Digest: "sha256:def"}},
-		{in: "team/app:2", want: Ref{Repository: "team/app", Tag: "2"}},
-		{in: "", wantErr: true},
-		{in: "app@nodigest", wantErr: true},
-		{in: "has space:1", wantErr: true},
+		{in: "nginx", want: Ref{Repository: "nginx"}, name: "docker.io/library/nginx"},
+		{in: "nginx:1.27", want: Ref{Repository: "nginx", Tag: "1.27"}, name: "docker.io/library/nginx"},
+		{in: "library/nginx", want: Ref{Repository: "library/nginx"}, name: "docker.io/library/nginx"},
+		{in: "docker.io/nginx", want: Ref{Registry: "docker.io", Repository: "docker.io/nginx"}, name: "docker.io/library/nginx"},
+		{in: "docker.io/library/nginx:1.27", want: Ref{Registry: "docker.io", Repository: "docker.io/library/nginx", Tag: "1.27"}, name: "docker.io/library/nginx"},
+		{in: "index.docker.io/library/nginx", want: Ref{Registry: "index.docker.io", Repository: "index.docker.io/library/nginx"}, name: "docker.io/library/nginx"},
+		{in: "registry-1.docker.io/library/nginx", want: Ref{Registry: "registry-1.docker.io", Repository: "registry-1.docker.io/library/nginx"}, name: "docker.io/library/nginx"},
+		{in: "team/app:2", want: Ref{Repository: "team/app", Tag: "2"}, name: "docker.io/team/app"},
+		{in: "registry.example.com:5000/team/app:v1@sha256:" + hexA, want: Ref{Registry: "registry.example.com:5000", Repository: "registry.example.com:5000/team/app", Tag: "v1", Digest: "sha256:" + hexA}, name: "registry.example.com:5000/team/app"},
+		{in: "localhost/app@sha256:" + hexB, want: Ref{Registry: "localhost", Repository: "localhost/app", Digest: "sha256:" + hexB}, name: "localhost/app"},
+		{in: "localhost:5000/app:1", want: Ref{Registry: "localhost:5000", Repository: "localhost:5000/app", Tag: "1"}, name: "localhost:5000/app"},
+		{in: "", wantErr: `invalid image reference "": empty`},
+		{in: "app@nodigest", wantErr: `invalid image reference "app@nodigest": want [REGISTRY[:PORT]/]PATH[:TAG][@ALGORITHM:HEX]`},
+		{in: "app@sha256:" + hexA[:32], wantErr: `digest: invalid checksum digest length`},
+		{in: "app@md5:" + hexA, wantErr: `digest: unsupported digest algorithm`},
+		{in: "has space:1", wantErr: `invalid image reference "has space:1": want`},
+		{in: "Team/App", wantErr: `must be lowercase`},
+		{in: "app:", wantErr: `invalid image reference "app:": want`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
 			got, err := ParseRef(tt.in)
-			if tt.wantErr {
-				if err == nil {
-					t.Fatalf("ParseRef(%q) = %+v, want an error", tt.in, got)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || strings.Contains(err.Error(), "\n") {
+					t.Fatalf("ParseRef(%q) = %+v, %v; want one line with %q", tt.in, got, err, tt.wantErr)
 				}
 				return
 			}
@@ -38,14 +55,17 @@ func TestParseRef(t *testing.T) {
 			if got.String() != tt.in {
 				t.Fatalf("String() = %q, want %q", got.String(), tt.in)
 			}
+			if got.Name() != tt.name {
+				t.Fatalf("Name() = %q, want %q", got.Name(), tt.name)
+			}
 		})
 	}
 }
 
 func TestServiceValues(t *testing.T) {
-	v := ServiceValues{Env: "prod", Namespace: "shop", Images: Images{"backend": "reg.io/shop/backend:1.2@sha256:aa"}}.Values()
+	v := ServiceValues{Env: "prod", Namespace: "shop", Images: Images{"backend": "reg.io/shop/backend:1.2@sha256:" + hexA}}.Values()
 	werf := v["werf"].(map[string]any)
-	if werf["image"].(map[string]any)["backend"] != "reg.io/shop/backend:1.2@sha256:aa" || werf["tag"].(map[string]any)["backend"] != "1.2" {
+	if werf["image"].(map[string]any)["backend"] != "reg.io/shop/backend:1.2@sha256:"+hexA || werf["tag"].(map[string]any)["backend"] != "1.2" {
 		t.Fatalf("werf.image/tag wrong: %v", werf)
 	}
 	if werf["env"] != "prod" || werf["namespace"] != "shop" {
@@ -57,11 +77,11 @@ func TestServiceValues(t *testing.T) {
 	}
 	// werf 2's keys (werf pkg/image/image_values.go): repository without the registry.
 	want := map[string]any{
-		"registry": "reg.io", "namespace": "shop", "name": "backend", "tag": "1.2", "digest": "sha256:aa", "tag_digest": "1.2@sha256:aa",
+		"registry": "reg.io", "namespace": "shop", "name": "backend", "tag": "1.2", "digest": "sha256:" + hexA, "tag_digest": "1.2@sha256:" + hexA,
 		"image": "reg.io/shop/backend", "repository": "shop/backend",
-		"ref": "reg.io/shop/backend:1.2@sha256:aa", "ref_tag": "reg.io/shop/backend:1.2",
-		"repository_ref": "shop/backend:1.2@sha256:aa", "repository_tag": "shop/backend:1.2",
-		"name_ref": "backend:1.2@sha256:aa", "name_tag": "backend:1.2",
+		"ref": "reg.io/shop/backend:1.2@sha256:" + hexA, "ref_tag": "reg.io/shop/backend:1.2",
+		"repository_ref": "shop/backend:1.2@sha256:" + hexA, "repository_tag": "shop/backend:1.2",
+		"name_ref": "backend:1.2@sha256:" + hexA, "name_tag": "backend:1.2",
 	}
 	got := global["werf"].(map[string]any)["images"].(map[string]any)["backend"]
 	if !reflect.DeepEqual(got, want) {
@@ -79,6 +99,8 @@ func TestParseFlagsErrorsNameTheFlag(t *testing.T) {
 		{"image bad ref", second(ParseImageFlags([]string{"backend=bad ref"})), "--image"},
 		{"rewrite without =", second(ParseRewrites([]string{"nginx"})), "--rewrite-image"},
 		{"rewrite FROM with tag", second(ParseRewrites([]string{"nginx:1=mirror/nginx"})), "--rewrite-image"},
+		{"rewrite bad TO", second(ParseRewrites([]string{"nginx=Mirror/Nginx"})), "--rewrite-image"},
+		{"rewrite one image twice", second(ParseRewrites([]string{"nginx=mirror/nginx", "docker.io/library/nginx=other/nginx"})), "--rewrite-image"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if tt.err == nil || !strings.HasPrefix(tt.err.Error(), tt.flag) {
@@ -107,11 +129,11 @@ spec:
           - name: app
             image: nginx:1.25
           - name: sidecar
-            image: docker.io/library/nginx@sha256:abc
+            image: docker.io/library/nginx@sha256:` + hexA + `
           - name: other
             image: redis:7
 `
-	rewrites, err := ParseRewrites([]string{"nginx=mirror.local/nginx", "busybox=mirror.local/busybox:1.37", "docker.io/library/nginx=mirror.local/nginx:pinned"})
+	rewrites, err := ParseRewrites([]string{"nginx=mirror.local/nginx", "busybox=mirror.local/busybox:1.37"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +141,7 @@ spec:
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"image: mirror.local/busybox:1.37", "image: mirror.local/nginx:1.25", "image: mirror.local/nginx:pinned", "image: redis:7"} {
+	for _, want := range []string{"image: mirror.local/busybox:1.37", "image: mirror.local/nginx:1.25", "image: mirror.local/nginx@sha256:" + hexA, "image: redis:7"} {
 		if !strings.Contains(string(out), want) {
 			t.Fatalf("rewritten manifest misses %q:\n%s", want, out)
 		}

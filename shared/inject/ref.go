@@ -4,52 +4,63 @@
 package inject
 
 import (
+	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/distribution/reference"
 )
 
-// Ref is a parsed image reference: [REGISTRY/]PATH[:TAG][@DIGEST].
+// Ref is a parsed image reference: [REGISTRY/]PATH[:TAG][@DIGEST], its parts as written.
+// It is parsed by github.com/distribution/reference, the parser of the container runtimes.
 type Ref struct {
-	// Registry is the host (and port) part, "" for Docker Hub short names.
+	// Registry is the host (and port) part as written, "" for Docker Hub short names.
 	Registry string
-	// Repository is the name without tag and digest, registry included.
+	// Repository is the name without tag and digest, registry included, as written.
 	Repository string
 	Tag        string
 	Digest     string
 }
 
+// dockerHubAliases are hosts the runtimes pull Docker Hub images from under other names:
+// distribution normalizes index.docker.io itself, registry-1.docker.io is Docker Hub's
+// registry endpoint.
+var dockerHubAliases = []string{"index.docker.io/", "registry-1.docker.io/"}
+
 // ParseRef splits ref into its parts. Only the shape is checked, not whether it exists.
 func ParseRef(ref string) (Ref, error) {
-	if ref == "" || strings.ContainsAny(ref, " \t\n") {
-		return Ref{}, fmt.Errorf("invalid image reference %q", ref)
+	named, err := parseNamed(ref)
+	if err != nil {
+		return Ref{}, err
 	}
-	var r Ref
-	name := ref
-	if at := strings.Index(name, "@"); at >= 0 {
-		r.Digest = name[at+1:]
-		name = name[:at]
-		if alg, hex, ok := strings.Cut(r.Digest, ":"); !ok || alg == "" || hex == "" {
-			return Ref{}, fmt.Errorf("invalid image reference %q: digest must be ALGORITHM:HEX", ref)
-		}
+	r := Ref{Repository: ref}
+	if d, ok := named.(reference.Digested); ok {
+		r.Digest = d.Digest().String()
+		r.Repository = strings.TrimSuffix(r.Repository, "@"+r.Digest)
 	}
-	if colon := strings.LastIndex(name, ":"); colon > strings.LastIndex(name, "/") {
-		r.Tag = name[colon+1:]
-		name = name[:colon]
-		if r.Tag == "" {
-			return Ref{}, fmt.Errorf("invalid image reference %q: empty tag after ':'", ref)
-		}
+	if t, ok := named.(reference.Tagged); ok {
+		r.Tag = t.Tag()
+		r.Repository = strings.TrimSuffix(r.Repository, ":"+r.Tag)
 	}
-	if name == "" || strings.HasSuffix(name, "/") || strings.HasPrefix(name, "/") {
-		return Ref{}, fmt.Errorf("invalid image reference %q", ref)
-	}
-	r.Repository = name
-	if first, _, ok := strings.Cut(name, "/"); ok && (strings.ContainsAny(first, ".:") || first == "localhost") {
+	if first, _, ok := strings.Cut(r.Repository, "/"); ok && (reference.Domain(named) != "docker.io" || first == "docker.io" || isDockerHubAlias(r.Repository)) {
 		r.Registry = first
 	}
 	return r, nil
 }
 
-// String is the reference in its canonical written form.
+// Name is the repository as the container runtime resolves it: "nginx", "library/nginx",
+// "docker.io/library/nginx" and "index.docker.io/library/nginx" are all
+// "docker.io/library/nginx". Two references name the same image exactly when their Names are
+// equal.
+func (r Ref) Name() string {
+	named, err := parseNamed(r.Repository)
+	if err != nil {
+		return r.Repository
+	}
+	return named.Name()
+}
+
+// String is the reference as written.
 func (r Ref) String() string {
 	s := r.Repository
 	if r.Tag != "" {
@@ -59,4 +70,38 @@ func (r Ref) String() string {
 		s += "@" + r.Digest
 	}
 	return s
+}
+
+// parseNamed parses and normalizes ref, Docker Hub's aliases included, with a one-line error
+// saying what is wrong with it.
+func parseNamed(ref string) (reference.Named, error) {
+	normalized := ref
+	for _, alias := range dockerHubAliases {
+		if rest, ok := strings.CutPrefix(ref, alias); ok {
+			normalized = "docker.io/" + rest
+		}
+	}
+	named, err := reference.ParseNormalizedNamed(normalized)
+	if err == nil {
+		return named, nil
+	}
+	problem := err.Error()
+	switch {
+	case ref == "":
+		problem = "empty"
+	case errors.Is(err, reference.ErrReferenceInvalidFormat) && !strings.Contains(problem, "lowercase"):
+		problem = "want [REGISTRY[:PORT]/]PATH[:TAG][@ALGORITHM:HEX] in lowercase, without spaces"
+	case strings.Contains(problem, "digest"), strings.Contains(problem, "algorithm"):
+		problem = "digest: " + problem
+	}
+	return nil, fmt.Errorf("invalid image reference %q: %s", ref, problem)
+}
+
+func isDockerHubAlias(repository string) bool {
+	for _, alias := range dockerHubAliases {
+		if strings.HasPrefix(repository, alias) {
+			return true
+		}
+	}
+	return false
 }

@@ -11,9 +11,14 @@ import (
 // and .Values.global.werf.images.NAME) at repository target: TARGET/<last path element>,
 // keeping tags and digests. It returns the new values and "old -> new" for each image.
 func Relocate(values map[string]any, target string) (map[string]any, []string, error) {
+	given := target
 	target = strings.TrimSuffix(target, "/")
-	if _, err := ParseRef(target); err != nil || target == "" {
-		return nil, nil, fmt.Errorf("--rewrite-images-to %q: want a repository such as registry.example.com/mirror", target)
+	to, err := ParseRef(target)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--rewrite-images-to %q: %w; want a repository such as registry.example.com/mirror", given, err)
+	}
+	if to.Tag != "" || to.Digest != "" {
+		return nil, nil, fmt.Errorf("--rewrite-images-to %q: want a repository without tag or digest, such as registry.example.com/mirror", given)
 	}
 	werf, _ := values["werf"].(map[string]any)
 	images, _ := werf["image"].(map[string]any)

@@ -1,18 +1,20 @@
 package inject
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 )
 
 func TestRelocate(t *testing.T) {
-	baked := ServiceValues{Env: "prod", Images: Images{"web": "registry.example.com/shop/web:2.0.0", "db": "docker.io/library/postgres@sha256:abc"}}.Values()
+	baked := ServiceValues{Env: "prod", Images: Images{"web": "registry.example.com/shop/web:2.0.0", "db": "docker.io/library/postgres@sha256:" + hexA}}.Values()
 	baked["greeting"] = "kept"
 	out, changes, err := Relocate(baked, "mirror.example.com/prod/")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "docker.io/library/postgres@sha256:abc -> mirror.example.com/prod/postgres@sha256:abc\nregistry.example.com/shop/web:2.0.0 -> mirror.example.com/prod/web:2.0.0"
+	want := "docker.io/library/postgres@sha256:" + hexA + " -> mirror.example.com/prod/postgres@sha256:" + hexA + "\n" +
+		"registry.example.com/shop/web:2.0.0 -> mirror.example.com/prod/web:2.0.0"
 	if got := strings.Join(changes, "\n"); got != want {
 		t.Fatalf("changes:\n%s\nwant:\n%s", got, want)
 	}
@@ -27,7 +29,9 @@ func TestRelocate(t *testing.T) {
 	if baked["werf"].(map[string]any)["image"].(map[string]any)["web"] != "registry.example.com/shop/web:2.0.0" {
 		t.Fatal("Relocate changed its input")
 	}
-	if _, _, err := Relocate(baked, ""); err == nil || !strings.Contains(err.Error(), "--rewrite-images-to") {
-		t.Fatalf("empty target: %v", err)
+	for _, target := range []string{"", "mirror.example.com/prod:1", "Mirror/Prod", "mirror.example.com/prod@sha256:" + hexA} {
+		if _, _, err := Relocate(baked, target); err == nil || !strings.HasPrefix(err.Error(), "--rewrite-images-to "+strconv.Quote(target)+": ") {
+			t.Fatalf("target %q: %v", target, err)
+		}
 	}
 }

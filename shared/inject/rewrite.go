@@ -11,8 +11,11 @@ import (
 
 // Rewrite replaces images named From (by name, ignoring their tag and digest) with To, the
 // way kustomize's images: field does: when To has no tag and no digest, the original tag and
-// digest are kept.
+// digest are kept; otherwise To's tag and digest replace both. The name matches however the
+// chart spells it: "nginx", "library/nginx", "docker.io/library/nginx" and
+// "index.docker.io/library/nginx" are one image. To is written as given.
 type Rewrite struct {
+	// From is the normalized name of the images rewritten (Ref.Name).
 	From string
 	To   Ref
 }
@@ -20,6 +23,7 @@ type Rewrite struct {
 // ParseRewrites parses FROM=TO items of --rewrite-image.
 func ParseRewrites(items []string) ([]Rewrite, error) {
 	var out []Rewrite
+	given := map[string]string{}
 	for _, item := range items {
 		from, to, ok := strings.Cut(item, "=")
 		if !ok || from == "" || to == "" {
@@ -30,13 +34,18 @@ func ParseRewrites(items []string) ([]Rewrite, error) {
 			return nil, fmt.Errorf("--rewrite-image %q: %w", item, err)
 		}
 		if fromRef.Tag != "" || fromRef.Digest != "" {
-			return nil, fmt.Errorf("--rewrite-image %q: FROM is an image name without tag or digest", item)
+			return nil, fmt.Errorf("--rewrite-image %q: FROM %q has a tag or digest: give the image name only, e.g. nginx or docker.io/library/nginx", item, from)
 		}
 		toRef, err := ParseRef(to)
 		if err != nil {
 			return nil, fmt.Errorf("--rewrite-image %q: %w", item, err)
 		}
-		out = append(out, Rewrite{From: fromRef.Repository, To: toRef})
+		name := fromRef.Name()
+		if first, ok := given[name]; ok {
+			return nil, fmt.Errorf("--rewrite-image %q: %q already rewrites %s; give one rule per image", item, first, name)
+		}
+		given[name] = item
+		out = append(out, Rewrite{From: name, To: toRef})
 	}
 	return out, nil
 }
@@ -53,8 +62,9 @@ func RewriteImages(obj *manifest.Object, rewrites []Rewrite) error {
 		if err != nil {
 			return nil // a templated or empty image is not ours to judge
 		}
+		name := ref.Name()
 		for _, rw := range rewrites {
-			if ref.Repository != rw.From {
+			if name != rw.From {
 				continue
 			}
 			next := rw.To
