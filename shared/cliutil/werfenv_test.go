@@ -120,6 +120,9 @@ func TestWerfOptionsHonoured(t *testing.T) {
 		{"-t seconds", []string{"-t", "90"}, nil, func(c werfTestCommand) string { return fmt.Sprint(c.converge.Timeout == 90*time.Second) }},
 		{"WERF_LOG_COLOR_MODE", nil, []string{"WERF_LOG_COLOR_MODE=on"}, func(c werfTestCommand) string { return fmt.Sprint(c.track.Color == "always") }},
 		{"WERF_STATUS_PROGRESS_PERIOD_SECONDS", nil, []string{"WERF_STATUS_PROGRESS_PERIOD_SECONDS=10"}, func(c werfTestCommand) string { return fmt.Sprint(c.track.ProgressInterval == 10*time.Second) }},
+		// werf's older name, read when WERF_STATUS_PROGRESS_PERIOD_SECONDS is not set.
+		{"WERF_STATUS_PROGRESS_PERIOD", nil, []string{"WERF_STATUS_PROGRESS_PERIOD=7"}, func(c werfTestCommand) string { return fmt.Sprint(c.track.ProgressInterval == 7*time.Second) }},
+		{"WERF_STATUS_PROGRESS_PERIOD_SECONDS first", nil, []string{"WERF_STATUS_PROGRESS_PERIOD=7", "WERF_STATUS_PROGRESS_PERIOD_SECONDS=9"}, func(c werfTestCommand) string { return fmt.Sprint(c.track.ProgressInterval == 9*time.Second) }},
 		{"--status-progress-period -1", []string{"--status-progress-period=-1"}, nil, func(c werfTestCommand) string { return fmt.Sprint(c.track.ProgressInterval == 0) }},
 		{"WERF_SAVE_DEPLOY_REPORT", nil, []string{"WERF_SAVE_DEPLOY_REPORT=true"}, func(c werfTestCommand) string { return fmt.Sprint(c.converge.SaveReport == ".werf-deploy-report.json") }},
 		{"--save-deploy-report with a path", []string{"--save-deploy-report", "--deploy-report-path", "out/report"}, nil, func(c werfTestCommand) string { return fmt.Sprint(c.converge.SaveReport == "out/report.json") }},
@@ -192,6 +195,38 @@ func TestWerfOptionsNoted(t *testing.T) {
 	// --parallel is werf's default: nothing to say.
 	if notes != want {
 		t.Errorf("notes:\n%s\nwant:\n%s", notes, want)
+	}
+}
+
+// TestWerfShowOnlyVariables: werf render takes --show-only items from every variable whose
+// name starts with WERF_SHOW_ONLY, in name order, before the command line's (werf 1.2
+// cmd/werf/render/render.go getShowOnly).
+func TestWerfShowOnlyVariables(t *testing.T) {
+	fs := pflag.NewFlagSet("render", pflag.ContinueOnError)
+	showOnly := fs.StringArray("show-only", nil, "")
+	if err := fs.Parse([]string{"--show-only", "templates/cli.yaml"}); err != nil {
+		t.Fatal(err)
+	}
+	environ := []string{"WERF_SHOW_ONLY_2=templates/b.yaml", "WERF_SHOW_ONLY=templates/bare.yaml", "WERF_SHOW_ONLY_1=templates/a.yaml"}
+	if _, err := ApplyWerfEnvironment(fs, WerfRender, environ, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(*showOnly, " "), "templates/bare.yaml templates/a.yaml templates/b.yaml templates/cli.yaml"; got != want {
+		t.Errorf("show-only %q, want %q", got, want)
+	}
+}
+
+// TestWerfDeployPathVariablesNoted: variables werf 1.2 reads on the deploy path outside its
+// flags (engine choice, Helm 2 migration, telemetry) are noted, not silently ignored.
+func TestWerfDeployPathVariablesNoted(t *testing.T) {
+	notes, err := werfCommand(t).apply(t, "WERF_NELM=1", "WERF_HELM_RELEASE_STORAGE_NAMESPACE=kube-system", "WERF_TELEMETRY=0", "WERF_TELEMETRY_EXTRA_ATTRIBUTE_A=b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"WERF_NELM", "WERF_HELM_RELEASE_STORAGE_NAMESPACE", "WERF_TELEMETRY,", "WERF_TELEMETRY_EXTRA_ATTRIBUTE_*"} {
+		if !strings.Contains(notes, name) {
+			t.Errorf("%s not noted:\n%s", name, notes)
+		}
 	}
 }
 

@@ -8,7 +8,9 @@ package cliutil
 // common.Setup* call into cmd/werf/common/*.go for the flags they define and the variables
 // their defaults read (os.Getenv, util.GetBoolEnvironment*, util.GetIntEnvVar, the
 // $WERF_*_ prefixes of repeatable flags), plus the WERF_* variables pkg/ reads on the deploy
-// path (git grep 'Getenv("WERF_' in pkg/config, pkg/deploy, pkg/process_exterminator). A few
+// path (git grep -o '"WERF_[A-Z0-9_]*' over cmd/ and pkg/, keeping what converge, plan,
+// render, dismiss and bundle run: pkg/config, pkg/deploy, pkg/telemetry, pkg/true_git,
+// pkg/giterminism_manager, pkg/process_exterminator). A few
 // entries come from werf 2 (main), as marked: the variables and flags a werf 2 CI job brings.
 //
 // The table test of each plugin (TestWerfOptions, through WerfCoverage) fails on any option
@@ -63,7 +65,7 @@ var werfOptions = []werfOption{
 	{flag: "secondary-repo", kind: werfListKind, env: []string{"WERF_SECONDARY_REPO_"}, cmds: werfProject, source: "common/common.go SetupSecondaryStagesStorageOptions", note: buildOnly},
 	{flag: "cache-repo", kind: werfListKind, env: []string{"WERF_CACHE_REPO_"}, cmds: werfProject, source: "common/common.go SetupCacheStagesStorageOptions", note: buildOnly},
 	{flag: "final-repo", env: []string{"WERF_FINAL_REPO"}, cmds: werfProject, source: "common/common.go SetupFinalRepo", refuse: imagesGiven},
-	{flag: "container-registry-mirror", kind: werfListKind, cmds: werfAll, source: "common/common.go SetupContainerRegistryMirror", note: buildOnly},
+	{flag: "container-registry-mirror", kind: werfListKind, env: []string{"WERF_CONTAINER_REGISTRY_MIRROR_"}, cmds: werfAll, source: "common/common.go SetupContainerRegistryMirror", note: buildOnly},
 	{flag: "platform", kind: werfListKind, env: []string{"WERF_PLATFORM"}, cmds: werfProject | WerfBundleCopy, source: "common/cmd_data.go SetupPlatform", note: buildOnly},
 	{flag: "parallel", short: "p", kind: werfBoolKind, defTrue: true, env: []string{"WERF_PARALLEL"}, cmds: werfBuild, source: "common/common.go SetupParallelOptions", note: buildOnly},
 	{flag: "parallel-tasks-limit", env: []string{"WERF_PARALLEL_TASKS_LIMIT"}, cmds: werfBuild, source: "common/common.go SetupParallelOptions", note: buildOnly},
@@ -143,9 +145,9 @@ var werfOptions = []werfOption{
 		refuse: "helm giterm takes the namespace from helm: use helm's -n"},
 	{flag: "release", kind: werfStringKind, env: []string{"WERF_RELEASE"}, cmds: werfRelease | WerfBundleRender, as: "release", source: "common/common.go SetupRelease",
 		refuse: "give the release as the RELEASE argument"},
-	{flag: "status-progress-period", kind: werfStringKind, env: []string{"WERF_STATUS_PROGRESS_PERIOD_SECONDS"}, cmds: werfRelease, as: "progress-interval", convert: werfSeconds, source: "common/common.go SetupStatusProgressPeriodP",
+	{flag: "status-progress-period", kind: werfStringKind, env: []string{"WERF_STATUS_PROGRESS_PERIOD_SECONDS", "WERF_STATUS_PROGRESS_PERIOD"}, cmds: werfRelease, as: "progress-interval", convert: werfSeconds, source: "common/common.go SetupStatusProgressPeriodP",
 		note: "this command tracks nothing"},
-	{flag: "hooks-status-progress-period", env: []string{"WERF_HOOKS_STATUS_PROGRESS_PERIOD_SECONDS"}, cmds: werfRelease, source: "common/common.go SetupHooksStatusProgressPeriod",
+	{flag: "hooks-status-progress-period", env: []string{"WERF_HOOKS_STATUS_PROGRESS_PERIOD_SECONDS", "WERF_HOOKS_STATUS_PROGRESS_PERIOD"}, cmds: werfRelease, source: "common/common.go SetupHooksStatusProgressPeriod",
 		note: "hooks are tracked with the same --progress-interval as the other objects"},
 	{flag: "releases-history-max", kind: werfIntKind, env: []string{"WERF_RELEASES_HISTORY_MAX"}, cmds: werfRelease, as: "history-max", source: "common/common.go SetupReleasesHistoryMax",
 		note: "this command writes no revision"},
@@ -187,7 +189,7 @@ var werfOptions = []werfOption{
 		refuse: "render always includes the chart's CRDs: filter them out of its output"},
 	{flag: "output", kind: werfStringKind, env: []string{"WERF_RENDER_OUTPUT"}, cmds: WerfRender | WerfBundleRender, source: "render/render.go, bundle/render/render.go",
 		refuse: "render writes to stdout: redirect it to the file"},
-	{flag: "show-only", short: "s", kind: werfListKind, cmds: WerfRender, as: "show-only", source: "render/render.go"},
+	{flag: "show-only", short: "s", kind: werfListKind, env: []string{"WERF_SHOW_ONLY_", "WERF_SHOW_ONLY"}, cmds: WerfRender, as: "show-only", source: "render/render.go getShowOnly"},
 	{flag: "with-namespace", kind: werfBoolKind, env: []string{"WERF_WITH_NAMESPACE"}, cmds: WerfDismiss, as: "with-namespace", source: "dismiss/dismiss.go"},
 	{flag: "with-hooks", kind: werfBoolKind, defTrue: true, env: []string{"WERF_WITH_HOOKS"}, cmds: WerfDismiss, as: "with-hooks", source: "dismiss/dismiss.go"},
 	{flag: "tag", kind: werfStringKind, env: []string{"WERF_TAG"}, cmds: werfBundle, as: "tag", source: "bundle/*/*.go"},
@@ -213,6 +215,15 @@ var werfOptions = []werfOption{
 		note: logOnly},
 	{env: []string{"WERF_ENABLE_PROCESS_EXTERMINATOR"}, kind: werfBoolKind, cmds: werfAll, source: "pkg/process_exterminator/unix.go (set by werf ci-env)",
 		note: "werf's guard against orphaned processes; converge stops on its parent's SIGTERM"},
+	{env: []string{"WERF_NELM", "WERF_EXPERIMENTAL_DEPLOY_ENGINE"}, kind: werfStringKind, cmds: werfRepo, source: "pkg/deploy/helm/init.go IsExperimentalEngine",
+		note: "there is one deploy engine here, planning, applying and tracking as nelm (werf's new engine) does"},
+	{env: []string{"WERF_HELM_RELEASE_STORAGE_NAMESPACE", "WERF_HELM2_RELEASE_STORAGE_NAMESPACE", "WERF_HELM_RELEASE_STORAGE_TYPE", "WERF_HELM2_RELEASE_STORAGE_TYPE"}, kind: werfStringKind, cmds: WerfConverge | WerfPlan,
+		source: "converge/converge.go, plan/plan.go createMaintenanceHelper", note: "they locate Helm 2 releases for werf to migrate; none is migrated here (use helm-2to3 first)"},
+	{env: []string{"WERF_CONVERGE_ENABLE_IMAGES_PARAMS"}, kind: werfBoolKind, cmds: WerfConverge | WerfPlan, source: "converge/converge.go isSpecificImagesEnabled", note: buildOnly},
+	{env: []string{"WERF_TELEMETRY"}, kind: werfStringKind, cmds: werfAll, source: "pkg/telemetry/telemetry.go", note: noTelemetry},
+	{env: []string{"WERF_TELEMETRY_LOG_FILE", "WERF_TELEMETRY_TRACE_URL", "WERF_TELEMETRY_EXTRA_ATTRIBUTE_"}, kind: werfStringKind, cmds: werfAll, source: "pkg/telemetry/telemetry.go, telemetrywerfio.go", note: noTelemetry},
+	{env: []string{"WERF_DISABLE_GIT_MIN_VERSION_CONSTRAINT"}, kind: werfStringKind, cmds: werfProject, source: "pkg/true_git/init.go", note: "git repositories are read in-process, with no git binary"},
+	{env: []string{"WERF_DEBUG_GITERMINISM_MANAGER"}, kind: werfStringKind, cmds: werfProject, source: "pkg/giterminism_manager/file_reader/file_reader.go", note: logOnly},
 
 	// werf 2 (main, cmd/werf/common/common.go): what a werf 2 CI job brings.
 	{flag: "set-json", kind: werfListKind, env: []string{"WERF_SET_JSON_"}, cmds: werfValues, as: "set-json", source: "werf 2: common/common.go SetupSetJSON"},
@@ -242,5 +253,6 @@ const (
 	noChart      = "this command reads no chart"
 	noRegistry   = "this command reads no registry"
 	noCluster    = "this command renders without a cluster"
+	noTelemetry  = "no telemetry is sent"
 	offline      = WerfRender | WerfBundleRender | WerfBundlePublish
 )
