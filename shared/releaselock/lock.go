@@ -177,16 +177,54 @@ func acquireWerfLock(ctx context.Context, kube kubernetes.Interface, namespace, 
 }
 
 // renewWerf keeps the werf lease fresh as lockgate's renew worker does; when another run took
-// it over, the operation is cancelled.
+// it over, or no renewal succeeded within its renew deadline, the operation is cancelled.
 func (l *Lock) renewWerf(ctx context.Context) {
+	deadline := newRenewDeadline(werfLeaseTTL)
 	everyTick(ctx, werfLeaseRenewPeriod, l.werfDone, func() bool {
-		if err := l.werf.renew(ctx); errors.Is(err, errWerfLeaseLost) {
+		renewCtx, cancel := deadline.context(ctx)
+		err := l.werf.renew(renewCtx)
+		cancel()
+		switch {
+		case err == nil:
+			deadline.succeeded()
+		case errors.Is(err, errWerfLeaseLost):
 			l.lostFn(fmt.Errorf("%w: the werf lease in configmap %q of namespace %q was taken over", ErrLost, WerfConfigMap, l.namespace))
 			return false
+		case deadline.passed(ctx):
+			l.lostFn(deadline.lost(fmt.Sprintf("the werf lease in configmap %q of namespace %q", WerfConfigMap, l.namespace), err))
+			return false
 		}
-		// Other errors are retried at the next tick: the lease outlives two missed renewals.
 		return true
 	})
+}
+
+// renewDeadline follows the renewals of a lease held for duration: once none has succeeded
+// for the duration minus a third (client-go's leader election keeps its RenewDeadline, 10 s,
+// that far under its LeaseDuration, 15 s), the holder gives the run up before another run
+// can take the expired lease over, so that two runs never both believe they hold it.
+type renewDeadline struct {
+	within time.Duration
+	last   time.Time
+}
+
+func newRenewDeadline(duration time.Duration) *renewDeadline {
+	return &renewDeadline{within: duration - duration/3, last: time.Now()}
+}
+
+func (d *renewDeadline) succeeded() { d.last = time.Now() }
+
+// context bounds one renewal by the deadline, so that a hanging request cannot outlive it.
+func (d *renewDeadline) context(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithDeadline(ctx, d.last.Add(d.within))
+}
+
+// passed says the deadline passed while the run goes on (not when ctx ended: Release).
+func (d *renewDeadline) passed(ctx context.Context) bool {
+	return ctx.Err() == nil && time.Since(d.last) >= d.within
+}
+
+func (d *renewDeadline) lost(what string, err error) error {
+	return fmt.Errorf("%w: %s was not renewed for %s (last error: %v); stopped before another run can take it over", ErrLost, what, d.within.Round(time.Second), err)
 }
 
 // everyTick calls step every period until it returns false or ctx ends, then closes done.
@@ -315,28 +353,36 @@ func (l *Lock) setLease(lease *coordinationv1.Lease) {
 	l.mu.Unlock()
 }
 
-// renew keeps the lease fresh; when another run took it over, the operation is cancelled.
+// renew keeps the lease fresh; when another run took it over, or no renewal succeeded
+// within the renew deadline, the operation is cancelled.
 func (l *Lock) renew(ctx context.Context) {
+	deadline := newRenewDeadline(l.duration)
 	everyTick(ctx, l.duration/3, l.done, func() bool {
 		l.mu.Lock()
 		lease := l.lease.DeepCopy()
 		l.mu.Unlock()
 		now := metav1.NewMicroTime(time.Now())
 		lease.Spec.RenewTime = &now
-		updated, err := l.leases().Update(ctx, lease, metav1.UpdateOptions{})
+		renewCtx, cancel := deadline.context(ctx)
+		defer cancel()
+		updated, err := l.leases().Update(renewCtx, lease, metav1.UpdateOptions{})
 		switch {
 		case err == nil:
 			l.setLease(updated)
+			deadline.succeeded()
 		case apierrors.IsConflict(err) || apierrors.IsNotFound(err):
-			if current, gerr := l.leases().Get(ctx, l.name, metav1.GetOptions{}); gerr == nil && current.Spec.HolderIdentity != nil && *current.Spec.HolderIdentity == l.holder {
+			if current, gerr := l.leases().Get(renewCtx, l.name, metav1.GetOptions{}); gerr == nil && current.Spec.HolderIdentity != nil && *current.Spec.HolderIdentity == l.holder {
 				l.setLease(current)
 				return true
 			}
 			l.lostFn(fmt.Errorf("%w: lease %q in namespace %q was taken over", ErrLost, l.name, l.namespace))
 			return false
+		case deadline.passed(ctx):
+			l.lostFn(deadline.lost(fmt.Sprintf("lease %q in namespace %q", l.name, l.namespace), err))
+			return false
 		}
-		// Other errors (an API server restart) are retried at the next tick; the lease
-		// outlives a few missed renewals.
+		// Other errors (an API server restart) are retried at the next tick, until the
+		// renew deadline.
 		return true
 	})
 }

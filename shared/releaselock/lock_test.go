@@ -2,6 +2,7 @@ package releaselock
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -134,5 +135,48 @@ func TestForbiddenLockSaysWhatToGrant(t *testing.T) {
 				t.Fatalf("error %v", err)
 			}
 		})
+	}
+}
+
+// TestHolderGivesUpWhenRenewalsFail: the API server answers the first holder's renewals with
+// errors that are not conflicts; the holder cancels its run (saying why) before its lease
+// expires, so when a second run takes the lease over the first no longer believes it holds it.
+func TestHolderGivesUpWhenRenewalsFail(t *testing.T) {
+	kube := fake.NewClientset()
+	opts := Options{Duration: 3 * time.Second, Operation: "converge"}
+	first, firstCtx, err := Acquire(context.Background(), kube, "ns", "app", opts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kube.PrependReactor("update", "leases", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		if l := action.(k8stesting.UpdateAction).GetObject().(*coordinationv1.Lease); *l.Spec.HolderIdentity == first.holder {
+			return true, nil, apierrors.NewServiceUnavailable("the API server is restarting")
+		}
+		return false, nil, nil
+	})
+	secondHeld := make(chan *Lock)
+	go func() {
+		second, _, err := Acquire(context.Background(), kube, "ns", "app", opts, nil)
+		if err != nil {
+			t.Error(err)
+		}
+		secondHeld <- second
+	}()
+	<-firstCtx.Done()
+	lease, err := kube.CoordinationV1().Leases("ns").Get(context.Background(), LeaseName("app"), metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *lease.Spec.HolderIdentity != first.holder {
+		t.Fatalf("the lease was taken over by %q before the first holder gave up", *lease.Spec.HolderIdentity)
+	}
+	cause := context.Cause(firstCtx)
+	if !errors.Is(cause, ErrLost) || !strings.Contains(cause.Error(), "was not renewed for 2s (last error: the API server is restarting)") {
+		t.Fatalf("the first run ended with %v", cause)
+	}
+	first.Release()
+	second := <-secondHeld
+	if second != nil {
+		second.Release()
 	}
 }
