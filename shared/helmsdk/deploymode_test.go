@@ -151,3 +151,42 @@ func TestRetryAfterFailedInstallRendersAnInstall(t *testing.T) {
 		})
 	}
 }
+
+// TestRenderErrorRecordsNothing: a chart that does not render fails the install before Helm
+// stores a revision; the failed release Helm returns is not one the caller may roll back.
+func TestRenderErrorRecordsNothing(t *testing.T) {
+	broken := &chart.Chart{
+		Metadata:  &chart.Metadata{APIVersion: "v2", Name: "app", Version: "1.0.0"},
+		Templates: []*chart.File{{Name: "templates/cm.yaml", Data: []byte("{{ .Values.x | nosuchfunction }}\n")}},
+	}
+	for _, tc := range []struct {
+		name    string
+		history []*release.Release
+	}{
+		{"a first install", nil},
+		{"a retry after a failed first install", history(release.StatusFailed)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &Client{namespace: "ns", cfg: &action.Configuration{
+				Releases:     storage.Init(driver.NewMemory()),
+				KubeClient:   &kubefake.PrintingKubeClient{Out: io.Discard},
+				Capabilities: chartutil.DefaultCapabilities,
+				Log:          func(string, ...any) {},
+			}}
+			for _, r := range tc.history {
+				r.Chart, r.Config = broken, map[string]any{}
+				if err := c.cfg.Releases.Create(r); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := c.UpgradeOrInstall(context.Background(), UpgradeRequest{ReleaseName: "app", Chart: charts.FromHelm(broken), Values: map[string]any{}, Timeout: time.Minute})
+			if err == nil || got != nil {
+				t.Fatalf("got release %+v, error %v; want no release and the render error", got, err)
+			}
+			revs, _ := c.cfg.Releases.History("app")
+			if len(revs) != len(tc.history) {
+				t.Fatalf("%d revisions stored, want %d", len(revs), len(tc.history))
+			}
+		})
+	}
+}

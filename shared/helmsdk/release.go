@@ -128,6 +128,10 @@ func (c *Client) UpgradeOrInstall(ctx context.Context, req UpgradeRequest) (*Rel
 	// pending after that is marked failed here.
 	helmCtx, cancel := afterGrace(ctx, interruptGrace)
 	defer cancel()
+	before := 0
+	if last, err := c.lastRevision(req.ReleaseName); err == nil {
+		before = last.Version
+	}
 	rel, err := c.upgradeOrInstall(helmCtx, req, false)
 	if err != nil && ctx.Err() != nil {
 		rel = c.failPending(req.ReleaseName, rel, context.Cause(ctx))
@@ -139,12 +143,20 @@ func (c *Client) UpgradeOrInstall(ctx context.Context, req UpgradeRequest) (*Rel
 	}
 	if err != nil {
 		err = helmError(c.adoptionError(err, req.ReleaseName))
-		if rel != nil && rel.Info != nil && rel.Info.Status == helmrelease.StatusFailed {
+		if rel != nil && rel.Info != nil && rel.Info.Status == helmrelease.StatusFailed && c.recorded(req.ReleaseName, before) {
 			return fromHelm(rel), err
 		}
 		return nil, err
 	}
 	return fromHelm(rel), nil
+}
+
+// recorded says whether the release got a revision after revision before: Helm's install
+// returns a failed release it never stored when the chart does not render, which recorded
+// nothing and deployed nothing.
+func (c *Client) recorded(name string, before int) bool {
+	last, err := c.lastRevision(name)
+	return err == nil && last.Version > before
 }
 
 // Preview renders what UpgradeOrInstall would deploy, with lookups against the cluster, and
