@@ -18,6 +18,16 @@ import (
 	"github.com/kubectl-converge/converge/shared/helmsdk/charts"
 )
 
+// memoryClient is a Client on Helm's memory storage with a kube client that applies nothing.
+func memoryClient() *Client {
+	return &Client{namespace: "ns", cfg: &action.Configuration{
+		Releases:     storage.Init(driver.NewMemory()),
+		KubeClient:   &kubefake.PrintingKubeClient{Out: io.Discard},
+		Capabilities: chartutil.DefaultCapabilities,
+		Log:          func(string, ...any) {},
+	}}
+}
+
 func history(statuses ...release.Status) []*release.Release {
 	out := make([]*release.Release, 0, len(statuses))
 	for i, s := range statuses {
@@ -91,12 +101,7 @@ func TestRetryAfterFailedInstallRendersAnInstall(t *testing.T) {
 		{"after a failed upgrade", history(release.StatusSuperseded, release.StatusFailed), false, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := &Client{namespace: "ns", cfg: &action.Configuration{
-				Releases:     storage.Init(driver.NewMemory()),
-				KubeClient:   &kubefake.PrintingKubeClient{Out: io.Discard},
-				Capabilities: chartutil.DefaultCapabilities,
-				Log:          func(string, ...any) {},
-			}}
+			c := memoryClient()
 			for _, r := range tc.history {
 				r.Chart = ch
 				r.Config = map[string]any{}
@@ -167,12 +172,7 @@ func TestRenderErrorRecordsNothing(t *testing.T) {
 		{"a retry after a failed first install", history(release.StatusFailed)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := &Client{namespace: "ns", cfg: &action.Configuration{
-				Releases:     storage.Init(driver.NewMemory()),
-				KubeClient:   &kubefake.PrintingKubeClient{Out: io.Discard},
-				Capabilities: chartutil.DefaultCapabilities,
-				Log:          func(string, ...any) {},
-			}}
+			c := memoryClient()
 			for _, r := range tc.history {
 				r.Chart, r.Config = broken, map[string]any{}
 				if err := c.cfg.Releases.Create(r); err != nil {
