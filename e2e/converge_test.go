@@ -159,7 +159,7 @@ func TestInjectionAndGlobalMetadataOnLiveObjects(t *testing.T) {
 	images := filepath.Join(t.TempDir(), "images.yaml")
 	writeFile(t, images, "migrate: registry.example.com/shop/migrate:7.0.0\nweb: will-be-overridden/web:0\n")
 	env.Command(t, "kubectl", "converge", chart, "-n", ns,
-		"--image", "web=registry.example.com/shop/web:2.0.0@sha256:1234",
+		"--image", "web=registry.example.com/shop/web:2.0.0@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
 		"--images-file", images,
 		"--rewrite-image", "nginx=mirror.example.com/nginx",
 		"--add-annotation", "team=shop", "--add-label", "tier=backend", "--env", "staging").
@@ -185,14 +185,14 @@ func TestInjectionAndGlobalMetadataOnLiveObjects(t *testing.T) {
 		t.Errorf("global labels reached the pod template: %s", podLabels)
 	}
 	images0 := jsonPath(t, env, ns, "deployment/"+release+"-web", "{.spec.template.spec.containers[*].image}")
-	if images0 != "registry.example.com/shop/web:2.0.0@sha256:1234 mirror.example.com/nginx:1.25" {
+	if images0 != "registry.example.com/shop/web:2.0.0@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef mirror.example.com/nginx:1.25" {
 		t.Errorf("deployment images = %q", images0)
 	}
 	if got := jsonPath(t, env, ns, "job/"+release+"-migrate", "{.spec.template.spec.containers[0].image}"); got != "registry.example.com/shop/migrate:7.0.0" {
 		t.Errorf("hook job image = %q, want the one from --images-file", got)
 	}
 	cm := jsonPath(t, env, ns, "configmap/"+release+"-config", "{.data}")
-	for _, want := range []string{`"env":"staging"`, `"globalEnv":"staging"`, `"namespace":"` + ns + `"`, `"imageRef":"registry.example.com/shop/web:2.0.0@sha256:1234"`, `"imageTag":"2.0.0"`} {
+	for _, want := range []string{`"env":"staging"`, `"globalEnv":"staging"`, `"namespace":"` + ns + `"`, `"imageRef":"registry.example.com/shop/web:2.0.0@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"`, `"imageTag":"2.0.0"`} {
 		if !strings.Contains(cm, want) {
 			t.Errorf("configmap data lacks %s: %s", want, cm)
 		}

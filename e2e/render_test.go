@@ -77,6 +77,8 @@ func TestRenderErrorsNameTheInput(t *testing.T) {
 		{"missing values file", []string{"-f", "/nonexistent/values.yaml"}, "/nonexistent/values.yaml"},
 		{"bad --image", []string{"--image", "web"}, `--image "web"`},
 		{"bad --rewrite-image", []string{"--rewrite-image", "nginx"}, `--rewrite-image "nginx"`},
+		{"bad --rewrite-image reference", []string{"--rewrite-image", "nginx=Mirror/Nginx"}, `--rewrite-image "nginx=Mirror/Nginx": invalid image reference "Mirror/Nginx"`},
+		{"bad --image digest", []string{"--image", "web=web@sha256:abc"}, `--image "web=web@sha256:abc": invalid image reference "web@sha256:abc"`},
 		{"bad --add-annotation", []string{"--add-annotation", "novalue"}, `--add-annotation "novalue"`},
 		{"bad --add-label", []string{"--add-label", "a=has space"}, `--add-label "a=has space"`},
 		{"bad --kube-version", []string{"--kube-version", "banana"}, `--kube-version "banana"`},

@@ -93,7 +93,7 @@ func TestWerfProjectInWerfCI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := env.Command(t, "kubectl", "converge", "--image", "backend=registry.example.com/shop/backend:abc123@sha256:0123", "--progress", "plain").Dir(repo).
+	res := env.Command(t, "kubectl", "converge", "--image", "backend=registry.example.com/shop/backend:abc123@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "--progress", "plain").Dir(repo).
 		Env("KUBECONFIG", "").
 		Env("WERF_ENV", werfEnv).
 		Env("WERF_KUBE_CONFIG_BASE64", base64.StdEncoding.EncodeToString(kubeconfig)).
