@@ -98,28 +98,72 @@ func (v *Values) Merge(layers ...map[string]any) (map[string]any, error) {
 	}
 	src := v.src
 	steps := []struct {
-		flag  string
-		items []string
-		parse func(string) error
+		flag    string
+		items   []string
+		parse   func(string) error
+		literal bool
 	}{
-		{"--set-json", src.SetJSON, func(s string) error { return strvals.ParseJSON(s, base) }},
-		{"--set", src.Set, func(s string) error { return strvals.ParseInto(s, base) }},
-		{"--set-string", src.SetString, func(s string) error { return strvals.ParseIntoString(s, base) }},
-		{"--set-file", src.SetFile, func(s string) error { return strvals.ParseIntoFile(s, base, readFile) }},
-		{"--set-literal", src.SetLiteral, func(s string) error { return strvals.ParseLiteralInto(s, base) }},
+		{"--set-json", src.SetJSON, func(s string) error { return strvals.ParseJSON(s, base) }, false},
+		{"--set", src.Set, func(s string) error { return strvals.ParseInto(s, base) }, false},
+		{"--set-string", src.SetString, func(s string) error { return strvals.ParseIntoString(s, base) }, false},
+		{"--set-file", src.SetFile, func(s string) error { return strvals.ParseIntoFile(s, base, readFile) }, false},
+		{"--set-literal", src.SetLiteral, func(s string) error { return strvals.ParseLiteralInto(s, base) }, true},
 	}
 	for _, step := range steps {
 		for _, item := range step.items {
+			// Errors name the keys of the item, never its values (a password set by --set).
+			named := withoutValues(item, step.literal)
 			// Helm stores "=x" under the key "" without a word: a typo that sets nothing.
 			if strings.HasPrefix(item, "=") || strings.Contains(item, ",=") {
-				return nil, fmt.Errorf("%s %q: a key before = is empty: use KEY=VALUE", step.flag, item)
+				return nil, fmt.Errorf("%s %q: a key before = is empty: use KEY=VALUE", step.flag, named)
 			}
 			if err := step.parse(item); err != nil {
-				return nil, fmt.Errorf("%s %q: %w", step.flag, item, err)
+				return nil, fmt.Errorf("%s %q: %w", step.flag, named, err)
 			}
 		}
 	}
 	return base, nil
+}
+
+// elidedValue stands for a value in errors about a --set item.
+const elidedValue = "..."
+
+// withoutValues is a --set item with each value replaced by elidedValue, its keys kept:
+// "db.password=x,oops" is "db.password=...,oops". A value runs to the next comma outside
+// braces and brackets (Helm's lists and JSON); a literal item has one value, the rest.
+func withoutValues(item string, literal bool) string {
+	var b strings.Builder
+	inValue, escaped, depth := false, false, 0
+	for _, r := range item {
+		if !inValue {
+			b.WriteRune(r)
+			switch {
+			case escaped:
+				escaped = false
+			case r == '\\':
+				escaped = true
+			case r == '=':
+				inValue, depth = true, 0
+				b.WriteString(elidedValue)
+			}
+			continue
+		}
+		switch {
+		case literal:
+		case escaped:
+			escaped = false
+		case r == '\\':
+			escaped = true
+		case r == '{' || r == '[':
+			depth++
+		case (r == '}' || r == ']') && depth > 0:
+			depth--
+		case r == ',' && depth == 0:
+			inValue = false
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 // copyValues copies values deeply, as Copy copies a chart's: --set parsing changes maps and

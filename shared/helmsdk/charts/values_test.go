@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"sync/atomic"
 	"testing"
 )
@@ -71,5 +72,38 @@ func TestValuesFromStdin(t *testing.T) {
 	}
 	if got["replicas"] != float64(3) {
 		t.Fatalf("values from stdin: %v", got)
+	}
+}
+
+// TestSetErrorsNameKeysNotValues: an error about a --set item names its keys and never
+// shows a value (a password given on the command line).
+func TestSetErrorsNameKeysNotValues(t *testing.T) {
+	const secret = "hunter2-SECRETMARKER"
+	tests := []struct {
+		name    string
+		src     ValueSources
+		wantErr string
+	}{
+		{name: "a key without value after a secret", src: ValueSources{Set: []string{"db.password=" + secret + ",oops"}},
+			wantErr: `--set "db.password=...,oops": key "oops" has no value`},
+		{name: "an empty key after a secret", src: ValueSources{Set: []string{"db.password=" + secret + ",=x"}},
+			wantErr: `--set "db.password=...,=...": a key before = is empty: use KEY=VALUE`},
+		{name: "a list value with commas", src: ValueSources{Set: []string{"hosts={a-" + secret + ",b},oops"}},
+			wantErr: `--set "hosts=...,oops": key "oops" has no value`},
+		{name: "an escaped comma in a value", src: ValueSources{SetString: []string{`token=a\,` + secret + `,oops`}},
+			wantErr: `--set-string "token=...,oops": key "oops" has no value`},
+		{name: "json", src: ValueSources{SetJSON: []string{`db={"password":"` + secret + `","x":1},oops`}},
+			wantErr: `--set-json "db=...,oops": key "oops" has no value`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := MergeValues(tt.src)
+			if err == nil || err.Error() != tt.wantErr {
+				t.Fatalf("error %v, want %s", err, tt.wantErr)
+			}
+			if strings.Contains(err.Error(), "SECRETMARKER") {
+				t.Fatalf("the error shows the value: %v", err)
+			}
+		})
 	}
 }
