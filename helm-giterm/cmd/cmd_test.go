@@ -90,6 +90,8 @@ func TestCommands(t *testing.T) {
 		{name: "upgrade-without-release", args: []string{"upgrade"}},
 		{name: "bundle-copy-without-to", args: []string{"bundle-copy", "--from", "bundle.tgz"}},
 		{name: "template", args: []string{"template", "shop", "chart", "--set", "replicas=4"}},
+		// werf render's form of -s: the template's file, inside the chart directory.
+		{name: "template-show-only-file", args: []string{"template", "shop", "chart", "-s", "chart/templates/app.yaml"}},
 		{name: "template-uncommitted", args: []string{"template", "shop", "chart"}, dirty: true},
 		{name: "template-dev", args: []string{"template", "shop", "chart", "--dev"}, dirty: true},
 	}

@@ -88,7 +88,7 @@ func newTemplateCommand(streams genericiooptions.IOStreams) *cobra.Command {
 			}
 			out, err := helmsdk.Render(cmd.Context(), helmsdk.RenderRequest{
 				ReleaseName: prepared.ReleaseName, Namespace: prepared.Namespace, Chart: prepared.Chart, Values: prepared.Values,
-				KubeVersion: kubeVersion, APIVersions: apiVersions, ShowOnly: showOnly, Transform: prepared.Transform,
+				KubeVersion: kubeVersion, APIVersions: apiVersions, ShowOnly: cliutil.ShowOnlyInChart(prepared.ChartPath, showOnly), Transform: prepared.Transform,
 			})
 			if err != nil {
 				return exitcode.Wrap(exitcode.CodeUsage, fmt.Errorf("render chart %q: %w", prepared.Chart.Name(), err))

@@ -116,6 +116,8 @@ func TestCommands(t *testing.T) {
 		{"chart-missing", []string{"render", "testdata/no-such-chart"}},
 		{"render", []string{"render", "testdata/chart", "--release", "shop", "-n", "prod", "--set", "replicas=3", "--env", "production", "--image", "web=registry.example.com/web@sha256:" + strings.Repeat("a", 64)}},
 		{"render-show-only", []string{"render", "testdata/chart", "--show-only", "templates/app.yaml", "--add-annotation", "team=shop"}},
+		// werf render's form: the template's file, inside the chart directory.
+		{"render-show-only-file", []string{"render", "testdata/chart", "--show-only", "testdata/chart/templates/app.yaml"}},
 		{"history-no-release", []string{"history", "shop", "-n", "prod"}},
 		// werf's unit for --timeout is seconds: 600 is ten minutes, as 10m is.
 		{"timeout-seconds", []string{"testdata/chart", "--timeout", "600"}},

@@ -78,7 +78,7 @@ func (o *RenderOptions) Run(cmd *cobra.Command) error {
 		Values:      prepared.Values,
 		KubeVersion: o.KubeVersion,
 		APIVersions: o.APIVersions,
-		ShowOnly:    o.ShowOnly,
+		ShowOnly:    cliutil.ShowOnlyInChart(prepared.ChartPath, o.ShowOnly),
 		Transform:   prepared.Transform,
 	})
 	if err != nil {

@@ -607,3 +607,26 @@ func KubeconfigFromBase64(encoded string) (string, func(), error) {
 	}
 	return path, cleanup, nil
 }
+
+// ShowOnlyInChart turns werf render's form of a --show-only item, a file inside the chart
+// directory named relative to the current directory or absolute (".helm/templates/a.yaml"),
+// into the chart-relative template path Helm matches ("templates/a.yaml"); other items are
+// kept (werf 1.2 cmd/werf/render/render.go).
+func ShowOnlyInChart(chartDir string, items []string) []string {
+	dir, err := filepath.Abs(chartDir)
+	if err != nil || len(items) == 0 {
+		return items
+	}
+	out := make([]string, len(items))
+	for i, item := range items {
+		out[i] = item
+		abs, err := filepath.Abs(item)
+		if err != nil {
+			continue
+		}
+		if rel, err := filepath.Rel(dir, abs); err == nil && rel != "." && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			out[i] = filepath.ToSlash(rel)
+		}
+	}
+	return out
+}

@@ -122,7 +122,9 @@ type Prepared struct {
 	ReleaseName string
 	Namespace   string
 	Chart       *charts.Chart
-	Values      map[string]any
+	// ChartPath is Inputs.ChartPath: the chart's directory or archive as named.
+	ChartPath string
+	Values    map[string]any
 	// StoredValues are what revisions store instead of Values when Values hold decrypted
 	// secrets; nil when there are none.
 	StoredValues map[string]any
@@ -212,6 +214,7 @@ func prepareLoaded(l *loadedChart) (*Prepared, error) {
 		ReleaseName:  name,
 		Namespace:    in.Namespace,
 		Chart:        ch,
+		ChartPath:    in.ChartPath,
 		Values:       vals,
 		StoredValues: stored,
 		Transform:    transform(in.Metadata, in.Rewrites),
