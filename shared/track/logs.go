@@ -8,11 +8,14 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-converge/converge/shared/redact"
 )
 
 const (
@@ -119,9 +122,7 @@ func (l *logFollower) stream(ref Ref, policy Policy, namespace, pod, container s
 		if !policy.KeepLine(container, line) {
 			continue
 		}
-		if len(line) > maxLogLineBytes {
-			line = line[:maxLogLineBytes] + "..."
-		}
+		line = shownLogLine(line)
 		l.remember(ref, pod, container, line)
 		if shown++; shown > maxLogLinesPerContainer {
 			if shown != maxLogLinesPerContainer+1 {
@@ -135,6 +136,21 @@ func (l *logFollower) stream(ref Ref, policy Policy, namespace, pod, container s
 			return
 		}
 	}
+}
+
+// shownLogLine is a pod's log line as events carry it: secrets masked first, then cut to
+// maxLogLineBytes (on a character boundary), so that a cut never leaves part of a secret
+// the redactor no longer recognizes.
+func shownLogLine(line string) string {
+	line = redact.String(line)
+	if len(line) <= maxLogLineBytes {
+		return line
+	}
+	cut := maxLogLineBytes
+	for cut > 0 && !utf8.RuneStart(line[cut]) {
+		cut--
+	}
+	return line[:cut] + "..."
 }
 
 func tailKey(ref Ref, pod, container string) string {
@@ -217,7 +233,7 @@ func (t *tracker) fetchFailureLogs(o *trackedObject, f *Failure) {
 			}
 			for _, line := range strings.Split(strings.TrimRight(string(raw), "\n"), "\n") {
 				if policy.KeepLine(f.Container, line) {
-					logs = append(logs, line)
+					logs = append(logs, shownLogLine(line))
 				}
 			}
 			// Applied by the loop's goroutine (finish): the failure is shared with printed events.
