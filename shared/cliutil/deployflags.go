@@ -50,7 +50,7 @@ func (f *DeployFlags) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&f.SecretKeyFile, "secret-key-file", "", "file holding the secret key (default: $WERF_SECRET_KEY, .werf_secret_key in the project, ~/.werf/global_secret_key)")
 	fs.StringArrayVar(&f.ImageFlags, "image", nil, "image reference for the chart: NAME=REF, as .Values.werf.image.NAME and .Values.global.werf.images.NAME (can be repeated)")
 	fs.StringVar(&f.ImagesFile, "images-file", "", "YAML or JSON file mapping image names to references; --image wins")
-	fs.StringArrayVar(&f.RewriteImages, "rewrite-image", nil, "replace container images named FROM in every pod template: FROM=TO[:TAG][@DIGEST] (can be repeated)")
+	fs.StringArrayVar(&f.RewriteImages, "rewrite-image", nil, "replace container images named FROM, however the chart spells them (nginx = docker.io/library/nginx), in every pod template: FROM=TO[:TAG][@DIGEST] (can be repeated)")
 	fs.StringArrayVar(&f.Annotations, "add-annotation", nil, "annotation added to every object, hooks included: key=value (can be repeated; also WERF_ADD_ANNOTATION_<ANY>=key=value)")
 	fs.BoolVar(&f.PlainHTTP, "plain-http", false, "use HTTP, not HTTPS, for oci:// chart dependencies")
 	fs.BoolVar(&f.DisableDefaultValues, "disable-default-values", false, "leave the chart's values.yaml out (also WERF_DISABLE_DEFAULT_VALUES)")

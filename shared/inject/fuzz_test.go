@@ -6,9 +6,10 @@ import (
 )
 
 // FuzzImageFlags feeds arbitrary --image and --rewrite-image values: a parsed reference
-// prints back to what was given, errors name the flag value, nothing panics.
+// prints back to what was given, its normalized name is stable, errors name the flag value, nothing panics.
 func FuzzImageFlags(f *testing.F) {
-	for _, seed := range []string{"web=registry.example.com/shop/web:1.0", "db=postgres@sha256:abc", "x=", "=y", "web=a b", "nginx=mirror/nginx:1", "a=localhost:5000/x:1@sha256:0", "web=:tag", "web=/x"} {
+	for _, seed := range []string{"web=registry.example.com/shop/web:1.0", "db=postgres@sha256:abc", "x=", "=y", "web=a b", "nginx=mirror/nginx:1", "a=localhost:5000/x:1@sha256:0", "web=:tag", "web=/x",
+		"db=postgres@sha256:" + hexA, "x=index.docker.io/library/nginx:1", "nginx=NGINX", "docker.io/nginx=localhost:5000/nginx", "a=registry-1.docker.io/b"} {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, item string) {
@@ -21,6 +22,9 @@ func FuzzImageFlags(f *testing.F) {
 				}
 				if r.String() != ref {
 					t.Fatalf("reference %q prints back as %q", ref, r.String())
+				}
+				if n, err := ParseRef(r.Name()); err != nil || n.Name() != r.Name() {
+					t.Fatalf("the name %q of %q does not parse to itself: %q, %v", r.Name(), ref, n.Name(), err)
 				}
 			}
 		}
