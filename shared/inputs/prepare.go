@@ -178,9 +178,15 @@ func prepareLoaded(l *loadedChart) (*Prepared, error) {
 	if err != nil {
 		return nil, err
 	}
-	vals, err := userValues.Merge(secretLayers...)
+	vals, err := userValues.Merge()
 	if err != nil {
 		return nil, err
+	}
+	// The decrypted secret values win over every user value, values files and --set alike,
+	// as in werf 1.2 (pkg/deploy/helm/chart_extender/helpers/chart_extender_values_merger.go)
+	// and nelm (pkg/helm/pkg/chartutil/coalesce.go MergeInternal).
+	for _, layer := range secretLayers {
+		vals = charts.MergeMaps(vals, layer)
 	}
 	service := inject.ServiceValues{Env: in.Env, Namespace: in.Namespace, Images: in.Images, Version: version.Get().Version, Repo: in.Repo, Commit: in.Commit}
 	if in.Project != nil {
