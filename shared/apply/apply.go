@@ -19,6 +19,7 @@ import (
 
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/helmsdk"
+	"github.com/kubectl-converge/converge/shared/redact"
 	"github.com/kubectl-converge/converge/shared/track"
 	"github.com/kubectl-converge/converge/shared/track/readiness"
 )
@@ -222,7 +223,7 @@ func (a *Applier) applyGroup(g *applyGroup, infos map[*unstructured.Unstructured
 	var wg sync.WaitGroup
 	for i, s := range steps {
 		wg.Add(1)
-		go func() {
+		redact.Go(func() {
 			defer wg.Done()
 			for _, d := range s.waitsFor {
 				if ch, inGroup := applied[d.step]; inGroup {
@@ -252,7 +253,7 @@ func (a *Applier) applyGroup(g *applyGroup, infos map[*unstructured.Unstructured
 				return
 			}
 			close(applied[s])
-		}()
+		})
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {

@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/metadata"
 
 	"github.com/kubectl-converge/converge/shared/helmsdk/charts"
+	"github.com/kubectl-converge/converge/shared/redact"
 )
 
 // crdFieldManager owns the CRD fields we apply; fields others set (a conversion webhook's
@@ -129,14 +130,14 @@ func (c *Client) liveCRDMetadata(ctx context.Context, n int, name func(int) stri
 	limiter := make(chan struct{}, 8)
 	for i := range n {
 		wg.Add(1)
-		go func() {
+		redact.Go(func() {
 			defer wg.Done()
 			limiter <- struct{}{}
 			defer func() { <-limiter }()
 			if m, err := crds.Get(ctx, name(i), metav1.GetOptions{}); err == nil {
 				out[i] = m
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	return out

@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/kubectl-converge/converge/shared/manifest"
+	"github.com/kubectl-converge/converge/shared/redact"
 	"github.com/kubectl-converge/converge/shared/track"
 )
 
@@ -145,7 +146,7 @@ func (r *accessReviewer) learnRules(ctx context.Context, wanted map[accessKey][]
 		if !known {
 			r.rules[ns] = nil
 			wg.Add(1)
-			go func(ns string) {
+			redact.Go(func() {
 				defer wg.Done()
 				review := &authorizationv1.SelfSubjectRulesReview{Spec: authorizationv1.SelfSubjectRulesReviewSpec{Namespace: ns}}
 				answer, err := r.clients.Kube.AuthorizationV1().SelfSubjectRulesReviews().Create(ctx, review, metav1.CreateOptions{})
@@ -155,7 +156,7 @@ func (r *accessReviewer) learnRules(ctx context.Context, wanted map[accessKey][]
 				r.mu.Lock()
 				r.rules[ns] = answer.Status.ResourceRules
 				r.mu.Unlock()
-			}(ns)
+			})
 		}
 		r.mu.Unlock()
 	}
@@ -219,7 +220,7 @@ func (r *accessReviewer) denied(ctx context.Context, wanted map[accessKey][]stri
 				continue
 			}
 			wg.Add(1)
-			go func() {
+			redact.Go(func() {
 				defer wg.Done()
 				limiter <- struct{}{}
 				defer func() { <-limiter }()
@@ -236,7 +237,7 @@ func (r *accessReviewer) denied(ctx context.Context, wanted map[accessKey][]stri
 				mu.Lock()
 				denied[key] = append(denied[key], verb)
 				mu.Unlock()
-			}()
+			})
 		}
 	}
 	wg.Wait()

@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-converge/converge/shared/exitcode"
+	"github.com/kubectl-converge/converge/shared/redact"
 	"github.com/kubectl-converge/converge/shared/track"
 )
 
@@ -131,7 +132,7 @@ func Acquire(ctx context.Context, kube kubernetes.Interface, namespace, release 
 	l.done = make(chan struct{})
 	opCtx, lost := context.WithCancelCause(ctx)
 	l.lostFn = lost
-	go l.renew(renewCtx)
+	redact.Go(func() { l.renew(renewCtx) })
 	werf, err := acquireWerfLock(waitCtx, kube, namespace, release, sink)
 	if err != nil {
 		l.Release()
@@ -140,7 +141,7 @@ func Acquire(ctx context.Context, kube kubernetes.Interface, namespace, release 
 	if werf != nil {
 		l.werf = werf
 		l.werfDone = make(chan struct{})
-		go l.renewWerf(renewCtx)
+		redact.Go(func() { l.renewWerf(renewCtx) })
 	}
 	return l, opCtx, nil
 }

@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/kubectl-converge/converge/shared/redact"
 	"github.com/kubectl-converge/converge/shared/track/readiness"
 )
 
@@ -300,7 +301,7 @@ func (t *tracker) loop(ctx context.Context) *Result {
 // prints what is queued.
 func (t *tracker) finish(ctx context.Context) {
 	done := make(chan struct{})
-	go func() { t.fetches.Wait(); close(done) }()
+	redact.Go(func() { t.fetches.Wait(); close(done) })
 	select {
 	case <-done:
 	case <-ctx.Done():
@@ -474,13 +475,13 @@ func (t *tracker) mapLater(o *trackedObject) {
 	}
 	o.mapping = true
 	gk, version := o.Ref.GroupKind(), o.Ref.Version
-	go func() {
+	redact.Go(func() {
 		m, err := t.clients.Mapper.RESTMapping(gk, version)
 		select {
 		case t.mapped <- mapResult{object: o, mapping: m, err: err}:
 		case <-t.logs.ctx.Done():
 		}
-	}()
+	})
 }
 
 // mappedKind opens and starts the source of a kind mapped in the background.

@@ -77,7 +77,7 @@ func (l *logFollower) follow(o *trackedObject, pods []*corev1.Pod) {
 			l.started[key] = true
 			l.open++
 			l.mu.Unlock()
-			go l.stream(o.Ref, o.Policy, p.Namespace, p.Name, c.Name, p.CreationTimestamp.Time)
+			redact.Go(func() { l.stream(o.Ref, o.Policy, p.Namespace, p.Name, c.Name, p.CreationTimestamp.Time) })
 		}
 	}
 }
@@ -213,7 +213,7 @@ func (t *tracker) fetchFailureLogs(o *trackedObject, f *Failure) {
 	policy, namespace, tail := o.Policy, o.Ref.Namespace, t.opts.FailureLogLines
 	var logs []string
 	t.fetches.Add(1)
-	go func() {
+	redact.Go(func() {
 		defer t.fetches.Done()
 		for _, previous := range []bool{true, false} {
 			if previous && f.Reason != "CrashLoopBackOff" && !strings.Contains(f.Message, "exit code") {
@@ -242,7 +242,7 @@ func (t *tracker) fetchFailureLogs(o *trackedObject, f *Failure) {
 			t.fetchedMu.Unlock()
 			return
 		}
-	}()
+	})
 }
 
 // storageClasses reads, in the background, whether a storage class binds volumes only for
@@ -271,7 +271,7 @@ func (s *storageClasses) waitsForFirstConsumer(pvc *corev1.PersistentVolumeClaim
 		return v != nil && *v, v != nil
 	}
 	s.known[class] = nil
-	go func() {
+	redact.Go(func() {
 		ctx, cancel := context.WithTimeout(s.ctx, failureLogTimeout)
 		defer cancel()
 		sc, err := s.kube.StorageV1().StorageClasses().Get(ctx, class, metav1.GetOptions{})
@@ -280,6 +280,6 @@ func (s *storageClasses) waitsForFirstConsumer(pvc *corev1.PersistentVolumeClaim
 		s.known[class] = &v
 		s.mu.Unlock()
 		s.notify()
-	}()
+	})
 	return false, false
 }

@@ -10,6 +10,8 @@ import (
 	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/kubectl-converge/converge/shared/redact"
 )
 
 // sourceKey names one list and watch: a resource in a namespace ("" for cluster-scoped).
@@ -206,7 +208,7 @@ func (ss *sources) startOne(ctx context.Context, s *source) error {
 		stop()
 		return fmt.Errorf("watch %s: %w", s.key, err)
 	}
-	go s.informer.Run(runCtx.Done())
+	redact.Go(func() { s.informer.Run(runCtx.Done()) })
 	return nil
 }
 
