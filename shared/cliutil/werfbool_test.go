@@ -22,6 +22,10 @@ func TestWerfBooleanVariables(t *testing.T) {
 		{"1", true, true},
 		{"yes", true, true},
 		{"on", true, false},
+		// werf compares the words as spelt.
+		{"TRUE", true, false},
+		{"FALSE", true, false},
+		{" 1", true, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.env, func(t *testing.T) {

@@ -164,6 +164,14 @@ type werfFlagValue struct {
 }
 
 func (v *werfFlagValue) Set(s string) error {
+	if v.option.kind == werfBoolKind {
+		// werf's boolean flags are pflag's: "True", "t", "0"... as strconv reads them.
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return err
+		}
+		s = strconv.FormatBool(b)
+	}
 	if v.option.kind == werfListKind {
 		v.values = append(v.values, s)
 	} else {
@@ -371,7 +379,15 @@ func (o *werfOption) refuses(wc WerfCommand) bool {
 
 // isDefault: a boolean set to werf's default asks for nothing.
 func (o *werfOption) isDefault(values []string) bool {
-	return o.kind == werfBoolKind && o.as == "" && len(values) > 0 && werfBool(values[len(values)-1]) == o.defTrue
+	return o.kind == werfBoolKind && o.as == "" && len(values) > 0 && o.boolOf(values[len(values)-1]) == o.defTrue
+}
+
+// boolOf reads a boolean of o as werf reads its variable, by o's default.
+func (o *werfOption) boolOf(v string) bool {
+	if o.defTrue {
+		return werfBoolDefaultTrue(v)
+	}
+	return werfBool(v)
 }
 
 // fill gives target werf's values: list items before the command line's when they come
@@ -385,10 +401,7 @@ func (o *werfOption) fill(fs *pflag.FlagSet, target *pflag.Flag, values []string
 	}
 	value := values[len(values)-1]
 	if o.kind == werfBoolKind || target.Value.Type() == "bool" {
-		b := werfBool(value)
-		if o.defTrue {
-			b = werfBoolDefaultTrue(value)
-		}
+		b := o.boolOf(value)
 		if !b && target.Value.String() == "false" {
 			return nil // nothing asked; a second variable for the flag (WERF_ATOMIC) may still set it
 		}
@@ -570,18 +583,20 @@ func excluding(environ, prefixes []string) []string {
 }
 
 // werfBoolDefaultTrue reads a werf boolean variable whose default is true: only "0",
-// "false" and "no" are false (werf 1.2 pkg/util/env.go GetBoolEnvironmentDefaultTrue).
+// "false" and "no", as spelt, are false (werf 1.2 pkg/util/env.go
+// GetBoolEnvironmentDefaultTrue): "FALSE" is true.
 func werfBoolDefaultTrue(v string) bool {
-	switch strings.ToLower(strings.TrimSpace(v)) {
+	switch v {
 	case "0", "false", "no":
 		return false
 	}
 	return true
 }
 
-// werfBool reads a werf boolean variable: "1", "true" and "yes" are true.
+// werfBool reads a werf boolean variable: "1", "true" and "yes", as spelt, are true (werf
+// 1.2 pkg/util/env.go GetBoolEnvironmentDefaultFalse): "TRUE" is false.
 func werfBool(v string) bool {
-	switch strings.ToLower(strings.TrimSpace(v)) {
+	switch v {
 	case "1", "true", "yes":
 		return true
 	}

@@ -132,6 +132,10 @@ func TestWerfOptionsHonoured(t *testing.T) {
 		{"WERF_LOG_DEBUG", nil, []string{"WERF_LOG_DEBUG=true"}, func(c werfTestCommand) string { on, _ := c.fs.GetBool("debug"); return fmt.Sprint(on) }},
 		// A boolean refused option set to werf's default asks for nothing.
 		{"WERF_FOLLOW=false", nil, []string{"WERF_FOLLOW=false"}, func(c werfTestCommand) string { return "true" }},
+		// werf reads "FALSE" as no word at all: WERF_PARALLEL (default true) stays true, nothing to note.
+		{"WERF_PARALLEL=FALSE", nil, []string{"WERF_PARALLEL=FALSE"}, func(c werfTestCommand) string { return "true" }},
+		// werf's boolean flags are pflag's: "True" is true.
+		{"--auto-rollback=True", []string{"--auto-rollback=True"}, nil, func(c werfTestCommand) string { return fmt.Sprint(c.converge.AutoRollback) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
