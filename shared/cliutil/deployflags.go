@@ -34,6 +34,8 @@ type DeployFlags struct {
 	DisableDefaultSecretValues bool
 	IgnoreSecretKey            bool
 	SetDockerConfigJSONValue   bool
+	// NoValuesSchemaValidation skips the check against values.schema.json (werf's flag).
+	NoValuesSchemaValidation bool
 }
 
 // AddFlags registers the flags on fs.
@@ -57,6 +59,7 @@ func (f *DeployFlags) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.DisableDefaultSecretValues, "disable-default-secret-values", false, "leave the chart's secret-values.yaml out (also WERF_DISABLE_DEFAULT_SECRET_VALUES)")
 	fs.BoolVar(&f.IgnoreSecretKey, "ignore-secret-key", false, "pass secret values and files encrypted, without a key: for a render to review (also WERF_IGNORE_SECRET_KEY)")
 	fs.BoolVar(&f.SetDockerConfigJSONValue, "set-docker-config-json-value", false, "pass the base64 of $DOCKER_CONFIG/config.json (else ~/.docker/config.json) as .Values.dockerconfigjson, for an image pull Secret (also WERF_SET_DOCKER_CONFIG_JSON_VALUE)")
+	fs.BoolVar(&f.NoValuesSchemaValidation, "no-values-schema-validation", false, "do not check the values against the charts' values.schema.json (also WERF_NO_VALUES_SCHEMA_VALIDATION)")
 	fs.StringVar(&f.Repo, "repo", "", "images repository, passed as .Values.werf.repo (werf's --repo; also WERF_REPO)")
 	fs.StringArrayVar(&f.Labels, "add-label", nil, "label added to every object's metadata: key=value (can be repeated; also WERF_ADD_LABEL_<ANY>=key=value)")
 }
@@ -122,5 +125,6 @@ func (f *DeployFlags) Inputs(chartPath, projectDir, namespace, project string) (
 		DisableDefaultSecretValues: f.DisableDefaultSecretValues,
 		IgnoreSecretKey:            f.IgnoreSecretKey,
 		DockerConfigJSON:           dockerConfig,
+		NoValuesSchemaValidation:   f.NoValuesSchemaValidation,
 	}, nil
 }

@@ -240,8 +240,7 @@ var werfOptions = []werfOption{
 		refuse: "NOTES go to stdout, progress to stderr: discard stdout (>/dev/null)"},
 	{flag: "release-storage", kind: werfStringKind, env: []string{"WERF_RELEASE_STORAGE"}, cmds: werfRelease, source: "werf 2: common/common.go SetupReleaseStorageDriver",
 		refuse: "set HELM_DRIVER (secret, configmap, sql, memory)"},
-	{flag: "no-values-schema-validation", kind: werfBoolKind, env: []string{"WERF_NO_VALUES_SCHEMA_VALIDATION"}, cmds: werfValues, source: "werf 2: werf/werf pull request 7756",
-		refuse: "values are always validated against values.schema.json"},
+	{flag: "no-values-schema-validation", kind: werfBoolKind, env: []string{"WERF_NO_VALUES_SCHEMA_VALIDATION"}, cmds: werfValues, as: "no-values-schema-validation", source: "werf 2: common/common.go SetupNoValuesSchemaValidationFlag (werf/werf pull request 7756)"},
 }
 
 // Notes and refusals shared by many options.

@@ -78,7 +78,9 @@ func fromHelm(rel *helmrelease.Release) *Release {
 type UpgradeRequest struct {
 	ReleaseName string
 	Chart       *charts.Chart
-	Values      map[string]any
+	// Values are rendered as given: Helm does not check them against values.schema.json,
+	// the caller does (inputs.Prepare, without werf's service values).
+	Values map[string]any
 	// CreateNamespace creates the release namespace when the release is installed.
 	CreateNamespace bool
 	// Wait blocks until the release's resources are ready, as helm --wait does; without it
@@ -232,6 +234,7 @@ func (c *Client) upgradeOrInstall(ctx context.Context, req UpgradeRequest, dryRu
 		install.TakeOwnership = req.ForceAdoption
 		install.SkipCRDs = !req.InstallCRDs
 		install.Labels = req.Labels
+		install.SkipSchemaValidation = true // as in Render
 		if dryRun {
 			install.DryRun, install.DryRunOption = true, "server"
 		}
@@ -248,6 +251,7 @@ func (c *Client) upgradeOrInstall(ctx context.Context, req UpgradeRequest, dryRu
 		upgrade.Description = req.Description
 		upgrade.Labels = req.Labels
 		upgrade.TakeOwnership = req.ForceAdoption
+		upgrade.SkipSchemaValidation = true // as in Render
 		if dryRun {
 			upgrade.DryRun, upgrade.DryRunOption = true, "server"
 		}

@@ -18,7 +18,9 @@ type RenderRequest struct {
 	ReleaseName string
 	Namespace   string
 	Chart       *charts.Chart
-	Values      map[string]any
+	// Values are rendered as given: Helm does not check them against values.schema.json,
+	// the caller does (inputs.Prepare, without werf's service values).
+	Values map[string]any
 	// KubeVersion is the version .Capabilities.KubeVersion reports; "" means the version of
 	// the Kubernetes client libraries this binary is built with.
 	KubeVersion string
@@ -39,6 +41,9 @@ func Render(ctx context.Context, req RenderRequest) (string, error) {
 	install.ClientOnly = true
 	install.Replace = true
 	install.IncludeCRDs = true
+	// The caller validated the values against values.schema.json without the service values
+	// (inputs.Prepare): Helm would check them with, and a strict schema refuses werf's keys.
+	install.SkipSchemaValidation = true
 	install.ReleaseName = req.ReleaseName
 	install.Namespace = req.Namespace
 	install.APIVersions = chartutil.VersionSet(req.APIVersions)

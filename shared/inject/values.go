@@ -3,9 +3,12 @@ package inject
 import (
 	"encoding/base64"
 	"fmt"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -63,8 +66,8 @@ func (i Images) Merge(over Images) Images {
 }
 
 // ServiceValues are the values werf injects into every chart it deploys; they take
-// precedence over every user value (werf pkg/deploy/helm/chart_extender/helpers/
-// service_values.go, pkg/image/image_values.go).
+// precedence over every user value where they Fit (werf pkg/deploy/helm/chart_extender/
+// helpers/service_values.go, pkg/image/image_values.go).
 type ServiceValues struct {
 	// Project is werf.yaml's project: werf.name; "" without a werf project.
 	Project string
@@ -227,4 +230,54 @@ func (r Ref) werfValues() map[string]any {
 		"name_ref":       withDigest(name + ":" + tag),
 		"name_tag":       name + ":" + tag,
 	}
+}
+
+// TemplatesRead matches a template that reads werf's service values (.Values.werf...,
+// .Values.global.werf...): a chart written for werf, which gets them wherever it is deployed.
+var TemplatesRead = regexp.MustCompile(`\.Values\.(global\.)?werf\b`)
+
+// Fit returns the service values without those that would retype a value defined holds: a
+// string where defined has a list, a map or a number, a map where it has a scalar or a list.
+// A service value of defined's own kind replaces it (a scalar) or merges into it (a map), as
+// werf's service values take precedence over every other value. left names the keys left out,
+// dotted (global.env).
+func Fit(service, defined map[string]any) (fitted map[string]any, left []string) {
+	return fit(service, defined, "")
+}
+
+func fit(service, defined map[string]any, prefix string) (map[string]any, []string) {
+	out := make(map[string]any, len(service))
+	var left []string
+	for _, k := range slices.Sorted(maps.Keys(service)) {
+		sv := service[k]
+		dv, ok := defined[k]
+		switch {
+		case !ok || dv == nil:
+			out[k] = sv
+		case kindOf(sv) != kindOf(dv):
+			left = append(left, prefix+k)
+		case kindOf(sv) == "map":
+			sub, subLeft := fit(sv.(map[string]any), dv.(map[string]any), prefix+k+".")
+			out[k] = sub
+			left = append(left, subLeft...)
+		default:
+			out[k] = sv
+		}
+	}
+	return out, left
+}
+
+// kindOf is the YAML kind of a value: map, list, string, bool or number.
+func kindOf(v any) string {
+	switch v.(type) {
+	case map[string]any:
+		return "map"
+	case []any:
+		return "list"
+	case string:
+		return "string"
+	case bool:
+		return "bool"
+	}
+	return "number"
 }

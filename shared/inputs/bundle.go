@@ -27,8 +27,11 @@ func bundleLoaded(l *loadedChart, tag string, now time.Time) (*charts.Chart, err
 	if err != nil {
 		return nil, err
 	}
-	service := inject.ServiceValues{Env: in.Env, Images: in.Images}
-	values := charts.MergeMaps(charts.MergeMaps(ch.Values(), user), service.Values())
+	values := charts.MergeMaps(ch.Values(), user)
+	if in.getsServiceValues(ch) {
+		service := inject.ServiceValues{Env: in.Env, Images: in.Images}
+		values = charts.MergeMaps(values, fitServiceValues(service.Values(), []map[string]any{values}, in.Progress))
+	}
 	if err := ch.SetValues(values); err != nil {
 		return nil, err
 	}

@@ -93,6 +93,9 @@ type Inputs struct {
 	// IgnoreSecretKey passes secret values and files encrypted, without a key (werf's
 	// --ignore-secret-key): a render for review without the secrets.
 	IgnoreSecretKey bool
+	// NoValuesSchemaValidation skips the check of the values against the charts'
+	// values.schema.json (werf's --no-values-schema-validation).
+	NoValuesSchemaValidation bool
 	// DockerConfigJSON is werf's --set-docker-config-json-value: the base64 of the docker
 	// config.json, as .Values.dockerconfigjson and .Values.global.werf.dockerconfigjson; ""
 	// when not asked or when there is no config.json.
@@ -188,21 +191,41 @@ func prepareLoaded(l *loadedChart) (*Prepared, error) {
 	for _, layer := range secretLayers {
 		vals = charts.MergeMaps(vals, layer)
 	}
-	service := inject.ServiceValues{Env: in.Env, Namespace: in.Namespace, Images: in.Images, Version: version.Get().Version, Repo: in.Repo, Commit: in.Commit}
-	if in.Project != nil {
-		service.Project = in.Project.Project
+	var service map[string]any
+	if in.getsServiceValues(ch) {
+		s := inject.ServiceValues{Env: in.Env, Namespace: in.Namespace, Images: in.Images, Version: version.Get().Version, Repo: in.Repo, Commit: in.Commit, DockerConfigJSON: in.DockerConfigJSON}
+		if in.Project != nil {
+			s.Project = in.Project.Project
+		}
+		service = s.Values()
+		if in.Bundle {
+			// A bundle carries the service values of its publication: only what is given now
+			// replaces them (werf's GetBundleServiceValues), so an apply without --env keeps the
+			// baked environment.
+			service = s.BundleValues()
+		}
 	}
-	service.DockerConfigJSON = in.DockerConfigJSON
-	serviceValues := service.Values()
-	if in.Bundle {
-		// A bundle carries the service values of its publication: only what is given now
-		// replaces them (werf's GetBundleServiceValues), so an apply without --env keeps the
-		// baked environment.
-		serviceValues = service.BundleValues()
+	// The chart's and the user's values without the service values: what values.schema.json
+	// checks (as Helm checks them; werf/werf pull request 7756) and what the service values
+	// must fit.
+	checked, err := ch.ExportValues(vals, nil)
+	if err != nil {
+		return nil, err
 	}
+	resolved, err := ch.ResolveValues(checked, charts.MergeMaps(vals, service))
+	if err != nil {
+		return nil, fmt.Errorf("chart %q: %w", ch.Name(), err)
+	}
+	if !in.NoValuesSchemaValidation {
+		if err := resolved.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	service = fitServiceValues(service, resolved.Views(), in.Progress)
 	// The service values win over the user's; werf's export-values hand both down to the
 	// subcharts.
-	if vals, err = ch.ExportValues(vals, serviceValues); err != nil {
+	full, err := ch.ExportValues(vals, service)
+	if err != nil {
 		return nil, err
 	}
 	var stored map[string]any
@@ -212,7 +235,7 @@ func prepareLoaded(l *loadedChart) (*Prepared, error) {
 		if stored, err = userValues.Merge(); err != nil {
 			return nil, err
 		}
-		if stored, err = ch.ExportValues(stored, serviceValues); err != nil {
+		if stored, err = ch.ExportValues(stored, service); err != nil {
 			return nil, err
 		}
 	}
@@ -221,12 +244,48 @@ func prepareLoaded(l *loadedChart) (*Prepared, error) {
 		Namespace:    in.Namespace,
 		Chart:        ch,
 		ChartPath:    in.ChartPath,
-		Values:       vals,
+		Values:       full,
 		StoredValues: stored,
 		Transform:    transform(in.Metadata, in.Rewrites),
 		Commit:       l.commit,
 		Origin:       in.Origin,
 	}, nil
+}
+
+// getsServiceValues says whether the chart gets werf's service values (.Values.werf,
+// .Values.global.werf, .Values.global.env, .Values.dockerconfigjson): in a werf project,
+// when one of its templates reads them (a chart written for werf), or when an input that
+// feeds them is given (--env, --image, --images-file, --repo, --set-docker-config-json-value).
+// A Helm chart without any of these gets none, as nelm gives a plain chart none, and renders
+// as helm template renders it.
+func (in Inputs) getsServiceValues(ch *charts.Chart) bool {
+	return in.Project != nil || in.Env != "" || len(in.Images) > 0 || in.Repo != "" || in.DockerConfigJSON != "" ||
+		ch.TemplatesMatch(inject.TemplatesRead)
+}
+
+// fitServiceValues leaves out of service the keys that would retype a value the chart's or
+// the user's values define (views: what each chart of the tree sees, the root's first): a
+// chart's own global.env list stays its list. Subcharts share only global with the service
+// values. What is left out is said on progress.
+func fitServiceValues(service map[string]any, views []map[string]any, progress io.Writer) map[string]any {
+	if service == nil {
+		return nil
+	}
+	var left []string
+	for i, view := range views {
+		if i > 0 {
+			view = map[string]any{"global": view["global"]}
+		}
+		var l []string
+		service, l = inject.Fit(service, view)
+		left = append(left, l...)
+	}
+	if progress != nil {
+		for _, key := range left {
+			fmt.Fprintf(progress, "service value %s left out: the chart's or your values give %s another type\n", key, key)
+		}
+	}
+	return service
 }
 
 // loadedChart is a chart read for Prepare, with the inputs pointing at copies of the files

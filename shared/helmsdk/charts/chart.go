@@ -221,3 +221,22 @@ func (c *Chart) DropDefaultValues() {
 	}
 	c.chart.Raw = kept
 }
+
+// TemplatesMatch says whether a template of the chart or of one of its subcharts matches re.
+func (c *Chart) TemplatesMatch(re *regexp.Regexp) bool {
+	var match func(ch *chart.Chart) bool
+	match = func(ch *chart.Chart) bool {
+		for _, t := range ch.Templates {
+			if re.Match(t.Data) {
+				return true
+			}
+		}
+		for _, dep := range ch.Dependencies() {
+			if match(dep) {
+				return true
+			}
+		}
+		return false
+	}
+	return match(c.chart)
+}

@@ -1,0 +1,105 @@
+package inputs
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/kubectl-converge/converge/shared/helmsdk"
+	"github.com/kubectl-converge/converge/shared/helmsdk/charts"
+	"github.com/kubectl-converge/converge/shared/inject"
+	"github.com/kubectl-converge/converge/shared/testutil"
+	"github.com/kubectl-converge/converge/shared/werfproject"
+)
+
+// strictChart is a Helm chart of the kind public charts are: a values.schema.json that forbids
+// unknown keys at its root and in a nested object, and its own global.env list.
+func strictChart(t *testing.T, template string) string {
+	dir := filepath.Join(t.TempDir(), "strict")
+	testutil.WriteFiles(t, dir, map[string]string{
+		"Chart.yaml":  "apiVersion: v2\nname: strict\nversion: 1.0.0\n",
+		"values.yaml": "greeting: hello\nserver: {port: 80}\nglobal:\n  env:\n  - {name: A, value: \"1\"}\n",
+		"values.schema.json": `{"type": "object", "additionalProperties": false, "properties": {
+  "greeting": {"type": "string"}, "global": {"type": "object"},
+  "server": {"type": "object", "additionalProperties": false, "properties": {"port": {"type": "integer"}}}}}`,
+		"templates/cm.yaml": template,
+	})
+	return dir
+}
+
+// TestPrepareServiceValues: when a chart gets werf's service values, that they never break its
+// values.schema.json nor retype its own values, and that the schema still refuses a wrong user
+// value (naming the field) unless told not to.
+func TestPrepareServiceValues(t *testing.T) {
+	plain := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\ndata:\n  env: {{ toJson (concat .Values.global.env (list (dict \"name\" \"B\"))) | quote }}\n"
+	readsWerf := plain + "  ns: {{ .Values.werf.namespace | quote }}\n"
+	chartEnv := []any{map[string]any{"name": "A", "value": "1"}}
+	tests := []struct {
+		name     string
+		template string
+		in       Inputs
+		wantErr  string
+		// werf is .Values.werf; nil: the chart gets no service values.
+		werf map[string]any
+	}{
+		{name: "a plain chart gets none", template: plain},
+		{name: "--env and --image: they fit around the chart's values", template: plain,
+			in:   Inputs{Env: "prod", Images: inject.Images{"web": "reg.io/web:1"}},
+			werf: map[string]any{"env": "prod", "namespace": "ns", "repo": "", "image": map[string]any{"web": "reg.io/web:1"}, "tag": map[string]any{"web": "1"}}},
+		{name: "a chart whose templates read them", template: readsWerf,
+			werf: map[string]any{"env": "", "namespace": "ns", "repo": "", "image": map[string]any{}, "tag": map[string]any{}}},
+		{name: "a werf project", template: plain, in: Inputs{Project: &werfproject.Config{Project: "shop"}},
+			werf: map[string]any{"name": "shop", "env": "", "namespace": "ns", "repo": "", "image": map[string]any{}, "tag": map[string]any{}}},
+		{name: "a wrong user value fails naming the field", template: plain,
+			in:      Inputs{Env: "prod", Values: charts.ValueSources{Set: []string{"server.extra=1"}}},
+			wantErr: "values do not match values.schema.json of chart strict: at '/server': additional properties 'extra' not allowed"},
+		{name: "a wrong type fails naming the field", template: plain, in: Inputs{Values: charts.ValueSources{Set: []string{"server.port=eighty"}}},
+			wantErr: "values do not match values.schema.json of chart strict: at '/server/port': got string, want integer"},
+		{name: "--no-values-schema-validation lets it through", template: plain,
+			in: Inputs{NoValuesSchemaValidation: true, Values: charts.ValueSources{Set: []string{"server.extra=1"}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var progress bytes.Buffer
+			in := tt.in
+			in.ChartPath, in.Namespace, in.ReleaseName, in.Progress = strictChart(t, tt.template), "ns", "rel", &progress
+			p, err := Prepare(in)
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr {
+					t.Fatalf("error %v\nwant  %s", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			werf, _ := p.Values["werf"].(map[string]any)
+			if werf != nil {
+				delete(werf, "version")
+			}
+			if !reflect.DeepEqual(werf, tt.werf) {
+				t.Fatalf(".Values.werf = %v\nwant %v", werf, tt.werf)
+			}
+			global, _ := p.Values["global"].(map[string]any)
+			if _, hasWerf := global["werf"]; hasWerf != (tt.werf != nil) {
+				t.Fatalf(".Values.global = %v", global)
+			}
+			if env := global["env"]; env != nil && !reflect.DeepEqual(env, chartEnv) {
+				t.Fatalf(".Values.global.env = %v: the service value retyped the chart's list", env)
+			}
+			if tt.werf != nil && !strings.Contains(progress.String(), "service value global.env left out") {
+				t.Fatalf("progress does not say global.env was left out:\n%s", progress.String())
+			}
+			out, err := helmsdk.Render(context.Background(), helmsdk.RenderRequest{ReleaseName: p.ReleaseName, Namespace: p.Namespace, Chart: p.Chart, Values: p.Values})
+			if err != nil {
+				t.Fatalf("render: %v", err)
+			}
+			if want := `env: "[{\"name\":\"A\",\"value\":\"1\"},{\"name\":\"B\"}]"`; !strings.Contains(out, want) {
+				t.Fatalf("render:\n%s\nwant %s", out, want)
+			}
+		})
+	}
+}
