@@ -126,3 +126,15 @@ func TestWerfOptions(t *testing.T) {
 		t.Error(problem)
 	}
 }
+
+// TestRenderingCommandsTakeNoValuesSchemaValidation: every command that renders the chart has
+// werf's --no-values-schema-validation (werf/werf#7756 adds it to each of werf's).
+func TestRenderingCommandsTakeNoValuesSchemaValidation(t *testing.T) {
+	root := NewCmdGiterm(genericiooptions.IOStreams{In: strings.NewReader(""), Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}})
+	for _, name := range []string{"template", "upgrade", "plan", "bundle-publish", "bundle-apply", "bundle-render", "bundle-plan"} {
+		cmd, _, err := root.Find([]string{name})
+		if err != nil || cmd.Name() != name || cmd.Flags().Lookup("no-values-schema-validation") == nil {
+			t.Errorf("giterm %s: no --no-values-schema-validation (%v)", name, err)
+		}
+	}
+}

@@ -158,3 +158,15 @@ func TestWerfOptions(t *testing.T) {
 		t.Error(problem)
 	}
 }
+
+// TestRenderingCommandsTakeNoValuesSchemaValidation: every command that renders the chart has
+// werf's --no-values-schema-validation (werf/werf#7756 adds it to each of werf's).
+func TestRenderingCommandsTakeNoValuesSchemaValidation(t *testing.T) {
+	root := NewCmdConverge(genericiooptions.IOStreams{In: strings.NewReader(""), Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}})
+	for _, path := range [][]string{{}, {"render"}, {"plan"}} {
+		cmd, _, err := root.Find(path)
+		if err != nil || cmd.Flags().Lookup("no-values-schema-validation") == nil {
+			t.Errorf("converge %s: no --no-values-schema-validation (%v)", strings.Join(path, " "), err)
+		}
+	}
+}
