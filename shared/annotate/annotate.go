@@ -58,21 +58,22 @@ func ParsePairs(kind Kind, source string, pairs []string) (map[string]string, er
 }
 
 // FromEnv returns the values of the variables named prefix<ANY> (werf's
-// WERF_ADD_ANNOTATION_<ANY>=key=value form), sorted by variable name.
+// WERF_ADD_ANNOTATION_<ANY>=key=value form) in werf's order: werf 1.2 sorts the NAME=VALUE
+// strings (pkg/util/env.go PredefinedValuesByEnvNamePrefix), so WERF_SET_10 comes before
+// WERF_SET_1 ('0' sorts before '='), and the last of two items setting one key wins.
 func FromEnv(environ []string, prefix string) []string {
-	var names []string
-	values := map[string]string{}
+	var found []string
 	for _, kv := range environ {
 		name, value, _ := strings.Cut(kv, "=")
 		if strings.HasPrefix(name, prefix) && value != "" {
-			names = append(names, name)
-			values[name] = value
+			found = append(found, kv)
 		}
 	}
-	sort.Strings(names)
-	out := make([]string, 0, len(names))
-	for _, n := range names {
-		out = append(out, values[n])
+	sort.Strings(found)
+	out := make([]string, 0, len(found))
+	for _, kv := range found {
+		_, value, _ := strings.Cut(kv, "=")
+		out = append(out, value)
 	}
 	return out
 }

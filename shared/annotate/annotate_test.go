@@ -88,6 +88,11 @@ func TestFromEnvAndCI(t *testing.T) {
 	if got := FromEnv(env, "WERF_ADD_ANNOTATION_"); !reflect.DeepEqual(got, []string{"a=1", "b=2"}) {
 		t.Fatalf("FromEnv = %v", got)
 	}
+	// werf sorts NAME=VALUE: "WERF_SET_10=" before "WERF_SET_1=" before "WERF_SET_2=".
+	numbered := []string{"WERF_SET_2=x=2", "WERF_SET_1=x=1", "WERF_SET_10=x=10"}
+	if got := FromEnv(numbered, "WERF_SET_"); !reflect.DeepEqual(got, []string{"x=10", "x=1", "x=2"}) {
+		t.Fatalf("FromEnv = %v, want werf's order x=10 x=1 x=2", got)
+	}
 	gh := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "o/r", "GITHUB_RUN_ID": "7", "GITHUB_SHA": "abc"}
 	got := CIAnnotations(func(k string) string { return gh[k] })
 	want := map[string]string{"project.werf.io/git": "https://github.com/o/r", "github.ci.werf.io/workflow-run-url": "https://github.com/o/r/actions/runs/7", "ci.werf.io/commit": "abc"}
