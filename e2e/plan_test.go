@@ -173,6 +173,9 @@ func TestUsePlanAppliesOnlyWhatWasReviewed(t *testing.T) {
 	if regexp.MustCompile(`PLANMARKER|greeting`).MatchString(data) {
 		t.Fatalf("the saved plan holds values:\n%s", data)
 	}
+	if strings.Contains(strings.ToLower(data), "key") {
+		t.Fatalf("the saved plan holds a key:\n%s", data)
+	}
 }
 
 // TestHelmGitermPlan plans a committed chart through helm giterm under real helm.

@@ -137,17 +137,14 @@ func Converge(ctx context.Context, client *helmsdk.Client, clients track.Clients
 		return nil, err
 	}
 	expectDigest := ""
-	var digestKey []byte
 	if opts.Plan != nil {
+		if opts.Plan.LegacyDigestKey != "" {
+			return nil, exitcode.Usage("--use-plan: the plan was saved by an earlier version, with its digest key in the file: make a new plan")
+		}
 		if err := VerifyPlan(ctx, client, clients, p.ReleaseName, p.Namespace, opts.Plan); err != nil {
 			return nil, err
 		}
 		expectDigest = opts.Plan.Digest
-		if opts.Plan.DigestKey != "" {
-			if digestKey, err = hex.DecodeString(opts.Plan.DigestKey); err != nil {
-				return nil, exitcode.Usage("--use-plan: the plan's digestKey is not hex: make a new plan")
-			}
-		}
 	}
 	if err := renderBeforeCRDs(ctx, p); err != nil {
 		return nil, err
@@ -182,7 +179,7 @@ func Converge(ctx context.Context, client *helmsdk.Client, clients track.Clients
 		KeepManualChanges: opts.KeepManualChanges,
 		Labels:            opts.ReleaseLabels,
 		ExpectDigest:      expectDigest,
-		DigestKey:         digestKey,
+		Digest:            planDigest(client),
 		Preflight: func(rendered []byte) error {
 			return preflight.CheckAccess(ctx, clients, p.Namespace, rendered, opts.Track.Access, sink)
 		},

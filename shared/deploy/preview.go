@@ -2,7 +2,6 @@ package deploy
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -82,14 +81,14 @@ type Plan struct {
 	Namespace string `json:"namespace"`
 	// Revision is the release's newest revision when the plan was made; zero for an install.
 	Revision int `json:"revision"`
-	// Digest identifies the rendered manifests the plan reviewed: an HMAC keyed with
-	// DigestKey, so that a saved plan cannot confirm a guess of a secret the manifests hold
-	// by hashing candidates (the key is the plan's own, drawn at random).
+	// Digest identifies the rendered manifests the plan reviewed without their sensitive
+	// values (planDigest), so that a saved plan lets nobody test a guess of a secret offline.
 	Digest string `json:"digest"`
-	// DigestKey is the hex key of Digest; "" in plans of earlier versions (plain sha256).
-	DigestKey string         `json:"digestKey,omitempty"`
-	Changes   []Change       `json:"changes"`
-	Summary   map[Action]int `json:"summary"`
+	// LegacyDigestKey is the digest key plans of earlier versions carried beside the digest;
+	// such plans are refused.
+	LegacyDigestKey string         `json:"digestKey,omitempty"`
+	Changes         []Change       `json:"changes"`
+	Summary         map[Action]int `json:"summary"`
 }
 
 // HasChanges reports whether applying the plan would change anything in the cluster.
@@ -114,15 +113,11 @@ type PlanOptions struct {
 // cluster: desired states come from server-side dry runs of the very requests a converge
 // sends (defaults and admission included), objects that left the chart are listed.
 func MakePlan(ctx context.Context, client *helmsdk.Client, p *inputs.Prepared, opts PlanOptions) (*Plan, error) {
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		return nil, err
-	}
-	pv, err := client.Preview(ctx, helmsdk.UpgradeRequest{ReleaseName: p.ReleaseName, Chart: p.Chart, Values: p.Values, Description: p.Description(), DigestKey: key})
+	pv, err := client.Preview(ctx, helmsdk.UpgradeRequest{ReleaseName: p.ReleaseName, Chart: p.Chart, Values: p.Values, Description: p.Description(), Digest: planDigest(client)})
 	if err != nil {
 		return nil, err
 	}
-	plan := &Plan{Release: p.ReleaseName, Namespace: p.Namespace, Digest: pv.Digest, DigestKey: hex.EncodeToString(key), Summary: map[Action]int{}}
+	plan := &Plan{Release: p.ReleaseName, Namespace: p.Namespace, Digest: pv.Digest, Summary: map[Action]int{}}
 	var previous []*resource.Info
 	if pv.Current != nil {
 		plan.Revision = pv.Current.Revision
@@ -340,6 +335,64 @@ func objectDiff(live, planned map[string]any, opts diff.Options) (string, error)
 		return "", err
 	}
 	return diff.Unified(l, p, opts)
+}
+
+// planDigest identifies rendered manifests for a plan without letting anyone who holds the
+// saved plan test a guess of a secret offline. Each object is hashed (sha256) as rendered
+// with its sensitive values (diff.Mask: a Secret's data and stringData, the paths of
+// werf.io/sensitive-paths, objects with werf.io/sensitive) replaced by whether they equal
+// the live object's: no key exists to keep or leak, and the secrets are checked against the
+// cluster. --use-plan first makes sure no live object moved since the plan (sensitive ones
+// by resourceVersion, see liveDigest), then recomputes this digest from the new render: a
+// changed non-secret field, a secret that changed or stopped changing against the live
+// object is refused. A secret that the plan already changed, changed again to yet another
+// value, is not seen (its value is what no plan file may hold).
+func planDigest(client *helmsdk.Client) func([]byte) (string, error) {
+	return func(manifests []byte) (string, error) {
+		infos, err := client.Objects(string(manifests))
+		if err != nil {
+			return "", err
+		}
+		var objects [][2]map[string]any
+		for _, info := range infos {
+			u, ok := info.Object.(*unstructured.Unstructured)
+			if !ok {
+				continue
+			}
+			live, err := helmsdk.Live(info)
+			if err != nil {
+				return "", err
+			}
+			var liveObject map[string]any
+			if live != nil {
+				liveObject = live.Object
+			}
+			objects = append(objects, [2]map[string]any{u.Object, liveObject})
+		}
+		return maskedDigest(objects)
+	}
+}
+
+// maskedDigest is planDigest of objects, each its rendered and its live form (nil: none).
+func maskedDigest(objects [][2]map[string]any) (string, error) {
+	h := sha256.New()
+	for _, o := range objects {
+		planned := diff.Normalize(o[0], diff.Options{})
+		var live map[string]any
+		if o[1] != nil {
+			live = diff.Normalize(o[1], diff.Options{})
+		}
+		if err := diff.Mask(live, planned, diff.Options{}); err != nil {
+			return "", err
+		}
+		data, err := json.Marshal(planned)
+		if err != nil {
+			return "", err
+		}
+		h.Write(data)
+		h.Write([]byte{'\n'})
+	}
+	return "masked-sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // liveDigest identifies the content of a live object, leaving out what the API server and

@@ -2,7 +2,6 @@ package helmsdk
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -105,8 +104,9 @@ type UpgradeRequest struct {
 	// ExpectDigest refuses to deploy manifests other than those a Preview rendered (with
 	// ErrPlanOutdated); "" accepts any.
 	ExpectDigest string
-	// DigestKey keys the digest of the rendered manifests (HMAC-SHA256); nil: plain sha256.
-	DigestKey []byte
+	// Digest identifies the rendered manifests (after the transform) for Preview.Digest and
+	// ExpectDigest; nil: ManifestDigest.
+	Digest func(manifests []byte) (string, error)
 	// Preflight checks the rendered manifest after the transform, before Helm records a
 	// revision or touches an object; its error fails the deploy as it is.
 	Preflight func(rendered []byte) error
@@ -199,7 +199,9 @@ func (c *Client) Preview(ctx context.Context, req UpgradeRequest) (*Preview, err
 	}
 	out.Release = fromHelm(rel)
 	// Helm stores the post-renderer's output as the manifest, byte for byte.
-	out.Digest = ManifestDigest(req.DigestKey, []byte(rel.Manifest))
+	if out.Digest, err = req.digest([]byte(rel.Manifest)); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
@@ -313,22 +315,24 @@ func modeAfter(revs []*helmrelease.Release) deployMode {
 // ErrPlanOutdated is a deploy refused because what it would apply is not what was planned.
 var ErrPlanOutdated = errors.New("the plan is outdated")
 
-// ManifestDigest identifies rendered manifests: HMAC-SHA256 with key, or sha256 without one.
-func ManifestDigest(key, manifests []byte) string {
-	if key == nil {
-		sum := sha256.Sum256(manifests)
-		return hex.EncodeToString(sum[:])
+// ManifestDigest identifies rendered manifests: their sha256.
+func ManifestDigest(manifests []byte) string {
+	sum := sha256.Sum256(manifests)
+	return hex.EncodeToString(sum[:])
+}
+
+func (req UpgradeRequest) digest(manifests []byte) (string, error) {
+	if req.Digest == nil {
+		return ManifestDigest(manifests), nil
 	}
-	mac := hmac.New(sha256.New, key)
-	mac.Write(manifests)
-	return "hmac-sha256:" + hex.EncodeToString(mac.Sum(nil))
+	return req.Digest(manifests)
 }
 
 // postRenderer transforms the rendered objects, keeps those werf.io/deploy-on allows in
 // operation and checks them before Helm goes on: the digest a plan expects, werf.io/ownership (which may turn Helm's ownership check, through
 // takeOwnership, into ours), the caller's preflight.
 func (c *Client) postRenderer(req UpgradeRequest, operation string, takeOwnership *bool) postRenderer {
-	expectDigest, key, preflight := req.ExpectDigest, req.DigestKey, req.Preflight
+	expectDigest, preflight := req.ExpectDigest, req.Preflight
 	transform := c.transform
 	if transform == nil {
 		transform = func(b []byte) ([]byte, error) { return b, nil }
@@ -341,8 +345,14 @@ func (c *Client) postRenderer(req UpgradeRequest, operation string, takeOwnershi
 		if err != nil {
 			return nil, &renderRefusal{err}
 		}
-		if expectDigest != "" && expectDigest != ManifestDigest(key, out) {
-			return nil, &renderRefusal{fmt.Errorf("%w: the chart renders other manifests than the plan reviewed (the chart, values, images or the cluster's lookups changed since); make a new plan", ErrPlanOutdated)}
+		if expectDigest != "" {
+			got, err := req.digest(out)
+			if err != nil {
+				return nil, &renderRefusal{err}
+			}
+			if got != expectDigest {
+				return nil, &renderRefusal{fmt.Errorf("%w: the chart renders other manifests than the plan reviewed (the chart, values, images or the cluster's lookups changed since); make a new plan", ErrPlanOutdated)}
+			}
 		}
 		if err := c.checkOwnershipAnnotations(out, req.ReleaseName, req.ForceAdoption, takeOwnership); err != nil {
 			return nil, &renderRefusal{err}
