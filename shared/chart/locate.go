@@ -14,11 +14,18 @@ import (
 const WerfChartDir = ".helm"
 
 // Locate returns the chart directory a command should use. An explicit path is used as it
-// is. Without one, the chart is ".helm" at the root of the git work tree holding dir (werf's
-// layout), else dir itself when it holds a Chart.yaml.
+// is. Without one: dir itself when it holds a Chart.yaml, else ".helm" in dir (a werf
+// project there, as werf run in dir takes it), else ".helm" at the root of the git work
+// tree holding dir (werf's layout, called from a subdirectory).
 func Locate(explicit, dir string) (string, error) {
 	if explicit != "" {
 		return explicit, nil
+	}
+	if isChartDir(dir) {
+		return dir, nil
+	}
+	if werf := filepath.Join(dir, WerfChartDir); isChartDir(werf) {
+		return werf, nil
 	}
 	if root, err := workTreeRoot(dir); err == nil {
 		werf := filepath.Join(root, WerfChartDir)
@@ -26,10 +33,7 @@ func Locate(explicit, dir string) (string, error) {
 			return werf, nil
 		}
 	}
-	if isChartDir(dir) {
-		return dir, nil
-	}
-	return "", fmt.Errorf("no chart found: %q has no Chart.yaml and there is no %s/Chart.yaml at the git work tree root; pass the chart directory as an argument", dir, WerfChartDir)
+	return "", fmt.Errorf("no chart found: %q has no Chart.yaml and there is no %s/Chart.yaml in it or at the git work tree root; pass the chart directory as an argument", dir, WerfChartDir)
 }
 
 func workTreeRoot(dir string) (string, error) {

@@ -56,6 +56,28 @@ func TestLocate(t *testing.T) {
 			want: func(root string) string { return filepath.Join(root, ".helm") },
 		},
 		{
+			// The chart in the current directory, not the repository's .helm.
+			name: "chart in a subdirectory of a repository with .helm",
+			setup: func(t *testing.T, root string) (string, string) {
+				gitInit(t, root)
+				writeChart(t, filepath.Join(root, ".helm"))
+				writeChart(t, filepath.Join(root, "charts", "web"))
+				return "", filepath.Join(root, "charts", "web")
+			},
+			want: func(root string) string { return filepath.Join(root, "charts", "web") },
+		},
+		{
+			// A werf project in a subdirectory (a monorepo): its .helm, as werf, run there, takes.
+			name: "werf layout in the current directory below the work tree root",
+			setup: func(t *testing.T, root string) (string, string) {
+				gitInit(t, root)
+				writeChart(t, filepath.Join(root, ".helm"))
+				writeChart(t, filepath.Join(root, "app", ".helm"))
+				return "", filepath.Join(root, "app")
+			},
+			want: func(root string) string { return filepath.Join(root, "app", ".helm") },
+		},
+		{
 			name: "chart in the current directory outside git",
 			setup: func(t *testing.T, root string) (string, string) {
 				writeChart(t, root)
