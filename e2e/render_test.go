@@ -73,7 +73,7 @@ func TestRenderErrorsNameTheInput(t *testing.T) {
 		want string
 	}{
 		{"bad --set", []string{"--set", "a.b"}, `--set "a.b"`},
-		{"bad --set-json", []string{"--set-json", "a={"}, `--set-json "a={"`},
+		{"bad --set-json", []string{"--set-json", "a={"}, `--set-json "a=...": unexpected EOF`},
 		{"missing values file", []string{"-f", "/nonexistent/values.yaml"}, "/nonexistent/values.yaml"},
 		{"bad --image", []string{"--image", "web"}, `--image "web"`},
 		{"bad --rewrite-image", []string{"--rewrite-image", "nginx"}, `--rewrite-image "nginx"`},
