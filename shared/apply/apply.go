@@ -420,6 +420,11 @@ func (a *Applier) recreate(info *resource.Info, ops helmsdk.Ops, why string) err
 		return err
 	}
 	ref, _ := TargetOf(info)
+	// Deleting to recreate obeys the ownership rules of deletion: an object another release
+	// owns is not ours to delete (werf.io/ownership: anyone skips the apply-time check).
+	if owner := helmsdk.Owner(live.GetAnnotations()); owner != "" && owner != a.release+"/"+a.namespace && a.adoptRun == "" {
+		return fmt.Errorf("not recreating %s (%s): it belongs to release %s; rename it, or take it over with --force-adoption", ref.Ref, why, owner)
+	}
 	a.Stage("recreate", fmt.Sprintf("recreate %s: %s", ref.Ref, why), []track.Ref{ref.Ref})
 	if err := ops.Delete(info, propagationOf(info)); err != nil {
 		return fmt.Errorf("delete %s to recreate it: %w", ref.Ref, err)
