@@ -98,7 +98,8 @@ type Archive struct {
 const (
 	archiveIndex = "bundle.json"
 	archiveChart = "chart.tgz"
-	// MaxChartSize bounds the chart archive inside a bundle archive.
+	// MaxChartSize bounds the chart archive inside a bundle archive and a bundle's chart layer
+	// pulled from a registry.
 	MaxChartSize = 50 << 20
 	maxIndexSize = 64 << 10
 )

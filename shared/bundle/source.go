@@ -105,6 +105,9 @@ func Load(src Source, reg *charts.Registry) (*Loaded, error) {
 		if err != nil {
 			return nil, err
 		}
+		if len(art.Chart) > MaxChartSize {
+			return nil, fmt.Errorf("bundle %s: its chart layer is %d bytes, more than the %d MiB allowed", ref, len(art.Chart), MaxChartSize>>20)
+		}
 		ch, err := charts.LoadChartArchive(art.Chart)
 		if err != nil {
 			return nil, fmt.Errorf("bundle %s: %w", ref, err)

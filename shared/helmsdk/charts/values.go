@@ -94,6 +94,10 @@ func (v *Values) Merge(layers ...map[string]any) (map[string]any, error) {
 		if err == nil {
 			v.setFiles[path] = string(raw)
 		}
+		if errors.Is(err, errTooLarge) {
+			// The item's value, this path, is elided from the error: name the file.
+			err = fmt.Errorf("%s: %w", path, err)
+		}
 		return string(raw), err
 	}
 	src := v.src
@@ -177,11 +181,15 @@ func copyValues(m map[string]any) (map[string]any, error) {
 	return out, nil
 }
 
+// MaxValuesFileSize caps each values file, values URL and --set-file file (stdin too): values
+// are held in memory several times over (parsed, merged, stored in the release).
+const MaxValuesFileSize = 64 << 20
+
 // readFileOrURL reads a local file, stdin for "-", or a URL of a scheme Helm has a getter
-// for.
+// for, refusing more than MaxValuesFileSize bytes.
 func readFileOrURL(path string, providers getter.Providers) ([]byte, error) {
 	if strings.TrimSpace(path) == "-" {
-		return io.ReadAll(os.Stdin)
+		return readCapped(os.Stdin)
 	}
 	u, err := url.Parse(path)
 	if err == nil && u.Scheme != "" && len(u.Scheme) > 1 {
@@ -189,13 +197,36 @@ func readFileOrURL(path string, providers getter.Providers) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
+		// Helm's getters read the whole body: the cap is checked after it.
 		buf, err := g.Get(path)
 		if err != nil {
 			return nil, err
 		}
+		if buf.Len() > MaxValuesFileSize {
+			return nil, errTooLarge
+		}
 		return buf.Bytes(), nil
 	}
-	return os.ReadFile(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > MaxValuesFileSize {
+		return nil, errTooLarge
+	}
+	return readCapped(f)
+}
+
+var errTooLarge = fmt.Errorf("larger than the %d MiB allowed", MaxValuesFileSize>>20)
+
+// readCapped reads r to its end, refusing more than MaxValuesFileSize bytes.
+func readCapped(r io.Reader) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxValuesFileSize+1))
+	if err == nil && len(data) > MaxValuesFileSize {
+		return nil, errTooLarge
+	}
+	return data, err
 }
 
 // ParseValuesYAML parses a values document (as secret values are once decrypted).

@@ -107,3 +107,39 @@ func TestSetErrorsNameKeysNotValues(t *testing.T) {
 		})
 	}
 }
+
+// TestOversizedValuesFilesAreRefused: a values file or a --set-file file over
+// MaxValuesFileSize is refused with one line naming it and the cap (a sparse file: nothing is
+// written to disk).
+func TestOversizedValuesFilesAreRefused(t *testing.T) {
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big.yaml")
+	f, err := os.Create(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(MaxValuesFileSize + 1); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	fits := filepath.Join(dir, "fits.yaml")
+	if err := os.WriteFile(fits, []byte("a: 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		src     ValueSources
+		wantErr string
+	}{
+		{name: "values file", src: ValueSources{Files: []string{fits, big}}, wantErr: "--values " + big + ": larger than the 64 MiB allowed"},
+		{name: "set-file", src: ValueSources{SetFile: []string{"cert=" + big}}, wantErr: `--set-file "cert=...": ` + big + ": larger than the 64 MiB allowed"},
+		{name: "within the cap", src: ValueSources{Files: []string{fits}, SetFile: []string{"cert=" + fits}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := MergeValues(tc.src)
+			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || err.Error() != tc.wantErr) {
+				t.Fatalf("got %v, want %q", err, tc.wantErr)
+			}
+		})
+	}
+}
