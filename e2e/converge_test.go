@@ -345,3 +345,30 @@ spec:
 		t.Fatalf("namespace %s still exists after dismiss --with-namespace", created)
 	}
 }
+
+func TestDismissWithNamespaceKeepsAnotherRelease(t *testing.T) {
+	env := harness.Get(t)
+	ns := env.Namespace(t) + "-two"
+	chart := shopChart(t, env)
+	env.Command(t, "kubectl", "converge", chart, "-n", ns, "--release", "a").Succeed()
+	env.Command(t, "kubectl", "converge", chart, "-n", ns, "--release", "b").Succeed()
+	res := env.Command(t, "kubectl", "converge", "dismiss", "a", "-n", ns, "--with-namespace").Succeed()
+	if !strings.Contains(res.Stderr, `namespace "`+ns+`" holds release "b" too: left in place`) {
+		t.Fatalf("dismiss --with-namespace output:\n%s", res.Stderr)
+	}
+	if env.Command(t, "kubectl", "get", "namespace", ns).Run().ExitCode != 0 {
+		t.Fatalf("namespace %s deleted although it holds release b", ns)
+	}
+	if got := statuses(helmHistory(t, env, "helm3", ns, "b")); got != "deployed" {
+		t.Fatalf("history of release b after dismissing a = %s", got)
+	}
+	// --force-namespace deletes it anyway.
+	env.Command(t, "kubectl", "converge", chart, "-n", ns, "--release", "a").Succeed()
+	res = env.Command(t, "kubectl", "converge", "dismiss", "a", "-n", ns, "--with-namespace", "--force-namespace").Succeed()
+	if !strings.Contains(res.Stderr, "namespace \""+ns+"\" deleted") {
+		t.Fatalf("dismiss --with-namespace --force-namespace output:\n%s", res.Stderr)
+	}
+	if env.Command(t, "kubectl", "get", "namespace", ns).Run().ExitCode == 0 {
+		t.Fatalf("namespace %s still exists after dismiss --force-namespace", ns)
+	}
+}

@@ -118,7 +118,8 @@ type DismissOptions struct {
 	DeployReportPath string
 	// WithNamespace deletes the release namespace after the release, and waits until it is gone.
 	WithNamespace bool
-	// ForceNamespace deletes with --with-namespace a namespace the release did not create.
+	// ForceNamespace deletes with --with-namespace a namespace the release did not create, or
+	// one that holds another release.
 	ForceNamespace bool
 	Timeout        time.Duration
 	// LockTimeout bounds the wait for another operation on the release; zero: Timeout.
@@ -137,7 +138,7 @@ func newDismissCommand(streams genericiooptions.IOStreams, kube *genericclioptio
 	cmd.Flags().BoolVar(&o.UseDeployReport, "use-deploy-report", false, "take the release and namespace from the deploy report of a converge (--save-report) or of werf (--save-deploy-report)")
 	cmd.Flags().StringVar(&o.DeployReportPath, "deploy-report-path", "", "the deploy report --use-deploy-report reads (default "+cliutil.DefaultDeployReportPath+"; .json is added to a path without an extension)")
 	cmd.Flags().BoolVar(&o.WithNamespace, "with-namespace", false, "delete the release namespace too, and wait until it is gone: only after uninstalling a release, and only a namespace converge created for it")
-	cmd.Flags().BoolVar(&o.ForceNamespace, "force-namespace", false, "with --with-namespace, delete the namespace even when converge did not create it for this release")
+	cmd.Flags().BoolVar(&o.ForceNamespace, "force-namespace", false, "with --with-namespace, delete the namespace even when converge did not create it for this release or it holds another release")
 	o.TrackFlags.AddFlags(cmd.Flags())
 	cliutil.TimeoutVar(cmd.Flags(), &o.Timeout, "time to wait for the objects to be deleted")
 	cmd.Flags().DurationVar(&o.LockTimeout, "lock-timeout", 0, "time to wait for another operation on the release to finish (0: as long as --timeout allows)")
@@ -238,6 +239,16 @@ func (o *DismissOptions) deleteNamespace(cmd *cobra.Command, name, ns string) er
 		fmt.Fprintf(o.ErrOut, "dismiss: namespace %q was not created by converge for release %q: left in place (--force-namespace deletes it anyway)\n", ns, name)
 		return nil
 	}
+	if !o.ForceNamespace {
+		other, err := otherRelease(ctx, cs, ns, name)
+		if err != nil {
+			return err
+		}
+		if other != "" {
+			fmt.Fprintf(o.ErrOut, "dismiss: namespace %q holds release %q too: left in place (--force-namespace deletes it anyway)\n", ns, other)
+			return nil
+		}
+	}
 	err = cs.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &live.UID}})
 	if apierrors.IsNotFound(err) {
 		return nil
@@ -258,6 +269,33 @@ func (o *DismissOptions) deleteNamespace(cmd *cobra.Command, name, ns string) er
 	}
 	fmt.Fprintf(o.ErrOut, "dismiss: namespace %q deleted\n", ns)
 	return nil
+}
+
+// otherRelease returns the name of a Helm release other than name whose storage records
+// (Secrets or ConfigMaps labelled owner=helm) live in ns, or "" when there is none.
+func otherRelease(ctx context.Context, cs kubernetes.Interface, ns, name string) (string, error) {
+	sel := metav1.ListOptions{LabelSelector: "owner=helm"}
+	secrets, err := cs.CoreV1().Secrets(ns).List(ctx, sel)
+	if err != nil {
+		return "", fmt.Errorf("list release records in namespace %q: %w", ns, err)
+	}
+	cms, err := cs.CoreV1().ConfigMaps(ns).List(ctx, sel)
+	if err != nil {
+		return "", fmt.Errorf("list release records in namespace %q: %w", ns, err)
+	}
+	var records []metav1.ObjectMeta
+	for _, s := range secrets.Items {
+		records = append(records, s.ObjectMeta)
+	}
+	for _, c := range cms.Items {
+		records = append(records, c.ObjectMeta)
+	}
+	for _, r := range records {
+		if other := r.Labels["name"]; other != name {
+			return other, nil
+		}
+	}
+	return "", nil
 }
 
 // HistoryOptions are the flags and arguments of "kubectl converge history [RELEASE]".
