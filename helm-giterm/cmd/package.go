@@ -31,10 +31,21 @@ func committedChartDir(git *cliutil.GitFlags, chartArg string, forLint bool) (di
 		return "", "", cleanup, exitcode.Wrap(exitcode.CodeUsage, err)
 	}
 	repo, err := git.Open(chart.ProjectDir(cwd))
-	if err != nil || repo == nil {
-		return chartPath, "", cleanup, err
+	if err != nil {
+		return "", "", cleanup, err
 	}
-	files, err := repo.ChartFiles(chartPath)
+	var files map[string][]byte
+	if repo != nil {
+		commit = repo.Commit()
+		files, err = repo.ChartFiles(chartPath)
+	} else if info, serr := os.Stat(chartPath); serr != nil || !info.IsDir() {
+		// A packaged chart (or nothing): Helm reads archives without following links.
+		return chartPath, "", cleanup, nil
+	} else {
+		// --loose-giterminism: our loader, which keeps symlinks inside the project (Helm's
+		// follows them anywhere, /proc/self/environ included).
+		files, err = charts.ReadChartDir(chartPath)
+	}
 	if err != nil {
 		return "", "", cleanup, exitcode.Wrap(exitcode.CodeUsage, err)
 	}
@@ -46,7 +57,7 @@ func committedChartDir(git *cliutil.GitFlags, chartArg string, forLint bool) (di
 	abs, _ := filepath.Abs(chartPath)
 	if !forLint {
 		dir, err = charts.WriteChartDir(tmp, filepath.Base(abs), files)
-		return dir, repo.Commit(), cleanup, err
+		return dir, commit, cleanup, err
 	}
 	// Lint renders the templates: werf_secret_file must exist, its content does not matter.
 	ch, err := charts.LoadChartFiles(chartPath, files)
@@ -59,7 +70,7 @@ func committedChartDir(git *cliutil.GitFlags, chartArg string, forLint bool) (di
 	}
 	ch.ProvideSecretFiles(secretFiles)
 	dir, err = charts.SaveChartDir(ch, tmp)
-	return dir, repo.Commit(), cleanup, err
+	return dir, commit, cleanup, err
 }
 
 // firstArg is the optional CHART argument, "" when absent.

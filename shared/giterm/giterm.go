@@ -762,6 +762,28 @@ func linkTarget(at, target string) (dest string, ok bool) {
 	return dest, true
 }
 
+// refuseLinkTarget refuses the file or directory resolved that the symlink p (rel in the
+// repository) leads to: into .git/, to a secret key file, or with --dev to an ignored file.
+func (r *Repo) refuseLinkTarget(rel, p, root, resolved string) error {
+	why := ForbiddenLinkTarget(root, resolved)
+	if why == "" && r.mode == ModeDev {
+		target, _ := filepath.Rel(root, resolved)
+		target = filepath.ToSlash(target)
+		matcher, err := r.ignoreMatcher(path.Dir(target))
+		if err != nil {
+			return err
+		}
+		if matcher.Match(strings.Split(target, "/"), false) {
+			why = "a file git ignores"
+		}
+	}
+	if why == "" {
+		return nil
+	}
+	link, _ := os.Readlink(p)
+	return fmt.Errorf("giterminism: the symlink %q leads to %s (%s): charts may not read it, remove the link", filepath.ToSlash(rel), why, link)
+}
+
 // addWorktreeLink reads what the working-tree symlink p (chart file name) points to, as the
 // commit would: only inside the repository, directories included.
 func (r *Repo) addWorktreeLink(p, name string, files map[string][]byte, hops int) error {
@@ -781,6 +803,9 @@ func (r *Repo) addWorktreeLink(p, name string, files map[string][]byte, hops int
 	if err != nil || inside == ".." || strings.HasPrefix(inside, ".."+string(filepath.Separator)) {
 		target, _ := os.Readlink(p)
 		return fmt.Errorf("giterminism: the symlink %q points outside the repository (%s)", filepath.ToSlash(rel), target)
+	}
+	if err := r.refuseLinkTarget(rel, p, root, resolved); err != nil {
+		return err
 	}
 	info, err := os.Stat(resolved)
 	if err != nil {
@@ -805,6 +830,9 @@ func (r *Repo) addWorktreeLink(p, name string, files map[string][]byte, hops int
 		subName := path.Join(name, filepath.ToSlash(sub))
 		if d.Type()&fs.ModeSymlink != 0 {
 			return r.addWorktreeLink(q, subName, files, hops+1)
+		}
+		if err := r.refuseLinkTarget(rel, p, root, q); err != nil {
+			return err
 		}
 		data, err := os.ReadFile(q)
 		if err != nil {

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/kubectl-converge/converge/shared/redact"
 )
 
 // KeySource says where to look for the secret key, in werf's order after an explicit file.
@@ -23,8 +25,17 @@ type KeySource struct {
 // ErrNoKey is returned when no source holds a key.
 var ErrNoKey = errors.New("secret key not found")
 
-// Find returns the key and a description of where it came from.
+// Find returns the key and a description of where it came from, and registers the key with
+// the redactor so that no output shows it (a chart, a log or an error may carry it).
 func (s KeySource) Find() (key, origin string, err error) {
+	key, origin, err = s.find()
+	if err == nil {
+		redact.Add(key)
+	}
+	return key, origin, err
+}
+
+func (s KeySource) find() (key, origin string, err error) {
 	getenv := s.Getenv
 	if getenv == nil {
 		getenv = os.Getenv

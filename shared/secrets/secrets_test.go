@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kubectl-converge/converge/shared/redact"
 )
 
 func fixture(t *testing.T, name string) []byte {
@@ -172,20 +174,23 @@ func TestKeySourceOrder(t *testing.T) {
 	if _, _, err := src.Find(); !errors.Is(err, ErrNoKey) {
 		t.Fatalf("no key anywhere: %v, want ErrNoKey", err)
 	}
-	write(filepath.Join(home, ".werf", "global_secret_key"), "global\n")
+	write(filepath.Join(home, ".werf", "global_secret_key"), "global-key-0123456789\n")
 	assertKey := func(want string) {
 		t.Helper()
 		got, _, err := src.Find()
 		if err != nil || got != want {
 			t.Fatalf("Find() = %q, %v; want %q", got, err, want)
 		}
+		if out := redact.String("key: " + want); strings.Contains(out, want) {
+			t.Fatalf("the key read from its source is not redacted: %q", out)
+		}
 	}
-	assertKey("global")
-	write(filepath.Join(project, ".werf_secret_key"), "project")
-	assertKey("project")
-	env["WERF_SECRET_KEY"] = "fromenv"
-	assertKey("fromenv")
+	assertKey("global-key-0123456789")
+	write(filepath.Join(project, ".werf_secret_key"), "project-key-0123456789")
+	assertKey("project-key-0123456789")
+	env["WERF_SECRET_KEY"] = "fromenv-key-0123456789"
+	assertKey("fromenv-key-0123456789")
 	src.File = filepath.Join(project, "explicit")
-	write(src.File, "explicit\n")
-	assertKey("explicit")
+	write(src.File, "explicit-key-0123456789\n")
+	assertKey("explicit-key-0123456789")
 }

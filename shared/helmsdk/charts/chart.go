@@ -35,11 +35,11 @@ func (c *Chart) Helm() *chart.Chart { return c.chart }
 func FromHelm(ch *chart.Chart) *Chart { return &Chart{chart: ch} }
 
 // LoadChart loads a chart from a directory (following symlinks only inside its project, see
-// readChartDir) or a packaged archive.
+// ReadChartDir) or a packaged archive.
 func LoadChart(chartPath string) (*Chart, error) {
 	info, err := os.Stat(chartPath)
 	if err == nil && info.IsDir() {
-		files, err := readChartDir(chartPath)
+		files, err := ReadChartDir(chartPath)
 		if err != nil {
 			return nil, err
 		}

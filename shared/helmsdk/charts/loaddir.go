@@ -7,16 +7,18 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+
+	"github.com/kubectl-converge/converge/shared/giterm"
 )
 
 // maxLinkHops bounds chains of symlinks.
 const maxLinkHops = 40
 
-// readChartDir reads the files of a chart directory, keyed by their path in the chart.
+// ReadChartDir reads the files of a chart directory, keyed by their path in the chart.
 // Symlinks are followed only while they resolve inside root (the git work tree holding the
 // chart, else the chart directory): Helm's own loader follows them anywhere, so a chart
 // could carry /proc/self/environ (and the secret key in it) into a template.
-func readChartDir(dir string) (map[string][]byte, error) {
+func ReadChartDir(dir string) (map[string][]byte, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
@@ -73,6 +75,10 @@ func readInto(files map[string][]byte, shown, real, prefix, root string, hops in
 				link, _ := os.Readlink(at)
 				return fmt.Errorf("chart file %s: the symlink points outside the project %s (to %s): charts may link only to files inside it", userPath, root, link)
 			}
+			if why := giterm.ForbiddenLinkTarget(root, target); why != "" {
+				link, _ := os.Readlink(at)
+				return fmt.Errorf("chart file %s: the symlink leads to %s (%s): charts may not read it, remove the link", userPath, why, link)
+			}
 			info, err := os.Stat(target)
 			if err != nil {
 				return err
@@ -101,6 +107,9 @@ func readInto(files map[string][]byte, shown, real, prefix, root string, hops in
 		}
 		if !e.Type().IsRegular() {
 			continue
+		}
+		if why := giterm.ForbiddenLinkTarget(root, at); why != "" {
+			return fmt.Errorf("chart file %s is %s: charts may not read it, remove it or the link to its directory", userPath, why)
 		}
 		data, err := os.ReadFile(at)
 		if err != nil {

@@ -21,6 +21,10 @@ func TestLoadChartSymlinks(t *testing.T) {
 		{name: "a shared file of the repository", git: true, link: "../../../shared/common.txt"},
 		{name: "a file of the chart", link: "../values.yaml"},
 		{name: "a dangling link", link: "../nothing", wantErr: "a symlink to nothing"},
+		{name: "the secret key", git: true, link: "../../../.werf_secret_key", wantErr: "files/linked: the symlink leads to a secret key file"},
+		{name: "git credentials", git: true, link: "../../../.git/config", wantErr: "files/linked: the symlink leads to the .git directory"},
+		{name: "the .git directory", git: true, link: "../../../.git", wantErr: "files/linked: the symlink leads to the .git directory"},
+		{name: "a directory holding the secret key", git: true, link: "../../..", wantErr: "files/linked/.werf_secret_key is a secret key file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -43,6 +47,11 @@ func TestLoadChartSymlinks(t *testing.T) {
 			if tt.git {
 				if err := os.Mkdir(filepath.Join(project, ".git"), 0o755); err != nil {
 					t.Fatal(err)
+				}
+				for name, data := range map[string]string{".git/config": "token " + "MARKER\n", ".werf_secret_key": "key " + "MARKER\n"} {
+					if err := os.WriteFile(filepath.Join(project, name), []byte(data), 0o600); err != nil {
+						t.Fatal(err)
+					}
 				}
 			}
 			if err := os.MkdirAll(filepath.Join(chart, "files"), 0o755); err != nil {

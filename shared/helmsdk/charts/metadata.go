@@ -80,7 +80,7 @@ func LoadChartWith(chartPath string, d MetadataDefaults) (*Chart, error) {
 	if err != nil || !info.IsDir() {
 		return LoadChart(chartPath)
 	}
-	files, err := readChartDir(chartPath)
+	files, err := ReadChartDir(chartPath)
 	if err != nil {
 		return nil, err
 	}
