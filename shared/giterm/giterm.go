@@ -484,6 +484,9 @@ func (r *Repo) addEntry(logical, at string, e *object.TreeEntry, chartRoot strin
 		if !ok {
 			return fmt.Errorf("giterminism: the symlink %q points outside the repository (%s)", at, target)
 		}
+		if why := ForbiddenLinkTarget(".", dest); why != "" {
+			return fmt.Errorf("giterminism: the symlink %q leads to %s (%s): charts may not read it, remove the link", at, why, target)
+		}
 		te, err := r.tree.FindEntry(dest)
 		if err != nil {
 			return fmt.Errorf("giterminism: the symlink %q points to %q, which is not in commit %s", at, dest, r.Commit()[:12])

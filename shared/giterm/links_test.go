@@ -54,3 +54,24 @@ func TestDevLinksRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestCommittedLinkToSecretKeyRefused: in a commit too, a chart's symlink may not lead to a
+// committed secret key file.
+func TestCommittedLinkToSecretKeyRefused(t *testing.T) {
+	repo := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(repo, ".helm", "files"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../../.werf_secret_key", filepath.Join(repo, ".helm", "files", "k")); err != nil {
+		t.Fatal(err)
+	}
+	commitTree(t, repo, map[string]string{".helm/Chart.yaml": "apiVersion: v2\nname: app\nversion: 1.0.0\n", ".werf_secret_key": "MARKER\n"})
+	r, err := Open(repo, "", ModeStrict, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.ChartFiles(filepath.Join(repo, ".helm"))
+	if err == nil || !strings.Contains(err.Error(), `the symlink ".helm/files/k" leads to a secret key file`) {
+		t.Fatalf("ChartFiles error %v, want the link refused", err)
+	}
+}
