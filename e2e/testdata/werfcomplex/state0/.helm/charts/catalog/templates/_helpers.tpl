@@ -1,0 +1,3 @@
+{{- define "storefront.webName" -}}
+storefront-web
+{{- end }}
