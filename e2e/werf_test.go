@@ -222,20 +222,35 @@ func TestIgnoreReadinessProbeFailsFor(t *testing.T) {
 func runWithProbeFailure(t *testing.T, env *harness.Env, ns, chart, timeout string) harness.Result {
 	t.Helper()
 	run := env.Command(t, "kubectl", "converge", chart, "-n", ns, "--timeout", timeout, "--progress", "plain").Timeout(11 * time.Minute).Start()
-	var podName, uid string
+	kubeletProbeFailure(t, env, ns, "web", "app", 0)
+	return run.Wait()
+}
+
+// kubeletProbeFailure waits for a running pod labelled app=APP and records, once its
+// container has run for grace, the event a kubelet records when the container's readiness
+// probe fails. The local cluster's never-ready pods report one such event, a second after
+// they start and without the container's field path; a kubelet goes on reporting them every
+// probe period.
+func kubeletProbeFailure(t *testing.T, env *harness.Env, ns, app, container string, grace time.Duration) {
+	t.Helper()
+	var podName, uid, started string
 	for podName == "" {
-		out := env.Command(t, "kubectl", "-n", ns, "get", "pods", "-l", "app=web", "-o", `jsonpath={range .items[?(@.status.containerStatuses[0].state.running)]}{.metadata.name} {.metadata.uid}{end}`).Run().Stdout
-		if name, id, ok := strings.Cut(strings.TrimSpace(out), " "); ok {
-			podName, uid = name, id
+		out := env.Command(t, "kubectl", "-n", ns, "get", "pods", "-l", "app="+app, "-o",
+			`jsonpath={range .items[?(@.status.containerStatuses[0].state.running)]}{.metadata.name} {.metadata.uid} {.status.containerStatuses[0].state.running.startedAt}{end}`).Run().Stdout
+		if fields := strings.Fields(out); len(fields) == 3 {
+			podName, uid, started = fields[0], fields[1], fields[2]
 			break
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
+	if at, err := time.Parse(time.RFC3339, started); err == nil {
+		time.Sleep(time.Until(at.Add(grace + time.Second)))
+	}
 	now := time.Now().UTC().Format(time.RFC3339)
 	env.Apply(t, ns, `apiVersion: v1
 kind: Event
-metadata: {name: web-unhealthy}
-involvedObject: {apiVersion: v1, kind: Pod, name: `+podName+`, namespace: `+ns+`, uid: `+uid+`, fieldPath: "spec.containers{app}"}
+metadata: {name: `+podName+`-unhealthy}
+involvedObject: {apiVersion: v1, kind: Pod, name: `+podName+`, namespace: `+ns+`, uid: `+uid+`, fieldPath: "spec.containers{`+container+`}"}
 reason: Unhealthy
 type: Warning
 message: "Readiness probe failed: HTTP probe failed with statuscode: 503"
@@ -244,7 +259,6 @@ lastTimestamp: "`+now+`"
 count: 1
 source: {component: kubelet}
 `)
-	return run.Wait()
 }
 
 // TestManualChangesAreRemoved: a data key someone added to the release's ConfigMap with

@@ -130,7 +130,10 @@ func TestWerfComplex(t *testing.T) {
 	// state2: storefront-web comes back right after its deletion, with another readiness
 	// probe handler, and never becomes ready.
 	p.commitState("state2")
-	res, rep = p.converge(3, "--auto-rollback")
+	run := p.convergeCmd("--auto-rollback").Start()
+	// The probe's grace (kubedog's window, 3.5 s for this probe) has passed.
+	kubeletProbeFailure(t, env, p.namespace, "storefront-web", "web", 4*time.Second)
+	res, rep = p.result(run.Wait(), 3)
 	p.wantReport(rep, 3, "failed")
 	if !strings.Contains(res.Stderr, "deploy/storefront-web") || !strings.Contains(res.Stderr, "ReadinessProbeFailed") {
 		t.Errorf("the failure does not name deploy/storefront-web and its failed readiness probe:\n%s", res.Stderr)
@@ -349,16 +352,25 @@ func (p *werfComplexProject) rootValues() map[string]string {
 // (WERF_ENV, WERF_REPO, the deploy report saved), expects exitCode and returns the output
 // and the report.
 func (p *werfComplexProject) converge(exitCode int, args ...string) (harness.Result, werfDeployReport) {
-	t := p.t
-	t.Helper()
+	p.t.Helper()
+	return p.result(p.convergeCmd(args...).Run(), exitCode)
+}
+
+func (p *werfComplexProject) convergeCmd(args ...string) *harness.Cmd {
 	_ = os.Remove(p.reportPath)
 	args = append([]string{"converge", "--save-deploy-report", "--deploy-report-path", p.reportPath, "--progress", "plain"}, args...)
-	res := p.env.Command(t, "kubectl", args...).Dir(p.dir).
+	return p.env.Command(p.t, "kubectl", args...).Dir(p.dir).
 		Env("WERF_ENV", p.werfEnv).
 		Env("WERF_REPO", "registry.example.com/storefront").
-		Timeout(20 * time.Minute).Run()
+		Timeout(20 * time.Minute)
+}
+
+// result checks a converge's exit code and reads its report.
+func (p *werfComplexProject) result(res harness.Result, exitCode int) (harness.Result, werfDeployReport) {
+	t := p.t
+	t.Helper()
 	if res.ExitCode != exitCode {
-		t.Fatalf("kubectl %s: exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), res.ExitCode, exitCode, res.Stdout, res.Stderr)
+		t.Fatalf("converge: exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", res.ExitCode, exitCode, res.Stdout, res.Stderr)
 	}
 	data, err := os.ReadFile(p.reportPath)
 	if err != nil {
