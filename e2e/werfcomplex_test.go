@@ -102,7 +102,12 @@ func TestWerfComplex(t *testing.T) {
 	p.commitState("state1")
 	env.Kubectl(t, "-n", p.namespace, "patch", "configmap", "storefront-values", "--field-manager", "kubectl-edit", "--type", "merge",
 		"-p", `{"data":{"set_back_after_manual_change":"changed-by-hand","added_by_hand":"removed-by-converge"}}`)
+	// On a real cluster a Deployment takes up to its pods' grace period to go away; the
+	// local cluster's pods go at once, so a finalizer holds storefront-web a few seconds.
+	released := p.holdDeletion("deployment/storefront-web", 3*time.Second)
 	_, rep = p.converge(0)
+	p.wantAbsent("deployment/storefront-web")
+	released()
 	p.wantReport(rep, 2, "deployed")
 	state1Values := map[string]string{
 		"release_is_install": "false",
@@ -444,6 +449,42 @@ func (p *werfComplexProject) live(object string) liveObject {
 		p.t.Fatalf("%s: %v", object, err)
 	}
 	return obj
+}
+
+// holdDeletion puts a finalizer on object and removes it once the object has been deleting
+// for hold. The returned function waits for that and removes the finalizer if the object
+// was never deleted.
+func (p *werfComplexProject) holdDeletion(object string, hold time.Duration) (release func()) {
+	t := p.t
+	t.Helper()
+	p.env.Kubectl(t, "-n", p.namespace, "patch", object, "--type", "merge", "-p", `{"metadata":{"finalizers":["converge.test/grace-period"]}}`)
+	unhold := func() harness.Result {
+		return p.env.Command(t, "kubectl", "-n", p.namespace, "patch", object, "--type", "merge", "-p", `{"metadata":{"finalizers":null}}`).Run()
+	}
+	stop, done := make(chan struct{}), make(chan harness.Result, 1)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				done <- unhold()
+				return
+			case <-time.After(200 * time.Millisecond):
+			}
+			res := p.env.Command(t, "kubectl", "-n", p.namespace, "get", object, "-o", "jsonpath={.metadata.deletionTimestamp}").Run()
+			if res.ExitCode == 0 && strings.TrimSpace(res.Stdout) != "" {
+				time.Sleep(hold)
+				done <- unhold()
+				return
+			}
+		}
+	}()
+	return func() {
+		t.Helper()
+		close(stop)
+		if res := <-done; res.ExitCode != 0 && !strings.Contains(res.Stderr, "NotFound") {
+			t.Errorf("remove the finalizer of %s: %s", object, res.Stderr)
+		}
+	}
 }
 
 // wantAbsent checks, at once, that none of the objects exists.
