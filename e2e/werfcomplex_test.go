@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -452,8 +453,8 @@ func (p *werfComplexProject) live(object string) liveObject {
 }
 
 // holdDeletion puts a finalizer on object and removes it once the object has been deleting
-// for hold. The returned function waits for that and removes the finalizer if the object
-// was never deleted.
+// for hold. The returned function (also run when the test ends) waits for that, and removes
+// the finalizer if the object was never deleted.
 func (p *werfComplexProject) holdDeletion(object string, hold time.Duration) (release func()) {
 	t := p.t
 	t.Helper()
@@ -478,13 +479,18 @@ func (p *werfComplexProject) holdDeletion(object string, hold time.Duration) (re
 			}
 		}
 	}()
-	return func() {
-		t.Helper()
-		close(stop)
-		if res := <-done; res.ExitCode != 0 && !strings.Contains(res.Stderr, "NotFound") {
-			t.Errorf("remove the finalizer of %s: %s", object, res.Stderr)
-		}
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			close(stop)
+			if res := <-done; res.ExitCode != 0 && !strings.Contains(res.Stderr, "NotFound") {
+				t.Errorf("remove the finalizer of %s: %s", object, res.Stderr)
+			}
+		})
 	}
+	// A test that stops before release leaves no finalizer to hold its namespace.
+	t.Cleanup(release)
+	return release
 }
 
 // wantAbsent checks, at once, that none of the objects exists.
