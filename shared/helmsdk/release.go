@@ -520,6 +520,7 @@ func (c *Client) Uninstall(ctx context.Context, req UninstallRequest) (*Release,
 	if !req.KeepHooks {
 		hooks = releaseHooks(cfg.Releases, req.ReleaseName)
 	}
+	dropped := droppedManifest(cfg.Releases, req.ReleaseName)
 	u := action.NewUninstall(cfg)
 	u.Wait = req.Wait
 	u.Timeout = req.Timeout
@@ -541,6 +542,9 @@ func (c *Client) Uninstall(ctx context.Context, req UninstallRequest) (*Release,
 	out := fromHelm(res.Release)
 	if kube == nil {
 		return out, nil
+	}
+	if err := kube.deleteDropped(dropped, res.Release.Manifest); err != nil {
+		return out, fmt.Errorf("uninstall release %q: delete the objects a failed upgrade left behind: %w (the release is uninstalled: delete them with kubectl)", req.ReleaseName, err)
 	}
 	out.DeletedHooks, err = kube.deleteHooks(hooks)
 	out.Spared = kube.spared

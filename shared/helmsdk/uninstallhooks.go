@@ -1,6 +1,7 @@
 package helmsdk
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -82,4 +83,64 @@ func (c *deployKubeClient) deleteHooks(hooks []*helmrelease.Hook) (string, error
 func hookKey(info *resource.Info) string {
 	gk := info.Mapping.GroupVersionKind.GroupKind()
 	return gk.String() + "/" + info.Namespace + "/" + info.Name
+}
+
+// droppedManifest is the manifest of the newest revision that was deployed (deployed or
+// superseded) when a later revision, which failed, is the newest: the objects that failed
+// revision dropped from the chart stay live after it (a failed upgrade deletes nothing), and
+// Helm's uninstall deletes only the newest revision's objects. "" when the newest revision
+// is deployed (an upgrade that succeeded deleted what it dropped) or none ever deployed.
+func droppedManifest(releases *storage.Storage, name string) string {
+	revs, err := releases.History(name)
+	if err != nil || len(revs) < 2 {
+		return ""
+	}
+	sort.Slice(revs, func(i, j int) bool { return revs[i].Version < revs[j].Version })
+	if revs[len(revs)-1].Info.Status == helmrelease.StatusDeployed {
+		return ""
+	}
+	for i := len(revs) - 2; i >= 0; i-- {
+		if s := revs[i].Info.Status; s == helmrelease.StatusDeployed || s == helmrelease.StatusSuperseded {
+			return revs[i].Manifest
+		}
+	}
+	return ""
+}
+
+// deleteDropped deletes the objects of dropped that the uninstalled revision's manifest
+// (uninstalled) does not hold, with the uninstall's ownership rules (only while they carry
+// the release's metadata; kept and owned-by-anyone objects stay), and waits until they are
+// gone when the uninstall waits for its objects.
+func (c *deployKubeClient) deleteDropped(dropped, uninstalled string) error {
+	if dropped == "" {
+		return nil
+	}
+	infos, err := c.Client.Build(strings.NewReader(dropped), false)
+	if err != nil && !meta.IsNoMatchError(err) {
+		return err
+	}
+	done, _ := c.Client.Build(strings.NewReader(uninstalled), false)
+	skip := map[string]bool{}
+	for _, info := range done {
+		skip[hookKey(info)] = true
+	}
+	var list kube.ResourceList
+	for _, info := range infos {
+		if !skip[hookKey(info)] {
+			list = append(list, info)
+		}
+	}
+	if len(list) == 0 {
+		return nil
+	}
+	res, errs := c.DeleteWithPropagationPolicy(list, metav1.DeletePropagationForeground)
+	if len(errs) > 0 || res == nil || len(res.Deleted) == 0 || c.awaitGone == nil {
+		return errors.Join(errs...)
+	}
+	ctx, cancel := c.context, context.CancelFunc(func() {})
+	if c.deleteTimeout > 0 {
+		ctx, cancel = context.WithTimeout(ctx, c.deleteTimeout)
+	}
+	defer cancel()
+	return c.awaitGone(ctx, res.Deleted)
 }

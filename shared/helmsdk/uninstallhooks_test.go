@@ -1,8 +1,13 @@
 package helmsdk
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
+
+	"helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/storage"
+	"helm.sh/helm/v3/pkg/storage/driver"
 )
 
 func TestSpareDecidesWhatAnUninstallDeletes(t *testing.T) {
@@ -45,6 +50,38 @@ func TestSpareDecidesWhatAnUninstallDeletes(t *testing.T) {
 			}
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Fatalf("spare = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestDroppedManifestIsTheLastDeployedRevisions: after failed upgrades, an uninstall also
+// deletes what the newest revision that deployed held (its objects stay live when a failed
+// upgrade drops them); after a successful upgrade there is nothing of the kind.
+func TestDroppedManifestIsTheLastDeployedRevisions(t *testing.T) {
+	tests := []struct {
+		name     string
+		statuses []release.Status
+		want     string // the manifest of that revision: "rev N"
+	}{
+		{"one revision", []release.Status{release.StatusFailed}, ""},
+		{"newest deployed", []release.Status{release.StatusSuperseded, release.StatusDeployed}, ""},
+		{"failed after deployed", []release.Status{release.StatusSuperseded, release.StatusDeployed, release.StatusFailed}, "rev 2"},
+		{"failed twice after superseded", []release.Status{release.StatusSuperseded, release.StatusFailed, release.StatusFailed}, "rev 1"},
+		{"rollback deployed, then failed", []release.Status{release.StatusSuperseded, release.StatusSuperseded, release.StatusFailed, release.StatusDeployed, release.StatusFailed}, "rev 4"},
+		{"never deployed", []release.Status{release.StatusFailed, release.StatusFailed}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			releases := storage.Init(driver.NewMemory())
+			for _, rel := range history(tt.statuses...) {
+				rel.Manifest = fmt.Sprintf("rev %d", rel.Version)
+				if err := releases.Create(rel); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := droppedManifest(releases, "app"); got != tt.want {
+				t.Fatalf("droppedManifest = %q, want %q", got, tt.want)
 			}
 		})
 	}
