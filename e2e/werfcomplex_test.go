@@ -35,9 +35,11 @@ import (
 //   - state2 brings the removed Deployment back, never ready, with --auto-rollback: it fails
 //     on the readiness probe (not the timeout), its revision is failed, the rollback
 //     restores state1 and the Deployment is gone again;
-//   - state3 replaces the hook Deployment with a hook Job that fails: the revision is failed.
+//   - state3 replaces the hook Deployment with a hook Job that fails: the revision is failed,
+//     and nothing is deleted.
 //
-// Then dismiss (hooks included) and a converge of state0 again, which must install cleanly.
+// Then dismiss (hooks included, and what the failed revision dropped) and a converge of
+// state0 again, which must install cleanly.
 func TestWerfComplex(t *testing.T) {
 	env := harness.Get(t)
 	p := newWerfComplexProject(t, env)
@@ -155,15 +157,16 @@ func TestWerfComplex(t *testing.T) {
 	_, rep = p.converge(3)
 	p.wantReport(rep, 5, "failed")
 	p.wantMetadata(p.live("job/storefront-warmup"), false)
-	// nelm deletes what left the chart before the pre-hooks run (pkg/plan/resource_info.go:
-	// buildDeletableResourceInfo, stage pre-pre-uninstall), so the failed hook leaves no
-	// ConfigMap behind.
-	p.wantAbsent("configmap/storefront-values")
+	// A failed upgrade deletes nothing: what left the chart goes only after the hooks and the
+	// objects succeeded (Helm's order), so revision 4's ConfigMap stays. nelm deletes it
+	// before the pre-hooks (README "Switching from werf").
+	p.wantValues("configmap/storefront-values", state1Values)
 
-	// dismiss deletes the release's hooks too (werf's --with-hooks defaults to true), so the
-	// project installs again from scratch.
+	// dismiss deletes the release's hooks too (werf's --with-hooks defaults to true), and what
+	// the failed revision 5 dropped but revision 4 deployed, so the project installs again
+	// from scratch.
 	env.Command(t, "kubectl", "converge", "dismiss").Dir(p.dir).Env("WERF_ENV", p.werfEnv).Timeout(20 * time.Minute).Succeed()
-	p.wantAbsent("deployment/storefront-warmup", "service/storefront-warmup", "job/storefront-warmup")
+	p.wantAbsent("deployment/storefront-warmup", "service/storefront-warmup", "job/storefront-warmup", "configmap/storefront-values")
 	p.commitState("state0")
 	_, rep = p.converge(0, p.state0Args()...)
 	p.wantReport(rep, 1, "deployed")
