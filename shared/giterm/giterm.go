@@ -767,16 +767,19 @@ func linkTarget(at, target string) (dest string, ok bool) {
 
 // refuseLinkTarget refuses the file or directory resolved that the symlink p (rel in the
 // repository) leads to: into .git/, to a secret key file, or with --dev to an ignored file.
-func (r *Repo) refuseLinkTarget(rel, p, root, resolved string) error {
+// matcher holds the ignore rules for resolved (nil: read them).
+func (r *Repo) refuseLinkTarget(rel, p, root, resolved string, isDir bool, matcher gitignore.Matcher) error {
 	why := ForbiddenLinkTarget(root, resolved)
 	if why == "" && r.mode == ModeDev {
 		target, _ := filepath.Rel(root, resolved)
 		target = filepath.ToSlash(target)
-		matcher, err := r.ignoreMatcher(path.Dir(target))
-		if err != nil {
-			return err
+		if matcher == nil {
+			var err error
+			if matcher, err = r.ignoreMatcher(path.Dir(target)); err != nil {
+				return err
+			}
 		}
-		if matcher.Match(strings.Split(target, "/"), false) {
+		if matcher.Match(strings.Split(target, "/"), isDir) {
 			why = "a file git ignores"
 		}
 	}
@@ -807,11 +810,11 @@ func (r *Repo) addWorktreeLink(p, name string, files map[string][]byte, hops int
 		target, _ := os.Readlink(p)
 		return fmt.Errorf("giterminism: the symlink %q points outside the repository (%s)", filepath.ToSlash(rel), target)
 	}
-	if err := r.refuseLinkTarget(rel, p, root, resolved); err != nil {
-		return err
-	}
 	info, err := os.Stat(resolved)
 	if err != nil {
+		return err
+	}
+	if err := r.refuseLinkTarget(rel, p, root, resolved, info.IsDir(), nil); err != nil {
 		return err
 	}
 	if !info.IsDir() {
@@ -825,6 +828,14 @@ func (r *Repo) addWorktreeLink(p, name string, files map[string][]byte, hops int
 	if hops > 40 {
 		return fmt.Errorf("giterminism: %q: too many levels of symbolic links", filepath.ToSlash(rel))
 	}
+	// One set of ignore rules for the whole linked directory (its own and its ancestors').
+	var matcher gitignore.Matcher
+	if r.mode == ModeDev {
+		dir, _ := filepath.Rel(root, resolved)
+		if matcher, err = r.ignoreMatcher(filepath.ToSlash(dir)); err != nil {
+			return err
+		}
+	}
 	return filepath.WalkDir(resolved, func(q string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -834,7 +845,7 @@ func (r *Repo) addWorktreeLink(p, name string, files map[string][]byte, hops int
 		if d.Type()&fs.ModeSymlink != 0 {
 			return r.addWorktreeLink(q, subName, files, hops+1)
 		}
-		if err := r.refuseLinkTarget(rel, p, root, q); err != nil {
+		if err := r.refuseLinkTarget(rel, p, root, q, false, matcher); err != nil {
 			return err
 		}
 		data, err := os.ReadFile(q)

@@ -21,6 +21,8 @@ func TestDevLinksRefused(t *testing.T) {
 		{name: "the secret key", link: "../../.werf_secret_key", wantErr: "leads to a secret key file"},
 		{name: "git credentials", link: "../../.git/config", wantErr: "leads to the .git directory"},
 		{name: "a directory holding the secret key", link: "../..", wantErr: "leads to"},
+		{name: "an ignored directory", link: "../../private", wantErr: "leads to a file git ignores"},
+		{name: "a directory holding an ignored file", link: "../../app", wantErr: "leads to a file git ignores (../../app)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -30,7 +32,7 @@ func TestDevLinksRefused(t *testing.T) {
 				".helm/Chart.yaml":  "apiVersion: v2\nname: app\nversion: 1.0.0\n",
 				"shared/common.txt": "shared\n",
 			})
-			testutil.WriteFiles(t, repo, map[string]string{"local.env": "TOKEN=MARKER\n", "private/token": "MARKER\n", ".werf_secret_key": "MARKER\n"})
+			testutil.WriteFiles(t, repo, map[string]string{"local.env": "TOKEN=MARKER\n", "private/token": "MARKER\n", "app/local.env": "MARKER\n", ".werf_secret_key": "MARKER\n"})
 			if err := os.MkdirAll(filepath.Join(repo, ".helm", "files"), 0o755); err != nil {
 				t.Fatal(err)
 			}
