@@ -332,7 +332,7 @@ func TestBundleCopyOfAChartDirectory(t *testing.T) {
 	chart := filepath.Join(dir, ".helm")
 	archive := filepath.Join(t.TempDir(), "app.tar.gz")
 	helm := func(args ...string) *harness.Cmd { return env.Command(t, "helm-giterm", args...).Dir(dir) }
-	digest := strings.TrimSpace(helm("bundle-copy", "--from", chart, "--to", "archive:"+archive).Succeed().Stdout)
+	digest := strings.TrimSpace(helm("bundle-copy", "--from", chart, "--to", "archive:"+archive, "--plain-http").Succeed().Stdout)
 	helm("bundle-copy", "--from", chart, "--to", "oci://"+registry+"/copies/app:1.0.0", "--plain-http").Succeed()
 	// An archive is pinned by the digest bundle-copy printed, and says so when it is not.
 	if res := helm("bundle-render", "archive:"+archive, "app", "--digest", digest).Run(); res.ExitCode != 0 || strings.Contains(res.Stderr, "not pinned") {

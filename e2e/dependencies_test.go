@@ -102,7 +102,12 @@ func TestHTTPRepoDependencyDownloaded(t *testing.T) {
 	if err := os.RemoveAll(filepath.Join(app, "charts")); err != nil {
 		t.Fatal(err)
 	}
-	env.Command(t, "kubectl", "converge", app, "-n", ns).Succeed()
+	// Plain HTTP only with --plain-http: without it the dependency is refused, naming it and the flag.
+	res := env.Command(t, "kubectl", "converge", app, "-n", ns).Env("XDG_CACHE_HOME", t.TempDir()).Run()
+	if want := `dependency "metrics" comes from ` + srv.URL + ` over plain HTTP, which anyone on the way can change: use https, or pass --plain-http to allow it`; res.ExitCode == 0 || !strings.Contains(res.Stderr, want) {
+		t.Fatalf("converge of an http:// dependency without --plain-http: exit %d, want %q\n%s", res.ExitCode, want, res.Stderr)
+	}
+	env.Command(t, "kubectl", "converge", app, "-n", ns, "--plain-http").Succeed()
 	if got := jsonPath(t, env, ns, "configmap/app-metrics", "{.data.from}"); got != "http-repo" {
 		t.Fatalf("the repository dependency was not deployed: %q", got)
 	}
@@ -166,9 +171,9 @@ func TestDependenciesUnderGiterminism(t *testing.T) {
 	env := harness.Get(t)
 	dir, _ := dependencyRepo(t, env)
 	modes := map[string][]string{
-		"plain":        {"kubectl", "converge", "render", "--release", "app", "--env", "staging"},
-		"git-ref HEAD": {"kubectl", "converge", "render", "--release", "app", "--env", "staging", "--git-ref", "HEAD"},
-		"helm giterm":  {"helm-giterm", "template", "app", "--env", "staging"},
+		"plain":        {"kubectl", "converge", "render", "--release", "app", "--env", "staging", "--plain-http"},
+		"git-ref HEAD": {"kubectl", "converge", "render", "--release", "app", "--env", "staging", "--git-ref", "HEAD", "--plain-http"},
+		"helm giterm":  {"helm-giterm", "template", "app", "--env", "staging", "--plain-http"},
 	}
 	for _, name := range []string{"plain", "git-ref HEAD", "helm giterm"} {
 		args := modes[name]
@@ -191,8 +196,8 @@ func TestDependenciesUnderGiterminism(t *testing.T) {
 	}
 
 	ns := env.Namespace(t)
-	env.Command(t, "kubectl", "converge", "--release", "app", "-n", ns).Dir(dir).Succeed()
-	env.Command(t, "kubectl", "converge", "--release", "app", "-n", ns, "--git-ref", "HEAD").Dir(dir).Succeed()
+	env.Command(t, "kubectl", "converge", "--release", "app", "-n", ns, "--plain-http").Dir(dir).Succeed()
+	env.Command(t, "kubectl", "converge", "--release", "app", "-n", ns, "--git-ref", "HEAD", "--plain-http").Dir(dir).Succeed()
 	for _, cm := range []string{"app-parent", "app-sub", "app-metrics"} {
 		if got := jsonPath(t, env, ns, "configmap/"+cm, "{.metadata.name}"); got != cm {
 			t.Errorf("configmap %s is gone after the git-mode converge", cm)
@@ -217,15 +222,15 @@ func TestMissingDependencyChangesNothing(t *testing.T) {
 	dir, srv := dependencyRepo(t, env)
 	cache := t.TempDir()
 	ns := env.Namespace(t)
-	env.Command(t, "kubectl", "converge", "--release", "app", "-n", ns).Dir(dir).Env("XDG_CACHE_HOME", cache).Succeed()
+	env.Command(t, "kubectl", "converge", "--release", "app", "-n", ns, "--plain-http").Dir(dir).Env("XDG_CACHE_HOME", cache).Succeed()
 	before := env.Kubectl(t, "-n", ns, "get", "configmaps", "-o", "jsonpath={range .items[*]}{.metadata.name}:{.metadata.resourceVersion} {end}")
 
 	srv.Close()
 	emptyCache := t.TempDir()
 	for _, args := range [][]string{
-		{"converge", "render", "--release", "app"},
-		{"converge", "plan", "--release", "app", "-n", ns},
-		{"converge", "--release", "app", "-n", ns, "--git-ref", "HEAD"},
+		{"converge", "render", "--release", "app", "--plain-http"},
+		{"converge", "plan", "--release", "app", "-n", ns, "--plain-http"},
+		{"converge", "--release", "app", "-n", ns, "--git-ref", "HEAD", "--plain-http"},
 	} {
 		res := env.Command(t, "kubectl", args...).Dir(dir).Env("XDG_CACHE_HOME", emptyCache).Run()
 		if res.ExitCode == 0 || !strings.Contains(res.Stderr, `"metrics"`) || !strings.Contains(res.Stderr, srv.URL) {

@@ -132,7 +132,7 @@ dependencies:
 digest: `+digest(werfJSON)+`
 generated: "2026-01-02T03:04:05.000000000+01:00"
 `)
-	env.Command(t, "kubectl", "converge", app, "--release", "app", "-n", ns, "--env", "staging").Succeed()
+	env.Command(t, "kubectl", "converge", app, "--release", "app", "-n", ns, "--env", "staging", "--plain-http").Succeed()
 	if got := jsonPath(t, env, ns, "configmap/app-metrics", "{.data.from}"); got != "http-repo" {
 		t.Fatalf("the repository dependency was not deployed: %q", got)
 	}

@@ -32,7 +32,7 @@ type registryFlags struct {
 func (f *registryFlags) addFlags(fs *pflag.FlagSet, plainHTTP *bool) {
 	f.plainHTTP = plainHTTP
 	if fs.Lookup("plain-http") == nil {
-		fs.BoolVar(plainHTTP, "plain-http", false, "use HTTP, not HTTPS, for the registry")
+		fs.BoolVar(plainHTTP, "plain-http", false, "use HTTP, not HTTPS, for the registry and a chart directory's oci:// dependencies, and allow its http:// chart repositories")
 	}
 	fs.StringVar(&f.caFile, "ca-file", "", "verify the registry's certificate with this CA bundle")
 	fs.BoolVar(&f.insecure, "insecure-skip-tls-verify", false, "do not verify the registry's certificate")
@@ -133,7 +133,7 @@ func (o *bundleOptions) prepare(src, release string) (*inputs.Prepared, error) {
 	if err != nil {
 		return nil, err
 	}
-	loaded, err := bundle.Load(bundle.Source{Ref: src, Tag: o.tag}, r)
+	loaded, err := bundle.Load(bundle.Source{Ref: src, Tag: o.tag, PlainHTTP: *o.reg.plainHTTP}, r)
 	if err != nil {
 		return nil, err
 	}
@@ -300,7 +300,7 @@ are copied by your image tooling); the copy is then a new chart with a new diges
 			if err != nil {
 				return err
 			}
-			loaded, err := bundle.Load(bundle.Source{Ref: from, Tag: tag}, r)
+			loaded, err := bundle.Load(bundle.Source{Ref: from, Tag: tag, PlainHTTP: *reg.plainHTTP}, r)
 			if err != nil {
 				return err
 			}

@@ -17,7 +17,8 @@ type Source struct {
 	Ref string
 	// Tag is --tag: a tag or a semver range; "" when Ref carries its own tag or digest.
 	Tag string
-	// PlainHTTP fetches the dependencies of a chart directory from oci:// over HTTP.
+	// PlainHTTP fetches the dependencies of a chart directory from oci:// over HTTP and allows
+	// http:// chart repositories.
 	PlainHTTP bool
 }
 

@@ -54,7 +54,7 @@ func (f *DeployFlags) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&f.ImagesFile, "images-file", "", "YAML or JSON file mapping image names to references; --image wins")
 	fs.StringArrayVar(&f.RewriteImages, "rewrite-image", nil, "replace container images named FROM, however the chart spells them (nginx = docker.io/library/nginx), in every pod template: FROM=TO[:TAG][@DIGEST] (can be repeated)")
 	fs.StringArrayVar(&f.Annotations, "add-annotation", nil, "annotation added to every object, hooks included: key=value (can be repeated; also WERF_ADD_ANNOTATION_<ANY>=key=value)")
-	fs.BoolVar(&f.PlainHTTP, "plain-http", false, "use HTTP, not HTTPS, for oci:// chart dependencies")
+	fs.BoolVar(&f.PlainHTTP, "plain-http", false, "use HTTP, not HTTPS, for oci:// chart dependencies, and allow http:// chart repositories")
 	fs.BoolVar(&f.DisableDefaultValues, "disable-default-values", false, "leave the chart's values.yaml out (also WERF_DISABLE_DEFAULT_VALUES)")
 	fs.BoolVar(&f.DisableDefaultSecretValues, "disable-default-secret-values", false, "leave the chart's secret-values.yaml out (also WERF_DISABLE_DEFAULT_SECRET_VALUES)")
 	fs.BoolVar(&f.IgnoreSecretKey, "ignore-secret-key", false, "pass secret values and files encrypted, without a key: for a render to review (also WERF_IGNORE_SECRET_KEY)")

@@ -29,7 +29,8 @@ import (
 type DependencyOptions struct {
 	// Out receives Helm's download progress.
 	Out io.Writer
-	// PlainHTTP talks to oci:// registries over HTTP instead of HTTPS.
+	// PlainHTTP talks to oci:// registries over HTTP instead of HTTPS, and allows http://
+	// chart repositories (refused otherwise).
 	PlainHTTP bool
 	// Offline refuses downloads: a dependency missing from charts/ and from the cache is an
 	// error naming it.
@@ -283,6 +284,11 @@ func addRemoteDependencies(c *chart.Chart, dir string, deps []*chart.Dependency,
 	}
 	if opts.Offline {
 		return missingDependencyError(c, fetch[0])
+	}
+	for _, dep := range fetch {
+		if strings.HasPrefix(strings.ToLower(dep.Repository), "http://") && !opts.PlainHTTP {
+			return fmt.Errorf("chart %q: dependency %q comes from %s over plain HTTP, which anyone on the way can change: use https, or pass --plain-http to allow it", c.Name(), dep.Name, dep.Repository)
+		}
 	}
 	fetched, err := download(c.Name(), fetch, opts)
 	if err != nil {

@@ -30,6 +30,8 @@ func TestLoadChartTree(t *testing.T) {
 		subs     map[string]string // directory -> Chart.yaml
 		wantDeps []string
 		wantErr  string
+		// online allows downloads; plainHTTP is --plain-http.
+		online, plainHTTP bool
 	}{
 		{
 			name:     "file dependency read through the loader",
@@ -60,6 +62,19 @@ func TestLoadChartTree(t *testing.T) {
 			wantErr: `chart "app": dependency redis 1.2.3 (https://charts.example.com) is missing`,
 		},
 		{
+			name:    "plain-http repository refused",
+			parent:  "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n- {name: redis, version: 1.2.3, repository: http://127.0.0.1:1/charts}\n",
+			online:  true,
+			wantErr: `chart "app": dependency "redis" comes from http://127.0.0.1:1/charts over plain HTTP, which anyone on the way can change: use https, or pass --plain-http to allow it`,
+		},
+		{
+			name:      "plain-http repository allowed by --plain-http",
+			parent:    "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n- {name: redis, version: 1.2.3, repository: http://127.0.0.1:1/charts}\n",
+			online:    true,
+			plainHTTP: true,
+			wantErr:   `chart "app": dependency "redis" 1.2.3 from http://127.0.0.1:1/charts is neither in charts/ nor in the cache, and cannot be downloaded`,
+		},
+		{
 			name:    "file dependencies pointing at each other",
 			parent:  "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n- {name: a, repository: file://../a}\n",
 			subs:    map[string]string{"a": "apiVersion: v2\nname: a\nversion: 1.0.0\ndependencies:\n- {name: b, repository: file://../b}\n", "b": "apiVersion: v2\nname: b\nversion: 1.0.0\ndependencies:\n- {name: a, repository: file://../a}\n"},
@@ -73,7 +88,7 @@ func TestLoadChartTree(t *testing.T) {
 			for dir, meta := range tt.subs {
 				writeChart(t, filepath.Join(root, dir), meta)
 			}
-			ch, err := LoadChartTree(filepath.Join(root, "app"), LoadChart, DependencyOptions{Offline: true, CacheDir: t.TempDir()})
+			ch, err := LoadChartTree(filepath.Join(root, "app"), LoadChart, DependencyOptions{Offline: !tt.online, PlainHTTP: tt.plainHTTP, CacheDir: t.TempDir()})
 			if testutil.ExpectError(t, err, tt.wantErr) {
 				return
 			}
