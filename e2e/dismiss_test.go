@@ -142,3 +142,55 @@ func TestAutoRollbackOfAFailedFirstInstallDeletesItsHooks(t *testing.T) {
 	}
 	env.Command(t, "kubectl", "converge", "-n", ns, "--env", "e2e").Dir(project).Succeed()
 }
+
+// TestDismissAfterAFailedUpgradeDeletesWhatItLeft: an upgrade that drops a ConfigMap and
+// fails in its pre-upgrade hook never deletes it (what left the chart goes after the main
+// stage), so the ConfigMap is still live and the release's; dismiss must delete it though
+// Helm's uninstall reads only the failed revision's manifest. Without that, the next install
+// took the ConfigMap over with its stale keys (as werf's complex fixture showed).
+func TestDismissAfterAFailedUpgradeDeletesWhatItLeft(t *testing.T) {
+	env := harness.Get(t)
+	ns := env.Namespace(t)
+	chart := t.TempDir()
+	writeFile(t, filepath.Join(chart, "Chart.yaml"), "apiVersion: v2\nname: leftover\nversion: 0.1.0\n")
+	cm := func(name string) string {
+		return "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + name + "}\ndata: {a: b}\n"
+	}
+	writeFile(t, filepath.Join(chart, "templates", "kept.yaml"), cm("kept"))
+	writeFile(t, filepath.Join(chart, "templates", "dropped.yaml"), cm("dropped"))
+	converge := func() harness.Result {
+		return env.Command(t, "kubectl", "converge", chart, "-n", ns, "--release", "leftover", "--progress", "plain", "--timeout", "120s").Run()
+	}
+	if res := converge(); res.ExitCode != 0 {
+		t.Fatalf("first converge: exit %d\n%s", res.ExitCode, res.Combined())
+	}
+	if err := os.Remove(filepath.Join(chart, "templates", "dropped.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(chart, "templates", "hook.yaml"), `apiVersion: batch/v1
+kind: Job
+metadata:
+  name: migrate
+  annotations: {helm.sh/hook: pre-upgrade}
+spec:
+  backoffLimit: 0
+  template:
+    metadata:
+      annotations: {converge.test/behaviour: job-failure}
+    spec:
+      restartPolicy: Never
+      containers: [{name: job, image: registry.example.com/migrate:1}]
+`)
+	if res := converge(); res.ExitCode == 0 {
+		t.Fatalf("the upgrade with a failing pre-upgrade hook succeeded:\n%s", res.Combined())
+	}
+	if env.Command(t, "kubectl", "-n", ns, "get", "configmap/dropped").Run().ExitCode != 0 {
+		t.Fatal("the failed upgrade deleted the ConfigMap it dropped (this test needs it left)")
+	}
+	res := env.Command(t, "kubectl", "converge", "dismiss", "leftover", "-n", ns, "--progress", "plain").Succeed()
+	for _, object := range []string{"configmap/dropped", "configmap/kept"} {
+		if env.Command(t, "kubectl", "-n", ns, "get", object).Run().ExitCode == 0 {
+			t.Errorf("%s is still there after dismiss:\n%s", object, res.Stderr)
+		}
+	}
+}

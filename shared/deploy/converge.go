@@ -487,7 +487,7 @@ func Dismiss(ctx context.Context, client *helmsdk.Client, clients track.Clients,
 	if err != nil || rel == nil {
 		return rel, err
 	}
-	targets, err := Targets(removedObjects(rel.Manifest)+"\n---\n"+rel.DeletedHooks, req.Namespace, clients.Mapper)
+	targets, err := Targets(removedObjects(rel.Manifest)+"\n---\n"+rel.DeletedLeftovers+"\n---\n"+rel.DeletedHooks, req.Namespace, clients.Mapper)
 	if err != nil {
 		return rel, err
 	}

@@ -100,10 +100,12 @@ const (
 // ownership is the release a deletion may touch objects of; objects adopted in the run
 // handBackRun are handed back to their previous owner instead of deleted. hooks says the
 // objects are the release's hooks, which carry no release metadata: those without any are
-// the release's, those that are gone are left out.
+// the release's, those that are gone are left out. afterHelm says the objects are deleted
+// after Helm's uninstall (hooks, objects earlier revisions left), so helm.sh/resource-policy
+// is checked on the live object: Helm checks it only in the newest revision's manifest.
 type ownership struct {
 	release, namespace, handBackRun string
-	hooks                           bool
+	hooks, afterHelm                bool
 }
 
 // DeleteWithPropagationPolicy is how Helm's uninstall deletes the release's objects: only
@@ -166,7 +168,7 @@ func (c *deployKubeClient) owned(resources kube.ResourceList) kube.ResourceList 
 	for _, info := range resources {
 		live, err := resource.NewHelper(info.Client, info.Mapping).Get(info.Namespace, info.Name)
 		if err != nil {
-			if !c.owner.hooks || !apierrors.IsNotFound(err) {
+			if !c.owner.afterHelm || !apierrors.IsNotFound(err) {
 				out = append(out, info) // gone, or unreadable: Helm reports it
 			}
 			continue
@@ -200,9 +202,9 @@ func (o *ownership) spare(kind, name string, ann map[string]string) *SparedObjec
 		// Helm leaves helm.sh/resource-policy: keep objects out before this; nelm's own
 		// annotation (checked on the live object, as nelm does) is ours to honour.
 		return &SparedObject{Kind: kind, Name: name, Reason: SparedKept}
-	case o.hooks && ann[annotationHelmResourcePolicy] == "keep":
-		// Helm checks it in the release's manifest (leaving those objects out before
-		// this), not in its hooks.
+	case o.afterHelm && ann[annotationHelmResourcePolicy] == "keep":
+		// Helm checks it in the newest revision's manifest (leaving those objects out
+		// before this), not in its hooks nor in earlier revisions.
 		return &SparedObject{Kind: kind, Name: name, Reason: SparedHelmKept}
 	}
 	ours := ann[annotationReleaseName] == o.release && ann[annotationReleaseNamespace] == o.namespace

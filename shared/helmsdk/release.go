@@ -47,6 +47,10 @@ type Release struct {
 	Spared []SparedObject `json:"spared,omitempty"`
 	// DeletedHooks is the manifest of the hooks an uninstall deleted (UninstallRequest.KeepHooks).
 	DeletedHooks string `json:"-"`
+	// DeletedLeftovers is the manifest of the objects an uninstall deleted that revisions
+	// since the last successful one held and the newest one does not (a failed upgrade
+	// stops before deleting what left the chart).
+	DeletedLeftovers string `json:"-"`
 }
 
 func fromHelm(rel *helmrelease.Release) *Release {
@@ -520,7 +524,7 @@ func (c *Client) Uninstall(ctx context.Context, req UninstallRequest) (*Release,
 	if !req.KeepHooks {
 		hooks = releaseHooks(cfg.Releases, req.ReleaseName)
 	}
-	dropped := droppedManifest(cfg.Releases, req.ReleaseName)
+	left := leftovers(cfg.Releases, req.ReleaseName)
 	u := action.NewUninstall(cfg)
 	u.Wait = req.Wait
 	u.Timeout = req.Timeout
@@ -543,8 +547,10 @@ func (c *Client) Uninstall(ctx context.Context, req UninstallRequest) (*Release,
 	if kube == nil {
 		return out, nil
 	}
-	if err := kube.deleteDropped(dropped, res.Release.Manifest); err != nil {
-		return out, fmt.Errorf("uninstall release %q: delete the objects a failed upgrade left behind: %w (the release is uninstalled: delete them with kubectl)", req.ReleaseName, err)
+	out.DeletedLeftovers, err = kube.deleteLeftovers(left, res.Release.Manifest)
+	if err != nil {
+		out.Spared = kube.spared
+		return out, fmt.Errorf("uninstall release %q: delete what its failed revisions left: %w (the release is uninstalled: delete them with kubectl)", req.ReleaseName, err)
 	}
 	out.DeletedHooks, err = kube.deleteHooks(hooks)
 	out.Spared = kube.spared

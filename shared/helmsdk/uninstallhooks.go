@@ -1,7 +1,6 @@
 package helmsdk
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -9,6 +8,7 @@ import (
 
 	"helm.sh/helm/v3/pkg/kube"
 	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/releaseutil"
 	"helm.sh/helm/v3/pkg/storage"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -32,29 +32,99 @@ func releaseHooks(releases *storage.Storage, name string) []*helmrelease.Hook {
 	return hooks
 }
 
+// leftovers returns the manifests of the objects that revisions since the release's last
+// successful one (deployed or superseded) held and its newest revision does not: a failed
+// upgrade stops before deleting what left the chart (Helm deletes it after the main stage,
+// and so do we), so those objects are still live and the release's, while Helm's uninstall
+// reads only the newest revision's manifest. nil when the newest revision succeeded or the
+// history cannot be read.
+func leftovers(releases *storage.Storage, name string) []string {
+	revs, err := releases.History(name)
+	if err != nil || len(revs) < 2 {
+		return nil
+	}
+	sort.Slice(revs, func(i, j int) bool { return revs[i].Version < revs[j].Version })
+	newest := revs[len(revs)-1]
+	from := -1
+	for i := len(revs) - 2; i >= 0; i-- {
+		if s := revs[i].Info.Status; s == helmrelease.StatusDeployed || s == helmrelease.StatusSuperseded {
+			from = i
+			break
+		}
+	}
+	if from < 0 || newest.Info.Status == helmrelease.StatusDeployed {
+		return nil
+	}
+	var out []string
+	for _, r := range revs[from : len(revs)-1] {
+		out = append(out, r.Manifest)
+	}
+	return out
+}
+
 // deleteHooks deletes the release's hooks that are still there (each object once, as the
 // newest revision rendered it), with foreground propagation as the release's own objects,
 // and returns the manifest of those it deleted. Hooks kept by a resource policy
 // (helm.sh/resource-policy or werf.io/resource-policy: keep), owned by anyone
 // (werf.io/ownership) or taken over by another release stay, and are listed in spared.
 func (c *deployKubeClient) deleteHooks(hooks []*helmrelease.Hook) (string, error) {
+	sources := make([]manifestSource, 0, len(hooks))
+	for _, h := range hooks {
+		sources = append(sources, manifestSource{manifest: h.Manifest, what: fmt.Sprintf("hook %s %q (%s)", h.Kind, h.Name, h.Path)})
+	}
+	return c.deleteManifests(sources, nil, true)
+}
+
+// deleteLeftovers deletes the objects earlier revisions left (leftovers) that the newest
+// revision does not list, by the rules of the release's own objects: only those still
+// carrying this release's metadata go, resource policies and ownership anyone are kept.
+func (c *deployKubeClient) deleteLeftovers(manifests []string, newest string) (string, error) {
+	if len(manifests) == 0 {
+		return "", nil
+	}
+	except := map[string]bool{}
+	if infos, err := c.Client.Build(strings.NewReader(newest), false); err == nil {
+		for _, info := range infos {
+			except[hookKey(info)] = true
+		}
+	}
+	sources := make([]manifestSource, 0, len(manifests))
+	for _, m := range manifests {
+		for _, doc := range releaseutil.SplitManifests(m) {
+			sources = append(sources, manifestSource{manifest: doc, what: "an object of an earlier revision"})
+		}
+	}
+	return c.deleteManifests(sources, except, false)
+}
+
+// manifestSource is one manifest to delete the objects of, and what it is, for errors.
+type manifestSource struct{ manifest, what string }
+
+// deleteManifests deletes the live objects of sources (each once, as the last source holding
+// it says, none of except), with foreground propagation, through the ownership rules
+// (hooks: objects without release metadata are the release's), and returns the manifest of
+// those it deleted.
+func (c *deployKubeClient) deleteManifests(sources []manifestSource, except map[string]bool, hooks bool) (string, error) {
 	var order []string
 	manifests := map[string]string{}
 	objects := map[string]*resource.Info{}
-	for _, h := range hooks {
-		infos, err := c.Client.Build(strings.NewReader(h.Manifest), false)
+	for _, src := range sources {
+		infos, err := c.Client.Build(strings.NewReader(src.manifest), false)
 		if meta.IsNoMatchError(err) {
 			continue // its kind is no longer served: there is nothing to delete
 		}
 		if err != nil {
-			return "", fmt.Errorf("hook %s %q (%s): %w", h.Kind, h.Name, h.Path, err)
+			return "", fmt.Errorf("%s: %w", src.what, err)
 		}
 		for _, info := range infos {
 			key := hookKey(info)
+			if except[key] {
+				continue
+			}
 			if _, seen := objects[key]; !seen {
 				order = append(order, key)
 			}
-			objects[key], manifests[key] = info, h.Manifest
+			objects[key], manifests[key] = info, src.manifest
 		}
 	}
 	if len(order) == 0 {
@@ -68,8 +138,10 @@ func (c *deployKubeClient) deleteHooks(hooks []*helmrelease.Hook) (string, error
 	if c.owner != nil {
 		owner = *c.owner
 	}
-	owner.hooks = true
+	owner.hooks, owner.afterHelm = hooks, true
+	saved := c.owner
 	c.owner = &owner
+	defer func() { c.owner = saved }()
 	res, errs := c.DeleteWithPropagationPolicy(list, metav1.DeletePropagationForeground)
 	var deleted []string
 	if res != nil {
@@ -83,64 +155,4 @@ func (c *deployKubeClient) deleteHooks(hooks []*helmrelease.Hook) (string, error
 func hookKey(info *resource.Info) string {
 	gk := info.Mapping.GroupVersionKind.GroupKind()
 	return gk.String() + "/" + info.Namespace + "/" + info.Name
-}
-
-// droppedManifest is the manifest of the newest revision that was deployed (deployed or
-// superseded) when a later revision, which failed, is the newest: the objects that failed
-// revision dropped from the chart stay live after it (a failed upgrade deletes nothing), and
-// Helm's uninstall deletes only the newest revision's objects. "" when the newest revision
-// is deployed (an upgrade that succeeded deleted what it dropped) or none ever deployed.
-func droppedManifest(releases *storage.Storage, name string) string {
-	revs, err := releases.History(name)
-	if err != nil || len(revs) < 2 {
-		return ""
-	}
-	sort.Slice(revs, func(i, j int) bool { return revs[i].Version < revs[j].Version })
-	if revs[len(revs)-1].Info.Status == helmrelease.StatusDeployed {
-		return ""
-	}
-	for i := len(revs) - 2; i >= 0; i-- {
-		if s := revs[i].Info.Status; s == helmrelease.StatusDeployed || s == helmrelease.StatusSuperseded {
-			return revs[i].Manifest
-		}
-	}
-	return ""
-}
-
-// deleteDropped deletes the objects of dropped that the uninstalled revision's manifest
-// (uninstalled) does not hold, with the uninstall's ownership rules (only while they carry
-// the release's metadata; kept and owned-by-anyone objects stay), and waits until they are
-// gone when the uninstall waits for its objects.
-func (c *deployKubeClient) deleteDropped(dropped, uninstalled string) error {
-	if dropped == "" {
-		return nil
-	}
-	infos, err := c.Client.Build(strings.NewReader(dropped), false)
-	if err != nil && !meta.IsNoMatchError(err) {
-		return err
-	}
-	done, _ := c.Client.Build(strings.NewReader(uninstalled), false)
-	skip := map[string]bool{}
-	for _, info := range done {
-		skip[hookKey(info)] = true
-	}
-	var list kube.ResourceList
-	for _, info := range infos {
-		if !skip[hookKey(info)] {
-			list = append(list, info)
-		}
-	}
-	if len(list) == 0 {
-		return nil
-	}
-	res, errs := c.DeleteWithPropagationPolicy(list, metav1.DeletePropagationForeground)
-	if len(errs) > 0 || res == nil || len(res.Deleted) == 0 || c.awaitGone == nil {
-		return errors.Join(errs...)
-	}
-	ctx, cancel := c.context, context.CancelFunc(func() {})
-	if c.deleteTimeout > 0 {
-		ctx, cancel = context.WithTimeout(ctx, c.deleteTimeout)
-	}
-	defer cancel()
-	return c.awaitGone(ctx, res.Deleted)
 }

@@ -1,13 +1,22 @@
 package helmsdk
 
 import (
-	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
-	"helm.sh/helm/v3/pkg/release"
+	helmrelease "helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/storage"
 	"helm.sh/helm/v3/pkg/storage/driver"
+)
+
+// deletedAs is how an uninstall comes to delete an object.
+type deletedAs int
+
+const (
+	releaseObject deletedAs = iota // in the newest revision: Helm's uninstall
+	hook                           // a hook of any revision, after Helm's uninstall
+	leftover                       // left by a failed revision, after Helm's uninstall
 )
 
 func TestSpareDecidesWhatAnUninstallDeletes(t *testing.T) {
@@ -22,28 +31,34 @@ func TestSpareDecidesWhatAnUninstallDeletes(t *testing.T) {
 		return out
 	}
 	tests := []struct {
-		name  string
-		hooks bool
-		ann   map[string]string
-		want  *SparedObject // nil: deleted
+		name string
+		kind deletedAs
+		ann  map[string]string
+		want *SparedObject // nil: deleted
 	}{
-		{"the release's object", false, release, nil},
-		{"another release's object", false, map[string]string{annotationReleaseName: "other", annotationReleaseNamespace: "prod"}, &SparedObject{Owner: "other"}},
-		{"an object without release metadata", false, nil, &SparedObject{}},
-		{"owned by anyone", false, with(map[string]string{AnnotationOwnership: OwnershipAnyone}), &SparedObject{Reason: SparedOwnedByAnyone}},
-		{"werf keep", false, with(map[string]string{annotationWerfResourcePolicy: "keep"}), &SparedObject{Reason: SparedKept}},
+		{"the release's object", releaseObject, release, nil},
+		{"another release's object", releaseObject, map[string]string{annotationReleaseName: "other", annotationReleaseNamespace: "prod"}, &SparedObject{Owner: "other"}},
+		{"an object without release metadata", releaseObject, nil, &SparedObject{}},
+		{"owned by anyone", releaseObject, with(map[string]string{AnnotationOwnership: OwnershipAnyone}), &SparedObject{Reason: SparedOwnedByAnyone}},
+		{"werf keep", releaseObject, with(map[string]string{annotationWerfResourcePolicy: "keep"}), &SparedObject{Reason: SparedKept}},
 		// Helm leaves the release's helm.sh/resource-policy: keep objects out by their manifest.
-		{"helm keep on the release's object", false, with(map[string]string{annotationHelmResourcePolicy: "keep"}), nil},
-		{"a hook (no release metadata)", true, nil, nil},
-		{"a hook with the release's metadata", true, release, nil},
-		{"a hook taken over by another release", true, map[string]string{annotationReleaseName: "other", annotationReleaseNamespace: "prod"}, &SparedObject{Owner: "other"}},
-		{"a hook with helm keep", true, map[string]string{annotationHelmResourcePolicy: "keep"}, &SparedObject{Reason: SparedHelmKept}},
-		{"a hook with werf keep", true, map[string]string{annotationWerfResourcePolicy: "keep"}, &SparedObject{Reason: SparedKept}},
-		{"a hook owned by anyone", true, map[string]string{AnnotationOwnership: OwnershipAnyone}, &SparedObject{Reason: SparedOwnedByAnyone}},
+		{"helm keep on the release's object", releaseObject, with(map[string]string{annotationHelmResourcePolicy: "keep"}), nil},
+		{"a hook (no release metadata)", hook, nil, nil},
+		{"a hook with the release's metadata", hook, release, nil},
+		{"a hook taken over by another release", hook, map[string]string{annotationReleaseName: "other", annotationReleaseNamespace: "prod"}, &SparedObject{Owner: "other"}},
+		{"a hook with helm keep", hook, map[string]string{annotationHelmResourcePolicy: "keep"}, &SparedObject{Reason: SparedHelmKept}},
+		{"a hook with werf keep", hook, map[string]string{annotationWerfResourcePolicy: "keep"}, &SparedObject{Reason: SparedKept}},
+		{"a hook owned by anyone", hook, map[string]string{AnnotationOwnership: OwnershipAnyone}, &SparedObject{Reason: SparedOwnedByAnyone}},
+		// What a failed upgrade left: checked live, helm's keep included.
+		{"a leftover of the release", leftover, release, nil},
+		{"a leftover without release metadata", leftover, nil, &SparedObject{}},
+		{"a leftover taken over by another release", leftover, map[string]string{annotationReleaseName: "other", annotationReleaseNamespace: "prod"}, &SparedObject{Owner: "other"}},
+		{"a leftover with helm keep", leftover, with(map[string]string{annotationHelmResourcePolicy: "keep"}), &SparedObject{Reason: SparedHelmKept}},
+		{"a leftover owned by anyone", leftover, with(map[string]string{AnnotationOwnership: OwnershipAnyone}), &SparedObject{Reason: SparedOwnedByAnyone}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o := &ownership{release: "shop", namespace: "prod", hooks: tt.hooks}
+			o := &ownership{release: "shop", namespace: "prod", hooks: tt.kind == hook, afterHelm: tt.kind != releaseObject}
 			got := o.spare("Deployment", "web", tt.ann)
 			if tt.want != nil {
 				tt.want.Kind, tt.want.Name = "Deployment", "web"
@@ -55,33 +70,41 @@ func TestSpareDecidesWhatAnUninstallDeletes(t *testing.T) {
 	}
 }
 
-// TestDroppedManifestIsTheLastDeployedRevisions: after failed upgrades, an uninstall also
-// deletes what the newest revision that deployed held (its objects stay live when a failed
-// upgrade drops them); after a successful upgrade there is nothing of the kind.
-func TestDroppedManifestIsTheLastDeployedRevisions(t *testing.T) {
+func TestLeftoversAreWhatFailedRevisionsDropped(t *testing.T) {
+	manifest := func(names ...string) string {
+		var docs []string
+		for _, n := range names {
+			docs = append(docs, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: "+n+"\n")
+		}
+		return strings.Join(docs, "---\n")
+	}
+	type rev struct {
+		status helmrelease.Status
+		names  []string
+	}
 	tests := []struct {
-		name     string
-		statuses []release.Status
-		want     string // the manifest of that revision: "rev N"
+		name string
+		revs []rev
+		want []string // manifests handed on, oldest first
 	}{
-		{"one revision", []release.Status{release.StatusFailed}, ""},
-		{"newest deployed", []release.Status{release.StatusSuperseded, release.StatusDeployed}, ""},
-		{"failed after deployed", []release.Status{release.StatusSuperseded, release.StatusDeployed, release.StatusFailed}, "rev 2"},
-		{"failed twice after superseded", []release.Status{release.StatusSuperseded, release.StatusFailed, release.StatusFailed}, "rev 1"},
-		{"rollback deployed, then failed", []release.Status{release.StatusSuperseded, release.StatusSuperseded, release.StatusFailed, release.StatusDeployed, release.StatusFailed}, "rev 4"},
-		{"never deployed", []release.Status{release.StatusFailed, release.StatusFailed}, ""},
+		{"newest deployed", []rev{{helmrelease.StatusSuperseded, []string{"a", "b"}}, {helmrelease.StatusDeployed, []string{"a"}}}, nil},
+		{"one revision", []rev{{helmrelease.StatusFailed, []string{"a"}}}, nil},
+		{"failed upgrade after a deployed one", []rev{{helmrelease.StatusDeployed, []string{"a", "b"}}, {helmrelease.StatusFailed, []string{"a"}}}, []string{manifest("a", "b")}},
+		{"two failed upgrades", []rev{{helmrelease.StatusSuperseded, []string{"old"}}, {helmrelease.StatusDeployed, []string{"a", "b"}}, {helmrelease.StatusFailed, []string{"a", "c"}}, {helmrelease.StatusFailed, []string{"a"}}}, []string{manifest("a", "b"), manifest("a", "c")}},
+		{"never deployed", []rev{{helmrelease.StatusFailed, []string{"a", "b"}}, {helmrelease.StatusFailed, []string{"a"}}}, nil},
+		{"rollback deployed, then failed", []rev{{helmrelease.StatusSuperseded, []string{"a"}}, {helmrelease.StatusFailed, []string{"b"}}, {helmrelease.StatusDeployed, []string{"a", "c"}}, {helmrelease.StatusFailed, []string{"a"}}}, []string{manifest("a", "c")}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			releases := storage.Init(driver.NewMemory())
-			for _, rel := range history(tt.statuses...) {
-				rel.Manifest = fmt.Sprintf("rev %d", rel.Version)
-				if err := releases.Create(rel); err != nil {
+			store := storage.Init(driver.NewMemory())
+			for i, r := range tt.revs {
+				rel := &helmrelease.Release{Name: "shop", Namespace: "prod", Version: i + 1, Manifest: manifest(r.names...), Info: &helmrelease.Info{Status: r.status}}
+				if err := store.Create(rel); err != nil {
 					t.Fatal(err)
 				}
 			}
-			if got := droppedManifest(releases, "app"); got != tt.want {
-				t.Fatalf("droppedManifest = %q, want %q", got, tt.want)
+			if got := leftovers(store, "shop"); !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("leftovers = %q, want %q", got, tt.want)
 			}
 		})
 	}
