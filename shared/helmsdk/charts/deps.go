@@ -267,7 +267,16 @@ func addRemoteDependencies(c *chart.Chart, dir string, deps []*chart.Dependency,
 			version = v
 		}
 		if _, err := semver.StrictNewVersion(strings.TrimPrefix(version, "v")); err == nil {
-			if sub, err := loader.Load(cachePath(cacheDir, dep.Repository, dep.Name, version)); err == nil {
+			sub, err := loadCached(cachePath(cacheDir, dep.Repository, dep.Name, version))
+			if errors.Is(err, errCacheTampered) {
+				if opts.Offline {
+					return fmt.Errorf("chart %q: cached dependency %q %s (%s) %w: delete it, or allow downloads to fetch it again", c.Name(), dep.Name, version, dep.Repository, err)
+				}
+				if opts.Out != nil {
+					fmt.Fprintf(opts.Out, "dependency %q %s from %s: the cached archive %v; downloading it again\n", dep.Name, version, dep.Repository, err)
+				}
+			}
+			if err == nil {
 				if key := sub.Name() + "@" + sub.Metadata.Version; !added[key] {
 					added[key] = true
 					c.AddDependency(sub)
@@ -318,15 +327,45 @@ func cachePath(cacheDir, repository, name, version string) string {
 	return filepath.Join(cacheDir, hex.EncodeToString(sum[:16])+"-"+name+"-"+version+".tgz")
 }
 
+// keepInCache writes the archive to the cache with the SHA-256 it had when downloaded beside
+// it (to + ".sha256"), which loadCached checks before every use.
 func keepInCache(data []byte, to string) error {
 	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
 		return err
 	}
-	tmp := to + ".part"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return err
+	sum := sha256.Sum256(data)
+	for _, f := range []struct {
+		path string
+		data []byte
+	}{{to + ".sha256", []byte(hex.EncodeToString(sum[:]) + "\n")}, {to, data}} {
+		tmp := f.path + ".part"
+		if err := os.WriteFile(tmp, f.data, 0o644); err != nil {
+			return err
+		}
+		if err := os.Rename(tmp, f.path); err != nil {
+			return err
+		}
 	}
-	return os.Rename(tmp, to)
+	return nil
+}
+
+// errCacheTampered is a cached archive whose SHA-256 is not the one recorded when it was
+// downloaded (or has none recorded).
+var errCacheTampered = errors.New("does not match the SHA-256 recorded when it was downloaded")
+
+// loadCached loads a cached dependency archive after checking it against its recorded
+// SHA-256; a missing archive is an fs.ErrNotExist error.
+func loadCached(path string) (*chart.Chart, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	recorded, err := os.ReadFile(path + ".sha256")
+	sum := sha256.Sum256(data)
+	if err != nil || strings.TrimSpace(string(recorded)) != hex.EncodeToString(sum[:]) {
+		return nil, errCacheTampered
+	}
+	return loader.LoadArchive(bytes.NewReader(data))
 }
 
 // downloaded is one dependency archive fetched, loaded.

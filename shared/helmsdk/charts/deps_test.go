@@ -172,3 +172,65 @@ dependencies:
 		})
 	}
 }
+
+// TestCachedDependencyIsVerified: a cached dependency archive is used only while its SHA-256
+// is the one recorded when it was downloaded; a changed archive, or one without a record, is
+// refused offline, naming it.
+func TestCachedDependencyIsVerified(t *testing.T) {
+	const repo = "https://charts.example.com"
+	for _, tc := range []struct {
+		name    string
+		tamper  func(t *testing.T, path string)
+		wantErr string
+	}{
+		{name: "as downloaded"},
+		{name: "archive changed", tamper: func(t *testing.T, path string) {
+			other := filepath.Join(t.TempDir(), "redis")
+			writeChart(t, other, "apiVersion: v2\nname: redis\nversion: 1.2.3\ndescription: changed\n")
+			ch, err := LoadChart(other)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, err := ch.Archive()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, wantErr: `chart "app": cached dependency "redis" 1.2.3 (https://charts.example.com) does not match the SHA-256 recorded when it was downloaded: delete it, or allow downloads to fetch it again`},
+		{name: "no recorded digest", tamper: func(t *testing.T, path string) {
+			if err := os.Remove(path + ".sha256"); err != nil {
+				t.Fatal(err)
+			}
+		}, wantErr: `chart "app": cached dependency "redis" 1.2.3 (https://charts.example.com) does not match the SHA-256 recorded`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root, cache := t.TempDir(), t.TempDir()
+			writeChart(t, filepath.Join(root, "redis"), "apiVersion: v2\nname: redis\nversion: 1.2.3\n")
+			sub, err := LoadChart(filepath.Join(root, "redis"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, err := sub.Archive()
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := cachePath(cache, repo, "redis", "1.2.3")
+			if err := keepInCache(data, path); err != nil {
+				t.Fatal(err)
+			}
+			if tc.tamper != nil {
+				tc.tamper(t, path)
+			}
+			writeChart(t, filepath.Join(root, "app"), "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n- {name: redis, version: 1.2.3, repository: "+repo+"}\n")
+			ch, err := LoadChartTree(filepath.Join(root, "app"), LoadChart, DependencyOptions{Offline: true, CacheDir: cache})
+			if testutil.ExpectError(t, err, tc.wantErr) {
+				return
+			}
+			if deps := ch.chart.Dependencies(); len(deps) != 1 || deps[0].Name() != "redis" {
+				t.Fatalf("dependencies %v, want the cached redis", deps)
+			}
+		})
+	}
+}
