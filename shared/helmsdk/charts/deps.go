@@ -19,6 +19,7 @@ import (
 	"helm.sh/helm/v3/pkg/cli"
 	"helm.sh/helm/v3/pkg/downloader"
 	"helm.sh/helm/v3/pkg/getter"
+	"helm.sh/helm/v3/pkg/helmpath"
 	"helm.sh/helm/v3/pkg/provenance"
 	"helm.sh/helm/v3/pkg/registry"
 	"helm.sh/helm/v3/pkg/repo"
@@ -436,6 +437,7 @@ func download(parent string, deps []*chart.Dependency, opts DependencyOptions) (
 	if err != nil {
 		return nil, err
 	}
+	digests := indexDigests(repoConfig, settings.RepositoryCache, deps)
 	var out2 []downloaded
 	for _, a := range archives {
 		data, err := os.ReadFile(a)
@@ -446,9 +448,38 @@ func download(parent string, deps []*chart.Dependency, opts DependencyOptions) (
 		if err != nil {
 			return nil, fmt.Errorf("chart %q: dependency archive %s: %w", parent, filepath.Base(a), err)
 		}
+		sum := sha256.Sum256(data)
+		if want, ok := digests[ch.Name()+"@"+ch.Metadata.Version]; ok && want != hex.EncodeToString(sum[:]) {
+			return nil, fmt.Errorf("chart %q: dependency %q %s as downloaded has SHA-256 %x, its repository's index says %s: refused (it was changed on the way or in the repository)", parent, ch.Name(), ch.Metadata.Version, sum, want)
+		}
 		out2 = append(out2, downloaded{chart: ch, archive: data})
 	}
 	return out2, nil
+}
+
+// indexDigests are the archive digests that the repository indexes Helm has just fetched
+// give the dependencies from chart repositories, by NAME@VERSION.
+func indexDigests(repoConfig, cache string, deps []*chart.Dependency) map[string]string {
+	f, err := repo.LoadFile(repoConfig)
+	if err != nil {
+		return nil
+	}
+	out := map[string]string{}
+	for _, d := range deps {
+		for _, e := range f.Repositories {
+			if strings.TrimSuffix(e.URL, "/") != strings.TrimSuffix(d.Repository, "/") {
+				continue
+			}
+			idx, err := repo.LoadIndexFile(filepath.Join(cache, helmpath.CacheIndexFile(e.Name)))
+			if err != nil {
+				continue
+			}
+			if cv, err := idx.Get(d.Name, d.Version); err == nil && cv.Digest != "" {
+				out[d.Name+"@"+cv.Version] = strings.TrimPrefix(cv.Digest, "sha256:")
+			}
+		}
+	}
+	return out
 }
 
 // quiet drops Helm's cheerful lines ("Hang tight...", "Happy Helming!") and keeps the rest.

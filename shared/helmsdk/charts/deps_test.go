@@ -3,6 +3,9 @@ package charts
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -173,6 +176,21 @@ dependencies:
 	}
 }
 
+// packagedChart writes a chart with chartYAML into dir and returns its archive.
+func packagedChart(t *testing.T, dir, chartYAML string) []byte {
+	t.Helper()
+	writeChart(t, dir, chartYAML)
+	ch, err := LoadChart(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := ch.Archive()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
 // TestCachedDependencyIsVerified: a cached dependency archive is used only while its SHA-256
 // is the one recorded when it was downloaded; a changed archive, or one without a record, is
 // refused offline, naming it.
@@ -185,16 +203,7 @@ func TestCachedDependencyIsVerified(t *testing.T) {
 	}{
 		{name: "as downloaded"},
 		{name: "archive changed", tamper: func(t *testing.T, path string) {
-			other := filepath.Join(t.TempDir(), "redis")
-			writeChart(t, other, "apiVersion: v2\nname: redis\nversion: 1.2.3\ndescription: changed\n")
-			ch, err := LoadChart(other)
-			if err != nil {
-				t.Fatal(err)
-			}
-			data, err := ch.Archive()
-			if err != nil {
-				t.Fatal(err)
-			}
+			data := packagedChart(t, filepath.Join(t.TempDir(), "redis"), "apiVersion: v2\nname: redis\nversion: 1.2.3\ndescription: changed\n")
 			if err := os.WriteFile(path, data, 0o644); err != nil {
 				t.Fatal(err)
 			}
@@ -207,15 +216,7 @@ func TestCachedDependencyIsVerified(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			root, cache := t.TempDir(), t.TempDir()
-			writeChart(t, filepath.Join(root, "redis"), "apiVersion: v2\nname: redis\nversion: 1.2.3\n")
-			sub, err := LoadChart(filepath.Join(root, "redis"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			data, err := sub.Archive()
-			if err != nil {
-				t.Fatal(err)
-			}
+			data := packagedChart(t, filepath.Join(root, "redis"), "apiVersion: v2\nname: redis\nversion: 1.2.3\n")
 			path := cachePath(cache, repo, "redis", "1.2.3")
 			if err := keepInCache(data, path); err != nil {
 				t.Fatal(err)
@@ -230,6 +231,46 @@ func TestCachedDependencyIsVerified(t *testing.T) {
 			}
 			if deps := ch.chart.Dependencies(); len(deps) != 1 || deps[0].Name() != "redis" {
 				t.Fatalf("dependencies %v, want the cached redis", deps)
+			}
+		})
+	}
+}
+
+// TestDownloadCheckedAgainstIndexDigest: an archive whose SHA-256 is not the digest the
+// repository's index gives it is refused, naming the dependency; a matching one is kept.
+func TestDownloadCheckedAgainstIndexDigest(t *testing.T) {
+	archive := packagedChart(t, filepath.Join(t.TempDir(), "redis"), "apiVersion: v2\nname: redis\nversion: 1.2.3\n")
+	sum := sha256.Sum256(archive)
+	for _, tc := range []struct {
+		name, digest, wantErr string
+	}{
+		{name: "digest matches", digest: hex.EncodeToString(sum[:])},
+		{name: "digest differs", digest: strings.Repeat("0", 64), wantErr: `chart "app": dependency "redis" 1.2.3 as downloaded has SHA-256 ` + hex.EncodeToString(sum[:]) + `, its repository's index says ` + strings.Repeat("0", 64) + `: refused`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("HELM_REPOSITORY_CACHE", t.TempDir())
+			t.Setenv("HELM_REPOSITORY_CONFIG", filepath.Join(t.TempDir(), "repositories.yaml"))
+			var url string
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				switch r.URL.Path {
+				case "/index.yaml":
+					fmt.Fprintf(w, "apiVersion: v1\nentries:\n  redis:\n  - apiVersion: v2\n    name: redis\n    version: 1.2.3\n    digest: %q\n    urls: [%s/redis-1.2.3.tgz]\n", tc.digest, url)
+				case "/redis-1.2.3.tgz":
+					w.Write(archive)
+				default:
+					http.NotFound(w, r)
+				}
+			}))
+			defer srv.Close()
+			url = srv.URL
+			app := filepath.Join(t.TempDir(), "app")
+			writeChart(t, app, "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n- {name: redis, version: 1.2.3, repository: "+url+"}\n")
+			ch, err := LoadChartTree(app, LoadChart, DependencyOptions{PlainHTTP: true, CacheDir: t.TempDir()})
+			if testutil.ExpectError(t, err, tc.wantErr) {
+				return
+			}
+			if deps := ch.chart.Dependencies(); len(deps) != 1 || deps[0].Name() != "redis" {
+				t.Fatalf("dependencies %v, want redis", deps)
 			}
 		})
 	}
