@@ -42,3 +42,23 @@ func TestNothingDeletedThatIsNotOurs(t *testing.T) {
 		t.Fatalf("the ConfigMap taken over by another release was deleted or changed: %q", got)
 	}
 }
+
+// TestRecreateOfAnotherReleasesObjectRefused: a chart whose ConfigMap is werf.io/ownership:
+// anyone with werf.io/delete-policy: before-creation does not delete another release's
+// same-named ConfigMap to recreate it: the converge fails with one line naming it and its
+// owner, and the object stays as its owner deployed it.
+func TestRecreateOfAnotherReleasesObjectRefused(t *testing.T) {
+	env := harness.Get(t)
+	ns := env.Namespace(t)
+	env.Command(t, "kubectl", "converge", chartWith(t, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: shared}\ndata: {owner: {{ .Release.Name }}}\n"), "-n", ns, "--release", "owner").Succeed()
+	uid := jsonPath(t, env, ns, "configmap/shared", "{.metadata.uid}")
+
+	taker := chartWith(t, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shared\n  annotations: {werf.io/ownership: anyone, werf.io/delete-policy: before-creation}\ndata: {owner: {{ .Release.Name }}}\n")
+	res := env.Command(t, "kubectl", "converge", taker, "-n", ns, "--release", "taker").Run()
+	if want := "not recreating cm/shared (werf.io/delete-policy: before-creation): it belongs to release owner/" + ns; res.ExitCode == 0 || !strings.Contains(res.Stderr, want) {
+		t.Fatalf("converge of a chart recreating another release's object: exit %d, want %q\n%s", res.ExitCode, want, res.Stderr)
+	}
+	if got := jsonPath(t, env, ns, "configmap/shared", "{.metadata.uid} {.data.owner}"); got != uid+" owner" {
+		t.Fatalf("the other release's ConfigMap was recreated or changed: %q, want %q", got, uid+" owner")
+	}
+}
