@@ -248,21 +248,7 @@ func TestDownloadCheckedAgainstIndexDigest(t *testing.T) {
 		{name: "digest differs", digest: strings.Repeat("0", 64), wantErr: `chart "app": dependency "redis" 1.2.3 as downloaded has SHA-256 ` + hex.EncodeToString(sum[:]) + `, its repository's index says ` + strings.Repeat("0", 64) + `: refused`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Setenv("HELM_REPOSITORY_CACHE", t.TempDir())
-			t.Setenv("HELM_REPOSITORY_CONFIG", filepath.Join(t.TempDir(), "repositories.yaml"))
-			var url string
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				switch r.URL.Path {
-				case "/index.yaml":
-					fmt.Fprintf(w, "apiVersion: v1\nentries:\n  redis:\n  - apiVersion: v2\n    name: redis\n    version: 1.2.3\n    digest: %q\n    urls: [%s/redis-1.2.3.tgz]\n", tc.digest, url)
-				case "/redis-1.2.3.tgz":
-					w.Write(archive)
-				default:
-					http.NotFound(w, r)
-				}
-			}))
-			defer srv.Close()
-			url = srv.URL
+			url := redisRepo(t, archive, tc.digest)
 			app := filepath.Join(t.TempDir(), "app")
 			writeChart(t, app, "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n- {name: redis, version: 1.2.3, repository: "+url+"}\n")
 			ch, err := LoadChartTree(app, LoadChart, DependencyOptions{PlainHTTP: true, CacheDir: t.TempDir()})
@@ -273,5 +259,60 @@ func TestDownloadCheckedAgainstIndexDigest(t *testing.T) {
 				t.Fatalf("dependencies %v, want redis", deps)
 			}
 		})
+	}
+}
+
+// redisRepo serves a chart repository holding archive as redis 1.2.3 with digest in its
+// index, Helm's repository config and cache kept in the test's directories; it returns its URL.
+func redisRepo(t *testing.T, archive []byte, digest string) string {
+	t.Helper()
+	t.Setenv("HELM_REPOSITORY_CACHE", t.TempDir())
+	t.Setenv("HELM_REPOSITORY_CONFIG", filepath.Join(t.TempDir(), "repositories.yaml"))
+	var url string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/index.yaml":
+			fmt.Fprintf(w, "apiVersion: v1\nentries:\n  redis:\n  - apiVersion: v2\n    name: redis\n    version: 1.2.3\n    digest: %q\n    urls: [%s/redis-1.2.3.tgz]\n", digest, url)
+		case "/redis-1.2.3.tgz":
+			w.Write(archive)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	url = srv.URL
+	return url
+}
+
+// TestTamperedCacheDownloadedAgain: where downloads are allowed, a cached archive that does
+// not match its recorded SHA-256 is downloaded again, saying so, and the genuine one is used.
+func TestTamperedCacheDownloadedAgain(t *testing.T) {
+	archive := packagedChart(t, filepath.Join(t.TempDir(), "redis"), "apiVersion: v2\nname: redis\nversion: 1.2.3\ndescription: genuine\n")
+	sum := sha256.Sum256(archive)
+	url := redisRepo(t, archive, hex.EncodeToString(sum[:]))
+	cache := t.TempDir()
+	path := cachePath(cache, url, "redis", "1.2.3")
+	if err := keepInCache(archive, path); err != nil {
+		t.Fatal(err)
+	}
+	tampered := packagedChart(t, filepath.Join(t.TempDir(), "redis"), "apiVersion: v2\nname: redis\nversion: 1.2.3\ndescription: tampered\n")
+	if err := os.WriteFile(path, tampered, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	app := filepath.Join(t.TempDir(), "app")
+	writeChart(t, app, "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n- {name: redis, version: 1.2.3, repository: "+url+"}\n")
+	var out strings.Builder
+	ch, err := LoadChartTree(app, LoadChart, DependencyOptions{Out: &out, PlainHTTP: true, CacheDir: cache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if deps := ch.chart.Dependencies(); len(deps) != 1 || deps[0].Metadata.Description != "genuine" {
+		t.Fatalf("dependencies %v, want the genuine redis", deps)
+	}
+	if want := `dependency "redis" 1.2.3 from ` + url + `: the cached archive does not match the SHA-256 recorded when it was downloaded; downloading it again`; !strings.Contains(out.String(), want) {
+		t.Fatalf("output %q, want %q", out.String(), want)
+	}
+	if data, err := os.ReadFile(path); err != nil || string(data) != string(archive) {
+		t.Fatalf("the cache still holds the tampered archive (%v)", err)
 	}
 }
