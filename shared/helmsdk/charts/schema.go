@@ -2,6 +2,7 @@ package charts
 
 import (
 	"errors"
+	"regexp"
 	"strings"
 
 	"helm.sh/helm/v3/pkg/chart"
@@ -75,8 +76,34 @@ func schemaError(report string) error {
 		case len(charts) == 0:
 			charts = append(charts, line)
 		default:
-			charts[len(charts)-1] += " " + strings.TrimPrefix(line, "- ") + ";"
+			charts[len(charts)-1] += " " + withoutValue(strings.TrimPrefix(line, "- ")) + ";"
 		}
 	}
 	return errors.New("values do not match " + strings.TrimSuffix(strings.Join(charts, " "), ";"))
+}
+
+// quotedOrBare is a value as the JSON-schema validator writes it into a message: a string
+// quoted with ' (inner ' escaped as \'), or a bare number or boolean.
+const quotedOrBare = `(?:'(?:[^'\\]|\\.)*'|[^' ]+)`
+
+// valueInMessage is every message form of the validator (santhosh-tekuri/jsonschema kind
+// templates) that embeds the checked value, with what replaces it: errors name the field,
+// never the value (it may be a secret). Enum and const messages hold the schema's values only.
+var valueInMessage = []struct {
+	re   *regexp.Regexp
+	with string
+}{
+	{regexp.MustCompile(`: '(?:[^'\\]|\\.)*' does not match pattern `), ": value does not match pattern "},
+	// the parser's complaint after the format name may quote part of the value: dropped.
+	{regexp.MustCompile(`: ` + quotedOrBare + ` is not valid ([^:]+):.*$`), ": value is not valid $1"},
+	{regexp.MustCompile(`: (minimum|maximum|exclusiveMinimum|exclusiveMaximum|multipleOf): got .*?, want `), ": $1: want "},
+}
+
+// withoutValue replaces the value in one "at '/path': message" line of the validator's report
+// by the word value.
+func withoutValue(line string) string {
+	for _, v := range valueInMessage {
+		line = v.re.ReplaceAllString(line, v.with)
+	}
+	return line
 }

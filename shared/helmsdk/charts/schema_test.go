@@ -3,6 +3,7 @@ package charts
 import (
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/kubectl-converge/converge/shared/testutil"
@@ -101,4 +102,69 @@ func errString(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// TestSchemaErrorsNameTheFieldNotTheValue: for every rule whose message from the validator
+// would embed the value (pattern, format, bounds) or the rule's own list (enum, const), the
+// error names the field and says "value", never the secret-looking value itself.
+func TestSchemaErrorsNameTheFieldNotTheValue(t *testing.T) {
+	const secret = "hunter2-s3cr3t's"
+	tests := []struct {
+		rule    string
+		schema  string
+		val     any
+		wantErr string
+	}{
+		{rule: "pattern", schema: `{"type": "string", "pattern": "^.{40,}$"}`, val: secret,
+			wantErr: "values do not match values.schema.json of chart c: at '/db/password': value does not match pattern '^.{40,}$'"},
+		{rule: "enum", schema: `{"enum": ["a", "b"]}`, val: secret,
+			wantErr: "values do not match values.schema.json of chart c: at '/db/password': value must be one of 'a', 'b'"},
+		{rule: "const", schema: `{"const": "a"}`, val: secret,
+			wantErr: "values do not match values.schema.json of chart c: at '/db/password': value must be 'a'"},
+		{rule: "maximum", schema: `{"type": "integer", "maximum": 10}`, val: 987654321,
+			wantErr: "values do not match values.schema.json of chart c: at '/db/password': maximum: want 10"},
+		{rule: "minimum", schema: `{"type": "integer", "minimum": 999999999}`, val: 987654321,
+			wantErr: "values do not match values.schema.json of chart c: at '/db/password': minimum: want 9.99999999×10⁰⁸"},
+		{rule: "multipleOf", schema: `{"type": "integer", "multipleOf": 2}`, val: 987654321,
+			wantErr: "values do not match values.schema.json of chart c: at '/db/password': multipleOf: want 2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.rule, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "c")
+			testutil.WriteFiles(t, dir, map[string]string{
+				"Chart.yaml": "apiVersion: v2\nname: c\nversion: 1.0.0\n",
+				"values.schema.json": `{"type": "object", "properties": {"db": {"type": "object", "properties": {"password": ` +
+					tt.schema + `}}}}`,
+			})
+			ch, err := LoadChart(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			vals := map[string]any{"db": map[string]any{"password": tt.val}}
+			resolved, err := ch.ResolveValues(vals, vals)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := errString(resolved.Validate())
+			for _, leak := range []string{"hunter2", "s3cr3t", "987654321"} {
+				if strings.Contains(got, leak) {
+					t.Errorf("the error prints the value (%q): %s", leak, got)
+				}
+			}
+			if got != tt.wantErr {
+				t.Fatalf("error %q\nwant  %q", got, tt.wantErr)
+			}
+		})
+	}
+	// Helm does not assert formats, so their messages (the value, then the parser's complaint,
+	// which may quote part of it) are checked as the validator writes them.
+	for _, tt := range []struct{ report, want string }{
+		{report: "c:\n- at '/db/password': 'hunter2-s3cr3t\\'s' is not valid ipv4: invalid character 'h'\n", want: "ipv4"},
+		{report: "c:\n- at '/db/password': 987654321 is not valid hostname: label starts with hyphen\n", want: "hostname"},
+	} {
+		want := "values do not match values.schema.json of chart c: at '/db/password': value is not valid " + tt.want
+		if got := schemaError(tt.report).Error(); got != want {
+			t.Errorf("error %q\nwant  %q", got, want)
+		}
+	}
 }
