@@ -295,9 +295,15 @@ func addRemoteDependencies(c *chart.Chart, dir string, deps []*chart.Dependency,
 	if opts.Offline {
 		return missingDependencyError(c, fetch[0])
 	}
+	repos, _ := repo.LoadFile(cli.New().RepositoryConfig)
 	for _, dep := range fetch {
-		if strings.HasPrefix(strings.ToLower(dep.Repository), "http://") && !opts.PlainHTTP {
-			return fmt.Errorf("chart %q: dependency %q comes from %s over plain HTTP, which anyone on the way can change: use https, or pass --plain-http to allow it", c.Name(), dep.Name, dep.Repository)
+		url := repositoryURL(repos, dep.Repository)
+		if strings.HasPrefix(strings.ToLower(url), "http://") && !opts.PlainHTTP {
+			from := url
+			if url != dep.Repository {
+				from = fmt.Sprintf("%s (%s in Helm's repositories file)", url, dep.Repository)
+			}
+			return fmt.Errorf("chart %q: dependency %q comes from %s over plain HTTP, which anyone on the way can change: use https, or pass --plain-http to allow it", c.Name(), dep.Name, from)
 		}
 	}
 	fetched, err := download(c.Name(), fetch, opts)
@@ -467,7 +473,7 @@ func indexDigests(repoConfig, cache string, deps []*chart.Dependency) map[string
 	out := map[string]string{}
 	for _, d := range deps {
 		for _, e := range f.Repositories {
-			if strings.TrimSuffix(e.URL, "/") != strings.TrimSuffix(d.Repository, "/") {
+			if strings.TrimSuffix(e.URL, "/") != strings.TrimSuffix(repositoryURL(f, d.Repository), "/") {
 				continue
 			}
 			idx, err := repo.LoadIndexFile(filepath.Join(cache, helmpath.CacheIndexFile(e.Name)))
@@ -480,6 +486,23 @@ func indexDigests(repoConfig, cache string, deps []*chart.Dependency) map[string
 		}
 	}
 	return out
+}
+
+// repositoryURL is the URL a dependency's repository names: "@NAME" and "alias:NAME" are
+// looked up in Helm's repositories file f (as Helm's downloader does), anything else is
+// itself; an alias not in f stays as written.
+func repositoryURL(f *repo.File, repository string) string {
+	name, ok := strings.CutPrefix(repository, "@")
+	if !ok {
+		name, ok = strings.CutPrefix(repository, "alias:")
+	}
+	if !ok || f == nil {
+		return repository
+	}
+	if e := f.Get(name); e != nil {
+		return e.URL
+	}
+	return repository
 }
 
 // quiet drops Helm's cheerful lines ("Hang tight...", "Happy Helming!") and keeps the rest.

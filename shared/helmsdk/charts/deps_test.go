@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"helm.sh/helm/v3/pkg/repo"
+
 	"github.com/kubectl-converge/converge/shared/testutil"
 )
 
@@ -314,5 +316,40 @@ func TestTamperedCacheDownloadedAgain(t *testing.T) {
 	}
 	if data, err := os.ReadFile(path); err != nil || string(data) != string(archive) {
 		t.Fatalf("the cache still holds the tampered archive (%v)", err)
+	}
+}
+
+// TestAliasedRepository: a dependency naming a repository of Helm's repositories file
+// ("@NAME", "alias:NAME") is held to the same rules as one naming its URL: a plain-http one
+// is refused without --plain-http, and a download is checked against that repository's index.
+func TestAliasedRepository(t *testing.T) {
+	archive := packagedChart(t, filepath.Join(t.TempDir(), "redis"), "apiVersion: v2\nname: redis\nversion: 1.2.3\n")
+	sum := sha256.Sum256(archive)
+	for _, tc := range []struct {
+		name, repository, digest, wantErr string
+		plainHTTP                         bool
+	}{
+		{name: "@ alias to http refused", repository: "@myrepo", wantErr: `chart "app": dependency "redis" comes from URL (@myrepo in Helm's repositories file) over plain HTTP, which anyone on the way can change: use https, or pass --plain-http to allow it`},
+		{name: "alias: to http refused", repository: "alias:myrepo", wantErr: `chart "app": dependency "redis" comes from URL (alias:myrepo in Helm's repositories file) over plain HTTP`},
+		{name: "alias allowed by --plain-http", repository: "@myrepo", plainHTTP: true, digest: hex.EncodeToString(sum[:])},
+		{name: "alias download checked against the index digest", repository: "alias:myrepo", plainHTTP: true, digest: strings.Repeat("0", 64), wantErr: `chart "app": dependency "redis" 1.2.3 as downloaded has SHA-256 ` + hex.EncodeToString(sum[:]) + `, its repository's index says ` + strings.Repeat("0", 64) + `: refused`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			url := redisRepo(t, archive, tc.digest)
+			f := repo.NewFile()
+			f.Add(&repo.Entry{Name: "myrepo", URL: url})
+			if err := f.WriteFile(os.Getenv("HELM_REPOSITORY_CONFIG"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			app := filepath.Join(t.TempDir(), "app")
+			writeChart(t, app, "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n- {name: redis, version: 1.2.3, repository: \""+tc.repository+"\"}\n")
+			ch, err := LoadChartTree(app, LoadChart, DependencyOptions{PlainHTTP: tc.plainHTTP, CacheDir: t.TempDir()})
+			if testutil.ExpectError(t, err, strings.ReplaceAll(tc.wantErr, "URL", url)) {
+				return
+			}
+			if deps := ch.chart.Dependencies(); len(deps) != 1 || deps[0].Name() != "redis" {
+				t.Fatalf("dependencies %v, want redis", deps)
+			}
+		})
 	}
 }
