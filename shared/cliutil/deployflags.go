@@ -12,6 +12,7 @@ import (
 	"github.com/kubectl-converge/converge/shared/inject"
 	"github.com/kubectl-converge/converge/shared/inputs"
 	"github.com/kubectl-converge/converge/shared/redact"
+	"github.com/kubectl-converge/converge/shared/secrets"
 )
 
 // DeployFlags are the flags shared by every command that renders or deploys a chart.
@@ -67,6 +68,7 @@ func (f *DeployFlags) AddFlags(fs *pflag.FlagSet) {
 // Inputs turns the flags into the deploy inputs for chartPath in namespace; project is the
 // werf project's name ("" outside one). Bad flag values are usage errors.
 func (f *DeployFlags) Inputs(chartPath, projectDir, namespace, project string) (inputs.Inputs, error) {
+	secrets.KeySource{File: f.SecretKeyFile, ProjectDir: projectDir}.Register()
 	images := inject.Images{}
 	if f.ImagesFile != "" {
 		fromFile, err := inject.LoadImagesFile(f.ImagesFile)

@@ -3,6 +3,7 @@ package secrets
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,6 +34,38 @@ func (s KeySource) Find() (key, origin string, err error) {
 		redact.Add(key)
 	}
 	return key, origin, err
+}
+
+// maxKeyFile caps what Register reads of a key file (a key is at most 64 hex digits).
+const maxKeyFile = 64 << 10
+
+// Register registers with the redactor the key of every source that holds one
+// ($WERF_SECRET_KEY, --secret-key-file, .werf_secret_key, ~/.werf/global_secret_key), as soon
+// as a command knows them and whether or not it decrypts anything: a chart link, a log or an
+// error may show a key the run never uses. Unreadable sources are left to Find to report.
+func (s KeySource) Register() {
+	getenv := s.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	redact.Add(strings.TrimSpace(getenv("WERF_SECRET_KEY")))
+	home := s.HomeDir
+	if home == "" {
+		home, _ = os.UserHomeDir()
+	}
+	files := []string{filepath.Join(s.ProjectDir, ".werf_secret_key"), filepath.Join(home, ".werf", "global_secret_key")}
+	if s.File != "" {
+		files = append(files, s.File)
+	}
+	for _, path := range files {
+		f, err := os.Open(path)
+		if err != nil {
+			continue
+		}
+		raw, _ := io.ReadAll(io.LimitReader(f, maxKeyFile))
+		f.Close()
+		redact.Add(strings.TrimSpace(string(raw)))
+	}
 }
 
 func (s KeySource) find() (key, origin string, err error) {
