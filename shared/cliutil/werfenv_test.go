@@ -128,7 +128,9 @@ func TestWerfOptionsHonoured(t *testing.T) {
 		{"--save-deploy-report with a path", []string{"--save-deploy-report", "--deploy-report-path", "out/report"}, nil, func(c werfTestCommand) string { return fmt.Sprint(c.converge.SaveReport == "out/report.json") }},
 		// werf writes no report without --save-deploy-report, whatever the path.
 		{"WERF_DEPLOY_REPORT_PATH alone", nil, []string{"WERF_DEPLOY_REPORT_PATH=r.json"}, func(c werfTestCommand) string { return fmt.Sprint(c.converge.SaveReport == "") }},
-		{"WERF_INSECURE_REGISTRY", nil, []string{"WERF_INSECURE_REGISTRY=1"}, func(c werfTestCommand) string { return fmt.Sprint(c.deploy.PlainHTTP) }},
+		{"WERF_INSECURE_HELM_DEPENDENCIES", nil, []string{"WERF_INSECURE_HELM_DEPENDENCIES=1"}, func(c werfTestCommand) string { return fmt.Sprint(c.deploy.PlainHTTP) }},
+		// werf's image registry setting does not allow plain-HTTP chart dependencies.
+		{"WERF_INSECURE_REGISTRY", nil, []string{"WERF_INSECURE_REGISTRY=1"}, func(c werfTestCommand) string { return fmt.Sprint(!c.deploy.PlainHTTP) }},
 		{"WERF_LOG_DEBUG", nil, []string{"WERF_LOG_DEBUG=true"}, func(c werfTestCommand) string { on, _ := c.fs.GetBool("debug"); return fmt.Sprint(on) }},
 		// A boolean refused option set to werf's default asks for nothing.
 		{"WERF_FOLLOW=false", nil, []string{"WERF_FOLLOW=false"}, func(c werfTestCommand) string { return "true" }},
@@ -190,12 +192,13 @@ func TestWerfOptionsRefused(t *testing.T) {
 // with one line saying so.
 func TestWerfOptionsNoted(t *testing.T) {
 	c := werfCommand(t, "--log-pretty=false", "--parallel")
-	notes, err := c.apply(t, "WERF_LOG_TERMINAL_WIDTH=95", "WERF_LOG_PROJECT_DIR=1", "WERF_REPO_GITHUB_TOKEN=secret")
+	notes, err := c.apply(t, "WERF_LOG_TERMINAL_WIDTH=95", "WERF_LOG_PROJECT_DIR=1", "WERF_REPO_GITHUB_TOKEN=secret", "WERF_INSECURE_REGISTRY=1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := "note: werf's --log-pretty, WERF_LOG_TERMINAL_WIDTH, WERF_LOG_PROJECT_DIR: no effect here, changes only werf's own log\n" +
-		"note: werf's WERF_REPO_GITHUB_TOKEN: no effect here, converge reads no images from the registry: they are given with --image\n"
+		"note: werf's WERF_REPO_GITHUB_TOKEN: no effect here, converge reads no images from the registry: they are given with --image\n" +
+		"note: werf's WERF_INSECURE_REGISTRY: no effect here, werf's image registry setting; chart dependencies and bundle registries are reached over plain HTTP only with --plain-http (or WERF_INSECURE_HELM_DEPENDENCIES)\n"
 	// --parallel is werf's default: nothing to say.
 	if notes != want {
 		t.Errorf("notes:\n%s\nwant:\n%s", notes, want)
