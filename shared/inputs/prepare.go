@@ -1,8 +1,10 @@
 package inputs
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -399,9 +401,13 @@ func decryptValueFiles(in Inputs, ch *charts.Chart) ([]map[string]any, *secrets.
 		valueFiles = append(valueFiles, encrypted{chartFileName(in, DefaultSecretValuesFile), data})
 	}
 	for _, f := range in.SecretValuesFiles {
-		data, err := os.ReadFile(f)
+		data, err := charts.ReadFileCapped(f)
+		var pathErr *fs.PathError
+		if errors.As(err, &pathErr) {
+			err = pathErr.Err
+		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("--secret-values: %w", err)
+			return nil, nil, fmt.Errorf("--secret-values %s: %w", f, err)
 		}
 		valueFiles = append(valueFiles, encrypted{f, data})
 	}

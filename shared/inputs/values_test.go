@@ -3,6 +3,8 @@ package inputs
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -101,5 +103,23 @@ func TestPrepareServiceValues(t *testing.T) {
 				t.Fatalf("render:\n%s\nwant %s", out, want)
 			}
 		})
+	}
+}
+
+// TestSecretValuesFileCapped: a --secret-values file over the values size cap is refused
+// naming it, before it is read into memory whole.
+func TestSecretValuesFileCapped(t *testing.T) {
+	big := filepath.Join(t.TempDir(), "big.yaml")
+	f, err := os.Create(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(charts.MaxValuesFileSize + 1); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	_, err = Prepare(Inputs{ChartPath: strictChart(t, "{}\n"), Namespace: "ns", SecretValuesFiles: []string{big}})
+	if want := "--secret-values " + big + ": larger than the 64 MiB allowed"; fmt.Sprint(err) != want {
+		t.Fatalf("error %q\nwant  %q", fmt.Sprint(err), want)
 	}
 }

@@ -207,6 +207,13 @@ func readFileOrURL(path string, providers getter.Providers) ([]byte, error) {
 		}
 		return buf.Bytes(), nil
 	}
+	return ReadFileCapped(path)
+}
+
+// ReadFileCapped reads a local values file (secret values too), refusing more than
+// MaxValuesFileSize bytes without reading them; errors are the os package's *fs.PathError or
+// "larger than the N MiB allowed".
+func ReadFileCapped(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
