@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/kubectl-converge/converge/shared/exitcode"
+	"github.com/kubectl-converge/converge/shared/giterm"
 	"github.com/kubectl-converge/converge/shared/helmsdk/charts"
 	"github.com/kubectl-converge/converge/shared/inject"
 	"github.com/kubectl-converge/converge/shared/inputs"
@@ -69,6 +70,7 @@ func (f *DeployFlags) AddFlags(fs *pflag.FlagSet) {
 // werf project's name ("" outside one). Bad flag values are usage errors.
 func (f *DeployFlags) Inputs(chartPath, projectDir, namespace, project string) (inputs.Inputs, error) {
 	secrets.KeySource{File: f.SecretKeyFile, ProjectDir: projectDir}.Register()
+	giterm.ForbidSecretKeyFile(f.SecretKeyFile)
 	images := inject.Images{}
 	if f.ImagesFile != "" {
 		fromFile, err := inject.LoadImagesFile(f.ImagesFile)
