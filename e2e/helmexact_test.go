@@ -66,9 +66,10 @@ func normalizedObjects(t *testing.T, manifest string) string {
 // TestHelmChartRendersAsHelm: Helm charts of the kinds that broke under werf's service values
 // (a values.schema.json forbidding unknown keys at its root, in a nested object and in its
 // subchart; its own global.env list concatenated in templates) install, upgrade, plan and render
-// with kubectl converge and helm giterm, with and without --env/--image, and every object is
-// what helm template renders, but for the documented annotations. The schema still refuses a
-// wrong user value in one line naming the field, unless --no-values-schema-validation.
+// with kubectl converge and helm giterm (which also lints and packages them), with and without
+// --env/--image, and every object is what helm template renders, but for the documented
+// annotations. The schema still refuses a wrong user value in one line naming the field, unless
+// --no-values-schema-validation.
 func TestHelmChartRendersAsHelm(t *testing.T) {
 	env := harness.Get(t)
 	for _, name := range []string{"strict-schema", "global-env-list"} {
@@ -88,6 +89,10 @@ func TestHelmChartRendersAsHelm(t *testing.T) {
 					t.Fatalf("%s differs from helm template:\n%s\nwant:\n%s", what, got, want)
 				}
 			}
+			// helm giterm lint gets service values only as a deploy would (none here), so the
+			// schema and the chart's global.env list lint as helm lint lints them.
+			env.Command(t, "helm-giterm", "lint", "chart").Dir(repo).Env("HELM_NAMESPACE", ns).Succeed()
+			env.Command(t, "helm-giterm", "package", "chart", "-d", t.TempDir()).Dir(repo).Succeed()
 			for _, flags := range [][]string{nil, {"--env", "staging", "--image", "web=registry.example.com/web:2.0.0"}} {
 				with := strings.Join(flags, " ")
 				converge := func(args ...string) *harness.Cmd {

@@ -14,7 +14,6 @@ import (
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/helmsdk"
 	"github.com/kubectl-converge/converge/shared/helmsdk/charts"
-	"github.com/kubectl-converge/converge/shared/inject"
 	"github.com/kubectl-converge/converge/shared/inputs"
 )
 
@@ -96,8 +95,16 @@ func newLintCommand(streams genericiooptions.IOStreams) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			// Charts written for werf read its service values; lint renders with them, empty.
-			service := inject.ServiceValues{Namespace: helmsdk.FromHelmEnv().Namespace}.Values()
+			// Charts written for werf read its service values; lint renders with them, empty,
+			// decided and fitted as a deploy decides them: a Helm chart gets none.
+			ch, err := charts.LoadChart(dir)
+			if err != nil {
+				return exitcode.Wrap(exitcode.CodeUsage, err)
+			}
+			service, err := inputs.Inputs{Namespace: helmsdk.FromHelmEnv().Namespace}.ServiceValues(ch)
+			if err != nil {
+				return exitcode.Wrap(exitcode.CodeUsage, err)
+			}
 			messages, err := charts.Lint(dir, service, strict)
 			for _, m := range messages {
 				fmt.Fprintln(streams.Out, m)

@@ -193,37 +193,15 @@ func prepareLoaded(l *loadedChart) (*Prepared, error) {
 	for _, layer := range secretLayers {
 		vals = charts.MergeMaps(vals, layer)
 	}
-	var service map[string]any
-	if in.getsServiceValues(ch) {
-		s := inject.ServiceValues{Env: in.Env, Namespace: in.Namespace, Images: in.Images, Version: version.Get().Version, Repo: in.Repo, Commit: in.Commit, DockerConfigJSON: in.DockerConfigJSON}
-		if in.Project != nil {
-			s.Project = in.Project.Project
-		}
-		service = s.Values()
-		if in.Bundle {
-			// A bundle carries the service values of its publication: only what is given now
-			// replaces them (werf's GetBundleServiceValues), so an apply without --env keeps the
-			// baked environment.
-			service = s.BundleValues()
-		}
-	}
-	// The chart's and the user's values without the service values: what values.schema.json
-	// checks (as Helm checks them; werf/werf pull request 7756) and what the service values
-	// must fit.
-	checked, err := ch.ExportValues(vals, nil)
+	service, resolved, err := in.serviceValuesFor(ch, vals)
 	if err != nil {
 		return nil, err
-	}
-	resolved, err := ch.ResolveValues(checked, charts.MergeMaps(vals, service))
-	if err != nil {
-		return nil, fmt.Errorf("chart %q: %w", ch.Name(), err)
 	}
 	if !in.NoValuesSchemaValidation {
 		if err := resolved.Validate(); err != nil {
 			return nil, err
 		}
 	}
-	service = fitServiceValues(service, resolved.Views(), in.Progress)
 	// The service values win over the user's; werf's export-values hand both down to the
 	// subcharts.
 	full, err := ch.ExportValues(vals, service)
@@ -252,6 +230,43 @@ func prepareLoaded(l *loadedChart) (*Prepared, error) {
 		Commit:       l.commit,
 		Origin:       in.Origin,
 	}, nil
+}
+
+// serviceValuesFor is the one decision on service values: those ch gets from in (nil when it
+// gets none, see getsServiceValues), fitted to vals (the chart's own and the user's values, see
+// fitServiceValues), and the values resolved without them, which values.schema.json checks (as
+// Helm checks them; werf/werf pull request 7756).
+func (in Inputs) serviceValuesFor(ch *charts.Chart, vals map[string]any) (map[string]any, *charts.ResolvedValues, error) {
+	var service map[string]any
+	if in.getsServiceValues(ch) {
+		s := inject.ServiceValues{Env: in.Env, Namespace: in.Namespace, Images: in.Images, Version: version.Get().Version, Repo: in.Repo, Commit: in.Commit, DockerConfigJSON: in.DockerConfigJSON}
+		if in.Project != nil {
+			s.Project = in.Project.Project
+		}
+		service = s.Values()
+		if in.Bundle {
+			// A bundle carries the service values of its publication: only what is given now
+			// replaces them (werf's GetBundleServiceValues), so an apply without --env keeps the
+			// baked environment.
+			service = s.BundleValues()
+		}
+	}
+	checked, err := ch.ExportValues(vals, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	resolved, err := ch.ResolveValues(checked, charts.MergeMaps(vals, service))
+	if err != nil {
+		return nil, nil, fmt.Errorf("chart %q: %w", ch.Name(), err)
+	}
+	return fitServiceValues(service, resolved.Views(), in.Progress), resolved, nil
+}
+
+// ServiceValues is what ch gets as service values from in alone, with no user values: what
+// helm giterm lint renders with, decided and fitted as Prepare decides and fits them.
+func (in Inputs) ServiceValues(ch *charts.Chart) (map[string]any, error) {
+	service, _, err := in.serviceValuesFor(ch, nil)
+	return service, err
 }
 
 // getsServiceValues says whether the chart gets werf's service values (.Values.werf,

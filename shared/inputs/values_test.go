@@ -123,3 +123,43 @@ func TestSecretValuesFileCapped(t *testing.T) {
 		t.Fatalf("error %q\nwant  %q", fmt.Sprint(err), want)
 	}
 }
+
+// TestServiceValuesLint: helm giterm lint's service values are decided and fitted as Prepare's,
+// so a Helm chart with a strict values.schema.json and its own global.env list lints as helm
+// lint lints it, and a chart written for werf still gets .Values.werf.
+func TestServiceValuesLint(t *testing.T) {
+	plain := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\ndata:\n  env: {{ toJson (concat .Values.global.env (list (dict \"name\" \"B\"))) | quote }}\n"
+	tests := []struct {
+		name     string
+		template string
+		wantWerf bool
+	}{
+		{name: "a plain chart gets none", template: plain},
+		{name: "a chart whose templates read them", template: plain + "  ns: {{ .Values.werf.namespace | quote }}\n", wantWerf: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := strictChart(t, tt.template)
+			ch, err := charts.LoadChart(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			service, err := Inputs{Namespace: "ns"}.ServiceValues(ch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, got := service["werf"]; got != tt.wantWerf {
+				t.Fatalf("service values %v: has werf %v, want %v", service, got, tt.wantWerf)
+			}
+			if global, _ := service["global"].(map[string]any); global["env"] != nil {
+				t.Fatalf("service global.env %v retypes the chart's list", global["env"])
+			}
+			if tt.wantWerf {
+				return
+			}
+			if messages, err := charts.Lint(dir, service, false); err != nil {
+				t.Fatalf("lint: %v\n%s", err, strings.Join(messages, "\n"))
+			}
+		})
+	}
+}
