@@ -338,10 +338,10 @@ func TestKilledConvergeIsRecovered(t *testing.T) {
 	if !strings.Contains(res.Stderr, `release "killed" revision 1 was left pending-install by an interrupted run: marked it failed, continuing`) {
 		t.Fatalf("the recovery was not reported:\n%s", res.Stderr)
 	}
-	// Helm supersedes the revision an upgrade replaces, failed or not; its description keeps
-	// what happened to it.
-	if h := historyStatuses(t, env, ns, "killed"); h != "1:superseded 2:deployed" {
-		t.Fatalf("history after recovery %q, want 1:superseded 2:deployed", h)
+	// A release that never deployed is installed again, as nelm does (release_install.go):
+	// the failed revision stays failed, its description keeps what happened to it.
+	if h := historyStatuses(t, env, ns, "killed"); h != "1:failed 2:deployed" {
+		t.Fatalf("history after recovery %q, want 1:failed 2:deployed", h)
 	}
 	if h := env.Command(t, "kubectl", "converge", "history", "killed", "-n", ns).Succeed().Stdout; !strings.Contains(h, "Interrupted while pending-install") {
 		t.Fatalf("revision 1 does not say it was interrupted:\n%s", h)

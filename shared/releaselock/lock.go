@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/user"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-converge/converge/shared/exitcode"
@@ -191,6 +193,7 @@ func (l *Lock) renewWerf(ctx context.Context) {
 		case errors.Is(err, errWerfLeaseLost):
 			l.lostFn(fmt.Errorf("%w: the werf lease in configmap %q of namespace %q was taken over", ErrLost, WerfConfigMap, l.namespace))
 			return false
+		case unreachable(err):
 		case deadline.passed(ctx):
 			l.lostFn(deadline.lost(fmt.Sprintf("the werf lease in configmap %q of namespace %q", WerfConfigMap, l.namespace), err))
 			return false
@@ -214,9 +217,28 @@ func newRenewDeadline(duration time.Duration) *renewDeadline {
 
 func (d *renewDeadline) succeeded() { d.last = time.Now() }
 
-// context bounds one renewal by the deadline, so that a hanging request cannot outlive it.
+// context bounds one renewal by the deadline, so that a hanging request cannot outlive it;
+// once the deadline passed during an outage, each attempt gets half of it.
 func (d *renewDeadline) context(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithDeadline(ctx, d.last.Add(d.within))
+	end := d.last.Add(d.within)
+	if least := time.Now().Add(d.within / 2); end.Before(least) {
+		end = least
+	}
+	return context.WithDeadline(ctx, end)
+}
+
+// unreachable says a renewal failed because the API server did not answer it (restarting,
+// overloaded, the connection refused or cut, the request timed out). No other run can take
+// the lease over through an API server that answers nobody, and this run's own writes fail
+// as well, so an outage costs time, not the run: the holder keeps trying, and the first
+// renewal that gets through either keeps the lease or finds it taken over (a conflict) and
+// stops the run. An API server that answers with anything else counts toward the deadline.
+func unreachable(err error) bool {
+	var netErr net.Error
+	return apierrors.IsServiceUnavailable(err) || apierrors.IsTooManyRequests(err) ||
+		apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) ||
+		utilnet.IsConnectionRefused(err) || utilnet.IsConnectionReset(err) || utilnet.IsProbableEOF(err) ||
+		errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout())
 }
 
 // passed says the deadline passed while the run goes on (not when ctx ended: Release).
@@ -348,6 +370,13 @@ func describeHolder(lease *coordinationv1.Lease) string {
 	return holder
 }
 
+// currentLease is the lease as last written or read.
+func (l *Lock) currentLease() *coordinationv1.Lease {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.lease.DeepCopy()
+}
+
 func (l *Lock) setLease(lease *coordinationv1.Lease) {
 	l.mu.Lock()
 	l.lease = lease
@@ -359,9 +388,7 @@ func (l *Lock) setLease(lease *coordinationv1.Lease) {
 func (l *Lock) renew(ctx context.Context) {
 	deadline := newRenewDeadline(l.duration)
 	everyTick(ctx, l.duration/3, l.done, func() bool {
-		l.mu.Lock()
-		lease := l.lease.DeepCopy()
-		l.mu.Unlock()
+		lease := l.currentLease()
 		now := metav1.NewMicroTime(time.Now())
 		lease.Spec.RenewTime = &now
 		renewCtx, cancel := deadline.context(ctx)
@@ -378,12 +405,13 @@ func (l *Lock) renew(ctx context.Context) {
 			}
 			l.lostFn(fmt.Errorf("%w: lease %q in namespace %q was taken over", ErrLost, l.name, l.namespace))
 			return false
+		case unreachable(err):
 		case deadline.passed(ctx):
 			l.lostFn(deadline.lost(fmt.Sprintf("lease %q in namespace %q", l.name, l.namespace), err))
 			return false
 		}
-		// Other errors (an API server restart) are retried at the next tick, until the
-		// renew deadline.
+		// An unreachable API server is retried at the next tick for as long as it lasts,
+		// other errors until the renew deadline.
 		return true
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -150,7 +151,7 @@ func TestHolderGivesUpWhenRenewalsFail(t *testing.T) {
 	}
 	kube.PrependReactor("update", "leases", func(action k8stesting.Action) (bool, runtime.Object, error) {
 		if l := action.(k8stesting.UpdateAction).GetObject().(*coordinationv1.Lease); *l.Spec.HolderIdentity == first.holder {
-			return true, nil, apierrors.NewServiceUnavailable("the API server is restarting")
+			return true, nil, apierrors.NewInternalError(errors.New("etcd is failing"))
 		}
 		return false, nil, nil
 	})
@@ -171,12 +172,45 @@ func TestHolderGivesUpWhenRenewalsFail(t *testing.T) {
 		t.Fatalf("the lease was taken over by %q before the first holder gave up", *lease.Spec.HolderIdentity)
 	}
 	cause := context.Cause(firstCtx)
-	if !errors.Is(cause, ErrLost) || !strings.Contains(cause.Error(), "was not renewed for 2s (last error: the API server is restarting)") {
+	if !errors.Is(cause, ErrLost) || !strings.Contains(cause.Error(), "was not renewed for 2s (last error: Internal error occurred: etcd is failing)") {
 		t.Fatalf("the first run ended with %v", cause)
 	}
 	first.Release()
 	second := <-secondHeld
 	if second != nil {
 		second.Release()
+	}
+}
+
+// TestOutageCostsTimeNotTheRun: while the API server answers nobody (503 on every renewal
+// for longer than the lease), no other run can take the lease over and the run's own writes
+// fail too, so the holder keeps its run and renews again once the API server is back.
+func TestOutageCostsTimeNotTheRun(t *testing.T) {
+	kube := fake.NewClientset()
+	opts := Options{Duration: 3 * time.Second, Operation: "converge"}
+	held, ctx, err := Acquire(context.Background(), kube, "ns", "app", opts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Release()
+	var outage atomic.Bool
+	outage.Store(true)
+	kube.PrependReactor("update", "leases", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		if outage.Load() {
+			return true, nil, apierrors.NewServiceUnavailable("the API server is restarting")
+		}
+		return false, nil, nil
+	})
+	time.Sleep(2 * opts.Duration)
+	if ctx.Err() != nil {
+		t.Fatalf("an outage cancelled the run: %v", context.Cause(ctx))
+	}
+	before := held.currentLease().Spec.RenewTime.Time
+	outage.Store(false)
+	for held.currentLease().Spec.RenewTime.Time.Equal(before) {
+		if ctx.Err() != nil {
+			t.Fatalf("the run ended after the outage: %v", context.Cause(ctx))
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
