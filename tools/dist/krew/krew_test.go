@@ -105,8 +105,12 @@ func TestCheck(t *testing.T) {
 		{name: "bin not in archive", files: []string{"other", "LICENSE"}, edit: same, want: `bin "kubectl-converge" is not in archive`},
 		{name: "no license", files: []string{"kubectl-converge"}, edit: same, want: "has no LICENSE file"},
 		{name: "version without v", files: good, edit: func(s string) string { return strings.Replace(s, "version: v0.1.0", "version: 0.1.0", 1) }, want: `spec.version "0.1.0" must start with v`},
-		{name: "windows bin without .exe", files: good, edit: func(s string) string { return strings.Replace(s, "bin: kubectl-converge.exe", "bin: kubectl-converge", 1) }, want: "must end in .exe on windows"},
-		{name: "selector key", files: good, edit: func(s string) string { return strings.Replace(s, "{os: linux, arch: amd64}", "{os: linux, arch: amd64, distro: debian}", 1) }, want: `selector key "distro"`},
+		{name: "windows bin without .exe", files: good, edit: func(s string) string {
+			return strings.Replace(s, "bin: kubectl-converge.exe", "bin: kubectl-converge", 1)
+		}, want: "must end in .exe on windows"},
+		{name: "selector key", files: good, edit: func(s string) string {
+			return strings.Replace(s, "{os: linux, arch: amd64}", "{os: linux, arch: amd64, distro: debian}", 1)
+		}, want: `selector key "distro"`},
 		{name: "name differs from file", files: good, edit: func(s string) string { return strings.Replace(s, "name: converge", "name: deploy", 1) }, want: `metadata.name "deploy"`},
 		{name: "multi-line short description", files: good, edit: func(s string) string {
 			return strings.Replace(s, "shortDescription: Deploy Helm charts and track them", "shortDescription: |\n    two\n    lines", 1)
