@@ -28,7 +28,7 @@ dist: ## release archives of both plugins (all platforms, or DIST_PLATFORMS=linu
 	go run ./tools/dist check -manifest dist/converge.yaml -archives dist
 
 bench: build tools ## converge against helm v3/v4 --wait on the local cluster, side by side; writes docs/benchmarks.md (CONVERGE_BENCH_RUNS=3)
-	CONVERGE_BENCH_OUT=$(CURDIR)/docs/benchmarks.md go test -count=1 -timeout 150m -v -run TestBenchmarks ./bench
+	cd bench && CONVERGE_BENCH_OUT=$(CURDIR)/docs/benchmarks.md go test -count=1 -timeout 150m -v -run TestBenchmarks ./...
 
 tools: ## build the pinned test tools into the cache (once per set of versions)
 	tools/build-tools.sh >/dev/null
@@ -47,13 +47,15 @@ unit: ## unit tests (no cluster)
 	go test $(GO_TEST_FLAGS) ./shared/... ./kubectl-converge/... ./helm-giterm/... ./tools/dist/...
 
 e2e: build tools ## end-to-end tests through the real binaries against the local cluster
-	go test $(GO_TEST_FLAGS) -count=1 -timeout $(E2E_TIMEOUT) ./e2e/...
+	cd e2e && go test $(GO_TEST_FLAGS) -count=1 -timeout $(E2E_TIMEOUT) ./...
 
 test: lint unit e2e ## everything: lint, unit and end-to-end tests
 
-lint: ## go vet and gofmt
+lint: ## go vet (in each of our modules) and gofmt
 	go vet ./...
-	@test -z "$$(gofmt -l kubectl-converge helm-giterm shared e2e)" || { gofmt -l kubectl-converge helm-giterm shared e2e; exit 1; }
+	cd e2e && go vet ./...
+	cd bench && go vet ./...
+	@test -z "$$(gofmt -l kubectl-converge helm-giterm shared tools/dist e2e bench)" || { gofmt -l kubectl-converge helm-giterm shared tools/dist e2e bench; exit 1; }
 
 clean: ## remove build output
 	rm -rf bin dist
