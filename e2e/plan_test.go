@@ -1,7 +1,11 @@
 package e2e
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -278,4 +282,63 @@ func TestPlanMarkdown(t *testing.T) {
 	markdown("update", "--set", "greeting=bye")
 	markdown("delete", "--set", "extra=false")
 	markdown("secret", "--set", "password=second-PLANMARKER")
+}
+
+// TestSavedPlanLetsNobodyTestAGuess saves plans of a chart that renders a decrypted secret
+// value into a ConfigMap (outside any Secret): no plan file holds a key, the value, its
+// base64 or its hash, and two plans that differ only in the secret value are the same file,
+// so nothing in it can confirm a guess offline. The plan still applies.
+func TestSavedPlanLetsNobodyTestAGuess(t *testing.T) {
+	env := harness.Get(t)
+	ns := env.Namespace(t)
+	chart := writeChart(t, "guarded", map[string]string{
+		"templates/all.yaml": `apiVersion: v1
+kind: ConfigMap
+metadata: {name: dsn}
+data: {dsn: "postgres://app:{{ .Values.db.password }}@db/app", greeting: hello}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: db}
+stringData: {password: "{{ .Values.db.password }}"}
+`,
+	})
+	dir := t.TempDir()
+	key := strings.TrimSpace(env.Command(t, "kubectl-converge", "secret", "generate-key").Succeed().Stdout)
+	passwords := []string{"GUESS-deployed-4f1a", "GUESS-second-9c2e", "GUESS-third-07bd"}
+	secretValues := make([]string, len(passwords))
+	for i, pw := range passwords {
+		secretValues[i] = filepath.Join(dir, fmt.Sprintf("secret-values-%d.yaml", i))
+		env.Command(t, "kubectl-converge", "secret", "encrypt", "-o", secretValues[i]).Env("WERF_SECRET_KEY", key).Stdin("db:\n  password: " + pw + "\n").Succeed()
+	}
+	env.Command(t, "kubectl", "converge", chart, "-n", ns, "--secret-values", secretValues[0]).Env("WERF_SECRET_KEY", key).Succeed()
+
+	saved := make([]string, len(passwords))
+	for i := range passwords {
+		saved[i] = filepath.Join(dir, fmt.Sprintf("plan-%d.json", i))
+		env.Command(t, "kubectl", "converge", "plan", chart, "-n", ns, "--secret-values", secretValues[i], "--save-plan", saved[i]).Env("WERF_SECRET_KEY", key).Succeed()
+	}
+	var files []string
+	for _, path := range saved {
+		data := env.Command(t, "cat", path).Succeed().Stdout
+		files = append(files, data)
+		if strings.Contains(strings.ToLower(data), "key") {
+			t.Fatalf("the saved plan %s holds a key:\n%s", path, data)
+		}
+		for _, pw := range append(passwords, key) {
+			sum := sha256.Sum256([]byte(pw))
+			for _, form := range []string{pw, base64.StdEncoding.EncodeToString([]byte(pw)), hex.EncodeToString(sum[:])} {
+				if strings.Contains(data, form) {
+					t.Fatalf("the saved plan %s holds %q:\n%s", path, form, data)
+				}
+			}
+		}
+	}
+	if files[1] != files[2] {
+		t.Fatalf("plans that differ only in the secret value differ, so a guess can be tested against them:\n%s\n---\n%s", files[1], files[2])
+	}
+	env.Command(t, "kubectl", "converge", chart, "-n", ns, "--secret-values", secretValues[1], "--use-plan", saved[1]).Env("WERF_SECRET_KEY", key).Succeed()
+	if got := jsonPath(t, env, ns, "configmap/dsn", "{.data.dsn}"); got != "postgres://app:"+passwords[1]+"@db/app" {
+		t.Fatalf("dsn %q after applying the plan", got)
+	}
 }

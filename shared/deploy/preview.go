@@ -285,7 +285,7 @@ func planObject(previous, info *resource.Info, opts PlanOptions) (Change, error)
 	var liveObject map[string]any
 	if live != nil {
 		liveObject = live.Object
-		c.LiveDigest = liveDigest(live)
+		c.LiveDigest = planLiveDigest(live, u.Object)
 	}
 	c.Diff, err = objectDiff(liveObject, desired.Object, opts.Diff)
 	if err != nil {
@@ -314,7 +314,7 @@ func planRemoval(info *resource.Info, release, namespace string, opts PlanOption
 	if live == nil {
 		return nil, nil
 	}
-	c := &Change{Object: t.Ref, Action: ActionDelete, LiveDigest: liveDigest(live)}
+	c := &Change{Object: t.Ref, Action: ActionDelete, LiveDigest: planLiveDigest(live, nil)}
 	ann := live.GetAnnotations()
 	switch {
 	case ann[apply.AnnotationHelmResourcePolicy] == "keep", ann[apply.AnnotationWerfResourcePolicy] == "keep", ann[helmsdk.AnnotationOwnership] == helmsdk.OwnershipAnyone:
@@ -340,9 +340,10 @@ func objectDiff(live, planned map[string]any, opts diff.Options) (string, error)
 // planDigest identifies rendered manifests for a plan without letting anyone who holds the
 // saved plan test a guess of a secret offline. Each object is hashed (sha256) as rendered
 // with its sensitive values (diff.Mask: a Secret's data and stringData, the paths of
-// werf.io/sensitive-paths, objects with werf.io/sensitive) replaced by whether they equal
-// the live object's: no key exists to keep or leak, and the secrets are checked against the
-// cluster. --use-plan first makes sure no live object moved since the plan (sensitive ones
+// werf.io/sensitive-paths, objects with werf.io/sensitive) and every string holding a
+// registered secret (a decrypted secret value rendered into a ConfigMap or an env) replaced
+// by whether they equal the live object's: no key exists to keep or leak, and the secrets
+// are checked against the cluster. --use-plan first makes sure no live object moved since the plan (sensitive ones
 // by resourceVersion, see liveDigest), then recomputes this digest from the new render: a
 // changed non-secret field, a secret that changed or stopped changing against the live
 // object is refused. A secret that the plan already changed, changed again to yet another
@@ -367,6 +368,9 @@ func planDigest(client *helmsdk.Client) func([]byte) (string, error) {
 			if live != nil {
 				liveObject = live.Object
 			}
+			// Every live Secret is known before anything is hashed, in the plan's run as in
+			// the converge's, so that both mask the same values.
+			registerLiveSecret(live)
 			objects = append(objects, [2]map[string]any{u.Object, liveObject})
 		}
 		return maskedDigest(objects)
@@ -385,14 +389,94 @@ func maskedDigest(objects [][2]map[string]any) (string, error) {
 		if err := diff.Mask(live, planned, diff.Options{}); err != nil {
 			return "", err
 		}
+		hideRegisteredSecrets(planned, live)
 		data, err := json.Marshal(planned)
 		if err != nil {
 			return "", err
 		}
-		h.Write(data)
+		// A registered secret left where no value stands (a map key) is masked all the same.
+		h.Write(redact.Bytes(data))
 		h.Write([]byte{'\n'})
 	}
 	return "masked-sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// hideRegisteredSecrets replaces every string of planned that holds a registered secret (a
+// decrypted secret value in a ConfigMap, a Deployment's env) by whether it equals the live
+// object's string at the same place, as diff.Mask does for a Secret's data: the digest says
+// whether such a value changes, never what it is.
+func hideRegisteredSecrets(planned map[string]any, live any) {
+	liveMap, _ := live.(map[string]any)
+	for k, v := range planned {
+		planned[k] = hideSecretValue(v, liveMap[k])
+	}
+}
+
+func hideSecretValue(planned, live any) any {
+	switch v := planned.(type) {
+	case map[string]any:
+		hideRegisteredSecrets(v, live)
+	case []any:
+		liveList, _ := live.([]any)
+		for i := range v {
+			var l any
+			if i < len(liveList) {
+				l = liveList[i]
+			}
+			v[i] = hideSecretValue(v[i], l)
+		}
+	case string:
+		if redact.String(v) == v {
+			return v
+		}
+		if l, ok := live.(string); ok && l == v {
+			return diff.HiddenValue
+		}
+		return diff.HiddenChanged
+	}
+	return planned
+}
+
+// Live digests are of two kinds. An object holding no sensitive value is identified by its
+// content (liveDigest), leaving out what the API server and controllers change by themselves.
+// An object holding one (a Secret, werf.io/sensitive-paths, a registered secret in the live or
+// the planned object) is identified by its resourceVersion alone, written with this prefix,
+// so that a saved plan holds no hash of a secret, whichever secrets the run knows.
+const liveDigestByVersion = "resourceVersion:"
+
+// planLiveDigest is the digest a plan records for live, planned being what the chart renders
+// for it (nil: it left the chart).
+func planLiveDigest(live *unstructured.Unstructured, planned map[string]any) string {
+	if holdsSecret(live.Object) || (planned != nil && holdsSecret(planned)) {
+		return liveDigestByVersion + live.GetResourceVersion()
+	}
+	return liveDigest(live)
+}
+
+// holdsSecret says whether obj holds a sensitive value (diff.Mask hides something) or a
+// registered secret.
+func holdsSecret(obj map[string]any) bool {
+	n := diff.Normalize(obj, diff.Options{})
+	plain, _ := json.Marshal(n)
+	if redact.String(string(plain)) != string(plain) {
+		return true
+	}
+	if err := diff.Mask(n, nil, diff.Options{}); err != nil {
+		return true
+	}
+	masked, _ := json.Marshal(n)
+	return string(masked) != string(plain)
+}
+
+// liveMoved says whether live (nil: absent) is not the object a plan recorded as digest.
+func liveMoved(digest string, live *unstructured.Unstructured) bool {
+	if live == nil {
+		return digest != ""
+	}
+	if version, ok := strings.CutPrefix(digest, liveDigestByVersion); ok {
+		return live.GetResourceVersion() != version
+	}
+	return liveDigest(live) != digest
 }
 
 // liveDigest identifies the content of a live object, leaving out what the API server and
@@ -442,11 +526,7 @@ func VerifyPlan(ctx context.Context, client *helmsdk.Client, clients track.Clien
 		if err != nil {
 			return err
 		}
-		now := ""
-		if live != nil {
-			now = liveDigest(live)
-		}
-		if now != c.LiveDigest {
+		if liveMoved(c.LiveDigest, live) {
 			moved = append(moved, c.Object.String())
 		}
 	}
