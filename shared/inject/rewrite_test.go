@@ -3,7 +3,7 @@ package inject
 import (
 	"testing"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/kubectl-converge/converge/shared/manifest"
 )

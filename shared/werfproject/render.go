@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/Masterminds/sprig/v3"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // TemplatesDir is where werf reads the partials werf.yaml may include (every **/*.tmpl),
