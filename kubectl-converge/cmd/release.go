@@ -18,7 +18,6 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/kubectl-converge/converge/shared/apply"
 	"github.com/kubectl-converge/converge/shared/cliutil"
 	"github.com/kubectl-converge/converge/shared/deploy"
 	"github.com/kubectl-converge/converge/shared/exitcode"
@@ -180,7 +179,7 @@ func (o *DismissOptions) Run(cmd *cobra.Command, args []string) error {
 	case err != nil && exitcode.Of(err) != exitcode.CodeError:
 		return fmt.Errorf("dismiss release %q in namespace %q: %w", name, ns, err)
 	case err != nil:
-		return apply.ClassifyDeployError(fmt.Errorf("dismiss release %q in namespace %q: %w", name, ns, err))
+		return exitcode.DeployFailure(fmt.Errorf("dismiss release %q in namespace %q: %w", name, ns, err))
 	default:
 		fmt.Fprintf(o.ErrOut, "dismiss: release %q (revision %d) uninstalled from namespace %q\n", name, rel.Revision, ns)
 	}
@@ -265,7 +264,7 @@ func (o *DismissOptions) deleteNamespace(cmd *cobra.Command, name, ns string) er
 		return false, err
 	})
 	if err != nil {
-		return apply.ClassifyDeployError(fmt.Errorf("wait for namespace %q to be deleted: %w", ns, err))
+		return exitcode.DeployFailure(fmt.Errorf("wait for namespace %q to be deleted: %w", ns, err))
 	}
 	fmt.Fprintf(o.ErrOut, "dismiss: namespace %q deleted\n", ns)
 	return nil

@@ -639,7 +639,7 @@ func (a *Applier) Explain(err error) error {
 	if exitcode.Of(err) == exitcode.CodeUsage {
 		return err
 	}
-	return ClassifyDeployError(err)
+	return exitcode.DeployFailure(err)
 }
 
 // errTimeUp ends a deploy whose --timeout ran out before tracking could say what it waited
@@ -682,14 +682,4 @@ func RefList(refs []track.Ref) string {
 		return strings.Join(parts[:12], ", ") + fmt.Sprintf(" and %d more", len(parts)-12)
 	}
 	return strings.Join(parts, ", ")
-}
-
-// ClassifyDeployError gives a failed deploy its exit code: timeouts apart from other failures.
-func ClassifyDeployError(err error) error {
-	if errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "timed out waiting for the condition") || strings.Contains(err.Error(), "context deadline exceeded") {
-		// Helm's own waits (hook deletion) end with the bare context error: say what it means.
-		text := strings.ReplaceAll(err.Error(), "context deadline exceeded", "the time given by --timeout ran out")
-		return exitcode.Wrap(exitcode.CodeTimeout, errors.New(text))
-	}
-	return exitcode.Wrap(exitcode.CodeDeployFailed, err)
 }

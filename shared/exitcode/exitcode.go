@@ -3,8 +3,10 @@
 package exitcode
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Code is a process exit status with a documented meaning.
@@ -58,6 +60,20 @@ func Of(err error) Code {
 		return coded.Code
 	}
 	return CodeError
+}
+
+// DeployFailure gives a failed deploy its exit code: CodeTimeout when the time given by
+// --timeout ran out, however Helm or client-go said so, CodeDeployFailed otherwise.
+func DeployFailure(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "timed out waiting for the condition") || strings.Contains(err.Error(), "context deadline exceeded") {
+		// Helm's own waits (hook deletion) end with the bare context error: say what it means.
+		text := strings.ReplaceAll(err.Error(), "context deadline exceeded", "the time given by --timeout ran out")
+		return Wrap(CodeTimeout, errors.New(text))
+	}
+	return Wrap(CodeDeployFailed, err)
 }
 
 // errQuiet is the error of an exit code that is an answer, not a failure (plan --exit-code).

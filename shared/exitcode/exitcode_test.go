@@ -1,6 +1,7 @@
 package exitcode
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -35,5 +36,31 @@ func TestWrapKeepsMessageAndNil(t *testing.T) {
 	err := Wrap(CodeTimeout, inner)
 	if err.Error() != inner.Error() || !errors.Is(err, inner) {
 		t.Fatalf("wrapped error lost its message or chain: %v", err)
+	}
+}
+
+func TestDeployFailure(t *testing.T) {
+	tests := []struct {
+		name     string
+		err      error
+		wantCode Code
+		wantText string
+	}{
+		{name: "nil stays nil", err: nil, wantCode: CodeOK},
+		{name: "rejected object", err: errors.New("deployment/web: forbidden"), wantCode: CodeDeployFailed, wantText: "deployment/web: forbidden"},
+		{name: "deadline in the chain", err: fmt.Errorf("wait: %w", context.DeadlineExceeded), wantCode: CodeTimeout, wantText: "wait: the time given by --timeout ran out"},
+		{name: "helm's bare context error as text", err: errors.New("hook deletion: context deadline exceeded"), wantCode: CodeTimeout, wantText: "hook deletion: the time given by --timeout ran out"},
+		{name: "client-go's wait", err: errors.New("timed out waiting for the condition"), wantCode: CodeTimeout, wantText: "timed out waiting for the condition"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := DeployFailure(tt.err)
+			if Of(got) != tt.wantCode {
+				t.Fatalf("DeployFailure(%v) has code %d, want %d", tt.err, Of(got), tt.wantCode)
+			}
+			if got != nil && got.Error() != tt.wantText {
+				t.Fatalf("DeployFailure(%v) = %q, want %q", tt.err, got, tt.wantText)
+			}
+		})
 	}
 }
