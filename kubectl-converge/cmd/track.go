@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"github.com/kubectl-converge/converge/shared/lifecycle"
 	"strings"
 	"time"
 
@@ -128,7 +129,7 @@ func (o *TrackOptions) registerReleaseSecrets(ctx context.Context, clients track
 			continue
 		}
 		ann := live.GetAnnotations()
-		key := [2]string{ann["meta.helm.sh/release-name"], ann["meta.helm.sh/release-namespace"]}
+		key := [2]string{ann[lifecycle.AnnotationReleaseName], ann[lifecycle.AnnotationReleaseNamespace]}
 		if key[0] == "" || seen[key] {
 			continue
 		}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kubectl-converge/converge/shared/lifecycle"
 	"strings"
 	"sync"
 	"time"
@@ -22,13 +23,6 @@ import (
 	"github.com/kubectl-converge/converge/shared/redact"
 	"github.com/kubectl-converge/converge/shared/track"
 	"github.com/kubectl-converge/converge/shared/track/readiness"
-)
-
-// Helm's ownership metadata: an object removed from the chart is deleted only while it still
-// carries this release's.
-const (
-	AnnotationReleaseName      = "meta.helm.sh/release-name"
-	AnnotationReleaseNamespace = "meta.helm.sh/release-namespace"
 )
 
 // applyParallelism bounds the objects of one wave sent to the API server at once.
@@ -178,14 +172,14 @@ func (a *Applier) deleteByPolicy(g *applyGroup, infos map[*unstructured.Unstruct
 				continue
 			}
 			if err := ops.Delete(infos[s.obj], l.Propagation); err != nil {
-				errs = append(errs, fmt.Errorf("delete %s (%s: %s): %w", t.Ref, AnnotationDeletePolicy, policy, err))
+				errs = append(errs, fmt.Errorf("delete %s (%s: %s): %w", t.Ref, lifecycle.AnnotationDeletePolicy, policy, err))
 				continue
 			}
 			// Gone before the deploy goes on, as nelm tracks its absence.
 			if err := a.awaitGone([]track.Ref{t.Ref}, false); err != nil {
 				return errors.Join(append(errs, err)...)
 			}
-			a.Stage("delete", fmt.Sprintf("deleted %s: it %s and is annotated %s: %s", t.Ref, policy, AnnotationDeletePolicy, policy), []track.Ref{t.Ref})
+			a.Stage("delete", fmt.Sprintf("deleted %s: it %s and is annotated %s: %s", t.Ref, policy, lifecycle.AnnotationDeletePolicy, policy), []track.Ref{t.Ref})
 		}
 	}
 	return errors.Join(errs...)
@@ -276,7 +270,7 @@ func (a *Applier) awaitDependencies(s *applyStep, infos map[*unstructured.Unstru
 	var targets []track.Target
 	seen := map[track.Ref]bool{}
 	for _, d := range s.waitsFor {
-		if _, ok := inGroup[d.step]; !ok || d.state != DependencyStateReady {
+		if _, ok := inGroup[d.step]; !ok || d.state != lifecycle.DependencyStateReady {
 			continue
 		}
 		t, err := TargetOf(infos[d.step.obj])
@@ -315,7 +309,7 @@ func (a *Applier) awaitDependencies(s *applyStep, infos map[*unstructured.Unstru
 
 // externalRef resolves "secret/config" or "deployments.v1.apps/app" with the API server's
 // discovery.
-func (a *Applier) externalRef(e ExternalDependency, namespace string) (track.Ref, error) {
+func (a *Applier) externalRef(e lifecycle.ExternalDependency, namespace string) (track.Ref, error) {
 	if e.Kind != "" {
 		gv, err := schema.ParseGroupVersion(e.APIVersion)
 		if err != nil {
@@ -363,7 +357,7 @@ func (a *Applier) applyOne(s *applyStep, info, previous *resource.Info, ops helm
 	l := s.lifecycle
 	name := Describe(s.obj)
 	if l.RecreateAlways {
-		if err := a.recreate(info, ops, "werf.io/delete-policy: before-creation"); err != nil {
+		if err := a.recreate(info, ops, fmt.Sprintf("%s: %s", lifecycle.AnnotationDeletePolicy, lifecycle.DeletePolicyBeforeCreation)); err != nil {
 			return err
 		}
 		previous = nil
@@ -381,7 +375,7 @@ func (a *Applier) applyOne(s *applyStep, info, previous *resource.Info, ops helm
 	adoptedFrom, adopting := "", false
 	if a.adoptRun != "" {
 		if live, err := ops.Get(info); err == nil && live != nil {
-			if owner := helmsdk.Owner(live.GetAnnotations()); owner != a.release+"/"+a.namespace {
+			if owner := lifecycle.Owner(live.GetAnnotations()); owner != a.release+"/"+a.namespace {
 				adoptedFrom, adopting = owner, true
 			}
 		}
@@ -422,7 +416,7 @@ func (a *Applier) recreate(info *resource.Info, ops helmsdk.Ops, why string) err
 	ref, _ := TargetOf(info)
 	// Deleting to recreate obeys the ownership rules of deletion: an object another release
 	// owns is not ours to delete (werf.io/ownership: anyone skips the apply-time check).
-	if owner := helmsdk.Owner(live.GetAnnotations()); owner != "" && owner != a.release+"/"+a.namespace && a.adoptRun == "" {
+	if owner := lifecycle.Owner(live.GetAnnotations()); owner != "" && owner != a.release+"/"+a.namespace && a.adoptRun == "" {
 		return fmt.Errorf("not recreating %s (%s): it belongs to release %s; rename it, or take it over with --force-adoption", ref.Ref, why, owner)
 	}
 	a.Stage("recreate", fmt.Sprintf("recreate %s: %s", ref.Ref, why), []track.Ref{ref.Ref})
@@ -459,26 +453,23 @@ func (a *Applier) deleteRemoved(previous, target []*resource.Info, ops helmsdk.O
 		}
 		ann := live.GetAnnotations()
 		switch {
-		case a.handBackRun != "" && ann[helmsdk.AnnotationAdoptedInRun] == a.handBackRun:
+		case a.handBackRun != "" && ann[lifecycle.AnnotationAdoptedInRun] == a.handBackRun:
 			if err := helmsdk.HandBack(p, ann); err != nil {
-				errs = append(errs, fmt.Errorf("hand %s back to %q: %w", t.Ref, ann[helmsdk.AnnotationAdoptedFrom], err))
+				errs = append(errs, fmt.Errorf("hand %s back to %q: %w", t.Ref, ann[lifecycle.AnnotationAdoptedFrom], err))
 			} else {
-				a.Stage("hand-back", fmt.Sprintf("handed %s back to %q: the failed run had adopted it", t.Ref, ann[helmsdk.AnnotationAdoptedFrom]), []track.Ref{t.Ref})
+				a.Stage("hand-back", fmt.Sprintf("handed %s back to %q: the failed run had adopted it", t.Ref, ann[lifecycle.AnnotationAdoptedFrom]), []track.Ref{t.Ref})
 			}
 			continue
-		case ann[AnnotationHelmResourcePolicy] == "keep", ann[AnnotationWerfResourcePolicy] == "keep":
-			policy := AnnotationHelmResourcePolicy
-			if ann[policy] != "keep" {
-				policy = AnnotationWerfResourcePolicy
-			}
+		case lifecycle.KeptBy(ann) != "":
+			policy := lifecycle.KeptBy(ann)
 			a.Stage("keep", fmt.Sprintf("keep %s: it left the chart but is annotated %s: keep", t.Ref, policy), []track.Ref{t.Ref})
 			continue
-		case ann[helmsdk.AnnotationOwnership] == helmsdk.OwnershipAnyone:
-			a.Stage("keep", fmt.Sprintf("keep %s: it left the chart but is annotated %s: %s", t.Ref, helmsdk.AnnotationOwnership, helmsdk.OwnershipAnyone), []track.Ref{t.Ref})
+		case lifecycle.OwnedByAnyone(ann):
+			a.Stage("keep", fmt.Sprintf("keep %s: it left the chart but is annotated %s: %s", t.Ref, lifecycle.AnnotationOwnership, lifecycle.OwnershipAnyone), []track.Ref{t.Ref})
 			continue
-		case ann[AnnotationReleaseName] != a.release || ann[AnnotationReleaseNamespace] != a.namespace:
+		case ann[lifecycle.AnnotationReleaseName] != a.release || ann[lifecycle.AnnotationReleaseNamespace] != a.namespace:
 			a.sink(track.Event{Type: track.EventTypeStage, Time: time.Now(), Elapsed: time.Since(a.start), Stage: "orphan", Warning: true, Objects: []track.Ref{t.Ref},
-				Line: fmt.Sprintf("not deleting %s: it left the chart but no longer belongs to release %q (%s=%q)", t.Ref, a.release, AnnotationReleaseName, ann[AnnotationReleaseName])})
+				Line: fmt.Sprintf("not deleting %s: it left the chart but no longer belongs to release %q (%s=%q)", t.Ref, a.release, lifecycle.AnnotationReleaseName, ann[lifecycle.AnnotationReleaseName])})
 			continue
 		}
 		removed = append(removed, p)
@@ -518,7 +509,7 @@ func (a *Applier) deleteRemoved(previous, target []*resource.Info, ops helmsdk.O
 // propagationOf is the object's werf.io/delete-propagation: Foreground by default, as nelm.
 func propagationOf(info *resource.Info) metav1.DeletionPropagation {
 	if u, ok := info.Object.(*unstructured.Unstructured); ok {
-		if l, err := ParseLifecycle(u.GetKind(), u.GetAnnotations()); err == nil {
+		if l, err := lifecycle.Parse(u.GetKind(), u.GetAnnotations()); err == nil {
 			return l.Propagation
 		}
 	}
@@ -537,7 +528,7 @@ func (a *Applier) AwaitHook(objects []*resource.Info) error {
 		targets = append(targets, t)
 		refs = append(refs, t.Ref)
 		if u, ok := info.Object.(*unstructured.Unstructured); ok && hook == "" {
-			hook = u.GetAnnotations()[AnnotationHelmHook]
+			hook = u.GetAnnotations()[lifecycle.AnnotationHook]
 		}
 	}
 	a.Stage("hook "+hook, fmt.Sprintf("hook %s: %s", hook, RefList(refs)), refs)

@@ -2,6 +2,7 @@ package apply
 
 import (
 	"fmt"
+	"github.com/kubectl-converge/converge/shared/lifecycle"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -24,7 +25,7 @@ func DeleteWaves(infos []*resource.Info, namespace string) ([][]*resource.Info, 
 		objs[i] = u
 	}
 	for i, u := range objs {
-		l, err := ParseLifecycle(u.GetKind(), u.GetAnnotations())
+		l, err := lifecycle.Parse(u.GetKind(), u.GetAnnotations())
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", Describe(u), err)
 		}
@@ -35,7 +36,7 @@ func DeleteWaves(infos []*resource.Info, namespace string) ([][]*resource.Info, 
 				look = d.Namespace
 			}
 			for j, other := range objs {
-				if j != i && d.selects(other, look, namespace) {
+				if j != i && selects(d, other, look, namespace) {
 					deps[i][j] = true
 				}
 			}

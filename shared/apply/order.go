@@ -2,6 +2,7 @@ package apply
 
 import (
 	"fmt"
+	"github.com/kubectl-converge/converge/shared/lifecycle"
 	"math"
 	"sort"
 	"strconv"
@@ -13,7 +14,7 @@ import (
 // applyStep is one object of the release and what it waits for.
 type applyStep struct {
 	obj       *unstructured.Unstructured
-	lifecycle Lifecycle
+	lifecycle lifecycle.Lifecycle
 	// waitsFor are the objects of the release applied (and, for DependencyStateReady, ready)
 	// before this one.
 	waitsFor []stepDependency
@@ -24,7 +25,7 @@ type applyStep struct {
 
 type stepDependency struct {
 	step  *applyStep
-	state DependencyState
+	state lifecycle.DependencyState
 }
 
 // applyGroup is the objects of one weight: applied together (in waves when they depend on
@@ -51,7 +52,7 @@ func orderObjects(objects []*unstructured.Unstructured, namespace string) (*appl
 	plan := &applyOrder{}
 	steps := make([]*applyStep, 0, len(objects))
 	for _, o := range objects {
-		l, err := ParseLifecycle(o.GetKind(), o.GetAnnotations())
+		l, err := lifecycle.Parse(o.GetKind(), o.GetAnnotations())
 		if err != nil {
 			return nil, fmt.Errorf("%s %q: %w", o.GetKind(), o.GetName(), err)
 		}
@@ -65,7 +66,7 @@ func orderObjects(objects []*unstructured.Unstructured, namespace string) (*appl
 		for _, d := range s.lifecycle.Dependencies {
 			matched := index.match(d, objectNamespace(s.obj, namespace))
 			if len(matched) == 0 {
-				plan.warnings = append(plan.warnings, fmt.Sprintf("%s %q: %s%s matches no object of the release; not waiting for it", s.obj.GetKind(), s.obj.GetName(), AnnotationDeployDependencyPrefix, d.ID))
+				plan.warnings = append(plan.warnings, fmt.Sprintf("%s %q: %s%s matches no object of the release; not waiting for it", s.obj.GetKind(), s.obj.GetName(), lifecycle.AnnotationDeployDependencyPrefix, d.ID))
 			}
 			for _, m := range matched {
 				if m != s {
@@ -80,7 +81,7 @@ func orderObjects(objects []*unstructured.Unstructured, namespace string) (*appl
 	for _, s := range steps {
 		for _, ref := range podTemplateReferences(s.obj) {
 			if m := index.get(ref.kind, objectNamespace(s.obj, namespace), ref.name); m != nil && m.effectiveWeight == s.effectiveWeight {
-				s.waitsFor = append(s.waitsFor, stepDependency{step: m, state: DependencyStatePresent})
+				s.waitsFor = append(s.waitsFor, stepDependency{step: m, state: lifecycle.DependencyStatePresent})
 			}
 		}
 	}
@@ -230,13 +231,13 @@ func (ix *objectIndex) get(kind, namespace, name string) *applyStep {
 
 // match returns the objects a declared dependency selects; a dependency without a namespace
 // looks in the dependent's namespace.
-func (ix *objectIndex) match(d Dependency, namespace string) []*applyStep {
+func (ix *objectIndex) match(d lifecycle.Dependency, namespace string) []*applyStep {
 	if d.Namespace != "" {
 		namespace = d.Namespace
 	}
 	var out []*applyStep
 	for _, s := range ix.steps {
-		if d.selects(s.obj, namespace, ix.namespace) {
+		if selects(d, s.obj, namespace, ix.namespace) {
 			out = append(out, s)
 		}
 	}
@@ -245,7 +246,7 @@ func (ix *objectIndex) match(d Dependency, namespace string) []*applyStep {
 
 // selects says whether the dependency names obj: every field set must match; namespace is
 // where the dependency looks, releaseNamespace that of objects without one.
-func (d Dependency) selects(obj *unstructured.Unstructured, namespace, releaseNamespace string) bool {
+func selects(d lifecycle.Dependency, obj *unstructured.Unstructured, namespace, releaseNamespace string) bool {
 	gvk := obj.GroupVersionKind()
 	switch {
 	case d.Kind != "" && !strings.EqualFold(d.Kind, gvk.Kind):

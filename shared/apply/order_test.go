@@ -6,8 +6,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
-
-	"github.com/kubectl-converge/converge/shared/testutil"
 )
 
 func objectsOf(t *testing.T, docs ...string) []*unstructured.Unstructured {
@@ -151,82 +149,6 @@ spec:
 			warnings := strings.Join(plan.warnings, "\n")
 			if (tt.warning == "") != (warnings == "") || !strings.Contains(warnings, tt.warning) {
 				t.Fatalf("warnings %q, want %q", warnings, tt.warning)
-			}
-		})
-	}
-}
-
-func TestParseLifecycle(t *testing.T) {
-	tests := []struct {
-		name        string
-		kind        string
-		annotations map[string]string
-		check       func(Lifecycle) bool
-		wantErr     string
-	}{
-		{name: "defaults", kind: "Deployment", check: func(l Lifecycle) bool {
-			// nelm deletes with Foreground propagation by default.
-			return l.Weight == 0 && !l.RecreateIfImmutable && !l.RecreateAlways && l.Propagation == "Foreground" && l.ReplicasOnCreation == nil
-		}},
-		{name: "jobs are recreated on immutable changes by default", kind: "Job", check: func(l Lifecycle) bool { return l.RecreateIfImmutable }},
-		{name: "delete policy replaces the Job default", kind: "Job", annotations: map[string]string{"werf.io/delete-policy": "before-creation"},
-			check: func(l Lifecycle) bool { return l.RecreateAlways && !l.RecreateIfImmutable }},
-		{name: "replicas on creation", kind: "Deployment", annotations: map[string]string{"werf.io/replicas-on-creation": "3"},
-			check: func(l Lifecycle) bool { return l.ReplicasOnCreation != nil && *l.ReplicasOnCreation == 3 }},
-		{name: "external dependency with namespace", kind: "Deployment", annotations: map[string]string{
-			"db.external-dependency.werf.io/resource": "deployments.v1.apps/postgres", "db.external-dependency.werf.io/namespace": "data"},
-			check: func(l Lifecycle) bool {
-				return len(l.External) == 1 && l.External[0] == ExternalDependency{ID: "db", Resource: "deployments.v1.apps/postgres", Namespace: "data"}
-			}},
-		{name: "dependency defaults to ready", kind: "Job", annotations: map[string]string{"werf.io/deploy-dependency-db": "kind=StatefulSet,name=db"},
-			check: func(l Lifecycle) bool {
-				return len(l.Dependencies) == 1 && l.Dependencies[0].State == DependencyStateReady && l.Dependencies[0].Kind == "StatefulSet"
-			}},
-		{name: "keep", kind: "PersistentVolumeClaim", annotations: map[string]string{"helm.sh/resource-policy": "keep"}, check: func(l Lifecycle) bool { return l.Keep }},
-		{name: "keep, nelm's annotation", kind: "PersistentVolumeClaim", annotations: map[string]string{"werf.io/resource-policy": "keep"}, check: func(l Lifecycle) bool { return l.Keep }},
-		{name: "external dependency, nelm's short form", kind: "Deployment", annotations: map[string]string{"gw.external-dependency.werf.io": "apps/v1:Deployment:infra:gateway", "cfg.external-dependency.werf.io": "v1:Secret:config"},
-			check: func(l Lifecycle) bool {
-				return len(l.External) == 2 && l.External[0] == ExternalDependency{ID: "cfg", APIVersion: "v1", Kind: "Secret", Name: "config"} &&
-					l.External[1] == ExternalDependency{ID: "gw", APIVersion: "apps/v1", Kind: "Deployment", Namespace: "infra", Name: "gateway"}
-			}},
-		{name: "internal dependency, nelm's short form", kind: "Deployment", annotations: map[string]string{"cfg.dependency.werf.io": "v1:ConfigMap:settings", "db.dependency.werf.io": "apps/v1:StatefulSet:data:db"},
-			check: func(l Lifecycle) bool {
-				return len(l.Dependencies) == 2 && l.Dependencies[0] == Dependency{ID: "cfg", State: DependencyStatePresent, Version: "v1", Kind: "ConfigMap", Name: "settings"} &&
-					l.Dependencies[1] == Dependency{ID: "db", State: DependencyStatePresent, Group: "apps", Version: "v1", Kind: "StatefulSet", Namespace: "data", Name: "db"}
-			}},
-		{name: "internal dependency short form without a name", kind: "Job", annotations: map[string]string{"x.dependency.werf.io": "v1:ConfigMap"},
-			wantErr: "want apiVersion:kind[:namespace]:name of an object of the release"},
-		{name: "external dependency short form without a name", kind: "Job", annotations: map[string]string{"x.external-dependency.werf.io": "v1:Secret"},
-			wantErr: "want apiVersion:kind[:namespace]:name"},
-		{name: "negative replicas", kind: "Deployment", annotations: map[string]string{"werf.io/replicas-on-creation": "-1"},
-			wantErr: `annotation werf.io/replicas-on-creation: invalid value "-1": want a whole number of 0 or more`},
-		{name: "dependency state", kind: "Job", annotations: map[string]string{"werf.io/deploy-dependency-db": "state=done,name=db"},
-			wantErr: `annotation werf.io/deploy-dependency-db: invalid value "state=done,name=db": state "done": want ready or present`},
-		{name: "dependency without a target", kind: "Job", annotations: map[string]string{"werf.io/deploy-dependency-db": "state=ready"},
-			wantErr: "name at least one of kind, name, namespace, group, version"},
-		{name: "dependency unknown key", kind: "Job", annotations: map[string]string{"werf.io/deploy-dependency-db": "nmae=db"},
-			wantErr: `unknown key "nmae"`},
-		{name: "external resource without a name", kind: "Job", annotations: map[string]string{"x.external-dependency.werf.io/resource": "secret"},
-			wantErr: "want KIND/NAME or RESOURCE.VERSION.GROUP/NAME"},
-		{name: "external namespace without resource", kind: "Job", annotations: map[string]string{"x.external-dependency.werf.io/namespace": "other"},
-			wantErr: "set x.external-dependency.werf.io/resource too"},
-		{name: "external unknown field", kind: "Job", annotations: map[string]string{"x.external-dependency.werf.io/name": "other"},
-			wantErr: "unknown external dependency annotation"},
-		{name: "delete policy", kind: "Job", annotations: map[string]string{"werf.io/delete-policy": "sometimes"},
-			wantErr: "want a comma-separated list of before-creation"},
-		{name: "propagation", kind: "Deployment", annotations: map[string]string{"werf.io/delete-propagation": "foreground"},
-			wantErr: "want Foreground, Background or Orphan"},
-		{name: "resource policy", kind: "Deployment", annotations: map[string]string{"helm.sh/resource-policy": "retain"},
-			wantErr: `annotation helm.sh/resource-policy: invalid value "retain": want keep`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			l, err := ParseLifecycle(tt.kind, tt.annotations)
-			if testutil.ExpectError(t, err, tt.wantErr) {
-				return
-			}
-			if !tt.check(l) {
-				t.Fatalf("unexpected lifecycle %+v", l)
 			}
 		})
 	}

@@ -3,6 +3,7 @@ package apply
 import (
 	"context"
 	"errors"
+	"github.com/kubectl-converge/converge/shared/lifecycle"
 	"strings"
 	"testing"
 
@@ -38,7 +39,7 @@ func TestRecreateObeysOwnership(t *testing.T) {
 		if release == "" {
 			return nil
 		}
-		return map[string]string{AnnotationReleaseName: release, AnnotationReleaseNamespace: "ns"}
+		return map[string]string{lifecycle.AnnotationReleaseName: release, lifecycle.AnnotationReleaseNamespace: "ns"}
 	}
 	for _, tc := range []struct {
 		name, owner, adoptRun string

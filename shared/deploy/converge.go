@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/kubectl-converge/converge/shared/lifecycle"
 	"strings"
 	"time"
 
@@ -499,11 +500,11 @@ func Dismiss(ctx context.Context, client *helmsdk.Client, clients track.Clients,
 		case s.HandedBack:
 			line = fmt.Sprintf("handed %s %q back to %q: the failed run had adopted it", s.Kind, s.Name, s.Owner)
 		case s.Reason == helmsdk.SparedKept:
-			line, stage, warning = fmt.Sprintf("keep %s %q: it is annotated %s: keep", s.Kind, s.Name, apply.AnnotationWerfResourcePolicy), "keep", false
+			line, stage, warning = fmt.Sprintf("keep %s %q: it is annotated %s: keep", s.Kind, s.Name, lifecycle.AnnotationWerfResourcePolicy), "keep", false
 		case s.Reason == helmsdk.SparedHelmKept:
-			line, stage, warning = fmt.Sprintf("keep hook %s %q: it is annotated %s: keep", s.Kind, s.Name, apply.AnnotationHelmResourcePolicy), "keep", false
+			line, stage, warning = fmt.Sprintf("keep hook %s %q: it is annotated %s: keep", s.Kind, s.Name, lifecycle.AnnotationHelmResourcePolicy), "keep", false
 		case s.Reason == helmsdk.SparedOwnedByAnyone:
-			line, stage, warning = fmt.Sprintf("keep %s %q: it is annotated %s: %s", s.Kind, s.Name, helmsdk.AnnotationOwnership, helmsdk.OwnershipAnyone), "keep", false
+			line, stage, warning = fmt.Sprintf("keep %s %q: it is annotated %s: %s", s.Kind, s.Name, lifecycle.AnnotationOwnership, lifecycle.OwnershipAnyone), "keep", false
 		}
 		sink(track.Event{Type: track.EventTypeStage, Time: time.Now(), Elapsed: time.Since(start), Stage: stage, Warning: warning, Line: line})
 	}
@@ -532,7 +533,7 @@ func removedObjects(rendered string) string {
 	}
 	var kept []*manifest.Object
 	for _, o := range objs {
-		if o.Root != nil && o.Annotations()["helm.sh/resource-policy"] != "keep" {
+		if o.Root != nil && o.Annotations()[lifecycle.AnnotationHelmResourcePolicy] != "keep" {
 			kept = append(kept, o)
 		}
 	}

@@ -8,7 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
+	"github.com/kubectl-converge/converge/shared/lifecycle"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -53,7 +53,8 @@ type HookPlan struct {
 	Events []string `json:"events"`
 	// Weight is its werf.io/weight, else its helm.sh/hook-weight.
 	Weight int `json:"weight"`
-	// DeletePolicies are its helm.sh/hook-delete-policy (Helm's default: before-hook-creation).
+	// DeletePolicies are Helm's delete policies as stored: werf.io/delete-policy's, then
+	// helm.sh/hook-delete-policy's (Helm's default: before-hook-creation).
 	DeletePolicies []string `json:"deletePolicies"`
 	// Runs says whether it runs in the planned operation.
 	Runs bool `json:"runs"`
@@ -136,7 +137,7 @@ func MakePlan(ctx context.Context, client *helmsdk.Client, p *inputs.Prepared, o
 	wanted := map[string]bool{}
 	for _, info := range target {
 		wanted[apply.InfoKey(info)] = true
-		if u, ok := info.Object.(*unstructured.Unstructured); ok && !helmsdk.OwnedByAnyone(u) {
+		if u, ok := info.Object.(*unstructured.Unstructured); ok && !lifecycle.OwnedByAnyone(u.GetAnnotations()) {
 			setOwnership(u, p.ReleaseName, p.Namespace)
 		}
 		c, err := planObject(prev[apply.InfoKey(info)], info, opts)
@@ -171,7 +172,10 @@ func MakePlan(ctx context.Context, client *helmsdk.Client, p *inputs.Prepared, o
 			if err != nil {
 				return nil, err
 			}
-			hp := planHook(info, operation)
+			hp, err := planHook(info, operation)
+			if err != nil {
+				return nil, err
+			}
 			action := ActionHookSkipped
 			if hp.Runs {
 				action = ActionHook
@@ -182,40 +186,23 @@ func MakePlan(ctx context.Context, client *helmsdk.Client, p *inputs.Prepared, o
 	return plan, nil
 }
 
-// planHook reads when a hook runs from its annotations, as Helm does: a hook runs in an
-// install for pre-install/post-install, in an upgrade for pre-upgrade/post-upgrade; test hooks
-// run only with helm test.
-func planHook(info *resource.Info, operation string) *HookPlan {
-	hp := &HookPlan{Operation: operation, DeletePolicies: []string{"before-hook-creation"}}
+// planHook says when a hook runs and how it is cleaned up, as the stored revision will have it
+// (lifecycle.Hook): Helm runs pre-/post-<operation> hooks; test hooks only with helm test.
+func planHook(info *resource.Info, operation string) (*HookPlan, error) {
+	hp := &HookPlan{Operation: operation}
 	u, ok := info.Object.(*unstructured.Unstructured)
 	if !ok {
-		return hp
+		return hp, nil
 	}
-	ann := u.GetAnnotations()
-	for _, e := range strings.Split(ann[apply.AnnotationHelmHook], ",") {
-		e = strings.TrimSpace(e)
-		if e == "" {
-			continue
-		}
-		hp.Events = append(hp.Events, e)
-		if e == "pre-"+operation || e == "post-"+operation {
-			hp.Runs = true
-		}
+	l, err := lifecycle.Parse(u.GetKind(), u.GetAnnotations())
+	if err != nil {
+		return nil, exitcode.Wrap(exitcode.CodeUsage, fmt.Errorf("hook %s %q: %w", u.GetKind(), u.GetName(), err))
 	}
-	if w, err := strconv.Atoi(strings.TrimSpace(ann["helm.sh/hook-weight"])); err == nil {
-		hp.Weight = w
+	if l.Hook == nil {
+		return hp, nil
 	}
-	// werf.io/weight wins on hooks, as in nelm (helmsdk.werfHooksDriver).
-	if w, err := strconv.Atoi(strings.TrimSpace(ann[apply.AnnotationWeight])); err == nil {
-		hp.Weight = w
-	}
-	if policies := strings.TrimSpace(ann["helm.sh/hook-delete-policy"]); policies != "" {
-		hp.DeletePolicies = nil
-		for _, p := range strings.Split(policies, ",") {
-			hp.DeletePolicies = append(hp.DeletePolicies, strings.TrimSpace(p))
-		}
-	}
-	return hp
+	hp.Events, hp.Weight, hp.DeletePolicies, hp.Runs = l.Hook.Events, l.Hook.Weight, l.Hook.DeletePolicies, l.Hook.RunsIn(operation)
+	return hp, nil
 }
 
 // setOwnership adds the metadata Helm gives every object of a release when it applies it.
@@ -230,7 +217,7 @@ func setOwnership(u *unstructured.Unstructured, release, namespace string) {
 	if ann == nil {
 		ann = map[string]string{}
 	}
-	ann[apply.AnnotationReleaseName], ann[apply.AnnotationReleaseNamespace] = release, namespace
+	ann[lifecycle.AnnotationReleaseName], ann[lifecycle.AnnotationReleaseNamespace] = release, namespace
 	u.SetAnnotations(ann)
 }
 
@@ -247,7 +234,7 @@ func planObject(previous, info *resource.Info, opts PlanOptions) (Change, error)
 	}
 	c := Change{Object: t.Ref}
 	u := info.Object.(*unstructured.Unstructured)
-	l, err := apply.ParseLifecycle(u.GetKind(), u.GetAnnotations())
+	l, err := lifecycle.Parse(u.GetKind(), u.GetAnnotations())
 	if err != nil {
 		return c, exitcode.Wrap(exitcode.CodeUsage, fmt.Errorf("%s: %w", t.Ref, err))
 	}
@@ -317,9 +304,9 @@ func planRemoval(info *resource.Info, release, namespace string, opts PlanOption
 	c := &Change{Object: t.Ref, Action: ActionDelete, LiveDigest: planLiveDigest(live, nil)}
 	ann := live.GetAnnotations()
 	switch {
-	case ann[apply.AnnotationHelmResourcePolicy] == "keep", ann[apply.AnnotationWerfResourcePolicy] == "keep", ann[helmsdk.AnnotationOwnership] == helmsdk.OwnershipAnyone:
+	case lifecycle.KeptBy(ann) != "", lifecycle.OwnedByAnyone(ann):
 		c.Action = ActionKeep
-	case ann[apply.AnnotationReleaseName] != release || ann[apply.AnnotationReleaseNamespace] != namespace:
+	case lifecycle.Owner(ann) != release+"/"+namespace:
 		c.Action = ActionOrphan
 	default:
 		if c.Diff, err = objectDiff(live.Object, nil, opts.Diff); err != nil {

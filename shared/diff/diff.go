@@ -9,15 +9,8 @@ import (
 
 	"github.com/pmezard/go-difflib/difflib"
 	"sigs.k8s.io/yaml"
-)
 
-// Annotations that decide what a diff hides.
-const (
-	// AnnotationSensitive "true" hides every field but apiVersion, kind and metadata.
-	AnnotationSensitive = "werf.io/sensitive"
-	// AnnotationSensitivePaths lists JSONPaths whose values are hidden:
-	// "$.spec.template.spec.containers[*].env[*].value,$.data.*".
-	AnnotationSensitivePaths = "werf.io/sensitive-paths"
+	"github.com/kubectl-converge/converge/shared/lifecycle"
 )
 
 // Hidden values stand in for sensitive ones: a changed value shows as a changed line, with
@@ -43,7 +36,7 @@ type Options struct {
 var insignificantMetadata = []string{"managedFields", "resourceVersion", "generation", "uid", "creationTimestamp", "selfLink"}
 
 // insignificantAnnotations change on every deploy or are kept by controllers.
-var insignificantAnnotations = []string{"deployment.kubernetes.io/revision", "kubectl.kubernetes.io/last-applied-configuration", "werf.io/version"}
+var insignificantAnnotations = []string{"deployment.kubernetes.io/revision", "kubectl.kubernetes.io/last-applied-configuration", lifecycle.AnnotationWerfVersion}
 
 // insignificantAnnotationPrefixes mark annotations recording where a deploy ran (CI job URLs,
 // tool version), not what it deploys.
@@ -137,18 +130,18 @@ func sensitivePaths(obj map[string]any) ([][]string, error) {
 	if md, ok := obj["metadata"].(map[string]any); ok {
 		ann, _ = md["annotations"].(map[string]any)
 	}
-	if list, ok := ann[AnnotationSensitivePaths].(string); ok && strings.TrimSpace(list) != "" {
+	if list, ok := ann[lifecycle.AnnotationSensitivePaths].(string); ok && strings.TrimSpace(list) != "" {
 		var out [][]string
 		for _, p := range strings.Split(list, ",") {
 			parsed, err := ParsePath(strings.TrimSpace(p))
 			if err != nil {
-				return nil, fmt.Errorf("annotation %s: %w", AnnotationSensitivePaths, err)
+				return nil, fmt.Errorf("annotation %s: %w", lifecycle.AnnotationSensitivePaths, err)
 			}
 			out = append(out, parsed)
 		}
 		return out, nil
 	}
-	if ann[AnnotationSensitive] == "true" {
+	if ann[lifecycle.AnnotationSensitive] == "true" {
 		var out [][]string
 		for k := range obj {
 			if k != "apiVersion" && k != "kind" && k != "metadata" {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/kubectl-converge/converge/shared/lifecycle"
 	"io"
 	"strings"
 	"time"
@@ -91,12 +92,6 @@ const (
 	SparedOwnedByAnyone = "ownership-anyone"
 )
 
-// annotationWerfResourcePolicy is nelm's helm.sh/resource-policy.
-const (
-	annotationWerfResourcePolicy = "werf.io/resource-policy"
-	annotationHelmResourcePolicy = "helm.sh/resource-policy"
-)
-
 // ownership is the release a deletion may touch objects of; objects adopted in the run
 // handBackRun are handed back to their previous owner instead of deleted. hooks says the
 // objects are the release's hooks, which carry no release metadata: those without any are
@@ -177,9 +172,9 @@ func (c *deployKubeClient) owned(resources kube.ResourceList) kube.ResourceList 
 		if m, err := meta.Accessor(live); err == nil {
 			ann = m.GetAnnotations()
 		}
-		if run := ann[AnnotationAdoptedInRun]; run != "" && run == c.owner.handBackRun {
+		if run := ann[lifecycle.AnnotationAdoptedInRun]; run != "" && run == c.owner.handBackRun {
 			if err := HandBack(info, ann); err == nil {
-				previous, _, _ := strings.Cut(ann[AnnotationAdoptedFrom], "/")
+				previous, _, _ := strings.Cut(ann[lifecycle.AnnotationAdoptedFrom], "/")
 				c.spared = append(c.spared, SparedObject{Kind: info.Mapping.GroupVersionKind.Kind, Name: info.Name, Owner: previous, HandedBack: true})
 				continue
 			}
@@ -196,22 +191,22 @@ func (c *deployKubeClient) owned(resources kube.ResourceList) kube.ResourceList 
 // spare says why a live object of the release, annotated ann, is not deleted; nil: it is.
 func (o *ownership) spare(kind, name string, ann map[string]string) *SparedObject {
 	switch {
-	case ann[AnnotationOwnership] == OwnershipAnyone:
+	case lifecycle.OwnedByAnyone(ann):
 		return &SparedObject{Kind: kind, Name: name, Reason: SparedOwnedByAnyone}
-	case ann[annotationWerfResourcePolicy] == "keep":
+	case ann[lifecycle.AnnotationWerfResourcePolicy] == "keep":
 		// Helm leaves helm.sh/resource-policy: keep objects out before this; nelm's own
 		// annotation (checked on the live object, as nelm does) is ours to honour.
 		return &SparedObject{Kind: kind, Name: name, Reason: SparedKept}
-	case o.afterHelm && ann[annotationHelmResourcePolicy] == "keep":
+	case o.afterHelm && ann[lifecycle.AnnotationHelmResourcePolicy] == "keep":
 		// Helm checks it in the newest revision's manifest (leaving those objects out
 		// before this), not in its hooks nor in earlier revisions.
 		return &SparedObject{Kind: kind, Name: name, Reason: SparedHelmKept}
 	}
-	ours := ann[annotationReleaseName] == o.release && ann[annotationReleaseNamespace] == o.namespace
-	if ours || (o.hooks && ann[annotationReleaseName] == "") {
+	ours := ann[lifecycle.AnnotationReleaseName] == o.release && ann[lifecycle.AnnotationReleaseNamespace] == o.namespace
+	if ours || (o.hooks && ann[lifecycle.AnnotationReleaseName] == "") {
 		return nil
 	}
-	return &SparedObject{Kind: kind, Name: name, Owner: ann[annotationReleaseName]}
+	return &SparedObject{Kind: kind, Name: name, Owner: ann[lifecycle.AnnotationReleaseName]}
 }
 
 func (c *deployKubeClient) Build(r io.Reader, validate bool) (kube.ResourceList, error) {
@@ -338,7 +333,7 @@ func isHookList(resources kube.ResourceList) bool {
 	}
 	for _, info := range resources {
 		u, ok := info.Object.(*unstructured.Unstructured)
-		if !ok || u.GetAnnotations()["helm.sh/hook"] == "" {
+		if !ok || u.GetAnnotations()[lifecycle.AnnotationHook] == "" {
 			return false
 		}
 	}
@@ -395,15 +390,15 @@ func (c *Client) actionConfig(s actionSettings) (*action.Configuration, *deployK
 func withoutReleaseMetadata(resources kube.ResourceList) {
 	for _, info := range resources {
 		u, ok := info.Object.(*unstructured.Unstructured)
-		if !ok || !OwnedByAnyone(u) {
+		if !ok || !lifecycle.OwnedByAnyone(u.GetAnnotations()) {
 			continue
 		}
 		labels := u.GetLabels()
 		delete(labels, "app.kubernetes.io/managed-by")
 		u.SetLabels(labels)
 		ann := u.GetAnnotations()
-		delete(ann, annotationReleaseName)
-		delete(ann, annotationReleaseNamespace)
+		delete(ann, lifecycle.AnnotationReleaseName)
+		delete(ann, lifecycle.AnnotationReleaseNamespace)
 		u.SetAnnotations(ann)
 	}
 }

@@ -1,6 +1,7 @@
 package helmsdk
 
 import (
+	"github.com/kubectl-converge/converge/shared/lifecycle"
 	"reflect"
 	"strings"
 	"testing"
@@ -20,7 +21,7 @@ const (
 )
 
 func TestSpareDecidesWhatAnUninstallDeletes(t *testing.T) {
-	release := map[string]string{annotationReleaseName: "shop", annotationReleaseNamespace: "prod"}
+	release := map[string]string{lifecycle.AnnotationReleaseName: "shop", lifecycle.AnnotationReleaseNamespace: "prod"}
 	with := func(extra map[string]string) map[string]string {
 		out := map[string]string{}
 		for _, m := range []map[string]string{release, extra} {
@@ -37,24 +38,24 @@ func TestSpareDecidesWhatAnUninstallDeletes(t *testing.T) {
 		want *SparedObject // nil: deleted
 	}{
 		{"the release's object", releaseObject, release, nil},
-		{"another release's object", releaseObject, map[string]string{annotationReleaseName: "other", annotationReleaseNamespace: "prod"}, &SparedObject{Owner: "other"}},
+		{"another release's object", releaseObject, map[string]string{lifecycle.AnnotationReleaseName: "other", lifecycle.AnnotationReleaseNamespace: "prod"}, &SparedObject{Owner: "other"}},
 		{"an object without release metadata", releaseObject, nil, &SparedObject{}},
-		{"owned by anyone", releaseObject, with(map[string]string{AnnotationOwnership: OwnershipAnyone}), &SparedObject{Reason: SparedOwnedByAnyone}},
-		{"werf keep", releaseObject, with(map[string]string{annotationWerfResourcePolicy: "keep"}), &SparedObject{Reason: SparedKept}},
+		{"owned by anyone", releaseObject, with(map[string]string{lifecycle.AnnotationOwnership: string(lifecycle.OwnershipAnyone)}), &SparedObject{Reason: SparedOwnedByAnyone}},
+		{"werf keep", releaseObject, with(map[string]string{lifecycle.AnnotationWerfResourcePolicy: "keep"}), &SparedObject{Reason: SparedKept}},
 		// Helm leaves the release's helm.sh/resource-policy: keep objects out by their manifest.
-		{"helm keep on the release's object", releaseObject, with(map[string]string{annotationHelmResourcePolicy: "keep"}), nil},
+		{"helm keep on the release's object", releaseObject, with(map[string]string{lifecycle.AnnotationHelmResourcePolicy: "keep"}), nil},
 		{"a hook (no release metadata)", hook, nil, nil},
 		{"a hook with the release's metadata", hook, release, nil},
-		{"a hook taken over by another release", hook, map[string]string{annotationReleaseName: "other", annotationReleaseNamespace: "prod"}, &SparedObject{Owner: "other"}},
-		{"a hook with helm keep", hook, map[string]string{annotationHelmResourcePolicy: "keep"}, &SparedObject{Reason: SparedHelmKept}},
-		{"a hook with werf keep", hook, map[string]string{annotationWerfResourcePolicy: "keep"}, &SparedObject{Reason: SparedKept}},
-		{"a hook owned by anyone", hook, map[string]string{AnnotationOwnership: OwnershipAnyone}, &SparedObject{Reason: SparedOwnedByAnyone}},
+		{"a hook taken over by another release", hook, map[string]string{lifecycle.AnnotationReleaseName: "other", lifecycle.AnnotationReleaseNamespace: "prod"}, &SparedObject{Owner: "other"}},
+		{"a hook with helm keep", hook, map[string]string{lifecycle.AnnotationHelmResourcePolicy: "keep"}, &SparedObject{Reason: SparedHelmKept}},
+		{"a hook with werf keep", hook, map[string]string{lifecycle.AnnotationWerfResourcePolicy: "keep"}, &SparedObject{Reason: SparedKept}},
+		{"a hook owned by anyone", hook, map[string]string{lifecycle.AnnotationOwnership: string(lifecycle.OwnershipAnyone)}, &SparedObject{Reason: SparedOwnedByAnyone}},
 		// What a failed upgrade left: checked live, helm's keep included.
 		{"a leftover of the release", leftover, release, nil},
 		{"a leftover without release metadata", leftover, nil, &SparedObject{}},
-		{"a leftover taken over by another release", leftover, map[string]string{annotationReleaseName: "other", annotationReleaseNamespace: "prod"}, &SparedObject{Owner: "other"}},
-		{"a leftover with helm keep", leftover, with(map[string]string{annotationHelmResourcePolicy: "keep"}), &SparedObject{Reason: SparedHelmKept}},
-		{"a leftover owned by anyone", leftover, with(map[string]string{AnnotationOwnership: OwnershipAnyone}), &SparedObject{Reason: SparedOwnedByAnyone}},
+		{"a leftover taken over by another release", leftover, map[string]string{lifecycle.AnnotationReleaseName: "other", lifecycle.AnnotationReleaseNamespace: "prod"}, &SparedObject{Owner: "other"}},
+		{"a leftover with helm keep", leftover, with(map[string]string{lifecycle.AnnotationHelmResourcePolicy: "keep"}), &SparedObject{Reason: SparedHelmKept}},
+		{"a leftover owned by anyone", leftover, with(map[string]string{lifecycle.AnnotationOwnership: string(lifecycle.OwnershipAnyone)}), &SparedObject{Reason: SparedOwnedByAnyone}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

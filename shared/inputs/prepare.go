@@ -3,6 +3,7 @@ package inputs
 import (
 	"errors"
 	"fmt"
+	"github.com/kubectl-converge/converge/shared/lifecycle"
 	"io"
 	"io/fs"
 	"os"
@@ -11,7 +12,6 @@ import (
 	"strings"
 
 	"github.com/kubectl-converge/converge/shared/annotate"
-	"github.com/kubectl-converge/converge/shared/apply"
 	"github.com/kubectl-converge/converge/shared/giterm"
 	"github.com/kubectl-converge/converge/shared/helmsdk"
 	"github.com/kubectl-converge/converge/shared/helmsdk/charts"
@@ -36,7 +36,6 @@ const (
 	// AnnotationGitCommit records the commit a chart read from git was deployed from.
 	AnnotationGitCommit = "kubectl-converge.io/git-commit"
 	// werf's automatic annotations.
-	AnnotationWerfVersion     = "werf.io/version"
 	AnnotationWerfProjectName = "project.werf.io/name"
 	AnnotationWerfProjectEnv  = "project.werf.io/env"
 )
@@ -487,17 +486,17 @@ func transform(md annotate.Set, rewrites []inject.Rewrite) helmsdk.Transform {
 			registerSecretData(o)
 			// Tracking and deploy annotations are checked here, before anything reaches the
 			// cluster or a release revision is recorded.
-			if err := apply.CheckWerfAnnotations(o.Annotations()); err != nil {
+			if err := lifecycle.CheckWerfAnnotations(o.Annotations()); err != nil {
 				return fmt.Errorf("%s: %s %q: %w", o.Source(), o.Kind(), o.Name(), err)
 			}
 			if _, err := readiness.ParsePolicy(o.Annotations()); err != nil {
 				return fmt.Errorf("%s: %s %q: %w", o.Source(), o.Kind(), o.Name(), err)
 			}
-			lifecycle, err := apply.ParseLifecycle(o.Kind(), o.Annotations())
+			l, err := lifecycle.Parse(o.Kind(), o.Annotations())
 			if err != nil {
 				return fmt.Errorf("%s: %s %q: %w", o.Source(), o.Kind(), o.Name(), err)
 			}
-			if lifecycle.ReplicasOnCreation != nil {
+			if l.ReplicasOnCreation != nil {
 				// The stored manifest never carries replicas, so that upgrades leave the
 				// scale to the HPA; the applier sets them when it creates the object.
 				manifest.Delete(manifest.Lookup(o.Root, "spec"), "replicas")
@@ -533,7 +532,7 @@ func Metadata(req MetadataRequest) (annotate.Set, error) {
 	// werf's automatic annotations too (werf.io/version, project.werf.io/name and
 	// project.werf.io/env; werf pkg/deploy/helm), so that tooling built on them finds
 	// objects converge deployed.
-	ann := map[string]string{AnnotationVersion: version.Get().Version, AnnotationWerfVersion: version.Get().Version}
+	ann := map[string]string{AnnotationVersion: version.Get().Version, lifecycle.AnnotationWerfVersion: version.Get().Version}
 	if req.Env != "" {
 		ann[AnnotationEnv] = req.Env
 		ann[AnnotationWerfProjectEnv] = req.Env

@@ -2,28 +2,11 @@ package readiness
 
 import (
 	"fmt"
+	"github.com/kubectl-converge/converge/shared/lifecycle"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
-)
-
-// werf's tracking annotations, honoured on every tracked object.
-const (
-	AnnotationTrackTerminationMode   = "werf.io/track-termination-mode"
-	AnnotationFailMode               = "werf.io/fail-mode"
-	AnnotationFailuresAllowed        = "werf.io/failures-allowed-per-replica"
-	AnnotationNoActivityTimeout      = "werf.io/no-activity-timeout"
-	AnnotationIgnoreProbeFailsPrefix = "werf.io/ignore-readiness-probe-fails-for-"
-	AnnotationLogRegex               = "werf.io/log-regex"
-	AnnotationLogRegexForPrefix      = "werf.io/log-regex-for-"
-	AnnotationLogRegexSkip           = "werf.io/log-regex-skip"
-	AnnotationLogRegexSkipForPrefix  = "werf.io/log-regex-skip-for-"
-	AnnotationSkipLogs               = "werf.io/skip-logs"
-	AnnotationSkipLogsForContainers  = "werf.io/skip-logs-for-containers"
-	AnnotationShowLogsOnlyFor        = "werf.io/show-logs-only-for-containers"
-	AnnotationShowLogsForReplicas    = "werf.io/show-logs-only-for-number-of-replicas"
-	AnnotationShowServiceMessages    = "werf.io/show-service-messages"
 )
 
 // TerminationMode says whether converge waits for an object.
@@ -97,30 +80,30 @@ func ParsePolicy(annotations map[string]string) (Policy, error) {
 	for key, value := range annotations {
 		var err error
 		switch {
-		case key == AnnotationTrackTerminationMode:
+		case key == lifecycle.AnnotationTrackTerminationMode:
 			switch TerminationMode(value) {
 			case TerminationModeWaitUntilReady, TerminationModeNonBlocking:
 				p.Termination = TerminationMode(value)
 			default:
 				return p, bad(key, "WaitUntilResourceReady or NonBlocking")
 			}
-		case key == AnnotationFailMode:
+		case key == lifecycle.AnnotationFailMode:
 			switch FailMode(value) {
 			case FailModeFailWholeDeployProcessImmediately, FailModeHopeUntilEndOfDeployProcess, FailModeIgnoreAndContinueDeployProcess:
 				p.FailMode = FailMode(value)
 			default:
 				return p, bad(key, "FailWholeDeployProcessImmediately, HopeUntilEndOfDeployProcess or IgnoreAndContinueDeployProcess")
 			}
-		case key == AnnotationFailuresAllowed:
+		case key == lifecycle.AnnotationFailuresAllowed:
 			if p.FailuresAllowedPerReplica, err = strconv.Atoi(value); err != nil || p.FailuresAllowedPerReplica < 0 {
 				return p, bad(key, "a whole number of 0 or more")
 			}
 			p.FailuresAllowedSet = true
-		case key == AnnotationNoActivityTimeout:
+		case key == lifecycle.AnnotationNoActivityTimeout:
 			if p.NoActivityTimeout, err = time.ParseDuration(value); err != nil || p.NoActivityTimeout <= 0 {
 				return p, bad(key, "a positive duration such as 4m")
 			}
-		case strings.HasPrefix(key, AnnotationIgnoreProbeFailsPrefix):
+		case strings.HasPrefix(key, lifecycle.AnnotationIgnoreProbeFailsPrefix):
 			d, err := time.ParseDuration(value)
 			if err != nil || d < 0 {
 				return p, bad(key, "a duration such as 30s")
@@ -128,12 +111,12 @@ func ParsePolicy(annotations map[string]string) (Policy, error) {
 			if p.IgnoreProbeFailsFor == nil {
 				p.IgnoreProbeFailsFor = map[string]time.Duration{}
 			}
-			p.IgnoreProbeFailsFor[strings.TrimPrefix(key, AnnotationIgnoreProbeFailsPrefix)] = d
-		case key == AnnotationLogRegex:
+			p.IgnoreProbeFailsFor[strings.TrimPrefix(key, lifecycle.AnnotationIgnoreProbeFailsPrefix)] = d
+		case key == lifecycle.AnnotationLogRegex:
 			if p.LogRegex, err = regexp.Compile(value); err != nil {
 				return p, bad(key, "a regular expression")
 			}
-		case strings.HasPrefix(key, AnnotationLogRegexForPrefix):
+		case strings.HasPrefix(key, lifecycle.AnnotationLogRegexForPrefix):
 			re, err := regexp.Compile(value)
 			if err != nil {
 				return p, bad(key, "a regular expression")
@@ -141,8 +124,8 @@ func ParsePolicy(annotations map[string]string) (Policy, error) {
 			if p.LogRegexFor == nil {
 				p.LogRegexFor = map[string]*regexp.Regexp{}
 			}
-			p.LogRegexFor[strings.TrimPrefix(key, AnnotationLogRegexForPrefix)] = re
-		case strings.HasPrefix(key, AnnotationLogRegexSkipForPrefix):
+			p.LogRegexFor[strings.TrimPrefix(key, lifecycle.AnnotationLogRegexForPrefix)] = re
+		case strings.HasPrefix(key, lifecycle.AnnotationLogRegexSkipForPrefix):
 			re, err := regexp.Compile(value)
 			if err != nil {
 				return p, bad(key, "a regular expression")
@@ -150,24 +133,24 @@ func ParsePolicy(annotations map[string]string) (Policy, error) {
 			if p.LogRegexSkipFor == nil {
 				p.LogRegexSkipFor = map[string]*regexp.Regexp{}
 			}
-			p.LogRegexSkipFor[strings.TrimPrefix(key, AnnotationLogRegexSkipForPrefix)] = re
-		case key == AnnotationLogRegexSkip:
+			p.LogRegexSkipFor[strings.TrimPrefix(key, lifecycle.AnnotationLogRegexSkipForPrefix)] = re
+		case key == lifecycle.AnnotationLogRegexSkip:
 			if p.LogRegexSkip, err = regexp.Compile(value); err != nil {
 				return p, bad(key, "a regular expression")
 			}
-		case key == AnnotationSkipLogs:
+		case key == lifecycle.AnnotationSkipLogs:
 			if p.SkipLogs, err = strconv.ParseBool(value); err != nil {
 				return p, bad(key, "true or false")
 			}
-		case key == AnnotationSkipLogsForContainers:
+		case key == lifecycle.AnnotationSkipLogsForContainers:
 			p.SkipLogsFor = nameSet(value)
-		case key == AnnotationShowLogsOnlyFor:
+		case key == lifecycle.AnnotationShowLogsOnlyFor:
 			p.ShowLogsOnlyFor = nameSet(value)
-		case key == AnnotationShowLogsForReplicas:
+		case key == lifecycle.AnnotationShowLogsForReplicas:
 			if p.LogReplicas, err = strconv.Atoi(value); err != nil || p.LogReplicas < 0 {
 				return p, bad(key, "a whole number of 0 or more")
 			}
-		case key == AnnotationShowServiceMessages:
+		case key == lifecycle.AnnotationShowServiceMessages:
 			if p.ShowServiceMessages, err = strconv.ParseBool(value); err != nil {
 				return p, bad(key, "true or false")
 			}

@@ -1,6 +1,7 @@
 package readiness
 
 import (
+	"github.com/kubectl-converge/converge/shared/lifecycle"
 	"strings"
 	"testing"
 	"time"
@@ -276,10 +277,10 @@ func TestEvalGeneric(t *testing.T) {
 
 func TestParsePolicy(t *testing.T) {
 	p, err := ParsePolicy(map[string]string{
-		AnnotationFailMode: "IgnoreAndContinueDeployProcess", AnnotationTrackTerminationMode: "NonBlocking",
-		AnnotationFailuresAllowed: "0", AnnotationLogRegex: "^ok", AnnotationLogRegexForPrefix + "sidecar": "^side",
-		AnnotationLogRegexSkip: "health", AnnotationSkipLogsForContainers: "a, b", AnnotationShowLogsForReplicas: "2",
-		AnnotationLogRegexSkipForPrefix + "sidecar": "debug",
+		lifecycle.AnnotationFailMode: "IgnoreAndContinueDeployProcess", lifecycle.AnnotationTrackTerminationMode: "NonBlocking",
+		lifecycle.AnnotationFailuresAllowed: "0", lifecycle.AnnotationLogRegex: "^ok", lifecycle.AnnotationLogRegexForPrefix + "sidecar": "^side",
+		lifecycle.AnnotationLogRegexSkip: "health", lifecycle.AnnotationSkipLogsForContainers: "a, b", lifecycle.AnnotationShowLogsForReplicas: "2",
+		lifecycle.AnnotationLogRegexSkipForPrefix + "sidecar": "debug",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -303,9 +304,9 @@ func TestParsePolicy(t *testing.T) {
 		t.Fatal("skip-logs-for-containers not applied")
 	}
 	for key, value := range map[string]string{
-		AnnotationFailMode: "Sometimes", AnnotationTrackTerminationMode: "Never", AnnotationFailuresAllowed: "-1",
-		AnnotationNoActivityTimeout: "soon", AnnotationLogRegex: "(", AnnotationSkipLogs: "maybe",
-		AnnotationIgnoreProbeFailsPrefix + "app": "x", AnnotationShowServiceMessages: "yes please",
+		lifecycle.AnnotationFailMode: "Sometimes", lifecycle.AnnotationTrackTerminationMode: "Never", lifecycle.AnnotationFailuresAllowed: "-1",
+		lifecycle.AnnotationNoActivityTimeout: "soon", lifecycle.AnnotationLogRegex: "(", lifecycle.AnnotationSkipLogs: "maybe",
+		lifecycle.AnnotationIgnoreProbeFailsPrefix + "app": "x", lifecycle.AnnotationShowServiceMessages: "yes please",
 	} {
 		if _, err := ParsePolicy(map[string]string{key: value}); err == nil || !strings.Contains(err.Error(), key) {
 			t.Fatalf("ParsePolicy(%s=%q) error %v does not name the annotation", key, value, err)
@@ -459,7 +460,7 @@ func TestReadinessProbeFailuresCount(t *testing.T) {
 // TestFailureAllowanceByKind: the restarts a workload's pods may have in all, as nelm allows
 // them (pkg/resource/metadata.go, failuresAllowed); a Job's is in TestJobFailureAllowance.
 func TestFailureAllowanceByKind(t *testing.T) {
-	annotated := map[string]string{AnnotationFailuresAllowed: "2"}
+	annotated := map[string]string{lifecycle.AnnotationFailuresAllowed: "2"}
 	for _, tt := range []struct {
 		name        string
 		annotations map[string]string
@@ -468,7 +469,7 @@ func TestFailureAllowanceByKind(t *testing.T) {
 	}{
 		{"deployment, 3 replicas", nil, func(v Pods) Pods { return v.WithAllowedRestarts(3) }, 3},
 		{"deployment, 3 replicas, annotated 2", annotated, func(v Pods) Pods { return v.WithAllowedRestarts(3) }, 6},
-		{"deployment annotated 0", map[string]string{AnnotationFailuresAllowed: "0"}, func(v Pods) Pods { return v.WithAllowedRestarts(3) }, 0},
+		{"deployment annotated 0", map[string]string{lifecycle.AnnotationFailuresAllowed: "0"}, func(v Pods) Pods { return v.WithAllowedRestarts(3) }, 0},
 		{"replicaset, 3 replicas", nil, func(v Pods) Pods { return v.WithAnnotatedAllowance(3, corev1.RestartPolicyAlways) }, 0},
 		{"replicaset, 3 replicas, annotated 2", annotated, func(v Pods) Pods { return v.WithAnnotatedAllowance(3, corev1.RestartPolicyAlways) }, 6},
 		{"pod", nil, func(v Pods) Pods { return v.WithAnnotatedAllowance(1, corev1.RestartPolicyOnFailure) }, 0},

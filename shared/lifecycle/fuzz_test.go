@@ -1,10 +1,8 @@
-package apply
+package lifecycle
 
 import (
 	"strings"
 	"testing"
-
-	"github.com/kubectl-converge/converge/shared/track/readiness"
 )
 
 // FuzzAnnotationParsers feeds arbitrary annotation values to the deploy and tracking
@@ -13,9 +11,8 @@ func FuzzAnnotationParsers(f *testing.F) {
 	keys := []string{
 		AnnotationWeight, AnnotationDeployDependencyPrefix + "db", "db.external-dependency.werf.io/resource",
 		"db.external-dependency.werf.io/namespace", AnnotationReplicasOnCreation, AnnotationDeletePolicy,
-		AnnotationDeletePropagation, AnnotationHelmResourcePolicy, readiness.AnnotationFailMode,
-		readiness.AnnotationFailuresAllowed, readiness.AnnotationNoActivityTimeout, readiness.AnnotationLogRegex,
-		readiness.AnnotationShowLogsForReplicas, readiness.AnnotationTrackTerminationMode,
+		AnnotationDeletePropagation, AnnotationHelmResourcePolicy, AnnotationOwnership, AnnotationDeployOn, AnnotationHook,
+		AnnotationHookWeight, AnnotationHookDeletePolicy,
 	}
 	for _, seed := range []string{"10", "-5", "state=ready,kind=Deployment,name=db", "secret/x", "deployments.v1.apps/app", "3", "before-creation", "Foreground", "keep", "4m", "(", "=", ",,", "state=", "x/y/z", "99999999999999999999"} {
 		f.Add(0, seed)
@@ -26,10 +23,7 @@ func FuzzAnnotationParsers(f *testing.F) {
 		}
 		key := keys[which%len(keys)]
 		ann := map[string]string{key: value}
-		if _, err := ParseLifecycle("Deployment", ann); err != nil && !strings.Contains(err.Error(), "annotation") {
-			t.Fatalf("%s=%q: error does not name the annotation: %v", key, value, err)
-		}
-		if _, err := readiness.ParsePolicy(ann); err != nil && !strings.Contains(err.Error(), key) {
+		if _, err := Parse("Deployment", ann); err != nil && !strings.Contains(err.Error(), "annotation") {
 			t.Fatalf("%s=%q: error does not name the annotation: %v", key, value, err)
 		}
 	})

@@ -1,10 +1,8 @@
-package apply
+package lifecycle
 
 import (
 	"fmt"
 	"strings"
-
-	"github.com/kubectl-converge/converge/shared/track/readiness"
 )
 
 // werfAnnotation is one annotation name of werf's and nelm's deploy engines (nelm
@@ -21,26 +19,26 @@ var werfAnnotations = []werfAnnotation{
 	{name: AnnotationDeletePolicy},
 	{name: AnnotationDeletePropagation},
 	{name: AnnotationWerfResourcePolicy},
-	{name: "werf.io/version"},
-	{name: "werf.io/release-channel"},
-	{name: readiness.AnnotationTrackTerminationMode},
-	{name: readiness.AnnotationFailMode},
-	{name: readiness.AnnotationFailuresAllowed},
-	{name: readiness.AnnotationNoActivityTimeout},
-	{name: readiness.AnnotationIgnoreProbeFailsPrefix, prefix: true},
-	{name: readiness.AnnotationLogRegex},
-	{name: readiness.AnnotationLogRegexForPrefix, prefix: true},
-	{name: readiness.AnnotationLogRegexSkip},
-	{name: readiness.AnnotationLogRegexSkipForPrefix, prefix: true},
-	{name: readiness.AnnotationSkipLogs},
-	{name: readiness.AnnotationSkipLogsForContainers},
-	{name: readiness.AnnotationShowLogsOnlyFor},
-	{name: readiness.AnnotationShowLogsForReplicas},
-	{name: readiness.AnnotationShowServiceMessages},
-	{name: "werf.io/sensitive"},
-	{name: "werf.io/sensitive-paths"},
-	{name: "werf.io/deploy-on"},
-	{name: "werf.io/ownership"},
+	{name: AnnotationWerfVersion},
+	{name: AnnotationReleaseChannel},
+	{name: AnnotationTrackTerminationMode},
+	{name: AnnotationFailMode},
+	{name: AnnotationFailuresAllowed},
+	{name: AnnotationNoActivityTimeout},
+	{name: AnnotationIgnoreProbeFailsPrefix, prefix: true},
+	{name: AnnotationLogRegex},
+	{name: AnnotationLogRegexForPrefix, prefix: true},
+	{name: AnnotationLogRegexSkip},
+	{name: AnnotationLogRegexSkipForPrefix, prefix: true},
+	{name: AnnotationSkipLogs},
+	{name: AnnotationSkipLogsForContainers},
+	{name: AnnotationShowLogsOnlyFor},
+	{name: AnnotationShowLogsForReplicas},
+	{name: AnnotationShowServiceMessages},
+	{name: AnnotationSensitive},
+	{name: AnnotationSensitivePaths},
+	{name: AnnotationDeployOn},
+	{name: AnnotationOwnership},
 	{name: AnnotationDeleteDependencyPrefix, prefix: true},
 }
 
@@ -73,10 +71,10 @@ func checkWerfAnnotation(key, domain, name string) error {
 		}
 	}
 	switch {
-	case strings.HasSuffix(domain, annotationExternalDependencyDomain):
-		return nil // parsed, with its own errors, by ParseLifecycle
-	case strings.HasSuffix(domain, annotationDependencyDomain) && name == "":
-		return nil // parsed by ParseLifecycle
+	case strings.HasSuffix(domain, AnnotationExternalDependencyDomain):
+		return nil // parsed, with its own errors, by Parse
+	case strings.HasSuffix(domain, AnnotationDependencyDomain) && name == "":
+		return nil // parsed by Parse
 	case domain != "werf.io":
 		return fmt.Errorf("annotation %s: werf defines no annotation in %s: check the spelling (werf's deploy annotations are werf.io/...)", key, domain)
 	}

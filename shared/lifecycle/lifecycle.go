@@ -1,4 +1,4 @@
-package apply
+package lifecycle
 
 import (
 	"fmt"
@@ -8,29 +8,6 @@ import (
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/cli-runtime/pkg/resource"
-)
-
-// werf's deploy annotations: the order and the life of an object.
-const (
-	AnnotationWeight                 = "werf.io/weight"
-	AnnotationDeployDependencyPrefix = "werf.io/deploy-dependency-"
-	// AnnotationDeleteDependencyPrefix is nelm's "werf.io/delete-dependency-<id>:
-	// state=absent,kind=…,name=…": the object is deleted only once those objects are gone.
-	AnnotationDeleteDependencyPrefix = "werf.io/delete-dependency-"
-	// External dependencies are "<id>.external-dependency.werf.io/resource" and ".../namespace",
-	// or nelm's "<id>.external-dependency.werf.io: apiVersion:kind[:namespace]:name".
-	annotationExternalDependencyDomain = ".external-dependency.werf.io"
-	annotationExternalDependencySuffix = annotationExternalDependencyDomain + "/"
-	// nelm's "<id>.dependency.werf.io: apiVersion:kind[:namespace]:name".
-	annotationDependencyDomain   = ".dependency.werf.io"
-	AnnotationReplicasOnCreation = "werf.io/replicas-on-creation"
-	AnnotationDeletePolicy       = "werf.io/delete-policy"
-	AnnotationDeletePropagation  = "werf.io/delete-propagation"
-	AnnotationHelmResourcePolicy = "helm.sh/resource-policy"
-	AnnotationWerfResourcePolicy = "werf.io/resource-policy"
-	AnnotationHelmHook           = "helm.sh/hook"
 )
 
 // DependencyState is what a dependency must reach before the dependent object is applied.
@@ -90,19 +67,58 @@ type Lifecycle struct {
 	DeleteOnSucceeded, DeleteOnFailed bool
 	// Propagation is how the object's dependents go when it is deleted.
 	Propagation metav1.DeletionPropagation
-	// Keep leaves the object in the cluster when it leaves the chart or the release goes.
+	// Keep leaves the object in the cluster when it leaves the chart or the release goes
+	// (helm.sh/resource-policy or werf.io/resource-policy: keep).
 	Keep bool
+	// Ownership is werf.io/ownership: release unless set.
+	Ownership Ownership
+	// DeployOn are the stages werf.io/deploy-on deploys the object in: DefaultDeployOn unless
+	// set.
+	DeployOn []Stage
+	// Hook is when the object runs as a Helm hook; nil: it is none.
+	Hook *Hook
 }
 
-// ParseLifecycle reads the deploy annotations of an object of kind; an invalid value is an
+// DeletePolicy is one item of werf.io/delete-policy.
+type DeletePolicy string
+
+const (
+	// DeletePolicyBeforeCreation deletes the object before every apply: it is created anew.
+	DeletePolicyBeforeCreation DeletePolicy = "before-creation"
+	// DeletePolicyBeforeCreationIfImmutable recreates it when an update hits an immutable
+	// field (the default for Jobs).
+	DeletePolicyBeforeCreationIfImmutable DeletePolicy = "before-creation-if-immutable"
+	// DeletePolicySucceeded deletes it once tracking found it ready.
+	DeletePolicySucceeded DeletePolicy = "succeeded"
+	// DeletePolicyFailed deletes it once tracking found it failed.
+	DeletePolicyFailed DeletePolicy = "failed"
+)
+
+// parseDeletePolicy reads werf.io/delete-policy's comma-separated list.
+func parseDeletePolicy(value string) ([]DeletePolicy, error) {
+	var out []DeletePolicy
+	for _, p := range strings.Split(value, ",") {
+		switch DeletePolicy(strings.TrimSpace(p)) {
+		case DeletePolicyBeforeCreation, DeletePolicyBeforeCreationIfImmutable, DeletePolicySucceeded, DeletePolicyFailed:
+			out = append(out, DeletePolicy(strings.TrimSpace(p)))
+		default:
+			return nil, fmt.Errorf("unknown policy %q", p)
+		}
+	}
+	return out, nil
+}
+
+// Parse reads the deploy annotations of an object of kind; an invalid value is an
 // error naming the annotation and the accepted values.
-func ParseLifecycle(kind string, annotations map[string]string) (Lifecycle, error) {
+func Parse(kind string, annotations map[string]string) (Lifecycle, error) {
 	// Foreground by default, as nelm deletes (werf 2): an object is gone when its dependents are.
 	l := Lifecycle{Propagation: metav1.DeletePropagationForeground, RecreateIfImmutable: kind == "Job"}
 	bad := func(key, want string) error {
 		return fmt.Errorf("annotation %s: invalid value %q: want %s", key, annotations[key], want)
 	}
 	external := map[string]*ExternalDependency{}
+	var werfPolicies []DeletePolicy
+	werfPolicySet := false
 	keys := make([]string, 0, len(annotations))
 	for k := range annotations {
 		keys = append(keys, k)
@@ -129,8 +145,8 @@ func ParseLifecycle(kind string, annotations map[string]string) (Lifecycle, erro
 				return l, fmt.Errorf("annotation %s: invalid value %q: %w", key, value, err)
 			}
 			l.Dependencies = append(l.Dependencies, d)
-		case strings.HasSuffix(key, annotationExternalDependencyDomain) && !strings.Contains(key, "/"):
-			id := strings.TrimSuffix(key, annotationExternalDependencyDomain)
+		case strings.HasSuffix(key, AnnotationExternalDependencyDomain) && !strings.Contains(key, "/"):
+			id := strings.TrimSuffix(key, AnnotationExternalDependencyDomain)
 			addr, ok := parseObjectAddress(value)
 			if id == "" || !ok {
 				return l, bad(key, "apiVersion:kind[:namespace]:name, such as v1:Secret:config or apps/v1:Deployment:infra:gateway")
@@ -141,10 +157,10 @@ func ParseLifecycle(kind string, annotations map[string]string) (Lifecycle, erro
 				external[id] = e
 			}
 			e.APIVersion, e.Kind, e.Namespace, e.Name = addr.apiVersion, addr.kind, addr.namespace, addr.name
-		case strings.HasSuffix(key, annotationDependencyDomain) && !strings.Contains(key, "/"):
+		case strings.HasSuffix(key, AnnotationDependencyDomain) && !strings.Contains(key, "/"):
 			// nelm's short form of an internal dependency, state present (nelm
 			// pkg/resource/metadata.go: AnnotationKeyPatternDependency).
-			id := strings.TrimSuffix(key, annotationDependencyDomain)
+			id := strings.TrimSuffix(key, AnnotationDependencyDomain)
 			addr, ok := parseObjectAddress(value)
 			if id == "" || !ok {
 				return l, bad(key, "apiVersion:kind[:namespace]:name of an object of the release, such as v1:ConfigMap:settings")
@@ -156,8 +172,8 @@ func ParseLifecycle(kind string, annotations map[string]string) (Lifecycle, erro
 				d.Version = addr.apiVersion
 			}
 			l.Dependencies = append(l.Dependencies, d)
-		case strings.Contains(key, annotationExternalDependencySuffix):
-			id, field, _ := strings.Cut(key, annotationExternalDependencySuffix)
+		case strings.Contains(key, AnnotationExternalDependencySuffix):
+			id, field, _ := strings.Cut(key, AnnotationExternalDependencySuffix)
 			if id == "" || (field != "resource" && field != "namespace") {
 				return l, fmt.Errorf("annotation %s: unknown external dependency annotation: use <id>.external-dependency.werf.io/resource and <id>.external-dependency.werf.io/namespace", key)
 			}
@@ -183,19 +199,22 @@ func ParseLifecycle(kind string, annotations map[string]string) (Lifecycle, erro
 			replicas := int32(n)
 			l.ReplicasOnCreation = &replicas
 		case key == AnnotationDeletePolicy:
+			policies, err := parseDeletePolicy(value)
+			if err != nil {
+				return l, bad(key, "a comma-separated list of before-creation, before-creation-if-immutable, succeeded, failed")
+			}
+			werfPolicies, werfPolicySet = policies, true
 			l.RecreateIfImmutable = false
-			for _, p := range strings.Split(value, ",") {
-				switch strings.TrimSpace(p) {
-				case "before-creation":
+			for _, p := range policies {
+				switch p {
+				case DeletePolicyBeforeCreation:
 					l.RecreateAlways = true
-				case "before-creation-if-immutable":
+				case DeletePolicyBeforeCreationIfImmutable:
 					l.RecreateIfImmutable = true
-				case "succeeded":
+				case DeletePolicySucceeded:
 					l.DeleteOnSucceeded = true
-				case "failed":
+				case DeletePolicyFailed:
 					l.DeleteOnFailed = true
-				default:
-					return l, bad(key, "a comma-separated list of before-creation, before-creation-if-immutable, succeeded, failed")
 				}
 			}
 		case key == AnnotationDeletePropagation:
@@ -212,6 +231,14 @@ func ParseLifecycle(kind string, annotations map[string]string) (Lifecycle, erro
 			l.Keep = true
 		}
 	}
+	var err error
+	if l.Ownership, err = ParseOwnership(annotations); err != nil {
+		return l, err
+	}
+	if l.DeployOn, err = ParseDeployOn(annotations); err != nil {
+		return l, err
+	}
+	l.Hook = parseHook(annotations, werfPolicies, werfPolicySet)
 	ids := make([]string, 0, len(external))
 	for id := range external {
 		ids = append(ids, id)
@@ -220,7 +247,7 @@ func ParseLifecycle(kind string, annotations map[string]string) (Lifecycle, erro
 	for _, id := range ids {
 		e := external[id]
 		if e.Resource == "" && e.Kind == "" {
-			return l, fmt.Errorf("annotation %s%snamespace: set %s%sresource too, naming the object to wait for", id, annotationExternalDependencySuffix, id, annotationExternalDependencySuffix)
+			return l, fmt.Errorf("annotation %s%snamespace: set %s%sresource too, naming the object to wait for", id, AnnotationExternalDependencySuffix, id, AnnotationExternalDependencySuffix)
 		}
 		l.External = append(l.External, *e)
 	}
@@ -270,33 +297,6 @@ func parseDependency(id, value string, states ...DependencyState) (Dependency, e
 		return d, fmt.Errorf("name at least one of kind, name, namespace, group, version of the object to wait for")
 	}
 	return d, nil
-}
-
-// PrepareForApply adjusts obj and the previous revision's object for the lifecycle
-// annotations, as the applier does before sending obj: replicas only on creation.
-func PrepareForApply(obj *unstructured.Unstructured, previous *resource.Info, l Lifecycle, exists bool) (*resource.Info, error) {
-	if l.ReplicasOnCreation == nil {
-		return previous, nil
-	}
-	if !exists {
-		if err := unstructured.SetNestedField(obj.Object, int64(*l.ReplicasOnCreation), "spec", "replicas"); err != nil {
-			return previous, fmt.Errorf("%s: %w", Describe(obj), err)
-		}
-	}
-	if previous == nil {
-		return nil, nil
-	}
-	// An older revision may still carry spec.replicas; the three-way merge would then remove
-	// it and reset the scale.
-	u, ok := previous.Object.(*unstructured.Unstructured)
-	if !ok {
-		return previous, nil
-	}
-	u = u.DeepCopy()
-	unstructured.RemoveNestedField(u.Object, "spec", "replicas")
-	copied := *previous
-	copied.Object = u
-	return &copied, nil
 }
 
 // objectAddress is nelm's "apiVersion:kind[:namespace]:name" of its short dependency forms.
