@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/kubectl-converge/converge/shared/event"
 	"github.com/kubectl-converge/converge/shared/manifest"
 	"github.com/kubectl-converge/converge/shared/redact"
 	"github.com/kubectl-converge/converge/shared/track"
@@ -46,7 +47,7 @@ func (k accessKey) String() string {
 // access reviews, are left to the deploy itself. What tracking only reads to explain (pods,
 // ReplicaSets, events, pod logs) is optional: each missing one is said once, as a warning,
 // and recorded in access so that tracking does without it.
-func CheckAccess(ctx context.Context, clients track.Clients, namespace string, rendered []byte, access *track.Access, sink track.Sink) error {
+func CheckAccess(ctx context.Context, clients track.Clients, namespace string, rendered []byte, access *track.Access, sink event.Sink) error {
 	objects, err := manifest.Parse(rendered)
 	if err != nil {
 		return nil
@@ -96,7 +97,7 @@ func CheckAccess(ctx context.Context, clients track.Clients, namespace string, r
 	denied := reviewer.denied(ctx, required)
 	for key := range reviewer.denied(ctx, optional) {
 		if line, first := access.Deny(schema.GroupResource{Group: key.group, Resource: key.resource}, key.namespace); first && sink != nil {
-			sink(track.Event{Type: track.EventTypeStage, Time: time.Now(), Stage: "access", Warning: true, Line: "warning: " + line})
+			sink(event.Event{Type: event.TypeStage, Time: time.Now(), Stage: "access", Warning: true, Line: "warning: " + line})
 		}
 	}
 	if len(denied) == 0 {

@@ -20,9 +20,9 @@ import (
 	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/kubectl-converge/converge/shared/event"
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/redact"
-	"github.com/kubectl-converge/converge/shared/track"
 )
 
 // Options tune the release lock.
@@ -85,7 +85,7 @@ var ErrLost = errors.New("lost the release lock")
 // Acquire takes the release's lock, a coordination.k8s.io Lease in the release
 // namespace, waiting while another run holds it. The returned context ends when the lock is
 // lost; the lease is renewed until Release.
-func Acquire(ctx context.Context, kube kubernetes.Interface, namespace, release string, opts Options, sink track.Sink) (*Lock, context.Context, error) {
+func Acquire(ctx context.Context, kube kubernetes.Interface, namespace, release string, opts Options, sink event.Sink) (*Lock, context.Context, error) {
 	if opts.Duration == 0 {
 		opts.Duration = DefaultDuration
 	}
@@ -121,7 +121,7 @@ func Acquire(ctx context.Context, kube kubernetes.Interface, namespace, release 
 		}
 		if other != announced && sink != nil {
 			announced = other
-			sink(track.Event{Type: track.EventTypeStage, Time: time.Now(), Stage: "lock", Line: fmt.Sprintf("waiting for release %q: locked by %s (lease %s in namespace %s)", release, other, l.name, namespace)})
+			sink(event.Event{Type: event.TypeStage, Time: time.Now(), Stage: "lock", Line: fmt.Sprintf("waiting for release %q: locked by %s (lease %s in namespace %s)", release, other, l.name, namespace)})
 		}
 		select {
 		case <-waitCtx.Done():
@@ -150,14 +150,14 @@ func Acquire(ctx context.Context, kube kubernetes.Interface, namespace, release 
 
 // acquireWerfLock waits for the werf-compatible lock of the release; nil when the deployer may
 // not use the ConfigMap it lives in, which is said as a warning.
-func acquireWerfLock(ctx context.Context, kube kubernetes.Interface, namespace, release string, sink track.Sink) (*werfLock, error) {
+func acquireWerfLock(ctx context.Context, kube kubernetes.Interface, namespace, release string, sink event.Sink) (*werfLock, error) {
 	w := newWerfLock(kube, namespace, release)
 	announced := ""
 	for {
 		held, other, err := w.tryAcquire(ctx)
 		if errors.Is(err, errWerfLockForbidden) {
 			if sink != nil {
-				sink(track.Event{Type: track.EventTypeStage, Time: time.Now(), Stage: "lock", Warning: true, Line: fmt.Sprintf("werf-compatible lock not taken (%v on configmap %s in namespace %s): werf and nelm runs on release %q are not kept from running at the same time", err, WerfConfigMap, namespace, release)})
+				sink(event.Event{Type: event.TypeStage, Time: time.Now(), Stage: "lock", Warning: true, Line: fmt.Sprintf("werf-compatible lock not taken (%v on configmap %s in namespace %s): werf and nelm runs on release %q are not kept from running at the same time", err, WerfConfigMap, namespace, release)})
 			}
 			return nil, nil
 		}
@@ -169,7 +169,7 @@ func acquireWerfLock(ctx context.Context, kube kubernetes.Interface, namespace, 
 		}
 		if other != announced && sink != nil {
 			announced = other
-			sink(track.Event{Type: track.EventTypeStage, Time: time.Now(), Stage: "lock", Line: fmt.Sprintf("waiting for release %q: locked by werf or nelm (%s in configmap %s, namespace %s)", release, other, WerfConfigMap, namespace)})
+			sink(event.Event{Type: event.TypeStage, Time: time.Now(), Stage: "lock", Line: fmt.Sprintf("waiting for release %q: locked by werf or nelm (%s in configmap %s, namespace %s)", release, other, WerfConfigMap, namespace)})
 		}
 		select {
 		case <-ctx.Done():

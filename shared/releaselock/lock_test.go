@@ -15,8 +15,8 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/kubectl-converge/converge/shared/event"
 	"github.com/kubectl-converge/converge/shared/exitcode"
-	"github.com/kubectl-converge/converge/shared/track"
 )
 
 func lease(holder string, renewed time.Time) *coordinationv1.Lease {
@@ -57,7 +57,7 @@ func TestAcquireLock(t *testing.T) {
 				}
 			}
 			var said []string
-			sink := func(e track.Event) { said = append(said, e.Line) }
+			sink := func(e event.Event) { said = append(said, e.Line) }
 			lock, ctx, err := Acquire(context.Background(), kube, "ns", "app", Options{Wait: 1500 * time.Millisecond, Operation: "converge"}, sink)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || exitcode.Of(err) != exitcode.CodeTimeout {
@@ -104,7 +104,7 @@ func TestAcquireLockAfterAmbiguousCreate(t *testing.T) {
 		return true, nil, apierrors.NewAlreadyExists(coordinationv1.Resource("leases"), LeaseName("app"))
 	})
 	var said []string
-	lock, _, err := Acquire(context.Background(), kube, "ns", "app", Options{Wait: 3 * time.Second, Operation: "converge"}, func(e track.Event) { said = append(said, e.Line) })
+	lock, _, err := Acquire(context.Background(), kube, "ns", "app", Options{Wait: 3 * time.Second, Operation: "converge"}, func(e event.Event) { said = append(said, e.Line) })
 	if err != nil {
 		t.Fatalf("acquire after an ambiguous create: %v (said %q)", err, said)
 	}

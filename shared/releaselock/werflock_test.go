@@ -16,8 +16,8 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/kubectl-converge/converge/shared/event"
 	"github.com/kubectl-converge/converge/shared/exitcode"
-	"github.com/kubectl-converge/converge/shared/track"
 )
 
 // The key werf's library uses for release "app": sha3-224("release/app"), computed outside Go
@@ -74,7 +74,7 @@ func TestAcquireWerfLock(t *testing.T) {
 				}
 			}
 			var said []string
-			sink := func(e track.Event) { said = append(said, e.Line) }
+			sink := func(e event.Event) { said = append(said, e.Line) }
 			lock, _, err := Acquire(context.Background(), kube, "ns", "app", Options{Wait: 1500 * time.Millisecond, Operation: "converge"}, sink)
 			waited := strings.Contains(strings.Join(said, "\n"), "locked by werf or nelm (werf lease f00d")
 			if waited != tt.wantWait {
@@ -202,7 +202,7 @@ func TestWerfLockForbiddenIsSaid(t *testing.T) {
 		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "configmaps"}, WerfConfigMap, errors.New("no"))
 	})
 	var said []string
-	lock, _, err := Acquire(context.Background(), kube, "ns", "app", Options{Operation: "converge"}, func(e track.Event) {
+	lock, _, err := Acquire(context.Background(), kube, "ns", "app", Options{Operation: "converge"}, func(e event.Event) {
 		if e.Warning {
 			said = append(said, e.Line)
 		}
