@@ -18,7 +18,6 @@ import (
 	"github.com/kubectl-converge/converge/shared/cliutil"
 	"github.com/kubectl-converge/converge/shared/deploy"
 	"github.com/kubectl-converge/converge/shared/exitcode"
-	"github.com/kubectl-converge/converge/shared/inputs"
 	"github.com/kubectl-converge/converge/shared/track"
 	"github.com/kubectl-converge/converge/shared/track/readiness"
 )
@@ -135,7 +134,7 @@ func (o *TrackOptions) registerReleaseSecrets(ctx context.Context, clients track
 		}
 		seen[key] = true
 		if client, err := releaseClient(o.kube, key[1], nil); err == nil {
-			inputs.RegisterReleaseSecrets(client, key[0])
+			client.RegisterReleaseSecrets(key[0])
 		}
 	}
 }

@@ -415,7 +415,7 @@ func rollbackLocked(ctx context.Context, client *helmsdk.Client, clients track.C
 	start := time.Now()
 	// A rollback renders nothing: the Secrets of the revisions it may deploy are registered
 	// with the redactor here, so that logs and events quoting them are masked.
-	inputs.RegisterReleaseSecrets(client, req.ReleaseName)
+	client.RegisterReleaseSecrets(req.ReleaseName)
 	ap := newApplier(ctx, req.ReleaseName, req.Namespace, clients, opts, start, "")
 	rel, err := client.Rollback(ctx, helmsdk.RollbackRequest{ReleaseName: req.ReleaseName, Revision: req.Revision, Timeout: helmTimeout(opts.Timeout), HistoryMax: opts.HistoryMax, Applier: ap, KeepManualChanges: opts.KeepManualChanges})
 	res := result(ap, rel, opts.sink(), start)

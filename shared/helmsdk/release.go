@@ -411,6 +411,13 @@ func (c *Client) lastRevision(name string) (*helmrelease.Release, error) {
 	return revs[len(revs)-1], nil
 }
 
+// RegisterReleaseSecrets registers the data of the Secrets of every stored revision of the
+// release, hooks included, with the redactor, for operations that show cluster data without
+// rendering (rollback, track): the release storage registers what it reads (drivers).
+func (c *Client) RegisterReleaseSecrets(release string) {
+	_, _ = c.History(release)
+}
+
 // History returns the release's revisions, oldest first.
 func (c *Client) History(name string) ([]*Release, error) {
 	history := action.NewHistory(c.cfg)

@@ -664,13 +664,6 @@ func fromCommit(repo *giterm.Repo, in *Inputs) (*commitCopies, error) {
 	return copies, nil
 }
 
-// RegisterReleaseSecrets registers the data of the Secrets of every stored revision of the
-// release, hooks included, for commands that show cluster data without rendering (track):
-// the release storage registers what it reads (helmsdk/drivers).
-func RegisterReleaseSecrets(client *helmsdk.Client, release string) {
-	_, _ = client.History(release)
-}
-
 // registerSecretData hands the values of a Secret object to the redactor, so that what a
 // --set or a template put into a Secret is masked in output like decrypted secret values.
 func registerSecretData(o *manifest.Object) {
