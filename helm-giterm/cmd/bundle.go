@@ -208,7 +208,7 @@ exact digest, or archive:FILE.tar.gz from bundle-copy. The revision records the 
 				return err
 			}
 			return flags.Converge(cmd.Context(), cliutil.ConvergeRun{
-				IOStreams: o.IOStreams, Client: client, Clients: clients, Prepared: prepared, Track: track, Program: "giterm", Origin: prepared.Origin,
+				IOStreams: o.IOStreams, Client: client, Clients: clients, Prepared: prepared, Track: track, Program: "giterm", Origin: prepared.Origin, Retry: o.env.Retry,
 			})
 		},
 	}

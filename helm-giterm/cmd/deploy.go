@@ -153,7 +153,7 @@ and events, failing fast with the reason. The revision records the commit it was
 				origin = "commit " + prepared.Commit[:12]
 			}
 			return flags.Converge(cmd.Context(), cliutil.ConvergeRun{
-				IOStreams: o.IOStreams, Client: client, Clients: clients, Prepared: prepared, Track: track, Program: "giterm", Origin: origin,
+				IOStreams: o.IOStreams, Client: client, Clients: clients, Prepared: prepared, Track: track, Program: "giterm", Origin: origin, Retry: o.env.Retry,
 			})
 		},
 	}

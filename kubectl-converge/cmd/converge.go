@@ -12,6 +12,7 @@ import (
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/giterm"
 	"github.com/kubectl-converge/converge/shared/inputs"
+	"github.com/kubectl-converge/converge/shared/kuberetry"
 )
 
 var convergeExample = templates.Examples(`
@@ -23,7 +24,8 @@ var convergeExample = templates.Examples(`
 
 // ConvergeOptions are the flags and arguments of "kubectl converge [CHART]".
 type ConvergeOptions struct {
-	kube *genericclioptions.ConfigFlags
+	kube  *genericclioptions.ConfigFlags
+	retry *kuberetry.Policy
 	genericiooptions.IOStreams
 	cliutil.DeployFlags
 	cliutil.TrackFlags
@@ -34,8 +36,8 @@ type ConvergeOptions struct {
 	inputs inputs.Inputs
 }
 
-func newConvergeCommand(streams genericiooptions.IOStreams, kube *genericclioptions.ConfigFlags) *cobra.Command {
-	o := &ConvergeOptions{kube: kube, IOStreams: streams, ConvergeFlags: cliutil.NewConvergeFlags()}
+func newConvergeCommand(streams genericiooptions.IOStreams, kube *genericclioptions.ConfigFlags, retry *kuberetry.Policy) *cobra.Command {
+	o := &ConvergeOptions{kube: kube, retry: retry, IOStreams: streams, ConvergeFlags: cliutil.NewConvergeFlags()}
 	cmd := &cobra.Command{
 		// The binary's name, so that completion scripts complete it; help and errors show
 		// "kubectl converge".
@@ -165,6 +167,6 @@ func (o *ConvergeOptions) Run(cmd *cobra.Command) error {
 		return err
 	}
 	return o.ConvergeFlags.Converge(cmd.Context(), cliutil.ConvergeRun{
-		IOStreams: o.IOStreams, Client: client, Clients: clients, Prepared: prepared, Track: o.TrackFlags, Program: "converge",
+		IOStreams: o.IOStreams, Client: client, Clients: clients, Prepared: prepared, Track: o.TrackFlags, Program: "converge", Retry: o.retry,
 	})
 }

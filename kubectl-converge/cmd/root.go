@@ -18,9 +18,15 @@ import (
 // NewCmdConverge builds the root command, "kubectl converge [CHART]", with its subcommands.
 // kubectl's connection flags (--kubeconfig, --context, -n, ...) are shared by all of them.
 func NewCmdConverge(streams genericiooptions.IOStreams) *cobra.Command {
+	return newCmdConverge(streams, kuberetry.NewPolicy())
+}
+
+// newCmdConverge is NewCmdConverge with the clients' retry policy (tests give one whose
+// clock does not wait).
+func newCmdConverge(streams genericiooptions.IOStreams, retry *kuberetry.Policy) *cobra.Command {
 	limit := &kuberetry.RateLimit{}
-	kube := kuberetry.Resilient(genericclioptions.NewConfigFlags(true), limit)
-	root := newConvergeCommand(streams, kube)
+	kube := kuberetry.Resilient(genericclioptions.NewConfigFlags(true), limit, retry)
+	root := newConvergeCommand(streams, kube, retry)
 	kube.AddFlags(root.PersistentFlags())
 	limit.AddFlags(root.PersistentFlags())
 	root.PersistentFlags().String("kube-config-base64", "", "kubeconfig as base64, instead of --kubeconfig (werf's flag; also WERF_KUBE_CONFIG_BASE64)")

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/kubectl-converge/converge/shared/lifecycle"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -90,6 +91,18 @@ func (a *Applier) Results() []track.ObjectResult {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return append([]track.ObjectResult(nil), a.results...)
+}
+
+// Applied are the objects applied so far, in the order they were.
+func (a *Applier) Applied() []track.Ref {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	refs := make([]track.Ref, 0, len(a.applied))
+	for ref := range a.applied {
+		refs = append(refs, ref)
+	}
+	sort.SliceStable(refs, func(i, j int) bool { return a.applied[refs[i]].Before(a.applied[refs[j]]) })
+	return refs
 }
 
 func (a *Applier) Stage(name, line string, objects []track.Ref) {

@@ -15,6 +15,7 @@ import (
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/helmsdk"
 	"github.com/kubectl-converge/converge/shared/inputs"
+	"github.com/kubectl-converge/converge/shared/kuberetry"
 	"github.com/kubectl-converge/converge/shared/printer"
 	"github.com/kubectl-converge/converge/shared/redact"
 	"github.com/kubectl-converge/converge/shared/releaselock"
@@ -100,6 +101,9 @@ type ConvergeRun struct {
 	Program string
 	// Origin says where the chart came from, for the first progress line; "" says nothing.
 	Origin string
+	// Retry is the clients' retry policy: requests retry until the deploy's deadline, and
+	// outages become progress lines; nil: neither.
+	Retry *kuberetry.Policy
 }
 
 // Converge deploys r.Prepared with the flags: progress and the result as the output format
@@ -133,7 +137,13 @@ func (f *ConvergeFlags) Converge(ctx context.Context, r ConvergeRun) error {
 		origin = " at " + r.Origin
 	}
 	fmt.Fprintf(r.ErrOut, "%s: release %q in namespace %q from chart %s %s%s, %s\n", r.Program, p.ReleaseName, p.Namespace, p.Chart.Name(), p.Chart.Version(), origin, limit)
+	var api deploy.APIServer
+	if r.Retry != nil {
+		api = r.Retry
+		defer ConnectOutages(r.Retry, sink)()
+	}
 	res, err := deploy.Converge(ctx, r.Client, r.Clients, p, deploy.ConvergeOptions{
+		API:                 api,
 		Timeout:             f.Timeout,
 		HistoryMax:          f.HistoryMax,
 		CreateNamespace:     !f.NoCreateNamespace,
@@ -173,6 +183,27 @@ func (f *ConvergeFlags) Converge(ctx context.Context, r ConvergeRun) error {
 	}
 	return nil
 }
+
+// ConnectOutages shows the API server's outages as progress lines of sink, once when it stops
+// answering and once when it is back, until the returned function is called.
+func ConnectOutages(policy *kuberetry.Policy, sink track.Sink) (stop func()) {
+	start := time.Now()
+	return policy.Observe(func(e kuberetry.Event) {
+		ev := track.Event{Type: track.EventTypeStage, Time: time.Now(), Elapsed: time.Since(start), Warning: true}
+		if e.Back.IsZero() {
+			ev.Stage, ev.Line = StageAPIUnreachable, fmt.Sprintf("the API server is unreachable since %s (%s): retrying until it answers or the time runs out", e.Since.Format("15:04:05"), e.Cause)
+		} else {
+			ev.Stage, ev.Warning, ev.Line = StageAPIBack, false, fmt.Sprintf("the API server is back at %s, unreachable since %s (%s)", e.Back.Format("15:04:05"), e.Since.Format("15:04:05"), e.Back.Sub(e.Since).Round(time.Second))
+		}
+		sink(ev)
+	})
+}
+
+// The stages of the outage lines (track.Event.Stage).
+const (
+	StageAPIUnreachable = "api-unreachable"
+	StageAPIBack        = "api-back"
+)
 
 func writeReport(path string, report deploy.Report) error {
 	data, err := json.MarshalIndent(report, "", "  ")

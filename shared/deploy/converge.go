@@ -65,6 +65,10 @@ type ConvergeOptions struct {
 	Track track.Options
 	// Sink receives the tracking events; nil discards them.
 	Sink track.Sink
+	// API is the clients' retry policy: it bounds the Helm SDK's requests by the run's
+	// deadline and explains a deadline that passed while the API server did not answer; nil:
+	// neither.
+	API APIServer
 
 	// handBackRun is set on the auto-rollback of a failed run: objects that run adopted go
 	// back to their previous owners instead of being deleted.
@@ -121,6 +125,9 @@ func Converge(ctx context.Context, client *helmsdk.Client, clients track.Clients
 	parent := ctx
 	ctx, cancel := withTimeout(ctx, opts.Timeout)
 	defer cancel()
+	if opts.API != nil {
+		defer opts.API.Bind(ctx)()
+	}
 	sink := opts.sink()
 	if err := Reach(ctx, clients.Kube); err != nil {
 		return nil, err
@@ -129,13 +136,14 @@ func Converge(ctx context.Context, client *helmsdk.Client, clients track.Clients
 		return nil, err
 	}
 	opts.Lock.Operation = "converge"
+	deadline := ctx
 	lock, ctx, err := releaselock.Acquire(ctx, clients.Kube, p.Namespace, p.ReleaseName, opts.Lock, sink)
 	if err != nil {
-		return nil, err
+		return nil, outage(deadline, parent, opts.API, client, p.ReleaseName, nil, err, sink)
 	}
 	defer lock.Release()
 	if err := recoverPending(client, p.ReleaseName, sink); err != nil {
-		return nil, err
+		return nil, outage(deadline, parent, opts.API, client, p.ReleaseName, nil, err, sink)
 	}
 	expectDigest := ""
 	if opts.Plan != nil {
@@ -153,7 +161,7 @@ func Converge(ctx context.Context, client *helmsdk.Client, clients track.Clients
 	var crds helmsdk.CRDsResult
 	if !opts.SkipCRDs {
 		if crds, err = client.ApplyCRDs(ctx, p.Chart); err != nil {
-			return nil, exitcode.Wrap(exitcode.CodeDeployFailed, err)
+			return nil, outage(deadline, parent, opts.API, client, p.ReleaseName, nil, exitcode.Wrap(exitcode.CodeDeployFailed, err), sink)
 		}
 	}
 	if line := crdsLine(crds); line != "" {
@@ -185,6 +193,11 @@ func Converge(ctx context.Context, client *helmsdk.Client, clients track.Clients
 			return preflight.CheckAccess(ctx, clients, p.Namespace, rendered, opts.Track.Access, sink)
 		},
 	})
+	if err != nil {
+		if oerr := outage(deadline, parent, opts.API, client, p.ReleaseName, ap.Applied(), err, sink); oerr != err {
+			return interruptedResult(ap, rel, sink, start), oerr
+		}
+	}
 	res := result(ap, rel, opts.sink(), start)
 	if err == nil {
 		return res, nil
@@ -270,6 +283,29 @@ func newApplier(ctx context.Context, release, namespace string, clients track.Cl
 // result is the outcome of an operation the applier carried out; its summary goes to sink.
 func result(ap *apply.Applier, rel *helmsdk.Release, sink track.Sink, start time.Time) *Result {
 	tracked := ap.Results()
+	res := &Result{Release: rel, Tracking: tracked, Duration: time.Since(start)}
+	if rel != nil {
+		res.Resources = Resources(rel.Manifest)
+	}
+	if len(tracked) > 0 {
+		sink(track.Event{Type: track.EventTypeSummary, Time: time.Now(), Elapsed: time.Since(start), Results: tracked})
+	}
+	return res
+}
+
+// interruptedResult is result for a run an outage interrupted: the summary lists every
+// object applied, those it could not track as progressing.
+func interruptedResult(ap *apply.Applier, rel *helmsdk.Release, sink track.Sink, start time.Time) *Result {
+	tracked := ap.Results()
+	seen := map[track.Ref]bool{}
+	for _, r := range tracked {
+		seen[r.Object] = true
+	}
+	for _, ref := range ap.Applied() {
+		if !seen[ref] {
+			tracked = append(tracked, track.ObjectResult{Object: ref, Status: track.Status{State: track.StateProgressing, Detail: "applied; not tracked: the API server did not answer"}})
+		}
+	}
 	res := &Result{Release: rel, Tracking: tracked, Duration: time.Since(start)}
 	if rel != nil {
 		res.Resources = Resources(rel.Manifest)

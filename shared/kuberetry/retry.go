@@ -1,23 +1,20 @@
-// Package kuberetry makes Kubernetes clients ride out an API server that refuses requests
-// for a while: restarts, overload, a load balancer between.
+// Package kuberetry makes Kubernetes clients ride out an API server that does not answer for
+// a while (a control-plane upgrade, a restart, overload, a load balancer between): every
+// request is retried with capped exponential backoff until its own deadline or the run's,
+// and a create or a delete whose answer was lost is checked against the live object before
+// it is sent again.
 package kuberetry
 
 import (
 	"bytes"
-	"errors"
 	"io"
 	"net/http"
-	"syscall"
 	"time"
 
 	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/rest"
 )
-
-// retryBackoff is how long a request waits before each retry: about 8 s in all, enough to
-// ride out an API server restart or a load balancer's hiccup, short enough to fail clearly.
-var retryBackoff = []time.Duration{250 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second, 4 * time.Second}
 
 // RateLimit is the client-side rate limit of every client of a command. Zero fields keep
 // what the configuration already says, else the defaults below.
@@ -32,11 +29,14 @@ func (l *RateLimit) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&l.Burst, "burst-limit", DefaultBurst, "requests the clients may send at once above --qps")
 }
 
-// Resilient makes every client built from flags retry requests that the API server (or what
-// stands before it) refused without processing them: connections refused, 502/503/504, and
-// 429 without Retry-After. client-go retries only answers that carry Retry-After. limit
-// (nil: the defaults) sets the client-side rate limit.
-func Resilient(flags *genericclioptions.ConfigFlags, limit *RateLimit) *genericclioptions.ConfigFlags {
+// Resilient makes every client built from flags retry what the API server (or what stands
+// before it) did not answer, as policy says (nil: a policy of its own with the default
+// backoff): connections refused or cut, TLS handshake timeouts, 429, 502/503/504 and etcd's
+// transient 500s. limit (nil: the defaults) sets the client-side rate limit.
+func Resilient(flags *genericclioptions.ConfigFlags, limit *RateLimit, policy *Policy) *genericclioptions.ConfigFlags {
+	if policy == nil {
+		policy = NewPolicy()
+	}
 	wrap := flags.WrapConfigFn
 	flags.WrapConfigFn = func(cfg *rest.Config) *rest.Config {
 		if wrap != nil {
@@ -56,9 +56,7 @@ func Resilient(flags *genericclioptions.ConfigFlags, limit *RateLimit) *genericc
 		if cfg.Burst == 0 {
 			cfg.Burst = DefaultBurst
 		}
-		cfg.Wrap(func(next http.RoundTripper) http.RoundTripper {
-			return &retryTransport{next: next, backoff: retryBackoff}
-		})
+		cfg.Wrap(policy.Wrap)
 		return cfg
 	}
 	return flags
@@ -71,61 +69,145 @@ const (
 )
 
 type retryTransport struct {
-	next    http.RoundTripper
-	backoff []time.Duration
+	next   http.RoundTripper
+	policy *Policy
 }
 
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
-		// A body that cannot be rewound is kept, so that a retry sends the same request
-		// instead of an empty one (which would create or patch something else).
-		data, err := io.ReadAll(req.Body)
-		req.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-		req = req.Clone(req.Context())
-		req.Body = io.NopCloser(bytes.NewReader(data))
-		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
+	req, err := rewindable(req)
+	if err != nil {
+		return nil, err
 	}
+	p := t.policy
+	deadline, stop, release := p.bound(req.Context())
+	defer release()
+	op := operationOf(req)
+	var (
+		lastResp *http.Response
+		lastErr  error
+		// unsure: an earlier attempt of this create or delete may have taken effect; the live
+		// object says whether before anything is sent again.
+		unsure   bool
+		resent   bool
+		firstTry time.Time
+	)
 	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			if !p.wait(stop, deadline, attempt-1, lastResp) {
+				return lastResp, lastErr
+			}
+			if req, err = rewound(req); err != nil {
+				return nil, err
+			}
+		}
+		if unsure {
+			sent := p.now()
+			resp, verdict, f, _ := t.confirm(req, op, firstTry)
+			switch verdict {
+			case verdictUnreachable:
+				p.failed(sent, f)
+				if resp != nil {
+					drain(resp)
+				}
+				continue
+			case verdictDone:
+				p.answered(sent)
+				return resp, nil
+			case verdictUnknown:
+				// The live object cannot tell: the original failure stands.
+				return lastResp, lastErr
+			}
+			p.answered(sent)
+			unsure, resent = false, true
+		}
+		sent := p.now()
+		if firstTry.IsZero() {
+			firstTry = sent
+		}
 		resp, err := t.next.RoundTrip(req)
-		if attempt >= len(t.backoff) || !retriable(req, resp, err) {
+		if err != nil && req.Context().Err() != nil {
+			if lastResp != nil || lastErr != nil {
+				// The request's own deadline passed while it was sent again: what the earlier
+				// attempts met says more than "context deadline exceeded".
+				return lastResp, lastErr
+			}
 			return resp, err
 		}
-		if resp != nil {
-			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-			resp.Body.Close()
-		}
-		if req.Body != nil && req.Body != http.NoBody {
-			body, berr := req.GetBody()
-			if berr != nil {
-				return nil, berr
+		f := classify(resp, err)
+		switch f.kind {
+		case answered:
+			p.answered(sent)
+			if resent && op.raced(resp) {
+				// An earlier attempt took effect after all: its answer was lost, and the check
+				// ran before the server had finished it.
+				if op.kind == opDelete {
+					drain(resp)
+					return deletedAnswer(req), nil
+				}
+				live, verdict, _, _ := t.confirm(req, op, firstTry)
+				if verdict == verdictDone {
+					drain(resp)
+					return live, nil
+				}
+				if live != nil {
+					drain(live)
+				}
 			}
-			req = req.Clone(req.Context())
-			req.Body = body
+			return resp, err
+		case notProcessed:
+			p.failed(sent, f)
+		case maybeProcessed:
+			p.failed(sent, f)
+			if op.checkable() {
+				unsure = true
+			} else if op.kind != opIdempotent {
+				// A create whose object has no name we can look up (generateName) is not sent
+				// twice: it could create two objects.
+				return resp, err
+			}
 		}
-		select {
-		case <-req.Context().Done():
-			return nil, req.Context().Err()
-		case <-time.After(t.backoff[attempt]):
-		}
+		// A transient answer's body was read into memory (classify): it can be returned
+		// after later attempts.
+		lastResp, lastErr = resp, err
 	}
 }
 
-// retriable says whether the request certainly was not processed, so that sending it again
-// is safe even when it changes something.
-func retriable(req *http.Request, resp *http.Response, err error) bool {
+// rewindable makes a request's body readable again for a retry: a body that cannot be
+// rewound is kept, so that a retry sends the same request instead of an empty one (which
+// would create or patch something else).
+func rewindable(req *http.Request) (*http.Request, error) {
+	if req.Body == nil || req.Body == http.NoBody || req.GetBody != nil {
+		return req, nil
+	}
+	data, err := io.ReadAll(req.Body)
+	req.Body.Close()
 	if err != nil {
-		if errors.Is(err, syscall.ECONNREFUSED) {
-			return true
-		}
-		// A reset or an early EOF may come after the server acted: only reads are repeated.
-		return req.Method == http.MethodGet && (errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF))
+		return nil, err
 	}
-	switch resp.StatusCode {
-	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout, http.StatusTooManyRequests:
-		return resp.Header.Get("Retry-After") == ""
-	}
-	return false
+	req = req.Clone(req.Context())
+	req.Body = io.NopCloser(bytes.NewReader(data))
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
+	return req, nil
 }
+
+// rewound is req with its body from the start again.
+func rewound(req *http.Request) (*http.Request, error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return req, nil
+	}
+	body, err := req.GetBody()
+	if err != nil {
+		return nil, err
+	}
+	req = req.Clone(req.Context())
+	req.Body = body
+	return req, nil
+}
+
+// drain reads what is left of an answer that is dropped, so its connection can be reused.
+func drain(resp *http.Response) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+}
+
+var _ http.RoundTripper = (*retryTransport)(nil)

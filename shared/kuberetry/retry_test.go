@@ -1,14 +1,58 @@
 package kuberetry
 
 import (
+	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 )
+
+// fakeClock advances by what the transport sleeps, so that retries until a deadline take
+// no time; it records the waits.
+type fakeClock struct {
+	mu     sync.Mutex
+	now    time.Time
+	sleeps []time.Duration
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{now: time.Now()} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	c.sleeps = append(c.sleeps, d)
+	return ctx.Err() == nil
+}
+
+func (c *fakeClock) slept() (total time.Duration, waits []time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, d := range c.sleeps {
+		total += d
+	}
+	return total, append([]time.Duration(nil), c.sleeps...)
+}
+
+// transportFor is the retrying transport of a policy on a fake clock, bounding requests
+// without a deadline by unbound.
+func transportFor(unbound time.Duration) (*retryTransport, *fakeClock) {
+	clock := newFakeClock()
+	p := &Policy{Clock: clock, Unbound: unbound}
+	return p.Wrap(http.DefaultTransport).(*retryTransport), clock
+}
 
 func TestRetryTransport(t *testing.T) {
 	tests := []struct {
@@ -16,20 +60,22 @@ func TestRetryTransport(t *testing.T) {
 		method   string
 		failures int // answers before the server succeeds
 		status   int
+		body     string
 		wantCode int
 		wantHits int32
 		// opaque sends a body the transport cannot rewind (no GetBody), as a streamed
 		// request body is.
 		opaque bool
 	}{
-		{"503 then success", http.MethodGet, 2, http.StatusServiceUnavailable, 200, 3, false},
-		{"429 without Retry-After then success", http.MethodPost, 1, http.StatusTooManyRequests, 200, 2, false},
-		{"502 on a patch then success", http.MethodPatch, 1, http.StatusBadGateway, 200, 2, false},
-		{"500 is an answer, not retried", http.MethodGet, 1, http.StatusInternalServerError, 500, 1, false},
-		{"409 is an answer, not retried", http.MethodPost, 1, http.StatusConflict, 409, 1, false},
-		{"503 for good gives up", http.MethodGet, 100, http.StatusServiceUnavailable, 503, 4, false},
-		{"504 on a create with a body it cannot rewind resends the same body", http.MethodPost, 1, http.StatusGatewayTimeout, 200, 2, true},
-		{"503 on a patch with a body it cannot rewind resends the same body", http.MethodPatch, 2, http.StatusServiceUnavailable, 200, 3, true},
+		{"503 then success", http.MethodGet, 2, http.StatusServiceUnavailable, "", 200, 3, false},
+		{"429 then success", http.MethodPost, 1, http.StatusTooManyRequests, "", 200, 2, false},
+		{"502 on a patch then success", http.MethodPatch, 1, http.StatusBadGateway, "", 200, 2, false},
+		{"504 on an update then success", http.MethodPut, 3, http.StatusGatewayTimeout, "", 200, 4, false},
+		{"etcd leader change then success", http.MethodGet, 1, http.StatusInternalServerError, `{"kind":"Status","message":"etcdserver: leader changed","code":500}`, 200, 2, false},
+		{"another 500 is an answer, not retried", http.MethodGet, 1, http.StatusInternalServerError, `{"kind":"Status","message":"Internal error occurred: failed calling webhook","code":500}`, 500, 1, false},
+		{"409 is an answer, not retried", http.MethodPost, 1, http.StatusConflict, "", 409, 1, false},
+		{"504 on a create with a body it cannot rewind resends the same body", http.MethodPost, 1, http.StatusServiceUnavailable, "", 200, 2, true},
+		{"503 on a patch with a body it cannot rewind resends the same body", http.MethodPatch, 2, http.StatusServiceUnavailable, "", 200, 3, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -41,17 +87,18 @@ func TestRetryTransport(t *testing.T) {
 				}
 				if int(hits.Add(1)) <= tt.failures {
 					w.WriteHeader(tt.status)
+					io.WriteString(w, tt.body)
 					return
 				}
 				w.WriteHeader(200)
 			}))
 			defer srv.Close()
-			rt := &retryTransport{next: http.DefaultTransport, backoff: []time.Duration{time.Millisecond, time.Millisecond, time.Millisecond}}
+			rt, _ := transportFor(time.Minute)
 			var body io.Reader
 			if tt.method != http.MethodGet {
 				body = strings.NewReader("payload")
 			}
-			req, err := http.NewRequest(tt.method, srv.URL, body)
+			req, err := http.NewRequest(tt.method, srv.URL+"/api/v1/namespaces/shop/configmaps", body)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -70,13 +117,307 @@ func TestRetryTransport(t *testing.T) {
 	}
 }
 
+// TestRetryTransportRetriesUntilTheDeadline: a server that never answers is retried with a
+// growing, capped, jittered backoff until the request's deadline, or the run's when the
+// request has none, and the last failure is returned.
+func TestRetryTransportRetriesUntilTheDeadline(t *testing.T) {
+	tests := []struct {
+		name string
+		// requestTimeout is the request's own deadline; zero: none.
+		requestTimeout time.Duration
+		// runTimeout binds the run (Bind); zero: no run.
+		runTimeout time.Duration
+		unbound    time.Duration
+		want       time.Duration
+	}{
+		{name: "the request's deadline", requestTimeout: 20 * time.Second, unbound: time.Hour, want: 20 * time.Second},
+		{name: "the run's deadline bounds a request without one", runTimeout: 45 * time.Second, unbound: time.Hour, want: 45 * time.Second},
+		{name: "the earlier of the two", requestTimeout: 10 * time.Second, runTimeout: 45 * time.Second, unbound: time.Hour, want: 10 * time.Second},
+		{name: "outside a run, the unbound budget", unbound: 30 * time.Second, want: 30 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var hits atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				hits.Add(1)
+				w.WriteHeader(http.StatusServiceUnavailable)
+				io.WriteString(w, "starting")
+			}))
+			defer srv.Close()
+			rt, clock := transportFor(tt.unbound)
+			// The contexts' deadlines are far in real time: the fake clock decides.
+			ctx := context.Background()
+			if tt.requestTimeout > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithDeadline(ctx, clock.Now().Add(tt.requestTimeout))
+				defer cancel()
+			}
+			if tt.runTimeout > 0 {
+				run, cancel := context.WithDeadline(context.Background(), clock.Now().Add(tt.runTimeout))
+				defer cancel()
+				defer rt.policy.Bind(run)()
+			}
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/api/v1/namespaces/shop/pods", nil)
+			resp, err := rt.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != http.StatusServiceUnavailable || string(data) != "starting" {
+				t.Fatalf("got %d %q, want the last answer, 503 \"starting\"", resp.StatusCode, data)
+			}
+			total, waits := clock.slept()
+			if total != tt.want {
+				t.Fatalf("retried for %s, want until the deadline %s (waits %v)", total, tt.want, waits)
+			}
+			if int(hits.Load()) != len(waits)+1 {
+				t.Fatalf("%d requests for %d waits", hits.Load(), len(waits))
+			}
+			ceiling := DefaultBackoff.Initial
+			for i, d := range waits[:len(waits)-1] {
+				if d < ceiling/2 || d > ceiling {
+					t.Fatalf("wait %d is %s, want within [%s, %s] (waits %v)", i, d, ceiling/2, ceiling, waits)
+				}
+				ceiling = min(2*ceiling, DefaultBackoff.Max)
+			}
+		})
+	}
+}
+
 func TestRetryTransportRetriesRefusedConnections(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	addr := srv.URL
 	srv.Close() // nothing listens there now
-	rt := &retryTransport{next: http.DefaultTransport, backoff: []time.Duration{time.Millisecond, time.Millisecond}}
-	req, _ := http.NewRequest(http.MethodPost, addr, strings.NewReader("x"))
+	rt, clock := transportFor(10 * time.Second)
+	req, _ := http.NewRequest(http.MethodPost, addr+"/api/v1/namespaces", strings.NewReader(`{"metadata":{"name":"shop"}}`))
 	if _, err := rt.RoundTrip(req); err == nil || !strings.Contains(err.Error(), "refused") {
 		t.Fatalf("err = %v, want connection refused after the retries", err)
+	}
+	if total, _ := clock.slept(); total != 10*time.Second {
+		t.Fatalf("retried for %s, want 10s", total)
+	}
+}
+
+// fakeAPI keeps objects by path and answers creates, reads and deletes of them like an API
+// server; lose, when set, decides whether an answer is lost (the connection cut) after the
+// server acted or before.
+type fakeAPI struct {
+	mu      sync.Mutex
+	objects map[string]map[string]any
+	// requests counts requests by method.
+	requests map[string]int
+	// loseAfter cuts the connection of the first N requests of a method after acting;
+	// loseBefore before acting.
+	loseAfter, loseBefore map[string]int
+}
+
+func newFakeAPI() *fakeAPI {
+	return &fakeAPI{objects: map[string]map[string]any{}, requests: map[string]int{}, loseAfter: map[string]int{}, loseBefore: map[string]int{}}
+}
+
+func (f *fakeAPI) object(name, manager string, created time.Time, deleting bool) map[string]any {
+	meta := map[string]any{"name": name, "creationTimestamp": created.UTC().Format(time.RFC3339),
+		"managedFields": []any{map[string]any{"manager": manager, "operation": "Update"}}}
+	if deleting {
+		meta["deletionTimestamp"] = created.UTC().Format(time.RFC3339)
+		meta["finalizers"] = []any{"example.com/keep"}
+	}
+	return map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta}
+}
+
+func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.requests[r.Method]++
+	cut := func() {
+		conn, _, _ := w.(http.Hijacker).Hijack()
+		conn.Close()
+	}
+	if f.loseBefore[r.Method] > 0 {
+		f.loseBefore[r.Method]--
+		cut()
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	var code int
+	var out any
+	switch r.Method {
+	case http.MethodPost:
+		var in map[string]any
+		json.NewDecoder(r.Body).Decode(&in)
+		name := in["metadata"].(map[string]any)["name"].(string)
+		path := r.URL.Path + "/" + name
+		if _, ok := f.objects[path]; ok {
+			code, out = http.StatusConflict, map[string]any{"kind": "Status", "reason": "AlreadyExists", "code": 409}
+			break
+		}
+		f.objects[path] = f.object(name, r.URL.Query().Get("fieldManager"), time.Now(), false)
+		code, out = http.StatusCreated, f.objects[path]
+	case http.MethodGet:
+		obj, ok := f.objects[r.URL.Path]
+		code, out = http.StatusOK, obj
+		if !ok {
+			code, out = http.StatusNotFound, map[string]any{"kind": "Status", "reason": "NotFound", "code": 404}
+		}
+	case http.MethodDelete:
+		_, ok := f.objects[r.URL.Path]
+		code, out = http.StatusOK, map[string]any{"kind": "Status", "status": "Success"}
+		if !ok {
+			code, out = http.StatusNotFound, map[string]any{"kind": "Status", "reason": "NotFound", "code": 404}
+		}
+		delete(f.objects, r.URL.Path)
+	}
+	if f.loseAfter[r.Method] > 0 {
+		f.loseAfter[r.Method]--
+		cut()
+		return
+	}
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(out)
+}
+
+// TestRetryTransportChecksLostCreatesAndDeletes: a create or a delete whose answer was lost
+// is checked against the live object before it is sent again: nothing is created twice, and
+// nothing that took effect is reported failed.
+func TestRetryTransportChecksLostCreatesAndDeletes(t *testing.T) {
+	const collection = "/api/v1/namespaces/shop/configmaps"
+	const object = collection + "/web"
+	tests := []struct {
+		name   string
+		method string
+		// existing is the object before the request: its field manager, whether it is being
+		// deleted; "" for none.
+		existing string
+		deleting bool
+		// loseAfter / loseBefore: the answers lost after the server acted / before.
+		loseAfter, loseBefore int
+		wantCode              int
+		wantRequests          map[string]int
+		wantExists            bool
+	}{
+		{name: "create taken effect, answer lost: the live object is the answer", method: http.MethodPost, loseAfter: 1,
+			wantCode: 201, wantRequests: map[string]int{"POST": 1, "GET": 1}, wantExists: true},
+		{name: "create lost before the server acted: sent again once", method: http.MethodPost, loseBefore: 1,
+			wantCode: 201, wantRequests: map[string]int{"POST": 2, "GET": 1}, wantExists: true},
+		// The AlreadyExists of the second attempt is checked once more (the first may have
+		// taken effect late).
+		{name: "create of an object someone else made: their AlreadyExists", method: http.MethodPost, existing: "kubectl", loseBefore: 1,
+			wantCode: 409, wantRequests: map[string]int{"POST": 2, "GET": 2}, wantExists: true},
+		{name: "create never answered: checked and sent again until answered", method: http.MethodPost, loseBefore: 3,
+			wantCode: 201, wantRequests: map[string]int{"POST": 4, "GET": 3}, wantExists: true},
+		{name: "delete taken effect, answer lost: NotFound is success", method: http.MethodDelete, existing: "converge", loseAfter: 1,
+			wantCode: 200, wantRequests: map[string]int{"DELETE": 1, "GET": 1}, wantExists: false},
+		{name: "delete lost before the server acted: sent again", method: http.MethodDelete, existing: "converge", loseBefore: 1,
+			wantCode: 200, wantRequests: map[string]int{"DELETE": 2, "GET": 1}, wantExists: false},
+		{name: "delete awaiting finalizers, answer lost: the live object is the answer", method: http.MethodDelete, existing: "converge", deleting: true, loseBefore: 1,
+			wantCode: 200, wantRequests: map[string]int{"DELETE": 1, "GET": 1}, wantExists: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			api := newFakeAPI()
+			if tt.existing != "" {
+				api.objects[object] = api.object("web", tt.existing, time.Now(), tt.deleting)
+			}
+			api.loseAfter[tt.method], api.loseBefore[tt.method] = tt.loseAfter, tt.loseBefore
+			srv := httptest.NewServer(api)
+			defer srv.Close()
+			rt, _ := transportFor(time.Minute)
+			var req *http.Request
+			if tt.method == http.MethodPost {
+				req, _ = http.NewRequest(http.MethodPost, srv.URL+collection+"?fieldManager=converge", strings.NewReader(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"web"}}`))
+			} else {
+				req, _ = http.NewRequest(http.MethodDelete, srv.URL+object, nil)
+			}
+			resp, err := rt.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			api.mu.Lock()
+			defer api.mu.Unlock()
+			_, exists := api.objects[object]
+			if resp.StatusCode != tt.wantCode || exists != tt.wantExists {
+				t.Fatalf("answer %d, object exists %v; want %d, %v", resp.StatusCode, exists, tt.wantCode, tt.wantExists)
+			}
+			for method, n := range tt.wantRequests {
+				if api.requests[method] != n {
+					t.Fatalf("requests %v, want %v", api.requests, tt.wantRequests)
+				}
+			}
+		})
+	}
+}
+
+// TestRetryTransportGenerateNameIsNotSentTwice: a create whose name the server chooses
+// cannot be checked: its lost answer is the error.
+func TestRetryTransportGenerateNameIsNotSentTwice(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		conn, _, _ := w.(http.Hijacker).Hijack()
+		conn.Close()
+	}))
+	defer srv.Close()
+	rt, _ := transportFor(time.Minute)
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/api/v1/namespaces/shop/pods", strings.NewReader(`{"metadata":{"generateName":"job-"}}`))
+	if _, err := rt.RoundTrip(req); err == nil || hits.Load() != 1 {
+		t.Fatalf("err %v after %d requests, want the lost answer's error after 1", err, hits.Load())
+	}
+}
+
+// TestPolicyReportsOutagesOnce: many failing requests make one "unreachable" event, the
+// first answer after it one "back" event; failures before the API server ever answered are
+// no outage (the command's error says it cannot be reached).
+func TestPolicyReportsOutagesOnce(t *testing.T) {
+	var down atomic.Bool
+	down.Store(true)
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/version" {
+			io.WriteString(w, "{}")
+			return
+		}
+		if hits.Add(1) > 6 {
+			down.Store(false)
+		}
+		if down.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer srv.Close()
+	rt, clock := transportFor(time.Hour)
+	start := clock.Now()
+	var events []Event
+	defer rt.policy.Observe(func(e Event) { events = append(events, e) })()
+	never, _ := http.NewRequest(http.MethodGet, "http://127.0.0.1:1/version", nil)
+	if _, err := rt.RoundTrip(never); err == nil || len(events) != 0 {
+		t.Fatalf("a server never reached: err %v, events %+v; want an error and no event", err, events)
+	}
+	first, _ := http.NewRequest(http.MethodGet, srv.URL+"/version", nil)
+	if _, err := rt.RoundTrip(first); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/v1/pods", nil)
+			if resp, err := rt.RoundTrip(req); err != nil || resp.StatusCode != 200 {
+				t.Errorf("request failed: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if len(events) != 2 || !events[0].Back.IsZero() || events[1].Back.IsZero() || events[0].Since != events[1].Since || events[0].Since.Before(start) {
+		t.Fatalf("events %+v, want one unreachable then one back, both saying since when", events)
+	}
+	if events[0].Cause != "503 Service Unavailable" {
+		t.Fatalf("cause %q, want the first failure", events[0].Cause)
+	}
+	if _, _, down := rt.policy.Unreachable(); down {
+		t.Fatal("still unreachable after the answer")
 	}
 }
