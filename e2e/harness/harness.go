@@ -99,9 +99,11 @@ func setUp() (*Env, error) {
 	return env, nil
 }
 
-// RestartAPIServer kills kube-apiserver of the local cluster and starts it again.
+// RestartAPIServer kills kube-apiserver of the local cluster and starts it again; the test
+// must hold a cluster of its own (OwnCluster).
 func (e *Env) RestartAPIServer(t testing.TB) {
 	t.Helper()
+	OwnCluster(t)
 	if out, err := e.clusterScript("restart-apiserver"); err != nil {
 		t.Fatalf("restart kube-apiserver: %v\n%s", err, out)
 	}
