@@ -388,10 +388,7 @@ func decryptSecrets(in Inputs, ch *charts.Chart) ([]map[string]any, int, error) 
 		if err != nil {
 			return nil, 0, fmt.Errorf("decrypt %s: %w", chartFileName(in, name), err)
 		}
-		redact.Add(string(plain))
-		for _, line := range strings.Split(string(plain), "\n") {
-			redact.Add(line)
-		}
+		redact.AddSecretFile(plain)
 		plainFiles[strings.TrimPrefix(name, SecretFilesDir+"/")] = plain
 	}
 	// Encrypted data has no use in templates and must not travel in .Files.
@@ -483,7 +480,8 @@ func transform(md annotate.Set, rewrites []inject.Rewrite) helmsdk.Transform {
 			if err := checker.check(o); err != nil {
 				return err
 			}
-			registerSecretData(o)
+			// What a --set or a template put into a Secret is masked like decrypted values.
+			redact.AddSecretNode(o.Root)
 			// Tracking and deploy annotations are checked here, before anything reaches the
 			// cluster or a release revision is recorded.
 			if err := lifecycle.CheckWerfAnnotations(o.Annotations()); err != nil {
@@ -662,18 +660,6 @@ func fromCommit(repo *giterm.Repo, in *Inputs) (*commitCopies, error) {
 	}
 	in.Values.SetFile = setFiles
 	return copies, nil
-}
-
-// registerSecretData hands the values of a Secret object to the redactor, so that what a
-// --set or a template put into a Secret is masked in output like decrypted secret values.
-func registerSecretData(o *manifest.Object) {
-	if o.Kind() != "Secret" {
-		return
-	}
-	var obj map[string]any
-	if o.Root.Decode(&obj) == nil {
-		redact.AddSecretObject(obj)
-	}
 }
 
 // Description is the release description of the revision: where the chart came from.

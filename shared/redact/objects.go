@@ -31,6 +31,39 @@ func AddSecretObject(obj map[string]any) {
 	}
 }
 
+// AddSecretNode registers the values of a Secret object parsed as a YAML node (a rendered
+// manifest's document); other kinds, and nil, are ignored.
+func AddSecretNode(root *yaml.Node) {
+	if !isSecret(root) {
+		return
+	}
+	var obj map[string]any
+	if root.Decode(&obj) == nil {
+		AddSecretObject(obj)
+	}
+}
+
+// isSecret reports whether a document's top-level mapping has kind: Secret, without decoding
+// the rest of it.
+func isSecret(root *yaml.Node) bool {
+	if root == nil || root.Kind != yaml.MappingNode {
+		return false
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value == "kind" {
+			return root.Content[i+1].Value == "Secret"
+		}
+	}
+	return false
+}
+
+// AddSecretFile registers a decrypted secret file: whole, and each of its lines on its own
+// (short ones too, as whole values), since a template may take any one of them.
+func AddSecretFile(plain []byte) {
+	Add(string(plain))
+	Add(strings.Split(string(plain), "\n")...)
+}
+
 // documentSeparator splits a YAML stream into documents.
 var documentSeparator = regexp.MustCompile(`(?m)^---[ \t]*(#.*)?$`)
 

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
 )
 
 func TestSecretsAreMaskedEverywhere(t *testing.T) {
@@ -73,6 +75,50 @@ func TestShortSecretsAsWholeValues(t *testing.T) {
 	for _, tt := range tests {
 		if got := String(tt.in); got != tt.want {
 			t.Errorf("String(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestAddSecretNode: the values of a rendered Secret are registered, data decoded from
+// base64; other kinds are not.
+func TestAddSecretNode(t *testing.T) {
+	tests := []struct {
+		name       string
+		doc        string
+		marker     string
+		wantMasked bool
+	}{
+		{name: "Secret stringData", doc: "apiVersion: v1\nkind: Secret\nmetadata: {name: a}\nstringData: {password: NODEMARK-string}\n", marker: "NODEMARK-string", wantMasked: true},
+		{name: "Secret data decoded", doc: "kind: Secret\ndata: {token: " + base64.StdEncoding.EncodeToString([]byte("NODEMARK-data")) + "}\n", marker: "NODEMARK-data", wantMasked: true},
+		{name: "ConfigMap data stays", doc: "kind: ConfigMap\ndata: {password: NODEMARK-configmap}\n", marker: "NODEMARK-configmap", wantMasked: false},
+		{name: "kind only in a nested mapping", doc: "metadata: {kind: Secret}\nstringData: {x: NODEMARK-nested}\n", marker: "NODEMARK-nested", wantMasked: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var doc yaml.Node
+			if err := yaml.Unmarshal([]byte(tt.doc), &doc); err != nil {
+				t.Fatal(err)
+			}
+			AddSecretNode(doc.Content[0])
+			if masked := !strings.Contains(String("value "+tt.marker), tt.marker); masked != tt.wantMasked {
+				t.Fatalf("%s masked: %v, want %v", tt.marker, masked, tt.wantMasked)
+			}
+		})
+	}
+	AddSecretNode(nil)
+}
+
+// TestAddSecretFile: a decrypted file is masked whole and line by line, short lines as whole
+// values.
+func TestAddSecretFile(t *testing.T) {
+	AddSecretFile([]byte("FILEMARK-first-line\nq7\n"))
+	for in, want := range map[string]string{
+		"a FILEMARK-first-line b": "a *** b",
+		`code: "q7"`:              `code: "***"`,
+		"aq7b":                    "aq7b",
+	} {
+		if got := String(in); got != want {
+			t.Errorf("String(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
