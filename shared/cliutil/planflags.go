@@ -123,8 +123,11 @@ func changeTitle(c deploy.Change) string {
 		where = " in " + c.Object.Namespace
 	}
 	note := planNotes[c.Action]
-	if c.Hook != nil {
+	switch {
+	case c.Hook != nil:
 		note = hookNote(c.Hook)
+	case c.CRD:
+		note = " (CRD of the chart's crds/, applied before everything else)"
 	}
 	return fmt.Sprintf("%s %s%s%s", c.Action, c.Object.KindName(), where, note)
 }
@@ -203,7 +206,16 @@ func hookNote(h *deploy.HookPlan) string {
 			}
 		}
 	}
-	return fmt.Sprintf(" (hook %s, weight %d, delete policy %s: %s)", strings.Join(h.Events, ","), h.Weight, strings.Join(h.DeletePolicies, ","), when)
+	content := ""
+	switch h.Content {
+	case deploy.HookContentNew:
+		content = "; new hook"
+	case deploy.HookContentChanged:
+		content = "; changed since the last revision"
+	case deploy.HookContentUnchanged:
+		content = "; unchanged"
+	}
+	return fmt.Sprintf(" (hook %s, weight %d, delete policy %s: %s%s)", strings.Join(h.Events, ","), h.Weight, strings.Join(h.DeletePolicies, ","), when, content)
 }
 
 // SavePlan writes the plan for --use-plan, without its diffs.

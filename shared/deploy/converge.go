@@ -153,7 +153,11 @@ func Converge(ctx context.Context, client *helmsdk.Client, clients track.Clients
 		if err := VerifyPlan(ctx, client, clients, p.ReleaseName, p.Namespace, opts.Plan); err != nil {
 			return nil, err
 		}
-		expectDigest = opts.Plan.Digest
+		if err := verifyPlanRender(ctx, client, p, opts.Plan); err != nil {
+			return nil, err
+		}
+		// Helm renders again as it deploys: its post-renderer checks that manifest too.
+		expectDigest = opts.Plan.Digests.Manifest
 	}
 	if err := renderBeforeCRDs(ctx, p); err != nil {
 		return nil, err

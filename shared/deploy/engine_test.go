@@ -2,8 +2,13 @@ package deploy
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -102,3 +107,177 @@ func TestEngineInstalls(t *testing.T) {
 		t.Fatal("configmap not created")
 	}
 }
+
+const crontabCRD = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: crontabs.example.com
+spec:
+  group: example.com
+  names:
+    kind: CronTab
+    plural: crontabs
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        description: %s
+`
+
+const hookJob = `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: migrate
+  annotations:
+    helm.sh/hook: pre-install,pre-upgrade
+data:
+  command: %q
+`
+
+// planChart is a chart with a CRD, a hook and an object.
+func planChart(crdDescription, hookCommand, mode string) map[string]string {
+	return map[string]string{
+		"crds/crontab.yaml":   fmt.Sprintf(crontabCRD, crdDescription),
+		"templates/hook.yaml": fmt.Sprintf(hookJob, hookCommand),
+		"templates/cm.yaml":   configMap,
+		"values.yaml":         "mode: " + mode + "\n",
+	}
+}
+
+func (e *engine) plan(files map[string]string) *Plan {
+	e.t.Helper()
+	plan, err := MakePlan(context.Background(), e.client, e.prepare(files), PlanOptions{})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return plan
+}
+
+// changes are the plan's changes as "action Kind/name".
+func changes(plan *Plan) []string {
+	var out []string
+	for _, c := range plan.Changes {
+		out = append(out, string(c.Action)+" "+c.Object.Kind+"/"+c.Object.Name)
+	}
+	return out
+}
+
+// TestPlanCoversCRDsAndHooks: a plan shows the CRDs (first, created, updated with a diff or
+// unchanged) and the hooks with their content and its diff from the last revision.
+func TestPlanCoversCRDsAndHooks(t *testing.T) {
+	e := newEngine(t)
+	first := e.plan(planChart("v1", "echo migrate", "a"))
+	if got, want := strings.Join(changes(first), "; "), "create CustomResourceDefinition/crontabs.example.com; create ConfigMap/settings; hook ConfigMap/migrate"; got != want {
+		t.Fatalf("first plan: %s, want %s", got, want)
+	}
+	hook := first.Changes[2]
+	if hook.Hook.Content != HookContentNew || !strings.Contains(hook.Diff, `+  command: echo migrate`) {
+		t.Fatalf("new hook: content %q, diff:\n%s", hook.Hook.Content, hook.Diff)
+	}
+	if !first.Changes[0].CRD || !strings.Contains(first.Changes[0].Diff, "+  - name: v1") {
+		t.Fatalf("new CRD: %+v", first.Changes[0])
+	}
+	if _, err := e.converge(planChart("v1", "echo migrate", "a"), e.options()); err != nil {
+		t.Fatal(err)
+	}
+	same := e.plan(planChart("v1", "echo migrate", "a"))
+	if got, want := strings.Join(changes(same), "; "), "unchanged CustomResourceDefinition/crontabs.example.com; unchanged ConfigMap/settings; hook ConfigMap/migrate"; got != want {
+		t.Fatalf("plan of the deployed chart: %s, want %s", got, want)
+	}
+	if h := same.Changes[2]; h.Hook.Content != HookContentUnchanged || h.Diff != "" {
+		t.Fatalf("unchanged hook: content %q, diff:\n%s", h.Hook.Content, h.Diff)
+	}
+	changed := e.plan(planChart("v2", "rm -rf /data", "a"))
+	if got, want := strings.Join(changes(changed), "; "), "update CustomResourceDefinition/crontabs.example.com; unchanged ConfigMap/settings; hook ConfigMap/migrate"; got != want {
+		t.Fatalf("plan of changed CRD and hook: %s, want %s", got, want)
+	}
+	if d := changed.Changes[0].Diff; !strings.Contains(d, "-        description: v1") || !strings.Contains(d, "+        description: v2") {
+		t.Fatalf("CRD diff:\n%s", d)
+	}
+	if h := changed.Changes[2]; h.Hook.Content != HookContentChanged || !strings.Contains(h.Diff, "-  command: echo migrate") || !strings.Contains(h.Diff, "+  command: rm -rf /data") {
+		t.Fatalf("changed hook: content %q, diff:\n%s", h.Hook.Content, h.Diff)
+	}
+	if changed.Digests.Manifest != same.Digests.Manifest || changed.Digests.Hooks == same.Digests.Hooks || changed.Digests.CRDs == same.Digests.CRDs || changed.Digest == same.Digest {
+		t.Fatalf("digests: same %+v, changed %+v", same.Digests, changed.Digests)
+	}
+}
+
+// changedObjects are the writes since the first skip ones that changed an object of the
+// release (not the lock's, not dry runs, not access reviews).
+func (e *engine) changedObjects(skip int) []string {
+	var out []string
+	for _, w := range e.cluster.Writes()[skip:] {
+		if w.DryRun || w.Kind == "Lease" || w.Name == "werf-synchronization" || strings.HasPrefix(w.Kind, "SelfSubject") {
+			continue
+		}
+		out = append(out, w.Verb+" "+w.Kind+"/"+w.Name)
+	}
+	return out
+}
+
+// TestUsePlanRefusesWhatMoved: a converge with a saved plan applies it when nothing moved,
+// and otherwise is refused before anything, CRDs included, changes: a changed hook, a
+// changed CRD, a changed object in the chart, a live object someone changed.
+func TestUsePlanRefusesWhatMoved(t *testing.T) {
+	reviewed := planChart("v2", "echo migrate v2", "b")
+	tests := []struct {
+		name  string
+		chart map[string]string
+		// change changes the cluster after the plan was made.
+		change  func(*engine)
+		refused string
+	}{
+		{name: "nothing moved", chart: reviewed},
+		{name: "hook changed", chart: planChart("v2", "rm -rf /data", "b"), refused: "the chart's hooks render otherwise than the plan reviewed"},
+		{name: "CRD changed", chart: planChart("v3", "echo migrate v2", "b"), refused: "the chart's CRDs render otherwise than the plan reviewed"},
+		{name: "object changed", chart: planChart("v2", "echo migrate v2", "c"), refused: "the chart's objects render otherwise than the plan reviewed"},
+		{name: "live object moved", chart: reviewed, refused: "live objects changed since the plan was made: cm/settings", change: func(e *engine) {
+			cm := e.cluster.Get("ConfigMap", testNamespace, "settings")
+			cm.Object["data"] = map[string]any{"mode": "edited"}
+			if _, err := e.clients.Dynamic.Resource(configMapsGVR).Namespace(testNamespace).Update(context.Background(), cm, metav1.UpdateOptions{}); err != nil {
+				e.t.Fatal(err)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEngine(t)
+			if _, err := e.converge(planChart("v1", "echo migrate", "a"), e.options()); err != nil {
+				t.Fatal(err)
+			}
+			plan := e.plan(reviewed)
+			if tt.change != nil {
+				tt.change(e)
+			}
+			crdBefore := e.cluster.Get("CustomResourceDefinition", "", "crontabs.example.com")
+			skip := len(e.cluster.Writes())
+			opts := e.options()
+			opts.Plan = plan
+			_, err := e.converge(tt.chart, opts)
+			if tt.refused == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := e.cluster.Get("ConfigMap", testNamespace, "migrate").Object["data"]; fmt.Sprint(got) != "map[command:echo migrate v2]" {
+					t.Fatalf("hook data %v", got)
+				}
+				return
+			}
+			if !errors.Is(err, helmsdk.ErrPlanOutdated) || !strings.Contains(err.Error(), tt.refused) {
+				t.Fatalf("error %v, want the plan refused: %s", err, tt.refused)
+			}
+			if changed := e.changedObjects(skip); len(changed) > 0 {
+				t.Fatalf("a refused plan changed %v", changed)
+			}
+			if crd := e.cluster.Get("CustomResourceDefinition", "", "crontabs.example.com"); crd.GetResourceVersion() != crdBefore.GetResourceVersion() {
+				t.Fatal("a refused plan changed the CRD")
+			}
+		})
+	}
+}
+
+var configMapsGVR = schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}

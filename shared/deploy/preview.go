@@ -60,6 +60,9 @@ type HookPlan struct {
 	Runs bool `json:"runs"`
 	// Operation is the planned operation: install or upgrade.
 	Operation string `json:"operation"`
+	// Content compares it with the same hook of the release's newest revision; the change's
+	// diff shows the difference (the whole hook when new).
+	Content HookContent `json:"content"`
 }
 
 // Change is the plan for one object.
@@ -74,6 +77,8 @@ type Change struct {
 	LiveDigest string `json:"liveDigest,omitempty"`
 	// Hook is set for hooks.
 	Hook *HookPlan `json:"hook,omitempty"`
+	// CRD says the object is a CRD of the chart's crds/, applied before everything else.
+	CRD bool `json:"crd,omitempty"`
 }
 
 // Plan is what a converge of a prepared release would change.
@@ -82,9 +87,12 @@ type Plan struct {
 	Namespace string `json:"namespace"`
 	// Revision is the release's newest revision when the plan was made; zero for an install.
 	Revision int `json:"revision"`
-	// Digest identifies the rendered manifests the plan reviewed without their sensitive
-	// values (planDigest), so that a saved plan lets nobody test a guess of a secret offline.
+	// Digest identifies what the plan reviewed (the rendered manifest, the hooks and the
+	// CRDs: Digests) without their sensitive values (planDigest), so that a saved plan lets
+	// nobody test a guess of a secret offline.
 	Digest string `json:"digest"`
+	// Digests are the digests of the three parts Digest covers.
+	Digests PlanDigests `json:"digests"`
 	// LegacyDigestKey is the digest key plans of earlier versions carried beside the digest;
 	// such plans are refused.
 	LegacyDigestKey string         `json:"digestKey,omitempty"`
@@ -114,11 +122,14 @@ type PlanOptions struct {
 // cluster: desired states come from server-side dry runs of the very requests a converge
 // sends (defaults and admission included), objects that left the chart are listed.
 func MakePlan(ctx context.Context, client *helmsdk.Client, p *inputs.Prepared, opts PlanOptions) (*Plan, error) {
-	pv, err := client.Preview(ctx, helmsdk.UpgradeRequest{ReleaseName: p.ReleaseName, Chart: p.Chart, Values: p.Values, Description: p.Description(), Digest: planDigest(client)})
+	pv, digests, err := planRender(ctx, client, p)
 	if err != nil {
 		return nil, err
 	}
-	plan := &Plan{Release: p.ReleaseName, Namespace: p.Namespace, Digest: pv.Digest, Summary: map[Action]int{}}
+	plan := &Plan{Release: p.ReleaseName, Namespace: p.Namespace, Digest: digests.total(), Digests: digests, Summary: map[Action]int{}}
+	if err := planCRDs(ctx, client, p, plan, opts); err != nil {
+		return nil, err
+	}
 	var previous []*resource.Info
 	if pv.Current != nil {
 		plan.Revision = pv.Current.Revision
@@ -158,30 +169,8 @@ func MakePlan(ctx context.Context, client *helmsdk.Client, p *inputs.Prepared, o
 			plan.add(*c)
 		}
 	}
-	for _, hook := range pv.Release.Hooks {
-		hooks, err := client.Objects(hook)
-		if err != nil {
-			return nil, err
-		}
-		operation := "upgrade"
-		if pv.Install {
-			operation = "install"
-		}
-		for _, info := range hooks {
-			t, err := apply.TargetOf(info)
-			if err != nil {
-				return nil, err
-			}
-			hp, err := planHook(info, operation)
-			if err != nil {
-				return nil, err
-			}
-			action := ActionHookSkipped
-			if hp.Runs {
-				action = ActionHook
-			}
-			plan.add(Change{Action: action, Object: t.Ref, Hook: hp})
-		}
+	if err := planHooks(client, pv, plan, opts); err != nil {
+		return nil, err
 	}
 	return plan, nil
 }

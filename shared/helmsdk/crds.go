@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -47,43 +48,9 @@ type CRDsResult struct {
 // since (see unchangedSinceApplied).
 func (c *Client) ApplyCRDs(ctx context.Context, ch *charts.Chart) (CRDsResult, error) {
 	var res CRDsResult
-	type pending struct {
-		info   *resource.Info
-		file   string
-		data   []byte
-		digest string
-	}
-	var all []pending
-	for _, crd := range ch.Helm().CRDObjects() {
-		infos, err := c.cfg.KubeClient.Build(bytes.NewReader(crd.File.Data), false)
-		if err != nil {
-			return res, fmt.Errorf("read CRD file %s: %w", crd.Filename, err)
-		}
-		for _, info := range infos {
-			data, err := json.Marshal(info.Object)
-			if err != nil {
-				return res, err
-			}
-			sum := sha256.Sum256(data)
-			digest := hex.EncodeToString(sum[:])
-			obj, err := meta.Accessor(info.Object)
-			if err != nil {
-				return res, fmt.Errorf("read CRD %q from %s: %w", info.Name, crd.Filename, err)
-			}
-			annotations := obj.GetAnnotations()
-			if annotations == nil {
-				annotations = map[string]string{}
-			}
-			annotations[CRDAppliedDigestAnnotation] = digest
-			obj.SetAnnotations(annotations)
-			if data, err = json.Marshal(info.Object); err != nil {
-				return res, err
-			}
-			all = append(all, pending{info: info, file: crd.Filename, data: data, digest: digest})
-		}
-	}
-	if len(all) == 0 {
-		return res, nil
+	all, err := c.crdsToApply(ch)
+	if err != nil || len(all) == 0 {
+		return res, err
 	}
 	live := c.liveCRDMetadata(ctx, len(all), func(i int) string { return all[i].info.Name })
 	var established []*resource.Info
@@ -111,6 +78,110 @@ func (c *Client) ApplyCRDs(ctx context.Context, ch *charts.Chart) (CRDsResult, e
 	// rediscovery is two requests.
 	c.forgetAPIResources()
 	return res, nil
+}
+
+// pendingCRD is one CRD of the chart as ApplyCRDs applies it: the object with its
+// applied-digest annotation, the file it came from, the JSON sent, and its digest.
+type pendingCRD struct {
+	info   *resource.Info
+	file   string
+	data   []byte
+	digest string
+}
+
+// crdsToApply builds the CRDs of the chart's crds/ directories (subcharts too), each
+// annotated with the digest of its content.
+func (c *Client) crdsToApply(ch *charts.Chart) ([]pendingCRD, error) {
+	var all []pendingCRD
+	for _, crd := range ch.Helm().CRDObjects() {
+		infos, err := c.cfg.KubeClient.Build(bytes.NewReader(crd.File.Data), false)
+		if err != nil {
+			return nil, fmt.Errorf("read CRD file %s: %w", crd.Filename, err)
+		}
+		for _, info := range infos {
+			data, err := json.Marshal(info.Object)
+			if err != nil {
+				return nil, err
+			}
+			sum := sha256.Sum256(data)
+			digest := hex.EncodeToString(sum[:])
+			obj, err := meta.Accessor(info.Object)
+			if err != nil {
+				return nil, fmt.Errorf("read CRD %q from %s: %w", info.Name, crd.Filename, err)
+			}
+			annotations := obj.GetAnnotations()
+			if annotations == nil {
+				annotations = map[string]string{}
+			}
+			annotations[CRDAppliedDigestAnnotation] = digest
+			obj.SetAnnotations(annotations)
+			if data, err = json.Marshal(info.Object); err != nil {
+				return nil, err
+			}
+			all = append(all, pendingCRD{info: info, file: crd.Filename, data: data, digest: digest})
+		}
+	}
+	return all, nil
+}
+
+// CRDManifests are the files of the chart's crds/ directories (subcharts too), as one
+// stream of YAML documents.
+func CRDManifests(ch *charts.Chart) string {
+	var files []string
+	for _, crd := range ch.Helm().CRDObjects() {
+		files = append(files, "# Source: "+crd.Filename+"\n"+string(crd.File.Data))
+	}
+	return strings.Join(files, "\n---\n")
+}
+
+// CRDPlan is what ApplyCRDs would do to one CRD of the chart.
+type CRDPlan struct {
+	// Object is the CRD as it would be applied.
+	Object *resource.Info
+	// File is the chart file it comes from.
+	File string
+	// Live is the CRD in the cluster; nil when it would be created.
+	Live *unstructured.Unstructured
+	// Unchanged says ApplyCRDs leaves it alone: it carries the digest of exactly what would
+	// be applied and nobody changed it since.
+	Unchanged bool
+	// Desired is the CRD as the API server would store it (a server-side dry run of the
+	// apply); the rendered object when unchanged or when the dry run cannot be made.
+	Desired *unstructured.Unstructured
+}
+
+// PlanCRDs says what ApplyCRDs would do to each CRD of the chart, changing nothing.
+func (c *Client) PlanCRDs(ctx context.Context, ch *charts.Chart) ([]CRDPlan, error) {
+	all, err := c.crdsToApply(ch)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]CRDPlan, 0, len(all))
+	for _, p := range all {
+		rendered, ok := p.info.Object.(*unstructured.Unstructured)
+		if !ok {
+			return nil, fmt.Errorf("read CRD %q from %s: unexpected object type %T", p.info.Name, p.file, p.info.Object)
+		}
+		plan := CRDPlan{Object: p.info, File: p.file, Desired: rendered}
+		if plan.Live, err = Live(p.info); err != nil {
+			return nil, fmt.Errorf("read CRD %q: %w", p.info.Name, err)
+		}
+		if plan.Live != nil {
+			m := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{ManagedFields: plan.Live.GetManagedFields(), DeletionTimestamp: plan.Live.GetDeletionTimestamp()}}
+			plan.Unchanged = plan.Live.GetAnnotations()[CRDAppliedDigestAnnotation] == p.digest && unchangedSinceApplied(m)
+		}
+		if !plan.Unchanged {
+			force := true
+			helper := resource.NewHelper(p.info.Client, p.info.Mapping).WithFieldManager(crdFieldManager).DryRun(true)
+			if obj, err := helper.Patch(p.info.Namespace, p.info.Name, types.ApplyPatchType, p.data, &metav1.PatchOptions{Force: &force}); err == nil {
+				if u, ok := obj.(*unstructured.Unstructured); ok {
+					plan.Desired = u
+				}
+			}
+		}
+		out = append(out, plan)
+	}
+	return out, nil
 }
 
 // liveCRDMetadata reads the metadata (no schema) of the CRDs named by name(0..n-1), a few at
