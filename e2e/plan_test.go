@@ -342,3 +342,86 @@ stringData: {password: "{{ .Values.db.password }}"}
 		t.Fatalf("dsn %q after applying the plan", got)
 	}
 }
+
+// TestPlanPinsCRDsAndHooks: the plan of a chart whose CRD and hook changed shows both with
+// their diffs; applying the saved plan after the hook changed again is refused before
+// anything, the CRD included, changes; the reviewed chart then applies.
+func TestPlanPinsCRDsAndHooks(t *testing.T) {
+	env := harness.Get(t)
+	ns := env.Namespace(t)
+	group := ns + ".converge.test"
+	crd := func(description string) string {
+		return `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: backups.` + group + `
+spec:
+  group: ` + group + `
+  names: {kind: Backup, plural: backups}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema: {type: object, description: ` + description + `}
+`
+	}
+	chart := writeChart(t, "pinned", map[string]string{
+		"values.yaml":      "command: echo hello\n",
+		"crds/backup.yaml": crd("first"),
+		"templates/all.yaml": `apiVersion: v1
+kind: ConfigMap
+metadata: {name: cfg}
+data: {greeting: hello}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: migrate
+  annotations: {helm.sh/hook: "pre-install,pre-upgrade"}
+data: {command: "{{ .Values.command }}"}
+`,
+	})
+	t.Cleanup(func() { env.Kubectl(t, "delete", "crd", "backups."+group, "--ignore-not-found") })
+	env.Command(t, "kubectl", "converge", chart, "-n", ns).Succeed()
+	crdDescription := func() string {
+		return jsonPath(t, env, ns, "crd/backups."+group, "{.spec.versions[0].schema.openAPIV3Schema.description}")
+	}
+
+	writeFile(t, filepath.Join(chart, "crds", "backup.yaml"), crd("second"))
+	saved := filepath.Join(t.TempDir(), "plan.json")
+	plan := env.Command(t, "kubectl", "converge", "plan", chart, "-n", ns, "--set", "command=echo reviewed", "--save-plan", saved).Succeed().Stdout
+	for _, want := range []string{
+		"~ update CustomResourceDefinition/backups." + group + " (CRD of the chart's crds/, applied before everything else)",
+		"-        description: first", "+        description: second",
+		"* hook ConfigMap/migrate in " + ns + " (hook pre-install,pre-upgrade, weight 0, delete policy before-hook-creation: runs in this upgrade; changed since the last revision)",
+		"-  command: echo hello", "+  command: echo reviewed",
+	} {
+		if !strings.Contains(plan, want+"\n") {
+			t.Fatalf("the plan lacks %q:\n%s", want, plan)
+		}
+	}
+
+	res := env.Command(t, "kubectl", "converge", chart, "-n", ns, "--set", "command=rm -rf /data", "--use-plan", saved).Run()
+	if res.ExitCode == 0 || !strings.Contains(res.Stderr, "the plan is outdated: the chart renders other hooks than the plan reviewed") {
+		t.Fatalf("exit %d, want the changed hook refused:\n%s", res.ExitCode, res.Combined())
+	}
+	if got := crdDescription(); got != "first" {
+		t.Fatalf("the refused plan changed the CRD: description %q", got)
+	}
+	if got := jsonPath(t, env, ns, "configmap/migrate", "{.data.command}"); got != "echo hello" {
+		t.Fatalf("the refused plan changed the hook: command %q", got)
+	}
+	if h := historyStatuses(t, env, ns, "pinned"); h != "1:deployed" {
+		t.Fatalf("the refused plan left history %q", h)
+	}
+
+	env.Command(t, "kubectl", "converge", chart, "-n", ns, "--set", "command=echo reviewed", "--use-plan", saved).Succeed()
+	if got := crdDescription(); got != "second" {
+		t.Fatalf("the reviewed plan left the CRD's description %q", got)
+	}
+	if got := jsonPath(t, env, ns, "configmap/migrate", "{.data.command}"); got != "echo reviewed" {
+		t.Fatalf("the reviewed plan left the hook's command %q", got)
+	}
+}

@@ -232,9 +232,9 @@ func TestUsePlanRefusesWhatMoved(t *testing.T) {
 		refused string
 	}{
 		{name: "nothing moved", chart: reviewed},
-		{name: "hook changed", chart: planChart("v2", "rm -rf /data", "b"), refused: "the chart's hooks render otherwise than the plan reviewed"},
-		{name: "CRD changed", chart: planChart("v3", "echo migrate v2", "b"), refused: "the chart's CRDs render otherwise than the plan reviewed"},
-		{name: "object changed", chart: planChart("v2", "echo migrate v2", "c"), refused: "the chart's objects render otherwise than the plan reviewed"},
+		{name: "hook changed", chart: planChart("v2", "rm -rf /data", "b"), refused: "the chart renders other hooks than the plan reviewed"},
+		{name: "CRD changed", chart: planChart("v3", "echo migrate v2", "b"), refused: "the chart renders other CRDs than the plan reviewed"},
+		{name: "object changed", chart: planChart("v2", "echo migrate v2", "c"), refused: "the chart renders other manifests than the plan reviewed"},
 		{name: "live object moved", chart: reviewed, refused: "live objects changed since the plan was made: cm/settings", change: func(e *engine) {
 			cm := e.cluster.Get("ConfigMap", testNamespace, "settings")
 			cm.Object["data"] = map[string]any{"mode": "edited"}

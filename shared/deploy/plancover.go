@@ -81,17 +81,16 @@ func verifyPlanRender(ctx context.Context, client *helmsdk.Client, p *inputs.Pre
 		moved = append(moved, "CRDs")
 	}
 	if now.Manifest != plan.Digests.Manifest {
-		moved = append(moved, "objects")
+		moved = append(moved, "manifests")
 	}
 	if now.Hooks != plan.Digests.Hooks {
 		moved = append(moved, "hooks")
 	}
-	if len(moved) > 0 || now.total() != plan.Digest {
-		what := strings.Join(moved, ", ")
-		if what == "" {
-			what = "digest"
-		}
-		return fmt.Errorf("%w: the chart's %s render otherwise than the plan reviewed (the chart, values, images or the cluster's lookups changed since); nothing was applied: make a new plan", helmsdk.ErrPlanOutdated, what)
+	if len(moved) == 0 && now.total() != plan.Digest {
+		moved = append(moved, "manifests")
+	}
+	if len(moved) > 0 {
+		return fmt.Errorf("%w: the chart renders other %s than the plan reviewed (the chart, values, images or the cluster's lookups changed since); nothing was applied: make a new plan", helmsdk.ErrPlanOutdated, strings.Join(moved, " and "))
 	}
 	return nil
 }
