@@ -393,10 +393,10 @@ data: {command: "{{ .Values.command }}"}
 	saved := filepath.Join(t.TempDir(), "plan.json")
 	plan := env.Command(t, "kubectl", "converge", "plan", chart, "-n", ns, "--set", "command=echo reviewed", "--save-plan", saved).Succeed().Stdout
 	for _, want := range []string{
-		"~ update CustomResourceDefinition/backups." + group + " (CRD of the chart's crds/, applied before everything else)",
+		"~ update CustomResourceDefinition.apiextensions.k8s.io/backups." + group + " (CRD of the chart's crds/, applied before everything else)",
 		"-        description: first", "+        description: second",
 		"* hook ConfigMap/migrate in " + ns + " (hook pre-install,pre-upgrade, weight 0, delete policy before-hook-creation: runs in this upgrade; changed since the last revision)",
-		"-  command: echo hello", "+  command: echo reviewed",
+		"--- hook of revision 1", "-  command: echo hello", "+  command: echo reviewed",
 	} {
 		if !strings.Contains(plan, want+"\n") {
 			t.Fatalf("the plan lacks %q:\n%s", want, plan)

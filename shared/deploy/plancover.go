@@ -142,6 +142,12 @@ func planHooks(client *helmsdk.Client, pv *helmsdk.Preview, plan *Plan, opts Pla
 			}
 		}
 	}
+	// A hook's old side is the newest revision's hook: its live copy is deleted and created
+	// again (before-hook-creation), or gone (hook-succeeded).
+	opts.Diff.From = "hook of revision 0"
+	if pv.Current != nil {
+		opts.Diff.From = fmt.Sprintf("hook of revision %d", pv.Current.Revision)
+	}
 	operation := "upgrade"
 	if pv.Install {
 		operation = "install"

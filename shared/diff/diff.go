@@ -30,6 +30,8 @@ type Options struct {
 	// Context is the number of unchanged lines around each change; zero means 3, a
 	// negative number none.
 	Context int
+	// From names the old side in the diff's header; zero: "live".
+	From string
 }
 
 // insignificantMetadata are metadata fields the API server sets.
@@ -316,9 +318,13 @@ func Unified(live, planned map[string]any, opts Options) (string, error) {
 	case context < 0:
 		context = 0
 	}
+	from := opts.From
+	if from == "" {
+		from = "live"
+	}
 	return difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
 		A: lines(a), B: lines(b),
-		FromFile: "live", ToFile: "planned", Context: context,
+		FromFile: from, ToFile: "planned", Context: context,
 	})
 }
 
