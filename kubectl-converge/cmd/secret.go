@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,7 +17,6 @@ import (
 
 	"github.com/kubectl-converge/converge/shared/chart"
 	"github.com/kubectl-converge/converge/shared/exitcode"
-	"github.com/kubectl-converge/converge/shared/inputs"
 	"github.com/kubectl-converge/converge/shared/secrets"
 )
 
@@ -96,20 +94,10 @@ func (o *SecretOptions) wholeFile(path string) (bool, error) {
 	case "values":
 		return false, nil
 	case "auto":
-		return isUnderSecretDir(path), nil
+		return secrets.InFilesDir(path), nil
 	default:
 		return false, exitcode.Usage("--mode %q: use values, file or auto", o.Mode)
 	}
-}
-
-func isUnderSecretDir(path string) bool {
-	parts := strings.Split(filepath.ToSlash(filepath.Clean(path)), "/")
-	for _, p := range parts[:len(parts)-1] {
-		if p == inputs.SecretFilesDir {
-			return true
-		}
-	}
-	return false
 }
 
 func (o *SecretOptions) runTransform(args []string, encrypt bool) error {
@@ -134,7 +122,12 @@ func (o *SecretOptions) runTransform(args []string, encrypt bool) error {
 	if err != nil {
 		return err
 	}
-	out, err := convert(c, data, whole, encrypt, nil)
+	var out []byte
+	if encrypt {
+		out, err = c.EncryptFile(data, whole, nil)
+	} else {
+		out, err = c.DecryptFile(data, whole)
+	}
 	if err != nil {
 		return exitcode.Wrap(exitcode.CodeUsage, fmt.Errorf("%s: %w", displayPath(path), err))
 	}
@@ -152,22 +145,6 @@ func displayPath(path string) string {
 	return path
 }
 
-// convert encrypts or decrypts data as a whole file or as a values document; previous is the
-// earlier encrypted form of a values document whose unchanged values keep their ciphertext.
-func convert(c *secrets.Cipher, data []byte, whole, encrypt bool, previous []byte) ([]byte, error) {
-	switch {
-	case whole && encrypt:
-		out, err := c.Encrypt(data)
-		return append(out, '\n'), err
-	case whole:
-		return c.Decrypt(data)
-	case encrypt:
-		return c.EncryptValues(data, previous)
-	default:
-		return c.DecryptValues(data)
-	}
-}
-
 func (o *SecretOptions) runEdit(ctx context.Context, path string) error {
 	whole, err := o.wholeFile(path)
 	if err != nil {
@@ -181,7 +158,7 @@ func (o *SecretOptions) runEdit(ctx context.Context, path string) error {
 	if err != nil && !os.IsNotExist(err) {
 		return exitcode.Wrap(exitcode.CodeUsage, err)
 	}
-	plain, err := convert(c, encrypted, whole, false, nil)
+	plain, err := c.DecryptFile(encrypted, whole)
 	if err != nil {
 		return exitcode.Wrap(exitcode.CodeUsage, fmt.Errorf("%s: %w", path, err))
 	}
@@ -216,7 +193,7 @@ func (o *SecretOptions) runEdit(ctx context.Context, path string) error {
 		fmt.Fprintf(o.ErrOut, "secret edit: %s unchanged\n", path)
 		return nil
 	}
-	out, err := convert(c, edited, whole, true, encrypted)
+	out, err := c.EncryptFile(edited, whole, encrypted)
 	if err != nil {
 		return exitcode.Wrap(exitcode.CodeUsage, fmt.Errorf("%s: the edited content is not valid: %w; the file is unchanged", path, err))
 	}
@@ -271,25 +248,13 @@ type RotateKeyOptions struct {
 }
 
 // Run decrypts every secret of the chart (and extra files) with the old key and encrypts
-// them with the new one. Every file is decrypted before any is written, so a wrong old key
-// changes nothing.
+// them with the new one (secrets.Rotate: a wrong old key changes nothing).
 func (o *RotateKeyOptions) Run(extra []string) error {
-	oldKey := os.Getenv("WERF_OLD_SECRET_KEY")
-	if o.OldKeyFile != "" {
-		raw, err := os.ReadFile(o.OldKeyFile)
-		if err != nil {
-			return exitcode.Wrap(exitcode.CodeUsage, fmt.Errorf("--old-key-file: %w", err))
-		}
-		oldKey = string(raw)
-	}
-	if strings.TrimSpace(oldKey) == "" {
-		return exitcode.Usage("no old key: set $WERF_OLD_SECRET_KEY or --old-key-file")
-	}
-	oldCipher, err := secrets.NewCipher(oldKey)
+	oldKey, err := secrets.OldKey(o.OldKeyFile, nil)
 	if err != nil {
-		return exitcode.Wrap(exitcode.CodeUsage, fmt.Errorf("old key: %w", err))
+		return err
 	}
-	newCipher, err := o.cipher()
+	newKey, err := o.cipher()
 	if err != nil {
 		return err
 	}
@@ -303,41 +268,15 @@ func (o *RotateKeyOptions) Run(extra []string) error {
 			return err
 		}
 	}
-	targets := map[string]bool{}
-	if _, err := os.Stat(filepath.Join(chartDir, inputs.DefaultSecretValuesFile)); err == nil {
-		targets[filepath.Join(chartDir, inputs.DefaultSecretValuesFile)] = false
-	}
-	secretDir := filepath.Join(chartDir, inputs.SecretFilesDir)
-	_ = filepath.WalkDir(secretDir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			targets[p] = true
-		}
-		return nil
-	})
+	files := secrets.ChartFiles(chartDir)
 	for _, f := range extra {
-		targets[f] = isUnderSecretDir(f)
+		files[f] = secrets.InFilesDir(f)
 	}
-	rotated := map[string][]byte{}
-	for path, whole := range targets {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return exitcode.Wrap(exitcode.CodeUsage, err)
-		}
-		plain, err := convert(oldCipher, data, whole, false, nil)
-		if err != nil {
-			return exitcode.Wrap(exitcode.CodeUsage, fmt.Errorf("%s: with the old key: %w; nothing was rotated", path, err))
-		}
-		if rotated[path], err = convert(newCipher, plain, whole, true, nil); err != nil {
-			return err
-		}
-	}
-	for path, data := range rotated {
-		if err := os.WriteFile(path, data, 0o600); err != nil {
-			return err
-		}
+	rotated, err := secrets.Rotate(files, oldKey, newKey)
+	for _, path := range rotated {
 		fmt.Fprintf(o.ErrOut, "secret rotate-key: %s re-encrypted\n", path)
 	}
-	return nil
+	return err
 }
 
 func subcommand(use, short string, args cobra.PositionalArgs, run func(cmd *cobra.Command, args []string) error) *cobra.Command {

@@ -26,9 +26,9 @@ import (
 
 const (
 	// DefaultSecretValuesFile is the chart's own encrypted values file (werf's layout).
-	DefaultSecretValuesFile = "secret-values.yaml"
+	DefaultSecretValuesFile = secrets.ValuesFile
 	// SecretFilesDir holds encrypted files read by werf_secret_file in templates.
-	SecretFilesDir = "secret"
+	SecretFilesDir = secrets.FilesDir
 	// AnnotationVersion records the version of the tool that deployed an object.
 	AnnotationVersion = "kubectl-converge.io/version"
 	// AnnotationEnv records --env on every object, when given.
