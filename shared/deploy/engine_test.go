@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"os"
 	"path/filepath"
 	"strings"
@@ -281,3 +283,157 @@ func TestUsePlanRefusesWhatMoved(t *testing.T) {
 }
 
 var configMapsGVR = schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
+
+// history is the release's history as "1:superseded 2:failed ...", "" when it has none.
+func (e *engine) history() string {
+	e.t.Helper()
+	revs, err := e.client.History("app")
+	if errors.Is(err, helmsdk.ErrReleaseNotFound) {
+		return ""
+	}
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var out []string
+	for _, r := range revs {
+		out = append(out, fmt.Sprintf("%d:%s", r.Revision, r.Status))
+	}
+	return strings.Join(out, " ")
+}
+
+// refuse makes the fake API refuse every create or patch of the ConfigMap named name.
+func (e *engine) refuse(name string) {
+	e.cluster.React(func(w fakecluster.Write) error {
+		if w.Kind == "ConfigMap" && w.Name == name && !w.DryRun && (w.Verb == "create" || w.Verb == "patch") {
+			return apierrors.NewInvalid(schema.GroupKind{Kind: "ConfigMap"}, name, field.ErrorList{field.Invalid(field.NewPath("data"), "x", "refused by the test")})
+		}
+		return nil
+	})
+}
+
+// lines are the human lines of the stage events so far.
+func (e *engine) lines() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []string
+	for _, ev := range e.events {
+		if ev.Type == track.EventTypeStage {
+			out = append(out, ev.Line)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+const brokenConfigMap = `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: broken
+`
+
+// TestAutoRollback: a failed upgrade with --auto-rollback returns the release to its last
+// good revision, objects included; a failed first install is uninstalled, its objects gone.
+func TestAutoRollback(t *testing.T) {
+	good := map[string]string{"templates/cm.yaml": configMap, "values.yaml": "mode: good\n"}
+	bad := map[string]string{"templates/cm.yaml": configMap, "templates/broken.yaml": brokenConfigMap, "values.yaml": "mode: bad\n"}
+	tests := []struct {
+		name string
+		// before are the charts converged successfully first.
+		before      []map[string]string
+		wantError   string
+		wantHistory string
+		// wantMode is the settings ConfigMap's mode after the rollback; "" when it is gone.
+		wantMode string
+		wantLine string
+	}{
+		{name: "upgrade returns to the last good revision", before: []map[string]string{good, good},
+			wantError: "(auto-rollback: revision 2 is live again as revision 4)", wantHistory: "1:superseded 2:superseded 3:failed 4:deployed", wantMode: "good",
+			wantLine: `auto-rollback: returning release "app" to revision 2`},
+		{name: "a failed first install is uninstalled",
+			wantError: "(auto-rollback: the failed first install was uninstalled)", wantHistory: "",
+			wantLine: `auto-rollback: release "app" never deployed successfully: uninstalling it`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEngine(t)
+			for _, chart := range tt.before {
+				if _, err := e.converge(chart, e.options()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			e.refuse("broken")
+			opts := e.options()
+			opts.AutoRollback = true
+			res, err := e.converge(bad, opts)
+			if err == nil || !strings.Contains(err.Error(), "refused by the test") || !strings.Contains(err.Error(), tt.wantError) {
+				t.Fatalf("error %v, want the failure and %q", err, tt.wantError)
+			}
+			if got := e.history(); got != tt.wantHistory {
+				t.Fatalf("history %q, want %q", got, tt.wantHistory)
+			}
+			cm := e.cluster.Get("ConfigMap", testNamespace, "settings")
+			switch {
+			case tt.wantMode == "" && cm != nil:
+				t.Fatalf("settings left after the uninstall: %v", cm.Object["data"])
+			case tt.wantMode != "" && (cm == nil || fmt.Sprint(cm.Object["data"]) != "map[mode:"+tt.wantMode+"]"):
+				t.Fatalf("settings after the rollback: %v", cm)
+			}
+			if tt.wantMode != "" && (res.RolledBack == nil || res.RolledBack.Revision != 4) {
+				t.Fatalf("result's rolled-back revision: %+v", res.RolledBack)
+			}
+			if !strings.Contains(e.lines(), tt.wantLine) {
+				t.Fatalf("no line %q in:\n%s", tt.wantLine, e.lines())
+			}
+		})
+	}
+}
+
+// TestPendingRecovery: a revision an interrupted run left pending-* is marked failed by the
+// next converge, which then deploys.
+func TestPendingRecovery(t *testing.T) {
+	for _, status := range []string{"pending-install", "pending-upgrade", "pending-rollback"} {
+		t.Run(status, func(t *testing.T) {
+			releases := filepath.Join(t.TempDir(), "releases.yaml")
+			record := func(version int, status string) string {
+				return fmt.Sprintf(`- name: app
+  namespace: %s
+  version: %d
+  info: {status: %s}
+  chart: {metadata: {name: app, version: 0.1.0, apiVersion: v2}}
+  manifest: |
+    apiVersion: v1
+    kind: ConfigMap
+    metadata: {name: settings}
+    data: {mode: old}
+`, testNamespace, version, status)
+			}
+			data := record(1, "deployed") + record(2, status)
+			if status == "pending-install" {
+				data = record(1, status)
+			}
+			if err := os.WriteFile(releases, []byte(data), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			e := newEngine(t)
+			t.Setenv("HELM_MEMORY_DRIVER_DATA", releases)
+			client, err := helmsdk.NewClient(helmsdk.Config{Getter: e.cluster.Getter(), Namespace: testNamespace, Driver: "memory"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.client = client
+			pending := e.history()
+			res, err := e.converge(map[string]string{"templates/cm.yaml": configMap}, e.options())
+			if err != nil {
+				t.Fatal(err)
+			}
+			revs, _ := e.client.History("app")
+			left := revs[len(revs)-2]
+			if left.Status != helmsdk.StatusFailed || res.Release.Status != helmsdk.StatusDeployed || res.Release.Revision != left.Revision+1 {
+				t.Fatalf("history %q before, %q after", pending, e.history())
+			}
+			want := fmt.Sprintf(`release "app" revision %d was left %s by an interrupted run: marked it failed, continuing`, left.Revision, status)
+			if !strings.Contains(e.lines(), want) {
+				t.Fatalf("no line %q in:\n%s", want, e.lines())
+			}
+		})
+	}
+}
