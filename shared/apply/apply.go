@@ -545,6 +545,13 @@ func (a *Applier) AwaitHook(objects []*resource.Info) error {
 		}
 	}
 	a.Stage("hook "+hook, fmt.Sprintf("hook %s: %s", hook, RefList(refs)), refs)
+	// Helm awaits a hook right after creating it.
+	created := time.Now()
+	a.mu.Lock()
+	for _, r := range refs {
+		a.applied[r] = created
+	}
+	a.mu.Unlock()
 	return a.await(targets)
 }
 

@@ -234,6 +234,13 @@ func (c *deployKubeClient) Create(resources kube.ResourceList) (*kube.Result, er
 	}
 	ops := helmOps{client: c.Client, install: true, keepManual: c.keepManual}
 	if isHookList(resources) {
+		if len(resources) == 1 {
+			// One request, as Helm: the live copy is read only when one is in the way.
+			res, err := c.Client.Create(resources)
+			if !apierrors.IsAlreadyExists(err) {
+				return res, err
+			}
+		}
 		var terminating kube.ResourceList
 		for _, info := range resources {
 			live, err := ops.Get(info)

@@ -34,8 +34,9 @@ type Clients struct {
 type Target struct {
 	Ref    Ref
 	Policy Policy
-	// Applied is when the deploy sent the object; the result's time counts from it. Zero:
-	// from the start of tracking.
+	// Applied is when the deploy sent the object; the result's time counts from it, and a kind
+	// with no readiness of its own (RBAC, ConfigMaps, Secrets...) is ready at once. Zero: the
+	// object is watched from the start of tracking.
 	Applied time.Time
 }
 
@@ -194,6 +195,14 @@ func Track(ctx context.Context, clients Clients, targets []Target, opts Options,
 		}
 		o := &trackedObject{Target: target, status: Status{State: StateProgressing, Detail: "waiting"}, started: started, lastMove: t.start}
 		t.objects = append(t.objects, o)
+		if detail, ok := readyOnceApplied(target, t.opts.Deletion); ok {
+			// Nothing to watch: the deploy's successful write is the readiness.
+			now := time.Now()
+			o.status, o.finished = Status{State: StateReady, Detail: detail}, now.Sub(started)
+			ref, status := o.Ref, o.status
+			sink(Event{Type: EventTypeStatus, Time: now, Elapsed: now.Sub(t.origin), Object: &ref, Status: &status})
+			continue
+		}
 		t.open(o)
 	}
 	if err := t.sources.start(watchCtx); err != nil {
@@ -669,6 +678,43 @@ var presenceKinds = map[string]string{
 	"CronJob.batch":                       "present (its Jobs are not waited for)",
 	"HorizontalPodAutoscaler.autoscaling": "present",
 	"PodDisruptionBudget.policy":          "present",
+}
+
+// noReadinessKinds have no status to wait for (RBAC, configuration, admission webhooks'
+// registrations, classes): they are ready once the API server has them.
+var noReadinessKinds = map[string]bool{
+	"ServiceAccount":                        true,
+	"ConfigMap":                             true,
+	"Secret":                                true,
+	"Endpoints":                             true,
+	"LimitRange":                            true,
+	"Role.rbac.authorization.k8s.io":        true,
+	"ClusterRole.rbac.authorization.k8s.io": true,
+	"RoleBinding.rbac.authorization.k8s.io": true,
+	"ClusterRoleBinding.rbac.authorization.k8s.io":                true,
+	"ValidatingWebhookConfiguration.admissionregistration.k8s.io": true,
+	"MutatingWebhookConfiguration.admissionregistration.k8s.io":   true,
+	"NetworkPolicy.networking.k8s.io":                             true,
+	"IngressClass.networking.k8s.io":                              true,
+	"PriorityClass.scheduling.k8s.io":                             true,
+	"StorageClass.storage.k8s.io":                                 true,
+	"RuntimeClass.node.k8s.io":                                    true,
+	"EndpointSlice.discovery.k8s.io":                              true,
+}
+
+// readyOnceApplied says whether a target the deploy has just written (Target.Applied set)
+// is ready without being watched, and with which detail: its kind has no readiness of its
+// own, so the write that succeeded is all there is to wait for. Objects tracked without a
+// deploy's write (the track command) and deletions are always watched.
+func readyOnceApplied(t Target, deletion bool) (string, bool) {
+	if deletion || t.Applied.IsZero() {
+		return "", false
+	}
+	kind := t.Ref.GroupKind().String()
+	if detail := presenceKinds[kind]; detail != "" {
+		return detail, true
+	}
+	return "present", noReadinessKinds[kind]
 }
 
 // notReadyContainer finds the first pod that is not ready and its first container that is

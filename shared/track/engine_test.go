@@ -366,3 +366,48 @@ func TestNoActivityTimeoutDefaultsForCustomResourcesOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestReadyOnceApplied: an object the deploy has just written whose kind has no readiness of
+// its own is ready without a request; anything else, or one not written by the deploy (the
+// track command), is watched.
+func TestReadyOnceApplied(t *testing.T) {
+	applied := time.Now()
+	tests := []struct {
+		name      string
+		ref       Ref
+		applied   time.Time
+		wantState State
+		watched   bool
+	}{
+		{"applied service account", Ref{Version: "v1", Kind: "ServiceAccount", Namespace: "ns", Name: "sa"}, applied, StateReady, false},
+		{"applied cluster role binding", Ref{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "ClusterRoleBinding", Name: "b"}, applied, StateReady, false},
+		{"applied webhook configuration", Ref{Group: "admissionregistration.k8s.io", Version: "v1", Kind: "ValidatingWebhookConfiguration", Name: "w"}, applied, StateReady, false},
+		{"service account not written by the deploy", Ref{Version: "v1", Kind: "ServiceAccount", Namespace: "ns", Name: "sa"}, time.Time{}, StateProgressing, true},
+		{"applied deployment", deploymentRef("absent"), applied, StateProgressing, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			kube := fake.NewClientset()
+			clients := testClients(t, kube)
+			mapper := clients.Mapper.(*meta.DefaultRESTMapper)
+			mapper.Add(schema.GroupVersionKind{Version: "v1", Kind: "ServiceAccount"}, meta.RESTScopeNamespace)
+			dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
+				map[schema.GroupVersionResource]string{{Version: "v1", Resource: "serviceaccounts"}: "ServiceAccountList"})
+			clients.Dynamic = dyn
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			defer cancel()
+			var rec recorder
+			res, err := Track(ctx, clients, []Target{{Ref: tt.ref, Policy: readiness.DefaultPolicy(), Applied: tt.applied}}, DefaultOptions(), rec.sink)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := findResult(t, res, tt.ref).Status.State; got != tt.wantState {
+				t.Fatalf("state %s, want %s", got, tt.wantState)
+			}
+			requests := len(kube.Actions()) + len(dyn.Actions())
+			if watched := requests > 0; watched != tt.watched {
+				t.Fatalf("watched %v (%d requests), want %v", watched, requests, tt.watched)
+			}
+		})
+	}
+}
