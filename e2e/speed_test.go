@@ -71,13 +71,19 @@ func TestAccessPreflightAsksPerNamespace(t *testing.T) {
 
 // TestUnchangedCRDsAreLeftAlone: a CRD whose content did not change is not applied again
 // (its resourceVersion stays); one changed by someone else since is applied again and
-// restored; a CRD changed in the chart is applied.
+// restored; a CRD changed in the chart is applied, fields it drops removed (also the first
+// time after converge created it).
 func TestUnchangedCRDsAreLeftAlone(t *testing.T) {
 	env := harness.Get(t)
 	ns := env.Namespace(t)
 	suffix := ns[len(ns)-6:]
 	crdName := "gadgets" + suffix + ".converge.test"
 	crd := func(column string) string {
+		columns := ""
+		if column != "" {
+			columns = `    additionalPrinterColumns: [{name: ` + column + `, type: string, jsonPath: .spec.size}]
+`
+		}
 		return `apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
 metadata: {name: ` + crdName + `}
@@ -89,8 +95,7 @@ spec:
   - name: v1
     served: true
     storage: true
-    additionalPrinterColumns: [{name: ` + column + `, type: string, jsonPath: .spec.size}]
-    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+` + columns + `    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
 `
 	}
 	chart := writeChart(t, "gadgets", map[string]string{
@@ -126,6 +131,15 @@ spec:
 	if after := version(); after != before {
 		t.Fatalf("the unchanged CRD was written: resourceVersion %s, then %s", before, after)
 	}
+
+	// Created, not applied, the first time: a field the chart then drops still goes.
+	writeFile(t, filepath.Join(chart, "crds", "gadgets.yaml"), crd(""))
+	converge("applied CRDs: ")
+	if got := column(); got != "" {
+		t.Fatalf("printer column %q after the chart dropped it, want none", got)
+	}
+	writeFile(t, filepath.Join(chart, "crds", "gadgets.yaml"), crd("Size"))
+	converge("applied CRDs: ")
 
 	env.Kubectl(t, "patch", "crd", crdName, "--type", "json", "-p",
 		`[{"op": "replace", "path": "/spec/versions/0/additionalPrinterColumns/0/name", "value": "Manual"}]`)

@@ -8,10 +8,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -41,8 +43,9 @@ type CRDsResult struct {
 	Unchanged []string
 }
 
-// ApplyCRDs creates or updates the CRDs of the chart's crds/ directories (subcharts too) with
-// server-side apply and waits until those it applied are established. Helm only creates them
+// ApplyCRDs creates the CRDs of the chart's crds/ directories (subcharts too) that are not
+// there and server-side applies those that are, all at once, then waits until the API server
+// serves all it wrote (one wait for all). Helm only creates them
 // on a first install and never updates them; CRDs are never deleted here. A CRD is left
 // alone when it carries the digest of exactly what would be applied and nobody changed it
 // since (see unchangedSinceApplied).
@@ -53,25 +56,41 @@ func (c *Client) ApplyCRDs(ctx context.Context, ch *charts.Chart) (CRDsResult, e
 		return res, err
 	}
 	live := c.liveCRDMetadata(ctx, len(all), func(i int) string { return all[i].info.Name })
-	var established []*resource.Info
+	var writes []int
 	for i, p := range all {
 		if m := live[i]; m != nil && m.GetAnnotations()[CRDAppliedDigestAnnotation] == p.digest && unchangedSinceApplied(m) {
 			res.Unchanged = append(res.Unchanged, p.info.Name)
 			continue
 		}
-		force := true
-		helper := resource.NewHelper(p.info.Client, p.info.Mapping).WithFieldManager(crdFieldManager)
-		if _, err := helper.Patch(p.info.Namespace, p.info.Name, types.ApplyPatchType, p.data, &metav1.PatchOptions{Force: &force}); err != nil {
-			return res, fmt.Errorf("apply CRD %q from %s: %w", p.info.Name, p.file, err)
-		}
-		res.Applied = append(res.Applied, p.info.Name)
-		established = append(established, p.info)
+		writes = append(writes, i)
 	}
-	served := c.freshDiscovery()
-	for _, info := range established {
-		if err := waitEstablished(ctx, info, served); err != nil {
-			return res, err
+	// All at once, a few at a time: each costs the API server its whole schema.
+	errs := make([]error, len(all))
+	var wg sync.WaitGroup
+	limiter := make(chan struct{}, crdWriteParallelism)
+	for _, i := range writes {
+		wg.Add(1)
+		redact.Go(func() {
+			defer wg.Done()
+			limiter <- struct{}{}
+			defer func() { <-limiter }()
+			errs[i] = writeCRD(all[i].info, all[i].data, live[i] != nil)
+			if errs[i] != nil {
+				errs[i] = fmt.Errorf("%w (from %s)", errs[i], all[i].file)
+			}
+		})
+	}
+	wg.Wait()
+	var written []*resource.Info
+	for _, i := range writes {
+		if errs[i] != nil {
+			return res, errs[i]
 		}
+		res.Applied = append(res.Applied, all[i].info.Name)
+		written = append(written, all[i].info)
+	}
+	if err := c.awaitServed(ctx, written); err != nil {
+		return res, err
 	}
 	// Forgotten even when nothing was applied: discovery cached before an unchanged CRD was
 	// created (by another command or tool) must not make its objects unknown kinds, and
@@ -184,6 +203,32 @@ func (c *Client) PlanCRDs(ctx context.Context, ch *charts.Chart) ([]CRDPlan, err
 	return out, nil
 }
 
+// crdWriteParallelism bounds the CRDs sent to the API server at once.
+const crdWriteParallelism = 4
+
+// writeCRD creates a CRD that is not there (a create costs the API server about half of a
+// server-side apply of the same large schema) and server-side applies one that is, data
+// being the CRD as JSON. The apply removes what the chart dropped also from a CRD converge
+// created: the API server counts the create's fields as the same manager's.
+func writeCRD(info *resource.Info, data []byte, exists bool) error {
+	helper := resource.NewHelper(info.Client, info.Mapping).WithFieldManager(crdFieldManager)
+	if !exists {
+		_, err := helper.Create("", true, info.Object)
+		if !apierrors.IsAlreadyExists(err) {
+			if err != nil {
+				return fmt.Errorf("create CRD %q: %w", info.Name, err)
+			}
+			return nil
+		}
+		// Created meanwhile, or its metadata could not be read: applied over.
+	}
+	force := true
+	if _, err := helper.Patch("", info.Name, types.ApplyPatchType, data, &metav1.PatchOptions{Force: &force}); err != nil {
+		return fmt.Errorf("apply CRD %q: %w", info.Name, err)
+	}
+	return nil
+}
+
 // liveCRDMetadata reads the metadata (no schema) of the CRDs named by name(0..n-1), a few at
 // a time; a CRD that is absent or cannot be read is nil, and is then applied.
 func (c *Client) liveCRDMetadata(ctx context.Context, n int, name func(int) string) []*metav1.PartialObjectMetadata {
@@ -224,7 +269,7 @@ func unchangedSinceApplied(m *metav1.PartialObjectMetadata) bool {
 	}
 	var ours *metav1.Time
 	for _, f := range m.ManagedFields {
-		if f.Manager == crdFieldManager && f.Operation == metav1.ManagedFieldsOperationApply && f.Subresource == "" {
+		if f.Manager == crdFieldManager && f.Subresource == "" && (ours == nil || (f.Time != nil && ours.Before(f.Time))) {
 			ours = f.Time
 		}
 	}
@@ -232,7 +277,7 @@ func unchangedSinceApplied(m *metav1.PartialObjectMetadata) bool {
 		return false
 	}
 	for _, f := range m.ManagedFields {
-		if f.Subresource != "" || (f.Manager == crdFieldManager && f.Operation == metav1.ManagedFieldsOperationApply) {
+		if f.Subresource != "" || f.Manager == crdFieldManager {
 			continue
 		}
 		if f.Time == nil || !f.Time.Before(ours) {
@@ -242,41 +287,112 @@ func unchangedSinceApplied(m *metav1.PartialObjectMetadata) bool {
 	return true
 }
 
-func waitEstablished(ctx context.Context, info *resource.Info, served discovery.DiscoveryInterface) error {
-	helper := resource.NewHelper(info.Client, info.Mapping)
+// awaitServed waits, for a minute at most, until discovery serves the kinds of all the CRDs
+// at once (the API server lists a CRD's kind only once it is established), asking
+// discovery once per group version and round; a CRD whose names are refused (a conflict
+// with another CRD) fails at once, named. Without discovery each CRD is awaited until
+// established.
+func (c *Client) awaitServed(ctx context.Context, crds []*resource.Info) error {
+	if len(crds) == 0 {
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	err := wait.PollUntilContextCancel(ctx, 200*time.Millisecond, true, func(context.Context) (bool, error) {
-		obj, err := helper.Get("", info.Name)
-		if err != nil {
-			return false, nil
-		}
-		u, ok := obj.(*unstructured.Unstructured)
-		if !ok {
-			return false, nil
-		}
-		conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
-		for _, c := range conds {
-			m, _ := c.(map[string]any)
-			if m["type"] == "Established" && m["status"] == "True" {
-				return discoveryServes(served, u), nil
+	served := c.freshDiscovery()
+	pending := crds
+	start, lastRead := time.Now(), time.Time{}
+	err := wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(context.Context) (bool, error) {
+		round := &roundDiscovery{served: served, lists: map[string]*metav1.APIResourceList{}}
+		var still []*resource.Info
+		for _, info := range pending {
+			u, ok := info.Object.(*unstructured.Unstructured)
+			if !ok || served == nil || !discoveryServes(round, u) {
+				still = append(still, info)
 			}
 		}
-		return false, nil
+		pending = still
+		if len(pending) == 0 {
+			return true, nil
+		}
+		// Usually served within a second: only then is each read whole (hundreds of KB).
+		if served != nil && (time.Since(start) < 2*time.Second || time.Since(lastRead) < time.Second) {
+			return false, nil
+		}
+		lastRead = time.Now()
+		still = nil
+		for _, info := range pending {
+			established, err := crdEstablished(info)
+			if err != nil {
+				return false, err
+			}
+			if !established || served != nil {
+				still = append(still, info)
+			}
+		}
+		pending = still
+		return len(pending) == 0, nil
 	})
-	if err != nil {
-		return fmt.Errorf("CRD %q is not established after applying it: %w", info.Name, err)
+	if err != nil && len(pending) > 0 {
+		names := make([]string, 0, len(pending))
+		for _, info := range pending {
+			names = append(names, strconv.Quote(info.Name))
+		}
+		if wait.Interrupted(err) {
+			return fmt.Errorf("CRD %s not served by the API server a minute after applying: %w", strings.Join(names, ", "), err)
+		}
 	}
-	return nil
+	return err
+}
+
+// crdEstablished reads the CRD: whether it is established, or an error when the API server
+// refused its names.
+func crdEstablished(info *resource.Info) (bool, error) {
+	obj, err := resource.NewHelper(info.Client, info.Mapping).Get("", info.Name)
+	if err != nil {
+		return false, nil
+	}
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok {
+		return false, nil
+	}
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	for _, c := range conds {
+		m, _ := c.(map[string]any)
+		switch {
+		case m["type"] == "Established" && m["status"] == "True":
+			return true, nil
+		case m["type"] == "NamesAccepted" && m["status"] == "False":
+			return false, fmt.Errorf("CRD %q is not established: %v: %v", info.Name, m["reason"], m["message"])
+		}
+	}
+	return false, nil
+}
+
+// roundDiscovery asks discovery once per group version in one round of awaitServed.
+type roundDiscovery struct {
+	served discovery.DiscoveryInterface
+	lists  map[string]*metav1.APIResourceList
+}
+
+func (r *roundDiscovery) ServerResourcesForGroupVersion(gv string) (*metav1.APIResourceList, error) {
+	if list, ok := r.lists[gv]; ok {
+		if list == nil {
+			return nil, fmt.Errorf("group version %s is not served", gv)
+		}
+		return list, nil
+	}
+	list, err := r.served.ServerResourcesForGroupVersion(gv)
+	if err != nil {
+		list = nil
+	}
+	r.lists[gv] = list
+	return list, err
 }
 
 // discoveryServes reports whether the API server's discovery lists the CRD's kind in every
 // version it serves. Established comes first: the discovery documents follow a moment later,
 // and objects of the kind built before that are "no matches for kind".
-func discoveryServes(served discovery.DiscoveryInterface, crd *unstructured.Unstructured) bool {
-	if served == nil {
-		return true
-	}
+func discoveryServes(served resourceLister, crd *unstructured.Unstructured) bool {
 	group, _, _ := unstructured.NestedString(crd.Object, "spec", "group")
 	kind, _, _ := unstructured.NestedString(crd.Object, "spec", "names", "kind")
 	versions, _, _ := unstructured.NestedSlice(crd.Object, "spec", "versions")
@@ -309,6 +425,11 @@ func (c *Client) freshDiscovery() discovery.DiscoveryInterface {
 		return nil
 	}
 	return dc
+}
+
+// resourceLister is the part of discovery discoveryServes asks.
+type resourceLister interface {
+	ServerResourcesForGroupVersion(groupVersion string) (*metav1.APIResourceList, error)
 }
 
 // forgetAPIResources drops the cached discovery, so that objects of new CRDs can be built.

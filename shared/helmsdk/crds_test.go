@@ -33,7 +33,8 @@ func TestUnchangedSinceApplied(t *testing.T) {
 		{"kubectl edit after our apply", []metav1.ManagedFieldsEntry{ours(10), other("kubectl-edit", metav1.ManagedFieldsOperationUpdate, 20, "")}, false, false},
 		{"another applier in the same second", []metav1.ManagedFieldsEntry{ours(10), other("cainjector", metav1.ManagedFieldsOperationApply, 10, "")}, false, false},
 		{"never applied by us", []metav1.ManagedFieldsEntry{other("helm", metav1.ManagedFieldsOperationUpdate, 5, "")}, false, false},
-		{"our manager through update only", []metav1.ManagedFieldsEntry{{Manager: crdFieldManager, Operation: metav1.ManagedFieldsOperationUpdate, Time: at(10)}}, false, false},
+		{"created by us", []metav1.ManagedFieldsEntry{{Manager: crdFieldManager, Operation: metav1.ManagedFieldsOperationUpdate, Time: at(10)}}, false, true},
+		{"created by us, edited after", []metav1.ManagedFieldsEntry{{Manager: crdFieldManager, Operation: metav1.ManagedFieldsOperationUpdate, Time: at(10)}, other("kubectl-edit", metav1.ManagedFieldsOperationUpdate, 20, "")}, false, false},
 		{"being deleted", []metav1.ManagedFieldsEntry{ours(10)}, true, false},
 	}
 	for _, tt := range tests {
