@@ -81,13 +81,15 @@ func Main(newRoot func(genericiooptions.IOStreams) *cobra.Command) {
 	clientlog.Install(debug, stderr)
 	log.SetOutput(stderr)
 	slog.SetDefault(slog.New(slog.NewTextHandler(stderr, nil)))
-	// A panic, of the command's goroutine or of any started with redact.Go, is printed
-	// through the redactor too: its value may quote what the run was handling.
+	// A panic, of the command's goroutine, of any started with redact.Go or by the client
+	// library (informers, watches), is printed through the redactor too: its value may quote
+	// what the run was handling.
 	internalError := func(r any, stack []byte) {
 		fmt.Fprintf(stderr, "Error: internal error (please report it): %v\n%s", r, stack)
 		os.Exit(int(exitcode.CodeError))
 	}
 	redact.OnPanic(internalError)
+	redact.CatchClientPanics()
 	defer func() {
 		if r := recover(); r != nil {
 			internalError(r, runtimedebug.Stack())

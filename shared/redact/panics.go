@@ -1,10 +1,13 @@
 package redact
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"runtime/debug"
 	"sync"
+
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 )
 
 var (
@@ -24,6 +27,22 @@ func OnPanic(handle func(value any, stack []byte)) {
 	onPanic = handle
 }
 
+// CatchClientPanics hands the panics of the client library's own goroutines (informers, their
+// event handlers, watches: they recover with utilruntime.HandleCrash, which logs the value and
+// then panics again for the runtime's raw print) to the handler OnPanic set, before either.
+func CatchClientPanics() {
+	utilruntime.PanicHandlers = []func(context.Context, any){func(_ context.Context, value any) {
+		handlePanic(value, debug.Stack())
+	}}
+}
+
+func handlePanic(value any, stack []byte) {
+	panicMu.RLock()
+	handle := onPanic
+	panicMu.RUnlock()
+	handle(value, stack)
+}
+
 // Go runs fn in a new goroutine whose panic, which may quote what the run was handling, goes
 // through the redactor instead of the runtime's raw print. Every goroutine of the product is
 // started with it (a test in shared/testutil finds any other go statement).
@@ -31,10 +50,7 @@ func Go(fn func()) {
 	go func() {
 		defer func() {
 			if r := recover(); r != nil {
-				panicMu.RLock()
-				handle := onPanic
-				panicMu.RUnlock()
-				handle(r, debug.Stack())
+				handlePanic(r, debug.Stack())
 			}
 		}()
 		fn()
