@@ -140,45 +140,63 @@ func TestForbiddenLockSaysWhatToGrant(t *testing.T) {
 }
 
 // TestHolderGivesUpWhenRenewalsFail: the API server answers the first holder's renewals with
-// errors that are not conflicts; the holder cancels its run (saying why) before its lease
-// expires, so when a second run takes the lease over the first no longer believes it holds it.
+// errors that are neither conflicts nor an outage; the holder cancels its run (saying why)
+// within the lease duration minus its margin, before the lease expires, so when a second run
+// takes the lease over the first no longer believes it holds it.
 func TestHolderGivesUpWhenRenewalsFail(t *testing.T) {
-	kube := fake.NewClientset()
-	opts := Options{Duration: 3 * time.Second, Operation: "converge"}
-	first, firstCtx, err := Acquire(context.Background(), kube, "ns", "app", opts, nil)
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name      string
+		err       error
+		lastError string
+	}{
+		{name: "500", err: apierrors.NewInternalError(errors.New("etcd is failing")), lastError: "Internal error occurred: etcd is failing"},
+		{name: "403", err: apierrors.NewForbidden(coordinationv1.Resource("leases"), "app", errors.New("RBAC changed")), lastError: `leases.coordination.k8s.io "app" is forbidden: RBAC changed`},
 	}
-	kube.PrependReactor("update", "leases", func(action k8stesting.Action) (bool, runtime.Object, error) {
-		if l := action.(k8stesting.UpdateAction).GetObject().(*coordinationv1.Lease); *l.Spec.HolderIdentity == first.holder {
-			return true, nil, apierrors.NewInternalError(errors.New("etcd is failing"))
-		}
-		return false, nil, nil
-	})
-	secondHeld := make(chan *Lock)
-	go func() {
-		second, _, err := Acquire(context.Background(), kube, "ns", "app", opts, nil)
-		if err != nil {
-			t.Error(err)
-		}
-		secondHeld <- second
-	}()
-	<-firstCtx.Done()
-	lease, err := kube.CoordinationV1().Leases("ns").Get(context.Background(), LeaseName("app"), metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if *lease.Spec.HolderIdentity != first.holder {
-		t.Fatalf("the lease was taken over by %q before the first holder gave up", *lease.Spec.HolderIdentity)
-	}
-	cause := context.Cause(firstCtx)
-	if !errors.Is(cause, ErrLost) || !strings.Contains(cause.Error(), "was not renewed for 2s (last error: Internal error occurred: etcd is failing)") {
-		t.Fatalf("the first run ended with %v", cause)
-	}
-	first.Release()
-	second := <-secondHeld
-	if second != nil {
-		second.Release()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			kube := fake.NewClientset()
+			opts := Options{Duration: 3 * time.Second, Operation: "converge"}
+			first, firstCtx, err := Acquire(context.Background(), kube, "ns", "app", opts, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			kube.PrependReactor("update", "leases", func(action k8stesting.Action) (bool, runtime.Object, error) {
+				if l := action.(k8stesting.UpdateAction).GetObject().(*coordinationv1.Lease); *l.Spec.HolderIdentity == first.holder {
+					return true, nil, tt.err
+				}
+				return false, nil, nil
+			})
+			secondHeld := make(chan *Lock)
+			go func() {
+				second, _, err := Acquire(context.Background(), kube, "ns", "app", opts, nil)
+				if err != nil {
+					t.Error(err)
+				}
+				secondHeld <- second
+			}()
+			select {
+			case <-firstCtx.Done():
+			case second := <-secondHeld:
+				second.Release()
+				t.Fatalf("a second run took the lease over while the first still runs")
+			}
+			lease, err := kube.CoordinationV1().Leases("ns").Get(context.Background(), LeaseName("app"), metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if *lease.Spec.HolderIdentity != first.holder {
+				t.Fatalf("the lease was taken over by %q before the first holder gave up", *lease.Spec.HolderIdentity)
+			}
+			cause := context.Cause(firstCtx)
+			if !errors.Is(cause, ErrLost) || !strings.Contains(cause.Error(), "was not renewed for 2s (last error: "+tt.lastError+"); stopped before another run can take it over") {
+				t.Fatalf("the first run ended with %v", cause)
+			}
+			first.Release()
+			second := <-secondHeld
+			if second != nil {
+				second.Release()
+			}
+		})
 	}
 }
 
