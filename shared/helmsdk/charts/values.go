@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -192,12 +193,16 @@ func readFileOrURL(path string, providers getter.Providers) ([]byte, error) {
 		return readCapped(os.Stdin)
 	}
 	u, err := url.Parse(path)
+	if err == nil && (u.Scheme == "http" || u.Scheme == "https") {
+		return getCapped(path)
+	}
 	if err == nil && u.Scheme != "" && len(u.Scheme) > 1 {
 		g, err := providers.ByScheme(u.Scheme)
 		if err != nil {
 			return nil, err
 		}
-		// Helm's getters read the whole body: the cap is checked after it.
+		// Helm's getters of other schemes (oci://, plugins) read the whole body: the cap is
+		// checked after it.
 		buf, err := g.Get(path)
 		if err != nil {
 			return nil, err
@@ -208,6 +213,28 @@ func readFileOrURL(path string, providers getter.Providers) ([]byte, error) {
 		return buf.Bytes(), nil
 	}
 	return ReadFileCapped(path)
+}
+
+// getCapped fetches an http(s) values URL as Helm's HTTP getter does without options (proxy
+// from the environment, redirects followed), reading at most MaxValuesFileSize bytes of it: a larger
+// body is refused while it streams, never held whole.
+func getCapped(location string) ([]byte, error) {
+	req, err := http.NewRequest(http.MethodGet, location, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("the server answered %s", resp.Status)
+	}
+	if resp.ContentLength > MaxValuesFileSize {
+		return nil, errTooLarge
+	}
+	return readCapped(resp.Body)
 }
 
 // ReadFileCapped reads a local values file (secret values too), refusing more than

@@ -1,6 +1,7 @@
 package charts
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -126,19 +127,42 @@ func TestOversizedValuesFilesAreRefused(t *testing.T) {
 	if err := os.WriteFile(fits, []byte("a: 1\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// The server streams three times the cap without saying how long it is; what it could
+	// send before the reader stopped shows the cap is kept while reading.
+	var served atomic.Int64
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		chunk := bytes.Repeat([]byte("# padding\n"), 1<<15)
+		for served.Load() < 3*MaxValuesFileSize {
+			n, err := w.Write(chunk)
+			served.Add(int64(n))
+			if err != nil {
+				return
+			}
+		}
+	}))
+	defer server.Close()
+	bigURL := server.URL + "/values.yaml"
 	for _, tc := range []struct {
-		name    string
-		src     ValueSources
-		wantErr string
+		name     string
+		src      ValueSources
+		wantErr  string
+		streamed bool
 	}{
 		{name: "values file", src: ValueSources{Files: []string{fits, big}}, wantErr: "--values " + big + ": larger than the 64 MiB allowed"},
 		{name: "set-file", src: ValueSources{SetFile: []string{"cert=" + big}}, wantErr: `--set-file "cert=...": ` + big + ": larger than the 64 MiB allowed"},
+		{name: "values URL", src: ValueSources{Files: []string{bigURL}}, wantErr: "--values " + bigURL + ": larger than the 64 MiB allowed", streamed: true},
+		{name: "set-file URL", src: ValueSources{SetFile: []string{"cert=" + bigURL}}, wantErr: `--set-file "cert=...": ` + bigURL + ": larger than the 64 MiB allowed", streamed: true},
 		{name: "within the cap", src: ValueSources{Files: []string{fits}, SetFile: []string{"cert=" + fits}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			served.Store(0)
 			_, err := MergeValues(tc.src)
 			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || err.Error() != tc.wantErr) {
 				t.Fatalf("got %v, want %q", err, tc.wantErr)
+			}
+			// Loopback buffers hold a few MiB more than was read.
+			if tc.streamed && served.Load() > MaxValuesFileSize+16<<20 {
+				t.Fatalf("the server could send %d MiB before the reader stopped: it was read whole, not capped while reading", served.Load()>>20)
 			}
 		})
 	}
