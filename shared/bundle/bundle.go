@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/Masterminds/semver/v3"
+
+	"github.com/kubectl-converge/converge/shared/helmsdk/charts"
 )
 
 // DefaultTag is the tag of a bundle published or applied without one (werf's default).
@@ -100,7 +102,7 @@ const (
 	archiveChart = "chart.tgz"
 	// MaxChartSize bounds the chart archive inside a bundle archive and a bundle's chart layer
 	// pulled from a registry.
-	MaxChartSize = 50 << 20
+	MaxChartSize = charts.MaxPulledChartSize
 	maxIndexSize = 64 << 10
 )
 

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
@@ -97,7 +99,13 @@ type RegistryOptions struct {
 // Registry pushes and pulls charts as OCI artifacts, the way helm push and helm pull do.
 type Registry struct {
 	client *registry.Client
+	capped *cappedTransport
 }
+
+// MaxPulledChartSize caps each response a registry sends while a chart is pulled (its
+// manifest, config and chart layer): Helm's client holds a pulled artifact in memory, so a
+// larger response is refused while it streams.
+const MaxPulledChartSize = 50 << 20
 
 // NewRegistry connects with Helm's registry client.
 func NewRegistry(o RegistryOptions) (*Registry, error) {
@@ -108,6 +116,7 @@ func NewRegistry(o RegistryOptions) (*Registry, error) {
 	if o.PlainHTTP {
 		opts = append(opts, registry.ClientOptPlainHTTP())
 	}
+	transport := http.DefaultTransport.(*http.Transport).Clone()
 	if o.CAFile != "" || o.InsecureSkipTLSVerify {
 		tlsConfig := &tls.Config{InsecureSkipVerify: o.InsecureSkipTLSVerify} //nolint:gosec // the user asked for it
 		if o.CAFile != "" {
@@ -121,15 +130,59 @@ func NewRegistry(o RegistryOptions) (*Registry, error) {
 			}
 			tlsConfig.RootCAs = pool
 		}
-		transport := http.DefaultTransport.(*http.Transport).Clone()
 		transport.TLSClientConfig = tlsConfig
-		opts = append(opts, registry.ClientOptHTTPClient(&http.Client{Transport: transport}))
 	}
+	capped := &cappedTransport{base: transport, limit: MaxPulledChartSize}
+	opts = append(opts, registry.ClientOptHTTPClient(&http.Client{Transport: capped}))
 	client, err := registry.NewClient(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("registry client: %w", err)
 	}
-	return &Registry{client: client}, nil
+	return &Registry{client: client, capped: capped}, nil
+}
+
+// cappedTransport refuses a response body longer than limit while it is read, and
+// remembers that it did (the registry client's error does not say why a read failed).
+type cappedTransport struct {
+	base     http.RoundTripper
+	limit    int64
+	exceeded atomic.Bool
+}
+
+var errResponseTooLarge = errors.New("response larger than allowed")
+
+func (t *cappedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(req)
+	if err != nil {
+		return resp, err
+	}
+	if resp.ContentLength > t.limit {
+		resp.Body.Close()
+		t.exceeded.Store(true)
+		return nil, errResponseTooLarge
+	}
+	resp.Body = &cappedBody{ReadCloser: resp.Body, left: t.limit, exceeded: &t.exceeded}
+	return resp, nil
+}
+
+// cappedBody reads at most left bytes; one more is an error.
+type cappedBody struct {
+	io.ReadCloser
+	left     int64
+	exceeded *atomic.Bool
+}
+
+func (b *cappedBody) Read(p []byte) (int, error) {
+	if int64(len(p)) > b.left+1 {
+		p = p[:b.left+1]
+	}
+	n, err := b.ReadCloser.Read(p)
+	b.left -= int64(n)
+	if b.left < 0 {
+		b.exceeded.Store(true)
+		return 0, errResponseTooLarge
+	}
+	return n, err
 }
 
 // Artifact is a chart in a registry.
@@ -157,7 +210,11 @@ func (r *Registry) Push(archive []byte, ref string) (*Artifact, error) {
 // Pull fetches the chart at ref (REGISTRY/REPO:TAG or REGISTRY/REPO@sha256:...); the
 // registry client verifies the content against its digests.
 func (r *Registry) Pull(ref string) (*Artifact, error) {
+	r.capped.exceeded.Store(false)
 	res, err := r.client.Pull(ref, registry.PullOptWithChart(true))
+	if err != nil && r.capped.exceeded.Load() {
+		return nil, fmt.Errorf("pull %s: the registry sends more than the %d MiB a chart may have: refused", ref, MaxPulledChartSize>>20)
+	}
 	if err != nil {
 		return nil, registryError("pull", ref, err)
 	}

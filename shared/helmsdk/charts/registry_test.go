@@ -1,0 +1,71 @@
+package charts
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+)
+
+// TestOversizedChartLayerIsRefusedWhileStreaming: a registry whose chart layer is three times
+// MaxPulledChartSize (declared so in its manifest, sent without a length) is refused with one
+// line naming the chart and the cap, and the pull stops reading near the cap.
+func TestOversizedChartLayerIsRefusedWhileStreaming(t *testing.T) {
+	const layerSize = 3 * MaxPulledChartSize
+	config := []byte(`{"apiVersion":"v2","name":"big","version":"0.1.0"}`)
+	digest := func(data []byte) string {
+		sum := sha256.Sum256(data)
+		return "sha256:" + hex.EncodeToString(sum[:])
+	}
+	layerDigest := "sha256:" + strings.Repeat("ab", 32)
+	manifest := []byte(fmt.Sprintf(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",`+
+		`"config":{"mediaType":"application/vnd.cncf.helm.config.v1+json","digest":%q,"size":%d},`+
+		`"layers":[{"mediaType":"application/vnd.cncf.helm.chart.content.v1.tar+gzip","digest":%q,"size":%d}]}`,
+		digest(config), len(config), layerDigest, layerSize))
+	var served atomic.Int64
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/v2/", "/v2":
+			w.WriteHeader(http.StatusOK)
+		case "/v2/big/manifests/0.1.0", "/v2/big/manifests/" + digest(manifest):
+			w.Header().Set("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+			w.Header().Set("Docker-Content-Digest", digest(manifest))
+			w.Header().Set("Content-Length", fmt.Sprint(len(manifest)))
+			if r.Method != http.MethodHead {
+				_, _ = w.Write(manifest)
+			}
+		case "/v2/big/blobs/" + digest(config):
+			_, _ = w.Write(config)
+		case "/v2/big/blobs/" + layerDigest:
+			chunk := make([]byte, 1<<20)
+			for served.Load() < layerSize {
+				n, err := w.Write(chunk)
+				served.Add(int64(n))
+				if err != nil {
+					return
+				}
+			}
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer server.Close()
+	reg, err := NewRegistry(RegistryOptions{PlainHTTP: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := strings.TrimPrefix(server.URL, "http://") + "/big:0.1.0"
+	_, err = reg.Pull(ref)
+	want := "pull " + ref + ": the registry sends more than the 50 MiB a chart may have: refused"
+	if err == nil || err.Error() != want {
+		t.Fatalf("got %v, want %q", err, want)
+	}
+	// Loopback buffers hold a few MiB more than was read.
+	if served.Load() > MaxPulledChartSize+16<<20 {
+		t.Fatalf("the registry could send %d MiB before the pull stopped: the layer was read whole, not capped while reading", served.Load()>>20)
+	}
+}
