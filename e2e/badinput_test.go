@@ -37,6 +37,9 @@ type badInputCase struct {
 	// Uncommitted files are written after the commit.
 	Git         bool              `yaml:"git"`
 	Uncommitted map[string]string `yaml:"uncommitted"`
+	// RemovedLater are chart files removed in a second commit, so that --git-ref HEAD~1
+	// reads them from a commit alone (the working tree no longer has them).
+	RemovedLater []string `yaml:"removedLater"`
 	// Symlinks are created in the chart after Files: link name -> target.
 	Symlinks map[string]string `yaml:"symlinks"`
 	// Bundle writes {work}/bundle.tar.gz broken in the named way.
@@ -103,6 +106,12 @@ func TestBadInputCorpus(t *testing.T) {
 				git(t, work, "init", "-q")
 				git(t, work, "add", "-A")
 				git(t, work, "commit", "-qm", "chart")
+				if len(c.RemovedLater) > 0 {
+					for _, name := range c.RemovedLater {
+						git(t, work, "rm", "-q", filepath.Join(".helm", name))
+					}
+					git(t, work, "commit", "-qm", "remove")
+				}
 				for name, content := range c.Uncommitted {
 					writeFile(t, filepath.Join(chart, name), content)
 				}

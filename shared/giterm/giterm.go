@@ -200,6 +200,14 @@ func Open(dir, ref string, mode Mode, config string) (*Repo, error) {
 // Root is the work tree root.
 func (r *Repo) Root() string { return r.root }
 
+// realRoot is Root with its symlinks resolved, as ForbidSecretKeyFile records key files.
+func (r *Repo) realRoot() string {
+	if real, err := filepath.EvalSymlinks(r.root); err == nil {
+		return real
+	}
+	return r.root
+}
+
 // Commit is the hash of the commit files are read from.
 func (r *Repo) Commit() string { return r.commit.Hash.String() }
 
@@ -484,7 +492,9 @@ func (r *Repo) addEntry(logical, at string, e *object.TreeEntry, chartRoot strin
 		if !ok {
 			return fmt.Errorf("giterminism: the symlink %q points outside the repository (%s)", at, target)
 		}
-		if why := ForbiddenLinkTarget(".", dest); why != "" {
+		// The target is judged where it stands in the work tree, so that a link to the
+		// --secret-key-file under another name is refused in the commit too.
+		if why := ForbiddenLinkTarget(r.realRoot(), filepath.Join(r.realRoot(), filepath.FromSlash(dest))); why != "" {
 			return fmt.Errorf("giterminism: the symlink %q leads to %s (%s): charts may not read it, remove the link", at, why, target)
 		}
 		te, err := r.tree.FindEntry(dest)

@@ -2,6 +2,7 @@ package giterm
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -103,5 +104,34 @@ func TestForbiddenLinkTargetKeyFile(t *testing.T) {
 		if got := ForbiddenLinkTarget(root, tc.resolved); got != tc.want {
 			t.Errorf("ForbiddenLinkTarget(%s) = %q, want %q", tc.resolved, got, tc.want)
 		}
+	}
+}
+
+// TestCommittedLinkToKeyFileRefused: in a commit (here not the one checked out), a chart's
+// symlink to the file --secret-key-file names is refused whatever the file is called, as
+// .werf_secret_key is.
+func TestCommittedLinkToKeyFileRefused(t *testing.T) {
+	repo := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(repo, ".helm", "files"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../../ci/deploy.key", filepath.Join(repo, ".helm", "files", "k")); err != nil {
+		t.Fatal(err)
+	}
+	commitTree(t, repo, map[string]string{".helm/Chart.yaml": "apiVersion: v2\nname: app\nversion: 1.0.0\n", "ci/deploy.key": "MARKER\n"})
+	// The link is read from the commit alone: the working tree no longer has it.
+	cmd := exec.Command("sh", "-c", "git rm -q .helm/files/k && git -c user.email=t@t -c user.name=t commit -qm unlink")
+	cmd.Dir = repo
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("git: %v\n%s", err, out)
+	}
+	ForbidSecretKeyFile(filepath.Join(repo, "ci", "deploy.key"))
+	r, err := Open(repo, "HEAD~1", ModeStrict, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.ChartFiles(filepath.Join(repo, ".helm"))
+	if err == nil || err.Error() != `giterminism: the symlink ".helm/files/k" leads to a secret key file (../../ci/deploy.key): charts may not read it, remove the link` {
+		t.Fatalf("ChartFiles error %v, want the link refused", err)
 	}
 }
