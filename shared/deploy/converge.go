@@ -194,7 +194,7 @@ func Converge(ctx context.Context, client *helmsdk.Client, clients track.Clients
 		ExpectDigest:      expectDigest,
 		Digest:            planDigest(client),
 		Preflight: func(rendered []byte) error {
-			return preflight.CheckAccess(ctx, clients, p.Namespace, rendered, opts.Track.Access, sink)
+			return preflight.CheckAccess(ctx, clients.Kube, clients.Mapper, p.Namespace, rendered, opts.Track.Access, sink)
 		},
 	})
 	if err != nil {

@@ -16,11 +16,11 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-converge/converge/shared/event"
 	"github.com/kubectl-converge/converge/shared/manifest"
 	"github.com/kubectl-converge/converge/shared/redact"
-	"github.com/kubectl-converge/converge/shared/track"
 )
 
 // deployVerbs are what a converge does to every kind it deploys: read the live object,
@@ -40,14 +40,24 @@ func (k accessKey) String() string {
 	return r
 }
 
+// TrackingReads is what tracking reads beside the deployed objects and can do without (pods,
+// ReplicaSets, events, pod logs), with its record of what it may not read (track.Access).
+type TrackingReads interface {
+	// Optional lists each such resource with the verbs tracking uses on it.
+	Optional() map[schema.GroupResource][]string
+	// Deny records resource in namespace as out of reach; it returns the line that says what
+	// is lost, and whether this is the first time.
+	Deny(resource schema.GroupResource, namespace string) (line string, first bool)
+}
+
 // CheckAccess asks the API server whether the user may do what the deploy will do to every
 // kind of the rendered manifest, before a revision is recorded: a missing permission then
 // fails the converge with the verbs, resources and namespaces to grant, instead of halfway
 // through the apply. Kinds the cluster does not know, and an API server that cannot answer
 // access reviews, are left to the deploy itself. What tracking only reads to explain (pods,
 // ReplicaSets, events, pod logs) is optional: each missing one is said once, as a warning,
-// and recorded in access so that tracking does without it.
-func CheckAccess(ctx context.Context, clients track.Clients, namespace string, rendered []byte, access *track.Access, sink event.Sink) error {
+// and recorded in reads so that tracking does without it.
+func CheckAccess(ctx context.Context, kube kubernetes.Interface, mapper meta.RESTMapper, namespace string, rendered []byte, reads TrackingReads, sink event.Sink) error {
 	objects, err := manifest.Parse(rendered)
 	if err != nil {
 		return nil
@@ -65,7 +75,7 @@ func CheckAccess(ctx context.Context, clients track.Clients, namespace string, r
 		if err != nil {
 			continue
 		}
-		mapping, err := clients.Mapper.RESTMapping(schema.GroupKind{Group: gv.Group, Kind: o.Kind()}, gv.Version)
+		mapping, err := mapper.RESTMapping(schema.GroupKind{Group: gv.Group, Kind: o.Kind()}, gv.Version)
 		if err != nil {
 			continue
 		}
@@ -85,18 +95,18 @@ func CheckAccess(ctx context.Context, clients track.Clients, namespace string, r
 		if key.namespace == "" {
 			continue
 		}
-		for _, r := range track.OptionalResources {
-			optional[accessKey{group: r.Resource.Group, resource: r.Resource.Resource, namespace: key.namespace}] = r.Verbs
+		for resource, verbs := range reads.Optional() {
+			optional[accessKey{group: resource.Group, resource: resource.Resource, namespace: key.namespace}] = verbs
 		}
 	}
 	required := map[accessKey][]string{}
 	for key := range keys {
 		required[key] = deployVerbs
 	}
-	reviewer := newAccessReviewer(clients)
+	reviewer := newAccessReviewer(kube)
 	denied := reviewer.denied(ctx, required)
 	for key := range reviewer.denied(ctx, optional) {
-		if line, first := access.Deny(schema.GroupResource{Group: key.group, Resource: key.resource}, key.namespace); first && sink != nil {
+		if line, first := reads.Deny(schema.GroupResource{Group: key.group, Resource: key.resource}, key.namespace); first && sink != nil {
 			sink(event.Event{Type: event.TypeStage, Time: time.Now(), Stage: "access", Warning: true, Line: "warning: " + line})
 		}
 	}
@@ -117,14 +127,14 @@ func CheckAccess(ctx context.Context, clients track.Clients, namespace string, r
 // of a namespace that does not exist, where no RoleBinding can be, exactly the cluster-wide
 // ones: clusterRulesNamespace, a name made up for the run, is asked for those.
 type accessReviewer struct {
-	clients               track.Clients
+	kube                  kubernetes.Interface
 	clusterRulesNamespace string
 	mu                    sync.Mutex
 	rules                 map[string][]authorizationv1.ResourceRule
 }
 
-func newAccessReviewer(clients track.Clients) *accessReviewer {
-	return &accessReviewer{clients: clients, clusterRulesNamespace: "kubectl-converge-cluster-rules-" + randomSuffix(),
+func newAccessReviewer(kube kubernetes.Interface) *accessReviewer {
+	return &accessReviewer{kube: kube, clusterRulesNamespace: "kubectl-converge-cluster-rules-" + randomSuffix(),
 		rules: map[string][]authorizationv1.ResourceRule{}}
 }
 
@@ -150,7 +160,7 @@ func (r *accessReviewer) learnRules(ctx context.Context, wanted map[accessKey][]
 			redact.Go(func() {
 				defer wg.Done()
 				review := &authorizationv1.SelfSubjectRulesReview{Spec: authorizationv1.SelfSubjectRulesReviewSpec{Namespace: ns}}
-				answer, err := r.clients.Kube.AuthorizationV1().SelfSubjectRulesReviews().Create(ctx, review, metav1.CreateOptions{})
+				answer, err := r.kube.AuthorizationV1().SelfSubjectRulesReviews().Create(ctx, review, metav1.CreateOptions{})
 				if err != nil {
 					return
 				}
@@ -231,7 +241,7 @@ func (r *accessReviewer) denied(ctx context.Context, wanted map[accessKey][]stri
 				if sub, ok := strings.CutPrefix(key.resource, "pods/"); ok {
 					review.Spec.ResourceAttributes.Resource, review.Spec.ResourceAttributes.Subresource = "pods", sub
 				}
-				answer, err := r.clients.Kube.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, review, metav1.CreateOptions{})
+				answer, err := r.kube.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, review, metav1.CreateOptions{})
 				if err != nil || answer.Status.Allowed {
 					return
 				}

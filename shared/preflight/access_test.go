@@ -7,11 +7,13 @@ import (
 	"testing"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/fake"
 	clienttesting "k8s.io/client-go/testing"
 
-	"github.com/kubectl-converge/converge/shared/track"
+	"github.com/kubectl-converge/converge/shared/event"
 )
 
 // reviewCluster answers rules reviews with rules (per namespace) and access reviews with
@@ -141,7 +143,7 @@ func TestAccessReviewerAsksRulesOncePerNamespace(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cluster := newReviewCluster(tt.rules, tt.allow)
 			cluster.rulesFail = tt.rulesFail
-			reviewer := newAccessReviewer(track.Clients{Kube: cluster.clientset})
+			reviewer := newAccessReviewer(cluster.clientset)
 			denied := reviewer.denied(context.Background(), tt.wanted)
 			asked := append([]string(nil), cluster.accessAsked...)
 			// A second question about the same namespaces asks no new rules review.
@@ -175,5 +177,63 @@ func TestAccessErrorNamesVerbsResourcesAndNamespaces(t *testing.T) {
 		`kubectl create role NAME -n shop --verb=create,patch --resource=deployments.apps`
 	if err.Error() != want {
 		t.Fatalf("got  %s\nwant %s", err, want)
+	}
+}
+
+// recordedReads is a TrackingReads that records what CheckAccess denies.
+type recordedReads struct{ denied []string }
+
+func (r *recordedReads) Optional() map[schema.GroupResource][]string {
+	return map[schema.GroupResource][]string{{Resource: "events"}: {"list", "watch"}, {Resource: "pods"}: {"list", "watch"}}
+}
+
+func (r *recordedReads) Deny(resource schema.GroupResource, namespace string) (string, bool) {
+	r.denied = append(r.denied, resource.String()+" "+namespace)
+	return "no " + resource.String(), true
+}
+
+// TestCheckAccess: a missing deploy permission fails the check; a missing optional read is
+// recorded for tracking and said once as a warning.
+func TestCheckAccess(t *testing.T) {
+	mapper := meta.NewDefaultRESTMapper(nil)
+	mapper.Add(schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}, meta.RESTScopeNamespace)
+	rendered := []byte("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n")
+	tests := []struct {
+		name       string
+		allow      func(authorizationv1.ResourceAttributes) bool
+		wantErr    string
+		wantDenied []string
+	}{
+		{name: "everything allowed", allow: allowAll},
+		{name: "no events: warned, recorded, not an error",
+			allow:      func(a authorizationv1.ResourceAttributes) bool { return a.Resource != "events" },
+			wantDenied: []string{"events app"}},
+		{name: "no create of deployments fails",
+			allow:   func(a authorizationv1.ResourceAttributes) bool { return a.Verb != "create" },
+			wantErr: `forbidden: you may not create deployments.apps in namespace "app"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cluster := newReviewCluster(nil, tt.allow)
+			reads := &recordedReads{}
+			var warnings []string
+			err := CheckAccess(context.Background(), cluster.clientset, mapper, "app", rendered, reads, func(e event.Event) {
+				if e.Warning {
+					warnings = append(warnings, e.Line)
+				}
+			})
+			if tt.wantErr != "" {
+				if err == nil || !strings.HasPrefix(err.Error(), tt.wantErr) {
+					t.Fatalf("CheckAccess: %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(reads.denied, ",") != strings.Join(tt.wantDenied, ",") || len(warnings) != len(tt.wantDenied) {
+				t.Fatalf("denied %v with warnings %v, want %v", reads.denied, warnings, tt.wantDenied)
+			}
+		})
 	}
 }

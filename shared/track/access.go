@@ -68,6 +68,15 @@ var OptionalResources = []struct {
 	{ResourcePodLogs, []string{"get"}},
 }
 
+// Optional lists OptionalResources by resource, for the access preflight.
+func (a *Access) Optional() map[schema.GroupResource][]string {
+	out := make(map[schema.GroupResource][]string, len(OptionalResources))
+	for _, r := range OptionalResources {
+		out[r.Resource] = r.Verbs
+	}
+	return out
+}
+
 // lossLine says, in one line, which permission is missing and what tracking does without it.
 func (k sourceKey) lossLine() string {
 	where := "cluster-wide"
