@@ -366,81 +366,100 @@ func (a *Applier) externalRef(e lifecycle.ExternalDependency, namespace string) 
 	return track.Ref{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Namespace: namespace, Name: name}, nil
 }
 
-func (a *Applier) applyOne(s *applyStep, info, previous *resource.Info, ops helmsdk.Ops) error {
-	l := s.lifecycle
-	name := Describe(s.obj)
-	if l.RecreateAlways {
-		if err := a.recreate(info, ops, fmt.Sprintf("%s: %s", lifecycle.AnnotationDeletePolicy, lifecycle.DeletePolicyBeforeCreation)); err != nil {
-			return err
-		}
-		previous = nil
-	}
-	if l.ReplicasOnCreation != nil {
-		live, err := ops.Get(info)
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		// A copy still being deleted is waited for below: the object is then created.
-		if previous, err = PrepareForApply(s.obj, previous, l, live != nil && live.GetDeletionTimestamp() == nil); err != nil {
-			return err
-		}
-	}
-	adoptedFrom, adopting := "", false
-	if a.adoptRun != "" {
-		if live, err := ops.Get(info); err == nil && live != nil {
-			if owner := lifecycle.Owner(live.GetAnnotations()); owner != a.release+"/"+a.namespace {
-				adoptedFrom, adopting = owner, true
+// decide is lifecycle.Decide for an object of this deploy: l its parsed target (nil when it
+// left the chart), previous the previous revision's copy, live the cluster's.
+func (a *Applier) decide(l *lifecycle.Lifecycle, previous *resource.Info, live *unstructured.Unstructured, immutable bool) lifecycle.Decision {
+	in := lifecycle.Input{Mode: lifecycle.ModeDeploy, Release: a.release, Namespace: a.namespace, Target: l,
+		ImmutableFieldChanged: immutable, AdoptRun: a.adoptRun, HandBackRun: a.handBackRun}
+	if previous != nil {
+		if u, ok := previous.Object.(*unstructured.Unstructured); ok {
+			if p, err := lifecycle.Parse(u.GetKind(), u.GetAnnotations()); err == nil {
+				in.Previous = &p
 			}
 		}
 	}
-	err := ops.Apply(previous, info)
+	if live != nil {
+		in.Live = &lifecycle.Live{Annotations: live.GetAnnotations(), Terminating: live.GetDeletionTimestamp() != nil}
+	}
+	return lifecycle.Decide(in)
+}
+
+// applyOne executes the object's decision: create, update, adopt or recreate it.
+func (a *Applier) applyOne(s *applyStep, info, previous *resource.Info, ops helmsdk.Ops) error {
+	l := s.lifecycle
+	name := Describe(s.obj)
+	ref, err := TargetOf(info)
+	if err != nil {
+		return err
+	}
+	live, err := ops.Get(info)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	d := a.decide(&l, previous, live, false)
+	switch {
+	case d.Action == lifecycle.ActionRefuse:
+		return a.refuse(ref.Ref, d)
+	case d.Action == lifecycle.ActionRecreate && d.Reason == lifecycle.ReasonBeforeCreation:
+		if err := a.recreate(info, ops, d); err != nil {
+			return err
+		}
+		previous, live = nil, nil
+	}
+	// A copy still being deleted is waited for below: the object is then created.
+	if previous, err = PrepareForApply(s.obj, previous, l, live != nil && live.GetDeletionTimestamp() == nil); err != nil {
+		return err
+	}
+	err = ops.Apply(previous, info)
 	if errors.Is(err, helmsdk.ErrTerminating) {
-		ref, _ := TargetOf(info)
-		a.Stage("recreate", fmt.Sprintf("recreate %s: its previous copy is still being deleted (deletionTimestamp set): waiting until it is gone", ref.Ref), []track.Ref{ref.Ref})
+		terminating := lifecycle.Decision{Action: lifecycle.ActionRecreate, Reason: lifecycle.ReasonTerminating}
+		a.Stage("recreate", fmt.Sprintf("recreate %s: %s: waiting until it is gone", ref.Ref, terminating.Why()), []track.Ref{ref.Ref})
 		if err = a.awaitGone([]track.Ref{ref.Ref}, false); err == nil {
 			err = ops.Apply(previous, info)
 		}
 	}
-	if err == nil && adopting {
-		err = helmsdk.RecordAdoption(info, adoptedFrom, a.adoptRun)
+	if err == nil && d.Action == lifecycle.ActionAdopt {
+		err = helmsdk.RecordAdoption(info, d.Owner, a.adoptRun)
 	}
-	if err != nil && l.RecreateIfImmutable && strings.Contains(err.Error(), "field is immutable") {
-		if err = a.recreate(info, ops, "an update changes an immutable field"); err == nil {
-			err = ops.Apply(nil, info)
+	if err != nil && strings.Contains(err.Error(), "field is immutable") {
+		switch again := a.decide(&l, previous, live, true); again.Action {
+		case lifecycle.ActionRecreate:
+			if err = a.recreate(info, ops, again); err == nil {
+				err = ops.Apply(nil, info)
+			}
+		case lifecycle.ActionRefuse:
+			err = a.refuse(ref.Ref, again)
 		}
 	}
 	if err != nil {
 		return fmt.Errorf("apply %s: %w", name, err)
 	}
-	if t, terr := TargetOf(info); terr == nil {
-		a.mu.Lock()
-		a.applied[t.Ref] = time.Now()
-		a.mu.Unlock()
-	}
+	a.mu.Lock()
+	a.applied[ref.Ref] = time.Now()
+	a.mu.Unlock()
 	return nil
 }
 
-// recreate deletes the live object, if any, and waits until it is gone.
-func (a *Applier) recreate(info *resource.Info, ops helmsdk.Ops, why string) error {
-	live, err := ops.Get(info)
-	if err != nil || live == nil {
-		return err
-	}
+// refuse is the error of a recreation refused because the object is another release's:
+// deleting to recreate obeys the ownership rules of deletion (werf.io/ownership: anyone skips
+// only the apply-time check).
+func (a *Applier) refuse(ref track.Ref, d lifecycle.Decision) error {
+	return fmt.Errorf("not recreating %s (%s): it belongs to release %s; rename it, or take it over with --force-adoption", ref, d.Why(), d.Owner)
+}
+
+// recreate deletes the live object, if any, and waits until it is gone (decision d).
+func (a *Applier) recreate(info *resource.Info, ops helmsdk.Ops, d lifecycle.Decision) error {
 	ref, _ := TargetOf(info)
-	// Deleting to recreate obeys the ownership rules of deletion: an object another release
-	// owns is not ours to delete (werf.io/ownership: anyone skips the apply-time check).
-	if owner := lifecycle.Owner(live.GetAnnotations()); owner != "" && owner != a.release+"/"+a.namespace && a.adoptRun == "" {
-		return fmt.Errorf("not recreating %s (%s): it belongs to release %s; rename it, or take it over with --force-adoption", ref.Ref, why, owner)
-	}
-	a.Stage("recreate", fmt.Sprintf("recreate %s: %s", ref.Ref, why), []track.Ref{ref.Ref})
+	a.Stage("recreate", fmt.Sprintf("recreate %s: %s", ref.Ref, d.Why()), []track.Ref{ref.Ref})
 	if err := ops.Delete(info, propagationOf(info)); err != nil {
 		return fmt.Errorf("delete %s to recreate it: %w", ref.Ref, err)
 	}
 	return a.awaitGone([]track.Ref{ref.Ref}, false)
 }
 
-// deleteRemoved deletes the objects that left the chart, except those kept by
-// helm.sh/resource-policy: keep (on the live object too) and those no longer this release's.
+// deleteRemoved executes the decisions on the objects that left the chart: deleted in
+// delete-dependency order, kept by a resource policy or werf.io/ownership: anyone, left to the
+// release that owns them now, or handed back to the owner a failed run adopted them from.
 func (a *Applier) deleteRemoved(previous, target []*resource.Info, ops helmsdk.Ops) error {
 	wanted := map[string]bool{}
 	for _, t := range target {
@@ -464,25 +483,23 @@ func (a *Applier) deleteRemoved(previous, target []*resource.Info, ops helmsdk.O
 		if live == nil {
 			continue
 		}
-		ann := live.GetAnnotations()
-		switch {
-		case a.handBackRun != "" && ann[lifecycle.AnnotationAdoptedInRun] == a.handBackRun:
-			if err := helmsdk.HandBack(p, ann); err != nil {
-				errs = append(errs, fmt.Errorf("hand %s back to %q: %w", t.Ref, ann[lifecycle.AnnotationAdoptedFrom], err))
+		d := a.decide(nil, p, live, false)
+		switch d.Action {
+		case lifecycle.ActionHandBack:
+			if err := helmsdk.HandBack(p, live.GetAnnotations()); err != nil {
+				errs = append(errs, fmt.Errorf("hand %s back to %q: %w", t.Ref, d.Owner, err))
 			} else {
-				a.Stage("hand-back", fmt.Sprintf("handed %s back to %q: the failed run had adopted it", t.Ref, ann[lifecycle.AnnotationAdoptedFrom]), []track.Ref{t.Ref})
+				a.Stage("hand-back", fmt.Sprintf("handed %s back to %q: %s", t.Ref, d.Owner, d.Why()), []track.Ref{t.Ref})
 			}
 			continue
-		case lifecycle.KeptBy(ann) != "":
-			policy := lifecycle.KeptBy(ann)
-			a.Stage("keep", fmt.Sprintf("keep %s: it left the chart but is annotated %s: keep", t.Ref, policy), []track.Ref{t.Ref})
+		case lifecycle.ActionKeep:
+			a.Stage("keep", fmt.Sprintf("keep %s: it left the chart and %s", t.Ref, d.Why()), []track.Ref{t.Ref})
 			continue
-		case lifecycle.OwnedByAnyone(ann):
-			a.Stage("keep", fmt.Sprintf("keep %s: it left the chart but is annotated %s: %s", t.Ref, lifecycle.AnnotationOwnership, lifecycle.OwnershipAnyone), []track.Ref{t.Ref})
-			continue
-		case ann[lifecycle.AnnotationReleaseName] != a.release || ann[lifecycle.AnnotationReleaseNamespace] != a.namespace:
+		case lifecycle.ActionOrphan:
 			a.sink(track.Event{Type: track.EventTypeStage, Time: time.Now(), Elapsed: time.Since(a.start), Stage: "orphan", Warning: true, Objects: []track.Ref{t.Ref},
-				Line: fmt.Sprintf("not deleting %s: it left the chart but no longer belongs to release %q (%s=%q)", t.Ref, a.release, lifecycle.AnnotationReleaseName, ann[lifecycle.AnnotationReleaseName])})
+				Line: fmt.Sprintf("not deleting %s: it left the chart but no longer belongs to release %q (%s=%q)", t.Ref, a.release, lifecycle.AnnotationReleaseName, live.GetAnnotations()[lifecycle.AnnotationReleaseName])})
+			continue
+		case lifecycle.ActionNone:
 			continue
 		}
 		removed = append(removed, p)

@@ -63,7 +63,11 @@ func TestRecreateObeysOwnership(t *testing.T) {
 				Mapping: &meta.RESTMapping{GroupVersionKind: schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}, Scope: meta.RESTScopeNamespace}}
 			ops := &liveOps{live: live}
 			a := New(context.Background(), Config{Release: "a", Namespace: "ns", AdoptRun: tc.adoptRun})
-			err := a.recreate(info, ops, "werf.io/delete-policy: before-creation")
+			l, err := lifecycle.Parse("ConfigMap", chart.GetAnnotations())
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = a.applyOne(&applyStep{obj: chart, lifecycle: l}, info, nil, ops)
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("recreate: got %v, want %q", err, tc.wantErr)
 			}

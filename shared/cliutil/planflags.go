@@ -99,11 +99,16 @@ var (
 	planMarks = map[deploy.Action]string{
 		deploy.ActionCreate: "+", deploy.ActionUpdate: "~", deploy.ActionRecreate: "±", deploy.ActionDelete: "-",
 		deploy.ActionKeep: "=", deploy.ActionOrphan: "=", deploy.ActionHook: "*", deploy.ActionHookSkipped: " ",
+		deploy.ActionAdopt: "~", deploy.ActionRefuse: "!",
 	}
+	// planNotes say why, around the change's Why.
 	planNotes = map[deploy.Action]string{
-		deploy.ActionRecreate: " (deleted and created again: an update would change an immutable field)",
-		deploy.ActionKeep:     " (left the chart; kept by helm.sh/resource-policy: keep)",
-		deploy.ActionOrphan:   " (left the chart; not deleted: it belongs to another release now)",
+		deploy.ActionRecreate: " (deleted and created again: %s)",
+		deploy.ActionKeep:     " (left the chart; kept: %s)",
+		deploy.ActionOrphan:   " (left the chart; not deleted: %s)",
+		deploy.ActionDelete:   " (%s)",
+		deploy.ActionAdopt:    " (taken over: %s)",
+		deploy.ActionRefuse:   " (refused: it would be deleted and created again for %s, but another release owns it)",
 	}
 )
 
@@ -122,7 +127,10 @@ func changeTitle(c deploy.Change) string {
 	if c.Object.Namespace != "" {
 		where = " in " + c.Object.Namespace
 	}
-	note := planNotes[c.Action]
+	note := ""
+	if format, ok := planNotes[c.Action]; ok && c.Why != "" {
+		note = fmt.Sprintf(format, c.Why)
+	}
 	switch {
 	case c.Hook != nil:
 		note = hookNote(c.Hook)

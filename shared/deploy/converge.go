@@ -542,7 +542,11 @@ func Dismiss(ctx context.Context, client *helmsdk.Client, clients track.Clients,
 		case s.Reason == helmsdk.SparedKept:
 			line, stage, warning = fmt.Sprintf("keep %s %q: it is annotated %s: keep", s.Kind, s.Name, lifecycle.AnnotationWerfResourcePolicy), "keep", false
 		case s.Reason == helmsdk.SparedHelmKept:
-			line, stage, warning = fmt.Sprintf("keep hook %s %q: it is annotated %s: keep", s.Kind, s.Name, lifecycle.AnnotationHelmResourcePolicy), "keep", false
+			what := s.Kind
+			if s.Hook {
+				what = "hook " + s.Kind
+			}
+			line, stage, warning = fmt.Sprintf("keep %s %q: it is annotated %s: keep", what, s.Name, lifecycle.AnnotationHelmResourcePolicy), "keep", false
 		case s.Reason == helmsdk.SparedOwnedByAnyone:
 			line, stage, warning = fmt.Sprintf("keep %s %q: it is annotated %s: %s", s.Kind, s.Name, lifecycle.AnnotationOwnership, lifecycle.OwnershipAnyone), "keep", false
 		}

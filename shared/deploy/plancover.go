@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/kubectl-converge/converge/shared/lifecycle"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -162,15 +163,13 @@ func planHooks(client *helmsdk.Client, pv *helmsdk.Preview, plan *Plan, opts Pla
 			if err != nil {
 				return err
 			}
-			hp, err := planHook(info, operation)
+			l, err := parsed(t.Ref, info)
 			if err != nil {
 				return err
 			}
-			action := ActionHookSkipped
-			if hp.Runs {
-				action = ActionHook
-			}
-			c := Change{Action: action, Object: t.Ref, Hook: hp}
+			d := lifecycle.Decide(lifecycle.Input{Mode: lifecycle.Mode(operation), Release: plan.Release, Namespace: plan.Namespace, Target: l})
+			hp := planHook(l.Hook, operation)
+			c := Change{Action: d.Action, Reason: d.Reason, Phase: d.Phase, Object: t.Ref, Hook: hp}
 			var before map[string]any
 			hp.Content = HookContentNew
 			if prev := previous[apply.InfoKey(info)]; prev != nil {

@@ -27,24 +27,22 @@ import (
 	"github.com/kubectl-converge/converge/shared/track"
 )
 
-// Action is what a converge would do to one object.
-type Action string
+// Action is what a converge would do to one object: lifecycle.Decide's.
+type Action = lifecycle.Action
 
+// The actions a plan shows.
 const (
-	ActionCreate    Action = "create"
-	ActionUpdate    Action = "update"
-	ActionRecreate  Action = "recreate"
-	ActionUnchanged Action = "unchanged"
-	ActionDelete    Action = "delete"
-	// ActionKeep is an object that leaves the chart but stays (helm.sh/resource-policy: keep).
-	ActionKeep Action = "keep"
-	// ActionOrphan is an object that leaves the chart but belongs to another release now.
-	ActionOrphan Action = "orphan"
-	// ActionHook is a hook that runs (is created again) in this operation.
-	ActionHook Action = "hook"
-	// ActionHookSkipped is a hook of the chart that does not run in this operation: an
-	// install-only hook on an upgrade, a test hook (only helm test runs those).
-	ActionHookSkipped Action = "hook-skipped"
+	ActionCreate      = lifecycle.ActionCreate
+	ActionUpdate      = lifecycle.ActionUpdate
+	ActionRecreate    = lifecycle.ActionRecreate
+	ActionUnchanged   = lifecycle.ActionUnchanged
+	ActionDelete      = lifecycle.ActionDelete
+	ActionKeep        = lifecycle.ActionKeep
+	ActionOrphan      = lifecycle.ActionOrphan
+	ActionHook        = lifecycle.ActionHook
+	ActionHookSkipped = lifecycle.ActionHookSkipped
+	ActionAdopt       = lifecycle.ActionAdopt
+	ActionRefuse      = lifecycle.ActionRefuse
 )
 
 // HookPlan says when a hook runs and how it is cleaned up.
@@ -69,6 +67,11 @@ type HookPlan struct {
 type Change struct {
 	Action Action    `json:"action"`
 	Object track.Ref `json:"object"`
+	// Reason and Phase are why and when (lifecycle.Decide); Why says the reason in words
+	// when the action alone does not.
+	Reason lifecycle.Reason `json:"reason,omitempty"`
+	Phase  lifecycle.Phase  `json:"phase,omitempty"`
+	Why    string           `json:"why,omitempty"`
 	// Diff is the unified diff from the live object to the planned one, noise and sensitive
 	// values hidden as the options say.
 	Diff string `json:"diff,omitempty"`
@@ -103,8 +106,7 @@ type Plan struct {
 // HasChanges reports whether applying the plan would change anything in the cluster.
 func (p *Plan) HasChanges() bool {
 	for _, c := range p.Changes {
-		switch c.Action {
-		case ActionCreate, ActionUpdate, ActionRecreate, ActionDelete:
+		if c.Action.Changes() {
 			return true
 		}
 	}
@@ -145,13 +147,17 @@ func MakePlan(ctx context.Context, client *helmsdk.Client, p *inputs.Prepared, o
 	for _, info := range previous {
 		prev[apply.InfoKey(info)] = info
 	}
+	decide := lifecycle.Input{Mode: lifecycle.ModeUpgrade, Release: p.ReleaseName, Namespace: p.Namespace}
+	if pv.Install {
+		decide.Mode = lifecycle.ModeInstall
+	}
 	wanted := map[string]bool{}
 	for _, info := range target {
 		wanted[apply.InfoKey(info)] = true
 		if u, ok := info.Object.(*unstructured.Unstructured); ok && !lifecycle.OwnedByAnyone(u.GetAnnotations()) {
 			setOwnership(u, p.ReleaseName, p.Namespace)
 		}
-		c, err := planObject(prev[apply.InfoKey(info)], info, opts)
+		c, err := planObject(decide, prev[apply.InfoKey(info)], info, opts)
 		if err != nil {
 			return nil, err
 		}
@@ -161,7 +167,7 @@ func MakePlan(ctx context.Context, client *helmsdk.Client, p *inputs.Prepared, o
 		if wanted[apply.InfoKey(info)] {
 			continue
 		}
-		c, err := planRemoval(info, p.ReleaseName, p.Namespace, opts)
+		c, err := planRemoval(decide, info, opts)
 		if err != nil {
 			return nil, err
 		}
@@ -177,21 +183,12 @@ func MakePlan(ctx context.Context, client *helmsdk.Client, p *inputs.Prepared, o
 
 // planHook says when a hook runs and how it is cleaned up, as the stored revision will have it
 // (lifecycle.Hook): Helm runs pre-/post-<operation> hooks; test hooks only with helm test.
-func planHook(info *resource.Info, operation string) (*HookPlan, error) {
+func planHook(h *lifecycle.Hook, operation string) *HookPlan {
 	hp := &HookPlan{Operation: operation}
-	u, ok := info.Object.(*unstructured.Unstructured)
-	if !ok {
-		return hp, nil
+	if h != nil {
+		hp.Events, hp.Weight, hp.DeletePolicies, hp.Runs = h.Events, h.Weight, h.DeletePolicies, h.RunsIn(operation)
 	}
-	l, err := lifecycle.Parse(u.GetKind(), u.GetAnnotations())
-	if err != nil {
-		return nil, exitcode.Wrap(exitcode.CodeUsage, fmt.Errorf("hook %s %q: %w", u.GetKind(), u.GetName(), err))
-	}
-	if l.Hook == nil {
-		return hp, nil
-	}
-	hp.Events, hp.Weight, hp.DeletePolicies, hp.Runs = l.Hook.Events, l.Hook.Weight, l.Hook.DeletePolicies, l.Hook.RunsIn(operation)
-	return hp, nil
+	return hp
 }
 
 // setOwnership adds the metadata Helm gives every object of a release when it applies it.
@@ -215,39 +212,65 @@ func (p *Plan) add(c Change) {
 	p.Summary[c.Action]++
 }
 
-// planObject compares one object of the chart with the cluster.
-func planObject(previous, info *resource.Info, opts PlanOptions) (Change, error) {
+// parsed is lifecycle.Parse of an object; a plan refuses an invalid annotation.
+func parsed(ref track.Ref, info *resource.Info) (*lifecycle.Lifecycle, error) {
+	u, ok := info.Object.(*unstructured.Unstructured)
+	if !ok {
+		return nil, fmt.Errorf("%s: unexpected object type %T", ref, info.Object)
+	}
+	l, err := lifecycle.Parse(u.GetKind(), u.GetAnnotations())
+	if err != nil {
+		return nil, exitcode.Wrap(exitcode.CodeUsage, fmt.Errorf("%s: %w", ref, err))
+	}
+	return &l, nil
+}
+
+// liveState is what lifecycle.Decide needs of a live object.
+func liveState(live *unstructured.Unstructured) *lifecycle.Live {
+	if live == nil {
+		return nil
+	}
+	return &lifecycle.Live{Annotations: live.GetAnnotations(), Terminating: live.GetDeletionTimestamp() != nil}
+}
+
+// planObject decides one object of the chart (lifecycle.Decide, as the deploy does) and
+// shows its diff from the cluster: the desired state is a server-side dry run of the request
+// the deploy sends.
+func planObject(in lifecycle.Input, previous, info *resource.Info, opts PlanOptions) (Change, error) {
 	t, err := apply.TargetOf(info)
 	if err != nil {
 		return Change{}, err
 	}
 	c := Change{Object: t.Ref}
 	u := info.Object.(*unstructured.Unstructured)
-	l, err := lifecycle.Parse(u.GetKind(), u.GetAnnotations())
-	if err != nil {
-		return c, exitcode.Wrap(exitcode.CodeUsage, fmt.Errorf("%s: %w", t.Ref, err))
+	if in.Target, err = parsed(t.Ref, info); err != nil {
+		return c, err
+	}
+	if previous != nil {
+		if in.Previous, err = parsed(t.Ref, previous); err != nil {
+			return c, err
+		}
 	}
 	live, err := helmsdk.Live(info)
 	if err != nil {
 		return c, fmt.Errorf("read %s: %w", t.Ref, err)
 	}
 	registerLiveSecret(live)
-	// An old copy still being deleted is waited for and the object created anew (a dry-run
-	// patch of it would be refused, or lost with it).
-	terminating := live != nil && live.GetDeletionTimestamp() != nil
-	previous, err = apply.PrepareForApply(u, previous, l, live != nil && !terminating)
+	in.Live = liveState(live)
+	d := lifecycle.Decide(in)
+	previous, err = apply.PrepareForApply(u, previous, *in.Target, live != nil && !in.Live.Terminating)
 	if err != nil {
 		return c, err
 	}
-	c.Action = ActionCreate
-	var desired *unstructured.Unstructured
-	switch {
-	case live != nil && (l.RecreateAlways || terminating):
-		c.Action, desired = ActionRecreate, u
-	default:
+	desired := u
+	if d.Action != lifecycle.ActionRecreate && d.Action != lifecycle.ActionRefuse {
+		// A recreated object is created as rendered; the others are dry-run.
 		desired, err = helmsdk.DryRunApply(previous, info, live, opts.KeepManualChanges)
-		if err != nil && live != nil && l.RecreateIfImmutable && strings.Contains(err.Error(), "field is immutable") {
-			c.Action, desired, err = ActionRecreate, u, nil
+		if err != nil && live != nil && strings.Contains(err.Error(), "field is immutable") {
+			in.ImmutableFieldChanged = true
+			if again := lifecycle.Decide(in); again.Action == lifecycle.ActionRecreate || again.Action == lifecycle.ActionRefuse {
+				d, desired, err = again, u, nil
+			}
 		}
 		if err != nil && live == nil && apierrors.IsNotFound(err) {
 			// The namespace does not exist yet (converge creates it): the API server cannot
@@ -267,19 +290,25 @@ func planObject(previous, info *resource.Info, opts PlanOptions) (Change, error)
 	if err != nil {
 		return c, fmt.Errorf("%s: %w", t.Ref, err)
 	}
-	if live != nil && c.Action == ActionCreate {
-		c.Action = ActionUpdate
-		if c.Diff == "" {
-			c.Action = ActionUnchanged
-		}
+	if d.Action == lifecycle.ActionUpdate && c.Diff == "" {
+		in.Unchanged = true
+		d = lifecycle.Decide(in)
+	}
+	c.Action, c.Reason, c.Phase = d.Action, d.Reason, d.Phase
+	if d.Action == lifecycle.ActionRecreate || d.Action == lifecycle.ActionRefuse || d.Action == lifecycle.ActionAdopt {
+		c.Why = d.Why()
 	}
 	return c, nil
 }
 
-// planRemoval says what happens to an object that left the chart; nil when it is gone.
-func planRemoval(info *resource.Info, release, namespace string, opts PlanOptions) (*Change, error) {
+// planRemoval decides an object that left the chart (lifecycle.Decide, as the deploy does);
+// nil when it is gone.
+func planRemoval(in lifecycle.Input, info *resource.Info, opts PlanOptions) (*Change, error) {
 	t, err := apply.TargetOf(info)
 	if err != nil {
+		return nil, err
+	}
+	if in.Previous, err = parsed(t.Ref, info); err != nil {
 		return nil, err
 	}
 	live, err := helmsdk.Live(info)
@@ -287,17 +316,16 @@ func planRemoval(info *resource.Info, release, namespace string, opts PlanOption
 		return nil, fmt.Errorf("read %s: %w", t.Ref, err)
 	}
 	registerLiveSecret(live)
-	if live == nil {
+	in.Live = liveState(live)
+	d := lifecycle.Decide(in)
+	if d.Action == lifecycle.ActionNone {
 		return nil, nil
 	}
-	c := &Change{Object: t.Ref, Action: ActionDelete, LiveDigest: planLiveDigest(live, nil)}
-	ann := live.GetAnnotations()
-	switch {
-	case lifecycle.KeptBy(ann) != "", lifecycle.OwnedByAnyone(ann):
-		c.Action = ActionKeep
-	case lifecycle.Owner(ann) != release+"/"+namespace:
-		c.Action = ActionOrphan
-	default:
+	c := &Change{Object: t.Ref, Action: d.Action, Reason: d.Reason, Phase: d.Phase, LiveDigest: liveDigest(live)}
+	if d.Reason != lifecycle.ReasonLeftChart {
+		c.Why = d.Why()
+	}
+	if d.Action == lifecycle.ActionDelete {
 		if c.Diff, err = objectDiff(live.Object, nil, opts.Diff); err != nil {
 			return nil, err
 		}

@@ -77,6 +77,8 @@ type SparedObject struct {
 	Owner string `json:"owner"`
 	// HandedBack says it was adopted by the failed run and returned to Owner.
 	HandedBack bool `json:"handedBack,omitempty"`
+	// Hook says it is one of the release's hooks.
+	Hook bool `json:"hook,omitempty"`
 	// Reason is why it stays when no other release owns it: SparedKept, SparedOwnedByAnyone.
 	Reason string `json:"reason,omitempty"`
 }
@@ -85,8 +87,9 @@ type SparedObject struct {
 const (
 	// SparedKept is werf.io/resource-policy: keep on the live object.
 	SparedKept = "keep"
-	// SparedHelmKept is helm.sh/resource-policy: keep on a live hook (Helm leaves the
-	// release's own objects with it out before they reach the deletion).
+	// SparedHelmKept is helm.sh/resource-policy: keep on the live object, or on a hook or an
+	// earlier revision's object (Helm leaves the newest revision's objects with it out before
+	// they reach the deletion).
 	SparedHelmKept = "helm-keep"
 	// SparedOwnedByAnyone is werf.io/ownership: anyone.
 	SparedOwnedByAnyone = "ownership-anyone"
@@ -172,41 +175,51 @@ func (c *deployKubeClient) owned(resources kube.ResourceList) kube.ResourceList 
 		if m, err := meta.Accessor(live); err == nil {
 			ann = m.GetAnnotations()
 		}
-		if run := ann[lifecycle.AnnotationAdoptedInRun]; run != "" && run == c.owner.handBackRun {
-			if err := HandBack(info, ann); err == nil {
-				previous, _, _ := strings.Cut(ann[lifecycle.AnnotationAdoptedFrom], "/")
-				c.spared = append(c.spared, SparedObject{Kind: info.Mapping.GroupVersionKind.Kind, Name: info.Name, Owner: previous, HandedBack: true})
+		kind := info.Mapping.GroupVersionKind.Kind
+		switch d := c.owner.decide(info, ann); d.Action {
+		case lifecycle.ActionHandBack:
+			if err := HandBack(info, ann); err != nil {
+				out = append(out, info)
 				continue
 			}
+			previous, _, _ := strings.Cut(d.Owner, "/")
+			c.spared = append(c.spared, SparedObject{Kind: kind, Name: info.Name, Owner: previous, HandedBack: true, Hook: c.owner.hooks})
+		case lifecycle.ActionDelete:
+			out = append(out, info)
+		default:
+			c.spared = append(c.spared, spared(kind, info.Name, c.owner.hooks, d))
 		}
-		if spared := c.owner.spare(info.Mapping.GroupVersionKind.Kind, info.Name, ann); spared != nil {
-			c.spared = append(c.spared, *spared)
-			continue
-		}
-		out = append(out, info)
 	}
 	return out
 }
 
-// spare says why a live object of the release, annotated ann, is not deleted; nil: it is.
-func (o *ownership) spare(kind, name string, ann map[string]string) *SparedObject {
-	switch {
-	case lifecycle.OwnedByAnyone(ann):
-		return &SparedObject{Kind: kind, Name: name, Reason: SparedOwnedByAnyone}
-	case ann[lifecycle.AnnotationWerfResourcePolicy] == "keep":
-		// Helm leaves helm.sh/resource-policy: keep objects out before this; nelm's own
-		// annotation (checked on the live object, as nelm does) is ours to honour.
-		return &SparedObject{Kind: kind, Name: name, Reason: SparedKept}
-	case o.afterHelm && ann[lifecycle.AnnotationHelmResourcePolicy] == "keep":
-		// Helm checks it in the newest revision's manifest (leaving those objects out
-		// before this), not in its hooks nor in earlier revisions.
-		return &SparedObject{Kind: kind, Name: name, Reason: SparedHelmKept}
+// decide is lifecycle.Decide for an object the uninstall removes: info as the revision
+// has it, ann the live object's annotations.
+func (o *ownership) decide(info *resource.Info, ann map[string]string) lifecycle.Decision {
+	in := lifecycle.Input{Mode: lifecycle.ModeUninstall, Release: o.release, Namespace: o.namespace, Hook: o.hooks, HandBackRun: o.handBackRun,
+		Live: &lifecycle.Live{Annotations: ann}}
+	if u, ok := info.Object.(*unstructured.Unstructured); ok {
+		if l, err := lifecycle.Parse(u.GetKind(), u.GetAnnotations()); err == nil {
+			in.Previous = &l
+		}
 	}
-	ours := ann[lifecycle.AnnotationReleaseName] == o.release && ann[lifecycle.AnnotationReleaseNamespace] == o.namespace
-	if ours || (o.hooks && ann[lifecycle.AnnotationReleaseName] == "") {
-		return nil
+	return lifecycle.Decide(in)
+}
+
+// spared is the SparedObject of a decision to leave an object in place.
+func spared(kind, name string, hook bool, d lifecycle.Decision) SparedObject {
+	s := SparedObject{Kind: kind, Name: name, Hook: hook}
+	switch d.Reason {
+	case lifecycle.ReasonOwnershipAnyone:
+		s.Reason = SparedOwnedByAnyone
+	case lifecycle.ReasonWerfResourcePolicy:
+		s.Reason = SparedKept
+	case lifecycle.ReasonHelmResourcePolicy:
+		s.Reason = SparedHelmKept
+	default:
+		s.Owner, _, _ = strings.Cut(d.Owner, "/")
 	}
-	return &SparedObject{Kind: kind, Name: name, Owner: ann[lifecycle.AnnotationReleaseName]}
+	return s
 }
 
 func (c *deployKubeClient) Build(r io.Reader, validate bool) (kube.ResourceList, error) {

@@ -2,6 +2,8 @@ package helmsdk
 
 import (
 	"github.com/kubectl-converge/converge/shared/lifecycle"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/cli-runtime/pkg/resource"
 	"reflect"
 	"strings"
 	"testing"
@@ -20,7 +22,7 @@ const (
 	leftover                       // left by a failed revision, after Helm's uninstall
 )
 
-func TestSpareDecidesWhatAnUninstallDeletes(t *testing.T) {
+func TestUninstallDecidesWhatItDeletes(t *testing.T) {
 	release := map[string]string{lifecycle.AnnotationReleaseName: "shop", lifecycle.AnnotationReleaseNamespace: "prod"}
 	with := func(extra map[string]string) map[string]string {
 		out := map[string]string{}
@@ -42,8 +44,9 @@ func TestSpareDecidesWhatAnUninstallDeletes(t *testing.T) {
 		{"an object without release metadata", releaseObject, nil, &SparedObject{}},
 		{"owned by anyone", releaseObject, with(map[string]string{lifecycle.AnnotationOwnership: string(lifecycle.OwnershipAnyone)}), &SparedObject{Reason: SparedOwnedByAnyone}},
 		{"werf keep", releaseObject, with(map[string]string{lifecycle.AnnotationWerfResourcePolicy: "keep"}), &SparedObject{Reason: SparedKept}},
-		// Helm leaves the release's helm.sh/resource-policy: keep objects out by their manifest.
-		{"helm keep on the release's object", releaseObject, with(map[string]string{lifecycle.AnnotationHelmResourcePolicy: "keep"}), nil},
+		// Helm leaves the release's helm.sh/resource-policy: keep objects out by their manifest;
+		// on the live object it keeps them too, as the deploy does (lifecycle.Decide).
+		{"helm keep on the release's object", releaseObject, with(map[string]string{lifecycle.AnnotationHelmResourcePolicy: "keep"}), &SparedObject{Reason: SparedHelmKept}},
 		{"a hook (no release metadata)", hook, nil, nil},
 		{"a hook with the release's metadata", hook, release, nil},
 		{"a hook taken over by another release", hook, map[string]string{lifecycle.AnnotationReleaseName: "other", lifecycle.AnnotationReleaseNamespace: "prod"}, &SparedObject{Owner: "other"}},
@@ -60,9 +63,14 @@ func TestSpareDecidesWhatAnUninstallDeletes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			o := &ownership{release: "shop", namespace: "prod", hooks: tt.kind == hook, afterHelm: tt.kind != releaseObject}
-			got := o.spare("Deployment", "web", tt.ann)
+			info := &resource.Info{Name: "web", Object: &unstructured.Unstructured{Object: map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": map[string]any{"name": "web"}}}}
+			var got *SparedObject
+			if d := o.decide(info, tt.ann); d.Action != lifecycle.ActionDelete {
+				s := spared("Deployment", "web", o.hooks, d)
+				got = &s
+			}
 			if tt.want != nil {
-				tt.want.Kind, tt.want.Name = "Deployment", "web"
+				tt.want.Kind, tt.want.Name, tt.want.Hook = "Deployment", "web", o.hooks
 			}
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Fatalf("spare = %+v, want %+v", got, tt.want)

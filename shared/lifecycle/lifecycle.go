@@ -68,8 +68,9 @@ type Lifecycle struct {
 	// Propagation is how the object's dependents go when it is deleted.
 	Propagation metav1.DeletionPropagation
 	// Keep leaves the object in the cluster when it leaves the chart or the release goes
-	// (helm.sh/resource-policy or werf.io/resource-policy: keep).
-	Keep bool
+	// (helm.sh/resource-policy or werf.io/resource-policy: keep); KeptBy names the annotation.
+	Keep   bool
+	KeptBy string
 	// Ownership is werf.io/ownership: release unless set.
 	Ownership Ownership
 	// DeployOn are the stages werf.io/deploy-on deploys the object in: DefaultDeployOn unless
@@ -228,7 +229,9 @@ func Parse(kind string, annotations map[string]string) (Lifecycle, error) {
 			if value != "keep" {
 				return l, bad(key, "keep")
 			}
-			l.Keep = true
+			if !l.Keep {
+				l.Keep, l.KeptBy = true, key
+			}
 		}
 	}
 	var err error
