@@ -1,0 +1,152 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/kubectl-converge/converge/shared/helmsdk"
+)
+
+// The property the plan promises: for any previous release, cluster state and chart, the
+// actions the plan shows are the writes the deploy then makes. Releases, manual changes and
+// annotations (resource policies, ownership anyone, before-creation) are generated; the
+// writes are recorded by the fake API server.
+func TestPlanActionsAreWhatTheDeployExecutes(t *testing.T) {
+	for seed := uint64(1); seed <= 20; seed++ {
+		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
+			checkPlanIsDeploy(t, rand.New(rand.NewPCG(seed, 29)))
+		})
+	}
+}
+
+// generated is one object of a generated chart.
+type generated struct {
+	name, annotation, data string
+}
+
+var generatedAnnotations = []string{"", "", "", "helm.sh/resource-policy: keep", "werf.io/resource-policy: keep", "werf.io/ownership: anyone", "werf.io/delete-policy: before-creation"}
+
+func generateChart(r *rand.Rand, names []string) ([]generated, map[string]string) {
+	var objs []generated
+	var docs []string
+	for _, n := range names {
+		if r.IntN(3) == 0 {
+			continue
+		}
+		g := generated{name: n, annotation: generatedAnnotations[r.IntN(len(generatedAnnotations))], data: fmt.Sprint(r.IntN(2))}
+		objs = append(objs, g)
+		ann := ""
+		if g.annotation != "" {
+			ann = "  annotations:\n    " + g.annotation + "\n"
+		}
+		docs = append(docs, fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\n%sdata:\n  v: %q\n", n, ann, g.data))
+	}
+	return objs, map[string]string{"templates/objects.yaml": strings.Join(docs, "---\n")}
+}
+
+func checkPlanIsDeploy(t *testing.T, r *rand.Rand) {
+	e := newEngine(t)
+	names := []string{"obj-a", "obj-b", "obj-c", "obj-d", "obj-e", "obj-f"}
+	previous, files := generateChart(r, names)
+	if _, err := e.converge(files, e.options()); err != nil {
+		t.Fatalf("install: %v", err)
+	}
+	next, nextFiles := generateChart(r, names)
+	inNext := map[string]generated{}
+	for _, g := range next {
+		inNext[g.name] = g
+	}
+	// Someone changes the cluster between the two: deletes an object, changes its data, gives it
+	// to another release (only where the deploy may then touch it without failing).
+	cms := e.clients.Dynamic.Resource(schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}).Namespace(testNamespace)
+	ctx := context.Background()
+	var manual []string
+	for _, g := range previous {
+		live, err := cms.Get(ctx, g.name, metav1.GetOptions{})
+		if err != nil {
+			continue // kept out of the release by its annotations
+		}
+		switch r.IntN(4) {
+		case 0:
+			manual = append(manual, "deleted "+g.name)
+			if err := cms.Delete(ctx, g.name, metav1.DeleteOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		case 1:
+			manual = append(manual, "changed "+g.name)
+			live.Object["data"] = map[string]any{"v": "manual"}
+		case 2:
+			if n, ok := inNext[g.name]; ok && strings.Contains(n.annotation, "before-creation") {
+				continue // refused, and the deploy stops: another test's concern
+			}
+			manual = append(manual, "given to another release "+g.name)
+			ann := live.GetAnnotations()
+			ann["meta.helm.sh/release-name"] = "other"
+			live.SetAnnotations(ann)
+		default:
+			continue
+		}
+		if _, err := cms.Update(ctx, live, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := e.prepare(nextFiles)
+	plan, planErr := MakePlan(ctx, e.client, p, PlanOptions{})
+	var adoption *helmsdk.AdoptionError
+	if planErr != nil && !errors.As(planErr, &adoption) {
+		t.Fatalf("plan: %v", planErr)
+	}
+	planned := map[string]string{}
+	if plan == nil {
+		plan = &Plan{} // refused: another owner's object in the chart; the deploy writes nothing
+	}
+	for _, c := range plan.Changes {
+		if c.Object.Kind == "ConfigMap" {
+			planned[c.Object.Name] = writesOf(c.Action)
+		}
+	}
+	before := len(e.cluster.Writes())
+	if _, err := Converge(ctx, e.client, e.clients, p, e.options()); (err == nil) != (planErr == nil) || (err != nil && !errors.As(err, &adoption)) {
+		t.Fatalf("converge: %v; plan: %v", err, planErr)
+	}
+	executed := map[string]string{}
+	for _, w := range e.cluster.Writes()[before:] {
+		if w.DryRun || w.Kind != "ConfigMap" || !slices.Contains(names, w.Name) {
+			continue
+		}
+		verb := w.Verb
+		if verb == "update" {
+			verb = "patch"
+		}
+		executed[w.Name] = strings.TrimPrefix(executed[w.Name]+" "+verb, " ")
+	}
+	for _, n := range names {
+		if planned[n] != executed[n] {
+			t.Errorf("%s: the plan's writes %q, the deploy's %q\nprevious %+v\nmanual changes %v\nnext %+v\nplan %+v", n, planned[n], executed[n], previous, manual, next, plan.Changes)
+		}
+	}
+}
+
+// writesOf is what the deploy writes to execute a planned action.
+func writesOf(a Action) string {
+	switch a {
+	case ActionCreate:
+		return "create"
+	case ActionUpdate, ActionAdopt:
+		return "patch"
+	case ActionRecreate:
+		return "delete create"
+	case ActionDelete:
+		return "delete"
+	}
+	return ""
+}
