@@ -346,6 +346,9 @@ spec:
 	}
 }
 
+// TestDismissWithNamespaceKeepsAnotherRelease: dismiss --with-namespace keeps the namespace it
+// created when another release lives there, or an object someone else made with kubectl,
+// saying why in one line; --force-namespace deletes it.
 func TestDismissWithNamespaceKeepsAnotherRelease(t *testing.T) {
 	env := harness.Get(t)
 	ns := env.Namespace(t) + "-two"
@@ -361,6 +364,20 @@ func TestDismissWithNamespaceKeepsAnotherRelease(t *testing.T) {
 	}
 	if got := statuses(helmHistory(t, env, "helm3", ns, "b")); got != "deployed" {
 		t.Fatalf("history of release b after dismissing a = %s", got)
+	}
+	// An object someone else created there (kubectl apply) keeps it too, the release
+	// holding nothing else.
+	env.Command(t, "kubectl", "converge", "dismiss", "b", "-n", ns).Succeed()
+	env.Command(t, "kubectl", "converge", chart, "-n", ns, "--release", "a").Succeed()
+	theirs := filepath.Join(t.TempDir(), "theirs.yaml")
+	writeFile(t, theirs, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: theirs}\ndata: {a: b}\n")
+	env.Kubectl(t, "-n", ns, "apply", "-f", theirs)
+	res = env.Command(t, "kubectl", "converge", "dismiss", "a", "-n", ns, "--with-namespace").Succeed()
+	if !strings.Contains(res.Stderr, `namespace "`+ns+`" holds configmap "theirs", which release "a" does not own: left in place (--force-namespace deletes it anyway)`) {
+		t.Fatalf("dismiss --with-namespace output:\n%s", res.Stderr)
+	}
+	if got := jsonPath(t, env, ns, "configmap/theirs", "{.data.a}"); got != "b" {
+		t.Fatalf("the kubectl-made ConfigMap after dismissing a: %q", got)
 	}
 	// --force-namespace deletes it anyway.
 	env.Command(t, "kubectl", "converge", chart, "-n", ns, "--release", "a").Succeed()

@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,12 +10,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-converge/converge/shared/cliutil"
 	"github.com/kubectl-converge/converge/shared/deploy"
@@ -158,7 +153,7 @@ func (o *DismissOptions) Run(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	rel, err := deploy.Dismiss(cmd.Context(), client, clients, deploy.DismissRequest{ReleaseName: name, Namespace: ns, Timeout: o.Timeout, Lock: releaselock.Options{Wait: o.LockTimeout}, KeepHooks: !o.WithHooks}, o.TrackFlags.Sink(o.ErrOut, ""))
+	rel, err := deploy.Dismiss(cmd.Context(), client, clients, deploy.DismissRequest{ReleaseName: name, Namespace: ns, Timeout: o.Timeout, Lock: releaselock.Options{Wait: o.LockTimeout}, KeepHooks: !o.WithHooks, WithNamespace: o.WithNamespace, ForceNamespace: o.ForceNamespace}, o.TrackFlags.Sink(o.ErrOut, ""))
 	if !errors.Is(err, helmsdk.ErrReleaseNotFound) {
 		summary := cliutil.CISummary(name, ns, nil, err)
 		if err == nil {
@@ -182,9 +177,6 @@ func (o *DismissOptions) Run(cmd *cobra.Command, args []string) error {
 		return exitcode.DeployFailure(fmt.Errorf("dismiss release %q in namespace %q: %w", name, ns, err))
 	default:
 		fmt.Fprintf(o.ErrOut, "dismiss: release %q (revision %d) uninstalled from namespace %q\n", name, rel.Revision, ns)
-	}
-	if o.WithNamespace {
-		return o.deleteNamespace(cmd, name, ns)
 	}
 	return nil
 }
@@ -215,86 +207,6 @@ func (o *DismissOptions) target(args []string) (string, string, *helmsdk.Client,
 		args = []string{o.Release}
 	}
 	return o.resolve(o.kube, args)
-}
-
-func (o *DismissOptions) deleteNamespace(cmd *cobra.Command, name, ns string) error {
-	cfg, err := o.kube.ToRESTConfig()
-	if err != nil {
-		return err
-	}
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return err
-	}
-	ctx := cmd.Context()
-	live, err := cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("read namespace %q: %w", ns, err)
-	}
-	if owner := live.Annotations[deploy.AnnotationCreatedForRelease]; owner != name && !o.ForceNamespace {
-		fmt.Fprintf(o.ErrOut, "dismiss: namespace %q was not created by converge for release %q: left in place (--force-namespace deletes it anyway)\n", ns, name)
-		return nil
-	}
-	if !o.ForceNamespace {
-		other, err := otherRelease(ctx, cs, ns, name)
-		if err != nil {
-			return err
-		}
-		if other != "" {
-			fmt.Fprintf(o.ErrOut, "dismiss: namespace %q holds release %q too: left in place (--force-namespace deletes it anyway)\n", ns, other)
-			return nil
-		}
-	}
-	err = cs.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &live.UID}})
-	if apierrors.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("delete namespace %q: %w", ns, err)
-	}
-	fmt.Fprintf(o.ErrOut, "dismiss: deleting namespace %q\n", ns)
-	err = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, o.Timeout, true, func(ctx context.Context) (bool, error) {
-		_, err := cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			return true, nil
-		}
-		return false, err
-	})
-	if err != nil {
-		return exitcode.DeployFailure(fmt.Errorf("wait for namespace %q to be deleted: %w", ns, err))
-	}
-	fmt.Fprintf(o.ErrOut, "dismiss: namespace %q deleted\n", ns)
-	return nil
-}
-
-// otherRelease returns the name of a Helm release other than name whose storage records
-// (Secrets or ConfigMaps labelled owner=helm) live in ns, or "" when there is none.
-func otherRelease(ctx context.Context, cs kubernetes.Interface, ns, name string) (string, error) {
-	sel := metav1.ListOptions{LabelSelector: "owner=helm"}
-	secrets, err := cs.CoreV1().Secrets(ns).List(ctx, sel)
-	if err != nil {
-		return "", fmt.Errorf("list release records in namespace %q: %w", ns, err)
-	}
-	cms, err := cs.CoreV1().ConfigMaps(ns).List(ctx, sel)
-	if err != nil {
-		return "", fmt.Errorf("list release records in namespace %q: %w", ns, err)
-	}
-	var records []metav1.ObjectMeta
-	for _, s := range secrets.Items {
-		records = append(records, s.ObjectMeta)
-	}
-	for _, c := range cms.Items {
-		records = append(records, c.ObjectMeta)
-	}
-	for _, r := range records {
-		if other := r.Labels["name"]; other != name {
-			return other, nil
-		}
-	}
-	return "", nil
 }
 
 // HistoryOptions are the flags and arguments of "kubectl converge history [RELEASE]".

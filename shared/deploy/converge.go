@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"github.com/kubectl-converge/converge/shared/lifecycle"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -486,6 +487,12 @@ type DismissRequest struct {
 	// are deleted after its objects, as werf's dismiss deletes them, so that a converge of
 	// the same chart can create them again.
 	KeepHooks bool
+	// WithNamespace deletes the release namespace after the release, still under the release
+	// lock, and waits until it is gone; only a namespace converge created for the release and
+	// that holds nothing of anyone else (deleteNamespaceIfAlone), unless ForceNamespace.
+	WithNamespace bool
+	// ForceNamespace deletes the namespace with WithNamespace whatever it holds.
+	ForceNamespace bool
 
 	handBackRun string
 }
@@ -499,6 +506,7 @@ func Dismiss(ctx context.Context, client *helmsdk.Client, clients track.Clients,
 	}
 	ctx, cancel := withTimeout(ctx, req.Timeout)
 	defer cancel()
+	unlockedCtx, unlock := ctx, func() {}
 	if !req.Locked {
 		if err := Reach(ctx, clients.Kube); err != nil {
 			return nil, err
@@ -508,9 +516,26 @@ func Dismiss(ctx context.Context, client *helmsdk.Client, clients track.Clients,
 		if err != nil {
 			return nil, err
 		}
-		defer lock.Release()
+		var once sync.Once
+		unlock = func() { once.Do(lock.Release) }
+		defer unlock()
 		ctx = lockedCtx
 	}
+	rel, err := dismissLocked(ctx, client, clients, req, sink, start)
+	if err != nil || !req.WithNamespace {
+		return rel, err
+	}
+	deletion, err := deleteNamespaceIfAlone(ctx, clients, req.Namespace, req.ReleaseName, req.ForceNamespace, sink)
+	if err != nil {
+		return rel, err
+	}
+	// The namespace's deletion takes the lock's Lease with it: the lock is given up before
+	// the wait, once nothing can start between the check and the deletion.
+	unlock()
+	return rel, deletion.await(unlockedCtx, clients, sink)
+}
+
+func dismissLocked(ctx context.Context, client *helmsdk.Client, clients track.Clients, req DismissRequest, sink track.Sink, start time.Time) (*helmsdk.Release, error) {
 	rel, err := client.Uninstall(ctx, helmsdk.UninstallRequest{ReleaseName: req.ReleaseName, Wait: false, Timeout: helmTimeout(req.Timeout), HandBackRun: req.handBackRun, KeepHooks: req.KeepHooks,
 		DeleteOrder: func(objects []*resource.Info) ([][]*resource.Info, error) {
 			return apply.DeleteWaves(objects, req.Namespace)
