@@ -268,8 +268,8 @@ func addRemoteDependencies(c *chart.Chart, dir string, deps []*chart.Dependency,
 			version = v
 		}
 		if _, err := semver.StrictNewVersion(strings.TrimPrefix(version, "v")); err == nil {
-			sub, err := loadCached(cachePath(cacheDir, dep.Repository, dep.Name, version))
-			if errors.Is(err, errCacheTampered) {
+			sub, err := loadCached(cachePath(cacheDir, dep.Repository, dep.Name, version), indexedDigest(dep, version))
+			if errors.Is(err, errCacheTampered) || errors.Is(err, errCacheNotIndexed) {
 				if opts.Offline {
 					return fmt.Errorf("chart %q: cached dependency %q %s (%s) %w: delete it, or allow downloads to fetch it again", c.Name(), dep.Name, version, dep.Repository, err)
 				}
@@ -356,13 +356,19 @@ func keepInCache(data []byte, to string) error {
 	return nil
 }
 
-// errCacheTampered is a cached archive whose SHA-256 is not the one recorded when it was
-// downloaded (or has none recorded).
-var errCacheTampered = errors.New("does not match the SHA-256 recorded when it was downloaded")
+var (
+	// errCacheTampered is a cached archive whose SHA-256 is not the one recorded when it
+	// was downloaded (or has none recorded).
+	errCacheTampered = errors.New("does not match the SHA-256 recorded when it was downloaded")
+	// errCacheNotIndexed is a cached archive whose SHA-256 is not the digest its repository's
+	// index gives it: the record beside it was rewritten with it.
+	errCacheNotIndexed = errors.New("does not match the SHA-256 its repository's index gives it")
+)
 
 // loadCached loads a cached dependency archive after checking it against its recorded
-// SHA-256; a missing archive is an fs.ErrNotExist error.
-func loadCached(path string) (*chart.Chart, error) {
+// SHA-256 and, when known (indexed, from indexedDigest), the digest its repository's index
+// gives it, which the cache cannot rewrite; a missing archive is an fs.ErrNotExist error.
+func loadCached(path, indexed string) (*chart.Chart, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -372,7 +378,49 @@ func loadCached(path string) (*chart.Chart, error) {
 	if err != nil || strings.TrimSpace(string(recorded)) != hex.EncodeToString(sum[:]) {
 		return nil, errCacheTampered
 	}
+	if indexed != "" && indexed != hex.EncodeToString(sum[:]) {
+		return nil, errCacheNotIndexed
+	}
 	return loader.LoadArchive(bytes.NewReader(data))
+}
+
+// indexedDigest is the SHA-256 (hex) that the index of dep's repository gives dep at
+// version, as Helm keeps the index in its repository cache (helm repo update, or the last
+// download of a dependency from that repository); "" when no index there has it (an oci://
+// dependency, a repository never indexed here).
+func indexedDigest(dep *chart.Dependency, version string) string {
+	settings := cli.New()
+	f, _ := repo.LoadFile(settings.RepositoryConfig)
+	url := strings.TrimSuffix(repositoryURL(f, dep.Repository), "/")
+	var names []string
+	if f != nil {
+		for _, e := range f.Repositories {
+			if strings.TrimSuffix(e.URL, "/") == url {
+				names = append(names, e.Name)
+			}
+		}
+	}
+	if strings.HasPrefix(url, "http://") || strings.HasPrefix(url, "https://") {
+		names = append(names, dependencyRepositoryName(url))
+	}
+	for _, name := range names {
+		idx, err := repo.LoadIndexFile(filepath.Join(settings.RepositoryCache, helmpath.CacheIndexFile(name)))
+		if err != nil {
+			continue
+		}
+		if cv, err := idx.Get(dep.Name, version); err == nil && cv.Digest != "" {
+			return strings.TrimPrefix(cv.Digest, "sha256:")
+		}
+	}
+	return ""
+}
+
+// dependencyRepositoryName is the name of the repository entry added for a dependency
+// repository URL missing from Helm's repositories file (repositoriesWithDependencyURLs),
+// under which Helm's downloader caches its index.
+func dependencyRepositoryName(url string) string {
+	sum := sha256.Sum256([]byte(url))
+	return "converge-" + hex.EncodeToString(sum[:6])
 }
 
 // downloaded is one dependency archive fetched, loaded.
@@ -543,8 +591,7 @@ func repositoriesWithDependencyURLs(configured string, deps []*chart.Dependency)
 			known = known || strings.TrimSuffix(e.URL, "/") == u
 		}
 		if !known {
-			sum := sha256.Sum256([]byte(u))
-			f.Add(&repo.Entry{Name: "converge-" + hex.EncodeToString(sum[:6]), URL: u})
+			f.Add(&repo.Entry{Name: dependencyRepositoryName(u), URL: u})
 			added = true
 		}
 	}

@@ -353,3 +353,46 @@ func TestAliasedRepository(t *testing.T) {
 		})
 	}
 }
+
+// TestCachedArchiveCheckedAgainstIndex: a cached archive replaced together with the SHA-256
+// recorded beside it is caught by the digest its repository's index gives it (the index Helm
+// keeps in its repository cache from the download): refused offline, downloaded again
+// otherwise, naming it.
+func TestCachedArchiveCheckedAgainstIndex(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		offline bool
+	}{{name: "offline"}, {name: "downloads allowed"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			archive := packagedChart(t, filepath.Join(t.TempDir(), "redis"), "apiVersion: v2\nname: redis\nversion: 1.2.3\ndescription: genuine\n")
+			sum := sha256.Sum256(archive)
+			url := redisRepo(t, archive, hex.EncodeToString(sum[:]))
+			cache := t.TempDir()
+			app := filepath.Join(t.TempDir(), "app")
+			writeChart(t, app, "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n- {name: redis, version: 1.2.3, repository: "+url+"}\n")
+			if _, err := LoadChartTree(app, LoadChart, DependencyOptions{PlainHTTP: true, CacheDir: cache}); err != nil {
+				t.Fatal(err)
+			}
+			path := cachePath(cache, url, "redis", "1.2.3")
+			tampered := packagedChart(t, filepath.Join(t.TempDir(), "redis"), "apiVersion: v2\nname: redis\nversion: 1.2.3\ndescription: tampered\n")
+			if err := keepInCache(tampered, path); err != nil {
+				t.Fatal(err)
+			}
+			var out strings.Builder
+			ch, err := LoadChartTree(app, LoadChart, DependencyOptions{Out: &out, PlainHTTP: true, CacheDir: cache, Offline: tc.offline})
+			if tc.offline {
+				testutil.ExpectError(t, err, `chart "app": cached dependency "redis" 1.2.3 (`+url+`) does not match the SHA-256 its repository's index gives it: delete it, or allow downloads to fetch it again`)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if deps := ch.chart.Dependencies(); len(deps) != 1 || deps[0].Metadata.Description != "genuine" {
+				t.Fatalf("dependencies %v, want the genuine redis", deps)
+			}
+			if want := `dependency "redis" 1.2.3 from ` + url + `: the cached archive does not match the SHA-256 its repository's index gives it; downloading it again`; !strings.Contains(out.String(), want) {
+				t.Fatalf("output %q, want %q", out.String(), want)
+			}
+		})
+	}
+}
