@@ -32,7 +32,21 @@ type generated struct {
 	name, annotation, data string
 }
 
-var generatedAnnotations = []string{"", "", "", "helm.sh/resource-policy: keep", "werf.io/resource-policy: keep", "werf.io/ownership: anyone", "werf.io/delete-policy: before-creation"}
+var generatedAnnotations = []string{"", "", "", "helm.sh/resource-policy: keep", "werf.io/resource-policy: keep", "werf.io/ownership: anyone",
+	"werf.io/delete-policy: before-creation", "werf.io/deploy-on: install", "werf.io/deploy-on: upgrade"}
+
+// generatedHook is a hook's annotations: when it runs, werf's and Helm's delete policies.
+func generatedHook(r *rand.Rand) string {
+	pick := func(from ...string) string { return from[r.IntN(len(from))] }
+	ann := "    helm.sh/hook: " + pick("pre-install", "pre-upgrade", "post-upgrade", "pre-install,post-upgrade") + "\n"
+	if p := pick("", "succeeded", "before-creation", "failed"); p != "" {
+		ann += "    werf.io/delete-policy: " + p + "\n"
+	}
+	if p := pick("", "hook-succeeded", "before-hook-creation", "before-hook-creation,hook-succeeded"); p != "" {
+		ann += "    helm.sh/hook-delete-policy: " + p + "\n"
+	}
+	return "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: hook-x\n  annotations:\n" + ann + "data:\n  v: \"1\"\n"
+}
 
 func generateChart(r *rand.Rand, names []string) ([]generated, map[string]string) {
 	var objs []generated
@@ -49,17 +63,18 @@ func generateChart(r *rand.Rand, names []string) ([]generated, map[string]string
 		}
 		docs = append(docs, fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\n%sdata:\n  v: %q\n", n, ann, g.data))
 	}
-	return objs, map[string]string{"templates/objects.yaml": strings.Join(docs, "---\n")}
+	return objs, map[string]string{"templates/objects.yaml": strings.Join(docs, "---\n"), "templates/hook.yaml": generatedHook(r)}
 }
 
 func checkPlanIsDeploy(t *testing.T, r *rand.Rand) {
 	e := newEngine(t)
-	names := []string{"obj-a", "obj-b", "obj-c", "obj-d", "obj-e", "obj-f"}
-	previous, files := generateChart(r, names)
+	objects := []string{"obj-a", "obj-b", "obj-c", "obj-d", "obj-e", "obj-f"}
+	names := append(slices.Clone(objects), "hook-x")
+	previous, files := generateChart(r, objects)
 	if _, err := e.converge(files, e.options()); err != nil {
 		t.Fatalf("install: %v", err)
 	}
-	next, nextFiles := generateChart(r, names)
+	next, nextFiles := generateChart(r, objects)
 	inNext := map[string]generated{}
 	for _, g := range next {
 		inNext[g.name] = g
@@ -111,7 +126,7 @@ func checkPlanIsDeploy(t *testing.T, r *rand.Rand) {
 	}
 	for _, c := range plan.Changes {
 		if c.Object.Kind == "ConfigMap" {
-			planned[c.Object.Name] = writesOf(c.Action)
+			planned[c.Object.Name] = writesOf(c)
 		}
 	}
 	before := len(e.cluster.Writes())
@@ -136,9 +151,21 @@ func checkPlanIsDeploy(t *testing.T, r *rand.Rand) {
 	}
 }
 
-// writesOf is what the deploy writes to execute a planned action.
-func writesOf(a Action) string {
-	switch a {
+// writesOf is what the deploy writes to execute a planned change. A hook that runs is deleted
+// first by before-hook-creation (whether or not there is a copy), created, and deleted once
+// it succeeded by hook-succeeded.
+func writesOf(c Change) string {
+	if c.Action == ActionHook {
+		w := "create"
+		if slices.Contains(c.Hook.DeletePolicies, "before-hook-creation") {
+			w = "delete " + w
+		}
+		if slices.Contains(c.Hook.DeletePolicies, "hook-succeeded") {
+			w += " delete"
+		}
+		return w
+	}
+	switch c.Action {
 	case ActionCreate:
 		return "create"
 	case ActionUpdate, ActionAdopt:

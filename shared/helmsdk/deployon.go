@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"github.com/kubectl-converge/converge/shared/lifecycle"
-	"slices"
 
 	"github.com/kubectl-converge/converge/shared/manifest"
 )
@@ -27,7 +26,7 @@ func filterDeployOn(rendered []byte, operation string) ([]byte, error) {
 	kept := objects[:0]
 	dropped := false
 	for _, o := range objects {
-		stages, err := lifecycle.ParseDeployOn(o.Annotations())
+		l, err := lifecycle.Parse(o.Kind(), o.Annotations())
 		if err != nil {
 			where := ""
 			if src := o.Source(); src != "" {
@@ -35,7 +34,7 @@ func filterDeployOn(rendered []byte, operation string) ([]byte, error) {
 			}
 			return nil, fmt.Errorf("%s%s %q: %w", where, o.Kind(), o.Name(), err)
 		}
-		if slices.Contains(stages, lifecycle.Stage(operation)) {
+		if l.DeployedIn(lifecycle.Mode(operation)) {
 			kept = append(kept, o)
 		} else {
 			dropped = true
