@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -110,6 +111,65 @@ func TestNamespaceIsDeletedOnlyWhenAlone(t *testing.T) {
 			_, getErr := kube.CoreV1().Namespaces().Get(context.Background(), "team", metav1.GetOptions{})
 			if deleted := getErr != nil; deleted != (deletion != nil) || deleted != strings.HasPrefix(tt.wantLine, "deleting") {
 				t.Fatalf("namespace deleted %v (deletion %v), want deleted: %v", deleted, deletion, strings.HasPrefix(tt.wantLine, "deleting"))
+			}
+		})
+	}
+}
+
+// TestDismissDeletesTheNamespaceUnderTheLock: dismiss --with-namespace on the engine judges
+// and deletes the namespace while the release lock is held (the namespace's delete reaches the
+// API server before the lock's Lease is given up), and keeps it when someone else's object
+// is there.
+func TestDismissDeletesTheNamespaceUnderTheLock(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		theirs      bool
+		wantDeleted bool
+	}{{name: "alone", wantDeleted: true}, {name: "with someone else's ConfigMap", theirs: true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEngine(t)
+			ctx := context.Background()
+			ns, err := e.clients.Kube.CoreV1().Namespaces().Get(ctx, testNamespace, metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ns.Annotations = map[string]string{AnnotationCreatedForRelease: "app"}
+			if _, err := e.clients.Kube.CoreV1().Namespaces().Update(ctx, ns, metav1.UpdateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.converge(map[string]string{"templates/cm.yaml": configMap}, e.options()); err != nil {
+				t.Fatal(err)
+			}
+			if tc.theirs {
+				if _, err := e.clients.Kube.CoreV1().ConfigMaps(testNamespace).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "theirs"}}, metav1.CreateOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var lines []string
+			sink := func(ev track.Event) {
+				if ev.Stage == "namespace" {
+					lines = append(lines, ev.Line)
+				}
+			}
+			before := len(e.cluster.Writes())
+			if _, err := Dismiss(ctx, e.client, e.clients, DismissRequest{ReleaseName: "app", Namespace: testNamespace, Timeout: time.Minute, WithNamespace: true}, sink); err != nil {
+				t.Fatal(err)
+			}
+			var order []string
+			for _, w := range e.cluster.Writes()[before:] {
+				if w.Verb == "delete" && (w.Kind == "Namespace" || w.Kind == "Lease") {
+					order = append(order, w.Kind)
+				}
+			}
+			want, wantLines := "Lease", `namespace "app-ns" holds configmap "theirs", which release "app" does not own: left in place (--force-namespace deletes it anyway)`
+			if tc.wantDeleted {
+				want, wantLines = "Namespace Lease", `deleting namespace "app-ns"`+"\n"+`namespace "app-ns" deleted`
+			}
+			if got := strings.Join(order, " "); got != want {
+				t.Fatalf("deletes %q, want %q (the namespace's before the lock's)", got, want)
+			}
+			if got := strings.Join(lines, "\n"); got != wantLines {
+				t.Fatalf("lines:\n%s\nwant:\n%s", got, wantLines)
 			}
 		})
 	}
