@@ -36,12 +36,21 @@ type component struct {
 	log     string
 }
 
-// ControlPlaneOutage stops etcd and kube-apiserver of the local cluster (SIGKILL: open
-// connections are reset, new ones refused, as when a control-plane node goes away), keeps
-// them down for d, then starts them again with their own command lines and waits until the
-// API server answers. The other components keep running and must reconnect. It returns when
-// the API server answers again; the test must hold a cluster of its own (OwnCluster).
+// ControlPlaneOutage stops the control plane (StopControlPlane) for d and starts it again;
+// it returns when the API server answers.
 func (e *Env) ControlPlaneOutage(t testing.TB, d time.Duration) {
+	t.Helper()
+	start := e.StopControlPlane(t)
+	time.Sleep(d)
+	start()
+}
+
+// StopControlPlane stops etcd and kube-apiserver of the local cluster (SIGKILL: open
+// connections are reset, new ones refused, as when a control-plane node goes away); start
+// starts them again with their own command lines and returns when the API server answers.
+// The other components keep running and must reconnect. Both may be called from any
+// goroutine; the test must hold a cluster of its own (OwnCluster).
+func (e *Env) StopControlPlane(t testing.TB) (start func()) {
 	t.Helper()
 	OwnCluster(t)
 	var stopped []component
@@ -53,23 +62,26 @@ func (e *Env) ControlPlaneOutage(t testing.TB, d time.Duration) {
 		}
 		stopped = append(stopped, c)
 	}
-	time.Sleep(d)
-	// etcd first: the API server needs it to start.
-	for i := len(stopped) - 1; i >= 0; i-- {
-		if err := startComponent(stopped[i]); err != nil {
-			t.Fatalf("start %s again: %v", stopped[i].name, err)
+	return func() {
+		// etcd first: the API server needs it to start.
+		for i := len(stopped) - 1; i >= 0; i-- {
+			if err := startComponent(stopped[i]); err != nil {
+				t.Errorf("start %s again: %v", stopped[i].name, err)
+				return
+			}
 		}
-	}
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		out, err := exec.Command(filepath.Join(e.ToolsBin, "kubectl"), "--kubeconfig", e.Kubeconfig, "--request-timeout", "5s", "get", "--raw", "/readyz").CombinedOutput()
-		if err == nil {
-			return
+		deadline := time.Now().Add(2 * time.Minute)
+		for {
+			out, err := exec.Command(filepath.Join(e.ToolsBin, "kubectl"), "--kubeconfig", e.Kubeconfig, "--request-timeout", "5s", "get", "--raw", "/readyz").CombinedOutput()
+			if err == nil {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("the API server does not answer 2m after the outage: %v\n%s", err, out)
+				return
+			}
+			time.Sleep(250 * time.Millisecond)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the API server does not answer 2m after the outage: %v\n%s", err, out)
-		}
-		time.Sleep(250 * time.Millisecond)
 	}
 }
 

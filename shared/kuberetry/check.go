@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
 )
 
@@ -327,4 +328,22 @@ func answer(req *http.Request, code int, body []byte) *http.Response {
 // deletedAnswer is the API server's answer to a delete that took effect.
 func deletedAnswer(req *http.Request) *http.Response {
 	return answer(req, http.StatusOK, []byte(`{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Success"}`))
+}
+
+// Unreachable says err is what a client met when the API server did not answer (the
+// failures this package retries): callers that keep trying on their own schedule (lease
+// renewals) tell an outage from a refusal with it.
+func Unreachable(err error) bool {
+	var status interface{ Status() metav1.Status }
+	if errors.As(err, &status) {
+		s := status.Status()
+		switch s.Code {
+		case http.StatusTooManyRequests, http.StatusServiceUnavailable, http.StatusBadGateway, http.StatusGatewayTimeout:
+			return true
+		case http.StatusInternalServerError:
+			return strings.Contains(s.Message, "etcdserver: ") || strings.Contains(s.Message, "code = Unavailable")
+		}
+		return false
+	}
+	return err != nil && classify(nil, err).kind != answered
 }

@@ -74,6 +74,7 @@ type Policy struct {
 	// cluster that is not up (the command's own error says so), not an outage.
 	reached bool
 	down    time.Time
+	back    time.Time
 	cause   string
 	observe func(Event)
 	notify  sync.Mutex
@@ -205,13 +206,18 @@ func retryAfter(resp *http.Response) time.Duration {
 	return time.Duration(s) * time.Second
 }
 
+// settleTime is how long an API server that is back may still fail requests (a restarted
+// one answers 503 while it starts) without that being reported as another outage: such
+// failures are retried all the same.
+const settleTime = 10 * time.Second
+
 // failed records a request sent at sent that the API server did not answer.
 func (p *Policy) failed(sent time.Time, f failure) {
 	if !f.outage {
 		return
 	}
 	p.mu.Lock()
-	if !p.reached || !p.down.IsZero() {
+	if !p.reached || !p.down.IsZero() || !p.back.IsZero() && sent.Before(p.back.Add(settleTime)) {
 		p.mu.Unlock()
 		return
 	}
@@ -230,7 +236,7 @@ func (p *Policy) answered(sent time.Time) {
 		return
 	}
 	ev := Event{Since: p.down, Back: p.now(), Cause: p.cause}
-	p.down, p.cause = time.Time{}, ""
+	p.down, p.cause, p.back = time.Time{}, "", ev.Back
 	p.emit(ev)
 }
 

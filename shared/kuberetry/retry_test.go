@@ -420,4 +420,19 @@ func TestPolicyReportsOutagesOnce(t *testing.T) {
 	if _, _, down := rt.policy.Unreachable(); down {
 		t.Fatal("still unreachable after the answer")
 	}
+	// A restarted API server may fail a request soon after it is back: retried, not
+	// another outage; a failure after that is one.
+	down.Store(true)
+	hits.Store(4)
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/v1/pods", nil)
+	if _, err := rt.RoundTrip(req); err != nil || len(events) != 2 {
+		t.Fatalf("err %v, events %+v: want the 503 soon after the return retried without an event", err, events)
+	}
+	clock.Sleep(context.Background(), settleTime)
+	down.Store(true)
+	hits.Store(4)
+	req, _ = http.NewRequest(http.MethodGet, srv.URL+"/api/v1/pods", nil)
+	if _, err := rt.RoundTrip(req); err != nil || len(events) != 4 {
+		t.Fatalf("err %v, events %+v: want a later failure reported as another outage", err, events)
+	}
 }

@@ -17,11 +17,11 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-converge/converge/shared/event"
 	"github.com/kubectl-converge/converge/shared/exitcode"
+	"github.com/kubectl-converge/converge/shared/kuberetry"
 	"github.com/kubectl-converge/converge/shared/redact"
 )
 
@@ -235,9 +235,7 @@ func (d *renewDeadline) context(ctx context.Context) (context.Context, context.C
 // stops the run. An API server that answers with anything else counts toward the deadline.
 func unreachable(err error) bool {
 	var netErr net.Error
-	return apierrors.IsServiceUnavailable(err) || apierrors.IsTooManyRequests(err) ||
-		apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) ||
-		utilnet.IsConnectionRefused(err) || utilnet.IsConnectionReset(err) || utilnet.IsProbableEOF(err) ||
+	return kuberetry.Unreachable(err) || apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) ||
 		errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout())
 }
 
