@@ -157,7 +157,9 @@ func outageProxy(t *testing.T, env *harness.Env, trigger phaseTrigger) (proxy *h
 func TestOutageInEachPhaseCostsTimeNotTheDeploy(t *testing.T) {
 	env := harness.Get(t)
 	harness.OwnCluster(t)
-	create := func(method string) bool { return method == http.MethodPost || method == http.MethodPatch || method == http.MethodPut }
+	create := func(method string) bool {
+		return method == http.MethodPost || method == http.MethodPatch || method == http.MethodPut
+	}
 	tests := []struct {
 		name string
 		// trigger starts the outage through a proxy; nil: the test starts it without one
