@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
 )
@@ -172,28 +173,80 @@ func operationOf(req *http.Request) operation {
 	if len(parts) != 1 {
 		return operation{kind: opIdempotent}
 	}
-	var body struct {
-		Metadata struct {
-			Name         string `json:"name"`
-			GenerateName string `json:"generateName"`
-		} `json:"metadata"`
-	}
 	data, err := readBody(req)
-	if err != nil || json.Unmarshal(data, &body) != nil {
+	if err != nil {
+		return operation{kind: opUncheckable}
+	}
+	name, generateName, ok := namesOf(data)
+	if !ok {
 		return operation{kind: opUncheckable}
 	}
 	switch {
-	case body.Metadata.Name != "":
+	case name != "":
 		manager := req.URL.Query().Get("fieldManager")
 		if manager == "" {
 			// The API server's own choice when a request names no manager.
 			manager, _, _ = strings.Cut(req.Header.Get("User-Agent"), "/")
 		}
-		return operation{kind: opCreate, object: strings.TrimSuffix(req.URL.Path, "/") + "/" + body.Metadata.Name, manager: manager}
-	case body.Metadata.GenerateName != "":
+		return operation{kind: opCreate, object: strings.TrimSuffix(req.URL.Path, "/") + "/" + name, manager: manager}
+	case generateName != "":
 		return operation{kind: opUncheckable}
 	}
 	return operation{kind: opIdempotent}
+}
+
+// protobufMagic starts a Kubernetes protobuf body (what typed clientsets send).
+var protobufMagic = []byte("k8s\x00")
+
+// namesOf reads metadata.name and metadata.generateName of a JSON or Kubernetes protobuf
+// body; false when it is neither.
+func namesOf(data []byte) (name, generateName string, ok bool) {
+	if !bytes.HasPrefix(data, protobufMagic) {
+		var body struct {
+			Metadata struct {
+				Name         string `json:"name"`
+				GenerateName string `json:"generateName"`
+			} `json:"metadata"`
+		}
+		if json.Unmarshal(data, &body) != nil {
+			return "", "", false
+		}
+		return body.Metadata.Name, body.Metadata.GenerateName, true
+	}
+	// runtime.Unknown{raw: 2} holds the object, whose field 1 is its ObjectMeta
+	// {name: 1, generateName: 2}.
+	raw, ok := protoField(data[len(protobufMagic):], 2)
+	if !ok {
+		return "", "", false
+	}
+	meta, ok := protoField(raw, 1)
+	if !ok {
+		return "", "", true
+	}
+	n, _ := protoField(meta, 1)
+	g, _ := protoField(meta, 2)
+	return string(n), string(g), true
+}
+
+// protoField is the first length-delimited field number num of a protobuf message.
+func protoField(msg []byte, num protowire.Number) ([]byte, bool) {
+	for len(msg) > 0 {
+		n, typ, l := protowire.ConsumeTag(msg)
+		if l < 0 {
+			return nil, false
+		}
+		msg = msg[l:]
+		if n == num && typ == protowire.BytesType {
+			v, l := protowire.ConsumeBytes(msg)
+			return v, l >= 0
+		}
+		l = protowire.ConsumeFieldValue(n, typ, msg)
+		if l < 0 {
+			return nil, false
+		}
+		msg = msg[l:]
+	}
+	return nil, false
 }
 
 func readBody(req *http.Request) ([]byte, error) {

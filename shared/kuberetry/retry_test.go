@@ -11,6 +11,11 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/scheme"
 )
 
 // fakeClock advances by what the transport sleeps, so that retries until a deadline take
@@ -434,5 +439,42 @@ func TestPolicyReportsOutagesOnce(t *testing.T) {
 	req, _ = http.NewRequest(http.MethodGet, srv.URL+"/api/v1/pods", nil)
 	if _, err := rt.RoundTrip(req); err != nil || len(events) != 4 {
 		t.Fatalf("err %v, events %+v: want a later failure reported as another outage", err, events)
+	}
+}
+
+// TestNamesOf: the name of the object a create makes, from the JSON that dynamic clients
+// send and the protobuf that typed clientsets send.
+func TestNamesOf(t *testing.T) {
+	info, ok := runtime.SerializerInfoForMediaType(scheme.Codecs.SupportedMediaTypes(), runtime.ContentTypeProtobuf)
+	if !ok {
+		t.Fatal("no protobuf serializer")
+	}
+	encode := func(obj runtime.Object) []byte {
+		data, err := runtime.Encode(scheme.Codecs.EncoderForVersion(info.Serializer, corev1.SchemeGroupVersion), obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	tests := []struct {
+		name              string
+		body              []byte
+		wantName, wantGen string
+		wantOK            bool
+	}{
+		{"json", []byte(`{"metadata":{"name":"web"}}`), "web", "", true},
+		{"json generateName", []byte(`{"metadata":{"generateName":"job-"}}`), "", "job-", true},
+		{"json review without a name", []byte(`{"kind":"SelfSubjectAccessReview","spec":{}}`), "", "", true},
+		{"protobuf", encode(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "sh.helm.release.v1.shop.v1", Labels: map[string]string{"status": "pending-install"}}}), "sh.helm.release.v1.shop.v1", "", true},
+		{"protobuf generateName", encode(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{GenerateName: "job-"}}), "", "job-", true},
+		{"neither", []byte("\x00\x01garbage"), "", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			name, gen, ok := namesOf(tt.body)
+			if name != tt.wantName || gen != tt.wantGen || ok != tt.wantOK {
+				t.Fatalf("namesOf = %q, %q, %v; want %q, %q, %v", name, gen, ok, tt.wantName, tt.wantGen, tt.wantOK)
+			}
+		})
 	}
 }
