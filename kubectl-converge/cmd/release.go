@@ -19,6 +19,7 @@ import (
 	"github.com/kubectl-converge/converge/shared/helmsdk"
 	"github.com/kubectl-converge/converge/shared/helmsdk/charts"
 	"github.com/kubectl-converge/converge/shared/inputs"
+	"github.com/kubectl-converge/converge/shared/kuberetry"
 	"github.com/kubectl-converge/converge/shared/releaselock"
 )
 
@@ -260,7 +261,10 @@ func printHistory(w io.Writer, revs []*helmsdk.Release) error {
 
 // RollbackOptions are the flags and arguments of "kubectl converge rollback [RELEASE] [REVISION]".
 type RollbackOptions struct {
-	kube *genericclioptions.ConfigFlags
+	// retry is the clients' retry policy: requests retry until --timeout, outages are
+	// progress lines.
+	retry *kuberetry.Policy
+	kube  *genericclioptions.ConfigFlags
 	genericiooptions.IOStreams
 	releaseTarget
 	cliutil.TrackFlags
@@ -272,8 +276,8 @@ type RollbackOptions struct {
 	LockTimeout time.Duration
 }
 
-func newRollbackCommand(streams genericiooptions.IOStreams, kube *genericclioptions.ConfigFlags) *cobra.Command {
-	o := &RollbackOptions{kube: kube, IOStreams: streams, Timeout: deploy.DefaultTimeout, HistoryMax: 10}
+func newRollbackCommand(streams genericiooptions.IOStreams, kube *genericclioptions.ConfigFlags, retry *kuberetry.Policy) *cobra.Command {
+	o := &RollbackOptions{kube: kube, retry: retry, IOStreams: streams, Timeout: deploy.DefaultTimeout, HistoryMax: 10}
 	cmd := subcommand("rollback [RELEASE] [REVISION]", "Deploy an earlier revision again (default: the previous successfully deployed one)", cobra.MaximumNArgs(2),
 		func(cmd *cobra.Command, args []string) error { return o.Run(cmd, args) })
 	cmd.ValidArgsFunction = completeReleases(kube)
@@ -309,8 +313,10 @@ func (o *RollbackOptions) Run(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
+	sink := o.TrackFlags.Sink(o.ErrOut, "")
+	defer cliutil.ConnectOutages(o.retry, sink)()
 	res, err := deploy.Rollback(cmd.Context(), client, clients, deploy.RollbackRequest{ReleaseName: name, Namespace: ns, Revision: revision},
-		deploy.ConvergeOptions{Timeout: o.Timeout, HistoryMax: o.HistoryMax, KeepManualChanges: o.KeepManualChanges, Lock: releaselock.Options{Wait: o.LockTimeout}, Track: trackOpts, Sink: o.TrackFlags.Sink(o.ErrOut, "")})
+		deploy.ConvergeOptions{Timeout: o.Timeout, HistoryMax: o.HistoryMax, KeepManualChanges: o.KeepManualChanges, Lock: releaselock.Options{Wait: o.LockTimeout}, Track: trackOpts, Sink: sink, API: o.retry})
 	if errors.Is(err, helmsdk.ErrReleaseNotFound) {
 		return err
 	}

@@ -35,7 +35,7 @@ func newCmdConverge(streams genericiooptions.IOStreams, retry *kuberetry.Policy)
 		newPlanCommand(streams, kube),
 		newDismissCommand(streams, kube),
 		newHistoryCommand(streams, kube),
-		newRollbackCommand(streams, kube),
+		newRollbackCommand(streams, kube, retry),
 		newTrackCommand(streams, kube),
 		newSecretCommand(streams),
 		cliutil.NewVersionCommand(streams, "kubectl converge", "kubectl-converge"),

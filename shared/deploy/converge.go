@@ -222,6 +222,9 @@ func Converge(ctx context.Context, client *helmsdk.Client, clients track.Clients
 	}
 	rbCtx, rbCancel := context.WithTimeout(parent, rollbackTimeout)
 	defer rbCancel()
+	if opts.API != nil {
+		defer opts.API.Bind(rbCtx)()
+	}
 	opts.Timeout = rollbackTimeout
 	opts.handBackRun = adoptRun
 	var rolled *Result
@@ -437,6 +440,9 @@ type RollbackRequest struct {
 func Rollback(ctx context.Context, client *helmsdk.Client, clients track.Clients, req RollbackRequest, opts ConvergeOptions) (*Result, error) {
 	ctx, cancel := withTimeout(ctx, opts.Timeout)
 	defer cancel()
+	if opts.API != nil {
+		defer opts.API.Bind(ctx)()
+	}
 	opts.Lock.Operation = "rollback"
 	if err := Reach(ctx, clients.Kube); err != nil {
 		return nil, err
