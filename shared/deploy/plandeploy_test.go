@@ -8,15 +8,19 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/kubectl-converge/converge/shared/helmsdk"
+	"github.com/kubectl-converge/converge/shared/helmsdk/fakecluster"
+	"github.com/kubectl-converge/converge/shared/lifecycle"
 )
 
 // The property the plan promises: for any previous release, cluster state and chart, the
-// actions the plan shows are the writes the deploy then makes. Releases, manual changes and
+// actions the plan shows are the writes the deploy then makes; and the uninstall that follows
+// writes what lifecycle.Decide says of each object. Releases, manual changes and
 // annotations (resource policies, ownership anyone, before-creation) are generated; the
 // writes are recorded by the fake API server.
 func TestPlanActionsAreWhatTheDeployExecutes(t *testing.T) {
@@ -133,8 +137,62 @@ func checkPlanIsDeploy(t *testing.T, r *rand.Rand) {
 	if _, err := Converge(ctx, e.client, e.clients, p, e.options()); (err == nil) != (planErr == nil) || (err != nil && !errors.As(err, &adoption)) {
 		t.Fatalf("converge: %v; plan: %v", err, planErr)
 	}
-	executed := map[string]string{}
-	for _, w := range e.cluster.Writes()[before:] {
+	executed := writesSince(e.cluster.Writes()[before:], names)
+	for _, n := range names {
+		if planned[n] != executed[n] {
+			t.Errorf("%s: the plan's writes %q, the deploy's %q\nprevious %+v\nmanual changes %v\nnext %+v\nplan %+v", n, planned[n], executed[n], previous, manual, next, plan.Changes)
+		}
+	}
+	if planErr != nil {
+		return
+	}
+
+	// The uninstall follows the same rules: what lifecycle.Decide says of each object of the
+	// newest revision (and its hook) as the cluster now holds it is what dismiss writes.
+	decided := map[string]string{}
+	for _, n := range names {
+		live, err := cms.Get(ctx, n, metav1.GetOptions{})
+		if err != nil {
+			continue
+		}
+		in := lifecycle.Input{Mode: lifecycle.ModeUninstall, Release: "app", Namespace: testNamespace, Live: &lifecycle.Live{Annotations: live.GetAnnotations()}}
+		g, inChart := inNext[n]
+		switch {
+		case n == "hook-x":
+			in.Hook = true
+		case !inChart || strings.Contains(g.annotation, "deploy-on: install"):
+			continue // not in the newest revision: the uninstall does not look at it
+		}
+		rendered := map[string]string{}
+		if g.annotation != "" {
+			k, v, _ := strings.Cut(g.annotation, ": ")
+			rendered[k] = v
+		}
+		l, err := lifecycle.Parse("ConfigMap", rendered)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in.Previous = &l
+		if lifecycle.Decide(in).Action == lifecycle.ActionDelete {
+			decided[n] = "delete"
+		}
+	}
+	before = len(e.cluster.Writes())
+	if _, err := Dismiss(ctx, e.client, e.clients, DismissRequest{ReleaseName: "app", Namespace: testNamespace, Timeout: time.Minute}, nil); err != nil {
+		t.Fatalf("dismiss: %v", err)
+	}
+	uninstalled := writesSince(e.cluster.Writes()[before:], names)
+	for _, n := range names {
+		if decided[n] != uninstalled[n] {
+			t.Errorf("%s: decided %q for the uninstall, dismiss wrote %q\nnext %+v", n, decided[n], uninstalled[n], next)
+		}
+	}
+}
+
+// writesSince are the verbs of the writes to each of names, dry runs left out.
+func writesSince(writes []fakecluster.Write, names []string) map[string]string {
+	out := map[string]string{}
+	for _, w := range writes {
 		if w.DryRun || w.Kind != "ConfigMap" || !slices.Contains(names, w.Name) {
 			continue
 		}
@@ -142,13 +200,9 @@ func checkPlanIsDeploy(t *testing.T, r *rand.Rand) {
 		if verb == "update" {
 			verb = "patch"
 		}
-		executed[w.Name] = strings.TrimPrefix(executed[w.Name]+" "+verb, " ")
+		out[w.Name] = strings.TrimPrefix(out[w.Name]+" "+verb, " ")
 	}
-	for _, n := range names {
-		if planned[n] != executed[n] {
-			t.Errorf("%s: the plan's writes %q, the deploy's %q\nprevious %+v\nmanual changes %v\nnext %+v\nplan %+v", n, planned[n], executed[n], previous, manual, next, plan.Changes)
-		}
-	}
+	return out
 }
 
 // writesOf is what the deploy writes to execute a planned change. A hook that runs is deleted

@@ -95,12 +95,13 @@ const (
 	SparedOwnedByAnyone = "ownership-anyone"
 )
 
-// ownership is the release a deletion may touch objects of; objects adopted in the run
-// handBackRun are handed back to their previous owner instead of deleted. hooks says the
-// objects are the release's hooks, which carry no release metadata: those without any are
-// the release's, those that are gone are left out. afterHelm says the objects are deleted
-// after Helm's uninstall (hooks, objects earlier revisions left), so helm.sh/resource-policy
-// is checked on the live object: Helm checks it only in the newest revision's manifest.
+// ownership is the release a deletion may touch objects of, decided per object by
+// lifecycle.Decide (ModeUninstall): objects adopted in the run handBackRun are handed back to
+// their previous owner instead of deleted; resource policies (live or in the revision) and
+// werf.io/ownership: anyone keep objects. hooks says the objects are the release's hooks,
+// which carry no release metadata: those without any are the release's. afterHelm says the
+// objects are deleted after Helm's uninstall (hooks, objects earlier revisions left): those
+// that are gone are left out.
 type ownership struct {
 	release, namespace, handBackRun string
 	hooks, afterHelm                bool
