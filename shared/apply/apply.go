@@ -192,7 +192,9 @@ func (a *Applier) deleteByPolicy(g *applyGroup, infos map[*unstructured.Unstruct
 			if err := a.awaitGone([]track.Ref{t.Ref}, false); err != nil {
 				return errors.Join(append(errs, err)...)
 			}
-			a.Stage("delete", fmt.Sprintf("deleted %s: it %s and is annotated %s: %s", t.Ref, policy, lifecycle.AnnotationDeletePolicy, policy), []track.Ref{t.Ref})
+			line := fmt.Sprintf("deleted %s: it %s and is annotated %s: %s", t.Ref, policy, lifecycle.AnnotationDeletePolicy, policy)
+			a.Stage("delete", line, []track.Ref{t.Ref})
+			a.act(t.Ref, actionDelete, reasonDeletePolicy+policy, phaseApply, line)
 		}
 	}
 	return errors.Join(errs...)
@@ -529,6 +531,9 @@ func (a *Applier) deleteRemoved(previous, target []*resource.Info, ops helmsdk.O
 			return errors.Join(append(errs, err)...)
 		}
 		a.Stage("delete", "deleted, no longer in the chart: "+RefList(deleted), deleted)
+		for _, r := range deleted {
+			a.act(r, actionDelete, reasonLeftChart, phaseCleanup, "deleted "+r.String()+": no longer in the chart")
+		}
 		if len(errs) > 0 {
 			break
 		}
@@ -562,6 +567,9 @@ func (a *Applier) AwaitHook(objects []*resource.Info) error {
 		}
 	}
 	a.Stage("hook "+hook, fmt.Sprintf("hook %s: %s", hook, RefList(refs)), refs)
+	for _, r := range refs {
+		a.act(r, actionHook, reasonHookEvent, hookPhase(hook), fmt.Sprintf("hook %s: %s", hook, r))
+	}
 	// Helm awaits a hook right after creating it.
 	created := time.Now()
 	a.mu.Lock()

@@ -137,6 +137,8 @@ func (f *ConvergeFlags) Converge(ctx context.Context, r ConvergeRun) error {
 		origin = " at " + r.Origin
 	}
 	fmt.Fprintf(r.ErrOut, "%s: release %q in namespace %q from chart %s %s%s, %s\n", r.Program, p.ReleaseName, p.Namespace, p.Chart.Name(), p.Chart.Version(), origin, limit)
+	var actions deploy.ActionLog
+	sink = actions.Sink(sink)
 	var api deploy.APIServer
 	if r.Retry != nil {
 		api = r.Retry
@@ -167,7 +169,9 @@ func (f *ConvergeFlags) Converge(ctx context.Context, r ConvergeRun) error {
 		fmt.Fprintf(r.ErrOut, "%s: %v\n", r.Program, serr)
 	}
 	if f.SaveReport != "" {
-		if rerr := writeReport(f.SaveReport, deploy.NewReport(p.ReleaseName, p.Namespace, res, err)); rerr != nil {
+		report := deploy.NewReport(p.ReleaseName, p.Namespace, res, err)
+		report.Actions = actions.Actions()
+		if rerr := writeReport(f.SaveReport, report); rerr != nil {
 			fmt.Fprintf(r.ErrOut, "%s: %v\n", r.Program, rerr)
 			if err == nil {
 				err = rerr

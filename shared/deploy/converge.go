@@ -170,7 +170,10 @@ func Converge(ctx context.Context, client *helmsdk.Client, clients track.Clients
 		}
 	}
 	if line := crdsLine(crds); line != "" {
-		sink(track.Event{Type: track.EventTypeStage, Time: time.Now(), Elapsed: time.Since(start), Stage: "crds", Line: line})
+		sink(track.Event{Type: track.EventTypeStage, Time: time.Now(), Elapsed: time.Since(start), Stage: "crds", Line: line, Phase: PhaseCRDs})
+		for _, name := range crds.Applied {
+			sink(track.Event{Type: track.EventTypeAction, Time: time.Now(), Elapsed: time.Since(start), Object: crdRef(name), Phase: PhaseCRDs, Action: ActionApplyCRD, Line: "applied CRD " + name})
+		}
 	}
 	if opts.Track.Access == nil {
 		opts.Track.Access = track.NewAccess()
@@ -340,13 +343,15 @@ func autoRollback(ctx context.Context, client *helmsdk.Client, clients track.Cli
 		}
 	}
 	if target == 0 {
-		sink(track.Event{Type: track.EventTypeStage, Time: time.Now(), Stage: "auto-rollback", Line: fmt.Sprintf("auto-rollback: release %q never deployed successfully: uninstalling it", release)})
+		sink(track.Event{Type: track.EventTypeStage, Time: time.Now(), Stage: "auto-rollback", Phase: PhaseAutoRollback, Action: ActionUninstall, Reason: ReasonNeverDeployed,
+			Line: fmt.Sprintf("auto-rollback: release %q never deployed successfully: uninstalling it", release)})
 		if _, err := Dismiss(ctx, client, clients, DismissRequest{ReleaseName: release, Namespace: namespace, Timeout: opts.Timeout, Locked: true, handBackRun: opts.handBackRun}, sink); err != nil {
 			return nil, errors.Join(failure, fmt.Errorf("auto-rollback: uninstall: %w", err))
 		}
 		return &Result{}, fmt.Errorf("%w (auto-rollback: the failed first install was uninstalled)", failure)
 	}
-	sink(track.Event{Type: track.EventTypeStage, Time: time.Now(), Stage: "auto-rollback", Line: fmt.Sprintf("auto-rollback: returning release %q to revision %d", release, target)})
+	sink(track.Event{Type: track.EventTypeStage, Time: time.Now(), Stage: "auto-rollback", Phase: PhaseAutoRollback, Action: ActionRollback, Reason: ReasonDeployFailed,
+		Line: fmt.Sprintf("auto-rollback: returning release %q to revision %d", release, target)})
 	rolled, err := rollbackLocked(ctx, client, clients, RollbackRequest{ReleaseName: release, Namespace: namespace, Revision: target}, opts)
 	if err != nil || rolled == nil || rolled.Release == nil {
 		return nil, errors.Join(failure, fmt.Errorf("auto-rollback to revision %d failed too: %w", target, err))
@@ -371,7 +376,7 @@ func recoverPending(client *helmsdk.Client, release string, sink track.Sink) err
 	if err := client.MarkFailed(release, last.Revision, fmt.Sprintf("Interrupted while %s; marked failed by the next run", last.Status)); err != nil {
 		return err
 	}
-	sink(track.Event{Type: track.EventTypeStage, Time: time.Now(), Stage: "recover", Warning: true,
+	sink(track.Event{Type: track.EventTypeStage, Time: time.Now(), Stage: "recover", Warning: true, Phase: PhaseRecover, Action: ActionMarkFailed, Reason: ReasonInterrupted,
 		Line: fmt.Sprintf("release %q revision %d was left %s by an interrupted run: marked it failed, continuing", release, last.Revision, last.Status)})
 	return nil
 }

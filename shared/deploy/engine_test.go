@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -435,5 +436,61 @@ func TestPendingRecovery(t *testing.T) {
 				t.Fatalf("no line %q in:\n%s", want, e.lines())
 			}
 		})
+	}
+}
+
+// actions are the typed decisions among the events so far, as "phase action reason object".
+func (e *engine) actions() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []string
+	for _, ev := range e.events {
+		if ev.Type != track.EventTypeAction {
+			continue
+		}
+		object := ""
+		if ev.Object != nil {
+			object = ev.Object.String()
+		}
+		out = append(out, strings.Join([]string{ev.Phase, ev.Action, ev.Reason, object}, " "))
+	}
+	return out
+}
+
+// TestEventsCarryTypedDecisions: the events of a deploy say what it did to each object in
+// typed fields (phase, action, reason) beside the line, as -o json and the report show them.
+func TestEventsCarryTypedDecisions(t *testing.T) {
+	e := newEngine(t)
+	first := planChart("v1", "echo migrate", "a")
+	first["templates/extra.yaml"] = brokenConfigMap
+	if _, err := e.converge(first, e.options()); err != nil {
+		t.Fatal(err)
+	}
+	e.events = nil
+	if _, err := e.converge(planChart("v2", "echo migrate", "b"), e.options()); err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(e.actions(), "\n")
+	want := strings.Join([]string{
+		"crds apply  crd/crontabs.example.com",
+		"pre-hooks hook hook-event cm/migrate",
+		"cleanup delete left-chart cm/broken",
+	}, "\n")
+	if got != want {
+		t.Fatalf("typed decisions:\n%s\nwant:\n%s", got, want)
+	}
+	var log ActionLog
+	sink := log.Sink(nil)
+	for _, ev := range e.events {
+		sink(ev)
+	}
+	report := NewReport("app", testNamespace, nil, nil)
+	report.Actions = log.Actions()
+	data, err := json.Marshal(report.Actions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), `"action":"delete","reason":"left-chart","phase":"cleanup","line":"deleted cm/broken: no longer in the chart"`) {
+		t.Fatalf("report actions: %s", data)
 	}
 }

@@ -78,6 +78,10 @@ const (
 	// TypeStage says what the run does next: take the lock, apply a weight group, await a
 	// hook, wait for dependencies, delete objects that left the chart. Line says it in words.
 	TypeStage Type = "stage"
+	// TypeAction is what the run did to one object (Object), typed in Action, Reason and
+	// Phase for scripts and the saved report; Line says it in words. Text printers leave
+	// these out: the stage lines already name every object.
+	TypeAction Type = "action"
 )
 
 // Event is one item of the stream.
@@ -98,6 +102,15 @@ type Event struct {
 	Stage   string         `json:"stage,omitempty"`
 	Objects []Ref          `json:"objects,omitempty"`
 	Results []ObjectResult `json:"results,omitempty"`
+	// Action, Reason and Phase say in tokens what Line says to people, so that a script
+	// reads decisions without parsing sentences. They use lifecycle's vocabulary for objects
+	// (action "create", "update", "delete", "keep", "hook"...; reason "left-chart",
+	// "delete-policy-before-creation"...; phase "pre-hooks", "apply", "cleanup",
+	// "post-hooks", "uninstall") and name the run's own steps too (phase "crds",
+	// "recover", "auto-rollback"). Empty when the event is no decision.
+	Action string `json:"action,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	Phase  string `json:"phase,omitempty"`
 }
 
 // ObjectResult is where one object ended (or stands, in a heartbeat).

@@ -19,7 +19,10 @@ var (
 	web    = track.Ref{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "shop", Name: "web"}
 	worker = track.Ref{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "shop", Name: "worker"}
 	cache  = track.Ref{Version: "v1", Kind: "ConfigMap", Namespace: "shop", Name: "cache"}
-	crash  = &track.Failure{Reason: "CrashLoopBackOff", Message: "exit code 1 (Error), restarted 2 times: panic: config, missing key: db.url", Pod: "web-7c9f-x2k", Container: "app",
+	// old left the chart; migrate is a hook.
+	old     = track.Ref{Version: "v1", Kind: "ConfigMap", Namespace: "shop", Name: "old"}
+	migrate = track.Ref{Group: "batch", Version: "v1", Kind: "Job", Namespace: "shop", Name: "migrate"}
+	crash   = &track.Failure{Reason: "CrashLoopBackOff", Message: "exit code 1 (Error), restarted 2 times: panic: config, missing key: db.url", Pod: "web-7c9f-x2k", Container: "app",
 		Events: []string{"BackOff: Back-off restarting failed container app (x3)"}, Logs: []string{"starting", "panic: config | missing key"}}
 	ignored = &track.Failure{Reason: "ImagePullBackOff", Message: "pull access denied", Pod: "worker-1", Container: "worker"}
 )
@@ -28,7 +31,11 @@ func deployEvents() []track.Event {
 	at := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
 	return []track.Event{
 		{Type: track.EventTypeStage, Time: at, Stage: "hook", Line: "hook pre-install: job/migrate"},
+		{Type: track.EventTypeAction, Time: at, Object: &migrate, Action: "hook", Reason: "hook-event", Phase: "pre-hooks", Line: "hook pre-install: job/migrate"},
 		{Type: track.EventTypeStage, Time: at, Stage: "weight", Line: "apply weight 0: deploy/web, deploy/worker, cm/cache"},
+		{Type: track.EventTypeAction, Time: at, Object: &cache, Action: "create", Reason: "absent", Phase: "apply", Line: "create cm/cache"},
+		{Type: track.EventTypeAction, Time: at, Object: &web, Action: "update", Reason: "present", Phase: "apply", Line: "update deploy/web"},
+		{Type: track.EventTypeAction, Time: at, Object: &old, Action: "delete", Reason: "left-chart", Phase: "cleanup", Line: "deleted cm/old: no longer in the chart"},
 		{Type: track.EventTypeStatus, Time: at, Object: &cache, Status: &track.Status{State: track.StateReady, Detail: "present"}},
 		{Type: track.EventTypeStage, Time: at, Stage: "access", Warning: true, Line: "warning: no events: cannot list and watch events in namespace shop"},
 		{Type: track.EventTypeStatus, Time: at, Object: &worker, Status: &track.Status{State: track.StateSkipped, Detail: "failure ignored", Failure: ignored}},

@@ -30,6 +30,7 @@ const (
 	EventTypeWaiting   = event.TypeWaiting
 	EventTypeSummary   = event.TypeSummary
 	EventTypeStage     = event.TypeStage
+	EventTypeAction    = event.TypeAction
 )
 
 // The readiness vocabulary (State, Status, Failure, Policy, Limits) is defined in
