@@ -194,7 +194,7 @@ func (a *Applier) deleteByPolicy(g *applyGroup, infos map[*unstructured.Unstruct
 			}
 			line := fmt.Sprintf("deleted %s: it %s and is annotated %s: %s", t.Ref, policy, lifecycle.AnnotationDeletePolicy, policy)
 			a.Stage("delete", line, []track.Ref{t.Ref})
-			a.act(t.Ref, actionDelete, reasonDeletePolicy+policy, phaseApply, line)
+			a.act(t.Ref, lifecycle.Decision{Action: lifecycle.ActionDelete, Reason: lifecycle.Reason(reasonDeletePolicy + policy), Phase: lifecycle.PhaseApply}, line)
 		}
 	}
 	return errors.Join(errs...)
@@ -412,9 +412,11 @@ func (a *Applier) applyOne(s *applyStep, info, previous *resource.Info, ops helm
 	if previous, err = PrepareForApply(s.obj, previous, l, live != nil && live.GetDeletionTimestamp() == nil); err != nil {
 		return err
 	}
+	done := d
 	err = ops.Apply(previous, info)
 	if errors.Is(err, helmsdk.ErrTerminating) {
-		terminating := lifecycle.Decision{Action: lifecycle.ActionRecreate, Reason: lifecycle.ReasonTerminating}
+		terminating := lifecycle.Decision{Action: lifecycle.ActionRecreate, Reason: lifecycle.ReasonTerminating, Phase: d.Phase}
+		done = terminating
 		a.Stage("recreate", fmt.Sprintf("recreate %s: %s: waiting until it is gone", ref.Ref, terminating.Why()), []track.Ref{ref.Ref})
 		if err = a.awaitGone([]track.Ref{ref.Ref}, false); err == nil {
 			err = ops.Apply(previous, info)
@@ -426,6 +428,7 @@ func (a *Applier) applyOne(s *applyStep, info, previous *resource.Info, ops helm
 	if err != nil && strings.Contains(err.Error(), "field is immutable") {
 		switch again := a.decide(&l, previous, live, true); again.Action {
 		case lifecycle.ActionRecreate:
+			done = again
 			if err = a.recreate(info, ops, again); err == nil {
 				err = ops.Apply(nil, info)
 			}
@@ -439,6 +442,7 @@ func (a *Applier) applyOne(s *applyStep, info, previous *resource.Info, ops helm
 	a.mu.Lock()
 	a.applied[ref.Ref] = time.Now()
 	a.mu.Unlock()
+	a.act(ref.Ref, done, actLine(ref.Ref, done))
 	return nil
 }
 
@@ -491,15 +495,20 @@ func (a *Applier) deleteRemoved(previous, target []*resource.Info, ops helmsdk.O
 			if err := helmsdk.HandBack(p, live.GetAnnotations()); err != nil {
 				errs = append(errs, fmt.Errorf("hand %s back to %q: %w", t.Ref, d.Owner, err))
 			} else {
-				a.Stage("hand-back", fmt.Sprintf("handed %s back to %q: %s", t.Ref, d.Owner, d.Why()), []track.Ref{t.Ref})
+				line := fmt.Sprintf("handed %s back to %q: %s", t.Ref, d.Owner, d.Why())
+				a.Stage("hand-back", line, []track.Ref{t.Ref})
+				a.act(t.Ref, d, line)
 			}
 			continue
 		case lifecycle.ActionKeep:
-			a.Stage("keep", fmt.Sprintf("keep %s: it left the chart and %s", t.Ref, d.Why()), []track.Ref{t.Ref})
+			line := fmt.Sprintf("keep %s: it left the chart and %s", t.Ref, d.Why())
+			a.Stage("keep", line, []track.Ref{t.Ref})
+			a.act(t.Ref, d, line)
 			continue
 		case lifecycle.ActionOrphan:
-			a.sink(track.Event{Type: track.EventTypeStage, Time: time.Now(), Elapsed: time.Since(a.start), Stage: "orphan", Warning: true, Objects: []track.Ref{t.Ref},
-				Line: fmt.Sprintf("not deleting %s: it left the chart but no longer belongs to release %q (%s=%q)", t.Ref, a.release, lifecycle.AnnotationReleaseName, live.GetAnnotations()[lifecycle.AnnotationReleaseName])})
+			line := fmt.Sprintf("not deleting %s: it left the chart but no longer belongs to release %q (%s=%q)", t.Ref, a.release, lifecycle.AnnotationReleaseName, live.GetAnnotations()[lifecycle.AnnotationReleaseName])
+			a.sink(track.Event{Type: track.EventTypeStage, Time: time.Now(), Elapsed: time.Since(a.start), Stage: "orphan", Warning: true, Objects: []track.Ref{t.Ref}, Line: line})
+			a.act(t.Ref, d, line)
 			continue
 		case lifecycle.ActionNone:
 			continue
@@ -532,7 +541,7 @@ func (a *Applier) deleteRemoved(previous, target []*resource.Info, ops helmsdk.O
 		}
 		a.Stage("delete", "deleted, no longer in the chart: "+RefList(deleted), deleted)
 		for _, r := range deleted {
-			a.act(r, actionDelete, reasonLeftChart, phaseCleanup, "deleted "+r.String()+": no longer in the chart")
+			a.act(r, lifecycle.Decision{Action: lifecycle.ActionDelete, Reason: lifecycle.ReasonLeftChart, Phase: lifecycle.PhaseCleanup}, "deleted "+r.String()+": no longer in the chart")
 		}
 		if len(errs) > 0 {
 			break
@@ -568,7 +577,7 @@ func (a *Applier) AwaitHook(objects []*resource.Info) error {
 	}
 	a.Stage("hook "+hook, fmt.Sprintf("hook %s: %s", hook, RefList(refs)), refs)
 	for _, r := range refs {
-		a.act(r, actionHook, reasonHookEvent, hookPhase(hook), fmt.Sprintf("hook %s: %s", hook, r))
+		a.act(r, lifecycle.Decision{Action: lifecycle.ActionHook, Reason: lifecycle.ReasonHookEvent, Phase: hookPhase(hook)}, fmt.Sprintf("hook %s: %s", hook, r))
 	}
 	// Helm awaits a hook right after creating it.
 	created := time.Now()

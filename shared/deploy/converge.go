@@ -572,21 +572,27 @@ func dismissLocked(ctx context.Context, client *helmsdk.Client, clients track.Cl
 	for _, s := range rel.Spared {
 		spared[s.Kind+"/"+s.Name] = true
 		line, stage, warning := fmt.Sprintf("not deleting %s %q: it belongs to release %q now", s.Kind, s.Name, s.Owner), "orphan", true
+		d := lifecycle.Decision{Action: lifecycle.ActionOrphan, Reason: lifecycle.ReasonOwnedByAnotherRelease, Phase: lifecycle.PhaseUninstall}
 		switch {
 		case s.HandedBack:
 			line = fmt.Sprintf("handed %s %q back to %q: the failed run had adopted it", s.Kind, s.Name, s.Owner)
+			d.Action, d.Reason = lifecycle.ActionHandBack, lifecycle.ReasonAdoptedInFailedRun
 		case s.Reason == helmsdk.SparedKept:
 			line, stage, warning = fmt.Sprintf("keep %s %q: it is annotated %s: keep", s.Kind, s.Name, lifecycle.AnnotationWerfResourcePolicy), "keep", false
+			d.Action, d.Reason = lifecycle.ActionKeep, lifecycle.ReasonWerfResourcePolicy
 		case s.Reason == helmsdk.SparedHelmKept:
 			what := s.Kind
 			if s.Hook {
 				what = "hook " + s.Kind
 			}
 			line, stage, warning = fmt.Sprintf("keep %s %q: it is annotated %s: keep", what, s.Name, lifecycle.AnnotationHelmResourcePolicy), "keep", false
+			d.Action, d.Reason = lifecycle.ActionKeep, lifecycle.ReasonHelmResourcePolicy
 		case s.Reason == helmsdk.SparedOwnedByAnyone:
 			line, stage, warning = fmt.Sprintf("keep %s %q: it is annotated %s: %s", s.Kind, s.Name, lifecycle.AnnotationOwnership, lifecycle.OwnershipAnyone), "keep", false
+			d.Action, d.Reason = lifecycle.ActionKeep, lifecycle.ReasonOwnershipAnyone
 		}
-		sink(track.Event{Type: track.EventTypeStage, Time: time.Now(), Elapsed: time.Since(start), Stage: stage, Warning: warning, Line: line})
+		sink(track.Event{Type: track.EventTypeStage, Time: time.Now(), Elapsed: time.Since(start), Stage: stage, Warning: warning, Line: line,
+			Action: string(d.Action), Reason: string(d.Reason), Phase: string(d.Phase)})
 	}
 	kept := targets[:0]
 	for _, t := range targets {

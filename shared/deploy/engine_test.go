@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -463,21 +464,34 @@ func TestEventsCarryTypedDecisions(t *testing.T) {
 	e := newEngine(t)
 	first := planChart("v1", "echo migrate", "a")
 	first["templates/extra.yaml"] = brokenConfigMap
-	if _, err := e.converge(first, e.options()); err != nil {
-		t.Fatal(err)
-	}
-	e.events = nil
-	if _, err := e.converge(planChart("v2", "echo migrate", "b"), e.options()); err != nil {
-		t.Fatal(err)
-	}
-	got := strings.Join(e.actions(), "\n")
-	want := strings.Join([]string{
-		"crds apply  crd/crontabs.example.com",
-		"pre-hooks hook hook-event cm/migrate",
-		"cleanup delete left-chart cm/broken",
-	}, "\n")
-	if got != want {
-		t.Fatalf("typed decisions:\n%s\nwant:\n%s", got, want)
+	for _, tc := range []struct {
+		name  string
+		chart map[string]string
+		want  []string
+	}{
+		{"install", first, []string{
+			"apply create absent cm/broken",
+			"apply create absent cm/settings",
+			"crds apply  crd/crontabs.example.com",
+			"pre-hooks hook hook-event cm/migrate",
+		}},
+		{"upgrade", planChart("v2", "echo migrate", "b"), []string{
+			"apply update present cm/settings",
+			"cleanup delete left-chart cm/broken",
+			"crds apply  crd/crontabs.example.com",
+			"pre-hooks hook hook-event cm/migrate",
+		}},
+	} {
+		e.events = nil
+		if _, err := e.converge(tc.chart, e.options()); err != nil {
+			t.Fatal(err)
+		}
+		// Objects of one group are applied in parallel: their order is not the point.
+		got := e.actions()
+		slices.Sort(got)
+		if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+			t.Fatalf("%s: typed decisions:\n%s\nwant:\n%s", tc.name, strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+		}
 	}
 	var log ActionLog
 	sink := log.Sink(nil)
