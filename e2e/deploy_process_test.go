@@ -423,6 +423,10 @@ func TestAutoRollbackRestoresPreviousRevision(t *testing.T) {
 			Object struct{ Kind, Name string } `json:"object"`
 			Status struct{ State string }      `json:"status"`
 		} `json:"objects"`
+		Actions []struct {
+			Object                      *struct{ Kind, Name string } `json:"object"`
+			Action, Reason, Phase, Line string
+		} `json:"actions"`
 	}
 	if err := json.Unmarshal(data, &rep); err != nil {
 		t.Fatalf("report: %v\n%s", err, data)
@@ -430,6 +434,22 @@ func TestAutoRollbackRestoresPreviousRevision(t *testing.T) {
 	if rep.Release != "atomic" || rep.Namespace != ns || rep.Revision != 2 || rep.Status != "failed" || rep.RolledBackTo != 3 ||
 		!strings.Contains(rep.Error, "CrashLoopBackOff") || len(rep.Objects) != 1 || rep.Objects[0].Status.State != "failed" {
 		t.Fatalf("report does not describe the failed revision and the rollback:\n%s", data)
+	}
+	// What the run did, typed beside its line: the upgrade of the Deployment, the rollback
+	// that followed, and the rollback's own update of it.
+	var actions []string
+	for _, a := range rep.Actions {
+		object := ""
+		if a.Object != nil {
+			object = a.Object.Kind + "/" + a.Object.Name
+		}
+		if a.Line == "" {
+			t.Fatalf("report action without its line:\n%s", data)
+		}
+		actions = append(actions, strings.Join([]string{a.Phase, a.Action, a.Reason, object}, " "))
+	}
+	if got, want := strings.Join(actions, "; "), "apply update present Deployment/app; auto-rollback rollback deploy-failed ; apply update present Deployment/app"; got != want {
+		t.Fatalf("report actions %q, want %q\n%s", got, want, data)
 	}
 }
 
