@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +17,9 @@ import (
 
 // outageLength is how long the control plane stays down in each phase.
 const outageLength = 20 * time.Second
+
+// rawClientLine is a line client-go's logger (klog) writes: "E1205 17:00:29.123456 ...".
+var rawClientLine = regexp.MustCompile(`(?m)^[IWEF]\d{4} \d\d:\d\d:\d\d`)
 
 // outageChart has a CRD (its group unique to the test, CRDs being cluster-wide), a
 // pre-install hook chain (ServiceAccount, Role and RoleBinding, then a Job running as the
@@ -209,6 +213,9 @@ func TestOutageInEachPhaseCostsTimeNotTheDeploy(t *testing.T) {
 			if down, back := strings.Count(res.Stderr, "the API server is unreachable since"), strings.Count(res.Stderr, "the API server is back at"); down != 1 || back != 1 {
 				t.Fatalf("%d unreachable and %d back lines, want one of each:\n%s", down, back, res.Stderr)
 			}
+			if line := rawClientLine.FindString(res.Stderr); line != "" {
+				t.Fatalf("a raw client library line on stderr (%q):\n%s", line, res.Stderr)
+			}
 			if got := historyStatuses(t, env, ns, "outage"); got != "1:deployed" {
 				t.Fatalf("history %s, want 1:deployed", got)
 			}
@@ -250,6 +257,9 @@ func TestOutageLongerThanTheTimeout(t *testing.T) {
 		t.Fatalf("exit %d after %s, want 4 soon after the %s timeout\n%s", res.ExitCode, took.Round(time.Second), timeout, tail(res.Stderr, 30))
 	}
 	t.Logf("exit %d after %s:\n%s", res.ExitCode, took.Round(time.Second), tail(res.Stderr, 12))
+	if line := rawClientLine.FindString(res.Stderr); line != "" {
+		t.Fatalf("a raw client library line on stderr (%q):\n%s", line, res.Stderr)
+	}
 	for _, want := range []string{"the Kubernetes API server was unreachable since", "deploy/web", "the next converge recovers the release"} {
 		if !strings.Contains(res.Stderr, want) {
 			t.Fatalf("the error does not say %q:\n%s", want, tail(res.Stderr, 30))
