@@ -11,9 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -74,25 +72,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// instantClock advances by what it is asked to sleep, at once.
-type instantClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *instantClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *instantClock) Sleep(ctx context.Context, d time.Duration) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	return ctx.Err() == nil
-}
-
 // runWith runs kubectl converge in-process as the binary would, with the kubeconfig at path.
 func runWith(t *testing.T, kubeconfig string, args ...string) string {
 	t.Helper()
@@ -100,7 +79,7 @@ func runWith(t *testing.T, kubeconfig string, args ...string) string {
 	streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
 	// Retries of an API server that is not there take no time: the clock moves by what they wait.
 	newRoot := func(streams genericiooptions.IOStreams) *cobra.Command {
-		return newCmdConverge(streams, &kuberetry.Policy{Clock: &instantClock{now: time.Now()}})
+		return newCmdConverge(streams, &kuberetry.Policy{Clock: testutil.NewInstantClock()})
 	}
 	code := cliutil.Execute(context.Background(), newRoot, append(args, "--kubeconfig", kubeconfig), streams, nil, false)
 	result := fmt.Sprintf("exit %d\n--- stdout\n%s--- stderr\n%s", code, out.String(), errOut.String())

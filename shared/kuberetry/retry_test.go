@@ -16,45 +16,14 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/scheme"
+
+	"github.com/kubectl-converge/converge/shared/testutil"
 )
-
-// fakeClock advances by what the transport sleeps, so that retries until a deadline take
-// no time; it records the waits.
-type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	sleeps []time.Duration
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{now: time.Now()} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	c.sleeps = append(c.sleeps, d)
-	return ctx.Err() == nil
-}
-
-func (c *fakeClock) slept() (total time.Duration, waits []time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, d := range c.sleeps {
-		total += d
-	}
-	return total, append([]time.Duration(nil), c.sleeps...)
-}
 
 // transportFor is the retrying transport of a policy on a fake clock, bounding requests
 // without a deadline by unbound.
-func transportFor(unbound time.Duration) (*retryTransport, *fakeClock) {
-	clock := newFakeClock()
+func transportFor(unbound time.Duration) (*retryTransport, *testutil.InstantClock) {
+	clock := testutil.NewInstantClock()
 	p := &Policy{Clock: clock, Unbound: unbound}
 	return p.Wrap(http.DefaultTransport).(*retryTransport), clock
 }
@@ -171,7 +140,7 @@ func TestRetryTransportRetriesUntilTheDeadline(t *testing.T) {
 			if resp.StatusCode != http.StatusServiceUnavailable || string(data) != "starting" {
 				t.Fatalf("got %d %q, want the last answer, 503 \"starting\"", resp.StatusCode, data)
 			}
-			total, waits := clock.slept()
+			total, waits := clock.Slept()
 			if total != tt.want {
 				t.Fatalf("retried for %s, want until the deadline %s (waits %v)", total, tt.want, waits)
 			}
@@ -198,7 +167,7 @@ func TestRetryTransportRetriesRefusedConnections(t *testing.T) {
 	if _, err := rt.RoundTrip(req); err == nil || !strings.Contains(err.Error(), "refused") {
 		t.Fatalf("err = %v, want connection refused after the retries", err)
 	}
-	if total, _ := clock.slept(); total != 10*time.Second {
+	if total, _ := clock.Slept(); total != 10*time.Second {
 		t.Fatalf("retried for %s, want 10s", total)
 	}
 }
