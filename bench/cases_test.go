@@ -60,6 +60,9 @@ func TestBenchmarks(t *testing.T) {
 	if want("scale1000") {
 		scale1000(t, env, proxy, r)
 	}
+	if want("publicchart") {
+		publicChartCase(t, env, proxy, r)
+	}
 	if want("multikind") {
 		multiKind(t, env, proxy, r)
 	}

@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -9,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/kubectl-converge/converge/e2e/harness"
 )
@@ -22,9 +25,12 @@ type countingProxy struct {
 
 	mu       sync.Mutex
 	requests map[string]int
-	trace    io.Writer
-	watches  atomic.Int64
-	peak     atomic.Int64
+	// writes are the creates, patches and updates in the order they arrived, with the
+	// resource and name they write: the phases of a deploy are told apart by them.
+	writes  []apiWrite
+	trace   io.Writer
+	watches atomic.Int64
+	peak    atomic.Int64
 }
 
 // newCountingProxy forwards to the cluster of kubeconfig and counts what passes.
@@ -43,8 +49,15 @@ func newCountingProxy(t *testing.T, kubeconfig string) *countingProxy {
 	}
 	p.APIProxy = harness.NewAPIProxy(t, kubeconfig, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
 		verb := verbOf(r)
+		var written *apiWrite
+		if verb == "create" || verb == "patch" || verb == "update" {
+			written = writeOf(r)
+		}
 		p.mu.Lock()
 		p.requests[verb]++
+		if written != nil {
+			p.writes = append(p.writes, *written)
+		}
 		if p.trace != nil {
 			fmt.Fprintf(p.trace, "%s %s?%s\n", verb, r.URL.Path, r.URL.RawQuery)
 		}
@@ -82,12 +95,56 @@ func verbOf(r *http.Request) string {
 	return strings.ToLower(r.Method)
 }
 
+// apiWrite is one create, patch or update seen by the proxy.
+type apiWrite struct {
+	at       time.Time
+	resource string // the plural resource: "jobs", "customresourcedefinitions"
+	name     string
+}
+
+// writeOf reads which object a write is for: from the path, or for a create from the
+// body's metadata.name (the body is put back for the API server).
+func writeOf(r *http.Request) *apiWrite {
+	w := &apiWrite{at: time.Now()}
+	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	if r.Method == http.MethodPost {
+		w.resource = parts[len(parts)-1]
+		if r.Body != nil {
+			body, err := io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			var obj struct {
+				Metadata struct{ Name, GenerateName string } `json:"metadata"`
+			}
+			if err == nil && json.Unmarshal(body, &obj) == nil {
+				w.name = obj.Metadata.Name
+			}
+		}
+		return w
+	}
+	if len(parts) >= 2 {
+		// .../<resource>/<name>[/<subresource>]: a subresource write is not the object's.
+		w.resource, w.name = parts[len(parts)-2], parts[len(parts)-1]
+		if len(parts) >= 3 && (w.name == "status" || w.name == "scale") {
+			return nil
+		}
+	}
+	return w
+}
+
 // take returns the counts since the last take and resets them.
 func (p *countingProxy) take() (map[string]int, int) {
+	out, peak, _ := p.takeWrites()
+	return out, peak
+}
+
+// takeWrites is take with the writes since the last take.
+func (p *countingProxy) takeWrites() (map[string]int, int, []apiWrite) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	writes := p.writes
+	p.writes = nil
 	out := p.requests
 	p.requests = map[string]int{}
 	peak := int(p.peak.Swap(p.watches.Load()))
-	return out, peak
+	return out, peak, writes
 }
