@@ -59,7 +59,7 @@ func newCountingProxy(t *testing.T, kubeconfig string) *countingProxy {
 			p.writes = append(p.writes, *written)
 		}
 		if p.trace != nil {
-			fmt.Fprintf(p.trace, "%s %s?%s\n", verb, r.URL.Path, r.URL.RawQuery)
+			fmt.Fprintf(p.trace, "%s %s %s?%s\n", time.Now().Format("15:04:05.000"), verb, r.URL.Path, r.URL.RawQuery)
 		}
 		p.mu.Unlock()
 		if verb == "watch" {
