@@ -30,6 +30,7 @@ import (
 	"github.com/kubectl-converge/converge/shared/inputs"
 	"github.com/kubectl-converge/converge/shared/manifest"
 	"github.com/kubectl-converge/converge/shared/preflight"
+	"github.com/kubectl-converge/converge/shared/redact"
 	"github.com/kubectl-converge/converge/shared/releaselock"
 	"github.com/kubectl-converge/converge/shared/track"
 )
@@ -160,12 +161,23 @@ func Converge(ctx context.Context, client *helmsdk.Client, clients track.Clients
 		// Helm renders again as it deploys: its post-renderer checks that manifest too.
 		expectDigest = opts.Plan.Digests.Manifest
 	}
-	if err := renderBeforeCRDs(ctx, p); err != nil {
-		return nil, err
-	}
 	var crds helmsdk.CRDsResult
-	if !opts.SkipCRDs {
-		if crds, err = client.ApplyCRDs(ctx, p.Chart); err != nil {
+	if opts.SkipCRDs {
+		if err := renderBeforeCRDs(ctx, p); err != nil {
+			return nil, err
+		}
+	} else {
+		// The chart's CRDs are read (and the live ones) while the chart renders; nothing
+		// is written unless it renders.
+		var renderErr error
+		rendered := make(chan struct{})
+		redact.Go(func() { defer close(rendered); renderErr = renderBeforeCRDs(ctx, p) })
+		crds, err = client.ApplyCRDsAfter(ctx, p.Chart, func() error { <-rendered; return renderErr })
+		<-rendered
+		if renderErr != nil {
+			return nil, renderErr
+		}
+		if err != nil {
 			return nil, outage(deadline, parent, opts.API, client, p.ReleaseName, nil, exitcode.Wrap(exitcode.CodeDeployFailed, err), sink)
 		}
 	}

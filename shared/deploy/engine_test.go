@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/helmsdk"
 	"github.com/kubectl-converge/converge/shared/helmsdk/fakecluster"
 	"github.com/kubectl-converge/converge/shared/inputs"
@@ -506,5 +507,42 @@ func TestEventsCarryTypedDecisions(t *testing.T) {
 	}
 	if !strings.Contains(string(data), `"action":"delete","reason":"left-chart","phase":"cleanup","line":"deleted cm/broken: no longer in the chart"`) {
 		t.Fatalf("report actions: %s", data)
+	}
+}
+
+// TestNoCRDWrittenUnlessTheChartRenders: the chart's CRDs are read while the chart renders
+// with their API versions, and none is written when that render fails.
+func TestNoCRDWrittenUnlessTheChartRenders(t *testing.T) {
+	tests := []struct {
+		name     string
+		template string
+		wantErr  string
+		wantCRD  bool
+	}{
+		{"renders", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\n", "", true},
+		{"fails once the CRD's kind is known", `{{- if .Capabilities.APIVersions.Has "example.com/v1/CronTab" }}{{ fail "no crontab support" }}{{- end }}
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings}
+`, "no crontab support", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEngine(t)
+			_, err := e.converge(map[string]string{"crds/crontab.yaml": fmt.Sprintf(crontabCRD, "v1"), "templates/cm.yaml": tt.template}, e.options())
+			if tt.wantErr == "" && err != nil {
+				t.Fatal(err)
+			}
+			if tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr) || exitcode.Of(err) != exitcode.CodeError) {
+				t.Fatalf("error %v (exit code %d), want one saying %q with exit code %d", err, exitcode.Of(err), tt.wantErr, exitcode.CodeError)
+			}
+			wrote := false
+			for _, w := range e.cluster.Writes() {
+				wrote = wrote || (w.Kind == "CustomResourceDefinition" && !w.DryRun)
+			}
+			if wrote != tt.wantCRD {
+				t.Fatalf("CRD written: %v, want %v", wrote, tt.wantCRD)
+			}
+		})
 	}
 }

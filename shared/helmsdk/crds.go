@@ -50,12 +50,27 @@ type CRDsResult struct {
 // alone when it carries the digest of exactly what would be applied and nobody changed it
 // since (see unchangedSinceApplied).
 func (c *Client) ApplyCRDs(ctx context.Context, ch *charts.Chart) (CRDsResult, error) {
+	return c.ApplyCRDsAfter(ctx, ch, nil)
+}
+
+// ApplyCRDsAfter is ApplyCRDs that reads the chart's CRDs and the live ones while gate runs
+// (a check of the whole chart, say) and writes nothing unless gate returns nil; gate's error
+// is returned as is. A nil gate writes at once.
+func (c *Client) ApplyCRDsAfter(ctx context.Context, ch *charts.Chart, gate func() error) (CRDsResult, error) {
 	var res CRDsResult
 	all, err := c.crdsToApply(ch)
+	var live []*metav1.PartialObjectMetadata
+	if err == nil {
+		live = c.liveCRDMetadata(ctx, len(all), func(i int) string { return all[i].info.Name })
+	}
+	if gate != nil {
+		if gerr := gate(); gerr != nil {
+			return res, gerr
+		}
+	}
 	if err != nil || len(all) == 0 {
 		return res, err
 	}
-	live := c.liveCRDMetadata(ctx, len(all), func(i int) string { return all[i].info.Name })
 	var writes []int
 	for i, p := range all {
 		if m := live[i]; m != nil && m.GetAnnotations()[CRDAppliedDigestAnnotation] == p.digest && unchangedSinceApplied(m) {
@@ -64,16 +79,13 @@ func (c *Client) ApplyCRDs(ctx context.Context, ch *charts.Chart) (CRDsResult, e
 		}
 		writes = append(writes, i)
 	}
-	// All at once, a few at a time: each costs the API server its whole schema.
+	// All at once, as helm creates them: the API server works on them together.
 	errs := make([]error, len(all))
 	var wg sync.WaitGroup
-	limiter := make(chan struct{}, crdWriteParallelism)
 	for _, i := range writes {
 		wg.Add(1)
 		redact.Go(func() {
 			defer wg.Done()
-			limiter <- struct{}{}
-			defer func() { <-limiter }()
 			errs[i] = writeCRD(all[i].info, all[i].data, live[i] != nil)
 			if errs[i] != nil {
 				errs[i] = fmt.Errorf("%w (from %s)", errs[i], all[i].file)
@@ -111,36 +123,61 @@ type pendingCRD struct {
 // crdsToApply builds the CRDs of the chart's crds/ directories (subcharts too), each
 // annotated with the digest of its content.
 func (c *Client) crdsToApply(ch *charts.Chart) ([]pendingCRD, error) {
+	files := ch.Helm().CRDObjects()
+	// Files at once: parsing hundreds of KB of schema each is most of the time before the
+	// first CRD is sent.
+	perFile := make([][]pendingCRD, len(files))
+	errs := make([]error, len(files))
+	var wg sync.WaitGroup
+	for i, crd := range files {
+		wg.Add(1)
+		redact.Go(func() {
+			defer wg.Done()
+			perFile[i], errs[i] = c.crdsOfFile(crd.Filename, crd.File.Data)
+		})
+	}
+	wg.Wait()
 	var all []pendingCRD
-	for _, crd := range ch.Helm().CRDObjects() {
-		infos, err := c.cfg.KubeClient.Build(bytes.NewReader(crd.File.Data), false)
-		if err != nil {
-			return nil, fmt.Errorf("read CRD file %s: %w", crd.Filename, err)
+	for i := range files {
+		if errs[i] != nil {
+			return nil, errs[i]
 		}
-		for _, info := range infos {
-			data, err := json.Marshal(info.Object)
-			if err != nil {
-				return nil, err
-			}
-			sum := sha256.Sum256(data)
-			digest := hex.EncodeToString(sum[:])
-			obj, err := meta.Accessor(info.Object)
-			if err != nil {
-				return nil, fmt.Errorf("read CRD %q from %s: %w", info.Name, crd.Filename, err)
-			}
-			annotations := obj.GetAnnotations()
-			if annotations == nil {
-				annotations = map[string]string{}
-			}
-			annotations[CRDAppliedDigestAnnotation] = digest
-			obj.SetAnnotations(annotations)
-			if data, err = json.Marshal(info.Object); err != nil {
-				return nil, err
-			}
-			all = append(all, pendingCRD{info: info, file: crd.Filename, data: data, digest: digest})
-		}
+		all = append(all, perFile[i]...)
 	}
 	return all, nil
+}
+
+// crdsOfFile builds the CRDs of one file of a crds/ directory, each annotated with the digest
+// of its content.
+func (c *Client) crdsOfFile(file string, content []byte) ([]pendingCRD, error) {
+	infos, err := c.cfg.KubeClient.Build(bytes.NewReader(content), false)
+	if err != nil {
+		return nil, fmt.Errorf("read CRD file %s: %w", file, err)
+	}
+	var out []pendingCRD
+	for _, info := range infos {
+		data, err := json.Marshal(info.Object)
+		if err != nil {
+			return nil, err
+		}
+		sum := sha256.Sum256(data)
+		digest := hex.EncodeToString(sum[:])
+		obj, err := meta.Accessor(info.Object)
+		if err != nil {
+			return nil, fmt.Errorf("read CRD %q from %s: %w", info.Name, file, err)
+		}
+		annotations := obj.GetAnnotations()
+		if annotations == nil {
+			annotations = map[string]string{}
+		}
+		annotations[CRDAppliedDigestAnnotation] = digest
+		obj.SetAnnotations(annotations)
+		if data, err = json.Marshal(info.Object); err != nil {
+			return nil, err
+		}
+		out = append(out, pendingCRD{info: info, file: file, data: data, digest: digest})
+	}
+	return out, nil
 }
 
 // CRDManifests are the files of the chart's crds/ directories (subcharts too), as one
@@ -202,9 +239,6 @@ func (c *Client) PlanCRDs(ctx context.Context, ch *charts.Chart) ([]CRDPlan, err
 	}
 	return out, nil
 }
-
-// crdWriteParallelism bounds the CRDs sent to the API server at once.
-const crdWriteParallelism = 4
 
 // writeCRD creates a CRD that is not there (a create costs the API server about half of a
 // server-side apply of the same large schema) and server-side applies one that is, data
@@ -314,18 +348,29 @@ func (c *Client) awaitServed(ctx context.Context, crds []*resource.Info) error {
 		if len(pending) == 0 {
 			return true, nil
 		}
-		// Usually served within a second: only then is each read whole (hundreds of KB).
-		if served != nil && (time.Since(start) < 2*time.Second || time.Since(lastRead) < time.Second) {
+		// Read whole (hundreds of KB each, which the API server serializes while it builds
+		// their handlers) only now and then, for a refused name; without discovery, each round.
+		if served != nil && (time.Since(start) < crdReadAfter || time.Since(lastRead) < crdReadAfter) {
 			return false, nil
 		}
 		lastRead = time.Now()
+		established := make([]bool, len(pending))
+		errs := make([]error, len(pending))
+		var wg sync.WaitGroup
+		for i, info := range pending {
+			wg.Add(1)
+			redact.Go(func() {
+				defer wg.Done()
+				established[i], errs[i] = crdEstablished(info)
+			})
+		}
+		wg.Wait()
 		still = nil
-		for _, info := range pending {
-			established, err := crdEstablished(info)
-			if err != nil {
-				return false, err
+		for i, info := range pending {
+			if errs[i] != nil {
+				return false, errs[i]
 			}
-			if !established || served != nil {
+			if !established[i] || served != nil {
 				still = append(still, info)
 			}
 		}
@@ -343,6 +388,10 @@ func (c *Client) awaitServed(ctx context.Context, crds []*resource.Info) error {
 	}
 	return err
 }
+
+// crdReadAfter is how long awaitServed relies on discovery alone before it reads the CRDs
+// not yet served, and how often it reads them again.
+const crdReadAfter = 5 * time.Second
 
 // crdEstablished reads the CRD: whether it is established, or an error when the API server
 // refused its names.
