@@ -31,6 +31,8 @@ type PlanFlags struct {
 	Output string
 	// KeepManualChanges plans as --no-remove-manual-changes converges.
 	KeepManualChanges bool
+	// ForceAdoption plans as --force-adoption converges.
+	ForceAdoption bool
 }
 
 // AddFlags registers the flags on fs.
@@ -42,6 +44,7 @@ func (f *PlanFlags) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&f.SavePlan, "save-plan", "", "write the plan to this file, for kubectl converge --use-plan (holds no values, only what was reviewed)")
 	fs.StringVarP(&f.Output, "output", "o", "text", "output format: text, json, or markdown (a plan ready for a merge request note)")
 	KeepManualChangesVar(fs, &f.KeepManualChanges)
+	fs.BoolVar(&f.ForceAdoption, "force-adoption", false, "plan as kubectl converge --force-adoption converges: existing objects that do not belong to the release are shown taken over")
 }
 
 // Validate checks the flag values.
@@ -62,7 +65,7 @@ func (f *PlanFlags) Plan(ctx context.Context, streams genericiooptions.IOStreams
 	if context == 0 {
 		context = -1
 	}
-	plan, err := deploy.MakePlan(ctx, client, prepared, deploy.PlanOptions{KeepManualChanges: f.KeepManualChanges, Diff: diff.Options{
+	plan, err := deploy.MakePlan(ctx, client, prepared, deploy.PlanOptions{KeepManualChanges: f.KeepManualChanges, ForceAdoption: f.ForceAdoption, Diff: diff.Options{
 		ShowInsignificant: f.ShowInsignificant, ShowSensitive: f.ShowSensitive, Context: context,
 	}})
 	if err != nil {

@@ -155,7 +155,7 @@ func Converge(ctx context.Context, client *helmsdk.Client, clients track.Clients
 		if err := VerifyPlan(ctx, client, clients, p.ReleaseName, p.Namespace, opts.Plan); err != nil {
 			return nil, err
 		}
-		if err := verifyPlanRender(ctx, client, p, opts.Plan); err != nil {
+		if err := verifyPlanRender(ctx, client, p, opts.Plan, opts.ForceAdoption); err != nil {
 			return nil, err
 		}
 		// Helm renders again as it deploys: its post-renderer checks that manifest too.

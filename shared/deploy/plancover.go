@@ -49,10 +49,10 @@ const (
 
 // planRender renders the release as a plan and a converge with --use-plan do (a server-side
 // dry run of the very install or upgrade) and computes the digests of its three parts.
-func planRender(ctx context.Context, client *helmsdk.Client, p *inputs.Prepared) (*helmsdk.Preview, PlanDigests, error) {
+func planRender(ctx context.Context, client *helmsdk.Client, p *inputs.Prepared, forceAdoption bool) (*helmsdk.Preview, PlanDigests, error) {
 	var d PlanDigests
 	digest := planDigest(client)
-	pv, err := client.Preview(ctx, helmsdk.UpgradeRequest{ReleaseName: p.ReleaseName, Chart: p.Chart, Values: p.Values, Description: p.Description(), Digest: digest})
+	pv, err := client.Preview(ctx, helmsdk.UpgradeRequest{ReleaseName: p.ReleaseName, Chart: p.Chart, Values: p.Values, Description: p.Description(), Digest: digest, ForceAdoption: forceAdoption})
 	if err != nil {
 		return nil, d, err
 	}
@@ -69,11 +69,11 @@ func planRender(ctx context.Context, client *helmsdk.Client, p *inputs.Prepared)
 // verifyPlanRender refuses a plan whose manifest, hooks or CRDs render otherwise now, before
 // anything is applied: the CRDs go first, and Helm's post-renderer (where the manifest is
 // checked again as it is deployed) never sees hooks.
-func verifyPlanRender(ctx context.Context, client *helmsdk.Client, p *inputs.Prepared, plan *Plan) error {
+func verifyPlanRender(ctx context.Context, client *helmsdk.Client, p *inputs.Prepared, plan *Plan, forceAdoption bool) error {
 	if plan.Digests.Manifest == "" {
 		return exitcode.Usage("--use-plan: the plan was saved by an earlier version, without the digests of its hooks and CRDs: make a new plan")
 	}
-	_, now, err := planRender(ctx, client, p)
+	_, now, err := planRender(ctx, client, p, forceAdoption)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/kubectl-converge/converge/shared/helmsdk"
@@ -24,7 +25,7 @@ import (
 // annotations (resource policies, ownership anyone, before-creation) are generated; the
 // writes are recorded by the fake API server.
 func TestPlanActionsAreWhatTheDeployExecutes(t *testing.T) {
-	for seed := uint64(1); seed <= 20; seed++ {
+	for seed := uint64(1); seed <= 30; seed++ {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
 			checkPlanIsDeploy(t, rand.New(rand.NewPCG(seed, 29)))
 		})
@@ -46,7 +47,9 @@ func generatedHook(r *rand.Rand) string {
 	if p := pick("", "succeeded", "before-creation", "failed"); p != "" {
 		ann += "    werf.io/delete-policy: " + p + "\n"
 	}
-	if p := pick("", "hook-succeeded", "before-hook-creation", "before-hook-creation,hook-succeeded"); p != "" {
+	// Not hook-succeeded alone: Helm cannot create a hook again while an earlier copy (left by
+	// another policy) is there, whatever the plan says.
+	if p := pick("", "before-hook-creation", "before-hook-creation,hook-succeeded"); p != "" {
 		ann += "    helm.sh/hook-delete-policy: " + p + "\n"
 	}
 	return "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: hook-x\n  annotations:\n" + ann + "data:\n  v: \"1\"\n"
@@ -79,6 +82,8 @@ func checkPlanIsDeploy(t *testing.T, r *rand.Rand) {
 		t.Fatalf("install: %v", err)
 	}
 	next, nextFiles := generateChart(r, objects)
+	// With --force-adoption, objects of another release that the chart now has are taken over.
+	forceAdoption := r.IntN(2) == 0
 	inNext := map[string]generated{}
 	for _, g := range next {
 		inNext[g.name] = g
@@ -104,7 +109,7 @@ func checkPlanIsDeploy(t *testing.T, r *rand.Rand) {
 			manual = append(manual, "changed "+g.name)
 			live.Object["data"] = map[string]any{"v": "manual"}
 		case 2:
-			if n, ok := inNext[g.name]; ok && strings.Contains(n.annotation, "before-creation") {
+			if n, ok := inNext[g.name]; ok && strings.Contains(n.annotation, "before-creation") && !forceAdoption {
 				continue // refused, and the deploy stops: another test's concern
 			}
 			manual = append(manual, "given to another release "+g.name)
@@ -118,8 +123,21 @@ func checkPlanIsDeploy(t *testing.T, r *rand.Rand) {
 			t.Fatal(err)
 		}
 	}
+	if forceAdoption {
+		for _, g := range next {
+			if _, err := cms.Get(ctx, g.name, metav1.GetOptions{}); err == nil || r.IntN(2) == 0 {
+				continue
+			}
+			foreign := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "data": map[string]any{"v": "theirs"},
+				"metadata": map[string]any{"name": g.name, "annotations": map[string]any{"meta.helm.sh/release-name": "other", "meta.helm.sh/release-namespace": testNamespace}}}}
+			manual = append(manual, "created by another release "+g.name)
+			if _, err := cms.Create(ctx, foreign, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	p := e.prepare(nextFiles)
-	plan, planErr := MakePlan(ctx, e.client, p, PlanOptions{})
+	plan, planErr := MakePlan(ctx, e.client, p, PlanOptions{ForceAdoption: forceAdoption})
 	var adoption *helmsdk.AdoptionError
 	if planErr != nil && !errors.As(planErr, &adoption) {
 		t.Fatalf("plan: %v", planErr)
@@ -134,7 +152,9 @@ func checkPlanIsDeploy(t *testing.T, r *rand.Rand) {
 		}
 	}
 	before := len(e.cluster.Writes())
-	if _, err := Converge(ctx, e.client, e.clients, p, e.options()); (err == nil) != (planErr == nil) || (err != nil && !errors.As(err, &adoption)) {
+	opts := e.options()
+	opts.ForceAdoption = forceAdoption
+	if _, err := Converge(ctx, e.client, e.clients, p, opts); (err == nil) != (planErr == nil) || (err != nil && !errors.As(err, &adoption)) {
 		t.Fatalf("converge: %v; plan: %v", err, planErr)
 	}
 	executed := writesSince(e.cluster.Writes()[before:], names)
@@ -222,8 +242,10 @@ func writesOf(c Change) string {
 	switch c.Action {
 	case ActionCreate:
 		return "create"
-	case ActionUpdate, ActionAdopt:
+	case ActionUpdate:
 		return "patch"
+	case ActionAdopt:
+		return "patch patch" // the chart's, then the record of the adoption
 	case ActionRecreate:
 		return "delete create"
 	case ActionDelete:

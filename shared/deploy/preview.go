@@ -118,13 +118,16 @@ type PlanOptions struct {
 	Diff diff.Options
 	// KeepManualChanges plans with --no-remove-manual-changes.
 	KeepManualChanges bool
+	// ForceAdoption plans as --force-adoption converges: objects of other owners are shown
+	// taken over (adopt); zero: Helm refuses new objects another owner has.
+	ForceAdoption bool
 }
 
 // MakePlan renders the release as a converge would and compares every object with the
 // cluster: desired states come from server-side dry runs of the very requests a converge
 // sends (defaults and admission included), objects that left the chart are listed.
 func MakePlan(ctx context.Context, client *helmsdk.Client, p *inputs.Prepared, opts PlanOptions) (*Plan, error) {
-	pv, digests, err := planRender(ctx, client, p)
+	pv, digests, err := planRender(ctx, client, p, opts.ForceAdoption)
 	if err != nil {
 		return nil, err
 	}
@@ -150,6 +153,9 @@ func MakePlan(ctx context.Context, client *helmsdk.Client, p *inputs.Prepared, o
 	decide := lifecycle.Input{Mode: lifecycle.ModeUpgrade, Release: p.ReleaseName, Namespace: p.Namespace}
 	if pv.Install {
 		decide.Mode = lifecycle.ModeInstall
+	}
+	if opts.ForceAdoption {
+		decide.AdoptRun = "plan"
 	}
 	wanted := map[string]bool{}
 	for _, info := range target {
