@@ -147,7 +147,7 @@ func Converge(ctx context.Context, client *helmsdk.Client, clients track.Clients
 	if err := recoverPending(client, p.ReleaseName, sink); err != nil {
 		return nil, outage(deadline, parent, opts.API, client, p.ReleaseName, nil, err, sink)
 	}
-	expectDigest := ""
+	expectDigest, expectHooksDigest := "", ""
 	if opts.Plan != nil {
 		if opts.Plan.LegacyDigestKey != "" {
 			return nil, exitcode.Usage("--use-plan: the plan was saved by an earlier version, with its digest key in the file: make a new plan")
@@ -158,8 +158,9 @@ func Converge(ctx context.Context, client *helmsdk.Client, clients track.Clients
 		if err := verifyPlanRender(ctx, client, p, opts.Plan, opts.ForceAdoption); err != nil {
 			return nil, err
 		}
-		// Helm renders again as it deploys: its post-renderer checks that manifest too.
-		expectDigest = opts.Plan.Digests.Manifest
+		// Helm renders again as it deploys: its post-renderer checks that manifest, and the
+		// hooks are checked as it stores the revision, before any runs.
+		expectDigest, expectHooksDigest = opts.Plan.Digests.Manifest, opts.Plan.Digests.Hooks
 	}
 	var crds helmsdk.CRDsResult
 	if opts.SkipCRDs {
@@ -208,6 +209,7 @@ func Converge(ctx context.Context, client *helmsdk.Client, clients track.Clients
 		KeepManualChanges: opts.KeepManualChanges,
 		Labels:            opts.ReleaseLabels,
 		ExpectDigest:      expectDigest,
+		ExpectHooksDigest: expectHooksDigest,
 		Digest:            planDigest(client),
 		Preflight: func(rendered []byte) error {
 			return preflight.CheckAccess(ctx, clients.Kube, clients.Mapper, p.Namespace, rendered, opts.Track.Access, sink)

@@ -57,7 +57,7 @@ func planRender(ctx context.Context, client *helmsdk.Client, p *inputs.Prepared,
 		return nil, d, err
 	}
 	d.Manifest = pv.Digest
-	if d.Hooks, err = digest([]byte(strings.Join(pv.Release.Hooks, "\n---\n"))); err != nil {
+	if d.Hooks, err = digest(helmsdk.HooksManifest(pv.Release.Hooks)); err != nil {
 		return nil, d, fmt.Errorf("digest of the hooks: %w", err)
 	}
 	if d.CRDs, err = digest([]byte(helmsdk.CRDManifests(p.Chart))); err != nil {

@@ -11,6 +11,8 @@ import (
 
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/kube"
+	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/storage/driver"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -369,7 +371,10 @@ type actionSettings struct {
 	// storedValues are stored in the revisions the action creates instead of the rendered
 	// values; nil stores the rendered values.
 	storedValues map[string]any
-	historyMax   int
+	// checkStored, when set, may refuse a revision before it is stored (and so before any
+	// hook runs or object is applied).
+	checkStored func(*helmrelease.Release) error
+	historyMax  int
 	// owner, deleteOrder, awaitGone, deleteTimeout and context (nil: none ends the waits):
 	// see deployKubeClient.
 	owner         *ownership
@@ -388,6 +393,9 @@ func (c *Client) actionConfig(s actionSettings) (*action.Configuration, *deployK
 	releases := *c.cfg.Releases
 	if s.storedValues != nil {
 		releases.Driver = drivers.StoredValues(releases.Driver, s.storedValues)
+	}
+	if s.checkStored != nil {
+		releases.Driver = checkedDriver{Driver: releases.Driver, check: s.checkStored}
 	}
 	releases.MaxHistory = s.historyMax
 	cfg.Releases = &releases
@@ -422,4 +430,18 @@ func withoutReleaseMetadata(resources kube.ResourceList) {
 		delete(ann, lifecycle.AnnotationReleaseNamespace)
 		u.SetAnnotations(ann)
 	}
+}
+
+// checkedDriver refuses to create a revision its check refuses: Helm stores a new revision
+// before it runs any hook or applies any object.
+type checkedDriver struct {
+	driver.Driver
+	check func(*helmrelease.Release) error
+}
+
+func (d checkedDriver) Create(key string, rls *helmrelease.Release) error {
+	if err := d.check(rls); err != nil {
+		return err
+	}
+	return d.Driver.Create(key, rls)
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"helm.sh/helm/v3/pkg/action"
@@ -108,6 +109,11 @@ type UpgradeRequest struct {
 	// ExpectDigest refuses to deploy manifests other than those a Preview rendered (with
 	// ErrPlanOutdated); "" accepts any.
 	ExpectDigest string
+	// ExpectHooksDigest refuses to store and run hooks other than those a Preview rendered:
+	// Digest of the hooks joined as a Preview's Release.Hooks, checked as Helm stores the new
+	// revision, before any hook runs or object is applied (its post-renderer never sees
+	// hooks); "" accepts any.
+	ExpectHooksDigest string
 	// Digest identifies the rendered manifests (after the transform) for Preview.Digest and
 	// ExpectDigest; nil: ManifestDigest.
 	Digest func(manifests []byte) (string, error)
@@ -218,7 +224,11 @@ func (c *Client) upgradeOrInstall(ctx context.Context, req UpgradeRequest, dryRu
 	if err != nil {
 		return nil, err
 	}
-	cfg, kube := c.actionConfig(actionSettings{applier: req.Applier, keepManual: req.KeepManualChanges, storedValues: req.StoredValues, historyMax: req.HistoryMax})
+	settings := actionSettings{applier: req.Applier, keepManual: req.KeepManualChanges, storedValues: req.StoredValues, historyMax: req.HistoryMax}
+	if req.ExpectHooksDigest != "" && !dryRun {
+		settings.checkStored = req.checkHooks
+	}
+	cfg, kube := c.actionConfig(settings)
 	if mode.retried != nil && kube != nil {
 		if kube.retried, err = c.Objects(mode.retried.Manifest); err != nil {
 			return nil, fmt.Errorf("read the objects of failed revision %d of release %q: %w", mode.retried.Version, req.ReleaseName, err)
@@ -330,6 +340,22 @@ func (req UpgradeRequest) digest(manifests []byte) (string, error) {
 		return ManifestDigest(manifests), nil
 	}
 	return req.Digest(manifests)
+}
+
+// HooksManifest joins the hooks of a Release (its Hooks) into the one stream ExpectHooksDigest
+// is computed over.
+func HooksManifest(hooks []string) []byte { return []byte(strings.Join(hooks, "\n---\n")) }
+
+// checkHooks refuses a revision about to be stored whose hooks are not the expected ones.
+func (req UpgradeRequest) checkHooks(rel *helmrelease.Release) error {
+	got, err := req.digest(HooksManifest(fromHelm(rel).Hooks))
+	if err != nil {
+		return err
+	}
+	if got != req.ExpectHooksDigest {
+		return fmt.Errorf("%w: the chart renders other hooks than the plan reviewed (the chart, values, images or the cluster's lookups changed since); nothing was applied: make a new plan", ErrPlanOutdated)
+	}
+	return nil
 }
 
 // postRenderer transforms the rendered objects, keeps those werf.io/deploy-on allows in
