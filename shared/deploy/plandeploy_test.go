@@ -10,9 +10,11 @@ import (
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/kubectl-converge/converge/shared/helmsdk"
 	"github.com/kubectl-converge/converge/shared/helmsdk/fakecluster"
@@ -38,7 +40,12 @@ type generated struct {
 }
 
 var generatedAnnotations = []string{"", "", "", "helm.sh/resource-policy: keep", "werf.io/resource-policy: keep", "werf.io/ownership: anyone",
-	"werf.io/delete-policy: before-creation", "werf.io/deploy-on: install", "werf.io/deploy-on: upgrade"}
+	"werf.io/delete-policy: before-creation", "werf.io/deploy-on: install", "werf.io/deploy-on: upgrade",
+	immutableAnnotation}
+
+// immutableAnnotation marks the generated objects whose every update the fake API server
+// refuses as a change of an immutable field: they are recreated instead.
+const immutableAnnotation = "werf.io/delete-policy: before-creation-if-immutable"
 
 // generatedHook is a hook's annotations: when it runs, werf's and Helm's delete policies.
 func generatedHook(r *rand.Rand) string {
@@ -136,6 +143,12 @@ func checkPlanIsDeploy(t *testing.T, r *rand.Rand) {
 			}
 		}
 	}
+	e.cluster.React(func(w fakecluster.Write) error {
+		if g, ok := inNext[w.Name]; ok && w.Kind == "ConfigMap" && w.Verb == "patch" && g.annotation == immutableAnnotation {
+			return apierrors.NewInvalid(schema.GroupKind{Kind: "ConfigMap"}, w.Name, field.ErrorList{field.Invalid(field.NewPath("data"), nil, "field is immutable")})
+		}
+		return nil
+	})
 	p := e.prepare(nextFiles)
 	plan, planErr := MakePlan(ctx, e.client, p, PlanOptions{ForceAdoption: forceAdoption})
 	var adoption *helmsdk.AdoptionError
@@ -247,6 +260,9 @@ func writesOf(c Change) string {
 	case ActionAdopt:
 		return "patch patch" // the chart's, then the record of the adoption
 	case ActionRecreate:
+		if c.Reason == lifecycle.ReasonImmutableField {
+			return "patch delete create" // the update refused, then the recreation
+		}
 		return "delete create"
 	case ActionDelete:
 		return "delete"
