@@ -5,10 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/validation/field"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,6 +13,12 @@ import (
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/kubectl-converge/converge/shared/diff"
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/helmsdk"
 	"github.com/kubectl-converge/converge/shared/helmsdk/fakecluster"
@@ -544,5 +546,38 @@ metadata: {name: settings}
 				t.Fatalf("CRD written: %v, want %v", wrote, tt.wantCRD)
 			}
 		})
+	}
+}
+
+// TestPlanHidesHookSecrets: a hook that is a Secret shows in the plan with its values hidden
+// unless --show-sensitive, and the hooks' digest does not change with a secret value.
+func TestPlanHidesHookSecrets(t *testing.T) {
+	e := newEngine(t)
+	chart := func(password string) map[string]string {
+		return map[string]string{"templates/hook.yaml": `apiVersion: v1
+kind: Secret
+metadata:
+  name: bootstrap
+  annotations: {helm.sh/hook: pre-install}
+stringData: {password: ` + password + `}
+`}
+	}
+	plan := func(password string, show bool) *Plan {
+		t.Helper()
+		p, err := MakePlan(context.Background(), e.client, e.prepare(chart(password)), PlanOptions{Diff: diff.Options{ShowSensitive: show}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	hidden, shown := plan("HOOK-SECRET-1", false), plan("HOOK-SECRET-1", true)
+	if d := hidden.Changes[0].Diff; strings.Contains(d, "HOOK-SECRET-1") || !strings.Contains(d, "password:") {
+		t.Fatalf("hook diff without --show-sensitive:\n%s", d)
+	}
+	if d := shown.Changes[0].Diff; !strings.Contains(d, "HOOK-SECRET-1") {
+		t.Fatalf("hook diff with --show-sensitive:\n%s", d)
+	}
+	if other := plan("HOOK-SECRET-2", false); other.Digests.Hooks != hidden.Digests.Hooks {
+		t.Fatal("the hooks' digest changes with a secret value: a saved plan would let one test a guess")
 	}
 }
