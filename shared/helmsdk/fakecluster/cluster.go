@@ -508,6 +508,10 @@ func (c *Cluster) watch(w http.ResponseWriter, r *http.Request, req request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
 	flusher, _ := w.(http.Flusher)
+	if flusher != nil {
+		// The client returns from Watch once it has the headers, not at the first event.
+		flusher.Flush()
+	}
 	send := func(typ watch.EventType, obj *unstructured.Unstructured) bool {
 		data, err := json.Marshal(map[string]any{"type": typ, "object": obj.Object})
 		if err != nil {
