@@ -198,6 +198,12 @@ func TestPlanCoversCRDsAndHooks(t *testing.T) {
 	if h := same.Changes[2]; h.Hook.Content != HookContentUnchanged || h.Diff != "" {
 		t.Fatalf("unchanged hook: content %q, diff:\n%s", h.Hook.Content, h.Diff)
 	}
+	if same.HasChanges() {
+		t.Fatal("the plan of the deployed chart has changes")
+	}
+	if hookOnly := e.plan(planChart("v1", "echo other", "a")); !hookOnly.HasChanges() {
+		t.Fatal("a plan whose only change is a hook that runs has no changes")
+	}
 	changed := e.plan(planChart("v2", "rm -rf /data", "a"))
 	if got, want := strings.Join(changes(changed), "; "), "update CustomResourceDefinition/crontabs.example.com; unchanged ConfigMap/settings; hook ConfigMap/migrate"; got != want {
 		t.Fatalf("plan of changed CRD and hook: %s, want %s", got, want)

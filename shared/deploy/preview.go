@@ -109,6 +109,10 @@ func (p *Plan) HasChanges() bool {
 		if c.Action.Changes() {
 			return true
 		}
+		// A hook that runs with other content than the last revision's changes what runs.
+		if c.Hook != nil && c.Hook.Runs && c.Hook.Content != HookContentUnchanged {
+			return true
+		}
 	}
 	return p.Revision == 0
 }
