@@ -167,8 +167,8 @@ func (a *Applier) deleteByPolicy(g *applyGroup, infos map[*unstructured.Unstruct
 	var errs []error
 	for _, wave := range g.waves {
 		for _, s := range wave {
-			l := s.lifecycle
-			if !l.DeleteOnSucceeded && !l.DeleteOnFailed {
+			l, d := s.lifecycle, s.decision
+			if !d.DeleteOnSucceeded && !d.DeleteOnFailed {
 				continue
 			}
 			t, err := TargetOf(infos[s.obj])
@@ -177,9 +177,9 @@ func (a *Applier) deleteByPolicy(g *applyGroup, infos map[*unstructured.Unstruct
 			}
 			state, policy := a.state(t.Ref), ""
 			switch {
-			case l.DeleteOnSucceeded && (state == track.StateReady || state == track.StateReadyWithWarnings):
+			case d.DeleteOnSucceeded && (state == track.StateReady || state == track.StateReadyWithWarnings):
 				policy = "succeeded"
-			case l.DeleteOnFailed && state == track.StateFailed:
+			case d.DeleteOnFailed && state == track.StateFailed:
 				policy = "failed"
 			default:
 				continue
@@ -399,6 +399,7 @@ func (a *Applier) applyOne(s *applyStep, info, previous *resource.Info, ops helm
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	d := a.decide(&l, previous, live, false)
+	s.decision = d
 	switch {
 	case d.Action == lifecycle.ActionRefuse:
 		return a.refuse(ref.Ref, d)

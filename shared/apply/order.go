@@ -15,6 +15,8 @@ import (
 type applyStep struct {
 	obj       *unstructured.Unstructured
 	lifecycle lifecycle.Lifecycle
+	// decision is what applyOne decided and executed (lifecycle.Decide).
+	decision lifecycle.Decision
 	// waitsFor are the objects of the release applied (and, for DependencyStateReady, ready)
 	// before this one.
 	waitsFor []stepDependency

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/kubectl-converge/converge/shared/lifecycle"
 	"io"
 	"os"
 	"strings"
@@ -139,6 +140,13 @@ func changeTitle(c deploy.Change) string {
 		note = hookNote(c.Hook)
 	case c.CRD:
 		note = " (CRD of the chart's crds/, applied before everything else)"
+	}
+	if len(c.DeleteOn) > 0 {
+		var when []string
+		for _, p := range c.DeleteOn {
+			when = append(when, string(p))
+		}
+		note += fmt.Sprintf(" (then deleted once tracking finds it %s: %s)", strings.Join(when, " or "), lifecycle.AnnotationDeletePolicy)
 	}
 	return fmt.Sprintf("%s %s%s%s", c.Action, c.Object.KindName(), where, note)
 }

@@ -72,6 +72,9 @@ type Change struct {
 	Reason lifecycle.Reason `json:"reason,omitempty"`
 	Phase  lifecycle.Phase  `json:"phase,omitempty"`
 	Why    string           `json:"why,omitempty"`
+	// DeleteOn are the outcomes of tracking after which the applied object is deleted
+	// (werf.io/delete-policy: succeeded, failed).
+	DeleteOn []lifecycle.DeletePolicy `json:"deleteOn,omitempty"`
 	// Diff is the unified diff from the live object to the planned one, noise and sensitive
 	// values hidden as the options say.
 	Diff string `json:"diff,omitempty"`
@@ -305,6 +308,12 @@ func planObject(in lifecycle.Input, previous, info *resource.Info, opts PlanOpti
 		d = lifecycle.Decide(in)
 	}
 	c.Action, c.Reason, c.Phase = d.Action, d.Reason, d.Phase
+	if d.DeleteOnSucceeded {
+		c.DeleteOn = append(c.DeleteOn, lifecycle.DeletePolicySucceeded)
+	}
+	if d.DeleteOnFailed {
+		c.DeleteOn = append(c.DeleteOn, lifecycle.DeletePolicyFailed)
+	}
 	if d.Action == lifecycle.ActionRecreate || d.Action == lifecycle.ActionRefuse || d.Action == lifecycle.ActionAdopt {
 		c.Why = d.Why()
 	}

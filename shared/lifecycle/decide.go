@@ -189,6 +189,9 @@ type Decision struct {
 	Owner string
 	// KeptBy names the annotation that keeps the object (keep).
 	KeptBy string
+	// DeleteOnSucceeded and DeleteOnFailed delete the applied object once tracking found it
+	// ready, or failed (werf.io/delete-policy: succeeded, failed).
+	DeleteOnSucceeded, DeleteOnFailed bool
 }
 
 // DeployedIn says whether werf.io/deploy-on deploys the object in mode.
@@ -233,8 +236,17 @@ func Decide(in Input) Decision {
 	return decideRemoval(in, self, phase)
 }
 
-// decideApply decides an object of the chart.
+// decideApply decides an object of the chart, and whether it is deleted after tracking.
 func decideApply(in Input, self string) Decision {
+	d := decideWrite(in, self)
+	if d.Action != ActionRefuse {
+		d.DeleteOnSucceeded, d.DeleteOnFailed = in.Target.DeleteOnSucceeded, in.Target.DeleteOnFailed
+	}
+	return d
+}
+
+// decideWrite decides how an object of the chart is written.
+func decideWrite(in Input, self string) Decision {
 	live := in.Live
 	if live == nil {
 		return Decision{Action: ActionCreate, Reason: ReasonAbsent, Phase: PhaseApply}
