@@ -73,11 +73,13 @@ type Policy struct {
 	// reached: the API server answered once; before, a failure is a wrong address or a
 	// cluster that is not up (the command's own error says so), not an outage.
 	reached bool
-	down    time.Time
-	back    time.Time
-	cause   string
-	observe func(Event)
-	notify  sync.Mutex
+	// lastAnswer is when the newest request that got an answer was sent.
+	lastAnswer time.Time
+	down       time.Time
+	back       time.Time
+	cause      string
+	observe    func(Event)
+	notify     sync.Mutex
 }
 
 // NewPolicy is the policy of a command: the default backoff on the real clock.
@@ -231,6 +233,9 @@ func (p *Policy) failed(sent time.Time, f failure) {
 func (p *Policy) answered(sent time.Time) {
 	p.mu.Lock()
 	p.reached = true
+	if sent.After(p.lastAnswer) {
+		p.lastAnswer = sent
+	}
 	if p.down.IsZero() || sent.Before(p.down) {
 		p.mu.Unlock()
 		return
@@ -238,6 +243,18 @@ func (p *Policy) answered(sent time.Time) {
 	ev := Event{Since: p.down, Back: p.now(), Cause: p.cause}
 	p.down, p.cause, p.back = time.Time{}, "", ev.Back
 	p.emit(ev)
+}
+
+// pathBudget is how long a request whose own path keeps failing (an aggregated API whose
+// service is down answers 503) is retried while the API server answers other requests.
+const pathBudget = 10 * time.Second
+
+// answeredSince says whether a request sent after t got an answer: the API server answers,
+// so what keeps failing is one path, not an outage.
+func (p *Policy) answeredSince(t time.Time) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.lastAnswer.After(t)
 }
 
 // emit hands ev to the observer in the order of the changes; p.mu is held on entry and

@@ -90,9 +90,16 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		unsure   bool
 		resent   bool
 		firstTry time.Time
+		// firstAnswer is when the first transient answer (not a connection failure) came.
+		firstAnswer time.Time
 	)
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
+			if lastResp != nil && p.now().Sub(firstAnswer) >= pathBudget && p.answeredSince(firstAnswer) {
+				// Other requests get answers: this path fails on its own (a down aggregated
+				// API), which waiting for the run's deadline would not mend.
+				return lastResp, lastErr
+			}
 			if !p.wait(stop, deadline, attempt-1, lastResp) {
 				return lastResp, lastErr
 			}
@@ -169,6 +176,9 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// A transient answer's body was read into memory (classify): it can be returned
 		// after later attempts.
 		lastResp, lastErr = resp, err
+		if resp != nil && firstAnswer.IsZero() {
+			firstAnswer = sent
+		}
 	}
 }
 

@@ -447,3 +447,36 @@ func TestNamesOf(t *testing.T) {
 		})
 	}
 }
+
+// TestRetryTransportGivesUpOnOnePathWhileOthersAnswer: a path that keeps answering 503 (an
+// aggregated API whose service is down) while the API server answers other requests is
+// retried for pathBudget, not until the run's deadline.
+func TestRetryTransportGivesUpOnOnePathWhileOthersAnswer(t *testing.T) {
+	var rt *retryTransport
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/apis/metrics.k8s.io/v1beta1" {
+			io.WriteString(w, "{}")
+			return
+		}
+		if hits.Add(1) == 2 {
+			// Another client of the command gets an answer meanwhile.
+			other, _ := http.NewRequest(http.MethodGet, "http://"+r.Host+"/api/v1/namespaces", nil)
+			if resp, err := rt.RoundTrip(other); err == nil {
+				resp.Body.Close()
+			}
+		}
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, "service unavailable")
+	}))
+	defer srv.Close()
+	rt, clock := transportFor(time.Hour)
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/apis/metrics.k8s.io/v1beta1", nil)
+	resp, err := rt.RoundTrip(req)
+	if err != nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("got %v, %v; want the 503", resp, err)
+	}
+	if total, _ := clock.Slept(); total < pathBudget || total > pathBudget+DefaultBackoff.Max {
+		t.Fatalf("retried for %s, want about %s", total, pathBudget)
+	}
+}
