@@ -4,6 +4,8 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -70,6 +72,9 @@ func NewAPIProxy(t testing.TB, kubeconfig string, mw Middleware) *APIProxy {
 	pool.AppendCertsFromPEM(caPEM)
 	rp := httputil.NewSingleHostReverseProxy(target)
 	rp.FlushInterval = -1
+	// A test that stops the control plane makes every forwarded request fail for a while:
+	// converge's output says so, the proxy's own log would only drown the test's.
+	rp.ErrorLog = log.New(io.Discard, "", 0)
 	rp.Transport = &http.Transport{
 		TLSClientConfig:     &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: pool},
 		ForceAttemptHTTP2:   true,
