@@ -17,13 +17,17 @@ import (
 // tests that stop its control plane would break everybody else's runs.
 const sharedClusterName = "converge-test"
 
-// OwnCluster skips the test unless the run has a cluster of its own
-// (CONVERGE_CLUSTER_NAME set to another name than the shared one): tests that stop the
-// control plane run only there.
+// OwnCluster skips the test unless this run owns its cluster: the harness started it itself
+// (a fresh machine, CI), or CONVERGE_CLUSTER_NAME names another cluster than the shared one.
+// Tests that stop the control plane would break the runs of everybody else on a cluster
+// they only reuse.
 func OwnCluster(t testing.TB) {
 	t.Helper()
+	if shared != nil && shared.startedCluster {
+		return
+	}
 	if name := os.Getenv("CONVERGE_CLUSTER_NAME"); name == "" || name == sharedClusterName {
-		t.Skip("stops the control plane: run with a cluster of its own, e.g. CONVERGE_CLUSTER_NAME=outage")
+		t.Skip("stops the control plane of a cluster this run did not start: run on a fresh machine (the harness starts its own) or with a cluster of its own, e.g. CONVERGE_CLUSTER_NAME=outage")
 	}
 }
 
