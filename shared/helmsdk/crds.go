@@ -335,7 +335,7 @@ func (c *Client) awaitServed(ctx context.Context, crds []*resource.Info) error {
 	served := c.freshDiscovery()
 	pending := crds
 	start, lastRead := time.Now(), time.Time{}
-	err := wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(context.Context) (bool, error) {
+	check := func() (bool, error) {
 		round := &roundDiscovery{served: served, lists: map[string]*metav1.APIResourceList{}}
 		var still []*resource.Info
 		for _, info := range pending {
@@ -376,7 +376,24 @@ func (c *Client) awaitServed(ctx context.Context, crds []*resource.Info) error {
 		}
 		pending = still
 		return len(pending) == 0, nil
-	})
+	}
+	// Often at first, then twice a second: a large CRD takes seconds to be served, and
+	// each round asks discovery once per group version.
+	var err error
+	for delay := crdPollFirst; ; delay = min(delay*3/2, crdPollMax) {
+		var done bool
+		if done, err = check(); done || err != nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			err = ctx.Err()
+		case <-time.After(delay):
+		}
+		if err != nil {
+			break
+		}
+	}
 	if err != nil && len(pending) > 0 {
 		names := make([]string, 0, len(pending))
 		for _, info := range pending {
@@ -388,6 +405,12 @@ func (c *Client) awaitServed(ctx context.Context, crds []*resource.Info) error {
 	}
 	return err
 }
+
+// crdPollFirst and crdPollMax bound the pause between two rounds of awaitServed.
+const (
+	crdPollFirst = 100 * time.Millisecond
+	crdPollMax   = 500 * time.Millisecond
+)
 
 // crdReadAfter is how long awaitServed relies on discovery alone before it reads the CRDs
 // not yet served, and how often it reads them again.
