@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"syscall"
@@ -193,6 +194,9 @@ func (r *report) write(t *testing.T, path string, runs int, took time.Duration) 
 	t.Logf("wrote %s", path)
 }
 
+// regexpPartialNote is the line a partial run adds to the report.
+var regexpPartialNote = regexp.MustCompile(`(?m)^This run regenerated only the cases .*\n\n`)
+
 // mergeInto puts this run's sections into an earlier report: a section of the same title is
 // replaced, a new one goes before the list of missed targets; the earlier missed targets
 // stay except those of the replaced sections. earlier is when the earlier report was made.
@@ -203,6 +207,13 @@ func (r *report) mergeInto(old string) (sections, missed []string, earlier strin
 			earlier = date
 		}
 	}
+	// An earlier partial run says where its other sections came from.
+	if _, rest, ok := strings.Cut(old, "the other sections are from the run of "); ok {
+		if date, _, ok := strings.Cut(rest, "."); ok {
+			earlier = date
+		}
+	}
+	old = regexpPartialNote.ReplaceAllString(old, "")
 	titleOf := func(section string) string { title, _, _ := strings.Cut(section, "\n"); return title }
 	fresh := map[string]string{}
 	numbers := map[string]bool{}
