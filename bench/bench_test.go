@@ -207,10 +207,15 @@ func (r *report) mergeInto(old string) (sections, missed []string, earlier strin
 			earlier = date
 		}
 	}
+	if _, rest, ok := strings.Cut(old, "Machine: "); ok {
+		if machine, _, ok := strings.Cut(rest, ". Local cluster"); ok {
+			earlier += " (machine: " + machine + ")"
+		}
+	}
 	// An earlier partial run says where its other sections came from.
 	if _, rest, ok := strings.Cut(old, "the other sections are from the run of "); ok {
-		if date, _, ok := strings.Cut(rest, "."); ok {
-			earlier = date
+		if from, _, ok := strings.Cut(rest, ".\n"); ok {
+			earlier = from
 		}
 	}
 	old = regexpPartialNote.ReplaceAllString(old, "")
