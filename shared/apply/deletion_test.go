@@ -12,8 +12,10 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/track"
@@ -101,6 +103,16 @@ func TestAwaitGone(t *testing.T) {
 				objects = append(objects, tt.live)
 			}
 			kube := fake.NewClientset(objects...)
+			// client-go's fake watch replays nothing: a delete made between the informer's
+			// list and its watch is lost and the wait would never end. The object is released
+			// only once the watch is registered with the tracker.
+			watching := make(chan struct{})
+			var watchOnce sync.Once
+			kube.PrependWatchReactor("deployments", func(action k8stesting.Action) (bool, watch.Interface, error) {
+				w, err := kube.Tracker().Watch(action.GetResource(), action.GetNamespace())
+				watchOnce.Do(func() { close(watching) })
+				return true, w, err
+			})
 			clients := track.Clients{Kube: kube, Dynamic: dynamicfake.NewSimpleDynamicClient(runtime.NewScheme()), Mapper: meta.NewDefaultRESTMapper(nil)}
 			ctx, cancel := context.WithCancel(context.Background())
 			if tt.end != nil {
@@ -114,6 +126,7 @@ func TestAwaitGone(t *testing.T) {
 					defer close(released)
 					for line := range ev.seen {
 						if strings.HasSuffix(line, tt.holds) {
+							<-watching
 							// The finalizer is dropped: the API server removes the object.
 							_ = kube.AppsV1().Deployments("ns").Delete(context.Background(), "app", metav1.DeleteOptions{})
 							return
