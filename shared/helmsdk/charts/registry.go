@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 
@@ -233,6 +234,10 @@ func (r *Registry) Tags(repo string) ([]string, error) {
 // chartFile is Helm's chart file type, named here so the rest of the package reads plainly.
 type chartFile = chart.File
 
+// unauthorized matches a 401 answer as the registry client reports it, not the digits 401
+// inside a digest, a port or a path.
+var unauthorized = regexp.MustCompile(`(?i)\b401\b|unauthorized`)
+
 // registryError says what to do about the registry refusing us; credentials never reach
 // the message (the client's errors hold none).
 func registryError(op, ref string, err error) error {
@@ -244,10 +249,12 @@ func registryError(op, ref string, err error) error {
 	switch {
 	case strings.Contains(msg, "basic credential not found"):
 		return fmt.Errorf("%s %s: the registry asks for credentials: log in with \"helm registry login %s\" or \"docker login %s\"", op, ref, host, host)
-	case strings.Contains(msg, "401") || strings.Contains(strings.ToLower(msg), "unauthorized"):
-		return fmt.Errorf("%s %s: the registry refused the credentials (401 unauthorized): log in again with \"helm registry login %s\"", op, ref, host)
+	// A TLS failure comes first: its message names URLs and digests, where "401" may appear
+	// by chance.
 	case strings.Contains(msg, "x509:") || strings.Contains(msg, "certificate"):
 		return fmt.Errorf("%s %s: the registry's TLS certificate is not trusted: pass its CA with --ca-file, or --insecure-skip-tls-verify: %w", op, ref, err)
+	case unauthorized.MatchString(msg):
+		return fmt.Errorf("%s %s: the registry refused the credentials (401 unauthorized): log in again with \"helm registry login %s\"", op, ref, host)
 	}
 	return fmt.Errorf("%s %s: %w", op, ref, err)
 }

@@ -3,6 +3,7 @@ package charts
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -67,5 +68,33 @@ func TestOversizedChartLayerIsRefusedWhileStreaming(t *testing.T) {
 	// Loopback buffers hold a few MiB more than was read.
 	if served.Load() > MaxPulledChartSize+16<<20 {
 		t.Fatalf("the registry could send %d MiB before the pull stopped: the layer was read whole, not capped while reading", served.Load()>>20)
+	}
+}
+
+// TestRegistryErrorSaysWhatToDo: the digits 401 inside a digest or a port do not make a TLS
+// failure an authentication one (a bundle-publish to an untrusted registry said "log in
+// again" when its blob digest held "401").
+func TestRegistryErrorSaysWhatToDo(t *testing.T) {
+	tests := []struct {
+		name, err, want string
+	}{
+		{"tls failure with 401 in a digest",
+			`Head "https://127.0.0.1:34865/v2/shop/blobs/sha256:9a401f": tls: failed to verify certificate: x509: certificate signed by unknown authority`,
+			"the registry's TLS certificate is not trusted"},
+		{"401 answer", `GET "https://r.example/v2/": response status code 401: unauthorized: authentication required`,
+			"the registry refused the credentials (401 unauthorized)"},
+		{"401 in a port is not an answer", `dial tcp 127.0.0.1:40123: connect: connection refused`, "dial tcp"},
+		{"no credentials", "basic credential not found", "the registry asks for credentials"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := registryError("push", "r.example/shop:1.0.0", errors.New(tt.err)).Error()
+			if !strings.Contains(got, tt.want) {
+				t.Fatalf("got %q, want it to contain %q", got, tt.want)
+			}
+			if tt.name == "401 in a port is not an answer" && strings.Contains(got, "refused the credentials") {
+				t.Fatalf("got %q: a port is not a 401", got)
+			}
+		})
 	}
 }
