@@ -414,7 +414,7 @@ func Reach(ctx context.Context, kube kubernetes.Interface) error {
 	}
 	if err := rc.Get().AbsPath("/version").Do(ctx).Error(); err != nil {
 		if ctx.Err() != nil {
-			err = fmt.Errorf("no answer within %s", reachTimeout)
+			err = fmt.Errorf("no answer within %s: %w", reachTimeout, err)
 		}
 		return fmt.Errorf("cannot reach the Kubernetes API server %s: %w: check --kubeconfig, --context or --server and that the cluster is up", host, err)
 	}
