@@ -330,7 +330,13 @@ func (c *Client) awaitServed(ctx context.Context, crds []*resource.Info) error {
 	if len(crds) == 0 {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	// The run's own deadline bounds the wait when it has one: an API server outage right after
+	// the CRDs were written (a restart builds every CRD's handlers anew) costs time, not the
+	// run; without a deadline a minute is enough for any API server that serves them at all.
+	cancel := context.CancelFunc(func() {})
+	if _, ok := ctx.Deadline(); !ok {
+		ctx, cancel = context.WithTimeout(ctx, time.Minute)
+	}
 	defer cancel()
 	served := c.freshDiscovery()
 	pending := crds
@@ -400,7 +406,7 @@ func (c *Client) awaitServed(ctx context.Context, crds []*resource.Info) error {
 			names = append(names, strconv.Quote(info.Name))
 		}
 		if wait.Interrupted(err) {
-			return fmt.Errorf("CRD %s not served by the API server a minute after applying: %w", strings.Join(names, ", "), err)
+			return fmt.Errorf("CRD %s not served by the API server %s after applying: %w", strings.Join(names, ", "), time.Since(start).Round(time.Second), err)
 		}
 	}
 	return err
