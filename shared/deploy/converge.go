@@ -307,7 +307,11 @@ func newApplier(ctx context.Context, release, namespace string, clients track.Cl
 
 // result is the outcome of an operation the applier carried out; its summary goes to sink.
 func result(ap *apply.Applier, rel *helmsdk.Release, sink track.Sink, start time.Time) *Result {
-	tracked := ap.Results()
+	return summarized(ap.Results(), rel, sink, start)
+}
+
+// summarized is the Result of tracked objects; their summary goes to sink.
+func summarized(tracked []track.ObjectResult, rel *helmsdk.Release, sink track.Sink, start time.Time) *Result {
 	res := &Result{Release: rel, Tracking: tracked, Duration: time.Since(start)}
 	if rel != nil {
 		res.Resources = Resources(rel.Manifest)
@@ -331,14 +335,7 @@ func interruptedResult(ap *apply.Applier, rel *helmsdk.Release, sink track.Sink,
 			tracked = append(tracked, track.ObjectResult{Object: ref, Status: track.Status{State: track.StateProgressing, Detail: "applied; not tracked: the API server did not answer"}})
 		}
 	}
-	res := &Result{Release: rel, Tracking: tracked, Duration: time.Since(start)}
-	if rel != nil {
-		res.Resources = Resources(rel.Manifest)
-	}
-	if len(tracked) > 0 {
-		sink(track.Event{Type: track.EventTypeSummary, Time: time.Now(), Elapsed: time.Since(start), Results: tracked})
-	}
-	return res
+	return summarized(tracked, rel, sink, start)
 }
 
 // autoRollback returns the release to its last deployed revision after failed revision
