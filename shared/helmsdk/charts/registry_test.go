@@ -65,9 +65,10 @@ func TestOversizedChartLayerIsRefusedWhileStreaming(t *testing.T) {
 	if err == nil || err.Error() != want {
 		t.Fatalf("got %v, want %q", err, want)
 	}
-	// Loopback buffers hold a few MiB more than was read.
-	if served.Load() > MaxPulledChartSize+16<<20 {
-		t.Fatalf("the registry could send %d MiB before the pull stopped: the layer was read whole, not capped while reading", served.Load()>>20)
+	// Socket buffers take tens of MiB beyond what was read, so the proof is that the registry
+	// was stopped well before the end of a layer three times the cap.
+	if served.Load() > 2*MaxPulledChartSize {
+		t.Fatalf("the registry could send %d MiB of %d before the pull stopped: the layer was read whole, not capped while reading", served.Load()>>20, layerSize>>20)
 	}
 }
 
