@@ -305,14 +305,17 @@ func renderAndReadFloor(t *testing.T, env *harness.Env, chart, ns string) float6
 	return seconds(time.Since(start))
 }
 
-// TestWriteMultiKindChart writes the multi-kind chart into CONVERGE_BENCH_CHART_DIR, to
-// profile one tool on it by hand.
+// TestWriteMultiKindChart writes the multi-kind chart (the public-chart-shaped one with
+// CONVERGE_BENCH_CHART=public) into CONVERGE_BENCH_CHART_DIR, to profile one tool on it by hand.
 func TestWriteMultiKindChart(t *testing.T) {
 	dir := os.Getenv("CONVERGE_BENCH_CHART_DIR")
 	if dir == "" {
 		t.Skip("CONVERGE_BENCH_CHART_DIR names where to write the chart")
 	}
 	chart, _ := multiKindChart(t)
+	if os.Getenv("CONVERGE_BENCH_CHART") == "public" {
+		chart, _ = publicChart(t, false)
+	}
 	if err := os.CopyFS(dir, os.DirFS(chart)); err != nil {
 		t.Fatal(err)
 	}
