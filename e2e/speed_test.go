@@ -111,9 +111,9 @@ spec:
 	env.Command(t, "kubectl", "api-resources", "-o", "name").Env("HOME", home).Succeed()
 	proxy := harness.NewAPIProxy(t, env.Kubeconfig, func(w http.ResponseWriter, r *http.Request, next http.Handler) { next.ServeHTTP(w, r) })
 	env.Command(t, "kubectl", "converge", chart, "-n", ns, "--progress", "plain").Env("KUBECONFIG", proxy.Kubeconfig).Succeed()
-	converge := func(want string) {
+	converge := func(want string, flags ...string) {
 		t.Helper()
-		res := env.Command(t, "kubectl", "converge", chart, "-n", ns, "--progress", "plain").Env("HOME", home).Succeed()
+		res := env.Command(t, "kubectl", append([]string{"converge", chart, "-n", ns, "--progress", "plain"}, flags...)...).Env("HOME", home).Succeed()
 		if !strings.Contains(res.Stderr, want+crdName) {
 			t.Fatalf("want %q%s in the output:\n%s", want, crdName, res.Stderr)
 		}
@@ -154,4 +154,11 @@ spec:
 	if got := column(); got != "Weight" {
 		t.Fatalf("printer column %q after the chart changed it, want Weight", got)
 	}
+
+	// The same file with other global annotations is another CRD to apply.
+	converge("applied CRDs: ", "--add-annotation", "team=gadgets")
+	if got := env.Kubectl(t, "get", "crd", crdName, "-o", "jsonpath={.metadata.annotations.team}"); got != "gadgets" {
+		t.Fatalf("annotation team=%q after --add-annotation team=gadgets, want gadgets", got)
+	}
+	converge("unchanged CRDs: ", "--add-annotation", "team=gadgets")
 }

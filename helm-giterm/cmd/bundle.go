@@ -171,7 +171,7 @@ func (o *bundleOptions) prepare(src, release string) (*inputs.Prepared, error) {
 }
 
 func (o *bundleOptions) client(p *inputs.Prepared) (*helmsdk.Client, error) {
-	return helmsdk.NewClient(helmsdk.Config{Getter: o.env.Getter, Namespace: p.Namespace, Driver: o.env.Driver, Transform: p.Transform})
+	return helmsdk.NewClient(p.HelmConfig(o.env.Getter, o.env.Driver))
 }
 
 func newBundleApplyCommand(streams genericiooptions.IOStreams) *cobra.Command {

@@ -135,7 +135,7 @@ and events, failing fast with the reason. The revision records the commit it was
 			if err != nil {
 				return err
 			}
-			client, err := helmsdk.NewClient(helmsdk.Config{Getter: o.env.Getter, Namespace: prepared.Namespace, Driver: o.env.Driver, Transform: prepared.Transform})
+			client, err := helmsdk.NewClient(prepared.HelmConfig(o.env.Getter, o.env.Driver))
 			if err != nil {
 				return err
 			}
@@ -186,7 +186,7 @@ an upgrade would send, and show per object what would be created, updated, recre
 			if err != nil {
 				return err
 			}
-			client, err := helmsdk.NewClient(helmsdk.Config{Getter: o.env.Getter, Namespace: prepared.Namespace, Driver: o.env.Driver, Transform: prepared.Transform})
+			client, err := helmsdk.NewClient(prepared.HelmConfig(o.env.Getter, o.env.Driver))
 			if err != nil {
 				return err
 			}

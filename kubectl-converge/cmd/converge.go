@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"io"
+	"os"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -11,6 +12,7 @@ import (
 	"github.com/kubectl-converge/converge/shared/cliutil"
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/giterm"
+	"github.com/kubectl-converge/converge/shared/helmsdk"
 	"github.com/kubectl-converge/converge/shared/inputs"
 	"github.com/kubectl-converge/converge/shared/kuberetry"
 )
@@ -158,7 +160,7 @@ func (o *ConvergeOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return exitcode.Wrap(exitcode.CodeUsage, err)
 	}
-	client, err := releaseClient(o.kube, prepared.Namespace, prepared.Transform)
+	client, err := helmsdk.NewClient(prepared.HelmConfig(o.kube, os.Getenv("HELM_DRIVER")))
 	if err != nil {
 		return err
 	}

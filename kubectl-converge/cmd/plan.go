@@ -1,12 +1,15 @@
 package cmd
 
 import (
+	"os"
+
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-converge/converge/shared/cliutil"
 	"github.com/kubectl-converge/converge/shared/exitcode"
+	"github.com/kubectl-converge/converge/shared/helmsdk"
 	"github.com/kubectl-converge/converge/shared/inputs"
 )
 
@@ -65,7 +68,7 @@ func (o *PlanOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return exitcode.Wrap(exitcode.CodeUsage, err)
 	}
-	client, err := releaseClient(o.kube, prepared.Namespace, prepared.Transform)
+	client, err := helmsdk.NewClient(prepared.HelmConfig(o.kube, os.Getenv("HELM_DRIVER")))
 	if err != nil {
 		return err
 	}

@@ -54,7 +54,8 @@ func namespaceOf(kube *genericclioptions.ConfigFlags) (string, error) {
 	return ns, nil
 }
 
-// releaseClient connects the release layer to the cluster of kube in namespace ns.
+// releaseClient connects the release layer to the cluster of kube in namespace ns (a
+// prepared chart's client is made from its HelmConfig, which carries the transform's key).
 func releaseClient(kube *genericclioptions.ConfigFlags, ns string, transform helmsdk.Transform) (*helmsdk.Client, error) {
 	return helmsdk.NewClient(helmsdk.Config{Getter: kube, Namespace: ns, Driver: os.Getenv("HELM_DRIVER"), Transform: transform})
 }

@@ -30,7 +30,6 @@ import (
 	"github.com/kubectl-converge/converge/shared/inputs"
 	"github.com/kubectl-converge/converge/shared/manifest"
 	"github.com/kubectl-converge/converge/shared/preflight"
-	"github.com/kubectl-converge/converge/shared/redact"
 	"github.com/kubectl-converge/converge/shared/releaselock"
 	"github.com/kubectl-converge/converge/shared/track"
 )
@@ -164,19 +163,16 @@ func Converge(ctx context.Context, client *helmsdk.Client, clients track.Clients
 	}
 	var crds helmsdk.CRDsResult
 	if opts.SkipCRDs {
-		if err := renderBeforeCRDs(ctx, p); err != nil {
+		if err := renderBeforeCRDs(ctx, p, p.Chart.CRDAPIVersions()); err != nil {
 			return nil, err
 		}
 	} else {
-		// The chart's CRDs are read (and the live ones) while the chart renders; nothing
+		// The chart renders while the live CRDs are read and those to write parsed; nothing
 		// is written unless it renders.
-		var renderErr error
-		rendered := make(chan struct{})
-		redact.Go(func() { defer close(rendered); renderErr = renderBeforeCRDs(ctx, p) })
-		crds, err = client.ApplyCRDsAfter(ctx, p.Chart, func() error { <-rendered; return renderErr })
-		<-rendered
-		if renderErr != nil {
-			return nil, renderErr
+		crds, err = client.ApplyCRDsAfter(ctx, p.Chart, func(apiVersions []string) error { return renderBeforeCRDs(ctx, p, apiVersions) })
+		var unrendered renderBeforeCRDsError
+		if errors.As(err, &unrendered) {
+			return nil, err
 		}
 		if err != nil {
 			return nil, outage(deadline, parent, opts.API, client, p.ReleaseName, nil, exitcode.Wrap(exitcode.CodeDeployFailed, err), sink)
@@ -271,7 +267,7 @@ func crdsLine(crds helmsdk.CRDsResult) string {
 // API versions in .Capabilities, and without the transform (its checks need the CRDs served:
 // they run in the deploy's own render); charts without CRDs skip it (nothing precedes their
 // render).
-func renderBeforeCRDs(ctx context.Context, p *inputs.Prepared) error {
+func renderBeforeCRDs(ctx context.Context, p *inputs.Prepared, crdAPIVersions []string) error {
 	if !p.Chart.HasCRDs() {
 		return nil
 	}
@@ -284,13 +280,19 @@ func renderBeforeCRDs(ctx context.Context, p *inputs.Prepared) error {
 		Namespace:   p.Namespace,
 		Chart:       ch,
 		Values:      p.Values,
-		APIVersions: p.Chart.CRDAPIVersions(),
+		APIVersions: crdAPIVersions,
 	})
 	if err != nil {
-		return exitcode.Wrap(exitcode.CodeError, fmt.Errorf("render chart %q before applying its CRDs: %w", p.Chart.Name(), err))
+		return exitcode.Wrap(exitcode.CodeError, renderBeforeCRDsError{fmt.Errorf("render chart %q before applying its CRDs: %w", p.Chart.Name(), err)})
 	}
 	return nil
 }
+
+// renderBeforeCRDsError is a chart that did not render before its CRDs were applied: the
+// input is wrong and nothing was written, so it is returned as is, not as a deploy failure.
+type renderBeforeCRDsError struct{ error }
+
+func (e renderBeforeCRDsError) Unwrap() error { return e.error }
 
 // helmTimeout is what Helm's own waits (hook deletion) get: Helm takes zero as "no time".
 func helmTimeout(d time.Duration) time.Duration {

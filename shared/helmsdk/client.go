@@ -35,6 +35,10 @@ type Config struct {
 	// templates, hooks and CRDs alike (Helm 3's post-renderer skips hooks and CRDs). Nil
 	// leaves objects as rendered.
 	Transform Transform
+	// TransformKey identifies the settings of Transform: two transforms with one key edit
+	// every object alike. CRDs carrying the digest of their document under this key are left
+	// alone without being parsed; "" with a Transform: they are always applied.
+	TransformKey string
 	// Debugf receives Helm's debug messages; nil discards them.
 	Debugf func(format string, args ...any)
 }
@@ -46,6 +50,8 @@ type Client struct {
 	kube      *deployKubeClient
 	namespace string
 	transform Transform
+	// transformKey is Config.TransformKey.
+	transformKey string
 }
 
 // NewClient connects the Helm action configuration to the cluster described by c.
@@ -67,7 +73,7 @@ func NewClient(c Config) (*Client, error) {
 	// files), and every revision read registers its Secrets, hooks included, with the
 	// redactor (no command shows a release it has not read).
 	cfg.Releases.Driver = drivers.SecretFree(drivers.SecretsRegistered(drivers.WerfHooks(drivers.CachedReads(cfg.Releases.Driver))))
-	client := &Client{cfg: cfg, getter: c.Getter, namespace: c.Namespace, transform: c.Transform}
+	client := &Client{cfg: cfg, getter: c.Getter, namespace: c.Namespace, transform: c.Transform, transformKey: c.TransformKey}
 	if kc, ok := cfg.KubeClient.(*kube.Client); ok {
 		// Objects without metadata.namespace must land in the release namespace, not in the
 		// kubeconfig context's namespace.

@@ -1,12 +1,15 @@
 package helmsdk
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,6 +23,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/cli-runtime/pkg/resource"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/metadata"
@@ -32,9 +36,11 @@ import (
 // caBundle injected by cert-manager, say) stay theirs.
 const crdFieldManager = "kubectl-converge"
 
-// CRDAppliedDigestAnnotation records on a CRD the digest of what converge last applied to it,
-// so that a later run leaves an unchanged CRD alone (applying hundreds of KB of schema
-// costs the API server seconds, and waiting for Established more).
+// CRDAppliedDigestAnnotation records on a CRD the digest of what converge last applied to it
+// (its document in the chart and the settings of the transform), so that a later run leaves
+// an unchanged CRD alone without even parsing it (applying hundreds of KB of schema costs the
+// API server seconds, and waiting for Established more; parsing it costs this process
+// tenths of a second).
 const CRDAppliedDigestAnnotation = "kubectl-converge.io/applied-digest"
 
 // CRDsResult names the chart's CRDs by what ApplyCRDs did to them.
@@ -53,53 +59,89 @@ func (c *Client) ApplyCRDs(ctx context.Context, ch *charts.Chart) (CRDsResult, e
 	return c.ApplyCRDsAfter(ctx, ch, nil)
 }
 
-// ApplyCRDsAfter is ApplyCRDs that reads the chart's CRDs and the live ones while gate runs
-// (a check of the whole chart, say) and writes nothing unless gate returns nil; gate's error
-// is returned as is. A nil gate writes at once.
-func (c *Client) ApplyCRDsAfter(ctx context.Context, ch *charts.Chart, gate func() error) (CRDsResult, error) {
+// ApplyCRDsAfter is ApplyCRDs that reads the chart's CRDs and the live ones, then runs check
+// (a render of the whole chart, given the API versions the CRDs serve, say) and writes
+// nothing unless check returns nil; check's error is returned as is. A nil check writes at
+// once. Only the documents of CRDs to write are parsed: an unchanged one is found by its
+// document's digest among the live CRDs, and its API versions are the ones discovery serves.
+func (c *Client) ApplyCRDsAfter(ctx context.Context, ch *charts.Chart, check func(crdAPIVersions []string) error) (CRDsResult, error) {
 	var res CRDsResult
-	all, err := c.crdsToApply(ch)
-	var live []*metav1.PartialObjectMetadata
-	if err == nil {
-		live = c.liveCRDMetadata(ctx, len(all), func(i int) string { return all[i].info.Name })
+	docs := c.crdDocuments(ch)
+	if len(docs) == 0 {
+		return res, runCheck(check, nil)
 	}
-	if gate != nil {
-		if gerr := gate(); gerr != nil {
-			return res, gerr
-		}
-	}
-	if err != nil || len(all) == 0 {
-		return res, err
-	}
-	var writes []int
-	for i, p := range all {
-		if m := live[i]; m != nil && m.GetAnnotations()[CRDAppliedDigestAnnotation] == p.digest && unchangedSinceApplied(m) {
-			res.Unchanged = append(res.Unchanged, p.info.Name)
+	live, listed := c.liveCRDs(ctx)
+	var unchanged []*metav1.PartialObjectMetadata
+	var toParse []int
+	for i, d := range docs {
+		if m := live.byDigest[d.digest]; crdUnchanged(m, d.digest) {
+			unchanged = append(unchanged, m)
 			continue
 		}
-		writes = append(writes, i)
+		toParse = append(toParse, i)
+	}
+	served, unknown := c.servedAPIVersions(unchanged)
+	for _, m := range unknown {
+		// Not in discovery (yet): its document is parsed for its API versions, and applied.
+		for i, d := range docs {
+			if d.digest == m.GetAnnotations()[CRDAppliedDigestAnnotation] {
+				toParse = append(toParse, i)
+			}
+		}
+	}
+	for _, m := range unchanged {
+		if !slices.Contains(unknown, m) {
+			res.Unchanged = append(res.Unchanged, m.Name)
+		}
+	}
+	parsed, errs := c.parseCRDDocuments(docs, toParse)
+	var all []pendingCRD
+	apiVersions := served
+	for i := range docs {
+		all = append(all, parsed[i]...)
+		apiVersions = append(apiVersions, crdAPIVersions(parsed[i])...)
+	}
+	if err := runCheck(check, apiVersions); err != nil {
+		return CRDsResult{}, err
+	}
+	if err := cmpOr(errs...); err != nil {
+		return CRDsResult{}, err
+	}
+	if len(all) == 0 {
+		c.forgetAPIResources()
+		return res, nil
+	}
+	exists := make([]bool, len(all))
+	if listed {
+		for i, p := range all {
+			exists[i] = live.byName[p.info.Name]
+		}
+	} else {
+		for i, m := range c.liveCRDMetadata(ctx, len(all), func(i int) string { return all[i].info.Name }) {
+			exists[i] = m != nil
+		}
 	}
 	// All at once, as helm creates them: the API server works on them together.
-	errs := make([]error, len(all))
+	writeErrs := make([]error, len(all))
 	var wg sync.WaitGroup
-	for _, i := range writes {
+	for i, p := range all {
 		wg.Add(1)
 		redact.Go(func() {
 			defer wg.Done()
-			errs[i] = writeCRD(all[i].info, all[i].data, live[i] != nil)
-			if errs[i] != nil {
-				errs[i] = fmt.Errorf("%w (from %s)", errs[i], all[i].file)
+			writeErrs[i] = writeCRD(p.info, p.data, exists[i])
+			if writeErrs[i] != nil {
+				writeErrs[i] = fmt.Errorf("%w (from %s)", writeErrs[i], p.file)
 			}
 		})
 	}
 	wg.Wait()
 	var written []*resource.Info
-	for _, i := range writes {
-		if errs[i] != nil {
-			return res, errs[i]
+	for i, p := range all {
+		if writeErrs[i] != nil {
+			return res, writeErrs[i]
 		}
-		res.Applied = append(res.Applied, all[i].info.Name)
-		written = append(written, all[i].info)
+		res.Applied = append(res.Applied, p.info.Name)
+		written = append(written, p.info)
 	}
 	if err := c.awaitServed(ctx, written); err != nil {
 		return res, err
@@ -111,71 +153,221 @@ func (c *Client) ApplyCRDsAfter(ctx context.Context, ch *charts.Chart, gate func
 	return res, nil
 }
 
-// pendingCRD is one CRD of the chart as ApplyCRDs applies it: the object with its
-// applied-digest annotation, the file it came from, the JSON sent, and its digest.
-type pendingCRD struct {
-	info   *resource.Info
-	file   string
-	data   []byte
+// runCheck runs check, if any.
+func runCheck(check func([]string) error, apiVersions []string) error {
+	if check == nil {
+		return nil
+	}
+	return check(apiVersions)
+}
+
+// cmpOr is the first non-nil error.
+func cmpOr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// crdUnchanged is the one decision, for ApplyCRDs and PlanCRDs alike, that a CRD is left
+// alone: the live one (nil: absent) carries the digest of the chart's document and nobody
+// changed it since converge applied it.
+func crdUnchanged(live *metav1.PartialObjectMetadata, digest string) bool {
+	return live != nil && digest != "" && live.GetAnnotations()[CRDAppliedDigestAnnotation] == digest && unchangedSinceApplied(live)
+}
+
+// crdDocument is one YAML document of a crds/ file, as Helm splits them, unparsed.
+type crdDocument struct {
+	file string
+	text []byte
+	// digest is of text and the transform's settings; "" when the transform has none to
+	// tell (the CRD is then always applied).
 	digest string
 }
 
-// crdsToApply builds the CRDs of the chart's crds/ directories (subcharts too), each
-// annotated with the digest of its content.
-func (c *Client) crdsToApply(ch *charts.Chart) ([]pendingCRD, error) {
-	files := ch.Helm().CRDObjects()
-	// Files at once: parsing hundreds of KB of schema each is most of the time before the
-	// first CRD is sent.
-	perFile := make([][]pendingCRD, len(files))
-	errs := make([]error, len(files))
+// crdDocuments splits the chart's CRD files (subcharts too) into their documents as Helm
+// does (a line of "---"), without parsing them.
+func (c *Client) crdDocuments(ch *charts.Chart) []crdDocument {
+	var out []crdDocument
+	for _, crd := range ch.Helm().CRDObjects() {
+		out = append(out, c.crdDocumentsOf(crd.Filename, crd.File.Data)...)
+	}
+	return out
+}
+
+func (c *Client) crdDocumentsOf(file string, data []byte) []crdDocument {
+	var out []crdDocument
+	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	for {
+		text, err := reader.Read()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				// Not split: the parse of the whole file says what is wrong with it.
+				return []crdDocument{{file: file, text: data}}
+			}
+			return out
+		}
+		if len(bytes.TrimSpace(text)) == 0 {
+			continue
+		}
+		doc := crdDocument{file: file, text: text}
+		if c.transform == nil || c.transformKey != "" {
+			sum := sha256.Sum256([]byte(c.transformKey + "\x00" + string(text)))
+			doc.digest = hex.EncodeToString(sum[:])
+		}
+		out = append(out, doc)
+	}
+}
+
+// liveCRDSet is what one list of the live CRDs' metadata says.
+type liveCRDSet struct {
+	byName   map[string]bool
+	byDigest map[string]*metav1.PartialObjectMetadata
+}
+
+// liveCRDs lists the metadata (no schemas) of the cluster's CRDs; listed is false when they
+// cannot be listed (a deployer allowed to read only some CRDs by name).
+func (c *Client) liveCRDs(ctx context.Context) (set liveCRDSet, listed bool) {
+	set = liveCRDSet{byName: map[string]bool{}, byDigest: map[string]*metav1.PartialObjectMetadata{}}
+	client, err := c.crdMetadataClient()
+	if err != nil {
+		return set, false
+	}
+	list, err := client.List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return set, false
+	}
+	for i := range list.Items {
+		m := &list.Items[i]
+		set.byName[m.Name] = true
+		if d := m.GetAnnotations()[CRDAppliedDigestAnnotation]; d != "" {
+			set.byDigest[d] = m
+		}
+	}
+	return set, true
+}
+
+// servedAPIVersions are the API versions ("group/version" and "group/version/Kind")
+// discovery serves for the CRDs crds (a CRD's name is its plural and group); unknown are
+// those discovery does not list (discovery is read again once for them).
+func (c *Client) servedAPIVersions(crds []*metav1.PartialObjectMetadata) (apiVersions []string, unknown []*metav1.PartialObjectMetadata) {
+	if len(crds) == 0 {
+		return nil, nil
+	}
+	dc, err := c.getter.ToDiscoveryClient()
+	if err != nil {
+		return nil, crds
+	}
+	find := func() (map[string][]string, error) {
+		_, lists, err := dc.ServerGroupsAndResources()
+		if err != nil && len(lists) == 0 {
+			return nil, err
+		}
+		byCRD := map[string][]string{}
+		for _, list := range lists {
+			gv, err := schema.ParseGroupVersion(list.GroupVersion)
+			if err != nil {
+				continue
+			}
+			for _, r := range list.APIResources {
+				if !strings.Contains(r.Name, "/") {
+					byCRD[r.Name+"."+gv.Group] = append(byCRD[r.Name+"."+gv.Group], list.GroupVersion, list.GroupVersion+"/"+r.Kind)
+				}
+			}
+		}
+		return byCRD, nil
+	}
+	byCRD, err := find()
+	missing := func() bool {
+		return err != nil || slices.ContainsFunc(crds, func(m *metav1.PartialObjectMetadata) bool { return byCRD[m.Name] == nil })
+	}
+	if missing() {
+		dc.Invalidate()
+		byCRD, err = find()
+	}
+	for _, m := range crds {
+		if versions := byCRD[m.Name]; versions != nil {
+			apiVersions = append(apiVersions, versions...)
+		} else {
+			unknown = append(unknown, m)
+		}
+	}
+	return apiVersions, unknown
+}
+
+// crdAPIVersions are the API versions ("group/version" and "group/version/Kind") of every
+// version of the parsed CRDs, served or not, as in the chart.
+func crdAPIVersions(parsed []pendingCRD) []string {
+	var out []string
+	for _, p := range parsed {
+		u, ok := p.info.Object.(*unstructured.Unstructured)
+		if !ok {
+			continue
+		}
+		group, _, _ := unstructured.NestedString(u.Object, "spec", "group")
+		kind, _, _ := unstructured.NestedString(u.Object, "spec", "names", "kind")
+		versions, _, _ := unstructured.NestedSlice(u.Object, "spec", "versions")
+		for _, v := range versions {
+			version, _ := v.(map[string]any)
+			name, _ := version["name"].(string)
+			out = append(out, group+"/"+name, group+"/"+name+"/"+kind)
+		}
+	}
+	return out
+}
+
+// pendingCRD is one CRD of the chart as ApplyCRDs applies it: the object with its
+// applied-digest annotation, the file it came from, and the JSON sent.
+type pendingCRD struct {
+	info *resource.Info
+	file string
+	data []byte
+}
+
+// parseCRDDocuments builds the CRDs of docs[i] for each i of which, in parallel, through the
+// transform, each annotated with its document's digest; the results and errors are by
+// document.
+func (c *Client) parseCRDDocuments(docs []crdDocument, which []int) ([][]pendingCRD, []error) {
+	out := make([][]pendingCRD, len(docs))
+	errs := make([]error, len(docs))
 	var wg sync.WaitGroup
-	for i, crd := range files {
+	for _, i := range which {
 		wg.Add(1)
 		redact.Go(func() {
 			defer wg.Done()
-			perFile[i], errs[i] = c.crdsOfFile(crd.Filename, crd.File.Data)
+			out[i], errs[i] = c.parseCRDDocument(docs[i])
 		})
 	}
 	wg.Wait()
-	var all []pendingCRD
-	for i := range files {
-		if errs[i] != nil {
-			return nil, errs[i]
-		}
-		all = append(all, perFile[i]...)
-	}
-	return all, nil
+	return out, errs
 }
 
-// crdsOfFile builds the CRDs of one file of a crds/ directory, each annotated with the digest
-// of its content.
-func (c *Client) crdsOfFile(file string, content []byte) ([]pendingCRD, error) {
-	infos, err := c.cfg.KubeClient.Build(bytes.NewReader(content), false)
+func (c *Client) parseCRDDocument(d crdDocument) ([]pendingCRD, error) {
+	infos, err := c.cfg.KubeClient.Build(bytes.NewReader(d.text), false)
 	if err != nil {
-		return nil, fmt.Errorf("read CRD file %s: %w", file, err)
+		return nil, fmt.Errorf("read CRD file %s: %w", d.file, err)
 	}
 	var out []pendingCRD
 	for _, info := range infos {
+		obj, err := meta.Accessor(info.Object)
+		if err != nil {
+			return nil, fmt.Errorf("read CRD %q from %s: %w", info.Name, d.file, err)
+		}
+		if d.digest != "" {
+			annotations := obj.GetAnnotations()
+			if annotations == nil {
+				annotations = map[string]string{}
+			}
+			annotations[CRDAppliedDigestAnnotation] = d.digest
+			obj.SetAnnotations(annotations)
+		}
 		data, err := json.Marshal(info.Object)
 		if err != nil {
 			return nil, err
 		}
-		sum := sha256.Sum256(data)
-		digest := hex.EncodeToString(sum[:])
-		obj, err := meta.Accessor(info.Object)
-		if err != nil {
-			return nil, fmt.Errorf("read CRD %q from %s: %w", info.Name, file, err)
-		}
-		annotations := obj.GetAnnotations()
-		if annotations == nil {
-			annotations = map[string]string{}
-		}
-		annotations[CRDAppliedDigestAnnotation] = digest
-		obj.SetAnnotations(annotations)
-		if data, err = json.Marshal(info.Object); err != nil {
-			return nil, err
-		}
-		out = append(out, pendingCRD{info: info, file: file, data: data, digest: digest})
+		out = append(out, pendingCRD{info: info, file: d.file, data: data})
 	}
 	return out, nil
 }
@@ -208,34 +400,42 @@ type CRDPlan struct {
 
 // PlanCRDs says what ApplyCRDs would do to each CRD of the chart, changing nothing.
 func (c *Client) PlanCRDs(ctx context.Context, ch *charts.Chart) ([]CRDPlan, error) {
-	all, err := c.crdsToApply(ch)
-	if err != nil {
-		return nil, err
+	docs := c.crdDocuments(ch)
+	all := make([]int, len(docs))
+	for i := range docs {
+		all[i] = i
 	}
-	out := make([]CRDPlan, 0, len(all))
-	for _, p := range all {
-		rendered, ok := p.info.Object.(*unstructured.Unstructured)
-		if !ok {
-			return nil, fmt.Errorf("read CRD %q from %s: unexpected object type %T", p.info.Name, p.file, p.info.Object)
+	parsed, errs := c.parseCRDDocuments(docs, all)
+	var out []CRDPlan
+	for i, d := range docs {
+		if errs[i] != nil {
+			return nil, errs[i]
 		}
-		plan := CRDPlan{Object: p.info, File: p.file, Desired: rendered}
-		if plan.Live, err = Live(p.info); err != nil {
-			return nil, fmt.Errorf("read CRD %q: %w", p.info.Name, err)
-		}
-		if plan.Live != nil {
-			m := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{ManagedFields: plan.Live.GetManagedFields(), DeletionTimestamp: plan.Live.GetDeletionTimestamp()}}
-			plan.Unchanged = plan.Live.GetAnnotations()[CRDAppliedDigestAnnotation] == p.digest && unchangedSinceApplied(m)
-		}
-		if !plan.Unchanged {
-			force := true
-			helper := resource.NewHelper(p.info.Client, p.info.Mapping).WithFieldManager(crdFieldManager).DryRun(true)
-			if obj, err := helper.Patch(p.info.Namespace, p.info.Name, types.ApplyPatchType, p.data, &metav1.PatchOptions{Force: &force}); err == nil {
-				if u, ok := obj.(*unstructured.Unstructured); ok {
-					plan.Desired = u
+		for _, p := range parsed[i] {
+			rendered, ok := p.info.Object.(*unstructured.Unstructured)
+			if !ok {
+				return nil, fmt.Errorf("read CRD %q from %s: unexpected object type %T", p.info.Name, p.file, p.info.Object)
+			}
+			plan := CRDPlan{Object: p.info, File: p.file, Desired: rendered}
+			var err error
+			if plan.Live, err = Live(p.info); err != nil {
+				return nil, fmt.Errorf("read CRD %q: %w", p.info.Name, err)
+			}
+			if plan.Live != nil {
+				m := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Annotations: plan.Live.GetAnnotations(), ManagedFields: plan.Live.GetManagedFields(), DeletionTimestamp: plan.Live.GetDeletionTimestamp()}}
+				plan.Unchanged = crdUnchanged(m, d.digest)
+			}
+			if !plan.Unchanged {
+				force := true
+				helper := resource.NewHelper(p.info.Client, p.info.Mapping).WithFieldManager(crdFieldManager).DryRun(true)
+				if obj, err := helper.Patch(p.info.Namespace, p.info.Name, types.ApplyPatchType, p.data, &metav1.PatchOptions{Force: &force}); err == nil {
+					if u, ok := obj.(*unstructured.Unstructured); ok {
+						plan.Desired = u
+					}
 				}
 			}
+			out = append(out, plan)
 		}
-		out = append(out, plan)
 	}
 	return out, nil
 }
@@ -264,24 +464,23 @@ func writeCRD(info *resource.Info, data []byte, exists bool) error {
 }
 
 // liveCRDMetadata reads the metadata (no schema) of the CRDs named by name(0..n-1), a few at
-// a time; a CRD that is absent or cannot be read is nil, and is then applied.
+// a time; a CRD that is absent or cannot be read, or an empty name, is nil (and is then
+// applied).
 func (c *Client) liveCRDMetadata(ctx context.Context, n int, name func(int) string) []*metav1.PartialObjectMetadata {
 	out := make([]*metav1.PartialObjectMetadata, n)
-	cfg, err := c.getter.ToRESTConfig()
+	crds, err := c.crdMetadataClient()
 	if err != nil {
 		return out
 	}
-	client, err := metadata.NewForConfig(cfg)
-	if err != nil {
-		return out
-	}
-	crds := client.Resource(schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"})
 	var wg sync.WaitGroup
 	limiter := make(chan struct{}, 8)
 	for i := range n {
 		wg.Add(1)
 		redact.Go(func() {
 			defer wg.Done()
+			if name(i) == "" {
+				return
+			}
 			limiter <- struct{}{}
 			defer func() { <-limiter }()
 			if m, err := crds.Get(ctx, name(i), metav1.GetOptions{}); err == nil {
@@ -291,6 +490,19 @@ func (c *Client) liveCRDMetadata(ctx context.Context, n int, name func(int) stri
 	}
 	wg.Wait()
 	return out
+}
+
+// crdMetadataClient reads the metadata of CRDs, without their schemas.
+func (c *Client) crdMetadataClient() (metadata.ResourceInterface, error) {
+	cfg, err := c.getter.ToRESTConfig()
+	if err != nil {
+		return nil, err
+	}
+	client, err := metadata.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return client.Resource(schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}), nil
 }
 
 // unchangedSinceApplied reports whether nobody but the API server's own status writers

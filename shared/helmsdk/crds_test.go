@@ -1,6 +1,8 @@
 package helmsdk
 
 import (
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -74,5 +76,93 @@ func TestDiscoveryServes(t *testing.T) {
 	dc.Resources[0].APIResources = append(dc.Resources[0].APIResources, metav1.APIResource{Name: "scrapetargets", Kind: "ScrapeTarget"})
 	if !discoveryServes(dc, crd) {
 		t.Fatal("not served once discovery lists the kind in its one served version")
+	}
+}
+
+// TestCRDDocuments: the chart's CRD files are split as Helm splits them, unparsed, empty
+// documents left out; the digest changes with the document and the transform's key, and is
+// absent when a transform has no key.
+func TestCRDDocuments(t *testing.T) {
+	crd := func(name string, versions ...string) string {
+		out := "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: " + name + "\nspec:\n  versions:\n"
+		for _, v := range versions {
+			out += "  - name: " + v + "\n"
+		}
+		return out
+	}
+	tests := []struct {
+		name string
+		file string
+		want []string
+	}{
+		{"one", crd("a.x.io", "v1"), []string{crd("a.x.io", "v1")}},
+		{"two with empty documents", "---\n" + crd("a.x.io", "v1") + "---\n\n---\n" + crd("b.x.io", "v1"), []string{crd("a.x.io", "v1"), crd("b.x.io", "v1")}},
+		{"a comment-only document is kept (the parse finds nothing in it)", crd("a.x.io", "v1") + "---\n# nothing\n", []string{crd("a.x.io", "v1"), "# nothing\n"}},
+		{"JSON", `{"kind": "CustomResourceDefinition"}`, []string{`{"kind": "CustomResourceDefinition"}` + "\n"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			for _, d := range (&Client{}).crdDocumentsOf("crds/f.yaml", []byte(tt.file)) {
+				got = append(got, strings.TrimPrefix(string(d.text), "---\n"))
+				if d.file != "crds/f.yaml" || d.digest == "" {
+					t.Errorf("document %q: file %q, digest %q", d.text, d.file, d.digest)
+				}
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+
+	file := []byte(crd("a.x.io", "v1"))
+	digest := func(c *Client, data []byte) string { return c.crdDocumentsOf("f", data)[0].digest }
+	identity := func(b []byte) ([]byte, error) { return b, nil }
+	base := digest(&Client{transform: identity, transformKey: "k1"}, file)
+	for name, other := range map[string]string{
+		"another transform key": digest(&Client{transform: identity, transformKey: "k2"}, file),
+		"another document":      digest(&Client{transform: identity, transformKey: "k1"}, []byte(crd("a.x.io", "v1", "v2"))),
+		"no transform":          digest(&Client{}, file),
+	} {
+		if other == base {
+			t.Errorf("%s: the same digest %s", name, base)
+		}
+	}
+	if again := digest(&Client{transform: identity, transformKey: "k1"}, file); again != base {
+		t.Errorf("the same document and key: digest %s, then %s", base, again)
+	}
+	if d := digest(&Client{transform: identity}, file); d != "" {
+		t.Errorf("a transform without a key: digest %q, want none (always applied)", d)
+	}
+}
+
+// TestCRDUnchanged: only a live CRD carrying the document's digest, applied by converge and
+// changed by nobody since, is left alone.
+func TestCRDUnchanged(t *testing.T) {
+	applied := metav1.NewTime(time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC))
+	live := func(digest string) *metav1.PartialObjectMetadata {
+		return &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{
+			Annotations:   map[string]string{CRDAppliedDigestAnnotation: digest},
+			ManagedFields: []metav1.ManagedFieldsEntry{{Manager: crdFieldManager, Operation: metav1.ManagedFieldsOperationApply, Time: &applied}},
+		}}
+	}
+	edited := live("d1")
+	later := metav1.NewTime(applied.Add(time.Minute))
+	edited.ManagedFields = append(edited.ManagedFields, metav1.ManagedFieldsEntry{Manager: "kubectl-edit", Operation: metav1.ManagedFieldsOperationUpdate, Time: &later})
+	for _, tt := range []struct {
+		name   string
+		live   *metav1.PartialObjectMetadata
+		digest string
+		want   bool
+	}{
+		{"same digest", live("d1"), "d1", true},
+		{"absent", nil, "d1", false},
+		{"another digest", live("d0"), "d1", false},
+		{"no digest to compare", live(""), "", false},
+		{"edited since", edited, "d1", false},
+	} {
+		if got := crdUnchanged(tt.live, tt.digest); got != tt.want {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }

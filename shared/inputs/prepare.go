@@ -1,6 +1,9 @@
 package inputs
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/kubectl-converge/converge/shared/lifecycle"
@@ -10,6 +13,8 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+
+	"k8s.io/cli-runtime/pkg/genericclioptions"
 
 	"github.com/kubectl-converge/converge/shared/annotate"
 	"github.com/kubectl-converge/converge/shared/giterm"
@@ -133,6 +138,8 @@ type Prepared struct {
 	// secrets; nil when there are none.
 	StoredValues map[string]any
 	Transform    helmsdk.Transform
+	// TransformKey identifies Transform's settings (helmsdk.Config.TransformKey).
+	TransformKey string
 	// Commit is the git commit the chart came from; "" when not read from git.
 	Commit string
 	// Origin says where the chart came from when not from git; "" when from a directory.
@@ -226,6 +233,7 @@ func prepareLoaded(l *loadedChart) (*Prepared, error) {
 		Values:       full,
 		StoredValues: stored,
 		Transform:    transform(in.Metadata, in.Rewrites),
+		TransformKey: transformKey(in.Metadata, in.Rewrites),
 		Commit:       l.commit,
 		Origin:       in.Origin,
 	}, nil
@@ -471,6 +479,36 @@ func loadKey(in Inputs, firstFile string) (*secrets.Cipher, error) {
 		return nil, fmt.Errorf("decrypt %s: %w", firstFile, err)
 	}
 	return cipher, nil
+}
+
+// HelmConfig is the release client's configuration for the prepared run: the release
+// namespace, and the transform with its key, so that no client gets one without the other.
+func (p *Prepared) HelmConfig(getter genericclioptions.RESTClientGetter, driver string) helmsdk.Config {
+	return helmsdk.Config{Getter: getter, Namespace: p.Namespace, Driver: driver, Transform: p.Transform, TransformKey: p.TransformKey}
+}
+
+// transformKey identifies what transform(md, rewrites) does: the same key, the same edits
+// (the build's commit included: the transform's code may change from one build to the next).
+func transformKey(md annotate.Set, rewrites []inject.Rewrite) string {
+	settings, err := json.Marshal(struct {
+		Version, Commit string
+		Metadata        annotate.Set
+		Rewrites        []string
+	}{version.Get().Version, version.Get().Commit, md, rewriteStrings(rewrites)})
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(settings)
+	return hex.EncodeToString(sum[:])
+}
+
+// rewriteStrings are rewrites as FROM=TO.
+func rewriteStrings(rewrites []inject.Rewrite) []string {
+	out := make([]string, 0, len(rewrites))
+	for _, rw := range rewrites {
+		out = append(out, rw.From+"="+rw.To.String())
+	}
+	return out
 }
 
 func transform(md annotate.Set, rewrites []inject.Rewrite) helmsdk.Transform {
