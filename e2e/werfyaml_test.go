@@ -27,7 +27,7 @@ data:
 // subdirectory with --dir and then with WERF_DIR, it deploys the release werf computes
 // (werf 1.2 pkg/config/parser.go, deploy_params, slug): [[ project ]]-blue-[[ env ]] for the
 // env Review/JIRA_12, slugged. Rendered from inside the project, werf.yaml is found above;
-// dismiss with WERF_DIR removes the release.
+// dismiss with WERF_DIR and WERF_GITERMINISM_CONFIG removes the release.
 func TestWerfYAMLFoundAndTemplatedAsWerf(t *testing.T) {
 	env := harness.Get(t)
 	ns := env.Namespace(t)
@@ -106,9 +106,11 @@ dockerfile: Dockerfile
 		t.Fatalf("render with WERF_GITERMINISM_CONFIG: want release %s:\n%s", release, out)
 	}
 
-	// dismiss finds the same project and release through WERF_DIR.
+	// dismiss finds the same project and release through WERF_DIR, reading werf.yaml as
+	// converge does: under the giterminism config WERF_GITERMINISM_CONFIG names (the
+	// project's own allows no environment variable).
 	env.Command(t, "kubectl", "converge", "dismiss", "--env", "Review/JIRA_12").
-		Dir(filepath.Join(repo, "docs")).Env("WERF_DIR", project).Env("E2E_NAMESPACE", ns).Succeed()
+		Dir(filepath.Join(repo, "docs")).Env("WERF_DIR", project).Env("WERF_GITERMINISM_CONFIG", "ci/giterminism.yaml").Env("E2E_NAMESPACE", ns).Succeed()
 	if got := strings.TrimSpace(env.Command(t, "helm3", "list", "-n", ns, "-q").Succeed().Stdout); got != "" {
 		t.Fatalf("after dismiss with WERF_DIR: helm list shows %q", got)
 	}
@@ -141,5 +143,50 @@ func TestWerfCommitFromTheChartsRepository(t *testing.T) {
 	env.Command(t, "kubectl", "converge", filepath.Join(other, "chart"), "-n", ns, "--env", "e2e", "--progress", "plain").Dir(cwdRepo).Succeed()
 	if got, want := jsonPath(t, env, ns, "configmap/other-facts", "{.data.commit}"), headCommit(t, other); got != want {
 		t.Fatalf("a chart in another git repository: .Values.werf.commit.hash %q, want its HEAD %s", got, want)
+	}
+}
+
+// TestReleaseCommandsReadWerfYAMLFromTheCommit: history, rollback and dismiss read werf.yaml
+// as converge does, from the commit (werf's dismiss reads it through its giterminism
+// manager): after converge, an uncommitted edit of werf.yaml that would name another release
+// stops each of them naming werf.yaml (they read the work tree, named the edited release and
+// dismiss uninstalled nothing, successfully); --dev reads the edit, as converge --dev would;
+// with werf.yaml as committed, dismiss uninstalls the release converge deployed.
+func TestReleaseCommandsReadWerfYAMLFromTheCommit(t *testing.T) {
+	env := harness.Get(t)
+	ns := env.Namespace(t)
+	project := t.TempDir()
+	werfYAML := func(release string) string {
+		return "configVersion: 1\nproject: wy\ndeploy:\n  helmRelease: " + release + "\n  namespace: " + ns + "\n"
+	}
+	writeFile(t, filepath.Join(project, "werf.yaml"), werfYAML("committed"))
+	writeFile(t, filepath.Join(project, ".helm", "templates", "facts.yaml"), commitValuesTemplate)
+	git(t, project, "init", "-q")
+	git(t, project, "add", "-A")
+	git(t, project, "commit", "-qm", "project")
+	env.Command(t, "kubectl", "converge", "--progress", "plain").Dir(project).Succeed()
+
+	writeFile(t, filepath.Join(project, "werf.yaml"), werfYAML("edited"))
+	for _, args := range [][]string{{"history"}, {"rollback"}, {"dismiss"}} {
+		res := env.Command(t, "kubectl", append([]string{"converge"}, args...)...).Dir(project).Run()
+		if res.ExitCode != 64 || !strings.Contains(res.Stderr, `giterminism: commit these files first, or pass --dev to use the working tree: "werf.yaml" (modified)`) {
+			t.Errorf("%s with werf.yaml edited and not committed: exit %d, want 64 naming werf.yaml\n%s", args[0], res.ExitCode, res.Stderr)
+		}
+	}
+	res := env.Command(t, "kubectl", "converge", "dismiss", "--dev").Dir(project).Succeed()
+	if !strings.Contains(res.Stderr, `release "edited" not found`) {
+		t.Errorf("dismiss --dev: want the edited werf.yaml's release named:\n%s", res.Stderr)
+	}
+	if got := strings.TrimSpace(env.Command(t, "helm3", "list", "-n", ns, "-q").Succeed().Stdout); got != "committed" {
+		t.Fatalf("after the refused dismiss and dismiss --dev: helm list shows %q, want the release converge deployed", got)
+	}
+
+	git(t, project, "checkout", "-q", "werf.yaml")
+	if out := env.Command(t, "kubectl", "converge", "history").Dir(project).Succeed().Stdout; !strings.Contains(out, "deployed") {
+		t.Errorf("history with werf.yaml as committed: want the deployed revision:\n%s", out)
+	}
+	env.Command(t, "kubectl", "converge", "dismiss").Dir(project).Succeed()
+	if got := strings.TrimSpace(env.Command(t, "helm3", "list", "-n", ns, "-q").Succeed().Stdout); got != "" {
+		t.Fatalf("after dismiss: helm list shows %q", got)
 	}
 }

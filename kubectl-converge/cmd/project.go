@@ -25,9 +25,10 @@ type project struct {
 
 // openProject finds the werf project as werf does (--dir, --config, else werf.yaml from the
 // current directory up to the git work tree root) and reads its werf.yaml: from the commit
-// when git asks for giterminism (or the project commits a giterminism config), else from the
-// file system. git nil reads the file system; flags nil finds the project from the current
-// directory.
+// when git asks for giterminism (or the project commits werf.yaml or a giterminism config),
+// else from the file system. Every command reads the project through here, as each of werf's
+// reads werf.yaml through its giterminism manager; flags nil finds the project from the
+// current directory.
 func openProject(flags *cliutil.ProjectFlags, git *cliutil.GitFlags, env string) (*project, error) {
 	if flags == nil {
 		flags = &cliutil.ProjectFlags{}
@@ -45,10 +46,8 @@ func openProject(flags *cliutil.ProjectFlags, git *cliutil.GitFlags, env string)
 	if werfDir != "" {
 		p.dir = werfDir
 	}
-	if git != nil {
-		if p.repo, err = giterminism(git, p.dir, werfConfigPaths(cwd, werfDir, flags.Config)...); err != nil {
-			return nil, err
-		}
+	if p.repo, err = giterminism(git, p.dir, werfConfigPaths(cwd, werfDir, flags.Config)...); err != nil {
+		return nil, err
 	}
 	if werfDir == "" {
 		return p, nil

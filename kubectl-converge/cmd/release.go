@@ -17,23 +17,32 @@ import (
 	"github.com/kubectl-converge/converge/shared/deploy"
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/helmsdk"
-	"github.com/kubectl-converge/converge/shared/helmsdk/charts"
 	"github.com/kubectl-converge/converge/shared/inputs"
 	"github.com/kubectl-converge/converge/shared/kuberetry"
 	"github.com/kubectl-converge/converge/shared/releaselock"
 )
 
 // releaseTarget resolves which release a command acts on: the RELEASE argument, else the
-// name converge would give the release of the located chart with --env.
+// name converge would give the release of the located chart with --env. The project (werf.yaml
+// and the chart) is read as converge reads it: from the commit under giterminism, so that
+// dismiss, history and rollback name the release converge deployed.
 type releaseTarget struct {
 	Env string
 	cliutil.ProjectFlags
+	cliutil.GitFlags
+}
+
+// addFlags registers --env, the project flags and the git flags.
+func (r *releaseTarget) addFlags(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&r.Env, "env", "", "environment, to derive the release name from the chart as converge does")
+	r.ProjectFlags.AddFlags(cmd.Flags())
+	addGitFlags(&r.GitFlags, cmd)
 }
 
 // resolve returns the release name, the namespace and a release client for them: in a werf
 // project, the names werf gives them.
 func (r *releaseTarget) resolve(kube *genericclioptions.ConfigFlags, args []string) (string, string, *helmsdk.Client, error) {
-	p, err := openProject(&r.ProjectFlags, nil, r.Env)
+	p, err := openProject(&r.ProjectFlags, &r.GitFlags, r.Env)
 	if err != nil {
 		return "", "", nil, err
 	}
@@ -78,22 +87,19 @@ func (r *releaseTarget) name(p *project, args []string, ns string) (string, erro
 		}
 		return args[0], nil
 	}
-	if p.config != nil {
-		name, err := p.config.Release("", r.Env, ns)
+	in := inputs.Inputs{Project: p.config, Git: p.repo, Env: r.Env, Namespace: ns}
+	if p.config == nil {
+		chartPath, err := p.chartPath(nil)
 		if err != nil {
-			return "", exitcode.Wrap(exitcode.CodeUsage, err)
+			return "", exitcode.Usage("no RELEASE given and %v", err)
 		}
-		return name, nil
+		in.ChartPath = chartPath
 	}
-	chartPath, err := p.chartPath(nil)
-	if err != nil {
-		return "", exitcode.Usage("no RELEASE given and %v", err)
-	}
-	ch, err := charts.LoadChartWith(chartPath, charts.MetadataDefaults{Version: charts.DefaultChartVersion})
+	name, err := inputs.ReleaseNameOf(in)
 	if err != nil {
 		return "", exitcode.Wrap(exitcode.CodeUsage, err)
 	}
-	return inputs.ReleaseName("", ch.Name(), r.Env)
+	return name, nil
 }
 
 // DismissOptions are the flags and arguments of "kubectl converge dismiss [RELEASE]".
@@ -126,8 +132,7 @@ func newDismissCommand(streams genericiooptions.IOStreams, kube *genericclioptio
 	cmd := subcommand("dismiss [RELEASE]", "Uninstall a release, run its delete hooks, delete its hooks and wait until its objects are gone", cobra.MaximumNArgs(1),
 		func(cmd *cobra.Command, args []string) error { return o.Run(cmd, args) })
 	cmd.ValidArgsFunction = completeReleases(kube)
-	cmd.Flags().StringVar(&o.Env, "env", "", "environment, to derive the release name from the chart as converge does")
-	o.ProjectFlags.AddFlags(cmd.Flags())
+	o.releaseTarget.addFlags(cmd)
 	cmd.Flags().StringVar(&o.Release, "release", "", "release name, as the RELEASE argument (werf's flag)")
 	cmd.Flags().BoolVar(&o.WithHooks, "with-hooks", o.WithHooks, "delete the hooks of the release's revisions after its objects, as werf does (those annotated resource-policy: keep or werf.io/ownership: anyone stay); false leaves them, as helm uninstall does")
 	cmd.Flags().BoolVar(&o.UseDeployReport, "use-deploy-report", false, "take the release and namespace from the deploy report of a converge (--save-report) or of werf (--save-deploy-report)")
@@ -223,8 +228,7 @@ func newHistoryCommand(streams genericiooptions.IOStreams, kube *genericclioptio
 	cmd := subcommand("history [RELEASE]", "List the revisions of a release", cobra.MaximumNArgs(1),
 		func(cmd *cobra.Command, args []string) error { return o.Run(args) })
 	cmd.ValidArgsFunction = completeReleases(kube)
-	cmd.Flags().StringVar(&o.Env, "env", "", "environment, to derive the release name from the chart as converge does")
-	o.ProjectFlags.AddFlags(cmd.Flags())
+	o.releaseTarget.addFlags(cmd)
 	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table or json")
 	return cmd
 }
@@ -281,8 +285,7 @@ func newRollbackCommand(streams genericiooptions.IOStreams, kube *genericcliopti
 	cmd := subcommand("rollback [RELEASE] [REVISION]", "Deploy an earlier revision again (default: the previous successfully deployed one)", cobra.MaximumNArgs(2),
 		func(cmd *cobra.Command, args []string) error { return o.Run(cmd, args) })
 	cmd.ValidArgsFunction = completeReleases(kube)
-	cmd.Flags().StringVar(&o.Env, "env", "", "environment, to derive the release name from the chart as converge does")
-	o.ProjectFlags.AddFlags(cmd.Flags())
+	o.releaseTarget.addFlags(cmd)
 	cliutil.TimeoutVar(cmd.Flags(), &o.Timeout, "time to wait for the release to become ready")
 	cmd.Flags().DurationVar(&o.LockTimeout, "lock-timeout", 0, "time to wait for another operation on the release to finish (0: as long as --timeout allows)")
 	cmd.Flags().IntVar(&o.HistoryMax, "history-max", o.HistoryMax, "revisions kept in the release history (0: no limit)")

@@ -16,6 +16,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-converge/converge/shared/chart"
+	"github.com/kubectl-converge/converge/shared/cliutil"
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/secrets"
 )
@@ -58,6 +59,7 @@ format, so werf and kubectl converge read each other's files. The key is looked 
 		func(_ *cobra.Command, args []string) error { return rotate.Run(args) })
 	rotateCmd.Flags().StringVar(&rotate.OldKeyFile, "old-key-file", "", "file holding the old key (default: $WERF_OLD_SECRET_KEY)")
 	rotateCmd.Flags().StringVar(&rotate.ChartDir, "chart", "", "chart directory (default: located as converge does)")
+	addGitFlags(&rotate.GitFlags, rotateCmd)
 	cmd.AddCommand(
 		subcommand("generate-key", "Print a new random secret key (AES-128, hex)", cobra.NoArgs, func(*cobra.Command, []string) error {
 			key, err := secrets.GenerateKey()
@@ -243,8 +245,10 @@ type RotateKeyOptions struct {
 	*SecretOptions
 	// OldKeyFile holds the key the files are encrypted with now; empty means $WERF_OLD_SECRET_KEY.
 	OldKeyFile string
-	// ChartDir is the chart whose secrets are rotated; empty means located as converge does.
+	// ChartDir is the chart whose secrets are rotated; empty means located as converge does
+	// (werf.yaml's deploy.helmChartDir read as converge reads it, GitFlags deciding whence).
 	ChartDir string
+	cliutil.GitFlags
 }
 
 // Run decrypts every secret of the chart (and extra files) with the old key and encrypts
@@ -260,7 +264,7 @@ func (o *RotateKeyOptions) Run(extra []string) error {
 	}
 	chartDir := o.ChartDir
 	if chartDir == "" {
-		p, err := openProject(nil, nil, "")
+		p, err := openProject(nil, &o.GitFlags, "")
 		if err != nil {
 			return err
 		}

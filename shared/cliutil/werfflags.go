@@ -22,17 +22,14 @@ var werfOptions = []werfOption{
 		refuse: "helm giterm reads the chart named on its command line, not a werf project: pass the chart directory"},
 	{flag: "config", kind: werfStringKind, env: []string{"WERF_CONFIG"}, cmds: werfProject, as: "config", source: "common/common.go SetupConfigPath",
 		refuse: "helm giterm reads no werf.yaml: pass the chart directory, and --release"},
-	{flag: "giterminism-config", kind: werfStringKind, env: []string{"WERF_GITERMINISM_CONFIG"}, cmds: werfProject, as: "giterminism-config", source: "common/common.go SetupGiterminismConfigPath",
-		note: "dismiss reads werf.yaml from the work tree, with no giterminism"},
+	{flag: "giterminism-config", kind: werfStringKind, env: []string{"WERF_GITERMINISM_CONFIG"}, cmds: werfProject, as: "giterminism-config", source: "common/common.go SetupGiterminismConfigPath"},
 	{flag: "config-templates-dir", kind: werfStringKind, env: []string{"WERF_CONFIG_TEMPLATES_DIR"}, cmds: werfProject, as: "config-templates-dir", source: "common/common.go SetupConfigTemplatesDir",
 		refuse: "helm giterm reads no werf.yaml: pass the chart directory"},
 	{flag: "git-work-tree", env: []string{"WERF_GIT_WORK_TREE", "WERF_WORK_TREE"}, cmds: werfProject, source: "common/common.go SetupGitWorkTree",
 		refuse: "the git work tree is the one holding the current directory: cd into it"},
 	{flag: "env", kind: werfStringKind, env: []string{"WERF_ENV"}, cmds: werfProject | WerfBundleApply | WerfBundleRender, as: "env", source: "common/common.go SetupEnvironment"},
-	{flag: "loose-giterminism", kind: werfBoolKind, env: []string{"WERF_LOOSE_GITERMINISM"}, cmds: werfProject, as: "loose-giterminism", source: "common/common.go setupLooseGiterminism",
-		note: noChart},
-	{flag: "dev", kind: werfBoolKind, env: []string{"WERF_DEV"}, cmds: werfProject, as: "dev", source: "common/common.go setupDev",
-		note: noChart},
+	{flag: "loose-giterminism", kind: werfBoolKind, env: []string{"WERF_LOOSE_GITERMINISM"}, cmds: werfProject, as: "loose-giterminism", source: "common/common.go setupLooseGiterminism"},
+	{flag: "dev", kind: werfBoolKind, env: []string{"WERF_DEV"}, cmds: werfProject, as: "dev", source: "common/common.go setupDev"},
 	{flag: "dev-ignore", kind: werfListKind, env: []string{"WERF_DEV_IGNORE_"}, cmds: werfProject, source: "common/common.go setupDevIgnore",
 		refuse: "--dev reads every uncommitted file; commit or .gitignore the others"},
 	{flag: "dev-branch", env: []string{"WERF_DEV_BRANCH"}, cmds: werfProject, source: "common/common.go setupDevBranch",
@@ -252,7 +249,6 @@ const (
 	buildOnly    = "converge builds no images: it deploys those given with --image"
 	registryAuth = "converge reads no images from the registry: they are given with --image"
 	imagesGiven  = "converge builds no images: pass each as --image NAME=REF (or --images-file)"
-	noChart      = "this command reads no chart"
 	noRegistry   = "this command reads no registry"
 	noCluster    = "this command renders without a cluster"
 	noTelemetry  = "no telemetry is sent"

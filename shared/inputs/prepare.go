@@ -118,12 +118,46 @@ func (in Inputs) chartDefaults() charts.MetadataDefaults {
 	return d
 }
 
+// loadChartDir reads one chart directory of the chart tree at in.ChartPath, from the commit
+// in git mode, else from the file system; the project's own chart (in.ChartPath) is completed
+// with chartDefaults.
+func (in Inputs) loadChartDir(dir string) (*charts.Chart, error) {
+	if in.Git != nil {
+		files, err := in.Git.ChartFiles(dir)
+		if err != nil {
+			return nil, err
+		}
+		if dir == in.ChartPath {
+			return charts.LoadChartFilesWith(dir, files, in.chartDefaults())
+		}
+		return charts.LoadChartFiles(dir, files)
+	}
+	if dir == in.ChartPath {
+		return charts.LoadChartWith(dir, in.chartDefaults())
+	}
+	return charts.LoadChart(dir)
+}
+
 // releaseName is the release name: werf's rules in a werf project, else the chart's name.
 func (in Inputs) releaseName(ch *charts.Chart) (string, error) {
 	if in.Project != nil {
 		return in.Project.Release(in.ReleaseName, in.Env, in.Namespace)
 	}
 	return ReleaseName(in.ReleaseName, ch.Name(), in.Env)
+}
+
+// ReleaseNameOf is the release name Prepare gives in without preparing it: werf's rules in a
+// werf project, else the name of the chart at in.ChartPath (from the commit in git mode) with
+// -Env. The commands that act on an existing release (dismiss, history, rollback) name it so.
+func ReleaseNameOf(in Inputs) (string, error) {
+	if in.Project != nil {
+		return in.releaseName(nil)
+	}
+	ch, err := in.loadChartDir(in.ChartPath)
+	if err != nil {
+		return "", err
+	}
+	return in.releaseName(ch)
 }
 
 // Prepared is a chart ready to be rendered or deployed as a release.
@@ -333,17 +367,7 @@ func load(in Inputs) (*loadedChart, error) {
 	case in.Chart != nil:
 		l.chart = in.Chart
 	case in.Git != nil:
-		chartAtCommit := func(dir string) (*charts.Chart, error) {
-			files, err := in.Git.ChartFiles(dir)
-			if err != nil {
-				return nil, err
-			}
-			if dir == in.ChartPath {
-				return charts.LoadChartFilesWith(dir, files, in.chartDefaults())
-			}
-			return charts.LoadChartFiles(dir, files)
-		}
-		if l.chart, err = charts.LoadChartTree(in.ChartPath, chartAtCommit, deps); err != nil {
+		if l.chart, err = charts.LoadChartTree(in.ChartPath, in.loadChartDir, deps); err != nil {
 			return nil, err
 		}
 		l.commit = in.Git.Commit()
@@ -356,13 +380,7 @@ func load(in Inputs) (*loadedChart, error) {
 		}
 		l.in.Metadata.Annotations = withAnnotation(l.in.Metadata.Annotations, AnnotationGitCommit, l.commit)
 	default:
-		fromDir := func(dir string) (*charts.Chart, error) {
-			if dir == in.ChartPath {
-				return charts.LoadChartWith(dir, in.chartDefaults())
-			}
-			return charts.LoadChart(dir)
-		}
-		l.chart, err = charts.LoadChartTree(in.ChartPath, fromDir, deps)
+		l.chart, err = charts.LoadChartTree(in.ChartPath, in.loadChartDir, deps)
 	}
 	if err != nil {
 		return nil, err
