@@ -125,21 +125,33 @@ func TestSecretValuesFileCapped(t *testing.T) {
 }
 
 // TestServiceValuesLint: helm giterm lint's service values are decided and fitted as Prepare's,
-// so a Helm chart with a strict values.schema.json and its own global.env list lints as helm
-// lint lints it, and a chart written for werf still gets .Values.werf.
+// and, as in Prepare, values.schema.json checks the values without them: a Helm chart with a
+// strict values.schema.json and its own global.env list lints as helm lint lints it, a chart
+// written for werf gets .Values.werf and lints too, and a wrong value of the chart still fails.
 func TestServiceValuesLint(t *testing.T) {
 	plain := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\ndata:\n  env: {{ toJson (concat .Values.global.env (list (dict \"name\" \"B\"))) | quote }}\n"
+	readsWerf := plain + "  ns: {{ .Values.werf.namespace | quote }}\n  image: {{ .Values.werf.image.web | default \"none\" | quote }}\n"
 	tests := []struct {
 		name     string
 		template string
+		// values replaces the chart's values.yaml when set.
+		values   string
 		wantWerf bool
+		wantErr  string
 	}{
 		{name: "a plain chart gets none", template: plain},
-		{name: "a chart whose templates read them", template: plain + "  ns: {{ .Values.werf.namespace | quote }}\n", wantWerf: true},
+		{name: "a chart whose templates read them", template: readsWerf, wantWerf: true},
+		{name: "a wrong value of a chart that reads them", template: readsWerf, wantWerf: true,
+			values: "greeting: hello\nserver: {port: 80, extra: 1}\nglobal:\n  env: []\n", wantErr: "additional properties 'extra' not allowed"},
+		{name: "a wrong value of a plain chart", template: plain,
+			values: "greeting: hello\nserver: {port: 80, extra: 1}\nglobal:\n  env: []\n", wantErr: "additional properties 'extra' not allowed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := strictChart(t, tt.template)
+			if tt.values != "" {
+				testutil.WriteFiles(t, dir, map[string]string{"values.yaml": tt.values})
+			}
 			ch, err := charts.LoadChart(dir)
 			if err != nil {
 				t.Fatal(err)
@@ -154,11 +166,16 @@ func TestServiceValuesLint(t *testing.T) {
 			if global, _ := service["global"].(map[string]any); global["env"] != nil {
 				t.Fatalf("service global.env %v retypes the chart's list", global["env"])
 			}
-			if tt.wantWerf {
+			messages, err := charts.Lint(dir, service, false)
+			all := strings.Join(messages, "\n")
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("lint: %v\n%s", err, all)
+				}
 				return
 			}
-			if messages, err := charts.Lint(dir, service, false); err != nil {
-				t.Fatalf("lint: %v\n%s", err, strings.Join(messages, "\n"))
+			if err == nil || !strings.Contains(all, tt.wantErr) || strings.Contains(all, "'werf'") || strings.Contains(all, "'global'") {
+				t.Fatalf("lint: %v, want a failure naming %q and no service value:\n%s", err, tt.wantErr, all)
 			}
 		})
 	}
