@@ -30,6 +30,10 @@ const DefaultTag = "latest"
 const (
 	ExtraAnnotationsFile = "extra_annotations.json"
 	ExtraLabelsFile      = "extra_labels.json"
+	// ServiceValuesFile records which of the values baked into values.yaml are werf's service
+	// values (werf bakes them there too), so that values.schema.json is checked without them
+	// at apply, as it is in a deploy from git. werf's own bundles do not have it.
+	ServiceValuesFile = "service_values.json"
 )
 
 // Version is the chart version of a bundle published as tag: the tag itself when it is a

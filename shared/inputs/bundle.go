@@ -9,6 +9,7 @@ import (
 	"github.com/kubectl-converge/converge/shared/bundle"
 	"github.com/kubectl-converge/converge/shared/helmsdk/charts"
 	"github.com/kubectl-converge/converge/shared/inject"
+	"github.com/kubectl-converge/converge/shared/version"
 	"sigs.k8s.io/yaml"
 )
 
@@ -29,8 +30,16 @@ func bundleLoaded(l *loadedChart, tag string, now time.Time) (*charts.Chart, err
 	}
 	values := charts.MergeMaps(ch.Values(), user)
 	if in.getsServiceValues(ch) {
-		service := inject.ServiceValues{Env: in.Env, Images: in.Images}
-		values = charts.MergeMaps(values, fitServiceValues(service.Values(), []map[string]any{values}, in.Progress))
+		// Baked into values.yaml as werf bakes them, so that werf, helm install and templates
+		// reading .Values.werf see them; recorded apart so that bundle-apply checks the
+		// schema without them.
+		service := fitServiceValues(in.publishedServiceValues(), []map[string]any{values}, in.Progress)
+		values = charts.MergeMaps(values, service)
+		data, err := json.MarshalIndent(service, "", "  ")
+		if err != nil {
+			return nil, err
+		}
+		ch.SetFile(bundle.ServiceValuesFile, data)
 	}
 	if err := ch.SetValues(values); err != nil {
 		return nil, err
@@ -55,6 +64,37 @@ func bundleLoaded(l *loadedChart, tag string, now time.Time) (*charts.Chart, err
 	}
 	ch.SetVersion(bundle.Version(tag, now))
 	return ch, nil
+}
+
+// publishedServiceValues are the service values a bundle is published with, those of werf 1.2's
+// bundle publish (helpers.GetServiceValues: the project, the version, --repo, the images, the
+// commit and --env): no namespace, which bundle-apply gives.
+func (in Inputs) publishedServiceValues() map[string]any {
+	s := inject.ServiceValues{Env: in.Env, Images: in.Images, Repo: in.Repo, Commit: in.Commit, Version: version.Get().Version}
+	if in.Project != nil {
+		s.Project = in.Project.Project
+	}
+	values := s.Values()
+	werf, _ := values["werf"].(map[string]any)
+	global, _ := values["global"].(map[string]any)
+	globalWerf, _ := global["werf"].(map[string]any)
+	delete(werf, "namespace")
+	delete(globalWerf, "namespace")
+	return values
+}
+
+// bakedServiceValues are the service values recorded in a bundle published with them (see
+// bundle.ServiceValuesFile); nil for other bundles and charts.
+func bakedServiceValues(ch *charts.Chart) (map[string]any, error) {
+	data, ok := ch.File(bundle.ServiceValuesFile)
+	if !ok {
+		return nil, nil
+	}
+	var baked map[string]any
+	if err := json.Unmarshal(data, &baked); err != nil {
+		return nil, fmt.Errorf("bundle file %s: %w", bundle.ServiceValuesFile, err)
+	}
+	return baked, nil
 }
 
 // bakeSecretValues merges the chart's secret-values.yaml and the --secret-values files, and

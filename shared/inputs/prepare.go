@@ -292,11 +292,24 @@ func (in Inputs) serviceValuesFor(ch *charts.Chart, vals map[string]any) (map[st
 			service = s.BundleValues()
 		}
 	}
-	checked, err := ch.ExportValues(vals, nil)
+	// The schema checks the chart's defaults without the service values a bundle baked into
+	// them; which subcharts are enabled is decided with them, as in the render.
+	checkedChart, enableWith := ch, vals
+	if in.Bundle {
+		baked, err := bakedServiceValues(ch)
+		if err != nil {
+			return nil, nil, err
+		}
+		if baked != nil {
+			checkedChart = ch.WithDefaults(charts.WithoutPaths(ch.Values(), baked))
+			enableWith = charts.MergeMaps(baked, vals)
+		}
+	}
+	checked, err := checkedChart.ExportValues(vals, nil)
 	if err != nil {
 		return nil, nil, err
 	}
-	resolved, err := ch.ResolveValues(checked, charts.MergeMaps(vals, service))
+	resolved, err := checkedChart.ResolveValues(checked, charts.MergeMaps(enableWith, service))
 	if err != nil {
 		return nil, nil, fmt.Errorf("chart %q: %w", ch.Name(), err)
 	}

@@ -35,6 +35,43 @@ func (c *Chart) ResolveValues(vals, enableWith map[string]any) (*ResolvedValues,
 	return &ResolvedValues{chart: processed, coalesced: coalesced}, nil
 }
 
+// WithDefaults is the chart with defaults as its own default values (values.yaml), for the
+// checks that must not see part of them; the chart itself is left as it is.
+func (c *Chart) WithDefaults(defaults map[string]any) *Chart {
+	shallow := *c.chart
+	shallow.Values = defaults
+	return &Chart{chart: &shallow}
+}
+
+// WithoutPaths is a copy of values without the leaves that paths holds (a map of the same
+// shape: a map in paths descends, anything else removes the key); a map emptied so is removed
+// too. Nothing of values or paths is changed.
+func WithoutPaths(values, paths map[string]any) map[string]any {
+	out := make(map[string]any, len(values))
+	for k, v := range values {
+		out[k] = v
+	}
+	for k, p := range paths {
+		v, ok := out[k]
+		if !ok {
+			continue
+		}
+		pm, pIsMap := p.(map[string]any)
+		vm, vIsMap := v.(map[string]any)
+		switch {
+		case pIsMap && vIsMap:
+			if rest := WithoutPaths(vm, pm); len(rest) > 0 {
+				out[k] = rest
+			} else {
+				delete(out, k)
+			}
+		case !pIsMap:
+			delete(out, k)
+		}
+	}
+	return out
+}
+
 // Views are the values each chart of the tree sees: the root chart's first, then every enabled
 // subchart's, depth first (each with the globals its parents hand down).
 func (r *ResolvedValues) Views() []map[string]any {

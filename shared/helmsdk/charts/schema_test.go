@@ -168,3 +168,28 @@ func TestSchemaErrorsNameTheFieldNotTheValue(t *testing.T) {
 		}
 	}
 }
+
+// TestWithoutPaths: the leaves named are removed, maps emptied so go too, the rest stays.
+func TestWithoutPaths(t *testing.T) {
+	newValues := func() map[string]any {
+		return map[string]any{
+			"greeting": "hi",
+			"werf":     map[string]any{"env": "staging", "image": map[string]any{"web": "x"}, "own": 1},
+			"global":   map[string]any{"env": "staging", "werf": map[string]any{"version": "v1"}},
+			"server":   map[string]any{"port": 80},
+		}
+	}
+	values := newValues()
+	paths := map[string]any{
+		"werf":   map[string]any{"env": "", "image": map[string]any{"web": ""}, "tag": map[string]any{}},
+		"global": map[string]any{"env": "", "werf": map[string]any{"version": ""}},
+		"absent": map[string]any{"x": 1},
+	}
+	want := map[string]any{"greeting": "hi", "werf": map[string]any{"own": 1}, "server": map[string]any{"port": 80}}
+	if got := WithoutPaths(values, paths); !reflect.DeepEqual(got, want) {
+		t.Fatalf("WithoutPaths = %v\nwant %v", got, want)
+	}
+	if !reflect.DeepEqual(values, newValues()) {
+		t.Fatalf("WithoutPaths changed its input: %v", values)
+	}
+}
