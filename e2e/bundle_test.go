@@ -393,3 +393,61 @@ func TestBundleCopyOfAChartDirectory(t *testing.T) {
 		}
 	}
 }
+
+// strictWerfProject is a git project whose chart reads werf's service values and has a
+// values.schema.json that allows no key it does not name, as public charts' schemas do.
+func strictWerfProject(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, ".helm", "Chart.yaml"), "apiVersion: v2\nname: strict\nversion: 0.1.0\n")
+	writeFile(t, filepath.Join(dir, ".helm", "values.yaml"), "greeting: hello\n")
+	writeFile(t, filepath.Join(dir, ".helm", "values.schema.json"), `{"type": "object", "additionalProperties": false, "properties": {"greeting": {"type": "string"}}}`)
+	writeFile(t, filepath.Join(dir, ".helm", "templates", "cm.yaml"), `apiVersion: v1
+kind: ConfigMap
+metadata: {name: strict-config}
+data:
+  greeting: {{ .Values.greeting | quote }}
+  image: {{ .Values.werf.image.web | default "none" | quote }}
+  env: {{ .Values.werf.env | quote }}
+  repo: {{ .Values.werf.repo | quote }}
+`)
+	git(t, dir, "init", "-q")
+	git(t, dir, "add", "-A")
+	git(t, dir, "commit", "-qm", "chart")
+	return dir
+}
+
+// TestBundleOfAStrictSchemaChart: a chart written for werf whose values.schema.json allows only
+// its own keys lints, publishes with --env, --image and --repo (the bundle registry reached over
+// plain HTTP with --insecure-registry, werf's flag for it) and applies: the baked service values
+// reach the templates without breaking the schema, which still refuses a wrong value at apply.
+func TestBundleOfAStrictSchemaChart(t *testing.T) {
+	env := harness.Get(t)
+	ns := env.Namespace(t)
+	dir := strictWerfProject(t)
+	registry := harness.Registry(t)
+	ref := "oci://" + registry + "/strict/bundle"
+	helm := func(args ...string) *harness.Cmd {
+		return env.Command(t, "helm-giterm", args...).Dir(dir).Env("HELM_NAMESPACE", ns)
+	}
+
+	helm("lint").Succeed()
+	res := helm("bundle-publish", ref, "--tag", "1.0.0", "--insecure-registry", "--env", "staging", "--image", "web=registry.example.com/strict/web:1.2.3", "--repo", "registry.example.com/strict").Succeed()
+	if !pushedRef.MatchString(res.Stdout) {
+		t.Fatalf("bundle-publish printed %q, want the pushed reference with its digest", res.Stdout)
+	}
+	helm("bundle-apply", ref, "strict", "--tag", "1.0.0", "--insecure-registry").Succeed()
+	for path, want := range map[string]string{"greeting": "hello", "image": "registry.example.com/strict/web:1.2.3", "env": "staging", "repo": "registry.example.com/strict"} {
+		if got := jsonPath(t, env, ns, "configmap/strict-config", "{.data."+path+"}"); got != want {
+			t.Errorf("data.%s = %q, want %q", path, got, want)
+		}
+	}
+	rendered := helm("bundle-render", ref, "strict", "--tag", "1.0.0", "--insecure-registry", "--env", "production").Succeed().Stdout
+	if !strings.Contains(rendered, `env: "production"`) || !strings.Contains(rendered, `image: "registry.example.com/strict/web:1.2.3"`) {
+		t.Fatalf("bundle-render --env production: want the new env and the baked image:\n%s", rendered)
+	}
+	wrong := helm("bundle-apply", ref, "strict", "--tag", "1.0.0", "--insecure-registry", "--set", "extra=1").Run()
+	if wrong.ExitCode != 64 || !strings.Contains(wrong.Stderr, "values do not match values.schema.json of chart strict: at '': additional properties 'extra' not allowed") || strings.Contains(wrong.Stderr, "'werf'") {
+		t.Fatalf("bundle-apply --set extra=1: exit %d, want 64 naming only the wrong key:\n%s", wrong.ExitCode, wrong.Stderr)
+	}
+}

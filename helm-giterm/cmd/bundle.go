@@ -25,8 +25,11 @@ import (
 // credentials (credential helpers included), --plain-http, a custom CA.
 type registryFlags struct {
 	plainHTTP *bool
-	caFile    string
-	insecure  bool
+	// insecureRegistry is werf's --insecure-registry: plain HTTP for the bundle registry
+	// alone, where --plain-http also allows it for the chart's dependencies.
+	insecureRegistry bool
+	caFile           string
+	insecure         bool
 }
 
 func (f *registryFlags) addFlags(fs *pflag.FlagSet, plainHTTP *bool) {
@@ -34,14 +37,19 @@ func (f *registryFlags) addFlags(fs *pflag.FlagSet, plainHTTP *bool) {
 	if fs.Lookup("plain-http") == nil {
 		fs.BoolVar(plainHTTP, "plain-http", false, "use HTTP, not HTTPS, for the registry and a chart directory's oci:// dependencies, and allow its http:// chart repositories")
 	}
+	fs.BoolVar(&f.insecureRegistry, "insecure-registry", false, "use HTTP, not HTTPS, for the bundle registry only (werf's flag); --plain-http also covers the chart's oci:// dependencies and http:// repositories")
 	fs.StringVar(&f.caFile, "ca-file", "", "verify the registry's certificate with this CA bundle")
 	fs.BoolVar(&f.insecure, "insecure-skip-tls-verify", false, "do not verify the registry's certificate")
 }
 
 func (f *registryFlags) registry() (*charts.Registry, error) {
-	return charts.NewRegistry(charts.RegistryOptions{
-		PlainHTTP: *f.plainHTTP, CAFile: f.caFile, InsecureSkipTLSVerify: f.insecure, ConfigFile: helmsdk.FromHelmEnv().RegistryConfig,
-	})
+	return charts.NewRegistry(f.options())
+}
+
+func (f *registryFlags) options() charts.RegistryOptions {
+	return charts.RegistryOptions{
+		PlainHTTP: *f.plainHTTP || f.insecureRegistry, CAFile: f.caFile, InsecureSkipTLSVerify: f.insecure, ConfigFile: helmsdk.FromHelmEnv().RegistryConfig,
+	}
 }
 
 func newBundlePublishCommand(streams genericiooptions.IOStreams) *cobra.Command {
@@ -51,8 +59,10 @@ func newBundlePublishCommand(streams genericiooptions.IOStreams) *cobra.Command 
 	cmd := &cobra.Command{
 		Use:   "bundle-publish oci://REGISTRY/REPO --tag TAG [CHART]",
 		Short: "Publish the chart as committed, with its values and images baked in, as an OCI bundle",
-		Long: `Read the chart from the commit (giterminism), merge the chart's values, -f, --set* and the
---image refs into the bundle's values.yaml, encrypt the merged secret values again into
+		Long: `Read the chart from the commit (giterminism), merge the chart's values, -f, --set* and werf's
+service values (--env, --repo, the --image refs) into the bundle's values.yaml, as werf does,
+recording the service values in service_values.json (bundle-apply checks values.schema.json
+without them), encrypt the merged secret values again into
 secret-values.yaml, store --add-annotation and --add-label in extra_annotations.json and
 extra_labels.json, and push it to REGISTRY/REPO:TAG as a standard Helm OCI chart (helm pull and
 helm install work on it). The chart version is TAG when it is a semantic version, else

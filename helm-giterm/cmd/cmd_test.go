@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-converge/converge/shared/cliutil"
@@ -136,5 +137,45 @@ func TestRenderingCommandsTakeNoValuesSchemaValidation(t *testing.T) {
 		if err != nil || cmd.Name() != name || cmd.Flags().Lookup("no-values-schema-validation") == nil {
 			t.Errorf("giterm %s: no --no-values-schema-validation (%v)", name, err)
 		}
+	}
+}
+
+// TestBundleRegistryPlainHTTP: --insecure-registry, as werf's flag and WERF_INSECURE_REGISTRY,
+// reaches the bundle registry over plain HTTP and nothing else; --plain-http (and werf's
+// WERF_INSECURE_HELM_DEPENDENCIES) reaches the chart's dependencies so too.
+func TestBundleRegistryPlainHTTP(t *testing.T) {
+	tests := []struct {
+		name             string
+		args, environ    []string
+		wantRegistry     bool
+		wantDependencies bool
+	}{
+		{name: "neither"},
+		{name: "--insecure-registry", args: []string{"--insecure-registry"}, wantRegistry: true},
+		{name: "WERF_INSECURE_REGISTRY", environ: []string{"WERF_INSECURE_REGISTRY=1"}, wantRegistry: true},
+		{name: "--plain-http", args: []string{"--plain-http"}, wantRegistry: true, wantDependencies: true},
+		{name: "WERF_INSECURE_HELM_DEPENDENCIES", environ: []string{"WERF_INSECURE_HELM_DEPENDENCIES=1"}, wantRegistry: true, wantDependencies: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var reg registryFlags
+			var dependencies bool
+			fs := pflag.NewFlagSet("bundle-publish", pflag.ContinueOnError)
+			reg.addFlags(fs, &dependencies)
+			if err := fs.Parse(tt.args); err != nil {
+				t.Fatal(err)
+			}
+			cleanup, err := cliutil.ApplyWerfEnvironment(fs, cliutil.WerfBundlePublish, tt.environ, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cleanup()
+			if got := reg.options().PlainHTTP; got != tt.wantRegistry {
+				t.Errorf("registry over plain HTTP: %v, want %v", got, tt.wantRegistry)
+			}
+			if dependencies != tt.wantDependencies {
+				t.Errorf("dependencies over plain HTTP: %v, want %v", dependencies, tt.wantDependencies)
+			}
+		})
 	}
 }

@@ -198,7 +198,7 @@ func TestWerfOptionsNoted(t *testing.T) {
 	}
 	want := "note: werf's --log-pretty, WERF_LOG_TERMINAL_WIDTH, WERF_LOG_PROJECT_DIR: no effect here, changes only werf's own log\n" +
 		"note: werf's WERF_REPO_GITHUB_TOKEN: no effect here, converge reads no images from the registry: they are given with --image\n" +
-		"note: werf's WERF_INSECURE_REGISTRY: no effect here, werf's image registry setting; chart dependencies and bundle registries are reached over plain HTTP only with --plain-http (or WERF_INSECURE_HELM_DEPENDENCIES)\n"
+		"note: werf's WERF_INSECURE_REGISTRY: no effect here, werf's image registry setting; chart dependencies are reached over plain HTTP only with --plain-http (or WERF_INSECURE_HELM_DEPENDENCIES)\n"
 	// --parallel is werf's default: nothing to say.
 	if notes != want {
 		t.Errorf("notes:\n%s\nwant:\n%s", notes, want)

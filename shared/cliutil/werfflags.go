@@ -122,11 +122,12 @@ var werfOptions = []werfOption{
 	{flag: "final-repo-selectel-vpc-id", env: []string{"WERF_FINAL_REPO_SELECTEL_VPC_ID"}, cmds: werfProject, source: "common/repo_data.go SetupCmd", note: registryAuth},
 	{flag: "docker-config", env: []string{"WERF_DOCKER_CONFIG"}, cmds: werfAll, source: "common/common.go SetupDockerConfig",
 		note: "registry credentials come from helm's registry config and $DOCKER_CONFIG"},
-	// werf's --insecure-registry is about image (and bundle) registries; here --plain-http also
-	// allows http:// chart repositories, which werf keeps under --insecure-helm-dependencies, so
-	// a CI job's insecure image registry must not lift that refusal.
-	{flag: "insecure-registry", kind: werfBoolKind, env: []string{"WERF_INSECURE_REGISTRY"}, cmds: werfAll, source: "common/common.go SetupInsecureRegistry",
-		note: "werf's image registry setting; chart dependencies and bundle registries are reached over plain HTTP only with --plain-http (or WERF_INSECURE_HELM_DEPENDENCIES)"},
+	// werf's --insecure-registry is about image and bundle registries (werf 1.2
+	// common.NewBundlesRegistryClient); --plain-http also allows http:// chart repositories,
+	// which werf keeps under --insecure-helm-dependencies, so a CI job's insecure image registry
+	// must not lift that refusal: the bundle commands take it for their registry alone.
+	{flag: "insecure-registry", kind: werfBoolKind, env: []string{"WERF_INSECURE_REGISTRY"}, cmds: werfAll, as: "insecure-registry", source: "common/common.go SetupInsecureRegistry",
+		note: "werf's image registry setting; chart dependencies are reached over plain HTTP only with --plain-http (or WERF_INSECURE_HELM_DEPENDENCIES)"},
 	{flag: "insecure-helm-dependencies", kind: werfBoolKind, env: []string{"WERF_INSECURE_HELM_DEPENDENCIES"}, cmds: werfAll, as: "plain-http", source: "common/common.go SetupInsecureHelmDependencies",
 		note: noRegistry},
 	{flag: "skip-tls-verify-registry", kind: werfBoolKind, env: []string{"WERF_SKIP_TLS_VERIFY_REGISTRY"}, cmds: werfAll, as: "insecure-skip-tls-verify", source: "common/common.go SetupSkipTlsVerifyRegistry",
