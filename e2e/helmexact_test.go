@@ -7,6 +7,7 @@ import (
 	"io"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -138,6 +139,64 @@ func TestHelmChartRendersAsHelm(t *testing.T) {
 			}
 			env.Command(t, "kubectl", "converge", chart, "-n", ns, "--release", release, "--set", "server.extra=1", "--no-values-schema-validation").Succeed()
 			env.Command(t, "kubectl", "converge", "render", chart, "-n", ns, "--release", release, "--set", "server.extra=1").Env("WERF_NO_VALUES_SCHEMA_VALIDATION", "1").Succeed()
+		})
+	}
+}
+
+// TestRetryAfterAFailedInstallRendersTheStoredRevision: a first install that fails (the API
+// server refuses a Service) and its retry, once by helm3 upgrade --install and once by
+// converge, each in a namespace of its own: the retry stores revision 2 and its templates,
+// a subchart's too, render .Release.Revision 2 with either tool (Helm's install renders 1,
+// which converge rendered in a retry it deploys as an install).
+func TestRetryAfterAFailedInstallRendersTheStoredRevision(t *testing.T) {
+	env := harness.Get(t)
+	chart := t.TempDir()
+	writeFile(t, filepath.Join(chart, "Chart.yaml"), "apiVersion: v2\nname: retried\nversion: 1.0.0\n")
+	writeFile(t, filepath.Join(chart, "templates", "facts.yaml"), `apiVersion: v1
+kind: ConfigMap
+metadata: {name: retried-facts}
+data:
+  revision: "{{ .Release.Revision }}"
+{{- if .Values.refused }}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: refused}
+spec:
+  ports: [{port: 99999}]
+{{- end }}
+`)
+	writeFile(t, filepath.Join(chart, "charts", "sub", "Chart.yaml"), "apiVersion: v2\nname: sub\nversion: 1.0.0\n")
+	writeFile(t, filepath.Join(chart, "charts", "sub", "templates", "facts.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: sub-facts}\ndata:\n  revision: \"{{ .Release.Revision }}\"\n")
+
+	for _, tool := range []struct {
+		name    string
+		install func(ns string, refused bool) harness.Result
+	}{
+		{"helm3", func(ns string, refused bool) harness.Result {
+			return env.Command(t, "helm3", "upgrade", "--install", "retried", chart, "-n", ns, "--set", "refused="+strconv.FormatBool(refused)).Run()
+		}},
+		{"converge", func(ns string, refused bool) harness.Result {
+			return env.Command(t, "kubectl", "converge", chart, "--release", "retried", "-n", ns, "--set", "refused="+strconv.FormatBool(refused), "--progress", "plain").Run()
+		}},
+	} {
+		t.Run(tool.name, func(t *testing.T) {
+			ns := env.Namespace(t)
+			if res := tool.install(ns, true); res.ExitCode == 0 {
+				t.Fatalf("the first install with a refused Service succeeded:\n%s", res.Combined())
+			}
+			if res := tool.install(ns, false); res.ExitCode != 0 {
+				t.Fatalf("the retry: exit %d\n%s", res.ExitCode, res.Combined())
+			}
+			revs := helmHistory(t, env, "helm3", ns, "retried")
+			if len(revs) != 2 || revs[1].Status != "deployed" {
+				t.Fatalf("history %s, want revision 2 deployed", statuses(revs))
+			}
+			for _, cm := range []string{"configmap/retried-facts", "configmap/sub-facts"} {
+				if got := jsonPath(t, env, ns, cm, "{.data.revision}"); got != "2" {
+					t.Errorf("%s renders .Release.Revision %q, want the stored revision 2", cm, got)
+				}
+			}
 		})
 	}
 }

@@ -2,7 +2,9 @@ package helmsdk
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -79,16 +81,29 @@ func TestModeAfterDecidesAsNelm(t *testing.T) {
 // TestRetryAfterFailedInstallRendersAnInstall deploys over a history Helm's upgrade --install
 // would upgrade: the retry of a failed first install renders .Release.IsInstall, runs the
 // pre-install hook and deploys werf.io/deploy-on: install objects; a failed upgrade stays an
-// upgrade.
+// upgrade. Every template, a subchart's too, renders .Release.Revision as the number the
+// revision is stored with, as helm upgrade --install and nelm render it (Helm's install
+// renders 1), in the preview as in the deploy; the revision stores the chart as given.
 func TestRetryAfterFailedInstallRendersAnInstall(t *testing.T) {
+	sub := &chart.Chart{
+		Metadata:  &chart.Metadata{APIVersion: "v2", Name: "sub", Version: "1.0.0"},
+		Templates: []*chart.File{{Name: "templates/cm.yaml", Data: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: sub\ndata:\n  subRevision: \"{{ .Release.Revision }}\"\n")}},
+	}
 	ch := &chart.Chart{
 		Metadata: &chart.Metadata{APIVersion: "v2", Name: "app", Version: "1.0.0"},
 		Templates: []*chart.File{
-			{Name: "templates/cm.yaml", Data: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: mode\ndata:\n  isInstall: \"{{ .Release.IsInstall }}\"\n  isUpgrade: \"{{ .Release.IsUpgrade }}\"\n")},
+			{Name: "templates/cm.yaml", Data: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: mode\ndata:\n  isInstall: \"{{ .Release.IsInstall }}\"\n  isUpgrade: \"{{ .Release.IsUpgrade }}\"\n  revision: \"{{ .Release.Revision }}\"\n")},
 			{Name: "templates/seed.yaml", Data: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: seed\n  annotations:\n    werf.io/deploy-on: install\n")},
 			{Name: "templates/hooks.yaml", Data: []byte("apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: on-install\n  annotations:\n    helm.sh/hook: pre-install\n---\n" +
 				"apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: on-upgrade\n  annotations:\n    helm.sh/hook: pre-upgrade\n")},
 		},
+	}
+	ch.SetDependencies(sub)
+	templates := map[string]string{}
+	for _, c := range []*chart.Chart{ch, sub} {
+		for _, f := range c.Templates {
+			templates[c.Name()+"/"+f.Name] = string(f.Data)
+		}
 	}
 	for _, tc := range []struct {
 		name     string
@@ -99,6 +114,7 @@ func TestRetryAfterFailedInstallRendersAnInstall(t *testing.T) {
 		{"after a failed first install", history(release.StatusFailed), true, 2},
 		{"after two failed installs", history(release.StatusFailed, release.StatusFailed), true, 3},
 		{"after a failed upgrade", history(release.StatusSuperseded, release.StatusFailed), false, 3},
+		{"a first install", nil, true, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := memoryClient()
@@ -116,12 +132,26 @@ func TestRetryAfterFailedInstallRendersAnInstall(t *testing.T) {
 			if pv.Install != tc.install {
 				t.Fatalf("the preview calls it an install: %v, want %v", pv.Install, tc.install)
 			}
+			revisionLines := []string{fmt.Sprintf(`  revision: "%d"`, tc.revision), fmt.Sprintf(`  subRevision: "%d"`, tc.revision)}
+			for _, line := range revisionLines {
+				if !strings.Contains(pv.Release.Manifest, line) {
+					t.Errorf("the preview does not render %q:\n%s", line, pv.Release.Manifest)
+				}
+			}
+			if pv.Release.Revision != tc.revision {
+				t.Errorf("the preview's revision %d, want %d", pv.Release.Revision, tc.revision)
+			}
 			got, err := c.UpgradeOrInstall(context.Background(), UpgradeRequest{ReleaseName: "app", Chart: charts.FromHelm(ch), Values: map[string]any{}, Timeout: time.Minute})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got.Revision != tc.revision || got.Status != StatusDeployed {
 				t.Fatalf("revision %d %s, want revision %d deployed", got.Revision, got.Status, tc.revision)
+			}
+			for _, line := range revisionLines {
+				if !strings.Contains(got.Manifest, line) {
+					t.Errorf("the deploy does not render %q:\n%s", line, got.Manifest)
+				}
 			}
 			wantLine := `isInstall: "false"`
 			if tc.install {
@@ -136,6 +166,17 @@ func TestRetryAfterFailedInstallRendersAnInstall(t *testing.T) {
 			stored, err := c.cfg.Releases.Get("app", tc.revision)
 			if err != nil {
 				t.Fatal(err)
+			}
+			storedTemplates := map[string]string{}
+			for _, c := range []*chart.Chart{stored.Chart, stored.Chart.Dependencies()[0]} {
+				for _, f := range c.Templates {
+					if f.Name != charts.SecretFileHelperTemplate {
+						storedTemplates[c.Name()+"/"+f.Name] = string(f.Data)
+					}
+				}
+			}
+			if !reflect.DeepEqual(storedTemplates, templates) {
+				t.Errorf("the revision stores the templates\n%v\nwant the chart's\n%v", storedTemplates, templates)
 			}
 			ran := map[string]bool{}
 			for _, h := range stored.Hooks {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/kube"
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/storage/driver"
@@ -371,6 +372,9 @@ type actionSettings struct {
 	// storedValues are stored in the revisions the action creates instead of the rendered
 	// values; nil stores the rendered values.
 	storedValues map[string]any
+	// storedChart is stored in the revisions the action creates instead of the chart it
+	// renders; nil stores that chart.
+	storedChart *chart.Chart
 	// checkStored, when set, may refuse a revision before it is stored (and so before any
 	// hook runs or object is applied).
 	checkStored func(*helmrelease.Release) error
@@ -391,8 +395,8 @@ type actionSettings struct {
 func (c *Client) actionConfig(s actionSettings) (*action.Configuration, *deployKubeClient) {
 	cfg := *c.cfg
 	releases := *c.cfg.Releases
-	if s.storedValues != nil {
-		releases.Driver = drivers.StoredValues(releases.Driver, s.storedValues)
+	if s.storedValues != nil || s.storedChart != nil {
+		releases.Driver = drivers.StoredAs(releases.Driver, s.storedValues, s.storedChart)
 	}
 	if s.checkStored != nil {
 		releases.Driver = checkedDriver{Driver: releases.Driver, check: s.checkStored}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chart"
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/storage/driver"
 	"k8s.io/cli-runtime/pkg/resource"
@@ -225,6 +226,13 @@ func (c *Client) upgradeOrInstall(ctx context.Context, req UpgradeRequest, dryRu
 		return nil, err
 	}
 	settings := actionSettings{applier: req.Applier, keepManual: req.KeepManualChanges, storedValues: req.StoredValues, historyMax: req.HistoryMax}
+	userChart := req.Chart.Helm()
+	rendered := userChart
+	if mode.install && mode.replace {
+		// Helm's install renders .Release.Revision 1 and numbers the revision after the
+		// history's last; helm upgrade --install (werf 1.2) and nelm render that number.
+		rendered, settings.storedChart = renderedAsRevision(userChart, mode.revision), userChart
+	}
 	if req.ExpectHooksDigest != "" && !dryRun {
 		settings.checkStored = req.checkHooks
 	}
@@ -254,7 +262,11 @@ func (c *Client) upgradeOrInstall(ctx context.Context, req UpgradeRequest, dryRu
 		if dryRun {
 			install.DryRun, install.DryRunOption = true, "server"
 		}
-		rel, err = install.RunWithContext(ctx, req.Chart.Helm(), req.Values)
+		rel, err = install.RunWithContext(ctx, rendered, req.Values)
+		if rel != nil && dryRun {
+			// Helm numbers the revision only as it stores it.
+			rel.Version = mode.revision
+		}
 	} else {
 		upgrade := action.NewUpgrade(cfg)
 		renderer := c.postRenderer(req, "upgrade", &upgrade.TakeOwnership)
@@ -279,6 +291,9 @@ func (c *Client) upgradeOrInstall(ctx context.Context, req UpgradeRequest, dryRu
 // deployMode is how a deploy of a release goes: an install or an upgrade.
 type deployMode struct {
 	install bool
+	// revision is the number of the revision the deploy stores: 1 for the first, else the one
+	// after the newest in the history (uninstalled and failed ones included).
+	revision int
 	// replace installs over earlier revisions (Helm's install --replace): the new revision
 	// is numbered after them.
 	replace bool
@@ -295,13 +310,41 @@ type deployMode struct {
 func (c *Client) deployMode(name string) (deployMode, error) {
 	revs, err := c.cfg.Releases.History(name)
 	if errors.Is(err, driver.ErrReleaseNotFound) || (err == nil && len(revs) == 0) {
-		return deployMode{install: true}, nil
+		return deployMode{install: true, revision: 1}, nil
 	}
 	if err != nil {
 		return deployMode{}, fmt.Errorf("read history of release %q: %w", name, err)
 	}
 	sort.Slice(revs, func(i, j int) bool { return revs[i].Version < revs[j].Version })
-	return modeAfter(revs), nil
+	mode := modeAfter(revs)
+	mode.revision = revs[len(revs)-1].Version + 1
+	return mode, nil
+}
+
+// releaseRevisionTemplate sets .Release.Revision as the first action of a template. Every
+// template of a chart tree is rendered with the same .Release map, so each one setting it
+// first leaves nothing rendered with Helm's number, whatever the order of the templates.
+const releaseRevisionTemplate = `{{- $_ := set .Release "Revision" %d }}`
+
+// renderedAsRevision is a copy of c (and of its subcharts) whose templates render
+// .Release.Revision as revision: Helm's install renders 1 whatever number it stores. The
+// action stores c itself (actionSettings.storedChart); the setting outputs nothing and adds
+// no line, so template errors keep their line numbers.
+func renderedAsRevision(c *chart.Chart, revision int) *chart.Chart {
+	out := *c
+	out.Templates = make([]*chart.File, len(c.Templates))
+	prefix := fmt.Sprintf(releaseRevisionTemplate, revision)
+	for i, t := range c.Templates {
+		out.Templates[i] = &chart.File{Name: t.Name, Data: append([]byte(prefix), t.Data...)}
+	}
+	if deps := c.Dependencies(); len(deps) > 0 {
+		copies := make([]*chart.Chart, len(deps))
+		for i, dep := range deps {
+			copies[i] = renderedAsRevision(dep, revision)
+		}
+		out.SetDependencies(copies...)
+	}
+	return &out
 }
 
 // modeAfter is deployMode for a history sorted oldest first. Only a newest revision Helm's

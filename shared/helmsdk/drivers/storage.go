@@ -42,12 +42,13 @@ func withoutSecretFilesIn(rls *release.Release) *release.Release {
 	return &stored
 }
 
-// storedValuesDriver stores values instead of the values a revision rendered with, in the
-// revisions its action creates only: an upgrade also writes the revision it supersedes, whose
-// stored values stay those it was written with.
+// storedValuesDriver stores values (and a chart) instead of those a revision rendered with,
+// in the revisions its action creates only: an upgrade also writes the revision it
+// supersedes, which stays as it was written.
 type storedValuesDriver struct {
 	driver.Driver
 	values  map[string]any
+	chart   *chart.Chart
 	mu      sync.Mutex
 	created map[string]bool
 }
@@ -57,7 +58,14 @@ var _ driver.Driver = (*storedValuesDriver)(nil)
 // StoredValues is d storing values instead of the rendered values in the revisions created
 // through it (one action's), and writing every other revision as it is.
 func StoredValues(d driver.Driver, values map[string]any) driver.Driver {
-	return &storedValuesDriver{Driver: d, values: values, created: map[string]bool{}}
+	return StoredAs(d, values, nil)
+}
+
+// StoredAs is StoredValues that also stores ch instead of the chart the revision rendered
+// (the user's chart, where the action rendered a copy of it); nil values or ch store those
+// rendered.
+func StoredAs(d driver.Driver, values map[string]any, ch *chart.Chart) driver.Driver {
+	return &storedValuesDriver{Driver: d, values: values, chart: ch, created: map[string]bool{}}
 }
 
 func (d *storedValuesDriver) Create(key string, rls *release.Release) error {
@@ -79,7 +87,12 @@ func (d *storedValuesDriver) withValues(key string, rls *release.Release) *relea
 		return rls
 	}
 	stored := *rls
-	stored.Config = d.values
+	if d.values != nil {
+		stored.Config = d.values
+	}
+	if d.chart != nil {
+		stored.Chart = d.chart
+	}
 	return &stored
 }
 
