@@ -70,6 +70,11 @@ func classify(resp *http.Response, err error) failure {
 		return failure{kind: maybeProcessed, outage: true, cause: resp.Status}
 	case http.StatusInternalServerError:
 		body := keepBody(resp)
+		if len(bytes.TrimSpace(body)) == 0 {
+			// The API server answers every error with a Status: an empty 500 comes from
+			// something before it that lost it (a proxy, a server not yet started).
+			return failure{kind: maybeProcessed, outage: true, cause: resp.Status}
+		}
 		// etcd between leaders, or not answering the API server: worth waiting for. Other
 		// 500s (a webhook's error, a bug) are answers.
 		for _, transient := range []string{"etcdserver: ", "code = Unavailable"} {

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -141,6 +142,17 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return resp, err
 		}
 		f := classify(resp, err)
+		if f.kind == answered && err == nil && !streamed(req) {
+			// Read here, where a cut can be retried: client-go reads the body later and
+			// gives up on "unexpected error when reading response body".
+			if rerr := readWhole(resp); rerr != nil {
+				f = classify(nil, rerr)
+				resp, err = nil, rerr
+				if f.kind == answered {
+					return nil, rerr
+				}
+			}
+		}
 		switch f.kind {
 		case answered:
 			p.answered(sent)
@@ -212,6 +224,25 @@ func rewound(req *http.Request) (*http.Request, error) {
 	req = req.Clone(req.Context())
 	req.Body = body
 	return req, nil
+}
+
+// streamed reports whether the answer to req is read as it comes (a watch, followed logs, a
+// connection upgraded for exec, attach or port-forward), not whole.
+func streamed(req *http.Request) bool {
+	q := req.URL.Query()
+	return q.Get("watch") == "true" || q.Get("watch") == "1" || q.Get("follow") == "true" ||
+		strings.Contains(req.URL.Path, "/watch/") || req.Header.Get("Upgrade") != "" || req.Header.Get("Connection") == "Upgrade"
+}
+
+// readWhole reads the answer's body into memory and leaves it readable.
+func readWhole(resp *http.Response) error {
+	data, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(data))
+	return nil
 }
 
 // drain reads what is left of an answer that is dropped, so its connection can be reused.

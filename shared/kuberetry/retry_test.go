@@ -3,6 +3,7 @@ package kuberetry
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -47,6 +48,7 @@ func TestRetryTransport(t *testing.T) {
 		{"504 on an update then success", http.MethodPut, 3, http.StatusGatewayTimeout, "", 200, 4, false},
 		{"etcd leader change then success", http.MethodGet, 1, http.StatusInternalServerError, `{"kind":"Status","message":"etcdserver: leader changed","code":500}`, 200, 2, false},
 		{"another 500 is an answer, not retried", http.MethodGet, 1, http.StatusInternalServerError, `{"kind":"Status","message":"Internal error occurred: failed calling webhook","code":500}`, 500, 1, false},
+		{"an empty 500 (no API server's answer) then success", http.MethodPatch, 1, http.StatusInternalServerError, "", 200, 2, false},
 		{"409 is an answer, not retried", http.MethodPost, 1, http.StatusConflict, "", 409, 1, false},
 		{"504 on a create with a body it cannot rewind resends the same body", http.MethodPost, 1, http.StatusServiceUnavailable, "", 200, 2, true},
 		{"503 on a patch with a body it cannot rewind resends the same body", http.MethodPatch, 2, http.StatusServiceUnavailable, "", 200, 3, true},
@@ -317,6 +319,74 @@ func TestRetryTransportChecksLostCreatesAndDeletes(t *testing.T) {
 				if api.requests[method] != n {
 					t.Fatalf("requests %v, want %v", api.requests, tt.wantRequests)
 				}
+			}
+		})
+	}
+}
+
+// TestRetryTransportRetriesACutBody: an answer whose body is cut (the API server killed while
+// it sent it) is retried like a cut connection (a create checked against the live object
+// first), not handed to client-go, which gives up on "unexpected error when reading response
+// body"; a watch's body is the caller's to read.
+func TestRetryTransportRetriesACutBody(t *testing.T) {
+	const full = `{"kind":"ConfigMap","apiVersion":"v1","metadata":{"name":"web"}}`
+	for _, tt := range []struct {
+		name, method, query string
+		cuts                int
+		wantRequests        int32
+		wantCut             bool
+	}{
+		{name: "a read", method: http.MethodGet, cuts: 2, wantRequests: 3},
+		{name: "a create: checked before sent again", method: http.MethodPost, cuts: 1, wantRequests: 3},
+		{name: "a watch: not read here", method: http.MethodGet, query: "?watch=true", cuts: 1, wantRequests: 1, wantCut: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var hits atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				n := hits.Add(1)
+				if r.Method == http.MethodGet && r.URL.Path == "/api/v1/namespaces/shop/configmaps/web" {
+					// The create's check: not there yet, so it is sent again.
+					w.Header().Set("Content-Type", "application/json")
+					w.WriteHeader(http.StatusNotFound)
+					io.WriteString(w, `{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"NotFound","code":404}`)
+					return
+				}
+				if int(n) <= tt.cuts || r.Method == http.MethodPost && n == 1 {
+					w.Header().Set("Content-Length", fmt.Sprint(len(full)))
+					w.WriteHeader(http.StatusOK)
+					io.WriteString(w, full[:10])
+					w.(http.Flusher).Flush()
+					conn, _, err := w.(http.Hijacker).Hijack()
+					if err == nil {
+						conn.Close()
+					}
+					return
+				}
+				w.WriteHeader(http.StatusOK)
+				io.WriteString(w, full)
+			}))
+			defer srv.Close()
+			rt, _ := transportFor(time.Minute)
+			var body io.Reader
+			if tt.method == http.MethodPost {
+				body = strings.NewReader(full)
+			}
+			path := "/api/v1/namespaces/shop/configmaps"
+			if tt.method == http.MethodGet && tt.query == "" {
+				path += "/settings"
+			}
+			req, err := http.NewRequest(tt.method, srv.URL+path+tt.query+map[bool]string{true: "?fieldManager=converge"}[tt.method == http.MethodPost], body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := rt.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, readErr := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if tt.wantCut != (readErr != nil) || !tt.wantCut && string(data) != full || hits.Load() != tt.wantRequests {
+				t.Fatalf("read %q (error %v) after %d requests; want the cut %v, %d requests", data, readErr, hits.Load(), tt.wantCut, tt.wantRequests)
 			}
 		})
 	}
