@@ -24,7 +24,8 @@ func commitProject(t *testing.T, committed, worktree map[string]string) string {
 	return dir
 }
 
-// TestReleaseCommandsReadTheProjectAsConvergeDoes: dismiss, history and rollback read
+// TestReleaseCommandsReadTheProjectAsConvergeDoes: dismiss, history, rollback (and secret
+// rotate-key, which finds the chart through werf.yaml) read
 // werf.yaml (and the chart naming the release) as converge does, from the commit under
 // giterminism, as werf's dismiss reads werf.yaml through its giterminism manager: an
 // uncommitted change stops them naming the file, --dev and --loose-giterminism read the work
@@ -61,11 +62,16 @@ func TestReleaseCommandsReadTheProjectAsConvergeDoes(t *testing.T) {
 		{"history werf.yaml edited --loose-giterminism", werfEdited, []string{"history", "--loose-giterminism"}, []string{"exit 1", `"elsewhere" in namespace "archive"`}},
 		{"history chart edited", chartEdited, []string{"history", "-n", "archive"}, []string{"exit 64", uncommitted, `".helm/Chart.yaml" (modified)`}},
 		{"history chart edited --dev", chartEdited, []string{"history", "-n", "archive", "--dev"}, []string{"exit 1", `"elsewhere" in namespace "archive"`}},
+		// rotate-key finds the chart through werf.yaml's deploy.helmChartDir the same way.
+		{"secret rotate-key werf.yaml edited", werfEdited, []string{"secret", "rotate-key"}, []string{"exit 64", uncommitted, `"werf.yaml" (modified)`}},
+		{"secret rotate-key werf.yaml edited --dev", werfEdited, []string{"secret", "rotate-key", "--dev"}, []string{"exit 0"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			// The project is found from the current directory, as a user runs the command.
 			t.Chdir(tt.dir)
+			t.Setenv("WERF_OLD_SECRET_KEY", strings.Repeat("ab", 16))
+			t.Setenv("WERF_SECRET_KEY", strings.Repeat("cd", 16))
 			got := runWith(t, refusingPath, tt.args...)
 			for _, want := range tt.want {
 				if !strings.Contains(got, want) {
