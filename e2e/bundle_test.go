@@ -410,6 +410,7 @@ data:
   image: {{ .Values.werf.image.web | default "none" | quote }}
   env: {{ .Values.werf.env | quote }}
   repo: {{ .Values.werf.repo | quote }}
+  commit: {{ .Values.werf.commit.hash | quote }}
 `)
 	git(t, dir, "init", "-q")
 	git(t, dir, "add", "-A")
@@ -420,7 +421,8 @@ data:
 // TestBundleOfAStrictSchemaChart: a chart written for werf whose values.schema.json allows only
 // its own keys lints, publishes with --env, --image and --repo (the bundle registry reached over
 // plain HTTP with --insecure-registry, werf's flag for it) and applies: the baked service values
-// reach the templates without breaking the schema, which still refuses a wrong value at apply.
+// (the commit published from too, as werf bakes it) reach the templates without breaking the
+// schema, which still refuses a wrong value at apply.
 func TestBundleOfAStrictSchemaChart(t *testing.T) {
 	env := harness.Get(t)
 	ns := env.Namespace(t)
@@ -437,7 +439,7 @@ func TestBundleOfAStrictSchemaChart(t *testing.T) {
 		t.Fatalf("bundle-publish printed %q, want the pushed reference with its digest", res.Stdout)
 	}
 	helm("bundle-apply", ref, "strict", "--tag", "1.0.0", "--insecure-registry").Succeed()
-	for path, want := range map[string]string{"greeting": "hello", "image": "registry.example.com/strict/web:1.2.3", "env": "staging", "repo": "registry.example.com/strict"} {
+	for path, want := range map[string]string{"greeting": "hello", "image": "registry.example.com/strict/web:1.2.3", "env": "staging", "repo": "registry.example.com/strict", "commit": headCommit(t, dir)} {
 		if got := jsonPath(t, env, ns, "configmap/strict-config", "{.data."+path+"}"); got != want {
 			t.Errorf("data.%s = %q, want %q", path, got, want)
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/kubectl-converge/converge/shared/cliutil"
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/helmsdk"
+	"github.com/kubectl-converge/converge/shared/inject"
 	"github.com/kubectl-converge/converge/shared/inputs"
 	"github.com/kubectl-converge/converge/shared/redact"
 )
@@ -59,6 +60,10 @@ func (o *chartOptions) inputs(release, chartArg string) (inputs.Inputs, error) {
 		return inputs.Inputs{}, err
 	}
 	in.Git = repo
+	if repo != nil {
+		// .Values.werf.commit, as werf gives it from the commit it reads.
+		in.Commit = &inject.Commit{Hash: repo.Commit(), Date: repo.CommitTime()}
+	}
 	in.DownloadDependencies = true
 	in.Progress = o.ErrOut
 	return in, nil

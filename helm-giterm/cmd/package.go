@@ -14,43 +14,45 @@ import (
 	"github.com/kubectl-converge/converge/shared/exitcode"
 	"github.com/kubectl-converge/converge/shared/helmsdk"
 	"github.com/kubectl-converge/converge/shared/helmsdk/charts"
+	"github.com/kubectl-converge/converge/shared/inject"
 	"github.com/kubectl-converge/converge/shared/inputs"
 )
 
 // committedChartDir writes the chart as committed (or as --dev/--loose read it) into a
-// temporary directory, for the Helm actions that read directories; cleanup removes it.
-func committedChartDir(git *cliutil.GitFlags, chartArg string, forLint bool) (dir, commit string, cleanup func(), err error) {
+// temporary directory, for the Helm actions that read directories; cleanup removes it. commit is
+// the commit it was read from, nil outside git.
+func committedChartDir(git *cliutil.GitFlags, chartArg string, forLint bool) (dir string, commit *inject.Commit, cleanup func(), err error) {
 	cleanup = func() {}
 	cwd, err := os.Getwd()
 	if err != nil {
-		return "", "", cleanup, err
+		return "", nil, cleanup, err
 	}
 	chartPath, err := chart.Locate(chartArg, cwd)
 	if err != nil {
-		return "", "", cleanup, exitcode.Wrap(exitcode.CodeUsage, err)
+		return "", nil, cleanup, exitcode.Wrap(exitcode.CodeUsage, err)
 	}
 	repo, err := git.Open(chart.ProjectDir(cwd))
 	if err != nil {
-		return "", "", cleanup, err
+		return "", nil, cleanup, err
 	}
 	var files map[string][]byte
 	if repo != nil {
-		commit = repo.Commit()
+		commit = &inject.Commit{Hash: repo.Commit(), Date: repo.CommitTime()}
 		files, err = repo.ChartFiles(chartPath)
 	} else if info, serr := os.Stat(chartPath); serr != nil || !info.IsDir() {
 		// A packaged chart (or nothing): Helm reads archives without following links.
-		return chartPath, "", cleanup, nil
+		return chartPath, nil, cleanup, nil
 	} else {
 		// --loose-giterminism: our loader, which keeps symlinks inside the project (Helm's
 		// follows them anywhere, /proc/self/environ included).
 		files, err = charts.ReadChartDir(chartPath)
 	}
 	if err != nil {
-		return "", "", cleanup, exitcode.Wrap(exitcode.CodeUsage, err)
+		return "", nil, cleanup, exitcode.Wrap(exitcode.CodeUsage, err)
 	}
 	tmp, err := os.MkdirTemp("", "giterm-chart-")
 	if err != nil {
-		return "", "", cleanup, err
+		return "", nil, cleanup, err
 	}
 	cleanup = func() { os.RemoveAll(tmp) }
 	abs, _ := filepath.Abs(chartPath)
@@ -61,7 +63,7 @@ func committedChartDir(git *cliutil.GitFlags, chartArg string, forLint bool) (di
 	// Lint renders the templates: werf_secret_file must exist, its content does not matter.
 	ch, err := charts.LoadChartFiles(chartPath, files)
 	if err != nil {
-		return "", "", cleanup, exitcode.Wrap(exitcode.CodeUsage, err)
+		return "", nil, cleanup, exitcode.Wrap(exitcode.CodeUsage, err)
 	}
 	secretFiles := map[string][]byte{}
 	for name, data := range ch.FilesUnder(inputs.SecretFilesDir) {
@@ -101,7 +103,7 @@ func newLintCommand(streams genericiooptions.IOStreams) *cobra.Command {
 			if err != nil {
 				return exitcode.Wrap(exitcode.CodeUsage, err)
 			}
-			service, err := inputs.Inputs{Namespace: helmsdk.FromHelmEnv().Namespace}.ServiceValues(ch)
+			service, err := inputs.Inputs{Namespace: helmsdk.FromHelmEnv().Namespace, Commit: commit}.ServiceValues(ch)
 			if err != nil {
 				return exitcode.Wrap(exitcode.CodeUsage, err)
 			}
@@ -112,8 +114,8 @@ func newLintCommand(streams genericiooptions.IOStreams) *cobra.Command {
 			if err != nil {
 				return exitcode.Wrap(exitcode.CodeUsage, err)
 			}
-			if commit != "" {
-				fmt.Fprintf(streams.ErrOut, "giterm: chart at commit %s linted, no failures\n", commit[:12])
+			if commit != nil {
+				fmt.Fprintf(streams.ErrOut, "giterm: chart at commit %s linted, no failures\n", commit.Hash[:12])
 			}
 			return nil
 		},

@@ -33,7 +33,10 @@ func bundleLoaded(l *loadedChart, tag string, now time.Time) (*charts.Chart, err
 		// Baked into values.yaml as werf bakes them, so that werf, helm install and templates
 		// reading .Values.werf see them; recorded apart so that bundle-apply checks the
 		// schema without them.
-		service := fitServiceValues(in.publishedServiceValues(), []map[string]any{values}, in.Progress)
+		service, _, err := in.fitToChart(ch, user, in.publishedServiceValues())
+		if err != nil {
+			return nil, err
+		}
 		values = charts.MergeMaps(values, service)
 		data, err := json.MarshalIndent(service, "", "  ")
 		if err != nil {
@@ -68,7 +71,7 @@ func bundleLoaded(l *loadedChart, tag string, now time.Time) (*charts.Chart, err
 
 // publishedServiceValues are the service values a bundle is published with, those of werf 1.2's
 // bundle publish (helpers.GetServiceValues: the project, the version, --repo, the images, the
-// commit and --env): no namespace, which bundle-apply gives.
+// commit read from and --env): no namespace, which bundle-apply gives.
 func (in Inputs) publishedServiceValues() map[string]any {
 	s := inject.ServiceValues{Env: in.Env, Images: in.Images, Repo: in.Repo, Commit: in.Commit, Version: version.Get().Version}
 	if in.Project != nil {

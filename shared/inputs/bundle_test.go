@@ -1,7 +1,9 @@
 package inputs
 
 import (
+	"bytes"
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +12,7 @@ import (
 	"github.com/kubectl-converge/converge/shared/helmsdk"
 	"github.com/kubectl-converge/converge/shared/helmsdk/charts"
 	"github.com/kubectl-converge/converge/shared/inject"
+	"github.com/kubectl-converge/converge/shared/testutil"
 )
 
 // TestBundleOfAStrictSchemaChart: a bundle bakes werf's service values into its values.yaml
@@ -106,5 +109,34 @@ func TestWerfBundleWithoutRecordKeepsItsSchemaCheck(t *testing.T) {
 	_, err = Prepare(Inputs{Chart: ch, Bundle: true, ChartPath: "bundle", Namespace: "ns", ReleaseName: "rel"})
 	if want := "values do not match values.schema.json of chart strict: at '': additional properties 'werf' not allowed"; err == nil || err.Error() != want {
 		t.Fatalf("error %v\nwant  %s", err, want)
+	}
+}
+
+// TestBundleServiceValuesFitSubcharts: publish fits the service values it bakes to every chart
+// of the tree, as a deploy fits them: a subchart's own global.env list is not replaced by the
+// --env string, and the run says so.
+func TestBundleServiceValuesFitSubcharts(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "parent")
+	testutil.WriteFiles(t, dir, map[string]string{
+		"Chart.yaml":                   "apiVersion: v2\nname: parent\nversion: 1.0.0\n",
+		"templates/cm.yaml":            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: parent}\ndata: {env: {{ .Values.werf.env | quote }}}\n",
+		"charts/sub/Chart.yaml":        "apiVersion: v2\nname: sub\nversion: 1.0.0\n",
+		"charts/sub/values.yaml":       "global:\n  env:\n  - {name: A, value: \"1\"}\n",
+		"charts/sub/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: sub}\ndata: {env: {{ toJson .Values.global.env | quote }}}\n",
+	})
+	var progress bytes.Buffer
+	ch, err := PrepareBundle(Inputs{ChartPath: dir, Namespace: "ns", Env: "staging", Progress: &progress}, "1.0.0", time.Unix(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	global, _ := ch.Values()["global"].(map[string]any)
+	if _, baked := global["env"]; baked {
+		t.Fatalf("baked global = %v: the --env string would replace the subchart's global.env list", global)
+	}
+	if werf, _ := ch.Values()["werf"].(map[string]any); werf["env"] != "staging" {
+		t.Fatalf("baked werf = %v, want env staging", werf)
+	}
+	if !strings.Contains(progress.String(), "service value global.env left out") {
+		t.Fatalf("progress does not say global.env was left out:\n%s", progress.String())
 	}
 }

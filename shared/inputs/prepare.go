@@ -275,7 +275,7 @@ func prepareLoaded(l *loadedChart) (*Prepared, error) {
 
 // serviceValuesFor is the one decision on service values: those ch gets from in (nil when it
 // gets none, see getsServiceValues), fitted to vals (the chart's own and the user's values, see
-// fitServiceValues), and the values resolved without them, which values.schema.json checks (as
+// fitToChart), and the values resolved without them, which values.schema.json checks (as
 // Helm checks them; werf/werf pull request 7756).
 func (in Inputs) serviceValuesFor(ch *charts.Chart, vals map[string]any) (map[string]any, *charts.ResolvedValues, error) {
 	var service map[string]any
@@ -292,6 +292,12 @@ func (in Inputs) serviceValuesFor(ch *charts.Chart, vals map[string]any) (map[st
 			service = s.BundleValues()
 		}
 	}
+	return in.fitToChart(ch, vals, service)
+}
+
+// fitToChart resolves vals against ch and fits service to what each chart of the tree then
+// sees (fitServiceValues); the resolved values leave the service values out.
+func (in Inputs) fitToChart(ch *charts.Chart, vals, service map[string]any) (map[string]any, *charts.ResolvedValues, error) {
 	// The schema checks the chart's defaults without the service values a bundle baked into
 	// them; which subcharts are enabled is decided with them, as in the render.
 	checkedChart, enableWith := ch, vals
