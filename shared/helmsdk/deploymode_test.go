@@ -93,6 +93,10 @@ func TestRetryAfterFailedInstallRendersAnInstall(t *testing.T) {
 		Metadata: &chart.Metadata{APIVersion: "v2", Name: "app", Version: "1.0.0"},
 		Templates: []*chart.File{
 			{Name: "templates/cm.yaml", Data: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: mode\ndata:\n  isInstall: \"{{ .Release.IsInstall }}\"\n  isUpgrade: \"{{ .Release.IsUpgrade }}\"\n  revision: \"{{ .Release.Revision }}\"\n")},
+			// A template file included with a context of its own, as charts include a
+			// file to checksum it.
+			{Name: "templates/_checksummed.tpl", Data: []byte("{{ . }}")},
+			{Name: "templates/checksum.yaml", Data: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: checksum\ndata:\n  sum: {{ include \"app/templates/_checksummed.tpl\" \"text\" | sha256sum }}\n  dict: {{ include \"app/templates/_checksummed.tpl\" (dict \"Release\" \"text\") | sha256sum }}\n")},
 			{Name: "templates/seed.yaml", Data: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: seed\n  annotations:\n    werf.io/deploy-on: install\n")},
 			{Name: "templates/hooks.yaml", Data: []byte("apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: on-install\n  annotations:\n    helm.sh/hook: pre-install\n---\n" +
 				"apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: on-upgrade\n  annotations:\n    helm.sh/hook: pre-upgrade\n")},

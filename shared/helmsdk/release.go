@@ -323,8 +323,10 @@ func (c *Client) deployMode(name string) (deployMode, error) {
 
 // releaseRevisionTemplate sets .Release.Revision as the first action of a template. Every
 // template of a chart tree is rendered with the same .Release map, so each one setting it
-// first leaves nothing rendered with Helm's number, whatever the order of the templates.
-const releaseRevisionTemplate = `{{- $_ := set .Release "Revision" %d }}`
+// first leaves nothing rendered with Helm's number, whatever the order of the templates. A
+// template file included with another context (include "x/templates/cm.yaml" $ctx) sets
+// nothing when that context has no such map.
+const releaseRevisionTemplate = `{{- if kindIs "map" . }}{{- if typeIs "map[string]interface {}" .Release }}{{- $_ := set .Release "Revision" %d }}{{- end }}{{- end }}`
 
 // renderedAsRevision is a copy of c (and of its subcharts) whose templates render
 // .Release.Revision as revision: Helm's install renders 1 whatever number it stores. The
