@@ -144,10 +144,10 @@ func TestHelmChartRendersAsHelm(t *testing.T) {
 }
 
 // TestRetryAfterAFailedInstallRendersTheStoredRevision: a first install that fails (the API
-// server refuses a Service) and its retry, once by helm3 upgrade --install and once by
-// converge, each in a namespace of its own: the retry stores revision 2 and its templates,
-// a subchart's too, render .Release.Revision 2 with either tool (Helm's install renders 1,
-// which converge rendered in a retry it deploys as an install).
+// server refuses a Service) and its retry, by helm3 upgrade --install, by converge and by
+// helm giterm, each in a namespace of its own: the retry stores revision 2 and
+// its templates, a subchart's too, render .Release.Revision 2 with every tool (Helm's install
+// renders 1, which converge rendered in a retry it deploys as an install).
 func TestRetryAfterAFailedInstallRendersTheStoredRevision(t *testing.T) {
 	env := harness.Get(t)
 	chart := t.TempDir()
@@ -178,6 +178,9 @@ spec:
 		}},
 		{"converge", func(ns string, refused bool) harness.Result {
 			return env.Command(t, "kubectl", "converge", chart, "--release", "retried", "-n", ns, "--set", "refused="+strconv.FormatBool(refused), "--progress", "plain").Run()
+		}},
+		{"helm giterm", func(ns string, refused bool) harness.Result {
+			return env.Command(t, "helm-giterm", "upgrade", "retried", chart, "--install", "--loose-giterminism", "--set", "refused="+strconv.FormatBool(refused), "--progress", "plain").Env("HELM_NAMESPACE", ns).Run()
 		}},
 	} {
 		t.Run(tool.name, func(t *testing.T) {
