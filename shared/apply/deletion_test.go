@@ -6,7 +6,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -68,13 +67,16 @@ func TestAwaitGone(t *testing.T) {
 		name string
 		// live is the object when the wait starts; nil: already gone.
 		live *appsv1.Deployment
-		// holds is the reported reason the test waits for before it releases the object;
-		// "" never releases it.
+		// holds is the reported reason the test waits for before it acts: it releases the
+		// object, or ends the wait with endCause.
 		holds string
-		// end ends the wait's context: a timeout or an interruption.
-		end     func(context.Context) (context.Context, context.CancelFunc)
-		wantErr string
-		wantEnd exitcode.Code
+		// endCause ends the wait's context once holds was reported: a deadline
+		// (context.DeadlineExceeded, as --timeout running out) or an interruption; nil
+		// releases the object instead. The wait ends on what it reported, not on a clock:
+		// a fixed timeout could run out before a loaded machine reported anything.
+		endCause error
+		wantErr  string
+		wantEnd  exitcode.Code
 	}{
 		{name: "already gone", wantEnd: exitcode.CodeOK},
 		{name: "held by a finalizer, then released", live: terminating("app", "converge.test/hold"),
@@ -82,17 +84,11 @@ func TestAwaitGone(t *testing.T) {
 		{name: "held by its dependents, then released", live: terminating("app", metav1.FinalizerDeleteDependents),
 			holds: "deleting, waiting for its dependents to go first (foreground deletion)", wantEnd: exitcode.CodeOK},
 		{name: "timeout names what holds it", live: terminating("app", "converge.test/hold", metav1.FinalizerDeleteDependents),
-			end: func(ctx context.Context) (context.Context, context.CancelFunc) {
-				return context.WithTimeout(ctx, 1500*time.Millisecond)
-			},
+			holds: "deleting, waiting for finalizers converge.test/hold and for its dependents (foreground deletion)", endCause: context.DeadlineExceeded,
 			wantErr: "timed out waiting for the deletion of deploy/app (deleting, waiting for finalizers converge.test/hold and for its dependents (foreground deletion)): the time given by --timeout ran out",
 			wantEnd: exitcode.CodeTimeout},
 		{name: "interrupted", live: terminating("app", "converge.test/hold"),
-			end: func(ctx context.Context) (context.Context, context.CancelFunc) {
-				ctx, cancel := context.WithCancelCause(ctx)
-				time.AfterFunc(1500*time.Millisecond, func() { cancel(errors.New("interrupt")) })
-				return ctx, func() { cancel(nil) }
-			},
+			holds: "deleting, waiting for finalizers converge.test/hold", endCause: errors.New("interrupt"),
 			wantErr: "interrupted while waiting for the deletion of deploy/app (deleting, waiting for finalizers converge.test/hold): interrupt",
 			wantEnd: exitcode.CodeDeployFailed},
 	}
@@ -114,23 +110,25 @@ func TestAwaitGone(t *testing.T) {
 				return true, w, err
 			})
 			clients := track.Clients{Kube: kube, Dynamic: dynamicfake.NewSimpleDynamicClient(runtime.NewScheme()), Mapper: meta.NewDefaultRESTMapper(nil)}
-			ctx, cancel := context.WithCancel(context.Background())
-			if tt.end != nil {
-				ctx, cancel = tt.end(context.Background())
-			}
-			defer cancel()
+			ctx, end := context.WithCancelCause(context.Background())
+			defer end(nil)
 			ev := &events{seen: make(chan string, 16)}
 			released := make(chan struct{})
 			if tt.holds != "" {
 				go func() {
 					defer close(released)
 					for line := range ev.seen {
-						if strings.HasSuffix(line, tt.holds) {
-							<-watching
-							// The finalizer is dropped: the API server removes the object.
-							_ = kube.AppsV1().Deployments("ns").Delete(context.Background(), "app", metav1.DeleteOptions{})
+						if !strings.HasSuffix(line, tt.holds) {
+							continue
+						}
+						if tt.endCause != nil {
+							end(tt.endCause)
 							return
 						}
+						<-watching
+						// The finalizer is dropped: the API server removes the object.
+						_ = kube.AppsV1().Deployments("ns").Delete(context.Background(), "app", metav1.DeleteOptions{})
+						return
 					}
 				}()
 			}
