@@ -77,6 +77,42 @@ func (r *recorder) lines(kind EventType) []string {
 	return out
 }
 
+// timeUpOnce is a run's deadline that runs out once the tracker has reported what a test
+// waits for, not after a fixed time: a loaded machine can take longer than any fixed time to
+// start the informers, and the result would then say only "waiting". The context ends with
+// context.DeadlineExceeded as its cause, as --timeout does; a minute bounds a run whose
+// reports never get there (a regression), so that it fails rather than hangs.
+type timeUpOnce struct {
+	recorder
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	// reached is asked after every report with the last status of each object.
+	reached func(last map[Ref]Status) bool
+	last    map[Ref]Status
+}
+
+func newTimeUpOnce(t *testing.T, reached func(last map[Ref]Status) bool) *timeUpOnce {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	tu := &timeUpOnce{ctx: ctx, cancel: cancel, reached: reached, last: map[Ref]Status{}}
+	timer := time.AfterFunc(time.Minute, func() { cancel(context.DeadlineExceeded) })
+	t.Cleanup(func() { timer.Stop(); cancel(nil) })
+	return tu
+}
+
+func (tu *timeUpOnce) sink(e Event) {
+	tu.recorder.sink(e)
+	if e.Type != EventTypeStatus {
+		return
+	}
+	tu.mu.Lock()
+	tu.last[*e.Object] = *e.Status
+	reached := tu.reached(tu.last)
+	tu.mu.Unlock()
+	if reached {
+		tu.cancel(context.DeadlineExceeded)
+	}
+}
+
 func forbid(kube *fake.Clientset, verb, resource string) {
 	kube.PrependReactor(verb, resource, func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: resource}, "", nil)
@@ -186,18 +222,24 @@ func TestTrackFailingListEndsWithItsContext(t *testing.T) {
 	kube.PrependReactor("list", "deployments", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, apierrors.NewServiceUnavailable("etcd is down")
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
+	// The time runs out once the failing list was reported, while it keeps failing.
+	run := newTimeUpOnce(t, func(last map[Ref]Status) bool {
+		return strings.Contains(last[deploymentRef("app")].Detail, "cannot list")
+	})
 	done := make(chan *Result)
 	go func() {
-		res, _ := Track(ctx, testClients(t, kube), []Target{{Ref: deploymentRef("app"), Policy: readiness.DefaultPolicy()}}, DefaultOptions(), func(Event) {})
+		res, _ := Track(run.ctx, testClients(t, kube), []Target{{Ref: deploymentRef("app"), Policy: readiness.DefaultPolicy()}}, DefaultOptions(), run.sink)
 		done <- res
 	}()
 	var res *Result
 	select {
 	case res = <-done:
-	case <-time.After(time.Minute):
-		t.Fatal("Track outlived its context by a minute")
+	case <-run.ctx.Done():
+		select {
+		case res = <-done:
+		case <-time.After(time.Minute):
+			t.Fatal("Track outlived its context by a minute")
+		}
 	}
 	got := findResult(t, res, deploymentRef("app"))
 	if got.Status.State != StateProgressing || !strings.Contains(got.Status.Detail, "cannot list deployments.apps in namespace ns") {
@@ -226,9 +268,12 @@ func TestTrackIdentityByGroup(t *testing.T) {
 	if coreRef.String() == customRef.String() {
 		t.Fatalf("both read %q", coreRef.String())
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	res, err := Track(ctx, clients, []Target{{Ref: coreRef, Policy: readiness.DefaultPolicy()}, {Ref: customRef, Policy: readiness.DefaultPolicy()}}, DefaultOptions(), func(Event) {})
+	// The custom Service never gets ready: the time runs out once each was judged from an
+	// object (the core one ready, the custom one on a condition).
+	run := newTimeUpOnce(t, func(last map[Ref]Status) bool {
+		return last[coreRef].State == StateReady && strings.Contains(last[customRef].Detail, "revision web-00001 is not ready")
+	})
+	res, err := Track(run.ctx, clients, []Target{{Ref: coreRef, Policy: readiness.DefaultPolicy()}, {Ref: customRef, Policy: readiness.DefaultPolicy()}}, DefaultOptions(), run.sink)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,11 +358,13 @@ func TestTrackTimeoutExplains(t *testing.T) {
 	probe := &corev1.Event{ObjectMeta: metav1.ObjectMeta{Name: "ev", Namespace: "ns", UID: "e"}, InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: pod.Name, UID: pod.UID},
 		Type: corev1.EventTypeWarning, Reason: "Unhealthy", Message: "Readiness probe failed: HTTP probe failed with statuscode: 503", Count: 1, LastTimestamp: metav1.NewTime(time.Now())}
 	kube := fake.NewClientset(d, rs, pod, probe)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
+	// The time runs out once the Deployment was judged from its object, its pods and events.
+	run := newTimeUpOnce(t, func(last map[Ref]Status) bool {
+		return strings.Contains(last[deploymentRef("web")].Detail, "available 0/1")
+	})
 	opts := DefaultOptions()
 	opts.PodLogs = false
-	res, err := Track(ctx, testClients(t, kube), []Target{{Ref: deploymentRef("web"), Policy: readiness.DefaultPolicy()}}, opts, func(Event) {})
+	res, err := Track(run.ctx, testClients(t, kube), []Target{{Ref: deploymentRef("web"), Policy: readiness.DefaultPolicy()}}, opts, run.sink)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -394,10 +441,11 @@ func TestReadyOnceApplied(t *testing.T) {
 			dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
 				map[schema.GroupVersionResource]string{{Version: "v1", Resource: "serviceaccounts"}: "ServiceAccountList"})
 			clients.Dynamic = dyn
-			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-			defer cancel()
-			var rec recorder
-			res, err := Track(ctx, clients, []Target{{Ref: tt.ref, Policy: readiness.DefaultPolicy(), Applied: tt.applied}}, DefaultOptions(), rec.sink)
+			// An object that is watched is absent: the time runs out once its informer said so.
+			run := newTimeUpOnce(t, func(last map[Ref]Status) bool {
+				return last[tt.ref].Detail == "waiting for the object to appear"
+			})
+			res, err := Track(run.ctx, clients, []Target{{Ref: tt.ref, Policy: readiness.DefaultPolicy(), Applied: tt.applied}}, DefaultOptions(), run.sink)
 			if err != nil {
 				t.Fatal(err)
 			}
