@@ -21,18 +21,28 @@ import (
 )
 
 func TestAfterGraceEndsOnlyAGracePeriodAfterItsParent(t *testing.T) {
+	// A grace longer than any stall of a loaded machine between the interruption and the
+	// check: the context Helm gets must still be live.
 	parent, interrupt := context.WithCancel(context.Background())
-	child, cancel := afterGrace(parent, 50*time.Millisecond)
-	defer cancel()
+	child, cancel := afterGrace(parent, time.Hour)
 	interrupt()
 	select {
 	case <-child.Done():
 		t.Fatal("the context Helm gets ended with the interruption: Helm would return before recording the failure")
 	default:
 	}
+	cancel()
+
+	// A short grace ends it, never before the grace is over.
+	parent, interrupt = context.WithCancel(context.Background())
+	const grace = 50 * time.Millisecond
+	child, cancel = afterGrace(parent, grace)
+	defer cancel()
+	interrupted := time.Now()
+	interrupt()
 	<-child.Done()
-	if context.Cause(parent) == nil {
-		t.Fatal("the parent was not interrupted")
+	if waited := time.Since(interrupted); waited < grace {
+		t.Fatalf("the context Helm gets ended %s after the interruption, before its grace of %s", waited, grace)
 	}
 
 	live, cancelLive := afterGrace(context.Background(), time.Hour)
