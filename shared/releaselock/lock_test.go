@@ -206,20 +206,33 @@ func TestHolderGivesUpWhenRenewalsFail(t *testing.T) {
 func TestOutageCostsTimeNotTheRun(t *testing.T) {
 	kube := fake.NewClientset()
 	opts := Options{Duration: 3 * time.Second, Operation: "converge"}
+	// The reactor is in place before the renewals start (client-go's fake does not guard
+	// its reactor chain against a renewal reading it meanwhile).
+	var outage atomic.Bool
+	var failed atomic.Int32
+	longerThanTheLease := make(chan struct{})
+	kube.PrependReactor("update", "leases", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		if !outage.Load() {
+			return false, nil, nil
+		}
+		// Renewals come every third of the lease: the ninth failed one starts after the eighth
+		// was judged, more than twice the lease after the first.
+		if failed.Add(1) == 9 {
+			close(longerThanTheLease)
+		}
+		return true, nil, apierrors.NewServiceUnavailable("the API server is restarting")
+	})
 	held, ctx, err := Acquire(context.Background(), kube, "ns", "app", opts, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer held.Release()
-	var outage atomic.Bool
 	outage.Store(true)
-	kube.PrependReactor("update", "leases", func(action k8stesting.Action) (bool, runtime.Object, error) {
-		if outage.Load() {
-			return true, nil, apierrors.NewServiceUnavailable("the API server is restarting")
-		}
-		return false, nil, nil
-	})
-	time.Sleep(2 * opts.Duration)
+	select {
+	case <-longerThanTheLease:
+	case <-ctx.Done():
+		t.Fatalf("an outage cancelled the run after %d failed renewals: %v", failed.Load(), context.Cause(ctx))
+	}
 	if ctx.Err() != nil {
 		t.Fatalf("an outage cancelled the run: %v", context.Cause(ctx))
 	}
