@@ -156,16 +156,20 @@ func TestHolderGivesUpWhenRenewalsFail(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			kube := fake.NewClientset()
 			opts := Options{Duration: 3 * time.Second, Operation: "converge"}
-			first, firstCtx, err := Acquire(context.Background(), kube, "ns", "app", opts, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			// The reactor is in place before the renewals start (client-go's fake does not
+			// guard its reactor chain against a renewal reading it meanwhile).
+			var firstHolder atomic.Pointer[string]
 			kube.PrependReactor("update", "leases", func(action k8stesting.Action) (bool, runtime.Object, error) {
-				if l := action.(k8stesting.UpdateAction).GetObject().(*coordinationv1.Lease); *l.Spec.HolderIdentity == first.holder {
+				if l := action.(k8stesting.UpdateAction).GetObject().(*coordinationv1.Lease); firstHolder.Load() != nil && *l.Spec.HolderIdentity == *firstHolder.Load() {
 					return true, nil, tt.err
 				}
 				return false, nil, nil
 			})
+			first, firstCtx, err := Acquire(context.Background(), kube, "ns", "app", opts, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			firstHolder.Store(&first.holder)
 			secondHeld := make(chan *Lock)
 			go func() {
 				second, _, err := Acquire(context.Background(), kube, "ns", "app", opts, nil)

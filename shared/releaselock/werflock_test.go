@@ -75,6 +75,7 @@ func TestAcquireWerfLock(t *testing.T) {
 			}
 			var said []string
 			sink := func(e event.Event) { said = append(said, e.Line) }
+			before := time.Now()
 			lock, _, err := Acquire(context.Background(), kube, "ns", "app", Options{Wait: 1500 * time.Millisecond, Operation: "converge"}, sink)
 			waited := strings.Contains(strings.Join(said, "\n"), "locked by werf or nelm (werf lease f00d")
 			if waited != tt.wantWait {
@@ -97,8 +98,11 @@ func TestAcquireWerfLock(t *testing.T) {
 			if record["lockName"] != "release/app" || record["SharedHoldersCount"] != float64(1) || record["IsShared"] != false || record["uuid"] == "f00d" || record["uuid"] == "" {
 				t.Fatalf("lease record %v is not lockgate's record of a new exclusive lease", record)
 			}
-			if left := time.Until(time.Unix(int64(record["ExpireAtTimestamp"].(float64)), 0)); left < 5*time.Second || left > werfLeaseTTL+time.Second {
-				t.Fatalf("lease expires in %s, want lockgate's TTL %s", left, werfLeaseTTL)
+			// The expiry is a TTL after the lease was written or last renewed, in whole
+			// seconds; measured from the clock around the run, never from how long it took.
+			expiry := time.Unix(int64(record["ExpireAtTimestamp"].(float64)), 0)
+			if earliest, latest := before.Add(werfLeaseTTL).Add(-time.Second), time.Now().Add(werfLeaseTTL); expiry.Before(earliest) || expiry.After(latest) {
+				t.Fatalf("lease expires at %s, want lockgate's TTL %s after it was written (between %s and %s)", expiry, werfLeaseTTL, earliest, latest)
 			}
 			lock.Release()
 			cm, err := kube.CoreV1().ConfigMaps("ns").Get(context.Background(), WerfConfigMap, metav1.GetOptions{})
