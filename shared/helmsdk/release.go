@@ -139,8 +139,8 @@ func (c *Client) UpgradeOrInstall(ctx context.Context, req UpgradeRequest) (*Rel
 	// period after ours, so that its goroutine fails first (our applier ends its waits on
 	// ctx at once) and Helm records the failure after its own writes; a revision still
 	// pending after that is marked failed here.
-	helmCtx, cancel := afterGrace(ctx, interruptGrace)
-	defer cancel()
+	helmCtx, returned := afterGrace(ctx, interruptGrace)
+	defer returned()
 	before := 0
 	if last, err := c.lastRevision(req.ReleaseName); err == nil {
 		before = last.Version
@@ -642,21 +642,26 @@ func (c *Client) Uninstall(ctx context.Context, req UninstallRequest) (*Release,
 // revision before it is no longer waited for.
 const interruptGrace = 5 * time.Second
 
-// afterGrace returns a context that ends grace after ctx ends (or when cancel is called).
-func afterGrace(ctx context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+// afterGrace returns a context that ends grace after ctx ends, unless returned is called
+// first (once Helm returned). Returning never ends it: Helm's upgrade leaves a goroutine
+// that marks the new revision failed when its context ends, and when that goroutine has not
+// run yet as the upgrade returns (a loaded machine), ending the context then would mark a
+// revision failed that Helm had just recorded deployed.
+func afterGrace(ctx context.Context, grace time.Duration) (helmCtx context.Context, returned func()) {
 	out, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
 		timer := time.NewTimer(grace)
 		defer timer.Stop()
 		select {
 		case <-timer.C:
 			cancel()
-		case <-out.Done():
+		case <-done:
 		}
 	})
 	return out, func() {
 		stop()
-		cancel()
+		close(done)
 	}
 }
 
