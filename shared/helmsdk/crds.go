@@ -81,10 +81,13 @@ func (c *Client) ApplyCRDsAfter(ctx context.Context, ch *charts.Chart, check fun
 		toParse = append(toParse, i)
 	}
 	served, unknown := c.servedAPIVersions(unchanged)
+	// unlisted are the documents of unchanged CRDs discovery does not list.
+	unlisted := map[int]bool{}
 	for _, m := range unknown {
 		// Not in discovery (yet): its document is parsed for its API versions, and applied.
 		for i, d := range docs {
-			if d.digest == m.GetAnnotations()[CRDAppliedDigestAnnotation] {
+			if d.digest == m.GetAnnotations()[CRDAppliedDigestAnnotation] && !unlisted[i] {
+				unlisted[i] = true
 				toParse = append(toParse, i)
 			}
 		}
@@ -98,8 +101,16 @@ func (c *Client) ApplyCRDsAfter(ctx context.Context, ch *charts.Chart, check fun
 	var all []pendingCRD
 	apiVersions := served
 	for i := range docs {
-		all = append(all, parsed[i]...)
 		apiVersions = append(apiVersions, crdAPIVersions(parsed[i])...)
+		if unlisted[i] && errs[i] == nil && !slices.ContainsFunc(parsed[i], servesAVersion) {
+			// Discovery never lists a CRD that serves no version: it is unchanged, as
+			// PlanCRDs says, not applied again on every run.
+			for _, p := range parsed[i] {
+				res.Unchanged = append(res.Unchanged, p.info.Name)
+			}
+			continue
+		}
+		all = append(all, parsed[i]...)
 	}
 	if err := runCheck(check, apiVersions); err != nil {
 		return CRDsResult{}, err
@@ -316,6 +327,20 @@ func crdAPIVersions(parsed []pendingCRD) []string {
 		}
 	}
 	return out
+}
+
+// servesAVersion reports whether the parsed CRD serves any of its versions.
+func servesAVersion(p pendingCRD) bool {
+	u, ok := p.info.Object.(*unstructured.Unstructured)
+	if !ok {
+		return true
+	}
+	versions, _, _ := unstructured.NestedSlice(u.Object, "spec", "versions")
+	return slices.ContainsFunc(versions, func(v any) bool {
+		version, _ := v.(map[string]any)
+		served, _ := version["served"].(bool)
+		return served
+	})
 }
 
 // pendingCRD is one CRD of the chart as ApplyCRDs applies it: the object with its
