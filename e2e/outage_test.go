@@ -102,6 +102,20 @@ func outageGroup(t *testing.T, env *harness.Env, ns string) string {
 	return group
 }
 
+// awaitDefaultServiceAccount waits until the namespace's default ServiceAccount exists: one
+// the controller manager has not made yet when the control plane stops is made only after its
+// retries back off for minutes, and the chart's pods cannot be created without it (the cluster's
+// recovery, not converge's, which these tests are about).
+func awaitDefaultServiceAccount(t *testing.T, env *harness.Env, ns string) {
+	t.Helper()
+	harness.Eventually(t, 2*time.Minute, func() string {
+		if res := env.Command(t, "kubectl", "-n", ns, "get", "serviceaccount", "default").Run(); res.ExitCode != 0 {
+			return "no default ServiceAccount in " + ns + " yet: " + res.Stderr
+		}
+		return ""
+	})
+}
+
 // phaseTrigger picks the request of converge that starts the outage; lose: the request
 // reaches the API server, which acts on it, and its answer is lost as the control plane
 // stops (the connection is cut), else the control plane stops before it is forwarded.
@@ -187,6 +201,7 @@ func TestOutageInEachPhaseCostsTimeNotTheDeploy(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ns := env.Namespace(t)
+			awaitDefaultServiceAccount(t, env, ns)
 			group := outageGroup(t, env, ns)
 			cmd := env.Command(t, "kubectl", "converge", outageChart(t, group), "--release", "outage", "-n", ns, "--progress", "plain", "--timeout", "3m")
 			var res harness.Result
@@ -238,6 +253,7 @@ func TestOutageLongerThanTheTimeout(t *testing.T) {
 	env := harness.Get(t)
 	harness.OwnCluster(t)
 	ns := env.Namespace(t)
+	awaitDefaultServiceAccount(t, env, ns)
 	group := outageGroup(t, env, ns)
 	chart := outageChart(t, group)
 	const timeout = 60 * time.Second

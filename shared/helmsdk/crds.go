@@ -660,9 +660,11 @@ const (
 const crdReadAfter = 5 * time.Second
 
 // crdEstablished reads the CRD: whether it is established, or an error when the API server
-// refused its names.
+// refused its names. A CRD whose names were accepted but that is not established is nudged
+// (see nudgeEstablishing).
 func crdEstablished(info *resource.Info) (bool, error) {
-	obj, err := resource.NewHelper(info.Client, info.Mapping).Get("", info.Name)
+	helper := resource.NewHelper(info.Client, info.Mapping)
+	obj, err := helper.Get("", info.Name)
 	if err != nil {
 		return false, nil
 	}
@@ -670,17 +672,67 @@ func crdEstablished(info *resource.Info) (bool, error) {
 	if !ok {
 		return false, nil
 	}
+	switch state, cond := crdEstablishing(u); state {
+	case crdReady:
+		return true, nil
+	case crdNamesRefused:
+		return false, fmt.Errorf("CRD %q is not established: %v: %v", info.Name, cond["reason"], cond["message"])
+	case crdNamesAcceptedNotEstablished:
+		nudgeEstablishing(helper, info.Name)
+	}
+	return false, nil
+}
+
+// crdState is where a CRD is on its way to being served.
+type crdState int
+
+const (
+	crdWaiting crdState = iota
+	crdReady
+	crdNamesRefused
+	// crdNamesAcceptedNotEstablished: names accepted, not (yet) established.
+	crdNamesAcceptedNotEstablished
+)
+
+// crdEstablishing says where the CRD u is, with the condition that says so.
+func crdEstablishing(u *unstructured.Unstructured) (crdState, map[string]any) {
 	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	var accepted map[string]any
 	for _, c := range conds {
 		m, _ := c.(map[string]any)
 		switch {
 		case m["type"] == "Established" && m["status"] == "True":
-			return true, nil
+			return crdReady, m
 		case m["type"] == "NamesAccepted" && m["status"] == "False":
-			return false, fmt.Errorf("CRD %q is not established: %v: %v", info.Name, m["reason"], m["message"])
+			return crdNamesRefused, m
+		case m["type"] == "NamesAccepted" && m["status"] == "True":
+			accepted = m
 		}
 	}
-	return false, nil
+	if accepted != nil {
+		return crdNamesAcceptedNotEstablished, accepted
+	}
+	return crdWaiting, nil
+}
+
+// crdNudgeAnnotation is written and removed again on a CRD stuck between its names being
+// accepted and being established.
+const crdNudgeAnnotation = "kubectl-converge.io/establishing"
+
+// nudgeEstablishing writes an annotation on the CRD and removes it again. The API server
+// establishes a CRD when it sees an update of it with its names accepted; one killed between
+// storing that condition and establishing it (a restart while the CRD was being created)
+// sees no update after it starts again, and its names controller skips a CRD whose names are
+// already accepted, so the CRD waits for the informers' resync, minutes later. Two metadata
+// writes are two updates; nothing else of the CRD changes. Failures are left to the next
+// round.
+func nudgeEstablishing(helper *resource.Helper, name string) {
+	for _, value := range []string{strconv.Quote(time.Now().UTC().Format(time.RFC3339Nano)), "null"} {
+		patch := []byte(`{"metadata":{"annotations":{"` + crdNudgeAnnotation + `":` + value + `}}}`)
+		if _, err := helper.WithFieldManager(crdFieldManager).Patch("", name, types.MergePatchType, patch, &metav1.PatchOptions{}); err != nil {
+			return
+		}
+	}
 }
 
 // roundDiscovery asks discovery once per group version in one round of awaitServed.

@@ -1,11 +1,17 @@
 package helmsdk
 
 import (
+	"cmp"
+	"fmt"
+	"io"
+	"net/http"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	fakediscovery "k8s.io/client-go/discovery/fake"
@@ -164,5 +170,56 @@ func TestCRDUnchanged(t *testing.T) {
 		if got := crdUnchanged(tt.live, tt.digest); got != tt.want {
 			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
 		}
+	}
+}
+
+// TestStuckCRDIsNudged: a CRD whose names were accepted but that is not established (the API
+// server restarted between the two) gets two metadata writes, an annotation and its removal,
+// which make the API server establish it; an established CRD, one still waiting for its names
+// and one whose names were refused are read only.
+func TestStuckCRDIsNudged(t *testing.T) {
+	crd := func(conditions string) string {
+		return "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: widgets.x.io}\nstatus: {conditions: [" + conditions + "]}\n"
+	}
+	accepted := `{type: NamesAccepted, status: "True", reason: NoConflicts}`
+	tests := []struct {
+		name            string
+		live            string
+		wantEstablished bool
+		wantErr         string
+		wantPatches     []string
+	}{
+		{name: "established", live: crd(accepted + `, {type: Established, status: "True"}`), wantEstablished: true},
+		{name: "names not yet judged", live: crd("")},
+		{name: "names refused", live: crd(`{type: NamesAccepted, status: "False", reason: ListKindConflict, message: "listKind is already in use"}`),
+			wantErr: `CRD "widgets.x.io" is not established: ListKindConflict: listKind is already in use`},
+		{name: "names accepted, not established", live: crd(accepted), wantPatches: []string{
+			`{"metadata":{"annotations":{"kubectl-converge.io/establishing":"<time>"}}}`,
+			`{"metadata":{"annotations":{"kubectl-converge.io/establishing":null}}}`,
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			info := objectInfo(t, tt.live)
+			info.Namespace, info.Mapping.Scope = "", meta.RESTScopeRoot
+			var patches []string
+			info.Client = answering(func(req *http.Request) (int, string) {
+				if req.Method == http.MethodPatch {
+					body, _ := io.ReadAll(req.Body)
+					if req.Header.Get("Content-Type") != "application/merge-patch+json" || req.URL.Query().Get("fieldManager") != crdFieldManager {
+						t.Errorf("patch %s with %q by %q", body, req.Header.Get("Content-Type"), req.URL.Query().Get("fieldManager"))
+					}
+					patches = append(patches, regexp.MustCompile(`"\d{4}-[^"]*"`).ReplaceAllString(string(body), `"<time>"`))
+				}
+				return http.StatusOK, tt.live
+			})
+			established, err := crdEstablished(info)
+			if established != tt.wantEstablished || fmt.Sprint(err) != cmp.Or(tt.wantErr, "<nil>") {
+				t.Fatalf("established %v, error %v; want %v, %q", established, err, tt.wantEstablished, tt.wantErr)
+			}
+			if !reflect.DeepEqual(patches, tt.wantPatches) {
+				t.Fatalf("patches %q, want %q", patches, tt.wantPatches)
+			}
+		})
 	}
 }
