@@ -99,6 +99,7 @@ func (c *Client) ApplyCRDsAfter(ctx context.Context, ch *charts.Chart, check fun
 	}
 	parsed, errs := c.parseCRDDocuments(docs, toParse)
 	var all []pendingCRD
+	var digests []string // by CRD of all: its document's digest
 	apiVersions := served
 	for i := range docs {
 		apiVersions = append(apiVersions, crdAPIVersions(parsed[i])...)
@@ -111,6 +112,9 @@ func (c *Client) ApplyCRDsAfter(ctx context.Context, ch *charts.Chart, check fun
 			continue
 		}
 		all = append(all, parsed[i]...)
+		for range parsed[i] {
+			digests = append(digests, docs[i].digest)
+		}
 	}
 	if err := runCheck(check, apiVersions); err != nil {
 		return CRDsResult{}, err
@@ -128,9 +132,19 @@ func (c *Client) ApplyCRDsAfter(ctx context.Context, ch *charts.Chart, check fun
 			exists[i] = live.byName[p.info.Name]
 		}
 	} else {
+		// Not listed: each CRD's own metadata says whether it is unchanged, as PlanCRDs reads
+		// it (else every CRD was applied again on every run).
+		var kept []pendingCRD
+		exists = exists[:0]
 		for i, m := range c.liveCRDMetadata(ctx, len(all), func(i int) string { return all[i].info.Name }) {
-			exists[i] = m != nil
+			if crdUnchanged(m, digests[i]) {
+				res.Unchanged = append(res.Unchanged, all[i].info.Name)
+				continue
+			}
+			kept = append(kept, all[i])
+			exists = append(exists, m != nil)
 		}
+		all = kept
 	}
 	// All at once, as helm creates them: the API server works on them together.
 	writeErrs := make([]error, len(all))
