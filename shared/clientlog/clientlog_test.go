@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -39,15 +41,20 @@ func TestKlogNeverReachesTheTerminal(t *testing.T) {
 	}
 }
 
+// warningRuns numbers the runs of TestWarningsOncePerText: a warning is shown once per
+// process, so each run (go test -count=N) warns with a text of its own.
+var warningRuns atomic.Int64
+
 func TestWarningsOncePerText(t *testing.T) {
 	var fallback bytes.Buffer
 	Install(nil, &fallback)
 	h := warningHandler{}
+	text := fmt.Sprintf("policy/v1beta1 PodSecurityPolicy is deprecated (run %d)", warningRuns.Add(1))
 	for range 3 {
-		h.HandleWarningHeaderWithContext(context.Background(), 299, "-", "policy/v1beta1 PodSecurityPolicy is deprecated")
+		h.HandleWarningHeaderWithContext(context.Background(), 299, "-", text)
 	}
 	h.HandleWarningHeaderWithContext(context.Background(), 199, "-", "not a warning code")
-	if got := fallback.String(); got != "Warning: policy/v1beta1 PodSecurityPolicy is deprecated\n" {
+	if got := fallback.String(); got != "Warning: "+text+"\n" {
 		t.Fatalf("fallback got %q", got)
 	}
 }

@@ -1,8 +1,10 @@
 package helmsdk
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -10,12 +12,17 @@ import (
 	"github.com/kubectl-converge/converge/shared/redact"
 )
 
+// secretRuns numbers the runs of the tests that register a secret.
+var secretRuns atomic.Int64
+
 // TestHistoryRegistersHookSecrets: reading a release through the client, as rollback and
 // track do before anything runs or prints (and as Helm's rollback and uninstall do before
 // their hooks), registers the Secrets of every revision's hooks with the redactor, not only
 // those of its manifest.
 func TestHistoryRegistersHookSecrets(t *testing.T) {
-	const hookSecret = "hook-token-SECRETMARKER-rollback"
+	// Registered secrets stay registered for the process: each run (go test -count=N) has
+	// its own.
+	hookSecret := fmt.Sprintf("hook-token-%d-SECRETMARKER-rollback", secretRuns.Add(1))
 	releases := filepath.Join(t.TempDir(), "releases.yaml")
 	data := `- name: app
   namespace: default

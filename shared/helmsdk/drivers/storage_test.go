@@ -6,6 +6,7 @@ import (
 	"io"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"helm.sh/helm/v3/pkg/action"
@@ -99,6 +100,9 @@ func TestSecretFreeStorage(t *testing.T) {
 	}
 }
 
+// secretRuns numbers the runs of the tests that register a secret.
+var secretRuns atomic.Int64
+
 // TestReadRevisionsRegisterTheirSecrets: reading a release registers the Secrets of its
 // manifest and of its hooks, whichever read (Get, List, Query) a command makes.
 func TestReadRevisionsRegisterTheirSecrets(t *testing.T) {
@@ -115,8 +119,11 @@ func TestReadRevisionsRegisterTheirSecrets(t *testing.T) {
 	}
 	for _, tt := range reads {
 		t.Run(tt.name, func(t *testing.T) {
-			hookSecret := "hook-" + tt.name + "-SECRETMARKER"
-			manifestSecret := "manifest-" + tt.name + "-SECRETMARKER"
+			// Registered secrets stay registered for the process: each run (go test
+			// -count=N) has its own.
+			run := secretRuns.Add(1)
+			hookSecret := fmt.Sprintf("hook-%s-%d-SECRETMARKER", tt.name, run)
+			manifestSecret := fmt.Sprintf("manifest-%s-%d-SECRETMARKER", tt.name, run)
 			mem := driver.NewMemory()
 			rls := &release.Release{Name: "app", Namespace: "default", Version: 1,
 				Info:     &release.Info{Status: release.StatusDeployed},
