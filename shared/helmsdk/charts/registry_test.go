@@ -12,11 +12,11 @@ import (
 	"testing"
 )
 
-// TestOversizedChartLayerIsRefusedWhileStreaming: a registry whose chart layer is three times
+// TestOversizedChartLayerIsRefusedWhileStreaming: a registry whose chart layer is four times
 // MaxPulledChartSize (declared so in its manifest, sent without a length) is refused with one
 // line naming the chart and the cap, and the pull stops reading near the cap.
 func TestOversizedChartLayerIsRefusedWhileStreaming(t *testing.T) {
-	const layerSize = 3 * MaxPulledChartSize
+	const layerSize = 4 * MaxPulledChartSize
 	config := []byte(`{"apiVersion":"v2","name":"big","version":"0.1.0"}`)
 	digest := func(data []byte) string {
 		sum := sha256.Sum256(data)
@@ -65,10 +65,12 @@ func TestOversizedChartLayerIsRefusedWhileStreaming(t *testing.T) {
 	if err == nil || err.Error() != want {
 		t.Fatalf("got %v, want %q", err, want)
 	}
-	// Socket buffers take tens of MiB beyond what was read, so the proof is that the registry
-	// was stopped well before the end of a layer three times the cap.
-	if served.Load() > 2*MaxPulledChartSize {
-		t.Fatalf("the registry could send %d MiB of %d before the pull stopped: the layer was read whole, not capped while reading", served.Load()>>20, layerSize>>20)
+	// Socket buffers take what the machine allows beyond what was read (tcp_rmem allows
+	// 32 MiB and more on some machines), so the proof is that the registry could not send
+	// its whole layer: a pull that reads whole takes all four times the cap, a capped one the
+	// cap and the buffers.
+	if served.Load() >= layerSize {
+		t.Fatalf("the registry could send all %d MiB of its layer: the layer was read whole, not capped while reading", served.Load()>>20)
 	}
 }
 
