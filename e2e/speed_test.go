@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"bytes"
+	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -161,4 +163,69 @@ spec:
 		t.Fatalf("annotation team=%q after --add-annotation team=gadgets, want gadgets", got)
 	}
 	converge("unchanged CRDs: ", "--add-annotation", "team=gadgets")
+}
+
+// TestNewObjectsCostOneWrite: an object new in the release is created with one request and
+// read only by Helm's own check for objects in the way (once), on a first install and when an
+// upgrade adds it; an object in the way is still read, and refused when it is another's.
+func TestNewObjectsCostOneWrite(t *testing.T) {
+	env := harness.Get(t)
+	ns := env.Namespace(t)
+	var mu sync.Mutex
+	requests := map[string]int{}
+	proxy := harness.NewAPIProxy(t, env.Kubeconfig, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		if strings.Contains(r.URL.Path, "/configmaps") {
+			name := r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
+			if r.Method == http.MethodPost {
+				body, _ := io.ReadAll(r.Body)
+				r.Body = io.NopCloser(bytes.NewReader(body))
+				name = "POST"
+				if !bytes.Contains(body, []byte(`"fresh-`)) {
+					name = "other"
+				}
+			}
+			if strings.HasPrefix(name, "fresh-") || name == "POST" {
+				mu.Lock()
+				requests[r.Method+" "+name]++
+				mu.Unlock()
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+	take := func() map[string]int {
+		mu.Lock()
+		defer mu.Unlock()
+		out := requests
+		requests = map[string]int{}
+		return out
+	}
+	cm := func(name string) string {
+		return "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + name + "}\ndata: {a: b}\n"
+	}
+	chart := writeChart(t, "fresh", map[string]string{"templates/a.yaml": cm("fresh-a"), "templates/b.yaml": cm("fresh-b")})
+	converge := func() harness.Result {
+		return env.Command(t, "kubectl", "converge", chart, "-n", ns, "--progress", "plain").Env("KUBECONFIG", proxy.Kubeconfig).Run()
+	}
+	if res := converge(); res.ExitCode != 0 {
+		t.Fatalf("install: exit %d\n%s", res.ExitCode, res.Stderr)
+	}
+	if got := take(); got["POST POST"] != 2 || got["GET fresh-a"] != 1 || got["GET fresh-b"] != 1 {
+		t.Fatalf("install: ConfigMap requests %v, want 2 creates and one read of each (Helm's check)", got)
+	}
+	writeFile(t, filepath.Join(chart, "templates", "c.yaml"), cm("fresh-c"))
+	if res := converge(); res.ExitCode != 0 {
+		t.Fatalf("upgrade: exit %d\n%s", res.ExitCode, res.Stderr)
+	}
+	if got := take(); got["POST POST"] != 1 || got["GET fresh-c"] != 1 {
+		t.Fatalf("upgrade adding fresh-c: ConfigMap requests %v, want one create and one read of fresh-c (Helm's check)", got)
+	}
+	env.Kubectl(t, "-n", ns, "create", "configmap", "fresh-d")
+	writeFile(t, filepath.Join(chart, "templates", "d.yaml"), cm("fresh-d"))
+	res := converge()
+	if res.ExitCode == 0 || !strings.Contains(res.Stderr, "fresh-d") {
+		t.Fatalf("upgrade over a ConfigMap made with kubectl: exit %d, want a refusal naming it\n%s", res.ExitCode, res.Stderr)
+	}
+	if got := env.Kubectl(t, "-n", ns, "get", "configmap", "fresh-d", "-o", "jsonpath={.data}"); got != "" {
+		t.Fatalf("the ConfigMap made with kubectl was changed: data %s", got)
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/kubectl-converge/converge/shared/lifecycle"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sort"
 	"strings"
 	"sync"
@@ -394,6 +395,21 @@ func (a *Applier) applyOne(s *applyStep, info, previous *resource.Info, ops helm
 	if err != nil {
 		return err
 	}
+	if previous == nil && l.ReplicasOnCreation == nil {
+		// New in the release: created in one request, as Helm does; only an object that is
+		// there already is read and decided on.
+		if d := a.decide(&l, nil, nil, false); d.Action == lifecycle.ActionCreate {
+			err := ops.Create(info)
+			if err == nil {
+				s.decision = d
+				a.markApplied(ref.Ref, d)
+				return nil
+			}
+			if !apierrors.IsAlreadyExists(err) {
+				return fmt.Errorf("apply %s: %w", name, err)
+			}
+		}
+	}
 	live, err := ops.Get(info)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
@@ -440,11 +456,16 @@ func (a *Applier) applyOne(s *applyStep, info, previous *resource.Info, ops helm
 	if err != nil {
 		return fmt.Errorf("apply %s: %w", name, err)
 	}
-	a.mu.Lock()
-	a.applied[ref.Ref] = time.Now()
-	a.mu.Unlock()
-	a.act(ref.Ref, done, actLine(ref.Ref, done))
+	a.markApplied(ref.Ref, done)
 	return nil
+}
+
+// markApplied records that the object ref was applied as decision d said, and says so.
+func (a *Applier) markApplied(ref track.Ref, d lifecycle.Decision) {
+	a.mu.Lock()
+	a.applied[ref] = time.Now()
+	a.mu.Unlock()
+	a.act(ref, d, actLine(ref, d))
 }
 
 // refuse is the error of a recreation refused because the object is another release's:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"github.com/kubectl-converge/converge/shared/lifecycle"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"strings"
 	"testing"
 
@@ -24,6 +25,14 @@ type liveOps struct {
 var errDeleteCalled = errors.New("delete called")
 
 func (o *liveOps) Apply(previous, target *resource.Info) error { return nil }
+
+// Create finds the live object in the way, if any, as the API server would.
+func (o *liveOps) Create(target *resource.Info) error {
+	if o.live != nil {
+		return apierrors.NewAlreadyExists(target.Mapping.Resource.GroupResource(), target.Name)
+	}
+	return nil
+}
 func (o *liveOps) Get(*resource.Info) (*unstructured.Unstructured, error) {
 	return o.live, nil
 }

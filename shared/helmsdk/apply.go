@@ -41,6 +41,8 @@ type Ops interface {
 	// Apply creates target, or patches the live object with Helm's three-way merge against
 	// previous (nil: the live object is the baseline).
 	Apply(previous, target *resource.Info) error
+	// Create creates target in one request; an AlreadyExists error when it exists.
+	Create(target *resource.Info) error
 	// Get returns the live object, nil when there is none.
 	Get(info *resource.Info) (*unstructured.Unstructured, error)
 	// Delete deletes the live object; a missing object is not an error.
@@ -68,6 +70,11 @@ func (o helmOps) Apply(previous, target *resource.Info) error {
 		}
 	}
 	return o.update(previous, target)
+}
+
+func (o helmOps) Create(target *resource.Info) error {
+	_, err := o.client.Create(kube.ResourceList{target})
+	return err
 }
 
 // update is Helm 3's kube.Client.Update of one object (create when missing, else the patch
