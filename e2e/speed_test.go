@@ -163,6 +163,16 @@ spec:
 		t.Fatalf("annotation team=%q after --add-annotation team=gadgets, want gadgets", got)
 	}
 	converge("unchanged CRDs: ", "--add-annotation", "team=gadgets")
+
+	// Another manager writes a field of its own (as cert-manager injects a webhook's
+	// caBundle): the chart's CRD is still as applied, for the deploy and the plan alike.
+	env.Kubectl(t, "annotate", "crd", crdName, "other.example.com/injected=yes")
+	converge("unchanged CRDs: ", "--add-annotation", "team=gadgets")
+	converge("unchanged CRDs: ", "--add-annotation", "team=gadgets")
+	plan := env.Command(t, "kubectl", "converge", "plan", chart, "-n", ns, "--exit-code", "--add-annotation", "team=gadgets").Env("HOME", home).Run()
+	if plan.ExitCode != 0 {
+		t.Fatalf("plan --exit-code after another manager's annotation: exit %d, want 0 (nothing to change)\n%s\n%s", plan.ExitCode, plan.Stdout, plan.Stderr)
+	}
 }
 
 // TestNewObjectsCostOneWrite: an object new in the release is created with one request and

@@ -122,6 +122,11 @@ func planCRDs(ctx context.Context, client *helmsdk.Client, p *inputs.Prepared, p
 			if c.Diff, err = objectDiff(live, crd.Desired.Object, opts.Diff); err != nil {
 				return fmt.Errorf("%s: %w", t.Ref, err)
 			}
+			if c.Action == ActionUpdate && c.Diff == "" {
+				// The apply would change nothing (another manager wrote fields of its own
+				// since): ApplyCRDs reports it unchanged too.
+				c.Action = ActionUnchanged
+			}
 		}
 		plan.add(c)
 	}

@@ -126,34 +126,40 @@ func (c *Client) ApplyCRDsAfter(ctx context.Context, ch *charts.Chart, check fun
 		c.forgetAPIResources()
 		return res, nil
 	}
-	exists := make([]bool, len(all))
+	// liveVersions are the resourceVersions of the live CRDs, "" for those not there.
+	liveVersions := make([]string, len(all))
 	if listed {
 		for i, p := range all {
-			exists[i] = live.byName[p.info.Name]
+			liveVersions[i] = live.byName[p.info.Name]
 		}
 	} else {
 		// Not listed: each CRD's own metadata says whether it is unchanged, as PlanCRDs reads
 		// it (else every CRD was applied again on every run).
 		var kept []pendingCRD
-		exists = exists[:0]
+		liveVersions = liveVersions[:0]
 		for i, m := range c.liveCRDMetadata(ctx, len(all), func(i int) string { return all[i].info.Name }) {
 			if crdUnchanged(m, digests[i]) {
 				res.Unchanged = append(res.Unchanged, all[i].info.Name)
 				continue
 			}
 			kept = append(kept, all[i])
-			exists = append(exists, m != nil)
+			version := ""
+			if m != nil {
+				version = m.ResourceVersion
+			}
+			liveVersions = append(liveVersions, version)
 		}
 		all = kept
 	}
 	// All at once, as helm creates them: the API server works on them together.
 	writeErrs := make([]error, len(all))
+	changed := make([]bool, len(all))
 	var wg sync.WaitGroup
 	for i, p := range all {
 		wg.Add(1)
 		redact.Go(func() {
 			defer wg.Done()
-			writeErrs[i] = writeCRD(p.info, p.data, exists[i])
+			changed[i], writeErrs[i] = writeCRD(p.info, p.data, liveVersions[i])
 			if writeErrs[i] != nil {
 				writeErrs[i] = fmt.Errorf("%w (from %s)", writeErrs[i], p.file)
 			}
@@ -164,6 +170,12 @@ func (c *Client) ApplyCRDsAfter(ctx context.Context, ch *charts.Chart, check fun
 	for i, p := range all {
 		if writeErrs[i] != nil {
 			return res, writeErrs[i]
+		}
+		if !changed[i] {
+			// Applied as it was (another manager wrote fields of its own since, a webhook's
+			// caBundle, say): unchanged, as the plan's empty diff says.
+			res.Unchanged = append(res.Unchanged, p.info.Name)
+			continue
 		}
 		res.Applied = append(res.Applied, p.info.Name)
 		written = append(written, p.info)
@@ -248,14 +260,14 @@ func (c *Client) crdDocumentsOf(file string, data []byte) []crdDocument {
 
 // liveCRDSet is what one list of the live CRDs' metadata says.
 type liveCRDSet struct {
-	byName   map[string]bool
+	byName   map[string]string // resourceVersions
 	byDigest map[string]*metav1.PartialObjectMetadata
 }
 
 // liveCRDs lists the metadata (no schemas) of the cluster's CRDs; listed is false when they
 // cannot be listed (a deployer allowed to read only some CRDs by name).
 func (c *Client) liveCRDs(ctx context.Context) (set liveCRDSet, listed bool) {
-	set = liveCRDSet{byName: map[string]bool{}, byDigest: map[string]*metav1.PartialObjectMetadata{}}
+	set = liveCRDSet{byName: map[string]string{}, byDigest: map[string]*metav1.PartialObjectMetadata{}}
 	client, err := c.crdMetadataClient()
 	if err != nil {
 		return set, false
@@ -266,7 +278,7 @@ func (c *Client) liveCRDs(ctx context.Context) (set liveCRDSet, listed bool) {
 	}
 	for i := range list.Items {
 		m := &list.Items[i]
-		set.byName[m.Name] = true
+		set.byName[m.Name] = m.ResourceVersion
 		if d := m.GetAnnotations()[CRDAppliedDigestAnnotation]; d != "" {
 			set.byDigest[d] = m
 		}
@@ -479,27 +491,31 @@ func (c *Client) PlanCRDs(ctx context.Context, ch *charts.Chart) ([]CRDPlan, err
 	return out, nil
 }
 
-// writeCRD creates a CRD that is not there (a create costs the API server about half of a
-// server-side apply of the same large schema) and server-side applies one that is, data
-// being the CRD as JSON. The apply removes what the chart dropped also from a CRD converge
-// created: the API server counts the create's fields as the same manager's.
-func writeCRD(info *resource.Info, data []byte, exists bool) error {
+// writeCRD creates a CRD that is not there (liveVersion "": a create costs the API server
+// about half of a server-side apply of the same large schema) and server-side applies one
+// that is, data being the CRD as JSON; changed is false when the apply changed nothing (the
+// API server keeps the resourceVersion of a write that changes nothing). The apply removes
+// what the chart dropped also from a CRD converge created: the API server counts the
+// create's fields as the same manager's.
+func writeCRD(info *resource.Info, data []byte, liveVersion string) (changed bool, err error) {
 	helper := resource.NewHelper(info.Client, info.Mapping).WithFieldManager(crdFieldManager)
-	if !exists {
+	if liveVersion == "" {
 		_, err := helper.Create("", true, info.Object)
 		if !apierrors.IsAlreadyExists(err) {
 			if err != nil {
-				return fmt.Errorf("create CRD %q: %w", info.Name, err)
+				return false, fmt.Errorf("create CRD %q: %w", info.Name, err)
 			}
-			return nil
+			return true, nil
 		}
 		// Created meanwhile, or its metadata could not be read: applied over.
 	}
 	force := true
-	if _, err := helper.Patch("", info.Name, types.ApplyPatchType, data, &metav1.PatchOptions{Force: &force}); err != nil {
-		return fmt.Errorf("apply CRD %q: %w", info.Name, err)
+	obj, err := helper.Patch("", info.Name, types.ApplyPatchType, data, &metav1.PatchOptions{Force: &force})
+	if err != nil {
+		return false, fmt.Errorf("apply CRD %q: %w", info.Name, err)
 	}
-	return nil
+	m, err := meta.Accessor(obj)
+	return err != nil || liveVersion == "" || m.GetResourceVersion() != liveVersion, nil
 }
 
 // liveCRDMetadata reads the metadata (no schema) of the CRDs named by name(0..n-1), a few at
