@@ -3,6 +3,7 @@ package helmsdk
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -119,7 +120,7 @@ func (c *Client) ApplyCRDsAfter(ctx context.Context, ch *charts.Chart, check fun
 	if err := runCheck(check, apiVersions); err != nil {
 		return CRDsResult{}, err
 	}
-	if err := cmpOr(errs...); err != nil {
+	if err := cmp.Or(errs...); err != nil {
 		return CRDsResult{}, err
 	}
 	if len(all) == 0 {
@@ -196,16 +197,6 @@ func runCheck(check func([]string) error, apiVersions []string) error {
 		return nil
 	}
 	return check(apiVersions)
-}
-
-// cmpOr is the first non-nil error.
-func cmpOr(errs ...error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // crdUnchanged is the one decision, for ApplyCRDs and PlanCRDs alike, that a CRD is left
@@ -519,8 +510,7 @@ func writeCRD(info *resource.Info, data []byte, liveVersion string) (changed boo
 }
 
 // liveCRDMetadata reads the metadata (no schema) of the CRDs named by name(0..n-1), a few at
-// a time; a CRD that is absent or cannot be read, or an empty name, is nil (and is then
-// applied).
+// a time; a CRD that is absent or cannot be read is nil (and is then applied).
 func (c *Client) liveCRDMetadata(ctx context.Context, n int, name func(int) string) []*metav1.PartialObjectMetadata {
 	out := make([]*metav1.PartialObjectMetadata, n)
 	crds, err := c.crdMetadataClient()
@@ -533,9 +523,6 @@ func (c *Client) liveCRDMetadata(ctx context.Context, n int, name func(int) stri
 		wg.Add(1)
 		redact.Go(func() {
 			defer wg.Done()
-			if name(i) == "" {
-				return
-			}
 			limiter <- struct{}{}
 			defer func() { <-limiter }()
 			if m, err := crds.Get(ctx, name(i), metav1.GetOptions{}); err == nil {
