@@ -52,6 +52,9 @@ type Client struct {
 	transform Transform
 	// transformKey is Config.TransformKey.
 	transformKey string
+	// hooksOneByOne runs every hook as Helm alone does, none created ahead of its turn
+	// (hookBatch): what tests compare with.
+	hooksOneByOne bool
 }
 
 // NewClient connects the Helm action configuration to the cluster described by c.

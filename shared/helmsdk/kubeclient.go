@@ -70,6 +70,9 @@ type deployKubeClient struct {
 	// Applier gets them as the previous objects, where Helm's install has none (Create) or
 	// only the live ones it adopts (Update).
 	retried kube.ResourceList
+	// hooks, when set, creates the inert hooks of a turn together (hookBatch); it learns the
+	// hooks from the revisions the action's storage records.
+	hooks *hookBatch
 }
 
 // SparedObject is an object of a release an uninstall did not delete: another release owns
@@ -242,41 +245,50 @@ func (c *deployKubeClient) Build(r io.Reader, validate bool) (kube.ResourceList,
 }
 
 // Create is how Helm creates a first install's objects and each hook's objects; only the
-// former go to the Applier. Hooks are created as Helm does (then awaited by the Applier),
-// once an old copy still being deleted is gone: Helm deletes one by before-hook-creation and
-// waits, but a copy deleted by hook-succeeded or by hand may still be terminating.
+// former go to the Applier. Hooks are created by createHook (with the inert hooks of the same
+// turn, hookBatch).
 func (c *deployKubeClient) Create(resources kube.ResourceList) (*kube.Result, error) {
+	if isHookList(resources) {
+		return c.createHook(resources)
+	}
 	if c.applier == nil {
 		return c.Client.Create(resources)
 	}
-	ops := helmOps{client: c.Client, install: true, keepManual: c.keepManual}
-	if isHookList(resources) {
-		if len(resources) == 1 {
-			// One request, as Helm: the live copy is read only when one is in the way.
-			res, err := c.Client.Create(resources)
-			if !apierrors.IsAlreadyExists(err) {
-				return res, err
-			}
-		}
-		var terminating kube.ResourceList
-		for _, info := range resources {
-			live, err := ops.Get(info)
-			if err != nil {
-				return nil, fmt.Errorf("read %s %q before creating it: %w", info.Mapping.GroupVersionKind.Kind, info.Name, err)
-			}
-			if live != nil && live.GetDeletionTimestamp() != nil {
-				terminating = append(terminating, info)
-			}
-		}
-		if len(terminating) > 0 {
-			if err := c.applier.AwaitGone(terminating, "the hook's previous copy is still being deleted"); err != nil {
-				return nil, err
-			}
-		}
+	withoutReleaseMetadata(resources)
+	return &kube.Result{Created: resources}, c.applier.Apply(c.retried, resources, helmOps{client: c.Client, install: true, keepManual: c.keepManual})
+}
+
+// createHookObjects creates a hook's objects as Helm does (then awaited by the Applier), once
+// an old copy still being deleted is gone: Helm deletes one by before-hook-creation and
+// waits, but a copy deleted by hook-succeeded or by hand may still be terminating.
+func (c *deployKubeClient) createHookObjects(resources kube.ResourceList) (*kube.Result, error) {
+	if c.applier == nil {
 		return c.Client.Create(resources)
 	}
-	withoutReleaseMetadata(resources)
-	return &kube.Result{Created: resources}, c.applier.Apply(c.retried, resources, ops)
+	if len(resources) == 1 {
+		// One request, as Helm: the live copy is read only when one is in the way.
+		res, err := c.Client.Create(resources)
+		if !apierrors.IsAlreadyExists(err) {
+			return res, err
+		}
+	}
+	ops := helmOps{client: c.Client}
+	var terminating kube.ResourceList
+	for _, info := range resources {
+		live, err := ops.Get(info)
+		if err != nil {
+			return nil, fmt.Errorf("read %s %q before creating it: %w", info.Mapping.GroupVersionKind.Kind, info.Name, err)
+		}
+		if live != nil && live.GetDeletionTimestamp() != nil {
+			terminating = append(terminating, info)
+		}
+	}
+	if len(terminating) > 0 {
+		if err := c.applier.AwaitGone(terminating, "the hook's previous copy is still being deleted"); err != nil {
+			return nil, err
+		}
+	}
+	return c.Client.Create(resources)
 }
 
 // Delete is how Helm deletes hooks by their delete policy (before-hook-creation,
@@ -284,6 +296,19 @@ func (c *deployKubeClient) Create(resources kube.ResourceList) (*kube.Result, er
 // each object's werf.io/delete-propagation (Foreground by default, as nelm), and the wait
 // reported live and bounded by the operation.
 func (c *deployKubeClient) Delete(resources kube.ResourceList) (*kube.Result, []error) {
+	if ahead := c.hooks.aheadOf(resources); ahead != nil {
+		// Helm's delete by before-hook-creation of a hook created ahead of its turn, which
+		// deleted the old copy first.
+		<-ahead.done
+		if len(ahead.deleteErrs) > 0 {
+			return nil, ahead.deleteErrs
+		}
+		return &kube.Result{Deleted: resources}, nil
+	}
+	return c.deleteHookObjects(resources)
+}
+
+func (c *deployKubeClient) deleteHookObjects(resources kube.ResourceList) (*kube.Result, []error) {
 	if c.applier == nil {
 		return c.Client.Delete(resources)
 	}
@@ -297,6 +322,15 @@ func (c *deployKubeClient) Delete(resources kube.ResourceList) (*kube.Result, []
 // uninstall's objects, which ours does not ask for): those still there are awaited through
 // the Applier, or an uninstall's awaitGone.
 func (c *deployKubeClient) WaitForDelete(resources kube.ResourceList, timeout time.Duration) error {
+	c.hooks.waited(timeout)
+	if ahead := c.hooks.aheadOf(resources); ahead != nil {
+		<-ahead.done
+		return ahead.waitErr
+	}
+	return c.awaitHookObjectsGone(resources, timeout)
+}
+
+func (c *deployKubeClient) awaitHookObjectsGone(resources kube.ResourceList, timeout time.Duration) error {
 	if c.applier == nil && c.awaitGone == nil {
 		return c.Client.WaitForDelete(resources, timeout)
 	}
@@ -345,6 +379,7 @@ func (c *deployKubeClient) previous(original kube.ResourceList) kube.ResourceLis
 }
 
 func (c *deployKubeClient) WatchUntilReady(resources kube.ResourceList, timeout time.Duration) error {
+	c.hooks.waited(timeout)
 	if c.applier == nil {
 		return c.Client.WatchUntilReady(resources, timeout)
 	}
@@ -406,6 +441,11 @@ func (c *Client) actionConfig(s actionSettings) (*action.Configuration, *deployK
 	if c.kube == nil {
 		return &cfg, nil
 	}
+	var hooks *hookBatch
+	if !c.hooksOneByOne {
+		hooks = newHookBatch()
+		releases.Driver = recordingDriver{Driver: releases.Driver, batch: hooks}
+	}
 	if s.context == nil {
 		s.context = context.Background()
 	}
@@ -413,7 +453,7 @@ func (c *Client) actionConfig(s actionSettings) (*action.Configuration, *deployK
 		Client: c.kube.Client, transform: c.kube.transform,
 		applier: s.applier, keepManual: s.keepManual,
 		owner: s.owner, deleteOrder: s.deleteOrder, awaitGone: s.awaitGone, deleteTimeout: s.deleteTimeout,
-		context: s.context,
+		context: s.context, hooks: hooks,
 	}
 	cfg.KubeClient = kube
 	return &cfg, kube

@@ -113,6 +113,7 @@ type Cluster struct {
 	version   int64
 	writes    []Write
 	reactions []Reaction
+	holds     []func(Write)
 }
 
 // New starts a fake API server for the test, stopped when the test ends; namespace is the
@@ -140,6 +141,15 @@ func (c *Cluster) React(r Reaction) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.reactions = append(c.reactions, r)
+}
+
+// Hold adds a function every later write goes through as it arrives, before it is recorded
+// or served: it may block, to hold a request until others arrive (reactions run one write
+// at a time, holds do not).
+func (c *Cluster) Hold(h func(Write)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.holds = append(c.holds, h)
 }
 
 // Writes are the writes so far, in order, dry runs and refused ones included.
@@ -620,6 +630,12 @@ func (c *Cluster) write(w http.ResponseWriter, r *http.Request, req request) {
 		if wr.Name == "" {
 			wr.Name = obj.GetName()
 		}
+	}
+	c.mu.RLock()
+	holds := slices.Clone(c.holds)
+	c.mu.RUnlock()
+	for _, hold := range holds {
+		hold(wr)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
