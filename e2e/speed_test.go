@@ -2,9 +2,11 @@ package e2e
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -237,5 +239,107 @@ func TestNewObjectsCostOneWrite(t *testing.T) {
 	}
 	if got := env.Kubectl(t, "-n", ns, "get", "configmap", "fresh-d", "-o", "jsonpath={.data}"); got != "" {
 		t.Fatalf("the ConfigMap made with kubectl was changed: data %s", got)
+	}
+}
+
+// TestRBACHooksOfOneWeightAreCreatedTogether: the five RBAC hooks of an admission-webhook
+// chain (ServiceAccount, ClusterRole, ClusterRoleBinding, Role, RoleBinding), of one weight
+// and events, are created together, as nelm applies them, where Helm creates each after the
+// previous one's round (delete, wait, store the revision, create, wait). The proxy holds each
+// of their creates until all five of the turn have arrived, so they are in flight at once
+// (one by one, the first create would wait until converge's --timeout and the deploy fail),
+// and the release's storage is written only after them; the hook of the next weight comes
+// after, in its own turn. On install and re-apply, pre and post hooks.
+func TestRBACHooksOfOneWeightAreCreatedTogether(t *testing.T) {
+	env := harness.Get(t)
+	ns := env.Namespace(t)
+	kinds := []string{"serviceaccounts", "clusterroles", "clusterrolebindings", "roles", "rolebindings"}
+	var mu sync.Mutex
+	var log []string
+	arrived, all := 0, make(chan struct{})
+	proxy := harness.NewAPIProxy(t, env.Kubeconfig, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		path := r.URL.Path
+		resource := path[strings.LastIndex(path, "/")+1:]
+		switch {
+		case r.Method == http.MethodPost && slices.Contains(kinds, resource):
+			body, _ := io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			if !bytes.Contains(body, []byte(`"batch-`+ns)) {
+				break
+			}
+			mu.Lock()
+			log = append(log, "create "+resource)
+			arrived++
+			wait := all
+			if arrived%len(kinds) == 0 {
+				close(all)
+				all = make(chan struct{})
+			}
+			mu.Unlock()
+			select {
+			case <-wait:
+			case <-r.Context().Done():
+			}
+		case r.Method == http.MethodPost && strings.HasSuffix(path, "/configmaps") && strings.Contains(path, "/namespaces/"+ns+"/"):
+			body, _ := io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			if bytes.Contains(body, []byte(`"next-weight"`)) {
+				mu.Lock()
+				log = append(log, "create next-weight")
+				mu.Unlock()
+			}
+		case r.Method != http.MethodGet && strings.Contains(path, "/namespaces/"+ns+"/secrets/sh.helm.release."):
+			mu.Lock()
+			log = append(log, "store the revision")
+			mu.Unlock()
+		}
+		next.ServeHTTP(w, r)
+	})
+	t.Cleanup(func() {
+		env.Kubectl(t, "delete", "clusterrole,clusterrolebinding", "batch-"+ns, "--ignore-not-found")
+	})
+	hook := func(kind, apiVersion, extra string) string {
+		return fmt.Sprintf("apiVersion: %s\nkind: %s\nmetadata:\n  name: batch-%s\n  annotations:\n    helm.sh/hook: pre-install,pre-upgrade,post-install,post-upgrade\n    helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded\n%s", apiVersion, kind, ns, extra)
+	}
+	rules := "rules: [{apiGroups: [admissionregistration.k8s.io], resources: [validatingwebhookconfigurations], verbs: [get, update]}]\n"
+	binding := func(role string) string {
+		return fmt.Sprintf("roleRef: {apiGroup: rbac.authorization.k8s.io, kind: %s, name: batch-%s}\nsubjects: [{kind: ServiceAccount, name: batch-%s, namespace: %s}]\n", role, ns, ns, ns)
+	}
+	chart := writeChart(t, "batch", map[string]string{
+		"templates/sa.yaml":   hook("ServiceAccount", "v1", ""),
+		"templates/cr.yaml":   hook("ClusterRole", "rbac.authorization.k8s.io/v1", rules),
+		"templates/crb.yaml":  hook("ClusterRoleBinding", "rbac.authorization.k8s.io/v1", binding("ClusterRole")),
+		"templates/role.yaml": hook("Role", "rbac.authorization.k8s.io/v1", "rules: [{apiGroups: [\"\"], resources: [secrets], verbs: [get, create]}]\n"),
+		"templates/rb.yaml":   hook("RoleBinding", "rbac.authorization.k8s.io/v1", binding("Role")),
+		"templates/next.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: next-weight\n  annotations: {helm.sh/hook: \"pre-install,pre-upgrade,post-install,post-upgrade\", helm.sh/hook-weight: \"1\"}\n",
+		"templates/app.yaml":  "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\ndata: {a: b}\n",
+	})
+	for _, run := range []string{"install", "re-apply"} {
+		res := env.Command(t, "kubectl", "converge", chart, "-n", ns, "--progress", "plain").Env("KUBECONFIG", proxy.Kubeconfig).Run()
+		if res.ExitCode != 0 {
+			t.Fatalf("%s: exit %d\n%s", run, res.ExitCode, res.Stderr)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	turns, inTurn, next := 0, 0, 0
+	for i, entry := range log {
+		switch {
+		case strings.HasPrefix(entry, "create ") && entry != "create next-weight":
+			inTurn++
+			if inTurn == len(kinds) {
+				turns, inTurn = turns+1, 0
+			}
+		case inTurn > 0:
+			t.Fatalf("%q between the creates of one turn (entry %d):\n%s", entry, i, strings.Join(log, "\n"))
+		case entry == "create next-weight":
+			if next++; next > turns {
+				t.Fatalf("the hook of weight 1 created before the turn of weight 0 (entry %d):\n%s", i, strings.Join(log, "\n"))
+			}
+		}
+	}
+	// install and re-apply, pre and post hooks each
+	if turns != 4 || next != 4 {
+		t.Fatalf("%d turns of five RBAC hooks created together and %d hooks of weight 1, want 4 each:\n%s", turns, next, strings.Join(log, "\n"))
 	}
 }
