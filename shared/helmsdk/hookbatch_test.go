@@ -99,20 +99,25 @@ func isTurnHook(w fakecluster.Write) bool {
 // together, on install, upgrade, rollback and uninstall, with and without an Applier. The
 // fake holds each of their creates until all four have arrived, so they are in flight at
 // once (a sequential creation never gets past the first, and the test hangs until go test's
-// timeout), and no write comes between them: Helm's storing of the next hook as running
-// comes after. The hook of the next weight is created after them, in its own turn.
+// timeout), and no write of anything else comes between them (their own deletes by
+// before-hook-creation may): Helm's storing of the next hook as running comes after. The hook of the next weight is created after them, in its own turn.
 func TestHooksOfATurnAreCreatedTogether(t *testing.T) {
 	t.Setenv("HELM_MEMORY_DRIVER_DATA", "")
 	for _, withApplier := range []bool{true, false} {
 		t.Run(fmt.Sprintf("applier %v", withApplier), func(t *testing.T) {
 			cluster := fakecluster.New(t, "ns")
+			// log is the writes as they arrive: a write the hold releases is recorded by the
+			// fake only as it gets its turn, after writes that arrived later may be.
 			var mu sync.Mutex
+			var log []string
 			arrived, all := 0, make(chan struct{})
 			cluster.Hold(func(w fakecluster.Write) {
+				mu.Lock()
+				log = append(log, fmt.Sprintf("%s %s %s", w.Verb, w.Kind, w.Name))
 				if w.Verb != "create" || !isTurnHook(w) {
+					mu.Unlock()
 					return
 				}
-				mu.Lock()
 				arrived++
 				wait := all
 				if arrived%len(turnHooks) == 0 {
@@ -145,20 +150,23 @@ func TestHooksOfATurnAreCreatedTogether(t *testing.T) {
 			}
 			// install, upgrade, rollback, uninstall: a pre and a post turn each.
 			const turns = 8
-			var log []string
+			mu.Lock()
+			defer mu.Unlock()
 			together, inTurn, later := 0, 0, 0
-			for _, w := range cluster.Writes() {
-				log = append(log, fmt.Sprintf("%s %s %s", w.Verb, w.Kind, w.Name))
+			for i, entry := range log {
+				verb, kindName, _ := strings.Cut(entry, " ")
+				kind, name, _ := strings.Cut(kindName, " ")
+				turnHook := isTurnHook(fakecluster.Write{Kind: kind, Name: name})
 				switch {
-				case w.Verb == "create" && isTurnHook(w):
+				case verb == "create" && turnHook:
 					inTurn++
 					if inTurn == len(turnHooks) {
 						together++
 						inTurn = 0
 					}
-				case inTurn > 0:
-					t.Fatalf("write %q between the creates of one turn:\n%s", log[len(log)-1], strings.Join(log, "\n"))
-				case w.Verb == "create" && w.Name == "later":
+				case inTurn > 0 && !turnHook:
+					t.Fatalf("write %q between the creates of one turn (write %d):\n%s", entry, i, strings.Join(log, "\n"))
+				case verb == "create" && name == "later":
 					later++
 					if later > together {
 						t.Fatalf("the hook of weight 1 created before the turn of weight 0:\n%s", strings.Join(log, "\n"))
