@@ -253,12 +253,18 @@ func (c *deployKubeClient) createHook(resources kube.ResourceList) (*kube.Result
 	if timeout <= 0 {
 		timeout = 5 * time.Minute // Helm's default
 	}
+	// Helm's call returns once every creation of the turn ended: none goes on behind Helm's
+	// back when it stops there (an auto-rollback deleting the hooks could miss one).
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	for _, h := range turn {
 		ahead, del, create := c.aheadOfTurn(h)
 		if ahead == nil {
 			continue
 		}
+		wg.Add(1)
 		redact.Go(func() {
+			defer wg.Done()
 			defer close(ahead.done)
 			c.createAhead(ahead, del, create, timeout)
 		})
