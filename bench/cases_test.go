@@ -180,7 +180,7 @@ func successPath(t *testing.T, env *harness.Env, proxy *countingProxy, r *report
 			ns := env.Namespace(t)
 			for _, phase := range []string{"install", "upgrade"} {
 				rev := map[string]string{"install": "1", "upgrade": "2"}[phase]
-				limits[phase] = append(limits[phase], clusterLimit(t, env, chart, ns, rev))
+				limits[phase] = append(limits[phase], clusterLimit(t, env, proxy, chart, ns, rev))
 			}
 			env.Command(t, "kubectl", "delete", "namespace", ns, "--timeout=3m").Timeout(4 * time.Minute).Run()
 		}

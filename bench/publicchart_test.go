@@ -205,7 +205,7 @@ func publicChartCase(t *testing.T, env *harness.Env, proxy *countingProxy, r *re
 		env.Command(t, "kubectl", "delete", "namespace", ns, "--timeout=3m").Timeout(4 * time.Minute).Run()
 		ns = env.Namespace(t)
 		for _, op := range []struct{ name, rev string }{{"install", "1"}, {"upgrade", "2"}} {
-			plainWalls["limit"][op.name] = append(plainWalls["limit"][op.name], clusterLimit(t, env, plain, ns, op.rev))
+			plainWalls["limit"][op.name] = append(plainWalls["limit"][op.name], clusterLimit(t, env, proxy, plain, ns, op.rev))
 		}
 		env.Command(t, "kubectl", "delete", "namespace", ns, "--timeout=3m").Timeout(4 * time.Minute).Run()
 	}

@@ -13,8 +13,9 @@ import (
 
 // clusterLimit is what the cluster itself needs for the chart, with no deploy tool: the
 // rendered objects sent with kubectl apply --server-side, then kubectl rollout status of
-// every Deployment. Rendering is not timed.
-func clusterLimit(t *testing.T, env *harness.Env, chart, ns, rev string) float64 {
+// every Deployment. Rendering is not timed. kubectl talks through the same proxy as the
+// tools measured against it, so the proxy's hop is in every figure alike.
+func clusterLimit(t *testing.T, env *harness.Env, proxy *countingProxy, chart, ns, rev string) float64 {
 	rendered := env.Command(t, "helm3", "template", "scale", chart, "-n", ns, "--set", "rev="+rev).Succeed().Stdout
 	var workloads []string
 	for _, doc := range strings.Split(rendered, "\n---") {
@@ -27,8 +28,8 @@ func clusterLimit(t *testing.T, env *harness.Env, chart, ns, rev string) float64
 	write(t, all, rendered)
 	write(t, deployments, strings.Join(workloads, "\n---"))
 	start := time.Now()
-	env.Command(t, "kubectl", "apply", "--server-side", "--force-conflicts", "-n", ns, "-f", all).Timeout(10 * time.Minute).Succeed()
-	env.Command(t, "kubectl", "rollout", "status", "-n", ns, "-f", deployments, "--timeout", "10m").Timeout(11 * time.Minute).Succeed()
+	env.Command(t, "kubectl", "apply", "--server-side", "--force-conflicts", "-n", ns, "-f", all).Env("KUBECONFIG", proxy.kubeconfig).Timeout(10 * time.Minute).Succeed()
+	env.Command(t, "kubectl", "rollout", "status", "-n", ns, "-f", deployments, "--timeout", "10m").Env("KUBECONFIG", proxy.kubeconfig).Timeout(11 * time.Minute).Succeed()
 	return seconds(time.Since(start))
 }
 
@@ -47,7 +48,7 @@ func scale1000(t *testing.T, env *harness.Env, proxy *countingProxy, r *report) 
 		samples[tool] = map[string]sample{}
 		for _, phase := range phases {
 			if tool == "limit" {
-				limits[phase.name] = clusterLimit(t, env, chart, ns, phase.rev)
+				limits[phase.name] = clusterLimit(t, env, proxy, chart, ns, phase.rev)
 				t.Logf("N=%d cluster limit %s: %.2f s", objects, phase.name, limits[phase.name])
 				continue
 			}

@@ -81,15 +81,22 @@ func NewAPIProxy(t testing.TB, kubeconfig string, mw Middleware) *APIProxy {
 		MaxIdleConnsPerHost: 100,
 	}
 	p := &APIProxy{}
+	// The proxy authenticates with the cluster's client certificate; the token its own
+	// kubeconfig carries only keeps kubectl from prompting for a username, and is not
+	// passed on.
+	forward := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Header.Del("Authorization")
+		rp.ServeHTTP(w, r)
+	})
 	p.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mw(w, r, rp)
+		mw(w, r, forward)
 	}))
 	t.Cleanup(p.srv.Close)
 	p.Kubeconfig = filepath.Join(t.TempDir(), "kubeconfig")
 	cfg := fmt.Sprintf(`apiVersion: v1
 kind: Config
 clusters: [{name: proxy, cluster: {server: %q, insecure-skip-tls-verify: true}}]
-users: [{name: proxy, user: {}}]
+users: [{name: proxy, user: {token: through-the-proxy}}]
 contexts: [{name: proxy, context: {cluster: proxy, user: proxy}}]
 current-context: proxy
 `, p.srv.URL)
