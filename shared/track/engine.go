@@ -283,27 +283,75 @@ func (t *tracker) loop(ctx context.Context) *Result {
 		defer hb.Stop()
 		heartbeat = hb.C
 	}
+	// A rollout changes the caches hundreds of times a second and a log line arrives as
+	// often; judging every object anew on each took most of the process's CPU, taken from
+	// the control plane it waits for. So log lines and said lines judge nothing, and the
+	// changes of the caches are judged at most once per minEvaluationInterval.
+	pace := pacer{interval: minEvaluationInterval}
+	var deferred <-chan time.Time
+	evaluate := true
 	for {
-		if t.evaluate() {
-			t.finish(ctx)
-			return t.result(false)
+		if evaluate {
+			pace.evaluated(time.Now())
+			deferred = nil
+			if t.evaluate() {
+				t.finish(ctx)
+				return t.result(false)
+			}
 		}
+		evaluate = false
 		select {
 		case <-ctx.Done():
 			t.finish(ctx)
 			return t.result(true)
 		case <-t.kick:
+			switch now, wait := pace.changed(time.Now()); {
+			case now:
+				evaluate = true
+			case wait > 0:
+				deferred = time.After(wait)
+			}
+		case <-deferred:
+			evaluate = true
 		case <-tick.C:
+			evaluate = true
 		case e := <-t.said:
 			t.sink(e)
 		case line := <-t.logs.lines:
 			t.sink(line)
 		case r := <-t.mapped:
 			t.mappedKind(r)
+			evaluate = true
 		case <-heartbeat:
 			t.sink(Event{Type: EventTypeWaiting, Time: time.Now(), Elapsed: time.Since(t.origin), Waiting: t.waiting()})
 		}
 	}
+}
+
+// minEvaluationInterval bounds how often cache changes are judged: a readiness or failure
+// is seen at most this much later than its change, far below a round trip of a rollout.
+const minEvaluationInterval = 20 * time.Millisecond
+
+// pacer spaces the evaluations of cache changes at least interval apart.
+type pacer struct {
+	interval time.Duration
+	last     time.Time
+	pending  bool
+}
+
+func (p *pacer) evaluated(at time.Time) { p.last, p.pending = at, false }
+
+// changed is a change of the caches at at: judge it now, or after wait (a zero wait and
+// false when an evaluation is already pending, which will see this change too).
+func (p *pacer) changed(at time.Time) (now bool, wait time.Duration) {
+	if p.pending {
+		return false, 0
+	}
+	if wait := p.interval - at.Sub(p.last); wait > 0 {
+		p.pending = true
+		return false, wait
+	}
+	return true, 0
 }
 
 // finish waits for the failure logs being fetched (each bounded, and never past ctx) and

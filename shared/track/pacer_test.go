@@ -1,0 +1,40 @@
+package track
+
+import (
+	"testing"
+	"time"
+)
+
+func TestPacerSpacesEvaluations(t *testing.T) {
+	start := time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC)
+	at := func(ms int) time.Time { return start.Add(time.Duration(ms) * time.Millisecond) }
+	type step struct {
+		evaluatedAt int // -1: no evaluation before this change
+		changeAt    int
+		now         bool
+		wait        time.Duration
+	}
+	tests := []struct {
+		name  string
+		steps []step
+	}{
+		{"a change long after the last evaluation is judged at once", []step{{0, 25, true, 0}}},
+		{"a change right after an evaluation waits for the rest of the interval", []step{{0, 5, false, 15 * time.Millisecond}}},
+		{"further changes while one waits add no wait", []step{{0, 5, false, 15 * time.Millisecond}, {-1, 6, false, 0}, {-1, 19, false, 0}}},
+		{"the deferred evaluation ends the wait", []step{{0, 5, false, 15 * time.Millisecond}, {20, 21, false, 19 * time.Millisecond}, {40, 61, true, 0}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := pacer{interval: 20 * time.Millisecond}
+			for i, s := range tt.steps {
+				if s.evaluatedAt >= 0 {
+					p.evaluated(at(s.evaluatedAt))
+				}
+				now, wait := p.changed(at(s.changeAt))
+				if now != s.now || wait != s.wait {
+					t.Fatalf("step %d: changed at %d ms = (%v, %v), want (%v, %v)", i, s.changeAt, now, wait, s.now, s.wait)
+				}
+			}
+		})
+	}
+}
