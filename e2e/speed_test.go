@@ -179,7 +179,8 @@ spec:
 
 // TestNewObjectsCostOneWrite: an object new in the release is created with one request and
 // read only by Helm's own check for objects in the way (once), on a first install and when an
-// upgrade adds it; an object in the way is still read, and refused when it is another's.
+// upgrade adds it; an object an upgrade changes is read once and patched once; an object in
+// the way is still read, and refused when it is another's.
 func TestNewObjectsCostOneWrite(t *testing.T) {
 	env := harness.Get(t)
 	ns := env.Namespace(t)
@@ -230,6 +231,13 @@ func TestNewObjectsCostOneWrite(t *testing.T) {
 	}
 	if got := take(); got["POST POST"] != 1 || got["GET fresh-c"] != 1 {
 		t.Fatalf("upgrade adding fresh-c: ConfigMap requests %v, want one create and one read of fresh-c (Helm's check)", got)
+	}
+	writeFile(t, filepath.Join(chart, "templates", "a.yaml"), strings.Replace(cm("fresh-a"), "a: b", "a: changed", 1))
+	if res := converge(); res.ExitCode != 0 {
+		t.Fatalf("upgrade changing fresh-a: exit %d\n%s", res.ExitCode, res.Stderr)
+	}
+	if got := take(); got["GET fresh-a"] != 1 || got["PATCH fresh-a"] != 1 || got["GET fresh-b"] != 1 || got["PATCH fresh-b"] != 0 || got["POST POST"] != 0 {
+		t.Fatalf("upgrade changing fresh-a: ConfigMap requests %v, want one read and one patch of fresh-a, one read of the unchanged fresh-b", got)
 	}
 	env.Kubectl(t, "-n", ns, "create", "configmap", "fresh-d")
 	writeFile(t, filepath.Join(chart, "templates", "d.yaml"), cm("fresh-d"))

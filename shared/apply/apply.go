@@ -430,13 +430,13 @@ func (a *Applier) applyOne(s *applyStep, info, previous *resource.Info, ops helm
 		return err
 	}
 	done := d
-	err = ops.Apply(previous, info)
+	err = ops.Apply(previous, info, live)
 	if errors.Is(err, helmsdk.ErrTerminating) {
 		terminating := lifecycle.Decision{Action: lifecycle.ActionRecreate, Reason: lifecycle.ReasonTerminating, Phase: d.Phase}
 		done = terminating
 		a.Stage("recreate", fmt.Sprintf("recreate %s: %s: waiting until it is gone", ref.Ref, terminating.Why()), []track.Ref{ref.Ref})
 		if err = a.awaitGone([]track.Ref{ref.Ref}, false); err == nil {
-			err = ops.Apply(previous, info)
+			err = ops.Apply(previous, info, nil)
 		}
 	}
 	if err == nil && d.Action == lifecycle.ActionAdopt {
@@ -447,7 +447,7 @@ func (a *Applier) applyOne(s *applyStep, info, previous *resource.Info, ops helm
 		case lifecycle.ActionRecreate:
 			done = again
 			if err = a.recreate(info, ops, again); err == nil {
-				err = ops.Apply(nil, info)
+				err = ops.Apply(nil, info, nil)
 			}
 		case lifecycle.ActionRefuse:
 			err = a.refuse(ref.Ref, again)

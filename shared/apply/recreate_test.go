@@ -24,7 +24,9 @@ type liveOps struct {
 
 var errDeleteCalled = errors.New("delete called")
 
-func (o *liveOps) Apply(previous, target *resource.Info) error { return nil }
+func (o *liveOps) Apply(previous, target *resource.Info, _ *unstructured.Unstructured) error {
+	return nil
+}
 
 // Create finds the live object in the way, if any, as the API server would.
 func (o *liveOps) Create(target *resource.Info) error {

@@ -39,8 +39,9 @@ var ErrTerminating = errors.New("its previous copy is still being deleted")
 // Ops are the object operations an Applier builds on.
 type Ops interface {
 	// Apply creates target, or patches the live object with Helm's three-way merge against
-	// previous (nil: the live object is the baseline).
-	Apply(previous, target *resource.Info) error
+	// previous (nil: the live object is the baseline). live is the object as the caller has
+	// just read it; nil has it read here.
+	Apply(previous, target *resource.Info, live *unstructured.Unstructured) error
 	// Create creates target in one request; an AlreadyExists error when it exists.
 	Create(target *resource.Info) error
 	// Get returns the live object, nil when there is none.
@@ -62,14 +63,14 @@ type helmOps struct {
 	keepManual bool
 }
 
-func (o helmOps) Apply(previous, target *resource.Info) error {
-	if o.install && previous == nil {
+func (o helmOps) Apply(previous, target *resource.Info, live *unstructured.Unstructured) error {
+	if o.install && previous == nil && live == nil {
 		_, err := o.client.Create(kube.ResourceList{target})
 		if err == nil || !apierrors.IsAlreadyExists(err) {
 			return err
 		}
 	}
-	return o.update(previous, target)
+	return o.update(previous, target, live)
 }
 
 func (o helmOps) Create(target *resource.Info) error {
@@ -78,14 +79,16 @@ func (o helmOps) Create(target *resource.Info) error {
 }
 
 // update is Helm 3's kube.Client.Update of one object (create when missing, else the patch
-// against the old manifest, previous, or the live object when there is none) with one read of
-// the live object where Helm makes three.
-func (o helmOps) update(previous, target *resource.Info) error {
+// against the old manifest, previous, or the live object when there is none) with at most one
+// read of the live object where Helm makes three: none when the caller has read it.
+func (o helmOps) update(previous, target *resource.Info, live *unstructured.Unstructured) error {
 	helper := resource.NewHelper(target.Client, target.Mapping).WithFieldManager(fieldManager())
 	kind := target.Mapping.GroupVersionKind.Kind
-	live, err := o.Get(target)
-	if err != nil {
-		return fmt.Errorf("could not get information about the resource: %w", err)
+	if live == nil {
+		var err error
+		if live, err = o.Get(target); err != nil {
+			return fmt.Errorf("could not get information about the resource: %w", err)
+		}
 	}
 	if live == nil {
 		obj, err := helper.Create(target.Namespace, true, target.Object)

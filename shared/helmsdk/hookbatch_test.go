@@ -68,7 +68,7 @@ type hookApplier struct{}
 
 func (hookApplier) Apply(_, target []*resource.Info, ops Ops) error {
 	for _, info := range target {
-		if err := ops.Apply(nil, info); err != nil {
+		if err := ops.Apply(nil, info, nil); err != nil {
 			return err
 		}
 	}

@@ -69,7 +69,7 @@ func TestApplyWaitsOutATerminatingCopy(t *testing.T) {
 				}
 				return http.StatusOK, tt.live
 			})
-			err := helmOps{client: &kube.Client{Log: func(string, ...any) {}}, install: tt.install}.Apply(nil, info)
+			err := helmOps{client: &kube.Client{Log: func(string, ...any) {}}, install: tt.install}.Apply(nil, info, nil)
 			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
 				t.Fatalf("Apply: %v, want %v", err, tt.wantErr)
 			}
