@@ -61,6 +61,8 @@ type helmOps struct {
 	// keepManual leaves fields people set with kubectl alone, as Helm 3 does; otherwise the
 	// patch removes those the chart does not have (see drift.ManualFields).
 	keepManual bool
+	// gone, when set, is told of each object Delete found missing.
+	gone func(*resource.Info)
 }
 
 func (o helmOps) Apply(previous, target *resource.Info, live *unstructured.Unstructured) error {
@@ -144,6 +146,9 @@ func (o helmOps) Get(info *resource.Info) (*unstructured.Unstructured, error) {
 func (o helmOps) Delete(info *resource.Info, propagation metav1.DeletionPropagation) error {
 	_, err := resource.NewHelper(info.Client, info.Mapping).DeleteWithOptions(info.Namespace, info.Name, &metav1.DeleteOptions{PropagationPolicy: &propagation})
 	if apierrors.IsNotFound(err) {
+		if o.gone != nil {
+			o.gone(info)
+		}
 		return nil
 	}
 	return err

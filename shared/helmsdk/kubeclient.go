@@ -7,6 +7,7 @@ import (
 	"github.com/kubectl-converge/converge/shared/lifecycle"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"helm.sh/helm/v3/pkg/action"
@@ -73,6 +74,11 @@ type deployKubeClient struct {
 	// hooks, when set, creates the inert hooks of a turn together (hookBatch); it learns the
 	// hooks from the revisions the action's storage records.
 	hooks *hookBatch
+	// goneAtDelete are the hook objects the last Delete of each found missing, by hookKey:
+	// WaitForDelete has nothing to read for them (Helm reads each hook it deleted, most of
+	// which never existed).
+	goneMu       sync.Mutex
+	goneAtDelete map[string]bool
 }
 
 // SparedObject is an object of a release an uninstall did not delete: another release owns
@@ -312,7 +318,20 @@ func (c *deployKubeClient) deleteHookObjects(resources kube.ResourceList) (*kube
 	if c.applier == nil {
 		return c.Client.Delete(resources)
 	}
-	if err := c.applier.Delete(resources, helmOps{client: c.Client}); err != nil {
+	c.goneMu.Lock()
+	for _, info := range resources {
+		delete(c.goneAtDelete, hookKey(info))
+	}
+	c.goneMu.Unlock()
+	gone := func(info *resource.Info) {
+		c.goneMu.Lock()
+		defer c.goneMu.Unlock()
+		if c.goneAtDelete == nil {
+			c.goneAtDelete = map[string]bool{}
+		}
+		c.goneAtDelete[hookKey(info)] = true
+	}
+	if err := c.applier.Delete(resources, helmOps{client: c.Client, gone: gone}); err != nil {
 		return nil, []error{err}
 	}
 	return &kube.Result{Deleted: resources}, nil
@@ -336,6 +355,13 @@ func (c *deployKubeClient) awaitHookObjectsGone(resources kube.ResourceList, tim
 	}
 	var present kube.ResourceList
 	for _, info := range resources {
+		c.goneMu.Lock()
+		gone := c.goneAtDelete[hookKey(info)]
+		delete(c.goneAtDelete, hookKey(info))
+		c.goneMu.Unlock()
+		if gone {
+			continue
+		}
 		live, err := helmOps{client: c.Client}.Get(info)
 		if err != nil {
 			return fmt.Errorf("read %s %q: %w", info.Mapping.GroupVersionKind.Kind, info.Name, err)

@@ -142,3 +142,64 @@ func TestWaitForDeleteAwaitsWhatIsStillThere(t *testing.T) {
 		})
 	}
 }
+
+// awaitingDeleter deletes as the applier does and records what it is asked to await.
+type awaitingDeleter struct {
+	hookApplier
+	got []string
+}
+
+func (a *awaitingDeleter) AwaitGone(objects []*resource.Info, _ string) error {
+	for _, o := range objects {
+		a.got = append(a.got, o.Name)
+	}
+	return nil
+}
+
+// TestWaitForDeleteReadsNothingTheDeleteFoundMissing: a hook whose delete by its policy
+// found nothing is not read again by the wait that follows (Helm deletes and awaits every
+// hook before creating it, most of which are not there); one the delete did delete is read,
+// and awaited while still there, also after an earlier delete of it found nothing.
+func TestWaitForDeleteReadsNothingTheDeleteFoundMissing(t *testing.T) {
+	tests := []struct {
+		name string
+		// deletes are the answers to the deletes, one Delete each: true deleted, false missing.
+		deletes   []bool
+		wantReads int
+		want      string
+	}{
+		{name: "missing", deletes: []bool{false}, wantReads: 0, want: ""},
+		{name: "deleted, still there", deletes: []bool{true}, wantReads: 1, want: "settings"},
+		{name: "missing, then deleted", deletes: []bool{false, true}, wantReads: 1, want: "settings"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			info := objectInfo(t, manifestConfigMap)
+			deleted, reads := false, 0
+			info.Client = answering(func(req *http.Request) (int, string) {
+				switch {
+				case req.Method == http.MethodGet:
+					reads++
+					return http.StatusOK, liveConfigMap("deletionTimestamp: \"2026-12-05T10:00:00Z\"", "{a: b}")
+				case deleted:
+					return http.StatusOK, manifestConfigMap
+				}
+				return http.StatusNotFound, statusNotFound
+			})
+			applier := &awaitingDeleter{}
+			c := &deployKubeClient{Client: &kube.Client{Log: func(string, ...any) {}}, applier: applier, context: context.Background()}
+			for _, d := range tt.deletes {
+				deleted = d
+				if _, errs := c.Delete(kube.ResourceList{info}); len(errs) > 0 {
+					t.Fatal(errs)
+				}
+			}
+			if err := c.WaitForDelete(kube.ResourceList{info}, time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(applier.got, ","); reads != tt.wantReads || got != tt.want {
+				t.Fatalf("%d reads, awaited %q; want %d reads, %q awaited", reads, got, tt.wantReads, tt.want)
+			}
+		})
+	}
+}
