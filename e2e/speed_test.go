@@ -252,19 +252,25 @@ func TestNewObjectsCostOneWrite(t *testing.T) {
 
 // TestRBACHooksOfOneWeightAreCreatedTogether: the five RBAC hooks of an admission-webhook
 // chain (ServiceAccount, ClusterRole, ClusterRoleBinding, Role, RoleBinding), of one weight
-// and events, are created together, as nelm applies them, where Helm creates each after the
-// previous one's round (delete, wait, store the revision, create, wait). The proxy holds each
-// of their creates until all five of the turn have arrived, so they are in flight at once
-// (one by one, the first create would wait until converge's --timeout and the deploy fail),
-// and the release's storage is written only after them; the hook of the next weight comes
-// after, in its own turn. On install and re-apply, pre and post hooks.
+// and events, are created in two steps, where Helm creates each after the previous one's
+// round (delete, wait, store the revision, create, wait): the account and the roles
+// together, then the two bindings together once the roles exist (the API server looks a
+// binding's role up for a deployer that may not escalate). The proxy holds each create of a
+// step until all of the step have arrived, so they are in flight at once (one by one, the
+// first create would wait until converge's --timeout and the deploy fail), and the release's
+// storage is written only after both steps; the hook of the next weight comes after, in its
+// own turn. On install and re-apply, pre and post hooks.
 func TestRBACHooksOfOneWeightAreCreatedTogether(t *testing.T) {
 	env := harness.Get(t)
 	ns := env.Namespace(t)
 	kinds := []string{"serviceaccounts", "clusterroles", "clusterrolebindings", "roles", "rolebindings"}
+	bindings := []string{"clusterrolebindings", "rolebindings"}
 	var mu sync.Mutex
 	var log []string
-	arrived, all := 0, make(chan struct{})
+	// arrived counts the creates of each step (the bindings' or the others'), all is closed
+	// when a step's last one arrives.
+	arrived := map[bool]int{}
+	all := map[bool]chan struct{}{false: make(chan struct{}), true: make(chan struct{})}
 	proxy := harness.NewAPIProxy(t, env.Kubeconfig, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
 		path := r.URL.Path
 		resource := path[strings.LastIndex(path, "/")+1:]
@@ -275,19 +281,25 @@ func TestRBACHooksOfOneWeightAreCreatedTogether(t *testing.T) {
 			if !bytes.Contains(body, []byte(`"batch-`+ns)) {
 				break
 			}
+			binding := slices.Contains(bindings, resource)
 			mu.Lock()
 			log = append(log, "create "+resource)
-			arrived++
-			wait := all
-			if arrived%len(kinds) == 0 {
-				close(all)
-				all = make(chan struct{})
+			arrived[binding]++
+			wait := all[binding]
+			if step := map[bool]int{false: len(kinds) - len(bindings), true: len(bindings)}[binding]; arrived[binding]%step == 0 {
+				close(all[binding])
+				all[binding] = make(chan struct{})
 			}
 			mu.Unlock()
 			select {
 			case <-wait:
 			case <-r.Context().Done():
 			}
+			next.ServeHTTP(w, r)
+			mu.Lock()
+			log = append(log, "created "+resource)
+			mu.Unlock()
+			return
 		case r.Method == http.MethodPost && strings.HasSuffix(path, "/configmaps") && strings.Contains(path, "/namespaces/"+ns+"/"):
 			body, _ := io.ReadAll(r.Body)
 			r.Body = io.NopCloser(bytes.NewReader(body))
@@ -331,12 +343,21 @@ func TestRBACHooksOfOneWeightAreCreatedTogether(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	turns, inTurn, next := 0, 0, 0
+	created := map[bool]int{}
 	for i, entry := range log {
+		verb, resource, _ := strings.Cut(entry, " ")
+		binding := slices.Contains(bindings, resource)
 		switch {
-		case strings.HasPrefix(entry, "create ") && entry != "create next-weight":
+		case verb == "created" && slices.Contains(kinds, resource):
+			created[binding]++
+		case verb == "create" && slices.Contains(kinds, resource):
+			if binding && created[false] < len(kinds)-len(bindings) {
+				t.Fatalf("a binding created before the account and roles of its turn exist (entry %d):\n%s", i, strings.Join(log, "\n"))
+			}
 			inTurn++
 			if inTurn == len(kinds) {
 				turns, inTurn = turns+1, 0
+				created = map[bool]int{}
 			}
 		case inTurn > 0:
 			t.Fatalf("%q between the creates of one turn (entry %d):\n%s", entry, i, strings.Join(log, "\n"))
@@ -348,6 +369,6 @@ func TestRBACHooksOfOneWeightAreCreatedTogether(t *testing.T) {
 	}
 	// install and re-apply, pre and post hooks each
 	if turns != 4 || next != 4 {
-		t.Fatalf("%d turns of five RBAC hooks created together and %d hooks of weight 1, want 4 each:\n%s", turns, next, strings.Join(log, "\n"))
+		t.Fatalf("%d turns of five RBAC hooks created in two steps and %d hooks of weight 1, want 4 each:\n%s", turns, next, strings.Join(log, "\n"))
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"helm.sh/helm/v3/pkg/kube"
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/storage/driver"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/cli-runtime/pkg/resource"
 
 	"github.com/kubectl-converge/converge/shared/redact"
@@ -19,12 +21,13 @@ import (
 // order of weight then name, the delete by before-hook-creation and the wait until the old
 // copy is gone, the revision stored with the hook running, the create, the wait until
 // ready. A chain of RBAC hooks before a hook Job costs that whole round for each object.
-// nelm applies the hooks of one weight together. Here, when Helm creates a hook, the hooks
-// after it of the same event and weight that are inert (inertHookKinds) are created at the
-// same time, each as Helm would have (delete by before-hook-creation, await the old copy
-// gone, create); when Helm reaches one of them, its delete, wait and create are those
-// results, so Helm stores each hook's phases as it would have, an error on the hook it
-// belongs to. Helm's order between weights and events is unchanged.
+// nelm applies the hooks of one weight together. Here, when Helm creates an inert hook
+// (inertHookKinds), the inert hooks right after it of the same event and weight are created
+// at the same time (bindings once the rest exist), each as Helm would have (delete by
+// before-hook-creation, await the old copy gone, create); when Helm reaches one of them, its
+// delete, wait and create are those results, so Helm stores each hook's phases as it would
+// have, an error on the hook it belongs to. Helm's order between weights and events, and
+// every hook's place after those Helm runs before it that are not inert, is unchanged.
 //
 // When the event stops at an earlier hook, the inert hooks created ahead stay, as if Helm had
 // created them and stopped after: only hooks deleted before their own creation
@@ -148,9 +151,10 @@ func (b *hookBatch) startingHook(info *resource.Info) (*helmrelease.Hook, helmre
 	return nil, ""
 }
 
-// sameTurn returns the hooks Helm runs after hook in event's order and of its weight (not
-// run in this event yet) that may be created ahead: deleted before their creation, and the
-// only hook of the event with their kind and name.
+// sameTurn returns the hooks Helm runs right after hook in event's order, of its weight,
+// that may be created ahead: up to the first that is not deleted before its creation or not
+// the only hook of the event with its kind and name (createHook stops at the first that is
+// not inert), so that none is created ahead of a hook Helm runs before it.
 func (b *hookBatch) sameTurn(stored []*helmrelease.Hook, hook *helmrelease.Hook, event helmrelease.HookEvent) []*helmrelease.Hook {
 	order := eventOrder(stored, event)
 	i := slices.Index(order, hook)
@@ -167,7 +171,7 @@ func (b *hookBatch) sameTurn(stored []*helmrelease.Hook, hook *helmrelease.Hook,
 			break
 		}
 		if names[h.Kind+"/"+h.Name] > 1 || !deletedBeforeCreation(h) {
-			continue
+			break
 		}
 		out = append(out, h)
 	}
@@ -242,7 +246,11 @@ func (c *deployKubeClient) createHook(resources kube.ResourceList) (*kube.Result
 		return &kube.Result{Created: resources}, nil
 	}
 	var turn []*helmrelease.Hook
-	if hook != nil {
+	// Only an inert hook starts a turn: the objects created ahead must not be there before a
+	// hook Helm creates first that they may need (a Namespace) or that must run first (a Job
+	// reading their old copies). The hooks of a deletion after the release is gone
+	// (post-delete) are never created ahead: nothing would delete one Helm never reached.
+	if hook != nil && event != helmrelease.HookPostDelete && inertHookKinds[resources[0].Mapping.GroupVersionKind.GroupKind().String()] {
 		turn = c.hooks.sameTurn(c.hooks.hooks, hook, event)
 	}
 	timeout := c.hooks.timeout
@@ -253,23 +261,77 @@ func (c *deployKubeClient) createHook(resources kube.ResourceList) (*kube.Result
 	if timeout <= 0 {
 		timeout = 5 * time.Minute // Helm's default
 	}
-	// Helm's call returns once every creation of the turn ended: none goes on behind Helm's
-	// back when it stops there (an auto-rollback deleting the hooks could miss one).
-	var wg sync.WaitGroup
-	defer wg.Wait()
+	var first, then []aheadCreation
 	for _, h := range turn {
 		ahead, del, create := c.aheadOfTurn(h)
 		if ahead == nil {
-			continue
+			break
 		}
-		wg.Add(1)
-		redact.Go(func() {
-			defer wg.Done()
-			defer close(ahead.done)
-			c.createAhead(ahead, del, create, timeout)
-		})
+		if refersToOthers(create[0]) {
+			then = append(then, aheadCreation{ahead, del, create})
+		} else {
+			first = append(first, aheadCreation{ahead, del, create})
+		}
 	}
-	return c.createHookObjects(resources)
+	// Helm's call returns once every creation of the turn ended: none goes on behind Helm's
+	// back when it stops there (an auto-rollback deleting the hooks could miss one).
+	var wg sync.WaitGroup
+	start := func(creations []aheadCreation) {
+		for _, a := range creations {
+			wg.Add(1)
+			redact.Go(func() {
+				defer wg.Done()
+				defer close(a.ahead.done)
+				c.createAhead(a.ahead, a.del, a.create, timeout)
+			})
+		}
+	}
+	start(first)
+	res, err := c.createHookObjects(resources)
+	wg.Wait()
+	// Bindings go once their roles are there: the API server looks a binding's role up for a
+	// deployer that may not escalate, and refuses one that is not there yet. When the turn
+	// stopped, Helm creates them in their turn, if it gets there.
+	if err == nil && !slices.ContainsFunc(first, aheadCreation.failed) {
+		start(then)
+	} else {
+		c.hooks.drop(then)
+	}
+	wg.Wait()
+	return res, err
+}
+
+// aheadCreation is one hook to create ahead of its turn: what to delete first, what to create.
+type aheadCreation struct {
+	ahead       *createdAhead
+	del, create kube.ResourceList
+}
+
+func (a aheadCreation) failed() bool {
+	return len(a.ahead.deleteErrs) > 0 || a.ahead.waitErr != nil || a.ahead.createErr != nil
+}
+
+// drop forgets creations registered ahead that did not start: Helm creates those in turn.
+func (b *hookBatch) drop(creations []aheadCreation) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, a := range creations {
+		delete(b.ahead, hookKey(a.create[0]))
+	}
+}
+
+// refersToOthers says the object names others of its namespace or the cluster that must
+// exist before it: a binding its role (the API server looks it up), a service account
+// token Secret its account (the token controller deletes one whose account is missing).
+func refersToOthers(info *resource.Info) bool {
+	switch info.Mapping.GroupVersionKind.GroupKind().String() {
+	case "RoleBinding.rbac.authorization.k8s.io", "ClusterRoleBinding.rbac.authorization.k8s.io":
+		return true
+	case "Secret":
+		u, ok := info.Object.(*unstructured.Unstructured)
+		return ok && u.Object["type"] == string(corev1.SecretTypeServiceAccountToken)
+	}
+	return false
 }
 
 // aheadOfTurn builds hook h as Helm would (to delete, to create) and registers it as created

@@ -95,14 +95,21 @@ func isTurnHook(w fakecluster.Write) bool {
 	})
 }
 
+// turnEvents are the events whose hooks are created together: every action's but
+// post-delete.
+const turnEvents = "pre-install,post-install,pre-upgrade,post-upgrade,pre-rollback,post-rollback,pre-delete"
+
 // TestHooksOfATurnAreCreatedTogether: the inert hooks of one event and weight are created
-// together, on install, upgrade, rollback and uninstall, with and without an Applier. The
-// fake holds each of their creates until all four have arrived, so they are in flight at
-// once (a sequential creation never gets past the first, and the test hangs until go test's
-// timeout), and no write of anything else comes between them (their own deletes by
-// before-hook-creation may): Helm's storing of the next hook as running comes after. The hook of the next weight is created after them, in its own turn.
+// together, on install, upgrade, rollback and uninstall, with and without an Applier; the
+// binding once the account, role and ConfigMap of its turn exist. The fake holds each of
+// those three creates until all three have arrived, so they are in flight at once (a
+// sequential creation never gets past the first, and the test hangs until go test's
+// timeout), and no write of anything else comes between them or before the binding (the
+// binding's own delete by before-hook-creation may): Helm's storing of the next hook as
+// running comes after. The hook of the next weight is created after them, in its own turn.
 func TestHooksOfATurnAreCreatedTogether(t *testing.T) {
 	t.Setenv("HELM_MEMORY_DRIVER_DATA", "")
+	firstOfTurn := func(name string) bool { return name != "c-binding" }
 	for _, withApplier := range []bool{true, false} {
 		t.Run(fmt.Sprintf("applier %v", withApplier), func(t *testing.T) {
 			cluster := fakecluster.New(t, "ns")
@@ -114,13 +121,13 @@ func TestHooksOfATurnAreCreatedTogether(t *testing.T) {
 			cluster.Hold(func(w fakecluster.Write) {
 				mu.Lock()
 				log = append(log, fmt.Sprintf("%s %s %s", w.Verb, w.Kind, w.Name))
-				if w.Verb != "create" || !isTurnHook(w) {
+				if w.Verb != "create" || !isTurnHook(w) || !firstOfTurn(w.Name) {
 					mu.Unlock()
 					return
 				}
 				arrived++
 				wait := all
-				if arrived%len(turnHooks) == 0 {
+				if arrived%(len(turnHooks)-1) == 0 {
 					close(all)
 					all = make(chan struct{})
 				}
@@ -136,7 +143,7 @@ func TestHooksOfATurnAreCreatedTogether(t *testing.T) {
 				applier = hookApplier{}
 			}
 			ctx := context.Background()
-			ch := hookChart(t, allHookEvents, false)
+			ch := hookChart(t, turnEvents, false)
 			for i := range 2 {
 				if _, err := client.UpgradeOrInstall(ctx, UpgradeRequest{ReleaseName: "app", Chart: ch, Applier: applier}); err != nil {
 					t.Fatalf("deploy %d: %v", i+1, err)
@@ -148,8 +155,8 @@ func TestHooksOfATurnAreCreatedTogether(t *testing.T) {
 			if _, err := client.Uninstall(ctx, UninstallRequest{ReleaseName: "app", KeepHooks: true}); err != nil {
 				t.Fatal(err)
 			}
-			// install, upgrade, rollback, uninstall: a pre and a post turn each.
-			const turns = 8
+			// install, upgrade, rollback: a pre and a post turn each; uninstall: a pre turn.
+			const turns = 7
 			mu.Lock()
 			defer mu.Unlock()
 			together, inTurn, later := 0, 0, 0
@@ -158,12 +165,17 @@ func TestHooksOfATurnAreCreatedTogether(t *testing.T) {
 				kind, name, _ := strings.Cut(kindName, " ")
 				turnHook := isTurnHook(fakecluster.Write{Kind: kind, Name: name})
 				switch {
-				case verb == "create" && turnHook:
-					inTurn++
-					if inTurn == len(turnHooks) {
-						together++
-						inTurn = 0
+				case verb == "create" && turnHook && firstOfTurn(name):
+					if inTurn == len(turnHooks)-1 {
+						t.Fatalf("a create of the next turn before the binding (write %d):\n%s", i, strings.Join(log, "\n"))
 					}
+					inTurn++
+				case verb == "create" && turnHook:
+					if inTurn != len(turnHooks)-1 {
+						t.Fatalf("the binding created with %d of the others of its turn, want after all %d (write %d):\n%s", inTurn, len(turnHooks)-1, i, strings.Join(log, "\n"))
+					}
+					together++
+					inTurn = 0
 				case inTurn > 0 && !turnHook:
 					t.Fatalf("write %q between the creates of one turn (write %d):\n%s", entry, i, strings.Join(log, "\n"))
 				case verb == "create" && name == "later":
@@ -177,6 +189,40 @@ func TestHooksOfATurnAreCreatedTogether(t *testing.T) {
 				t.Fatalf("%d turns created together and %d hooks of weight 1, want %d each:\n%s", together, later, turns, strings.Join(log, "\n"))
 			}
 		})
+	}
+}
+
+// TestPostDeleteHooksGoOneByOne: the hooks of a deletion, after the release is gone, are
+// created by Helm one after another, each after Helm stored it as running (none created
+// ahead, which nothing would delete if Helm stopped before it).
+func TestPostDeleteHooksGoOneByOne(t *testing.T) {
+	client, writes := loggingClient(t)
+	ctx := context.Background()
+	if _, err := client.UpgradeOrInstall(ctx, UpgradeRequest{ReleaseName: "app", Chart: hookChart(t, "post-delete", false), Applier: hookApplier{}}); err != nil {
+		t.Fatal(err)
+	}
+	installed := len(writes())
+	if _, err := client.Uninstall(ctx, UninstallRequest{ReleaseName: "app", KeepHooks: true}); err != nil {
+		t.Fatal(err)
+	}
+	log := writes()[installed:]
+	stored, creates := false, 0
+	for i, entry := range log {
+		verb, kindName, _ := strings.Cut(entry, " ")
+		kind, name, _ := strings.Cut(kindName, " ")
+		switch {
+		case kind == "Secret" && strings.HasPrefix(name, "sh.helm.release.") && verb == "update":
+			stored = true
+		case verb == "create" && isTurnHook(fakecluster.Write{Kind: kind, Name: name}):
+			if !stored {
+				t.Fatalf("post-delete hook %s created before Helm stored it as running (write %d):\n%s", name, i, strings.Join(log, "\n"))
+			}
+			stored = false
+			creates++
+		}
+	}
+	if creates != len(turnHooks) {
+		t.Fatalf("%d post-delete hooks created, want %d:\n%s", creates, len(turnHooks), strings.Join(log, "\n"))
 	}
 }
 
@@ -287,5 +333,69 @@ func TestHookPhasesAreStoredAsHelmStoresThem(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestHooksAfterAnotherKindWaitForIt: an inert hook after a hook of another kind of its
+// weight (here a Service; a Namespace it lives in or a Job reading its old copy alike) is
+// not created ahead of it: the run of hooks created together ends there, and the hook
+// after it goes in its own turn, once Helm stored it as running.
+func TestHooksAfterAnotherKindWaitForIt(t *testing.T) {
+	client, writes := loggingClient(t)
+	hook := func(kind, name, rest string) []byte {
+		return []byte(fmt.Sprintf("apiVersion: v1\nkind: %s\nmetadata:\n  name: %s\n  annotations: {helm.sh/hook: pre-install}\n%s", kind, name, rest))
+	}
+	ch, err := charts.LoadChartFiles("app", map[string][]byte{
+		"Chart.yaml":         []byte("apiVersion: v2\nname: app\nversion: 0.1.0\n"),
+		"templates/a.yaml":   hook("ServiceAccount", "a-account", ""),
+		"templates/b.yaml":   hook("Service", "b-service", "spec: {clusterIP: None, ports: [{port: 80}]}\n"),
+		"templates/c.yaml":   hook("ConfigMap", "c-settings", "data: {a: b}\n"),
+		"templates/app.yaml": []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\ndata: {a: b}\n"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.UpgradeOrInstall(context.Background(), UpgradeRequest{ReleaseName: "app", Chart: ch, Applier: hookApplier{}}); err != nil {
+		t.Fatal(err)
+	}
+	log := writes()
+	var order []string
+	for _, entry := range log {
+		verb, kindName, _ := strings.Cut(entry, " ")
+		kind, name, _ := strings.Cut(kindName, " ")
+		switch {
+		case kind == "Secret" && strings.HasPrefix(name, "sh.helm.release.") && verb == "update":
+			order = append(order, "store")
+		case verb == "create" && strings.Contains("a-account b-service c-settings", name):
+			order = append(order, "create "+name)
+		}
+	}
+	want := "store,create a-account,store,create b-service,store,create c-settings"
+	if got := strings.Join(order, ","); !strings.Contains(got, want) {
+		t.Fatalf("hook creates and Helm's stores %s, want %s in it:\n%s", got, want, strings.Join(log, "\n"))
+	}
+}
+
+// loggingClient is a client of a fake cluster that logs every write ("verb Kind name");
+// writes returns the log so far.
+func loggingClient(t *testing.T) (client *Client, writes func() []string) {
+	t.Helper()
+	t.Setenv("HELM_MEMORY_DRIVER_DATA", "")
+	cluster := fakecluster.New(t, "ns")
+	var mu sync.Mutex
+	var log []string
+	cluster.Hold(func(w fakecluster.Write) {
+		mu.Lock()
+		defer mu.Unlock()
+		log = append(log, fmt.Sprintf("%s %s %s", w.Verb, w.Kind, w.Name))
+	})
+	client, err := NewClient(Config{Getter: cluster.Getter(), Namespace: "ns", Driver: "secret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return client, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(log)
 	}
 }
