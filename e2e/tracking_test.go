@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -342,5 +344,54 @@ func TestNoActivityTimeoutServiceMessagesAndNoPodLogs(t *testing.T) {
 	}
 	if strings.Contains(res.Stderr, " | ") {
 		t.Fatalf("--no-pod-logs printed pod logs:\n%s", res.Stderr)
+	}
+}
+
+// TestLogsFollowTheNewPodsOnly: an upgrade follows the logs of the new ReplicaSet's pods
+// only; a pod of the old one, about to go, is not streamed (each stream is a connection the
+// API server proxies to the pod's node while the rollout needs it), even when tracking
+// looks before the controller has seen the new pod template.
+func TestLogsFollowTheNewPodsOnly(t *testing.T) {
+	env := harness.Get(t)
+	ns := env.Namespace(t)
+	var mu sync.Mutex
+	var streamed []string
+	proxy := harness.NewAPIProxy(t, env.Kubeconfig, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		if prefix := "/api/v1/namespaces/" + ns + "/pods/"; strings.HasPrefix(r.URL.Path, prefix) && strings.HasSuffix(r.URL.Path, "/log") {
+			mu.Lock()
+			streamed = append(streamed, strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, prefix), "/log"))
+			mu.Unlock()
+		}
+		next.ServeHTTP(w, r)
+	})
+	manifests := func(rev string) string {
+		var b strings.Builder
+		for i := range 10 {
+			b.WriteString(workload(fmt.Sprintf("web-%d", i), 1, nil, map[string]string{"rev": rev}, "", ""))
+		}
+		return b.String()
+	}
+	chart := chartWith(t, manifests("1"))
+	if res := env.Command(t, "kubectl", "converge", chart, "-n", ns, "--progress", "plain").Run(); res.ExitCode != 0 {
+		t.Fatalf("install: exit %d\n%s", res.ExitCode, res.Stderr)
+	}
+	old := map[string]bool{}
+	for _, rs := range strings.Fields(env.Kubectl(t, "-n", ns, "get", "replicasets", "-o", "name")) {
+		old[strings.TrimPrefix(rs, "replicaset.apps/")] = true
+	}
+	writeFile(t, filepath.Join(chart, "templates", "objects.yaml"), manifests("2"))
+	if res := env.Command(t, "kubectl", "converge", chart, "-n", ns, "--progress", "plain").Env("KUBECONFIG", proxy.Kubeconfig).Run(); res.ExitCode != 0 {
+		t.Fatalf("upgrade: exit %d\n%s", res.ExitCode, res.Stderr)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(streamed) == 0 {
+		t.Fatal("the upgrade followed no pod's logs")
+	}
+	for _, pod := range streamed {
+		// A pod is named after its ReplicaSet and a suffix of its own.
+		if rs := pod[:strings.LastIndex(pod, "-")]; old[rs] {
+			t.Fatalf("the logs of pod %s of the old ReplicaSet %s were followed; all followed: %v", pod, rs, streamed)
+		}
 	}
 }

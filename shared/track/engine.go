@@ -593,6 +593,9 @@ func (t *tracker) evalObject(o *trackedObject, now time.Time) Status {
 		o.uid = string(m.GetUID())
 	}
 	view := readiness.Pods{Limits: t.opts.Limits, Policy: o.Policy, Now: now, Events: t.index.eventsByUID(o.Ref.Namespace)}
+	// Logs are followed once the controller has seen the current generation: before, the
+	// "new" ReplicaSet or update revision is the old one, and each stream of a pod about to
+	// go costs the API server a proxied connection to its node while the rollout needs it.
 	switch obj := obj.(type) {
 	case *appsv1.Deployment:
 		newRS := t.index.newReplicaSet(obj)
@@ -600,7 +603,9 @@ func (t *tracker) evalObject(o *trackedObject, now time.Time) Status {
 			view.Pods = t.index.podsOf(obj.Namespace, string(newRS.UID))
 		}
 		o.pods = view.Pods
-		t.logs.follow(o, view.Pods)
+		if obj.Status.ObservedGeneration >= obj.Generation {
+			t.logs.follow(o, view.Pods)
+		}
 		return readiness.Deployment(obj, newRS, view.WithAllowedRestarts(readiness.Replicas(obj.Spec.Replicas)))
 	case *appsv1.StatefulSet:
 		for _, p := range t.index.podsOf(obj.Namespace, string(obj.UID)) {
@@ -609,7 +614,9 @@ func (t *tracker) evalObject(o *trackedObject, now time.Time) Status {
 			}
 		}
 		o.pods = view.Pods
-		t.logs.follow(o, view.Pods)
+		if obj.Status.ObservedGeneration >= obj.Generation {
+			t.logs.follow(o, view.Pods)
+		}
 		return readiness.StatefulSet(obj, view.WithAllowedRestarts(readiness.Replicas(obj.Spec.Replicas)))
 	case *appsv1.DaemonSet:
 		view.Pods = t.index.podsOf(obj.Namespace, string(obj.UID))
