@@ -292,9 +292,11 @@ func (t *tracker) loop(ctx context.Context) *Result {
 	evaluate := true
 	for {
 		if evaluate {
-			pace.evaluated(time.Now())
+			began := time.Now()
 			deferred = nil
-			if t.evaluate() {
+			over := t.evaluate()
+			pace.evaluated(began, time.Now())
+			if over {
 				t.finish(ctx)
 				return t.result(false)
 			}
@@ -332,14 +334,25 @@ func (t *tracker) loop(ctx context.Context) *Result {
 // is seen at most this much later than its change, far below a round trip of a rollout.
 const minEvaluationInterval = 20 * time.Millisecond
 
-// pacer spaces the evaluations of cache changes at least interval apart.
+// evaluationCostShare: the pause after an evaluation is at least this many times as long as
+// the evaluation took, so that judging a thousand objects never takes more than a fraction
+// of a core from the control plane it waits for.
+const evaluationCostShare = 4
+
+// pacer spaces the evaluations of cache changes at least interval apart, and further apart
+// when an evaluation is expensive.
 type pacer struct {
 	interval time.Duration
 	last     time.Time
+	gap      time.Duration
 	pending  bool
 }
 
-func (p *pacer) evaluated(at time.Time) { p.last, p.pending = at, false }
+// evaluated is an evaluation that ran from began to ended.
+func (p *pacer) evaluated(began, ended time.Time) {
+	p.last, p.pending = ended, false
+	p.gap = max(p.interval, evaluationCostShare*ended.Sub(began))
+}
 
 // changed is a change of the caches at at: judge it now, or after wait (a zero wait and
 // false when an evaluation is already pending, which will see this change too).
@@ -347,7 +360,7 @@ func (p *pacer) changed(at time.Time) (now bool, wait time.Duration) {
 	if p.pending {
 		return false, 0
 	}
-	if wait := p.interval - at.Sub(p.last); wait > 0 {
+	if wait := max(p.gap, p.interval) - at.Sub(p.last); wait > 0 {
 		p.pending = true
 		return false, wait
 	}
