@@ -412,7 +412,9 @@ func Reach(ctx context.Context, kube kubernetes.Interface) error {
 		host = u.Scheme + "://" + u.Host
 	}
 	if err := rc.Get().AbsPath("/version").Do(ctx).Error(); err != nil {
-		if ctx.Err() != nil {
+		// The retries stop once the deadline has passed, which may be before the context's
+		// timer has marked it done: the clock decides, not the context alone.
+		if deadline, ok := ctx.Deadline(); ctx.Err() != nil || ok && !time.Now().Before(deadline) {
 			err = fmt.Errorf("no answer within %s: %w", reachTimeout, err)
 		}
 		return fmt.Errorf("cannot reach the Kubernetes API server %s: %w: check --kubeconfig, --context or --server and that the cluster is up", host, err)
