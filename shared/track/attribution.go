@@ -1,52 +1,65 @@
 package track
 
 import (
+	"slices"
 	"sort"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/cache"
 )
 
 // ownerIndex attributes pods, ReplicaSets and events to tracked objects by owner references
 // and UIDs (Deployment -> ReplicaSet -> Pod, Job/StatefulSet/DaemonSet -> Pod), never by
-// name: Deployment "app" must not claim the pods of Deployment "app-worker". It is built
-// lazily from the caches once per evaluation pass, not once per tracked object.
+// name: Deployment "app" must not claim the pods of Deployment "app-worker". The informers
+// keep the indexes by controller and involved object; what one evaluation pass looked up is
+// kept for the rest of the pass.
 type ownerIndex struct {
 	sources *sources
-	pods    map[string]map[string][]*corev1.Pod        // namespace -> controller UID -> pods
-	sets    map[string]map[string][]*appsv1.ReplicaSet // namespace -> controller UID -> ReplicaSets
-	events  map[string]map[string][]*corev1.Event      // namespace -> involved object UID -> events, oldest first
+	pods    map[string][]*corev1.Pod        // namespace/controller UID -> pods
+	sets    map[string][]*appsv1.ReplicaSet // namespace/controller UID -> ReplicaSets
+	events  map[string][]*corev1.Event      // namespace/involved object UID -> events, oldest first
 }
 
 func newOwnerIndex(s *sources) *ownerIndex {
-	return &ownerIndex{sources: s, pods: map[string]map[string][]*corev1.Pod{}, sets: map[string]map[string][]*appsv1.ReplicaSet{}, events: map[string]map[string][]*corev1.Event{}}
+	return &ownerIndex{sources: s, pods: map[string][]*corev1.Pod{}, sets: map[string][]*appsv1.ReplicaSet{}, events: map[string][]*corev1.Event{}}
 }
 
 func (x *ownerIndex) podsOf(namespace, ownerUID string) []*corev1.Pod {
-	return controlledBy(x.pods, x.sources.byKey[sourceKey{ResourcePods, namespace}], namespace, ownerUID)
+	return lookedUp(x.pods, x.sources.byKey[sourceKey{ResourcePods, namespace}], byController, controllerUID, namespace, ownerUID)
 }
 
 func (x *ownerIndex) replicaSetsOf(namespace, ownerUID string) []*appsv1.ReplicaSet {
-	return controlledBy(x.sets, x.sources.byKey[sourceKey{ResourceReplicaSets, namespace}], namespace, ownerUID)
+	return lookedUp(x.sets, x.sources.byKey[sourceKey{ResourceReplicaSets, namespace}], byController, controllerUID, namespace, ownerUID)
 }
 
-// controlledBy returns the objects of src in namespace whose controller has ownerUID,
-// indexing src into index[namespace] on first use.
-func controlledBy[T metav1.Object](index map[string]map[string][]T, src *source, namespace, ownerUID string) []T {
-	byOwner, ok := index[namespace]
-	if !ok {
-		byOwner = map[string][]T{}
-		for _, obj := range src.list() {
-			o := obj.(T)
-			if owner := metav1.GetControllerOfNoCopy(o); owner != nil {
-				byOwner[string(owner.UID)] = append(byOwner[string(owner.UID)], o)
-			}
-		}
-		index[namespace] = byOwner
+// eventsOf are the events about the object of uid in namespace, oldest first.
+func (x *ownerIndex) eventsOf(namespace, uid string) []*corev1.Event {
+	key := namespace + "/" + uid
+	if out, ok := x.events[key]; ok {
+		return out
 	}
-	return byOwner[ownerUID]
+	out := lookedUp(x.events, x.sources.byKey[sourceKey{ResourceEvents, namespace}], byInvolvedObject, involvedUID, namespace, uid)
+	out = slices.Clone(out)
+	sort.SliceStable(out, func(i, j int) bool { return eventTime(out[i]).Before(eventTime(out[j])) })
+	x.events[key] = out
+	return out
+}
+
+// lookedUp returns the objects of src in namespace that fn gives value, looking them up in
+// the informer's index on first use in the pass.
+func lookedUp[T any](memo map[string][]T, src *source, name string, fn cache.IndexFunc, namespace, value string) []T {
+	key := namespace + "/" + value
+	if out, ok := memo[key]; ok {
+		return out
+	}
+	var out []T
+	for _, obj := range src.byIndex(name, fn, value) {
+		out = append(out, obj.(T))
+	}
+	memo[key] = out
+	return out
 }
 
 // newReplicaSet is the ReplicaSet of the Deployment's current revision; nil while the
@@ -66,24 +79,6 @@ func (x *ownerIndex) newReplicaSet(d *appsv1.Deployment) *appsv1.ReplicaSet {
 		return nil
 	}
 	return newest
-}
-
-func (x *ownerIndex) eventsByUID(namespace string) map[string][]*corev1.Event {
-	if out, ok := x.events[namespace]; ok {
-		return out
-	}
-	out := map[string][]*corev1.Event{}
-	for _, obj := range x.sources.byKey[sourceKey{ResourceEvents, namespace}].list() {
-		e := obj.(*corev1.Event)
-		if e.InvolvedObject.UID != "" {
-			out[string(e.InvolvedObject.UID)] = append(out[string(e.InvolvedObject.UID)], e)
-		}
-	}
-	for _, list := range out {
-		sort.Slice(list, func(i, j int) bool { return eventTime(list[i]).Before(eventTime(list[j])) })
-	}
-	x.events[namespace] = out
-	return out
 }
 
 // family is the object's UID and the UIDs of what it controls: its ReplicaSets, and the pods
@@ -108,10 +103,9 @@ func (x *ownerIndex) family(o *trackedObject) []string {
 
 // familyEvents are the events of the object and what it controls, oldest first.
 func (x *ownerIndex) familyEvents(o *trackedObject) []*corev1.Event {
-	byUID := x.eventsByUID(o.Ref.Namespace)
 	var out []*corev1.Event
 	for _, uid := range x.family(o) {
-		out = append(out, byUID[uid]...)
+		out = append(out, x.eventsOf(o.Ref.Namespace, uid)...)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return eventTime(out[i]).Before(eventTime(out[j])) })
 	return out

@@ -605,7 +605,8 @@ func (t *tracker) evalObject(o *trackedObject, now time.Time) Status {
 	if m, err := meta.Accessor(obj); err == nil {
 		o.uid = string(m.GetUID())
 	}
-	view := readiness.Pods{Limits: t.opts.Limits, Policy: o.Policy, Now: now, Events: t.index.eventsByUID(o.Ref.Namespace)}
+	namespace := o.Ref.Namespace
+	view := readiness.Pods{Limits: t.opts.Limits, Policy: o.Policy, Now: now, EventsOf: func(uid string) []*corev1.Event { return t.index.eventsOf(namespace, uid) }}
 	// Logs are followed once the controller has seen the current generation: before, the
 	// "new" ReplicaSet or update revision is the old one, and each stream of a pod about to
 	// go costs the API server a proxied connection to its node while the rollout needs it.

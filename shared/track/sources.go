@@ -3,9 +3,12 @@ package track
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/informers"
@@ -153,20 +156,74 @@ func (ss *sources) dynamic(gvr schema.GroupVersionResource, namespace string) *s
 
 func (ss *sources) pods(namespace string) *source {
 	return ss.typed(ResourcePods, namespace, true, func(f informers.SharedInformerFactory) cache.SharedIndexInformer {
-		return f.Core().V1().Pods().Informer()
+		return indexed(f.Core().V1().Pods().Informer(), byController, controllerUID)
 	})
 }
 
 func (ss *sources) replicaSets(namespace string) *source {
 	return ss.typed(ResourceReplicaSets, namespace, true, func(f informers.SharedInformerFactory) cache.SharedIndexInformer {
-		return f.Apps().V1().ReplicaSets().Informer()
+		return indexed(f.Apps().V1().ReplicaSets().Informer(), byController, controllerUID)
 	})
 }
 
 func (ss *sources) events(namespace string) *source {
 	return ss.typed(ResourceEvents, namespace, true, func(f informers.SharedInformerFactory) cache.SharedIndexInformer {
-		return f.Core().V1().Events().Informer()
+		return indexed(f.Core().V1().Events().Informer(), byInvolvedObject, involvedUID)
 	})
+}
+
+// The indexes the informers keep up to date on every change, so that an evaluation finds
+// what an object controls, and the events of each, without walking the caches: at a
+// thousand objects, rebuilding them on each evaluation took most of the process's CPU.
+const (
+	byController     = "controller-uid"
+	byInvolvedObject = "involved-object-uid"
+)
+
+// indexed adds the index name to the informer, unless it has it (the factory hands out one
+// informer per kind and namespace) or it runs already (then lookups find nothing indexed
+// and fall back to the cache; see sources.indexed).
+func indexed(inf cache.SharedIndexInformer, name string, fn cache.IndexFunc) cache.SharedIndexInformer {
+	if _, has := inf.GetIndexer().GetIndexers()[name]; !has {
+		_ = inf.AddIndexers(cache.Indexers{name: fn})
+	}
+	return inf
+}
+
+func controllerUID(obj any) ([]string, error) {
+	m, ok := obj.(metav1.Object)
+	if !ok {
+		return nil, nil
+	}
+	if owner := metav1.GetControllerOfNoCopy(m); owner != nil {
+		return []string{string(owner.UID)}, nil
+	}
+	return nil, nil
+}
+
+func involvedUID(obj any) ([]string, error) {
+	if e, ok := obj.(*corev1.Event); ok && e.InvolvedObject.UID != "" {
+		return []string{string(e.InvolvedObject.UID)}, nil
+	}
+	return nil, nil
+}
+
+// byIndex returns the objects of s that fn gives value, from the index name; nil when s
+// cannot be read. An informer without the index is walked instead.
+func (s *source) byIndex(name string, fn cache.IndexFunc, value string) []any {
+	if !s.usable() {
+		return nil
+	}
+	if items, err := s.informer.GetIndexer().ByIndex(name, value); err == nil {
+		return items
+	}
+	var items []any
+	for _, obj := range s.informer.GetStore().List() {
+		if values, _ := fn(obj); slices.Contains(values, value) {
+			items = append(items, obj)
+		}
+	}
+	return items
 }
 
 // start runs every source until ctx ends. A source the API server forbids is stopped at

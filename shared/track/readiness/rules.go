@@ -36,7 +36,8 @@ func DefaultLimits() Limits {
 // Pods is what the rules need to know about the pods of a workload.
 type Pods struct {
 	Pods   []*corev1.Pod
-	Events map[string][]*corev1.Event // by involved object UID, oldest first
+	// EventsOf returns the events about the object of a UID, oldest first; nil: none.
+	EventsOf func(uid string) []*corev1.Event
 	Limits Limits
 	Policy Policy
 	Now    time.Time
@@ -142,9 +143,16 @@ func (v Pods) restartFailure(pods []*corev1.Pod) *Failure {
 	return &Failure{Reason: reason, Message: msg, Pod: worstPod.Name, Container: worst.Name, Events: v.warnings(string(worstPod.UID))}
 }
 
+func (v Pods) eventsOf(uid string) []*corev1.Event {
+	if v.EventsOf == nil {
+		return nil
+	}
+	return v.EventsOf(uid)
+}
+
 func (v Pods) warnings(uid string) []string {
 	var out []string
-	for _, e := range v.Events[uid] {
+	for _, e := range v.eventsOf(uid) {
 		if e.Type == corev1.EventTypeWarning {
 			line := e.Reason + ": " + e.Message
 			if e.Count > 1 {
@@ -177,7 +185,7 @@ func (v Pods) podFailure(pod *corev1.Pod) *Failure {
 }
 
 func (v Pods) scaleUpTriggered(pod *corev1.Pod) bool {
-	for _, e := range v.Events[string(pod.UID)] {
+	for _, e := range v.eventsOf(string(pod.UID)) {
 		if e.Reason == "TriggeredScaleUp" || e.Reason == "Nominated" {
 			return true
 		}
@@ -196,7 +204,7 @@ func (v Pods) containerFailure(pod *corev1.Pod, cs corev1.ContainerStatus) *Fail
 			if !terminalPull.MatchString(msg) {
 				// ImagePullBackOff says only "Back-off pulling image"; the cause is in the
 				// kubelet's Failed event.
-				for _, e := range v.Events[string(pod.UID)] {
+				for _, e := range v.eventsOf(string(pod.UID)) {
 					if e.Reason == "Failed" && strings.Contains(e.Message, "pull") {
 						msg = w.Message + ": " + e.Message
 					}
@@ -605,7 +613,7 @@ func (v Pods) probeCounts(pod *corev1.Pod) []probeCount {
 	}
 	counts := map[string]*probeCount{}
 	var order []string
-	for _, e := range v.Events[string(pod.UID)] {
+	for _, e := range v.eventsOf(string(pod.UID)) {
 		if e.Reason != "Unhealthy" || !strings.HasPrefix(e.Message, "Readiness probe failed") {
 			continue
 		}

@@ -19,7 +19,7 @@ var now = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 func ago(d time.Duration) metav1.Time { return metav1.NewTime(now.Add(-d)) }
 
 func view(pods ...*corev1.Pod) Pods {
-	return Pods{Pods: pods, Limits: DefaultLimits(), Policy: DefaultPolicy(), Now: now, Events: map[string][]*corev1.Event{}}.WithAllowedRestarts(1)
+	return Pods{Pods: pods, Limits: DefaultLimits(), Policy: DefaultPolicy(), Now: now}.WithAllowedRestarts(1)
 }
 
 func deployment(gen, observed int64, want, updated, available, total int32, conds ...appsv1.DeploymentCondition) *appsv1.Deployment {
@@ -442,7 +442,12 @@ func TestReadinessProbeFailuresCount(t *testing.T) {
 			if tt.ignore > 0 {
 				v.Policy.IgnoreProbeFailsFor = map[string]time.Duration{"app": tt.ignore}
 			}
-			v.Events = map[string][]*corev1.Event{"uid-web": tt.events}
+			v.EventsOf = func(uid string) []*corev1.Event {
+				if uid == "uid-web" {
+					return tt.events
+				}
+				return nil
+			}
 			f, _ := v.WithAllowedRestarts(1).diagnose()
 			if !tt.wantFail {
 				if f != nil {
