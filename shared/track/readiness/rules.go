@@ -35,12 +35,12 @@ func DefaultLimits() Limits {
 
 // Pods is what the rules need to know about the pods of a workload.
 type Pods struct {
-	Pods   []*corev1.Pod
+	Pods []*corev1.Pod
 	// EventsOf returns the events about the object of a UID, oldest first; nil: none.
 	EventsOf func(uid string) []*corev1.Event
-	Limits Limits
-	Policy Policy
-	Now    time.Time
+	Limits   Limits
+	Policy   Policy
+	Now      time.Time
 	// allowedRestarts is how many container restarts the workload's pods may have in all
 	// before it fails: werf.io/failures-allowed-per-replica times the replicas, as nelm
 	// counts (pkg/resource/metadata.go, failuresAllowed).
