@@ -155,21 +155,24 @@ func (ss *sources) dynamic(gvr schema.GroupVersionResource, namespace string) *s
 }
 
 func (ss *sources) pods(namespace string) *source {
-	return ss.typed(ResourcePods, namespace, true, func(f informers.SharedInformerFactory) cache.SharedIndexInformer {
-		return indexed(f.Core().V1().Pods().Informer(), byController, controllerUID)
-	})
+	// A target of the kind may have opened the source before, unindexed.
+	return indexedSource(ss.typed(ResourcePods, namespace, true, func(f informers.SharedInformerFactory) cache.SharedIndexInformer {
+		return f.Core().V1().Pods().Informer()
+	}), byController, controllerUID)
 }
 
 func (ss *sources) replicaSets(namespace string) *source {
-	return ss.typed(ResourceReplicaSets, namespace, true, func(f informers.SharedInformerFactory) cache.SharedIndexInformer {
-		return indexed(f.Apps().V1().ReplicaSets().Informer(), byController, controllerUID)
-	})
+	// A target of the kind may have opened the source before, unindexed.
+	return indexedSource(ss.typed(ResourceReplicaSets, namespace, true, func(f informers.SharedInformerFactory) cache.SharedIndexInformer {
+		return f.Apps().V1().ReplicaSets().Informer()
+	}), byController, controllerUID)
 }
 
 func (ss *sources) events(namespace string) *source {
-	return ss.typed(ResourceEvents, namespace, true, func(f informers.SharedInformerFactory) cache.SharedIndexInformer {
-		return indexed(f.Core().V1().Events().Informer(), byInvolvedObject, involvedUID)
-	})
+	// A target of the kind may have opened the source before, unindexed.
+	return indexedSource(ss.typed(ResourceEvents, namespace, true, func(f informers.SharedInformerFactory) cache.SharedIndexInformer {
+		return f.Core().V1().Events().Informer()
+	}), byInvolvedObject, involvedUID)
 }
 
 // The indexes the informers keep up to date on every change, so that an evaluation finds
@@ -180,14 +183,17 @@ const (
 	byInvolvedObject = "involved-object-uid"
 )
 
-// indexed adds the index name to the informer, unless it has it (the factory hands out one
-// informer per kind and namespace) or it runs already (then lookups find nothing indexed
-// and fall back to the cache; see sources.indexed).
-func indexed(inf cache.SharedIndexInformer, name string, fn cache.IndexFunc) cache.SharedIndexInformer {
-	if _, has := inf.GetIndexer().GetIndexers()[name]; !has {
-		_ = inf.AddIndexers(cache.Indexers{name: fn})
+// indexedSource adds the index name to the source's informer unless it has it (the factory
+// hands out one informer per kind and namespace; a running informer indexes what it holds
+// when the index is added). A stopped informer refuses: lookups then walk its cache.
+func indexedSource(s *source, name string, fn cache.IndexFunc) *source {
+	if s == nil {
+		return nil
 	}
-	return inf
+	if _, has := s.informer.GetIndexer().GetIndexers()[name]; !has {
+		_ = s.informer.AddIndexers(cache.Indexers{name: fn})
+	}
+	return s
 }
 
 func controllerUID(obj any) ([]string, error) {
