@@ -287,7 +287,7 @@ func (t *tracker) loop(ctx context.Context) *Result {
 	// often; judging every object anew on each took most of the process's CPU, taken from
 	// the control plane it waits for. So log lines and said lines judge nothing, and the
 	// changes of the caches are judged at most once per minEvaluationInterval.
-	pace := pacer{interval: minEvaluationInterval}
+	pace := newPacer()
 	var deferred <-chan time.Time
 	evaluate := true
 	for {
@@ -335,23 +335,29 @@ func (t *tracker) loop(ctx context.Context) *Result {
 const minEvaluationInterval = 20 * time.Millisecond
 
 // evaluationCostShare: the pause after an evaluation is at least this many times as long as
-// the evaluation took, so that judging a thousand objects never takes more than a fraction
-// of a core from the control plane it waits for.
-const evaluationCostShare = 4
+// the evaluation took, so that judging a thousand objects takes no more than a twentieth of
+// a core from the control plane it waits for (at N=1000 a fifth of a core, at four times,
+// cost the rollout more than the later look at a readiness did).
+const evaluationCostShare = 20
 
-// pacer spaces the evaluations of cache changes at least interval apart, and further apart
+// maxEvaluationGap caps the pause: an evaluation made slow by a slow printer or a loaded
+// machine must not leave a readiness unseen for long.
+const maxEvaluationGap = 250 * time.Millisecond
+
+// pacer spaces the evaluations of cache changes at least minEvaluationInterval apart, and further apart
 // when an evaluation is expensive.
 type pacer struct {
-	interval time.Duration
-	last     time.Time
-	gap      time.Duration
-	pending  bool
+	last    time.Time
+	gap     time.Duration
+	pending bool
 }
+
+func newPacer() pacer { return pacer{gap: minEvaluationInterval} }
 
 // evaluated is an evaluation that ran from began to ended.
 func (p *pacer) evaluated(began, ended time.Time) {
 	p.last, p.pending = ended, false
-	p.gap = max(p.interval, evaluationCostShare*ended.Sub(began))
+	p.gap = min(max(minEvaluationInterval, evaluationCostShare*ended.Sub(began)), maxEvaluationGap)
 }
 
 // changed is a change of the caches at at: judge it now, or after wait (a zero wait and
@@ -360,7 +366,7 @@ func (p *pacer) changed(at time.Time) (now bool, wait time.Duration) {
 	if p.pending {
 		return false, 0
 	}
-	if wait := max(p.gap, p.interval) - at.Sub(p.last); wait > 0 {
+	if wait := p.gap - at.Sub(p.last); wait > 0 {
 		p.pending = true
 		return false, wait
 	}

@@ -23,13 +23,14 @@ func TestPacerSpacesEvaluations(t *testing.T) {
 		{"a change right after an evaluation waits for the rest of the interval", []step{{0, 0, 5, false, 15 * time.Millisecond}}},
 		{"further changes while one waits add no wait", []step{{0, 0, 5, false, 15 * time.Millisecond}, {-1, 0, 6, false, 0}, {-1, 0, 19, false, 0}}},
 		{"the deferred evaluation ends the wait", []step{{0, 0, 5, false, 15 * time.Millisecond}, {20, 0, 21, false, 19 * time.Millisecond}, {40, 0, 61, true, 0}}},
-		{"the interval counts from the end of the evaluation", []step{{3, 2, 22, false, 1 * time.Millisecond}}},
-		{"an expensive evaluation is followed by a pause four times its length", []step{{0, 10, 50, true, 0}, {50, 10, 60, false, 30 * time.Millisecond}}},
-		{"a cheap evaluation after an expensive one shortens the pause again", []step{{0, 10, 15, false, 25 * time.Millisecond}, {60, 1, 65, false, 15 * time.Millisecond}}},
+		{"the interval counts from the end of the evaluation", []step{{3, 1, 22, false, 1 * time.Millisecond}}},
+		{"an expensive evaluation is followed by a pause twenty times its length", []step{{0, 2, 45, true, 0}, {50, 2, 60, false, 30 * time.Millisecond}}},
+		{"a cheap evaluation after an expensive one shortens the pause again", []step{{0, 2, 15, false, 25 * time.Millisecond}, {60, 1, 65, false, 15 * time.Millisecond}}},
+		{"the pause is capped however slow the evaluation was", []step{{0, 100, 15, false, 235 * time.Millisecond}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := pacer{interval: 20 * time.Millisecond}
+			p := newPacer()
 			for i, s := range tt.steps {
 				if s.evaluatedAt >= 0 {
 					p.evaluated(at(s.evaluatedAt-s.took), at(s.evaluatedAt))
