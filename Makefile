@@ -27,7 +27,7 @@ dist: ## release archives of both plugins (all platforms, or DIST_PLATFORMS=linu
 	go run ./tools/dist -version $(DIST_VERSION) $(if $(DIST_PLATFORMS),-platforms $(DIST_PLATFORMS)) -commit $(COMMIT) -out dist $(if $(DIST_BASE_URL),-base-url $(DIST_BASE_URL))
 	go run ./tools/dist check -manifest dist/converge.yaml -archives dist
 
-bench: build tools ## converge against helm v3/v4 --wait on the local cluster, side by side; writes docs/benchmarks.md (CONVERGE_BENCH_RUNS=3)
+bench: build tools ## converge against helm v3/v4 --wait on the local cluster, side by side; writes docs/benchmarks.md (CONVERGE_BENCH_RUNS=3, CONVERGE_BENCH_SMALL_RUNS=7, CONVERGE_BENCH_SCALE_RUNS=3, CONVERGE_BENCH_CASES=a,b to regenerate some)
 	cd bench && CONVERGE_BENCH_OUT=$(CURDIR)/docs/benchmarks.md go test -count=1 -timeout 150m -v -run TestBenchmarks ./...
 
 tools: ## build the pinned test tools into the cache (once per set of versions)
