@@ -20,10 +20,16 @@ type ownerIndex struct {
 	pods    map[string][]*corev1.Pod        // namespace/controller UID -> pods
 	sets    map[string][]*appsv1.ReplicaSet // namespace/controller UID -> ReplicaSets
 	events  map[string][]*corev1.Event      // namespace/involved object UID -> events, oldest first
+	healths map[*source]sourceHealth
+}
+
+type sourceHealth struct {
+	health health
+	err    error
 }
 
 func newOwnerIndex(s *sources) *ownerIndex {
-	return &ownerIndex{sources: s, pods: map[string][]*corev1.Pod{}, sets: map[string][]*appsv1.ReplicaSet{}, events: map[string][]*corev1.Event{}}
+	return &ownerIndex{sources: s, pods: map[string][]*corev1.Pod{}, sets: map[string][]*appsv1.ReplicaSet{}, events: map[string][]*corev1.Event{}, healths: map[*source]sourceHealth{}}
 }
 
 func (x *ownerIndex) podsOf(namespace, ownerUID string) []*corev1.Pod {
@@ -45,6 +51,19 @@ func (x *ownerIndex) eventsOf(namespace, uid string) []*corev1.Event {
 	sort.SliceStable(out, func(i, j int) bool { return eventTime(out[i]).Before(eventTime(out[j])) })
 	x.events[key] = out
 	return out
+}
+
+// health is the source's health as of the first question in the pass: a cache that synced
+// halfway through a pass would have the objects judged after it see what those judged before
+// it did not (one failed object ending the run before another was seen ready), and an object
+// judged failed after the pass showed the events without the warning that explains it.
+func (x *ownerIndex) health(s *source) (health, error) {
+	if h, ok := x.healths[s]; ok {
+		return h.health, h.err
+	}
+	h, err := s.health()
+	x.healths[s] = sourceHealth{h, err}
+	return h, err
 }
 
 // lookedUp returns the objects of src in namespace that fn gives value, looking them up in
@@ -141,14 +160,14 @@ func eventTime(e *corev1.Event) time.Time {
 	}
 }
 
-// emitKubeEvents shows new Warning events of the tracked objects and what they control (and
-// Normal ones for objects asking for service messages), each once per count.
-func (t *tracker) emitKubeEvents() {
+// emitKubeEvents shows new Warning events of objects and what they control (and Normal ones
+// for objects asking for service messages), each once per count.
+func (t *tracker) emitKubeEvents(objects []*trackedObject) {
 	fresh := t.unseenEvents()
 	if len(fresh) == 0 {
 		return
 	}
-	for _, o := range t.objects {
+	for _, o := range objects {
 		for _, e := range t.index.familyEvents(o) {
 			if !fresh[string(e.UID)] {
 				continue
@@ -157,10 +176,8 @@ func (t *tracker) emitKubeEvents() {
 			if !warning && !o.Policy.ShowServiceMessages {
 				continue
 			}
-			if t.seenEvents[string(e.UID)] == e.Count && e.Count != 0 {
-				continue
-			}
-			if _, seen := t.seenEvents[string(e.UID)]; seen && e.Count == 0 {
+			if t.shownAsIs(e) {
+				// An event two objects' families share is shown once.
 				continue
 			}
 			t.seenEvents[string(e.UID)] = e.Count
@@ -196,7 +213,7 @@ func (t *tracker) unseenEvents() map[string]bool {
 			if e.Type != corev1.EventTypeWarning && !showsNormal || eventTime(e).Before(since) {
 				continue
 			}
-			if count, seen := t.seenEvents[string(e.UID)]; seen && (count == e.Count || e.Count == 0) {
+			if t.shownAsIs(e) {
 				continue
 			}
 			if fresh == nil {
@@ -206,6 +223,13 @@ func (t *tracker) unseenEvents() map[string]bool {
 		}
 	}
 	return fresh
+}
+
+// shownAsIs reports whether the event was shown with its current count (an event with no
+// count is shown once).
+func (t *tracker) shownAsIs(e *corev1.Event) bool {
+	count, seen := t.seenEvents[string(e.UID)]
+	return seen && (count == e.Count || e.Count == 0)
 }
 
 // maxEventsPerReason bounds the events shown per object and reason.

@@ -286,7 +286,8 @@ func (t *tracker) loop(ctx context.Context) *Result {
 	// A rollout changes the caches hundreds of times a second and a log line arrives as
 	// often; judging every object anew on each took most of the process's CPU, taken from
 	// the control plane it waits for. So log lines and said lines judge nothing, and the
-	// changes of the caches are judged at most once per minEvaluationInterval.
+	// changes of the caches are judged at most once per minEvaluationInterval, or less often
+	// when an evaluation is expensive (pacer).
 	pace := newPacer()
 	var deferred <-chan time.Time
 	evaluate := true
@@ -331,7 +332,8 @@ func (t *tracker) loop(ctx context.Context) *Result {
 }
 
 // minEvaluationInterval bounds how often cache changes are judged: a readiness or failure
-// is seen at most this much later than its change, far below a round trip of a rollout.
+// is seen this much later than its change at most while an evaluation is cheap (at most
+// maxEvaluationGap later when it is not), far below a round trip of a rollout.
 const minEvaluationInterval = 20 * time.Millisecond
 
 // evaluationCostShare: the pause after an evaluation is at least this many times as long as
@@ -344,12 +346,16 @@ const evaluationCostShare = 20
 // machine must not leave a readiness unseen for long.
 const maxEvaluationGap = 250 * time.Millisecond
 
-// pacer spaces the evaluations of cache changes at least minEvaluationInterval apart, and further apart
-// when an evaluation is expensive.
+// pacer spaces the evaluations of cache changes at least minEvaluationInterval apart, and
+// further apart when an evaluation is expensive.
 type pacer struct {
 	last    time.Time
 	gap     time.Duration
 	pending bool
+	// took are the last evaluations' lengths: the least of them is what an evaluation
+	// costs, as one that waited for a core on a loaded machine looks expensive.
+	took [8]time.Duration
+	n    int
 }
 
 func newPacer() pacer { return pacer{gap: minEvaluationInterval} }
@@ -357,7 +363,13 @@ func newPacer() pacer { return pacer{gap: minEvaluationInterval} }
 // evaluated is an evaluation that ran from began to ended.
 func (p *pacer) evaluated(began, ended time.Time) {
 	p.last, p.pending = ended, false
-	p.gap = min(max(minEvaluationInterval, evaluationCostShare*ended.Sub(began)), maxEvaluationGap)
+	p.took[p.n%len(p.took)] = ended.Sub(began)
+	p.n++
+	cost := p.took[0]
+	for _, took := range p.took[1:min(p.n, len(p.took))] {
+		cost = min(cost, took)
+	}
+	p.gap = min(max(minEvaluationInterval, evaluationCostShare*cost), maxEvaluationGap)
 }
 
 // changed is a change of the caches at at: judge it now, or after wait (a zero wait and
@@ -388,6 +400,18 @@ func (t *tracker) finish(ctx context.Context) {
 	}
 	t.fetched = nil
 	t.fetchedMu.Unlock()
+	// Events cached since the last pass: the warning that explains a failure can reach the
+	// cache just after the pod status the failure was judged from (or after the pass's event
+	// step). Objects that ended ready get none: a late warning of an old pod explains nothing.
+	var unready []*trackedObject
+	for _, o := range t.objects {
+		if o.status.State != StateReady {
+			unready = append(unready, o)
+		}
+	}
+	t.index = newOwnerIndex(t.sources)
+	t.resolveUIDs()
+	t.emitKubeEvents(unready)
 	for {
 		select {
 		case e := <-t.said:
@@ -456,7 +480,7 @@ func (t *tracker) evaluate() bool {
 	now := time.Now()
 	t.index = newOwnerIndex(t.sources)
 	t.resolveUIDs()
-	t.emitKubeEvents()
+	t.emitKubeEvents(t.objects)
 	over := true
 	for _, o := range t.objects {
 		if !o.status.State.Done() {
@@ -497,7 +521,10 @@ func (t *tracker) evaluate() bool {
 // the pass that judges them.
 func (t *tracker) resolveUIDs() {
 	for _, o := range t.objects {
-		if o.uid != "" || o.src == nil || !o.src.usable() {
+		if o.uid != "" || o.src == nil {
+			continue
+		}
+		if h, _ := t.index.health(o.src); h != healthSynced {
 			continue
 		}
 		if obj, exists, err := o.src.informer.GetStore().GetByKey(o.storeKey); err == nil && exists {
@@ -524,7 +551,7 @@ func (t *tracker) waitForSource(o *trackedObject) (Status, bool) {
 		}
 		return readiness.Progressing("waiting"), false
 	}
-	h, err := o.src.health()
+	h, err := t.index.health(o.src)
 	switch h {
 	case healthSynced:
 		return Status{}, true
@@ -587,7 +614,7 @@ func (t *tracker) startLate(s *source) {
 func (t *tracker) optionalSettled(o *trackedObject) bool {
 	ns := o.Ref.Namespace
 	for _, s := range []*source{t.sources.byKey[sourceKey{ResourcePods, ns}], t.sources.byKey[sourceKey{ResourceReplicaSets, ns}], t.sources.byKey[sourceKey{ResourceEvents, ns}]} {
-		if s != nil && !s.settled() {
+		if h, _ := t.index.health(s); h == healthStarting {
 			return false
 		}
 	}
@@ -699,7 +726,7 @@ func (t *tracker) evalDeletion(o *trackedObject) Status {
 		}
 		return readiness.Progressing("waiting")
 	}
-	h, err := o.src.health()
+	h, err := t.index.health(o.src)
 	switch h {
 	case healthDenied:
 		return Status{State: StateDeleted, Detail: fmt.Sprintf("deletion requested; cannot watch %s to see it go: %v", o.src.key, err)}

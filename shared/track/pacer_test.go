@@ -26,6 +26,7 @@ func TestPacerSpacesEvaluations(t *testing.T) {
 		{"the interval counts from the end of the evaluation", []step{{3, 1, 22, false, 1 * time.Millisecond}}},
 		{"an expensive evaluation is followed by a pause twenty times its length", []step{{0, 2, 45, true, 0}, {50, 2, 60, false, 30 * time.Millisecond}}},
 		{"a cheap evaluation after an expensive one shortens the pause again", []step{{0, 2, 15, false, 25 * time.Millisecond}, {60, 1, 65, false, 15 * time.Millisecond}}},
+		{"one slow evaluation among cheap ones does not lengthen the pause", []step{{0, 1, 5, false, 15 * time.Millisecond}, {40, 10, 45, false, 15 * time.Millisecond}}},
 		{"the pause is capped however slow the evaluation was", []step{{0, 100, 15, false, 235 * time.Millisecond}}},
 	}
 	for _, tt := range tests {

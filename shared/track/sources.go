@@ -272,6 +272,16 @@ func (ss *sources) startOne(ctx context.Context, s *source) error {
 		return fmt.Errorf("watch %s: %w", s.key, err)
 	}
 	redact.Go(func() { s.informer.Run(runCtx.Done()) })
+	// The initial list's last Add can reach the handler before the informer counts as
+	// synced, and a pass judges with the health the source had when the pass began: the
+	// sync itself is a change to look at.
+	redact.Go(func() {
+		select {
+		case <-s.informer.HasSyncedChecker().Done():
+			ss.changed()
+		case <-runCtx.Done():
+		}
+	})
 	return nil
 }
 
