@@ -81,7 +81,8 @@ func NewClient(c Config) (*Client, error) {
 		// Objects without metadata.namespace must land in the release namespace, not in the
 		// kubeconfig context's namespace.
 		kc.Namespace = c.Namespace
-		kc.Factory = newServerValidatingFactory(kc.Factory, openAPIV3(c.Getter))
+		specs, serverVersion := openAPIV3(c.Getter)
+		kc.Factory = newServerValidatingFactory(kc.Factory, specs, serverVersion)
 		client.kube = &deployKubeClient{Client: kc, transform: c.Transform}
 		cfg.KubeClient = client.kube
 	}

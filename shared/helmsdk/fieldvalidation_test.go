@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	apiversion "k8s.io/apimachinery/pkg/version"
 	"k8s.io/cli-runtime/pkg/resource"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/openapi"
@@ -111,7 +112,7 @@ func TestKindsServerValidatesSkipKubectlsValidator(t *testing.T) {
 	reads := 0
 	specs := &openapitest.FakeClient{PathsMap: map[string]openapi.GroupVersion{"apis/example.com/v1": countingSpec{[]byte(doc), &reads}}}
 	recorder := &recordingFactory{}
-	factory := newServerValidatingFactory(recorder, specs)
+	factory := newServerValidatingFactory(recorder, specs, nil)
 	obj := func(apiVersion, kind string) string {
 		return `{"apiVersion": "` + apiVersion + `", "kind": "` + kind + `", "metadata": {"name": "x"}}`
 	}
@@ -161,15 +162,101 @@ func TestKindsServerValidatesSkipKubectlsValidator(t *testing.T) {
 // Helm's own.
 func TestNoOpenAPIKeepsKubectlsValidator(t *testing.T) {
 	recorder := &recordingFactory{}
-	if f := newServerValidatingFactory(recorder, nil); f != kube.Factory(recorder) {
+	if f := newServerValidatingFactory(recorder, nil, nil); f != kube.Factory(recorder) {
 		t.Fatalf("got %T, want Helm's factory unchanged", f)
 	}
 	specs := &openapitest.FakeClient{ForcedErr: errors.New("openapi/v3: 404")}
-	v, err := newServerValidatingFactory(recorder, specs).Validator(metav1.FieldValidationStrict)
+	v, err := newServerValidatingFactory(recorder, specs, nil).Validator(metav1.FieldValidationStrict)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := v.ValidateBytes([]byte(`{"apiVersion": "v1", "kind": "ConfigMap"}`)); err != nil || len(recorder.validated) != 1 {
 		t.Fatalf("err %v, kubectl's validator given %v: want the ConfigMap given to it", err, recorder.validated)
+	}
+}
+
+// TestServerValidatedBuiltinsAgreeWithTheirDocuments: every kind vouched for without reading
+// its document is one whose PATCH takes fieldValidation in the API server documents client-go
+// ships.
+func TestServerValidatedBuiltinsAgreeWithTheirDocuments(t *testing.T) {
+	paths, err := openapitest.NewEmbeddedFileClient().Paths()
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := map[schema.GroupVersion]map[schema.GroupVersionKind]bool{}
+	for gvk := range serverValidatedBuiltins {
+		gv := gvk.GroupVersion()
+		if read[gv] == nil {
+			path := "apis/" + gv.String()
+			if gv.Group == "" {
+				path = "api/" + gv.Version
+			}
+			doc, ok := paths[path]
+			if !ok {
+				t.Fatalf("%v: no document %s among those client-go ships", gvk, path)
+			}
+			data, err := doc.Schema("application/json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			read[gv] = patchTakesFieldValidation(data, gv)
+		}
+		if !read[gv][gvk] {
+			t.Errorf("%v is vouched for, but its document does not have fieldValidation on each PATCH", gvk)
+		}
+	}
+}
+
+// TestBuiltinKindsNeedNoDocumentFrom127: on an API server from 1.27 a vouched-for built-in
+// kind is validated by the server without its document being read; on an older one, one
+// whose version cannot be told, or for a kind not vouched for, the document is read as before.
+func TestBuiltinKindsNeedNoDocumentFrom127(t *testing.T) {
+	doc := `{"paths": {
+		"/apis/apps/v1/namespaces/{namespace}/deployments/{name}": {"patch": {
+			"x-kubernetes-group-version-kind": {"group": "apps", "version": "v1", "kind": "Deployment"},
+			"parameters": [{"name": "fieldValidation", "in": "query"}]}},
+		"/apis/apps/v1/namespaces/{namespace}/widgets/{name}": {"patch": {
+			"x-kubernetes-group-version-kind": {"group": "apps", "version": "v1", "kind": "Widget"},
+			"parameters": [{"name": "fieldValidation", "in": "query"}]}}
+	}}`
+	tests := []struct {
+		name       string
+		version    string
+		versionErr error
+		kind       string
+		wantReads  int
+	}{
+		{"a built-in kind on 1.37", "v1.37.2", nil, "Deployment", 0},
+		{"a built-in kind on 1.27", "v1.27.0", nil, "Deployment", 0},
+		{"a built-in kind on 1.26", "v1.26.15", nil, "Deployment", 1},
+		{"a built-in kind when the version cannot be read", "", errors.New("the server is unreachable"), "Deployment", 1},
+		{"a built-in kind when the version cannot be parsed", "unknown", nil, "Deployment", 1},
+		{"a kind not vouched for on 1.37", "v1.37.2", nil, "Widget", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			reads, asked := 0, 0
+			specs := &openapitest.FakeClient{PathsMap: map[string]openapi.GroupVersion{"apis/apps/v1": countingSpec{[]byte(doc), &reads}}}
+			recorder := &recordingFactory{}
+			factory := newServerValidatingFactory(recorder, specs, func() (*apiversion.Info, error) {
+				asked++
+				return &apiversion.Info{GitVersion: tt.version}, tt.versionErr
+			})
+			for range 2 {
+				v, err := factory.Validator(metav1.FieldValidationStrict)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := v.ValidateBytes([]byte(`{"apiVersion": "apps/v1", "kind": "` + tt.kind + `", "metadata": {"name": "x"}}`)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if reads != tt.wantReads || len(recorder.validated) != 0 {
+				t.Fatalf("document read %d times, kubectl's validator given %d objects; want %d reads and none (the server validates)", reads, len(recorder.validated), tt.wantReads)
+			}
+			if asked > 1 {
+				t.Fatalf("the server's version was asked %d times, want at most once", asked)
+			}
+		})
 	}
 }
