@@ -77,9 +77,10 @@ func (f *serverValidatingFactory) builtinVouched(gvk schema.GroupVersionKind) bo
 	if !serverValidatedBuiltins[gvk] || f.serverVersion == nil {
 		return false
 	}
+	// A version that cannot be read leaves the documents to be read for the rest of the run.
 	f.versionOnce.Do(func() {
 		info, err := f.serverVersion()
-		if err != nil {
+		if err != nil || info == nil {
 			return
 		}
 		v, err := utilversion.ParseGeneric(info.GitVersion)
