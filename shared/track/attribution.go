@@ -1,7 +1,6 @@
 package track
 
 import (
-	"slices"
 	"sort"
 	"time"
 
@@ -46,8 +45,7 @@ func (x *ownerIndex) eventsOf(namespace, uid string) []*corev1.Event {
 	if out, ok := x.events[key]; ok {
 		return out
 	}
-	out := lookedUp(x.events, x.sources.byKey[sourceKey{ResourceEvents, namespace}], byInvolvedObject, involvedUID, namespace, uid)
-	out = slices.Clone(out)
+	out := indexed[*corev1.Event](x.sources.byKey[sourceKey{ResourceEvents, namespace}], byInvolvedObject, involvedUID, uid)
 	sort.SliceStable(out, func(i, j int) bool { return eventTime(out[i]).Before(eventTime(out[j])) })
 	x.events[key] = out
 	return out
@@ -73,11 +71,17 @@ func lookedUp[T any](memo map[string][]T, src *source, name string, fn cache.Ind
 	if out, ok := memo[key]; ok {
 		return out
 	}
+	out := indexed[T](src, name, fn, value)
+	memo[key] = out
+	return out
+}
+
+// indexed returns, in a slice of its own, the objects of src that fn gives value.
+func indexed[T any](src *source, name string, fn cache.IndexFunc, value string) []T {
 	var out []T
 	for _, obj := range src.byIndex(name, fn, value) {
 		out = append(out, obj.(T))
 	}
-	memo[key] = out
 	return out
 }
 
