@@ -93,10 +93,21 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		firstTry time.Time
 		// firstAnswer is when the first transient answer (not a connection failure) came.
 		firstAnswer time.Time
+		// pathFailing is when an attempt first failed with a transient answer although the
+		// API server had answered another request sent after firstAnswer: from then on this
+		// request's path fails, not the API server. Failures during an outage do not count:
+		// a request that slept through the end of a long outage is tried again, not failed
+		// with its stale answer because another request got through first.
+		pathFailing time.Time
 	)
+	notePathFailure := func(sent time.Time) {
+		if pathFailing.IsZero() && !firstAnswer.IsZero() && p.answeredSince(firstAnswer) {
+			pathFailing = sent
+		}
+	}
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
-			if lastResp != nil && p.now().Sub(firstAnswer) >= pathBudget && p.answeredSince(firstAnswer) {
+			if lastResp != nil && !pathFailing.IsZero() && p.now().Sub(pathFailing) >= pathBudget {
 				// Other requests get answers: this path fails on its own (a down aggregated
 				// API), which waiting for the run's deadline would not mend.
 				return lastResp, lastErr
@@ -115,6 +126,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			case verdictUnreachable:
 				p.failed(sent, f)
 				if resp != nil {
+					notePathFailure(sent)
 					drain(resp)
 				}
 				continue
@@ -188,8 +200,11 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// A transient answer's body was read into memory (classify): it can be returned
 		// after later attempts.
 		lastResp, lastErr = resp, err
-		if resp != nil && firstAnswer.IsZero() {
-			firstAnswer = sent
+		if resp != nil {
+			notePathFailure(sent)
+			if firstAnswer.IsZero() {
+				firstAnswer = sent
+			}
 		}
 	}
 }

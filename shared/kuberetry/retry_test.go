@@ -550,3 +550,79 @@ func TestRetryTransportGivesUpOnOnePathWhileOthersAnswer(t *testing.T) {
 		t.Fatalf("retried for %s, want about %s", total, pathBudget)
 	}
 }
+
+// sleepHookClock is an instant clock that calls woke after each sleep.
+type sleepHookClock struct {
+	*testutil.InstantClock
+	woke func()
+}
+
+func (c sleepHookClock) Sleep(ctx context.Context, d time.Duration) bool {
+	ok := c.InstantClock.Sleep(ctx, d)
+	c.woke()
+	return ok
+}
+
+// TestRetryTransportOutlivesAnOutageLongerThanThePathBudget: a create that met an outage
+// longer than pathBudget (a proxy before the API server answering empty 502s) is tried again
+// once the API server is back and still answering 503 on its path while it starts, although
+// another request got through first: the path budget counts from when the path failed while
+// others were answered, not from the outage's first 502.
+func TestRetryTransportOutlivesAnOutageLongerThanThePathBudget(t *testing.T) {
+	const collection = "/api/v1/namespaces/shop/serviceaccounts"
+	var down atomic.Bool
+	down.Store(true)
+	var created, starting atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case down.Load():
+			w.WriteHeader(http.StatusBadGateway)
+		case strings.HasPrefix(r.URL.Path, collection) && starting.Add(-1) >= 0:
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, `{"kind":"Status","apiVersion":"v1","status":"Failure","message":"starting","code":503}`)
+		case r.Method == http.MethodPost:
+			created.Add(1)
+			w.WriteHeader(http.StatusCreated)
+			io.WriteString(w, `{"kind":"ServiceAccount","apiVersion":"v1","metadata":{"name":"hooks"}}`)
+		case r.Method == http.MethodGet && r.URL.Path == collection+"/hooks":
+			w.WriteHeader(http.StatusNotFound)
+			io.WriteString(w, `{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"NotFound","code":404}`)
+		default:
+			io.WriteString(w, "{}")
+		}
+	}))
+	defer srv.Close()
+	clock := testutil.NewInstantClock()
+	start := clock.Now()
+	const outage = 2 * pathBudget
+	var rt *retryTransport
+	var back sync.Once
+	hooked := sleepHookClock{InstantClock: clock}
+	hooked.woke = func() {
+		if clock.Now().Sub(start) < outage {
+			return
+		}
+		back.Do(func() {
+			starting.Store(2)
+			down.Store(false)
+			// Another client of the command (a lease renewal) gets through first.
+			other, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/v1/namespaces", nil)
+			resp, err := rt.RoundTrip(other)
+			if err != nil || resp.StatusCode != http.StatusOK {
+				t.Errorf("the other request: %v, %v", resp, err)
+				return
+			}
+			resp.Body.Close()
+		})
+	}
+	rt = (&Policy{Clock: hooked, Unbound: time.Hour}).Wrap(http.DefaultTransport).(*retryTransport)
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+collection+"?fieldManager=converge", strings.NewReader(`{"apiVersion":"v1","kind":"ServiceAccount","metadata":{"name":"hooks"}}`))
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated || created.Load() != 1 {
+		t.Fatalf("answer %d after an outage of %s, %d created; want 201 and one", resp.StatusCode, outage, created.Load())
+	}
+}
