@@ -37,6 +37,9 @@ type failure struct {
 	kind failureKind
 	// outage: the failure says the API server cannot be reached (429 says it is busy).
 	outage bool
+	// unheard: nothing came from the API server itself (a connection failure, an empty
+	// answer of something before it): it is out of reach, whatever the request's path.
+	unheard bool
 	// cause is the failure in a few words, for the "unreachable" line.
 	cause string
 }
@@ -49,12 +52,12 @@ func classify(resp *http.Response, err error) failure {
 		case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 			return failure{kind: answered}
 		case errors.Is(err, syscall.ECONNREFUSED):
-			return failure{kind: notProcessed, outage: true, cause: "connection refused"}
+			return failure{kind: notProcessed, outage: true, unheard: true, cause: "connection refused"}
 		case strings.Contains(err.Error(), "TLS handshake"), isDial(err):
-			return failure{kind: notProcessed, outage: true, cause: causeOf(err)}
+			return failure{kind: notProcessed, outage: true, unheard: true, cause: causeOf(err)}
 		case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ECONNABORTED),
 			utilnet.IsProbableEOF(err), strings.Contains(err.Error(), "http2: client connection lost"), isTimeout(err):
-			return failure{kind: maybeProcessed, outage: true, cause: causeOf(err)}
+			return failure{kind: maybeProcessed, outage: true, unheard: true, cause: causeOf(err)}
 		}
 		return failure{kind: answered}
 	}
@@ -63,17 +66,15 @@ func classify(resp *http.Response, err error) failure {
 		keepBody(resp)
 		return failure{kind: notProcessed, cause: resp.Status}
 	case http.StatusServiceUnavailable:
-		keepBody(resp)
-		return failure{kind: notProcessed, outage: true, cause: resp.Status}
+		return failure{kind: notProcessed, outage: true, unheard: empty(keepBody(resp)), cause: resp.Status}
 	case http.StatusBadGateway, http.StatusGatewayTimeout:
-		keepBody(resp)
-		return failure{kind: maybeProcessed, outage: true, cause: resp.Status}
+		return failure{kind: maybeProcessed, outage: true, unheard: empty(keepBody(resp)), cause: resp.Status}
 	case http.StatusInternalServerError:
 		body := keepBody(resp)
-		if len(bytes.TrimSpace(body)) == 0 {
+		if empty(body) {
 			// The API server answers every error with a Status: an empty 500 comes from
 			// something before it that lost it (a proxy, a server not yet started).
-			return failure{kind: maybeProcessed, outage: true, cause: resp.Status}
+			return failure{kind: maybeProcessed, outage: true, unheard: true, cause: resp.Status}
 		}
 		// etcd between leaders, or not answering the API server: worth waiting for. Other
 		// 500s (a webhook's error, a bug) are answers.
@@ -85,6 +86,9 @@ func classify(resp *http.Response, err error) failure {
 	}
 	return failure{kind: answered}
 }
+
+// empty says an answer's body says nothing: the API server's own errors are Statuses.
+func empty(body []byte) bool { return len(bytes.TrimSpace(body)) == 0 }
 
 func isDial(err error) bool {
 	var op *net.OpError

@@ -91,17 +91,23 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		unsure   bool
 		resent   bool
 		firstTry time.Time
-		// firstAnswer is when the first transient answer (not a connection failure) came.
+		// firstAnswer is when the API server's first transient answer came, since it was
+		// last out of reach.
 		firstAnswer time.Time
-		// pathFailing is when an attempt first failed with a transient answer although the
-		// API server had answered another request sent after firstAnswer: from then on this
-		// request's path fails, not the API server. Failures during an outage do not count:
-		// a request that slept through the end of a long outage is tried again, not failed
-		// with its stale answer because another request got through first.
+		// pathFailing is when an attempt first failed with the API server's transient answer
+		// although it had answered another request sent after firstAnswer: from then on this
+		// request's path fails, not the API server. An outage (nothing heard from the API
+		// server) starts both afresh: a request that slept through a long outage is tried
+		// again, not failed with the outage's stale answer because another got through first.
 		pathFailing time.Time
 	)
-	notePathFailure := func(sent time.Time) {
-		if pathFailing.IsZero() && !firstAnswer.IsZero() && p.answeredSince(firstAnswer) {
+	noteFailure := func(sent time.Time, f failure) {
+		switch {
+		case f.unheard:
+			firstAnswer, pathFailing = time.Time{}, time.Time{}
+		case firstAnswer.IsZero():
+			firstAnswer = sent
+		case pathFailing.IsZero() && p.answeredSince(firstAnswer):
 			pathFailing = sent
 		}
 	}
@@ -125,9 +131,10 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			switch verdict {
 			case verdictUnreachable:
 				p.failed(sent, f)
+				noteFailure(sent, f)
 				if resp != nil {
-					notePathFailure(sent)
-					drain(resp)
+					// What the request met last (its body is in memory: classify).
+					lastResp, lastErr = resp, nil
 				}
 				continue
 			case verdictDone:
@@ -200,12 +207,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// A transient answer's body was read into memory (classify): it can be returned
 		// after later attempts.
 		lastResp, lastErr = resp, err
-		if resp != nil {
-			notePathFailure(sent)
-			if firstAnswer.IsZero() {
-				firstAnswer = sent
-			}
-		}
+		noteFailure(sent, f)
 	}
 }
 

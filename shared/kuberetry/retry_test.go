@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -546,7 +547,7 @@ func TestRetryTransportGivesUpOnOnePathWhileOthersAnswer(t *testing.T) {
 	if err != nil || resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("got %v, %v; want the 503", resp, err)
 	}
-	if total, _ := clock.Slept(); total < pathBudget || total > pathBudget+DefaultBackoff.Max {
+	if total, _ := clock.Slept(); total < pathBudget || total > pathBudget+DefaultBackoff.Initial+DefaultBackoff.Max {
 		t.Fatalf("retried for %s, want about %s", total, pathBudget)
 	}
 }
@@ -563,66 +564,108 @@ func (c sleepHookClock) Sleep(ctx context.Context, d time.Duration) bool {
 	return ok
 }
 
-// TestRetryTransportOutlivesAnOutageLongerThanThePathBudget: a create that met an outage
-// longer than pathBudget (a proxy before the API server answering empty 502s) is tried again
-// once the API server is back and still answering 503 on its path while it starts, although
-// another request got through first: the path budget counts from when the path failed while
-// others were answered, not from the outage's first 502.
-func TestRetryTransportOutlivesAnOutageLongerThanThePathBudget(t *testing.T) {
+// TestRetryTransportPathBudgetCountsOnlyWhileTheServerAnswers: the path budget (a path that
+// fails on its own while the API server answers others) counts from a failure of the path
+// while others were answered, and an outage (empty 502s from a proxy before the API server)
+// starts it afresh: a create is tried again once the API server is back, not failed with the
+// outage's stale 502 because another request got through first.
+func TestRetryTransportPathBudgetCountsOnlyWhileTheServerAnswers(t *testing.T) {
 	const collection = "/api/v1/namespaces/shop/serviceaccounts"
-	var down atomic.Bool
-	down.Store(true)
-	var created, starting atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case down.Load():
-			w.WriteHeader(http.StatusBadGateway)
-		case strings.HasPrefix(r.URL.Path, collection) && starting.Add(-1) >= 0:
-			w.WriteHeader(http.StatusServiceUnavailable)
-			io.WriteString(w, `{"kind":"Status","apiVersion":"v1","status":"Failure","message":"starting","code":503}`)
-		case r.Method == http.MethodPost:
-			created.Add(1)
-			w.WriteHeader(http.StatusCreated)
-			io.WriteString(w, `{"kind":"ServiceAccount","apiVersion":"v1","metadata":{"name":"hooks"}}`)
-		case r.Method == http.MethodGet && r.URL.Path == collection+"/hooks":
-			w.WriteHeader(http.StatusNotFound)
-			io.WriteString(w, `{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"NotFound","code":404}`)
-		default:
-			io.WriteString(w, "{}")
-		}
-	}))
-	defer srv.Close()
-	clock := testutil.NewInstantClock()
-	start := clock.Now()
-	const outage = 2 * pathBudget
-	var rt *retryTransport
-	var back sync.Once
-	hooked := sleepHookClock{InstantClock: clock}
-	hooked.woke = func() {
-		if clock.Now().Sub(start) < outage {
-			return
-		}
-		back.Do(func() {
-			starting.Store(2)
-			down.Store(false)
-			// Another client of the command (a lease renewal) gets through first.
-			other, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/v1/namespaces", nil)
-			resp, err := rt.RoundTrip(other)
-			if err != nil || resp.StatusCode != http.StatusOK {
-				t.Errorf("the other request: %v, %v", resp, err)
-				return
+	const (
+		normal  = 0
+		gateway = http.StatusBadGateway         // empty: a proxy whose API server is down
+		busy    = http.StatusServiceUnavailable // a Status: the API server, failing this path
+	)
+	tests := []struct {
+		name string
+		// answer is what the server answers at elapsed time on the clock; hit counts the
+		// requests of the create's path (from 1).
+		answer func(elapsed time.Duration, ours bool, hit int) int
+		// others are when another client of the command sends a request.
+		others []time.Duration
+	}{
+		{name: "an outage longer than the budget, then the path answers 503 while the server starts",
+			answer: func(elapsed time.Duration, ours bool, hit int) int {
+				switch {
+				case elapsed < 2*pathBudget:
+					return gateway
+				case ours && elapsed < 2*pathBudget+5*time.Second:
+					return busy
+				}
+				return normal
+			},
+			others: []time.Duration{2 * pathBudget}},
+		{name: "the path fails while others are answered, then an outage longer than the budget",
+			answer: func(elapsed time.Duration, ours bool, hit int) int {
+				switch {
+				case elapsed < 2*time.Second && ours:
+					return busy
+				case elapsed < 2*time.Second:
+					return normal
+				case elapsed < 3*pathBudget:
+					return gateway
+				}
+				return normal
+			},
+			others: []time.Duration{0, 3 * pathBudget}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := testutil.NewInstantClock()
+			start := clock.Now()
+			var hits, created atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				ours := strings.HasPrefix(r.URL.Path, collection)
+				hit := 0
+				if ours {
+					hit = int(hits.Add(1))
+				}
+				switch tt.answer(clock.Now().Sub(start), ours, hit) {
+				case gateway:
+					w.WriteHeader(http.StatusBadGateway)
+				case busy:
+					w.WriteHeader(http.StatusServiceUnavailable)
+					io.WriteString(w, `{"kind":"Status","apiVersion":"v1","status":"Failure","message":"starting","code":503}`)
+				default:
+					switch {
+					case !ours:
+						io.WriteString(w, "{}")
+					case r.Method == http.MethodPost:
+						created.Add(1)
+						w.WriteHeader(http.StatusCreated)
+						io.WriteString(w, `{"kind":"ServiceAccount","apiVersion":"v1","metadata":{"name":"hooks"}}`)
+					default:
+						w.WriteHeader(http.StatusNotFound)
+						io.WriteString(w, `{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"NotFound","code":404}`)
+					}
+				}
+			}))
+			defer srv.Close()
+			var rt *retryTransport
+			others := slices.Clone(tt.others)
+			hooked := sleepHookClock{InstantClock: clock, woke: func() {
+				for len(others) > 0 && clock.Now().Sub(start) >= others[0] {
+					others = others[1:]
+					// Sent once, past the retries: answered or not, as the server is then.
+					other, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/v1/namespaces", nil)
+					if resp, err := rt.next.RoundTrip(other); err == nil {
+						if resp.StatusCode == http.StatusOK {
+							rt.policy.answered(clock.Now())
+						}
+						resp.Body.Close()
+					}
+				}
+			}}
+			rt = (&Policy{Clock: hooked, Unbound: time.Hour}).Wrap(http.DefaultTransport).(*retryTransport)
+			req, _ := http.NewRequest(http.MethodPost, srv.URL+collection+"?fieldManager=converge", strings.NewReader(`{"apiVersion":"v1","kind":"ServiceAccount","metadata":{"name":"hooks"}}`))
+			resp, err := rt.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
 			}
 			resp.Body.Close()
+			if resp.StatusCode != http.StatusCreated || created.Load() != 1 {
+				t.Fatalf("answer %d after %s, %d created; want 201 and one", resp.StatusCode, clock.Now().Sub(start).Round(time.Second), created.Load())
+			}
 		})
-	}
-	rt = (&Policy{Clock: hooked, Unbound: time.Hour}).Wrap(http.DefaultTransport).(*retryTransport)
-	req, _ := http.NewRequest(http.MethodPost, srv.URL+collection+"?fieldManager=converge", strings.NewReader(`{"apiVersion":"v1","kind":"ServiceAccount","metadata":{"name":"hooks"}}`))
-	resp, err := rt.RoundTrip(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated || created.Load() != 1 {
-		t.Fatalf("answer %d after an outage of %s, %d created; want 201 and one", resp.StatusCode, outage, created.Load())
 	}
 }
