@@ -199,6 +199,7 @@ func successPath(t *testing.T, env *harness.Env, proxy *countingProxy, r *report
 			for _, phase := range []string{"install", "upgrade"} {
 				rev := map[string]string{"install": "1", "upgrade": "2"}[phase]
 				limits[phase] = append(limits[phase], clusterLimit(t, env, counting, chart, ns, rev))
+				t.Logf("N=%d cluster limit %s: %.2f s", n, phase, limits[phase][len(limits[phase])-1])
 			}
 			env.Command(t, "kubectl", "delete", "namespace", ns, "--timeout=3m").Timeout(4 * time.Minute).Run()
 		}
