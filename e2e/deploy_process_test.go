@@ -94,10 +94,16 @@ spec:
 
 func creationTime(t *testing.T, env *harness.Env, ns, object string) time.Time {
 	t.Helper()
-	raw := jsonPath(t, env, ns, object, "{.metadata.creationTimestamp}")
+	return timestampAt(t, env, ns, object, "{.metadata.creationTimestamp}")
+}
+
+// timestampAt is the time an object's field at path (a kubectl JSONPath) holds.
+func timestampAt(t *testing.T, env *harness.Env, ns, object, path string) time.Time {
+	t.Helper()
+	raw := jsonPath(t, env, ns, object, path)
 	ts, err := time.Parse(time.RFC3339, raw)
 	if err != nil {
-		t.Fatalf("%s creationTimestamp %q: %v", object, raw, err)
+		t.Fatalf("%s %s %q: %v", object, path, raw, err)
 	}
 	return ts
 }

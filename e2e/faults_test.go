@@ -169,11 +169,7 @@ func TestConcurrentConvergesOfOneAndManyReleases(t *testing.T) {
 		if created := creationTime(t, env, ns, object); created.After(lastCreated) {
 			lastCreated = created
 		}
-		raw := jsonPath(t, env, ns, object, `{.status.conditions[?(@.type=="Available")].lastTransitionTime}`)
-		available, err := time.Parse(time.RFC3339, raw)
-		if err != nil {
-			t.Fatalf("%s: Available since %q: %v", object, raw, err)
-		}
+		available := timestampAt(t, env, ns, object, `{.status.conditions[?(@.type=="Available")].lastTransitionTime}`)
 		if firstAvailable.IsZero() || available.Before(firstAvailable) {
 			firstAvailable = available
 		}

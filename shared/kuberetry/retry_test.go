@@ -578,14 +578,14 @@ func TestRetryTransportPathBudgetCountsOnlyWhileTheServerAnswers(t *testing.T) {
 	)
 	tests := []struct {
 		name string
-		// answer is what the server answers at elapsed time on the clock; hit counts the
-		// requests of the create's path (from 1).
-		answer func(elapsed time.Duration, ours bool, hit int) int
+		// answer is what the server answers at elapsed time on the clock, to the create's
+		// path (ours) or another.
+		answer func(elapsed time.Duration, ours bool) int
 		// others are when another client of the command sends a request.
 		others []time.Duration
 	}{
 		{name: "an outage longer than the budget, then the path answers 503 while the server starts",
-			answer: func(elapsed time.Duration, ours bool, hit int) int {
+			answer: func(elapsed time.Duration, ours bool) int {
 				switch {
 				case elapsed < 2*pathBudget:
 					return gateway
@@ -596,7 +596,7 @@ func TestRetryTransportPathBudgetCountsOnlyWhileTheServerAnswers(t *testing.T) {
 			},
 			others: []time.Duration{2 * pathBudget}},
 		{name: "the path fails while others are answered, then an outage longer than the budget",
-			answer: func(elapsed time.Duration, ours bool, hit int) int {
+			answer: func(elapsed time.Duration, ours bool) int {
 				switch {
 				case elapsed < 2*time.Second && ours:
 					return busy
@@ -613,14 +613,10 @@ func TestRetryTransportPathBudgetCountsOnlyWhileTheServerAnswers(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			clock := testutil.NewInstantClock()
 			start := clock.Now()
-			var hits, created atomic.Int32
+			var created atomic.Int32
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				ours := strings.HasPrefix(r.URL.Path, collection)
-				hit := 0
-				if ours {
-					hit = int(hits.Add(1))
-				}
-				switch tt.answer(clock.Now().Sub(start), ours, hit) {
+				switch tt.answer(clock.Now().Sub(start), ours) {
 				case gateway:
 					w.WriteHeader(http.StatusBadGateway)
 				case busy:
